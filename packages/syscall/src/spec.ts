@@ -1,0 +1,73 @@
+// ProgramSpec: the plain data shape a program is described by before loading.
+// The DSL produces it, later an ELF loader will too; loadProgram() consumes it.
+// It holds no fds: maps are referenced by name (resolved at load time from
+// the spec's own map specs and read-only data, or from maps the caller passes)
+// or by a handle the caller owns.
+
+/** Something that owns a map fd (a `Map` handle satisfies it). */
+export interface MapFdSource {
+  readonly fd: number;
+}
+
+/** A map referenced by a relocation: by name, or by a handle the caller keeps open. */
+export type MapReference = { readonly name: string } | { readonly handle: MapFdSource };
+
+/**
+ * Patch of one `ld_imm64` instruction (two 8-byte slots) at load time.
+ * `insn` is the index of the first slot (byte offset / 8).
+ */
+export type Relocation =
+  /** `r = map[fd]`: src_reg = BPF_PSEUDO_MAP_FD, imm = map fd. */
+  | { readonly kind: "map_fd"; readonly insn: number; readonly map: MapReference }
+  /** `r = map[fd][0] + offset`: src_reg = BPF_PSEUDO_MAP_VALUE, imm = fd, next imm = offset. */
+  | {
+      readonly kind: "map_value";
+      readonly insn: number;
+      readonly map: MapReference;
+      readonly offset: number;
+    };
+
+/** A map the loader creates for the program (e.g. from an ELF `.maps` section). */
+export interface MapSpec {
+  readonly name: string;
+  readonly type: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly flags?: number;
+  /** Initial contents, written after creation (global data). */
+  readonly contents?: Uint8Array;
+  /** Freeze after writing contents (read-only data). */
+  readonly freeze?: boolean;
+}
+
+/**
+ * Read-only data (format strings, constants) placed in a one-entry array map
+ * created with BPF_F_RDONLY_PROG, filled, and frozen by the loader. Relocations
+ * reference it by `name` (by convention ".rodata").
+ */
+export interface ReadonlyData {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+}
+
+export interface ProgramSpec {
+  /** Up to 15 characters are kept by the kernel (BPF_OBJ_NAME_LEN - 1). */
+  readonly name?: string;
+  /** `enum bpf_prog_type` value (see BpfProgType in @ts-ebpf/syscall/constants). */
+  readonly type: number;
+  /** `enum bpf_attach_type` value, e.g. BpfAttachType.TRACE_ITER. */
+  readonly expectedAttachType?: number;
+  /** Id of the attach target in kernel BTF (for iterators, FUNC `bpf_iter_<target>`). */
+  readonly attachBtfId?: number;
+  /** fd of a module BTF object holding attachBtfId; 0 or absent means vmlinux. */
+  readonly attachBtfObjFd?: number;
+  readonly license: string;
+  /** Encoded instructions, 8 bytes per slot, little-endian. */
+  readonly instructions: Uint8Array;
+  readonly relocations: readonly Relocation[];
+  readonly readonlyData?: readonly ReadonlyData[];
+  readonly maps?: readonly MapSpec[];
+  /** Extra BPF_F_* program flags (e.g. BPF_F_SLEEPABLE). */
+  readonly flags?: number;
+}
