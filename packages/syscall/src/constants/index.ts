@@ -1,1 +1,4 @@
-export {};
+// @ts-ebpf/syscall/constants: pure tables, no native code. Safe to import from
+// the DSL and in a browser.
+export * from "./enums.gen.js";
+export * from "./uapi.js";

@@ -1,0 +1,94 @@
+// The only native code of @ts-ebpf/syscall: the bpf(2) syscall itself and the
+// addresses of JS buffers. Every attr layout is built in TypeScript.
+#include <napi.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace {
+
+bool BufferSpan(const Napi::Value& v, uint8_t** data, size_t* len) {
+  if (!v.IsTypedArray()) return false;
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_uint8_array) return false;
+  Napi::Uint8Array u8 = v.As<Napi::Uint8Array>();
+  *data = u8.Data();
+  *len = u8.ByteLength();
+  return true;
+}
+
+// bpf(cmd, attr, size, [offset, buffer | null]...) -> result >= 0 or -errno.
+// Each (offset, buffer) pair writes the buffer's address (or 0 for null) as a
+// little-endian u64 into attr at offset before the call, so one crossing
+// carries a whole command.
+Napi::Value Bpf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t argc = info.Length();
+  if (argc < 3 || (argc - 3) % 2 != 0 || !info[0].IsNumber() || !info[2].IsNumber()) {
+    Napi::TypeError::New(env, "bpf(cmd, attr, size, [offset, buffer]...)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  uint8_t* attr;
+  size_t attrLen;
+  if (!BufferSpan(info[1], &attr, &attrLen)) {
+    Napi::TypeError::New(env, "attr must be a Uint8Array").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int64_t size = info[2].As<Napi::Number>().Int64Value();
+  if (size < 0 || static_cast<size_t>(size) > attrLen) {
+    Napi::RangeError::New(env, "size exceeds attr").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  for (size_t i = 3; i < argc; i += 2) {
+    if (!info[i].IsNumber()) {
+      Napi::TypeError::New(env, "pointer offset must be a number").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    int64_t off = info[i].As<Napi::Number>().Int64Value();
+    if (off < 0 || static_cast<size_t>(off) + 8 > attrLen) {
+      Napi::RangeError::New(env, "pointer offset outside attr").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    uint64_t addr = 0;
+    if (!info[i + 1].IsNull() && !info[i + 1].IsUndefined()) {
+      uint8_t* data;
+      size_t len;
+      if (!BufferSpan(info[i + 1], &data, &len)) {
+        Napi::TypeError::New(env, "pointer target must be a Uint8Array or null")
+            .ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      addr = reinterpret_cast<uintptr_t>(data);
+    }
+    std::memcpy(attr + off, &addr, 8);  // x86-64 and arm64 are little-endian
+  }
+  int cmd = info[0].As<Napi::Number>().Int32Value();
+  long r = syscall(__NR_bpf, cmd, attr, static_cast<unsigned int>(size));
+  return Napi::Number::New(env, r < 0 ? -errno : static_cast<double>(r));
+}
+
+// address(buffer) -> bigint: for handles that keep a buffer alive and preset
+// its address in an attr once (the MAP_LOOKUP_ELEM fast path).
+Napi::Value Address(const Napi::CallbackInfo& info) {
+  uint8_t* data;
+  size_t len;
+  if (info.Length() != 1 || !BufferSpan(info[0], &data, &len)) {
+    Napi::TypeError::New(info.Env(), "address(Uint8Array)").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  return Napi::BigInt::New(info.Env(), static_cast<uint64_t>(reinterpret_cast<uintptr_t>(data)));
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("bpf", Napi::Function::New(env, Bpf, "bpf"));
+  exports.Set("address", Napi::Function::New(env, Address, "address"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(ts_ebpf_syscall, Init)
