@@ -1,0 +1,68 @@
+// Errors of the iterator layer. Kernel errors from bpf(2) itself stay the
+// syscall package's BpfError; these cover reading an iterator fd and the
+// checks done before any syscall.
+
+/** Base class of every error this package throws on its own. */
+export class IteratorError extends Error {
+  override name = "IteratorError";
+}
+
+/**
+ * `read()` of an iterator fd failed with E2BIG: one object's output did not fit
+ * in the kernel's seq buffer (one page before 5.10, eight pages since), so the
+ * kernel could neither emit it nor skip it.
+ */
+export class IteratorOverflowError extends IteratorError {
+  override name = "IteratorOverflowError";
+  readonly errno = "E2BIG";
+  constructor(readonly target?: string) {
+    super(
+      `reading the ${target ? `${target} ` : ""}iterator failed with E2BIG: the output of one object ` +
+        "exceeded the kernel's seq buffer (8 pages since Linux 5.10, 1 page before); " +
+        "write less per object (e.g. split it over several objects or drop fields)",
+    );
+  }
+}
+
+/** A read failed with an errno other than the ones the reader handles itself. */
+export class IteratorReadError extends IteratorError {
+  override name = "IteratorReadError";
+  constructor(
+    readonly errno: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The running kernel lacks an iterator target (no `bpf_iter_<target>` in its BTF). */
+export class UnsupportedTargetError extends IteratorError {
+  override name = "UnsupportedTargetError";
+  constructor(
+    readonly target: string,
+    readonly since: string | undefined,
+    running: string | undefined,
+  ) {
+    super(
+      since
+        ? `iterator target "${target}" needs Linux ${since} or newer` +
+            `${running ? ` (running ${running})` : ""}: no bpf_iter_${target} in kernel BTF`
+        : `unknown iterator target "${target}": no bpf_iter_${target} in kernel BTF`,
+    );
+  }
+}
+
+/** A `{ ... }` parameter does not fit the target (checked before any syscall). */
+export class IteratorParamError extends TypeError {
+  override name = "IteratorParamError";
+}
+
+/** The operation was aborted through an AbortSignal. */
+export class IteratorAbortError extends IteratorError {
+  override name = "AbortError";
+  readonly code = "ABORT_ERR";
+  constructor(reason?: unknown) {
+    super("iterator read aborted", reason === undefined ? undefined : { cause: reason });
+  }
+}

@@ -1,0 +1,254 @@
+// Link parameters (`union bpf_iter_link_info`): checked against the target
+// before any syscall, then encoded with the layout the running kernel's BTF
+// describes.
+
+import { BpfCgroupIterOrder } from "@ts-ebpf/syscall/constants";
+import { IteratorParamError } from "./errors.js";
+import { type ParamKind, paramKind, targetInfo } from "./targets.js";
+
+/** Anything owning a map fd: a `Map` from @ts-ebpf/syscall, or `{ fd }`. */
+export interface MapFdOwner {
+  readonly fd: number;
+}
+
+export type CgroupOrder = "pre" | "post" | "up" | "self";
+
+export interface MapParams {
+  /** The map to walk (bpf_map_elem, bpf_sk_storage_map, sockmap). */
+  map: MapFdOwner | number;
+}
+
+/** Exactly one of tid, pid, pidFd (task, task_file, task_vma; Linux 6.1+). */
+export interface TaskParams {
+  tid?: number;
+  pid?: number;
+  pidFd?: number;
+}
+
+/** cgroup by fd or id (not both; neither means the root), walk order (default "pre"). */
+export interface CgroupParams {
+  cgroupFd?: number;
+  cgroupId?: bigint | number;
+  order?: CgroupOrder;
+}
+
+export type IteratorParams = MapParams | TaskParams | CgroupParams;
+
+/** Parameters after validation, ready to encode. */
+export type LinkParams =
+  | { readonly kind: "none" }
+  | { readonly kind: "map"; readonly mapFd: number }
+  | { readonly kind: "task"; readonly tid: number; readonly pid: number; readonly pidFd: number }
+  | {
+      readonly kind: "cgroup";
+      readonly order: CgroupOrder;
+      readonly cgroupFd: number;
+      readonly cgroupId: bigint;
+    };
+
+const KEYS: Record<Exclude<ParamKind, "none">, readonly string[]> = {
+  map: ["map"],
+  task: ["tid", "pid", "pidFd"],
+  cgroup: ["cgroupFd", "cgroupId", "order"],
+};
+
+function describeAccepted(target: string, kind: ParamKind): string {
+  if (kind === "none") return `the ${target} iterator takes no parameters`;
+  const keys = KEYS[kind];
+  return `the ${target} iterator accepts ${keys.map((k) => `"${k}"`).join(", ")}`;
+}
+
+function kindOfKey(key: string): ParamKind | undefined {
+  for (const [kind, keys] of Object.entries(KEYS)) if (keys.includes(key)) return kind as ParamKind;
+  return undefined;
+}
+
+function u32(name: string, value: unknown, min = 0): number {
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw new IteratorParamError(`${name} must be an integer, got ${String(value)}`);
+  }
+  if (value < min || value > 0xffffffff) {
+    throw new IteratorParamError(`${name} must be between ${min} and 4294967295, got ${value}`);
+  }
+  return value;
+}
+
+function fdOf(name: string, value: unknown): number {
+  if (typeof value === "number") return u32(name, value);
+  if (typeof value === "object" && value !== null && "fd" in value) {
+    const fd = (value as MapFdOwner).fd;
+    if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0) {
+      throw new IteratorParamError(`${name} is closed or has no valid fd (fd ${String(fd)})`);
+    }
+    return fd;
+  }
+  throw new IteratorParamError(`${name} must be a Map handle (with an fd) or an fd number`);
+}
+
+const ORDERS: readonly CgroupOrder[] = ["pre", "post", "up", "self"];
+
+/**
+ * Checks `params` against `target` and normalizes them. Throws
+ * IteratorParamError (a TypeError) for a parameter the target does not take,
+ * a missing mandatory one, or a malformed value.
+ */
+export function checkParams(target: string, params: unknown): LinkParams {
+  const kind = paramKind(target);
+  if (params === undefined || params === null) {
+    if (targetInfo(target)?.paramsRequired) {
+      throw new IteratorParamError(
+        `the ${target} iterator needs { map }: the map whose elements it walks`,
+      );
+    }
+    return { kind: "none" };
+  }
+  if (typeof params !== "object" || Array.isArray(params)) {
+    throw new IteratorParamError(`iterator parameters must be an object, got ${typeof params}`);
+  }
+  const entries = Object.entries(params as Record<string, unknown>).filter(
+    ([, v]) => v !== undefined,
+  );
+  for (const [key] of entries) {
+    const keyKind = kindOfKey(key);
+    if (keyKind === undefined) {
+      throw new IteratorParamError(
+        `unknown iterator parameter "${key}": ${describeAccepted(target, kind)}`,
+      );
+    }
+    if (keyKind !== kind) {
+      throw new IteratorParamError(
+        `parameter "${key}" does not apply to the ${target} iterator (it is for ${
+          keyKind === "map"
+            ? "bpf_map_elem, bpf_sk_storage_map and sockmap"
+            : keyKind === "task"
+              ? "task, task_file and task_vma"
+              : "cgroup"
+        }); ${describeAccepted(target, kind)}`,
+      );
+    }
+  }
+  const p = Object.fromEntries(entries);
+  switch (kind) {
+    case "none":
+      return { kind: "none" };
+    case "map": {
+      if (!("map" in p)) {
+        throw new IteratorParamError(`the ${target} iterator needs { map }`);
+      }
+      return { kind: "map", mapFd: fdOf("map", p.map) };
+    }
+    case "task": {
+      const given = KEYS.task.filter((k) => k in p);
+      if (given.length === 0) return { kind: "none" };
+      if (given.length > 1) {
+        throw new IteratorParamError(
+          `give only one of tid, pid, pidFd to the ${target} iterator, got ${given.join(" and ")}`,
+        );
+      }
+      return {
+        kind: "task",
+        tid: "tid" in p ? u32("tid", p.tid, 1) : 0,
+        pid: "pid" in p ? u32("pid", p.pid, 1) : 0,
+        pidFd: "pidFd" in p ? u32("pidFd", p.pidFd, 1) : 0,
+      };
+    }
+    case "cgroup": {
+      if ("cgroupFd" in p && "cgroupId" in p) {
+        throw new IteratorParamError(
+          "give either cgroupFd or cgroupId to the cgroup iterator, not both",
+        );
+      }
+      const order = p.order ?? "pre";
+      if (!ORDERS.includes(order as CgroupOrder)) {
+        throw new IteratorParamError(
+          `cgroup order must be one of ${ORDERS.map((o) => `"${o}"`).join(", ")}, got ${String(order)}`,
+        );
+      }
+      let cgroupId = 0n;
+      if ("cgroupId" in p) {
+        const id = p.cgroupId;
+        if (typeof id === "number" && Number.isSafeInteger(id) && id > 0) cgroupId = BigInt(id);
+        else if (typeof id === "bigint" && id > 0n && id < 1n << 64n) cgroupId = id;
+        else throw new IteratorParamError(`cgroupId must be a positive u64, got ${String(id)}`);
+      }
+      return {
+        kind: "cgroup",
+        order: order as CgroupOrder,
+        cgroupFd: "cgroupFd" in p ? u32("cgroupFd", p.cgroupFd) : 0,
+        cgroupId,
+      };
+    }
+  }
+}
+
+/** Byte offsets inside `union bpf_iter_link_info`; undefined where the kernel lacks the member. */
+export interface LinkInfoLayout {
+  readonly size: number;
+  readonly mapFd: number;
+  readonly cgroup?: {
+    readonly order: number;
+    readonly cgroupFd: number;
+    readonly cgroupId: number;
+  };
+  readonly task?: { readonly tid: number; readonly pid: number; readonly pidFd: number };
+  /** `enum bpf_cgroup_iter_order` values. */
+  readonly cgroupOrders?: Readonly<Record<CgroupOrder, number>>;
+}
+
+/** The uapi layout of Linux 6.1+ (include/uapi/linux/bpf.h), used when BTF lacks the union. */
+export const UAPI_LINK_INFO_LAYOUT: LinkInfoLayout = {
+  size: 16,
+  mapFd: 0,
+  cgroup: { order: 0, cgroupFd: 4, cgroupId: 8 },
+  task: { tid: 0, pid: 4, pidFd: 8 },
+  cgroupOrders: {
+    self: BpfCgroupIterOrder.SELF_ONLY,
+    pre: BpfCgroupIterOrder.DESCENDANTS_PRE,
+    post: BpfCgroupIterOrder.DESCENDANTS_POST,
+    up: BpfCgroupIterOrder.ANCESTORS_UP,
+  },
+};
+
+/**
+ * Encodes `union bpf_iter_link_info`, or returns undefined when there is
+ * nothing to pass (the kernel then gets neither iter_info nor its length).
+ */
+export function encodeLinkInfo(
+  params: LinkParams,
+  layout: LinkInfoLayout = UAPI_LINK_INFO_LAYOUT,
+  target = "this",
+): Uint8Array | undefined {
+  if (params.kind === "none") return undefined;
+  const bytes = new Uint8Array(layout.size);
+  const view = new DataView(bytes.buffer);
+  switch (params.kind) {
+    case "map":
+      view.setUint32(layout.mapFd, params.mapFd, true);
+      return bytes;
+    case "task": {
+      const t = layout.task;
+      if (!t) throw unsupportedParams(target, "task", "tid/pid/pidFd");
+      view.setUint32(t.tid, params.tid, true);
+      view.setUint32(t.pid, params.pid, true);
+      view.setUint32(t.pidFd, params.pidFd, true);
+      return bytes;
+    }
+    case "cgroup": {
+      const c = layout.cgroup;
+      const orders = layout.cgroupOrders;
+      if (!c || !orders) throw unsupportedParams(target, "cgroup", "cgroup");
+      view.setUint32(c.order, orders[params.order], true);
+      view.setUint32(c.cgroupFd, params.cgroupFd, true);
+      view.setBigUint64(c.cgroupId, params.cgroupId, true);
+      return bytes;
+    }
+  }
+}
+
+function unsupportedParams(target: string, kind: string, what: string): IteratorParamError {
+  const since = targetInfo(target)?.paramsSince ?? "6.1";
+  return new IteratorParamError(
+    `the running kernel's union bpf_iter_link_info has no "${kind}" member: ` +
+      `${what} parameters for the ${target} iterator need Linux ${since} or newer`,
+  );
+}

@@ -1,0 +1,196 @@
+import { fstatSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { IteratorAbortError, IteratorOverflowError, IteratorReadError } from "../src/errors.js";
+import { type FdIo, IteratorReader } from "../src/reader.js";
+
+const dir = mkdtempSync(join(tmpdir(), "iter-reader-"));
+let n = 0;
+function fileFd(content: string | Uint8Array): number {
+  const path = join(dir, `f${n++}`);
+  writeFileSync(path, content);
+  return openSync(path, "r");
+}
+
+function isOpen(fd: number): boolean {
+  try {
+    fstatSync(fd);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A fake fd that serves scripted results: byte strings, errno codes, or 0 for EOF. */
+function scripted(steps: Array<string | { code: string } | { delay: number; data: string }>) {
+  const closed: number[] = [];
+  let reads = 0;
+  const enc = new TextEncoder();
+  const next = (buf: Uint8Array, off: number, len: number): number | Error => {
+    reads++;
+    const step = steps.shift();
+    if (step === undefined) return 0;
+    if (typeof step === "object" && "code" in step) {
+      return Object.assign(new Error(`${step.code}: fake`), { code: step.code });
+    }
+    const data = enc.encode(typeof step === "string" ? step : step.data).subarray(0, len);
+    buf.set(data, off);
+    return data.length;
+  };
+  const io: FdIo = {
+    read: (_fd, buf, off, len) => {
+      const first = steps[0];
+      const delay = typeof first === "object" && "delay" in first ? first.delay : 0;
+      return new Promise((resolve, reject) =>
+        setTimeout(() => {
+          const r = next(buf, off, len);
+          if (r instanceof Error) reject(r);
+          else resolve(r);
+        }, delay),
+      );
+    },
+    readSync: (_fd, buf, off, len) => {
+      const r = next(buf, off, len);
+      if (r instanceof Error) throw r;
+      return r;
+    },
+    close: (fd) => closed.push(fd),
+  };
+  return { io, closed, reads: () => reads };
+}
+
+describe("IteratorReader on a real fd", () => {
+  it("readAll returns everything and closes the fd at EOF", async () => {
+    const content = "x".repeat(200_000);
+    const fd = fileFd(content);
+    const r = new IteratorReader(fd, { chunkSize: 4096 });
+    expect((await r.readAll()).toString()).toBe(content);
+    expect(r.done).toBe(true);
+    expect(isOpen(fd)).toBe(false);
+    expect(await r.read()).toBeNull();
+  });
+
+  it("reads chunks with for await and stays at EOF", async () => {
+    const fd = fileFd("abcdefghij");
+    const r = new IteratorReader(fd, { chunkSize: 3 });
+    const chunks: string[] = [];
+    for await (const c of r) chunks.push(c.toString());
+    expect(chunks).toEqual(["abc", "def", "ghi", "j"]);
+    expect(await r.readAll()).toHaveLength(0);
+  });
+
+  it("lines() splits text, keeping a last unterminated line", async () => {
+    const r = new IteratorReader(fileFd("pid comm\n1 a\n22 bé\nlast"), { chunkSize: 5 });
+    const lines: string[] = [];
+    for await (const l of r.lines()) lines.push(l);
+    expect(lines).toEqual(["pid comm", "1 a", "22 bé", "last"]);
+  });
+
+  it("records() decodes records split across chunks", async () => {
+    const bytes = new Uint8Array(12 * 10);
+    const view = new DataView(bytes.buffer);
+    for (let i = 0; i < 10; i++) {
+      view.setUint32(i * 12, i, true);
+      view.setBigUint64(i * 12 + 4, BigInt(i) * 1000n, true);
+    }
+    const decoder = {
+      size: 12,
+      decode: (b: Uint8Array, off = 0) => {
+        const v = new DataView(b.buffer, b.byteOffset);
+        return { k: v.getUint32(off, true), v: v.getBigUint64(off + 4, true) };
+      },
+    };
+    const out = [];
+    for await (const rec of new IteratorReader(fileFd(bytes), { chunkSize: 7 }).records(decoder)) {
+      out.push(rec);
+    }
+    expect(out).toHaveLength(10);
+    expect(out[9]).toEqual({ k: 9, v: 9000n });
+    const all = await new IteratorReader(fileFd(bytes)).readRecords(decoder);
+    expect(all).toEqual(out);
+    await expect(
+      new IteratorReader(fileFd(bytes.subarray(0, 13))).readRecords(decoder),
+    ).rejects.toThrow(/1 bytes that do not make a whole 12-byte record/);
+  });
+
+  it("stream() is a Node Readable", async () => {
+    const r = new IteratorReader(fileFd("hello stream"), { chunkSize: 4 });
+    const parts: Buffer[] = [];
+    for await (const c of r.stream()) parts.push(c as Buffer);
+    expect(Buffer.concat(parts).toString()).toBe("hello stream");
+    expect(r.closed).toBe(true);
+  });
+
+  it("readAllSync and text", async () => {
+    expect(new IteratorReader(fileFd("sync")).readAllSync().toString()).toBe("sync");
+    expect(await new IteratorReader(fileFd("txt")).text()).toBe("txt");
+  });
+
+  it("close() is idempotent and dispose closes", () => {
+    const fd = fileFd("a");
+    {
+      using r = new IteratorReader(fd);
+      expect(r.fd).toBe(fd);
+    }
+    expect(isOpen(fd)).toBe(false);
+  });
+
+  it("rejects bad arguments before reading", () => {
+    expect(() => new IteratorReader(-1)).toThrow(TypeError);
+    expect(() => new IteratorReader(0, { chunkSize: 0 })).toThrow(RangeError);
+    expect(() => new IteratorReader(0, { chunkSize: 1.5 })).toThrow(TypeError);
+  });
+});
+
+describe("IteratorReader kernel error paths (scripted)", () => {
+  it("retries EAGAIN and EINTR", async () => {
+    const s = scripted(["a", { code: "EAGAIN" }, { code: "EAGAIN" }, "b", { code: "EINTR" }, "c"]);
+    const r = new IteratorReader(100, { io: s.io });
+    expect((await r.readAll()).toString()).toBe("abc");
+    expect(s.closed).toEqual([100]);
+    const s2 = scripted([{ code: "EAGAIN" }, "z"]);
+    expect(new IteratorReader(5, { io: s2.io }).readAllSync().toString()).toBe("z");
+  });
+
+  it("turns E2BIG into IteratorOverflowError and closes", async () => {
+    const s = scripted(["ok", { code: "E2BIG" }]);
+    const r = new IteratorReader(101, { io: s.io, target: "task" });
+    const err = await r.readAll().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IteratorOverflowError);
+    expect(String(err)).toMatch(/task iterator .*one object exceeded the kernel's seq buffer/);
+    expect(s.closed).toEqual([101]);
+    const s2 = scripted([{ code: "E2BIG" }]);
+    expect(() => new IteratorReader(1, { io: s2.io }).readAllSync()).toThrow(IteratorOverflowError);
+  });
+
+  it("other errnos name the fd and code", async () => {
+    const s = scripted([{ code: "EFAULT" }]);
+    const err = await new IteratorReader(102, { io: s.io }).read().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IteratorReadError);
+    expect((err as IteratorReadError).errno).toBe("EFAULT");
+    expect(String(err)).toMatch(/fd 102/);
+  });
+
+  it("abort mid-read rejects at once and closes the fd after the read returns", async () => {
+    const s = scripted(["first", { delay: 200, data: "slow" }, "never"]);
+    const ac = new AbortController();
+    const r = new IteratorReader(103, { io: s.io, signal: ac.signal });
+    expect((await r.read())?.toString()).toBe("first");
+    const pending = r.read();
+    setTimeout(() => ac.abort(new Error("stop")), 20);
+    await expect(pending).rejects.toBeInstanceOf(IteratorAbortError);
+    expect(s.closed).toEqual([]); // the thread-pool read still owns the fd
+    await new Promise((res) => setTimeout(res, 250));
+    expect(s.closed).toEqual([103]);
+    await expect(r.read()).rejects.toBeInstanceOf(IteratorAbortError);
+    expect(s.reads()).toBe(2);
+  });
+
+  it("an already aborted signal closes at once", async () => {
+    const s = scripted(["x"]);
+    const r = new IteratorReader(104, { io: s.io, signal: AbortSignal.abort() });
+    expect(s.closed).toEqual([104]);
+    await expect(r.readAll()).rejects.toBeInstanceOf(IteratorAbortError);
+  });
+});
