@@ -1,1 +1,10 @@
-export {};
+// @ts-ebpf/dsl: write, assemble and read BPF programs. Pure TypeScript: it
+// imports only types and constants from @ts-ebpf/syscall, never the addon.
+export * from "./assemble.js";
+export * from "./builders.js";
+export * from "./errors.js";
+export * from "./helpers.js";
+export * from "./insn.js";
+export * from "./opcodes.js";
+export * from "./print.js";
+export { checkInstruction } from "./validate.js";

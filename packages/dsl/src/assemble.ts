@@ -1,0 +1,104 @@
+// Resolves labels and encodes a listing into instruction bytes, collecting
+// the map relocations the loader applies.
+import type { Relocation } from "@ts-ebpf/syscall";
+import { DslError } from "./errors.js";
+import {
+  encodeInto,
+  INSN_SIZE,
+  type Instruction,
+  type Item,
+  isInt,
+  isLabel,
+  slotsOf,
+} from "./insn.js";
+import { LdImm64Src } from "./opcodes.js";
+import { printForm } from "./print.js";
+import { checkInstruction } from "./validate.js";
+
+export interface Assembled {
+  /** Encoded program, 8 bytes per slot. */
+  readonly bytes: Uint8Array;
+  /** The instructions with jump offsets and immediates resolved (labels kept in `target`). */
+  readonly instructions: readonly Instruction[];
+  /** Slot (8-byte index) of each instruction. */
+  readonly slots: readonly number[];
+  /** Slot each label stands at. */
+  readonly labels: ReadonlyMap<string, number>;
+  readonly relocations: readonly Relocation[];
+}
+
+/**
+ * Resolves labels, checks every instruction and jump distance, and encodes.
+ * DslError (with the instruction and its index) for an invalid instruction,
+ * an unknown or duplicate label, or a jump out of range.
+ */
+export function assemble(items: readonly Item[]): Assembled {
+  const labels = new Map<string, number>();
+  const instructions: Instruction[] = [];
+  const slots: number[] = [];
+  let slot = 0;
+  for (const item of items) {
+    if (isLabel(item)) {
+      if (labels.has(item.label)) {
+        throw new DslError(`duplicate label ${JSON.stringify(item.label)}`, {
+          index: instructions.length,
+        });
+      }
+      labels.set(item.label, slot);
+      continue;
+    }
+    checkInstruction(item, instructions.length);
+    instructions.push(item);
+    slots.push(slot);
+    slot += slotsOf(item);
+  }
+  const total = slot;
+  // Slots that start an instruction: a jump may land only there.
+  const starts = new Set(slots);
+
+  const resolved: Instruction[] = [];
+  const relocations: Relocation[] = [];
+  const bytes = new Uint8Array(total * INSN_SIZE);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < instructions.length; i++) {
+    let insn = instructions[i]!;
+    const at = slots[i]!;
+    const form = checkInstruction(insn, i);
+    const fail = (reason: string): never => {
+      throw new DslError(reason, { index: i, instruction: printForm(form, insn) });
+    };
+    const isJump = form.kind === "ja" || form.kind === "jcond";
+    const relative =
+      form.kind === "gotol" ||
+      form.kind === "call_subprog" ||
+      (form.kind === "ld_imm64" && form.pseudo === LdImm64Src.FUNC);
+    if (isJump || relative) {
+      let delta: number;
+      if (insn.target !== undefined) {
+        const to = labels.get(insn.target);
+        if (to === undefined) fail(`unknown label ${JSON.stringify(insn.target)}`);
+        delta = to! - (at + 1);
+        if (isJump && !isInt(delta, 16)) {
+          fail(`jump out of range: offset ${delta} does not fit in 16 bits (use gotol)`);
+        }
+        insn = isJump ? { ...insn, off: delta } : { ...insn, imm: delta };
+      } else {
+        delta = isJump ? insn.off : insn.imm;
+      }
+      const to = at + 1 + delta;
+      if (to < 0 || to >= total)
+        fail(`jump out of range: target slot ${to} is outside the program (0..${total - 1})`);
+      if (!starts.has(to)) fail(`jump into the middle of ld_imm64 at slot ${to - 1}`);
+    }
+    if (insn.map !== undefined && form.kind === "ld_imm64") {
+      relocations.push(
+        form.pseudo === LdImm64Src.MAP_FD
+          ? { kind: "map_fd", insn: at, map: insn.map }
+          : { kind: "map_value", insn: at, map: insn.map, offset: insn.imm2 ?? 0 },
+      );
+    }
+    encodeInto(view, at * INSN_SIZE, insn);
+    resolved.push(insn);
+  }
+  return { bytes, instructions: resolved, slots, labels, relocations };
+}
