@@ -1,0 +1,382 @@
+// Runs chapters: one kernel process per chapter, its cells in order; checks each cell's
+// attributes; compares with the recorded outputs; writes them in record mode.
+import { type ChildProcess, fork } from "node:child_process";
+import { existsSync } from "node:fs";
+import { release } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Chapter, CodeCell, Part } from "./markdown.js";
+import {
+  type OutputsFile,
+  outputsPath,
+  type RecordedCell,
+  type RecordedChapter,
+  readOutputs,
+  truncateForRecord,
+  writeOutputs,
+} from "./outputs.js";
+import type { CellResult, WorkerRequest, WorkerResponse } from "./protocol.js";
+import { CellCompileError, compileCell } from "./transform.js";
+
+export const DEFAULT_CELL_TIMEOUT_MS = 60_000;
+
+export interface RunOptions {
+  /** Rewrite the outputs files with this run's outputs (only chapters that passed). */
+  record?: boolean;
+  /** Write outputs files under this folder (`<outDir>/<part>/outputs.json`) instead of beside the parts. */
+  outDir?: string;
+  /** Fail when a cell's recorded output is missing or belongs to an older text of the cell. */
+  checkRecorded?: boolean;
+  /** Why chapters that need the kernel cannot run here; undefined when they can. */
+  kernelUnavailable?: string;
+  /** With kernelUnavailable set: fail those chapters instead of skipping them. */
+  requireKernel?: boolean;
+  /** Only these chapter numbers. */
+  chapters?: ReadonlySet<number>;
+  /** Progress and diagnostics (default: stderr). */
+  log?: (line: string) => void;
+}
+
+export type CellStatus = "passed" | "failed" | "not-run";
+
+export interface CellOutcome {
+  cell: CodeCell;
+  status: CellStatus;
+  result?: CellResult;
+  /** Why the cell failed. */
+  problem?: string;
+  /** True when the output differs from the recording (information, never a failure). */
+  differs?: boolean;
+}
+
+export interface ChapterOutcome {
+  part: Part;
+  chapter: Chapter;
+  status: "passed" | "failed" | "skipped";
+  reason?: string;
+  cells: CellOutcome[];
+  /** Problems with the recording itself (stale or missing outputs). */
+  recordingProblems: string[];
+}
+
+export interface RunSummary {
+  chapters: ChapterOutcome[];
+  passed: number;
+  failed: number;
+  skipped: number;
+  ok: boolean;
+}
+
+// The kernel process runs compiled JavaScript; under vitest this module is the .ts source,
+// so the worker comes from the package's build.
+const here = fileURLToPath(import.meta.url);
+const WORKER = here.endsWith(".ts")
+  ? join(dirname(here), "..", "..", "dist", "worker.js")
+  : join(dirname(here), "worker.js");
+
+/** The text an `expect=` pattern is matched against: everything the cell showed. */
+export function shownText(result: CellResult): string {
+  return [result.stdout, result.stderr, result.value ?? "", result.error?.text ?? ""]
+    .filter((s) => s !== "")
+    .join("\n");
+}
+
+/** Checks a cell's result against its attributes; returns the problem, if any. */
+export function judgeCell(cell: CodeCell, result: CellResult): string | undefined {
+  const { throws, expect } = cell.attrs;
+  if (result.error && throws === false) return `threw unexpectedly: ${result.error.text}`;
+  if (!result.error && throws !== false) return "was expected to throw but did not";
+  if (result.error && throws instanceof RegExp && !throws.test(result.error.text)) {
+    return `threw "${result.error.text}", which does not match ${throws}`;
+  }
+  if (expect && !expect.test(shownText(result))) {
+    return `output does not match ${expect}:\n${indent(shownText(result))}`;
+  }
+  return undefined;
+}
+
+function indent(text: string): string {
+  const lines = text.split("\n");
+  const shown = lines.slice(0, 20).map((l) => `    | ${l}`);
+  if (lines.length > 20) shown.push(`    | … ${lines.length - 20} more lines`);
+  return shown.join("\n");
+}
+
+class Kernel {
+  private readonly child: ChildProcess;
+  private pending: ((message: WorkerResponse) => void) | undefined;
+  private exited: string | undefined;
+  private readonly ready: Promise<void>;
+
+  constructor(part: Part, log: (line: string) => void) {
+    const dir = dirname(part.file);
+    if (!existsSync(WORKER)) {
+      throw new Error(`notebook kernel ${WORKER} is missing: build @ts-ebpf/tutorials first`);
+    }
+    this.child = fork(WORKER, [], {
+      cwd: dir,
+      env: { ...process.env, TS_EBPF_NOTEBOOK_DIR: dir },
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      serialization: "json",
+    });
+    // Output that bypasses process.stdout (a subprocess with inherited stdio) is shown here.
+    this.child.stdout?.on("data", (d: Buffer) =>
+      log(`  [kernel stdout] ${d.toString().trimEnd()}`),
+    );
+    this.child.stderr?.on("data", (d: Buffer) =>
+      log(`  [kernel stderr] ${d.toString().trimEnd()}`),
+    );
+    this.child.on("message", (message: WorkerResponse) => {
+      const waiting = this.pending;
+      this.pending = undefined;
+      waiting?.(message);
+    });
+    this.ready = new Promise((resolve, reject) => {
+      this.pending = (m) => (m.type === "ready" ? resolve() : reject(new Error("bad hello")));
+      this.child.once("exit", (code, signal) => {
+        this.exited = `kernel process exited (${signal ?? `code ${code}`})`;
+        reject(new Error(this.exited));
+        const waiting = this.pending;
+        this.pending = undefined;
+        waiting?.({
+          type: "result",
+          index: -1,
+          result: { stdout: "", stderr: "", error: { text: this.exited, stack: "" } },
+        });
+      });
+    });
+  }
+
+  async run(index: number, code: string, filename: string, timeoutMs: number): Promise<CellResult> {
+    await this.ready;
+    if (this.exited) throw new Error(this.exited);
+    return new Promise<CellResult>((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending = undefined;
+        this.child.kill("SIGKILL");
+        resolve({
+          stdout: "",
+          stderr: "",
+          error: { text: `Timeout: the cell ran longer than ${timeoutMs} ms`, stack: "" },
+        });
+      }, timeoutMs);
+      this.pending = (message) => {
+        clearTimeout(timer);
+        if (message.type === "result") resolve(message.result);
+      };
+      const request: WorkerRequest = { type: "run", index, code, filename };
+      this.child.send(request);
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.exited || this.child.exitCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.child.once("exit", () => resolve());
+      const request: WorkerRequest = { type: "exit" };
+      this.child.send(request, (error) => {
+        if (error) this.child.kill("SIGKILL");
+      });
+    });
+  }
+}
+
+function sameOutput(recorded: RecordedCell, result: CellResult): boolean {
+  return (
+    recorded.stdout === truncateForRecord(result.stdout) &&
+    recorded.stderr === truncateForRecord(result.stderr) &&
+    (recorded.value ?? "") === truncateForRecord(result.value ?? "") &&
+    (recorded.error ?? "") === (result.error?.text ?? "")
+  );
+}
+
+export async function runChapter(
+  part: Part,
+  chapter: Chapter,
+  log: (line: string) => void,
+): Promise<CellOutcome[]> {
+  const outcomes: CellOutcome[] = chapter.cells.map((cell) => ({ cell, status: "not-run" }));
+  const kernel = new Kernel(part, log);
+  try {
+    for (const outcome of outcomes) {
+      const { cell } = outcome;
+      const label = `${part.slug}/README.md:${cell.line} (chapter ${chapter.number}, cell ${cell.index + 1})`;
+      let code: string;
+      try {
+        code = compileCell(cell.source, label).code;
+      } catch (e) {
+        if (!(e instanceof CellCompileError)) throw e;
+        outcome.status = "failed";
+        outcome.problem = e.message;
+        break;
+      }
+      const timeout = cell.attrs.timeoutMs ?? DEFAULT_CELL_TIMEOUT_MS;
+      const filename = `${part.file}#chapter-${chapter.number}-cell-${cell.index + 1}`;
+      const result = await kernel.run(cell.index, code, filename, timeout);
+      outcome.result = result;
+      const problem = judgeCell(cell, result);
+      if (problem) {
+        outcome.status = "failed";
+        outcome.problem = problem;
+        if (result.error?.stack) log(result.error.stack);
+        // Later cells build on this one, as in a notebook: stop here.
+        break;
+      }
+      outcome.status = "passed";
+    }
+  } finally {
+    await kernel.close();
+  }
+  return outcomes;
+}
+
+function recordingProblems(chapter: Chapter, recorded: RecordedChapter | undefined): string[] {
+  if (chapter.cells.length === 0) return [];
+  if (!recorded) return [`chapter ${chapter.number} has no recorded outputs`];
+  const problems: string[] = [];
+  for (const cell of chapter.cells) {
+    const r = recorded.cells[cell.index];
+    if (!r || r.hash !== cell.hash) {
+      problems.push(
+        `chapter ${chapter.number}, cell ${cell.index + 1} (line ${cell.line}): output recorded for another text of the cell`,
+      );
+    }
+  }
+  if (recorded.cells.length > chapter.cells.length) {
+    problems.push(`chapter ${chapter.number}: outputs recorded for cells that no longer exist`);
+  }
+  return problems;
+}
+
+function toRecorded(chapter: Chapter, outcomes: CellOutcome[], date: string): RecordedChapter {
+  return {
+    number: chapter.number,
+    title: chapter.title,
+    kernel: release(),
+    date,
+    node: process.version,
+    cells: outcomes.map(({ cell, result }) => {
+      const r: RecordedCell = {
+        index: cell.index,
+        hash: cell.hash,
+        stdout: truncateForRecord(result?.stdout ?? ""),
+        stderr: truncateForRecord(result?.stderr ?? ""),
+      };
+      if (result?.value !== undefined) r.value = truncateForRecord(result.value);
+      if (result?.error) r.error = result.error.text;
+      return r;
+    }),
+  };
+}
+
+function failIfStale(
+  outcome: ChapterOutcome,
+  summary: RunSummary,
+  log: (line: string) => void,
+): void {
+  for (const problem of outcome.recordingProblems) {
+    log(`  STALE ${problem}: run the notebooks with --record`);
+  }
+  if (outcome.recordingProblems.length > 0 && outcome.status !== "failed") {
+    summary.failed += outcome.recordingProblems.length;
+    outcome.status = "failed";
+    outcome.reason = "recorded outputs are stale";
+  }
+}
+
+export async function runParts(
+  parts: readonly Part[],
+  options: RunOptions = {},
+): Promise<RunSummary> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const checkRecorded = options.checkRecorded ?? true;
+  const summary: RunSummary = { chapters: [], passed: 0, failed: 0, skipped: 0, ok: true };
+  const date = new Date().toISOString();
+
+  for (const part of parts) {
+    const committed = readOutputs(outputsPath(part), part.slug);
+    const target = outputsPath(part, options.outDir);
+    const written: OutputsFile = options.outDir
+      ? readOutputs(target, part.slug)
+      : structuredClone(committed);
+    let changed = false;
+
+    for (const chapter of part.chapters) {
+      if (options.chapters && !options.chapters.has(chapter.number)) continue;
+      const recorded = committed.chapters[String(chapter.number)];
+      const outcome: ChapterOutcome = {
+        part,
+        chapter,
+        status: "passed",
+        cells: [],
+        recordingProblems:
+          checkRecorded && !options.record ? recordingProblems(chapter, recorded) : [],
+      };
+      summary.chapters.push(outcome);
+
+      if (chapter.needsKernel && options.kernelUnavailable) {
+        outcome.cells = chapter.cells.map((cell) => ({ cell, status: "not-run" }));
+        if (options.requireKernel) {
+          outcome.status = "failed";
+          outcome.reason = `needs the kernel (TS_EBPF_REQUIRE_KERNEL=1): ${options.kernelUnavailable}`;
+          summary.failed += chapter.cells.length;
+        } else {
+          outcome.status = "skipped";
+          outcome.reason = options.kernelUnavailable;
+          summary.skipped += chapter.cells.length;
+        }
+        log(
+          `!!! ${outcome.status.toUpperCase()} chapter ${chapter.number} (${chapter.title}): ${outcome.reason} !!!`,
+        );
+        failIfStale(outcome, summary, log);
+        continue;
+      }
+
+      log(`chapter ${chapter.number} — ${chapter.title} (${chapter.cells.length} cells)`);
+      outcome.cells = await runChapter(part, chapter, log);
+      let differing = 0;
+      for (const cell of outcome.cells) {
+        const r = recorded?.cells[cell.cell.index];
+        if (cell.result && r && r.hash === cell.cell.hash && !sameOutput(r, cell.result)) {
+          cell.differs = true;
+          differing++;
+        }
+        if (cell.status === "passed") summary.passed++;
+        else summary.failed++;
+        if (cell.status === "failed") {
+          log(
+            `  FAIL ${part.slug}/README.md:${cell.cell.line} cell ${cell.cell.index + 1}: ${cell.problem}`,
+          );
+        }
+      }
+      if (outcome.cells.some((c) => c.status !== "passed")) outcome.status = "failed";
+      if (outcome.status === "failed") outcome.reason = "a cell failed";
+      if (recorded && differing > 0) {
+        log(
+          `  ${differing} cell(s) print differently from the recording (kernel ${recorded.kernel}, ${recorded.date}) — information only`,
+        );
+      }
+      failIfStale(outcome, summary, log);
+      if (options.record && outcome.status === "passed") {
+        written.chapters[String(chapter.number)] = toRecorded(chapter, outcome.cells, date);
+        changed = true;
+      }
+    }
+    // Recordings of chapters that no longer exist go away with a full record run.
+    if (options.record && !options.chapters) {
+      const numbers = new Set(part.chapters.map((c) => String(c.number)));
+      for (const key of Object.keys(written.chapters)) {
+        if (!numbers.has(key)) {
+          delete written.chapters[key];
+          changed = true;
+        }
+      }
+    }
+    if (options.record && changed) {
+      writeOutputs(target, written);
+      log(`recorded ${target}`);
+    }
+  }
+  summary.ok = summary.chapters.every((c) => c.status !== "failed");
+  return summary;
+}
