@@ -1,0 +1,860 @@
+// The BTF parser and the queries on it. Parsing is one pass that checks the
+// header and records where each type starts; types, names and the name index
+// are decoded on first use, so a cold vmlinux parse stays cheap.
+import { formatC, typeName } from "./cprint.js";
+import { BtfError } from "./errors.js";
+import { layoutFromBtf, type RecordLayout } from "./layout.js";
+import {
+  BTF_KIND,
+  type BtfKind,
+  type BtfType,
+  type CompositeType,
+  type EnumValue,
+  KIND_NAMES,
+  type Linkage,
+  type Member,
+  type TypeOfKind,
+} from "./types.js";
+
+const BTF_MAGIC = 0xeb9f;
+const HEADER_LEN = 24;
+/** libbpf's MAX_RESOLVE_DEPTH: longer reference chains are treated as loops. */
+export const MAX_RESOLVE_DEPTH = 32;
+const MAX_STR_OFFSET = 0x7fffffff;
+
+/** Where a member sits, from `Btf.memberOffset`. */
+export interface MemberLocation {
+  /** Byte offset from the start of the object the last pointer hop lands on (or of the struct). */
+  readonly offset: number;
+  /** Same position in bits (differs from offset * 8 for bitfields). */
+  readonly bitOffset: number;
+  /** Bitfield width in bits, 0 for an ordinary member. */
+  readonly bitSize: number;
+  /** Member type id. */
+  readonly type: number;
+  /** Byte size of the member type (of the storage type for a bitfield; 0 if it has none). */
+  readonly size: number;
+  /**
+   * Byte offsets of the pointers the path goes through, in order. Empty when the
+   * whole path is inside the struct; for "mm.exe_file" on task_struct it holds the
+   * offset of `mm`, and `offset` is then relative to the mm_struct.
+   */
+  readonly hops: readonly number[];
+}
+
+export interface IteratorTargetMember {
+  readonly name: string;
+  /** Byte offset in the context struct. */
+  readonly offset: number;
+  readonly type: number;
+  /** C spelling of the member type, e.g. "struct task_struct *". */
+  readonly typeName: string;
+}
+
+export interface IteratorTarget {
+  /** Target name as used by the kernel: "task", "bpf_map_elem", ... */
+  readonly name: string;
+  /** Id of FUNC `bpf_iter_<name>` (the program's attach_btf_id). */
+  readonly funcId: number;
+  /** Id of STRUCT `bpf_iter__<name>`, the program's context. */
+  readonly contextId: number;
+  readonly contextSize: number;
+  readonly members: readonly IteratorTargetMember[];
+}
+
+/** A type given by id, by object, or by name ("task_struct", "struct task_struct", "u32"). */
+export type TypeRef = number | string | BtfType;
+
+const textDecoder = new TextDecoder("utf-8", { fatal: false });
+
+function extraBytes(kind: number, vlen: number): number {
+  switch (kind) {
+    case BTF_KIND.INT:
+    case BTF_KIND.VAR:
+    case BTF_KIND.DECL_TAG:
+      return 4;
+    case BTF_KIND.ARRAY:
+      return 12;
+    case BTF_KIND.STRUCT:
+    case BTF_KIND.UNION:
+    case BTF_KIND.DATASEC:
+    case BTF_KIND.ENUM64:
+      return 12 * vlen;
+    case BTF_KIND.ENUM:
+    case BTF_KIND.FUNC_PROTO:
+      return 8 * vlen;
+    case BTF_KIND.PTR:
+    case BTF_KIND.FWD:
+    case BTF_KIND.TYPEDEF:
+    case BTF_KIND.VOLATILE:
+    case BTF_KIND.CONST:
+    case BTF_KIND.RESTRICT:
+    case BTF_KIND.FUNC:
+    case BTF_KIND.FLOAT:
+    case BTF_KIND.TYPE_TAG:
+      return 0;
+    default:
+      return -1;
+  }
+}
+
+const LINKAGE: readonly Linkage[] = ["static", "global", "extern"];
+
+/** Parsed BTF: vmlinux, a module on top of vmlinux, or a program's .BTF section. */
+export class Btf {
+  /** The BTF this one extends (split BTF), if any. */
+  readonly base: Btf | undefined;
+  /** First type id defined by this blob (1 for base BTF). */
+  readonly firstId: number;
+  /** One past the last type id (ids 0 .. typeCount-1 are valid, including the base's). */
+  readonly typeCount: number;
+  readonly littleEndian: boolean;
+
+  private readonly bytes: Uint8Array;
+  private readonly view: DataView;
+  private readonly offsets: Uint32Array;
+  private readonly strStart: number;
+  private readonly strEnd: number;
+  /** String offsets below this belong to the base. */
+  private readonly strBase: number;
+  private readonly cache: (BtfType | undefined)[];
+  private nameIndex: Map<string, number> | undefined;
+  private nextSameName: Int32Array | undefined;
+
+  constructor(bytes: Uint8Array, base?: Btf) {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError("parseBtf: bytes must be a Uint8Array");
+    this.bytes = bytes;
+    this.base = base;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const len = bytes.byteLength;
+    if (len < HEADER_LEN) {
+      throw new BtfError(`truncated header: need ${HEADER_LEN} bytes, have ${len}`, 0);
+    }
+    const magicLE = this.view.getUint16(0, true);
+    if (magicLE === BTF_MAGIC) this.littleEndian = true;
+    else if (this.view.getUint16(0, false) === BTF_MAGIC) this.littleEndian = false;
+    else throw new BtfError(`bad magic 0x${magicLE.toString(16)} (want 0xeb9f)`, 0);
+    if (base && base.littleEndian !== this.littleEndian) {
+      throw new BtfError("split BTF and its base differ in byte order", 0);
+    }
+    const version = bytes[2]!;
+    if (version !== 1) throw new BtfError(`unsupported version ${version}`, 2);
+    const le = this.littleEndian;
+    const hdrLen = this.view.getUint32(4, le);
+    const typeOff = this.view.getUint32(8, le);
+    const typeLen = this.view.getUint32(12, le);
+    const strOff = this.view.getUint32(16, le);
+    const strLen = this.view.getUint32(20, le);
+    if (hdrLen < HEADER_LEN || hdrLen > len) {
+      throw new BtfError(`header length ${hdrLen} outside ${HEADER_LEN}..${len}`, 4);
+    }
+    const typeStart = hdrLen + typeOff;
+    const typeEnd = typeStart + typeLen;
+    const strStart = hdrLen + strOff;
+    const strEnd = strStart + strLen;
+    if (typeOff % 4 !== 0) throw new BtfError(`type section offset ${typeOff} not 4-aligned`, 8);
+    if (typeEnd > len) {
+      throw new BtfError(`type section ${typeStart}..${typeEnd} past end of data (${len})`, 8);
+    }
+    if (strEnd > len) {
+      throw new BtfError(`string section ${strStart}..${strEnd} past end of data (${len})`, 16);
+    }
+    if (strLen > MAX_STR_OFFSET) throw new BtfError(`string section too large (${strLen})`, 20);
+    if (typeStart < strEnd && strStart < typeEnd) {
+      throw new BtfError("type and string sections overlap", 8);
+    }
+    if (!base && (strLen === 0 || bytes[strStart] !== 0)) {
+      throw new BtfError("string section must start with a NUL byte", strStart);
+    }
+    if (strLen > 0 && bytes[strEnd - 1] !== 0) {
+      throw new BtfError("string section does not end with a NUL byte", strEnd - 1);
+    }
+    this.strStart = strStart;
+    this.strEnd = strEnd;
+    this.strBase = base ? base.stringsEnd : 0;
+    this.firstId = base ? base.typeCount : 1;
+
+    // One pass over the type section: kind, size and bounds of every type.
+    const offsets = new Uint32Array(Math.floor(typeLen / 12));
+    let n = 0;
+    let p = typeStart;
+    const view = this.view;
+    while (p < typeEnd) {
+      if (typeEnd - p < 12) {
+        throw new BtfError(`truncated type header (${typeEnd - p} bytes left)`, p);
+      }
+      const info = view.getUint32(p + 4, le);
+      const kind = (info >>> 24) & 0x1f;
+      const extra = extraBytes(kind, info & 0xffff);
+      if (extra < 0) throw new BtfError(`type id ${this.firstId + n}: unknown kind ${kind}`, p);
+      if (typeEnd - p - 12 < extra) {
+        throw new BtfError(
+          `type id ${this.firstId + n} (${KIND_NAMES[kind]}) needs ${12 + extra} bytes, ${typeEnd - p} left`,
+          p,
+        );
+      }
+      offsets[n++] = p;
+      p += 12 + extra;
+    }
+    this.offsets = offsets.subarray(0, n);
+    this.typeCount = this.firstId + n;
+    this.cache = new Array<BtfType | undefined>(n);
+  }
+
+  /** One past the last string offset this BTF (with its base) can resolve. */
+  get stringsEnd(): number {
+    return this.strBase + (this.strEnd - this.strStart);
+  }
+
+  // ---------------------------------------------------------------- raw access
+
+  private u32(at: number): number {
+    return this.view.getUint32(at, this.littleEndian);
+  }
+
+  /** Byte offset of a type's header in this blob; throws for ids outside it. */
+  private offsetOf(id: number): number {
+    const off = this.offsets[id - this.firstId];
+    if (off === undefined) throw new BtfError(`type id ${id} not in this BTF`);
+    return off;
+  }
+
+  private checkId(id: number, at: number, what: string): number {
+    if (!Number.isInteger(id) || id < 0 || id >= this.typeCount) {
+      throw new BtfError(`${what} refers to type id ${id}, but only ${this.typeCount} exist`, at);
+    }
+    return id;
+  }
+
+  /** The NUL-terminated string at string offset `off`; `at` names the referencing byte. */
+  str(off: number, at = -1): string {
+    if (off < this.strBase) return this.base!.str(off, at);
+    const local = off - this.strBase;
+    if (local >= this.strEnd - this.strStart) {
+      throw new BtfError(
+        `string offset ${off} outside string section (${this.stringsEnd} bytes)`,
+        at,
+      );
+    }
+    const b = this.bytes;
+    const start = this.strStart + local;
+    let end = start;
+    let ascii = true;
+    // The section ends with NUL (checked in the constructor), so this stops.
+    while (b[end] !== 0) {
+      if (b[end]! >= 0x80) ascii = false;
+      end++;
+    }
+    if (end === start) return "";
+    if (ascii && end - start < 256) {
+      return String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
+    }
+    return textDecoder.decode(b.subarray(start, end));
+  }
+
+  /** Kind of a type without decoding it. */
+  kindOf(id: number): BtfKind {
+    if (id === 0) return "void";
+    if (id < this.firstId) {
+      if (this.base) return this.base.kindOf(id);
+    }
+    const off = this.offsetOf(id);
+    return KIND_NAMES[(this.u32(off + 4) >>> 24) & 0x1f]!;
+  }
+
+  /** Name of a type without decoding it ("" when anonymous). */
+  nameOf(id: number): string {
+    if (id === 0) return "";
+    if (id < this.firstId && this.base) return this.base.nameOf(id);
+    const off = this.offsetOf(id);
+    return this.str(this.u32(off), off);
+  }
+
+  // ---------------------------------------------------------------- types
+
+  /** The type with this id (0 is void). Throws BtfError for an id that does not exist. */
+  type(id: number): BtfType {
+    if (id === 0) return VOID;
+    if (!Number.isInteger(id) || id < 0 || id >= this.typeCount) {
+      throw new BtfError(`no type id ${id} (valid: 0..${this.typeCount - 1})`);
+    }
+    if (id < this.firstId) return this.base!.type(id);
+    const i = id - this.firstId;
+    const cached = this.cache[i];
+    if (cached) return cached;
+    const t = this.decode(id, this.offsets[i]!);
+    this.cache[i] = t;
+    return t;
+  }
+
+  /** Every type, in id order, base types first (without void). */
+  *types(): IterableIterator<BtfType> {
+    for (let id = 1; id < this.typeCount; id++) yield this.type(id);
+  }
+
+  private decode(id: number, off: number): BtfType {
+    const le = this.littleEndian;
+    const v = this.view;
+    const nameOff = this.u32(off);
+    const info = this.u32(off + 4);
+    const sizeOrType = this.u32(off + 8);
+    const kind = (info >>> 24) & 0x1f;
+    const vlen = info & 0xffff;
+    const kindFlag = info >>> 31 === 1;
+    const name = this.str(nameOff, off);
+    const ref = (t: number, at: number, what: string) => this.checkId(t, at, what);
+    const data = off + 12;
+    switch (kind) {
+      case BTF_KIND.INT: {
+        const enc = this.u32(data);
+        const bits = enc & 0xff;
+        const bitOffset = (enc >>> 16) & 0xff;
+        const encoding = (enc >>> 24) & 0x0f;
+        if (bits === 0 || bitOffset + bits > sizeOrType * 8 || sizeOrType > 16) {
+          throw new BtfError(
+            `INT ${id} "${name}": ${bits} bits at offset ${bitOffset} do not fit ${sizeOrType} bytes`,
+            data,
+          );
+        }
+        return {
+          id,
+          kind: "int",
+          name,
+          size: sizeOrType,
+          signed: (encoding & 1) !== 0,
+          char: (encoding & 2) !== 0,
+          bool: (encoding & 4) !== 0,
+          bitOffset,
+          bits,
+        };
+      }
+      case BTF_KIND.PTR:
+      case BTF_KIND.TYPEDEF:
+      case BTF_KIND.VOLATILE:
+      case BTF_KIND.CONST:
+      case BTF_KIND.RESTRICT:
+      case BTF_KIND.TYPE_TAG:
+        return {
+          id,
+          kind: KIND_NAMES[kind] as "ptr",
+          name,
+          type: ref(sizeOrType, off + 8, `${KIND_NAMES[kind]} ${id}`),
+        };
+      case BTF_KIND.ARRAY:
+        return {
+          id,
+          kind: "array",
+          name,
+          type: ref(this.u32(data), data, `array ${id} element`),
+          indexType: ref(this.u32(data + 4), data + 4, `array ${id} index`),
+          nelems: this.u32(data + 8),
+        };
+      case BTF_KIND.STRUCT:
+      case BTF_KIND.UNION: {
+        const members: Member[] = new Array(vlen);
+        for (let i = 0; i < vlen; i++) {
+          const m = data + i * 12;
+          const mType = ref(this.u32(m + 4), m + 4, `member ${i} of ${KIND_NAMES[kind]} ${id}`);
+          const raw = this.u32(m + 8);
+          let bitOffset = kindFlag ? raw & 0xffffff : raw;
+          let bitfieldSize = kindFlag ? raw >>> 24 : 0;
+          if (!kindFlag) {
+            // Old encoding: a bitfield is a member whose INT type is narrower than its size.
+            const intInfo = this.rawInt(mType);
+            if (intInfo && (intInfo.bitOffset !== 0 || intInfo.bits !== intInfo.size * 8)) {
+              bitOffset += intInfo.bitOffset;
+              bitfieldSize = intInfo.bits;
+            }
+          }
+          members[i] = { name: this.str(this.u32(m), m), type: mType, bitOffset, bitfieldSize };
+        }
+        return {
+          id,
+          kind: KIND_NAMES[kind] as "struct",
+          name,
+          size: sizeOrType,
+          members,
+          kindFlag,
+        };
+      }
+      case BTF_KIND.ENUM: {
+        const values: EnumValue<number>[] = new Array(vlen);
+        for (let i = 0; i < vlen; i++) {
+          const e = data + i * 8;
+          const value = kindFlag ? v.getInt32(e + 4, le) : v.getUint32(e + 4, le);
+          values[i] = { name: this.str(this.u32(e), e), value };
+        }
+        return { id, kind: "enum", name, size: sizeOrType, signed: kindFlag, values };
+      }
+      case BTF_KIND.ENUM64: {
+        const values: EnumValue<bigint>[] = new Array(vlen);
+        for (let i = 0; i < vlen; i++) {
+          const e = data + i * 12;
+          const lo = BigInt(this.u32(e + 4));
+          const hi = BigInt(this.u32(e + 8));
+          let value = (hi << 32n) | lo;
+          if (kindFlag) value = BigInt.asIntN(64, value);
+          values[i] = { name: this.str(this.u32(e), e), value };
+        }
+        return { id, kind: "enum64", name, size: sizeOrType, signed: kindFlag, values };
+      }
+      case BTF_KIND.FWD:
+        return { id, kind: "fwd", name, fwdKind: kindFlag ? "union" : "struct" };
+      case BTF_KIND.FUNC: {
+        const linkage = LINKAGE[vlen];
+        if (!linkage) throw new BtfError(`FUNC ${id} "${name}": bad linkage ${vlen}`, off + 4);
+        return { id, kind: "func", name, type: ref(sizeOrType, off + 8, `func ${id}`), linkage };
+      }
+      case BTF_KIND.FUNC_PROTO: {
+        const params = new Array(vlen);
+        for (let i = 0; i < vlen; i++) {
+          const p = data + i * 8;
+          params[i] = {
+            name: this.str(this.u32(p), p),
+            type: ref(this.u32(p + 4), p + 4, `param ${i} of func_proto ${id}`),
+          };
+        }
+        return {
+          id,
+          kind: "func_proto",
+          name,
+          returnType: ref(sizeOrType, off + 8, `func_proto ${id} return`),
+          params,
+        };
+      }
+      case BTF_KIND.VAR: {
+        const linkage = LINKAGE[this.u32(data)];
+        if (!linkage) throw new BtfError(`VAR ${id} "${name}": bad linkage`, data);
+        return { id, kind: "var", name, type: ref(sizeOrType, off + 8, `var ${id}`), linkage };
+      }
+      case BTF_KIND.DATASEC: {
+        const vars = new Array(vlen);
+        for (let i = 0; i < vlen; i++) {
+          const s = data + i * 12;
+          vars[i] = {
+            type: ref(this.u32(s), s, `datasec ${id} var ${i}`),
+            offset: this.u32(s + 4),
+            size: this.u32(s + 8),
+          };
+        }
+        return { id, kind: "datasec", name, size: sizeOrType, vars };
+      }
+      case BTF_KIND.FLOAT:
+        return { id, kind: "float", name, size: sizeOrType };
+      case BTF_KIND.DECL_TAG:
+        return {
+          id,
+          kind: "decl_tag",
+          name,
+          type: ref(sizeOrType, off + 8, `decl_tag ${id}`),
+          componentIdx: v.getInt32(data, le),
+        };
+      default:
+        // Unreachable: the constructor rejected unknown kinds.
+        throw new BtfError(`type id ${id}: unknown kind ${kind}`, off);
+    }
+  }
+
+  /** INT encoding of a type id, read raw (used for pre-kind_flag bitfields). */
+  private rawInt(id: number): { size: number; bits: number; bitOffset: number } | undefined {
+    if (id === 0) return undefined;
+    if (id < this.firstId) return this.base ? this.base.rawInt(id) : undefined;
+    const off = this.offsets[id - this.firstId];
+    if (off === undefined) return undefined;
+    if (((this.u32(off + 4) >>> 24) & 0x1f) !== BTF_KIND.INT) return undefined;
+    const enc = this.u32(off + 12);
+    return { size: this.u32(off + 8), bits: enc & 0xff, bitOffset: (enc >>> 16) & 0xff };
+  }
+
+  // ---------------------------------------------------------------- names
+
+  private buildNameIndex(): Map<string, number> {
+    const index = new Map<string, number>();
+    const n = this.offsets.length;
+    const next = new Int32Array(n).fill(-1);
+    const tail = new Map<string, number>();
+    for (let i = 0; i < n; i++) {
+      const off = this.offsets[i]!;
+      const nameOff = this.u32(off);
+      if (nameOff === 0) continue;
+      const name = this.str(nameOff, off);
+      const prev = tail.get(name);
+      if (prev === undefined) index.set(name, i);
+      else next[prev] = i;
+      tail.set(name, i);
+    }
+    this.nextSameName = next;
+    this.nameIndex = index;
+    return index;
+  }
+
+  /** Ids of every type with this name (base first), optionally of one kind. */
+  findTypeIds(name: string, kind?: BtfKind): number[] {
+    const out = this.base ? this.base.findTypeIds(name, kind) : [];
+    const index = this.nameIndex ?? this.buildNameIndex();
+    const next = this.nextSameName!;
+    for (let i = index.get(name) ?? -1; i >= 0; i = next[i]!) {
+      const id = this.firstId + i;
+      if (kind === undefined || this.kindOf(id) === kind) out.push(id);
+    }
+    return out;
+  }
+
+  /**
+   * The first type (lowest id) with this name and, if given, this kind; undefined
+   * if there is none.
+   */
+  findType<K extends BtfKind>(name: string, kind: K): TypeOfKind<K> | undefined;
+  findType(name: string): BtfType | undefined;
+  findType(name: string, kind?: BtfKind): BtfType | undefined {
+    if (kind === "void") return name === "" || name === "void" ? VOID : undefined;
+    const base = this.base?.findType(name, kind as BtfKind);
+    if (base) return base;
+    const index = this.nameIndex ?? this.buildNameIndex();
+    const next = this.nextSameName!;
+    for (let i = index.get(name) ?? -1; i >= 0; i = next[i]!) {
+      const id = this.firstId + i;
+      if (kind === undefined || this.kindOf(id) === kind) return this.type(id);
+    }
+    return undefined;
+  }
+
+  /** Id of FUNC `name` (e.g. "bpf_iter_task", the attach_btf_id of a task iterator). */
+  funcId(name: string): number {
+    const t = this.findType(name, "func");
+    if (!t) throw new BtfError(`no FUNC "${name}" in this BTF`);
+    return t.id;
+  }
+
+  /**
+   * A type by reference. Names may carry a C tag ("struct foo", "union bar",
+   * "enum baz"); a bare name prefers a definition (struct, union, enum, typedef,
+   * int, float) over forward declarations, functions and variables.
+   */
+  lookup(ref: TypeRef): BtfType {
+    if (typeof ref === "number") return this.type(ref);
+    if (typeof ref === "object") return ref;
+    if (typeof ref !== "string") throw new TypeError("type reference must be an id, name or type");
+    const m = /^(struct|union|enum)\s+(\S+)$/.exec(ref.trim());
+    if (m) {
+      const tag = m[1] as "struct" | "union" | "enum";
+      const t =
+        this.findType(m[2]!, tag) ?? (tag === "enum" ? this.findType(m[2]!, "enum64") : undefined);
+      if (!t) throw new BtfError(`no ${tag} "${m[2]}" in this BTF`);
+      return t;
+    }
+    if (ref === "void") return VOID;
+    let fallback: BtfType | undefined;
+    for (const id of this.findTypeIds(ref)) {
+      const k = this.kindOf(id);
+      if (k === "fwd" || k === "func" || k === "var" || k === "decl_tag" || k === "datasec") {
+        fallback ??= this.type(id);
+        continue;
+      }
+      return this.type(id);
+    }
+    if (fallback) return fallback;
+    throw new BtfError(`no type "${ref}" in this BTF`);
+  }
+
+  /** Follows typedefs and modifiers (const, volatile, restrict, type tags) to the underlying type. */
+  resolve(ref: TypeRef): BtfType {
+    let t = this.lookup(ref);
+    for (let depth = 0; ; depth++) {
+      switch (t.kind) {
+        case "typedef":
+        case "const":
+        case "volatile":
+        case "restrict":
+        case "type_tag":
+          if (depth >= MAX_RESOLVE_DEPTH) {
+            throw new BtfError(
+              `type id ${t.id}: reference chain longer than ${MAX_RESOLVE_DEPTH} (a loop?)`,
+            );
+          }
+          t = this.type(t.type);
+          break;
+        default:
+          return t;
+      }
+    }
+  }
+
+  /** Size in bytes, as C `sizeof` would give it. Pointers are 8 bytes. */
+  sizeOf(ref: TypeRef): number {
+    return this.sizeAt(this.lookup(ref), 0);
+  }
+
+  private sizeAt(t: BtfType, depth: number): number {
+    if (depth > MAX_RESOLVE_DEPTH) {
+      throw new BtfError(`type id ${t.id}: nesting deeper than ${MAX_RESOLVE_DEPTH} (a loop?)`);
+    }
+    switch (t.kind) {
+      case "int":
+      case "float":
+      case "enum":
+      case "enum64":
+      case "struct":
+      case "union":
+      case "datasec":
+        return t.size;
+      case "ptr":
+        return 8;
+      case "array": {
+        const size = t.nelems * this.sizeAt(this.type(t.type), depth + 1);
+        if (size > 0xffffffff) throw new BtfError(`array ${t.id}: size ${size} overflows u32`);
+        return size;
+      }
+      case "typedef":
+      case "const":
+      case "volatile":
+      case "restrict":
+      case "type_tag":
+      case "var":
+        return this.sizeAt(this.type(t.type), depth + 1);
+      default:
+        throw new BtfError(`${t.kind} ${t.id} "${t.name}" has no size`);
+    }
+  }
+
+  /** Alignment in bytes as the C compiler would use it (1 for packed structs). */
+  alignOf(ref: TypeRef): number {
+    return this.alignAt(this.lookup(ref), 0);
+  }
+
+  private alignAt(t: BtfType, depth: number): number {
+    if (depth > MAX_RESOLVE_DEPTH) {
+      throw new BtfError(`type id ${t.id}: nesting deeper than ${MAX_RESOLVE_DEPTH} (a loop?)`);
+    }
+    switch (t.kind) {
+      case "int":
+      case "float":
+      case "enum":
+      case "enum64":
+        return Math.max(1, Math.min(t.size, 8));
+      case "ptr":
+        return 8;
+      case "array":
+      case "typedef":
+      case "const":
+      case "volatile":
+      case "restrict":
+      case "type_tag":
+      case "var":
+        return this.alignAt(this.type(t.type), depth + 1);
+      case "struct":
+      case "union": {
+        let align = 1;
+        for (const m of t.members) {
+          const a = this.alignAt(this.type(m.type), depth + 1);
+          // A member off its natural alignment means the struct is packed.
+          if (m.bitfieldSize === 0 && m.bitOffset % (8 * a) !== 0) return 1;
+          align = Math.max(align, a);
+        }
+        // Trailing size not a multiple of the alignment also means packed.
+        return t.size % align === 0 ? align : 1;
+      }
+      default:
+        throw new BtfError(`${t.kind} ${t.id} "${t.name}" has no alignment`);
+    }
+  }
+
+  /** The struct or union behind a reference, through typedefs and modifiers. */
+  composite(ref: TypeRef): CompositeType {
+    const t = this.resolve(ref);
+    if (t.kind !== "struct" && t.kind !== "union") {
+      const what = typeof ref === "string" ? `"${ref}"` : `type id ${t.id}`;
+      throw new BtfError(`${what} is a ${t.kind}, not a struct or union`);
+    }
+    return t;
+  }
+
+  /**
+   * Where `path` ("pid", "mm.exe_file", "thread_info.flags", "comm[3]") sits in
+   * a struct or union. Members of anonymous structs and unions are found as in
+   * C. A path through a pointer member records the pointer's offset in `hops`
+   * and continues in the pointed-to struct.
+   */
+  memberOffset(struct: TypeRef, path: string): MemberLocation {
+    if (typeof path !== "string" || path === "") {
+      throw new TypeError("memberOffset: path must be a non-empty string");
+    }
+    let current = this.composite(struct);
+    const structName = current.name || `type id ${current.id}`;
+    const segments = path.split(".");
+    const hops: number[] = [];
+    let bitOffset = 0;
+    let found: { member: Member; bitOffset: number } | undefined;
+    for (let s = 0; s < segments.length; s++) {
+      const seg = /^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$/.exec(segments[s]!);
+      if (!seg) throw new BtfError(`memberOffset: bad path segment "${segments[s]}" in "${path}"`);
+      found = this.findMember(current, seg[1]!, 0);
+      if (!found) {
+        throw new BtfError(
+          `${current.kind} ${current.name || `(anon ${current.id})`} has no member "${seg[1]}" (path "${path}" in ${structName})`,
+        );
+      }
+      bitOffset += found.bitOffset;
+      let memberType = found.member.type;
+      for (const idx of seg[2]!.match(/\d+/g) ?? []) {
+        const arr = this.resolve(memberType);
+        if (arr.kind !== "array") {
+          throw new BtfError(`"${seg[1]}" in "${path}" is not an array`);
+        }
+        const i = Number(idx);
+        if (i >= arr.nelems && arr.nelems !== 0) {
+          throw new BtfError(`index ${i} out of bounds of ${seg[1]}[${arr.nelems}] in "${path}"`);
+        }
+        bitOffset += i * this.sizeOf(arr.type) * 8;
+        memberType = arr.type;
+      }
+      if (s === segments.length - 1) {
+        const size = this.sizeOrZero(memberType);
+        return {
+          offset: Math.floor(bitOffset / 8),
+          bitOffset,
+          bitSize: seg[2] ? 0 : found.member.bitfieldSize,
+          type: memberType,
+          size,
+          hops,
+        };
+      }
+      const next = this.resolve(memberType);
+      if (next.kind === "ptr") {
+        hops.push(Math.floor(bitOffset / 8));
+        bitOffset = 0;
+        current = this.composite(next.type);
+      } else if (next.kind === "struct" || next.kind === "union") {
+        current = next;
+      } else {
+        throw new BtfError(
+          `"${seg[1]}" in "${path}" is a ${next.kind}, not a struct, union or pointer`,
+        );
+      }
+    }
+    throw new Error("unreachable");
+  }
+
+  private sizeOrZero(id: number): number {
+    try {
+      return this.sizeOf(id);
+    } catch (e) {
+      if (e instanceof BtfError) return 0;
+      throw e;
+    }
+  }
+
+  private findMember(
+    t: CompositeType,
+    name: string,
+    depth: number,
+  ): { member: Member; bitOffset: number } | undefined {
+    if (depth > MAX_RESOLVE_DEPTH) {
+      throw new BtfError(
+        `type id ${t.id}: anonymous members nest deeper than ${MAX_RESOLVE_DEPTH}`,
+      );
+    }
+    for (const m of t.members) {
+      if (m.name === name) return { member: m, bitOffset: m.bitOffset };
+    }
+    for (const m of t.members) {
+      if (m.name !== "") continue;
+      const inner = this.resolve(m.type);
+      if (inner.kind !== "struct" && inner.kind !== "union") continue;
+      const hit = this.findMember(inner, name, depth + 1);
+      if (hit) return { member: hit.member, bitOffset: m.bitOffset + hit.bitOffset };
+    }
+    return undefined;
+  }
+
+  /** Enumerators of an enum (numbers) or enum64 (bigints), by enum name or type. */
+  enumValues(ref: TypeRef): readonly EnumValue<number | bigint>[] {
+    const t = this.resolve(
+      typeof ref === "string" && !/\s/.test(ref)
+        ? (this.findType(ref, "enum") ?? this.findType(ref, "enum64") ?? ref)
+        : ref,
+    );
+    if (t.kind !== "enum" && t.kind !== "enum64") {
+      throw new BtfError(
+        `${typeof ref === "string" ? `"${ref}"` : `type id ${t.id}`} is a ${t.kind}, not an enum`,
+      );
+    }
+    return t.values;
+  }
+
+  /**
+   * Every BPF iterator target the kernel offers: FUNC `bpf_iter_<name>` with a
+   * context STRUCT `bpf_iter__<name>`, sorted by name.
+   */
+  iteratorTargets(): IteratorTarget[] {
+    const out: IteratorTarget[] = [];
+    const seen = new Set<string>();
+    for (let id = 1; id < this.typeCount; id++) {
+      if (this.kindOf(id) !== "func") continue;
+      const fname = this.nameOf(id);
+      if (!fname.startsWith("bpf_iter_") || fname.startsWith("bpf_iter__")) continue;
+      const name = fname.slice("bpf_iter_".length);
+      if (seen.has(name)) continue;
+      const ctx = this.findType(`bpf_iter__${name}`, "struct");
+      if (!ctx) continue;
+      seen.add(name);
+      out.push({
+        name,
+        funcId: id,
+        contextId: ctx.id,
+        contextSize: ctx.size,
+        members: this.flatMembers(ctx, 0, 0).map((m) => ({
+          name: m.name,
+          offset: Math.floor(m.bitOffset / 8),
+          type: m.type,
+          typeName: typeName(this, m.type),
+        })),
+      });
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /**
+   * Named members with anonymous structs and unions opened up (the kernel wraps
+   * context pointers in `union { T *p; }` via __bpf_md_ptr).
+   */
+  private flatMembers(t: CompositeType, base: number, depth: number): Member[] {
+    if (depth > MAX_RESOLVE_DEPTH) {
+      throw new BtfError(
+        `type id ${t.id}: anonymous members nest deeper than ${MAX_RESOLVE_DEPTH}`,
+      );
+    }
+    const out: Member[] = [];
+    for (const m of t.members) {
+      const inner = m.name === "" ? this.resolve(m.type) : undefined;
+      if (inner && (inner.kind === "struct" || inner.kind === "union")) {
+        out.push(...this.flatMembers(inner, base + m.bitOffset, depth + 1));
+      } else {
+        out.push({ ...m, bitOffset: base + m.bitOffset });
+      }
+    }
+    return out;
+  }
+
+  /** C spelling of a type as used in a declaration: "struct task_struct *", "char[16]". */
+  typeName(ref: TypeRef): string {
+    return typeName(this, this.lookup(ref).id);
+  }
+
+  /** The C definition `bpftool btf dump file ... format c` prints for this type. */
+  formatC(ref: TypeRef): string {
+    return formatC(this, this.lookup(ref).id);
+  }
+
+  /** A record layout (size, offsets, decode, encode) for a BTF struct or union. */
+  layout(ref: TypeRef): RecordLayout<Record<string, unknown>> {
+    return layoutFromBtf(this, this.composite(ref));
+  }
+}
+
+const VOID: BtfType = Object.freeze({ id: 0, kind: "void", name: "" });
+
+/** Parses a BTF blob. For split BTF (a kernel module) pass the base (vmlinux). */
+export function parseBtf(bytes: Uint8Array, base?: Btf): Btf {
+  return new Btf(bytes, base);
+}

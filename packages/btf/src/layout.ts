@@ -1,0 +1,509 @@
+// Record layouts: the byte shape of a C struct, declared in TypeScript
+// (`struct({ pid: u32, comm: char(16) })`) or taken from a BTF struct, with
+// decoders to plain objects and encoders back to bytes. Layouts satisfy the
+// codec shape `{ size, encode, decode }` that map handles accept.
+import type { Btf } from "./btf.js";
+import { BtfError } from "./errors.js";
+import type { BtfType, CompositeType } from "./types.js";
+
+/** Data is read and written in host byte order, as BPF programs produce it. */
+const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const MAX_NESTING = 32;
+
+/** A value type that can be a field of a record. */
+export interface FieldType<T> {
+  /** Bytes the value occupies. */
+  readonly size: number;
+  /** Alignment in bytes (C rules). */
+  readonly align: number;
+  /** Short C-like description, for messages: "u32", "char[16]", "struct { ... }". */
+  readonly describe: string;
+  read(view: DataView, offset: number): T;
+  write(view: DataView, offset: number, value: T): void;
+}
+
+/** The codec shape map handles accept for keys and values. */
+export interface Codec<T> {
+  readonly size: number;
+  encode(value: T): Uint8Array;
+  decode(bytes: Uint8Array): T;
+}
+
+export interface LayoutField {
+  readonly name: string;
+  /** Byte offset from the start of the record. */
+  readonly offset: number;
+  readonly size: number;
+  readonly type: FieldType<unknown>;
+}
+
+export interface DecodeAllOptions {
+  /** Accept and ignore bytes after the last whole record (default: RangeError). */
+  allowTrailing?: boolean;
+}
+
+export interface RecordLayout<T> extends FieldType<T>, Codec<T> {
+  readonly fields: readonly LayoutField[];
+  /** Byte offset of a field (top level, or dotted through nested records). */
+  offsetOf(path: string): number;
+  /** Decodes one record at `offset` (default 0) of `bytes`. */
+  decode(bytes: Uint8Array, offset?: number): T;
+  /** Decodes back-to-back records filling `bytes`. */
+  decodeAll(bytes: Uint8Array, options?: DecodeAllOptions): T[];
+  /** A new buffer of `size` bytes holding `value` (missing fields are zero). */
+  encode(value: T): Uint8Array;
+  /** Writes `value` into `bytes` at `offset`. */
+  encodeInto(value: T, bytes: Uint8Array, offset?: number): void;
+}
+
+export type Infer<L> = L extends FieldType<infer T> ? T : never;
+
+// ---------------------------------------------------------------- scalars
+
+function scalar<T>(
+  describe: string,
+  size: number,
+  read: (v: DataView, o: number) => T,
+  write: (v: DataView, o: number, x: T) => void,
+): FieldType<T> {
+  return Object.freeze({ describe, size, align: size, read, write });
+}
+
+const toBig = (x: bigint | number): bigint => (typeof x === "bigint" ? x : BigInt(x));
+
+export const u8: FieldType<number> = scalar(
+  "u8",
+  1,
+  (v, o) => v.getUint8(o),
+  (v, o, x) => v.setUint8(o, x),
+);
+export const i8: FieldType<number> = scalar(
+  "i8",
+  1,
+  (v, o) => v.getInt8(o),
+  (v, o, x) => v.setInt8(o, x),
+);
+export const u16: FieldType<number> = scalar(
+  "u16",
+  2,
+  (v, o) => v.getUint16(o, LE),
+  (v, o, x) => v.setUint16(o, x, LE),
+);
+export const i16: FieldType<number> = scalar(
+  "i16",
+  2,
+  (v, o) => v.getInt16(o, LE),
+  (v, o, x) => v.setInt16(o, x, LE),
+);
+export const u32: FieldType<number> = scalar(
+  "u32",
+  4,
+  (v, o) => v.getUint32(o, LE),
+  (v, o, x) => v.setUint32(o, x, LE),
+);
+export const i32: FieldType<number> = scalar(
+  "i32",
+  4,
+  (v, o) => v.getInt32(o, LE),
+  (v, o, x) => v.setInt32(o, x, LE),
+);
+export const u64: FieldType<bigint> = scalar(
+  "u64",
+  8,
+  (v, o) => v.getBigUint64(o, LE),
+  (v, o, x) => v.setBigUint64(o, toBig(x), LE),
+);
+export const i64: FieldType<bigint> = scalar(
+  "i64",
+  8,
+  (v, o) => v.getBigInt64(o, LE),
+  (v, o, x) => v.setBigInt64(o, toBig(x), LE),
+);
+export const f32: FieldType<number> = scalar(
+  "f32",
+  4,
+  (v, o) => v.getFloat32(o, LE),
+  (v, o, x) => v.setFloat32(o, x, LE),
+);
+export const f64: FieldType<number> = scalar(
+  "f64",
+  8,
+  (v, o) => v.getFloat64(o, LE),
+  (v, o, x) => v.setFloat64(o, x, LE),
+);
+/** A pointer-sized value (kernel addresses), as bigint. */
+export const ptr: FieldType<bigint> = Object.freeze({ ...u64, describe: "ptr" });
+
+const utf8 = new TextDecoder("utf-8");
+const utf8Encoder = new TextEncoder();
+
+function checkCount(n: number, what: string): void {
+  if (!Number.isInteger(n) || n < 0 || n > 0x7fffffff) {
+    throw new RangeError(`${what}: length must be an integer in 0..2^31-1, got ${n}`);
+  }
+}
+
+/** A `char[n]` field, decoded as the string before the first NUL (UTF-8). */
+export function char(n: number): FieldType<string> {
+  checkCount(n, "char()");
+  return Object.freeze({
+    describe: `char[${n}]`,
+    size: n,
+    align: 1,
+    read(v: DataView, o: number): string {
+      const start = v.byteOffset + o;
+      const b = new Uint8Array(v.buffer, start, n);
+      let end = 0;
+      let ascii = true;
+      while (end < n) {
+        const c = b[end]!;
+        if (c === 0) break;
+        if (c >= 0x80) ascii = false;
+        end++;
+      }
+      if (end === 0) return "";
+      if (ascii && end <= 64) {
+        return String.fromCharCode.apply(null, b.subarray(0, end) as unknown as number[]);
+      }
+      return utf8.decode(b.subarray(0, end));
+    },
+    write(v: DataView, o: number, x: string): void {
+      const dst = new Uint8Array(v.buffer, v.byteOffset + o, n);
+      dst.fill(0);
+      // Truncated to n bytes; a string of n bytes has no NUL, as in C.
+      utf8Encoder.encodeInto(String(x ?? ""), dst);
+    },
+  });
+}
+
+/** `n` raw bytes, decoded as a copy. */
+export function bytes(n: number): FieldType<Uint8Array> {
+  checkCount(n, "bytes()");
+  return Object.freeze({
+    describe: `u8[${n}]`,
+    size: n,
+    align: 1,
+    read: (v: DataView, o: number) =>
+      new Uint8Array(v.buffer.slice(v.byteOffset + o, v.byteOffset + o + n)),
+    write(v: DataView, o: number, x: Uint8Array): void {
+      const dst = new Uint8Array(v.buffer, v.byteOffset + o, n);
+      dst.fill(0);
+      if (x) dst.set(x.subarray(0, n));
+    },
+  });
+}
+
+/** `n` elements of `type`, decoded to an array. */
+export function array<T>(type: FieldType<T>, n: number): FieldType<T[]> {
+  checkCount(n, "array()");
+  const es = type.size;
+  return Object.freeze({
+    describe: `${type.describe}[${n}]`,
+    size: es * n,
+    align: type.align,
+    read(v: DataView, o: number): T[] {
+      const out = new Array<T>(n);
+      for (let i = 0; i < n; i++) out[i] = type.read(v, o + i * es);
+      return out;
+    },
+    write(v: DataView, o: number, x: readonly T[]): void {
+      for (let i = 0; i < n; i++) {
+        const e = x?.[i];
+        if (e === undefined) new Uint8Array(v.buffer, v.byteOffset + o + i * es, es).fill(0);
+        else type.write(v, o + i * es, e);
+      }
+    },
+  });
+}
+
+/** `type` with a larger alignment, like `__attribute__((aligned(n)))`. */
+export function aligned<T>(type: FieldType<T>, n: number): FieldType<T> {
+  if (!Number.isInteger(n) || n < 1 || (n & (n - 1)) !== 0) {
+    throw new RangeError(`aligned(): alignment must be a power of two, got ${n}`);
+  }
+  const align = Math.max(type.align, n);
+  const size = Math.ceil(type.size / align) * align;
+  return Object.freeze({ ...type, align, size, describe: type.describe });
+}
+
+/** A bitfield read from the bytes at the field's byte offset. */
+function bitfield(bitShift: number, bits: number, signed: boolean): FieldType<number | bigint> {
+  const span = Math.ceil((bitShift + bits) / 8);
+  const big = bits > 32;
+  return Object.freeze({
+    describe: `${signed ? "i" : "u"}${bits}:bitfield`,
+    size: span,
+    align: 1,
+    read(v: DataView, o: number): number | bigint {
+      let raw = 0n;
+      for (let i = span - 1; i >= 0; i--) raw = (raw << 8n) | BigInt(v.getUint8(o + i));
+      let x = (raw >> BigInt(bitShift)) & ((1n << BigInt(bits)) - 1n);
+      if (signed) x = BigInt.asIntN(bits, x);
+      return big ? x : Number(x);
+    },
+    write(v: DataView, o: number, x: number | bigint): void {
+      let raw = 0n;
+      for (let i = span - 1; i >= 0; i--) raw = (raw << 8n) | BigInt(v.getUint8(o + i));
+      const mask = ((1n << BigInt(bits)) - 1n) << BigInt(bitShift);
+      raw = (raw & ~mask) | ((BigInt.asUintN(bits, toBig(x ?? 0)) << BigInt(bitShift)) & mask);
+      for (let i = 0; i < span; i++) {
+        v.setUint8(o + i, Number(raw & 0xffn));
+        raw >>= 8n;
+      }
+    },
+  });
+}
+
+// ---------------------------------------------------------------- records
+
+interface Slot {
+  name: string;
+  offset: number;
+  type: FieldType<unknown>;
+}
+
+function makeRecord<T>(
+  slots: Slot[],
+  size: number,
+  align: number,
+  describe: string,
+): RecordLayout<T> {
+  const names = slots.map((s) => s.name);
+  const offsets = slots.map((s) => s.offset);
+  const readers = slots.map((s) => s.type.read);
+  const writers = slots.map((s) => s.type.write);
+  const n = slots.length;
+  const byName = new Map(slots.map((s) => [s.name, s]));
+  const fields: LayoutField[] = slots.map((s) =>
+    Object.freeze({ name: s.name, offset: s.offset, size: s.type.size, type: s.type }),
+  );
+
+  const read = (v: DataView, o: number): T => {
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i < n; i++) out[names[i]!] = readers[i]!(v, o + offsets[i]!);
+    return out as T;
+  };
+  const write = (v: DataView, o: number, x: T): void => {
+    new Uint8Array(v.buffer, v.byteOffset + o, size).fill(0);
+    const obj = (x ?? {}) as Record<string, unknown>;
+    for (let i = 0; i < n; i++) {
+      const val = obj[names[i]!];
+      if (val !== undefined) writers[i]!(v, o + offsets[i]!, val);
+    }
+  };
+  const viewOf = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+
+  const layout: RecordLayout<T> = {
+    size,
+    align,
+    describe,
+    fields: Object.freeze(fields),
+    read,
+    write,
+    offsetOf(path: string): number {
+      const [head, ...rest] = path.split(".");
+      const slot = byName.get(head!);
+      if (!slot) throw new RangeError(`record ${describe} has no field "${head}"`);
+      if (rest.length === 0) return slot.offset;
+      const inner = slot.type as Partial<RecordLayout<unknown>>;
+      if (typeof inner.offsetOf !== "function") {
+        throw new RangeError(`field "${head}" of ${describe} is not a record`);
+      }
+      return slot.offset + inner.offsetOf(rest.join("."));
+    },
+    decode(bytes: Uint8Array, offset = 0): T {
+      if (!(bytes instanceof Uint8Array)) throw new TypeError("decode: bytes must be a Uint8Array");
+      if (offset < 0 || offset + size > bytes.byteLength) {
+        throw new RangeError(
+          `decode: record of ${size} bytes at offset ${offset} does not fit ${bytes.byteLength} bytes`,
+        );
+      }
+      return read(viewOf(bytes), offset);
+    },
+    decodeAll(bytes: Uint8Array, options?: DecodeAllOptions): T[] {
+      if (!(bytes instanceof Uint8Array))
+        throw new TypeError("decodeAll: bytes must be a Uint8Array");
+      if (size === 0) throw new RangeError("decodeAll: layout has size 0");
+      const count = Math.floor(bytes.byteLength / size);
+      const rest = bytes.byteLength - count * size;
+      if (rest !== 0 && !options?.allowTrailing) {
+        throw new RangeError(
+          `decodeAll: ${bytes.byteLength} bytes is not a whole number of ${size}-byte records (${rest} left over)`,
+        );
+      }
+      const v = viewOf(bytes);
+      const out = new Array<T>(count);
+      for (let i = 0, o = 0; i < count; i++, o += size) out[i] = read(v, o);
+      return out;
+    },
+    encode(value: T): Uint8Array {
+      const b = new Uint8Array(size);
+      write(viewOf(b), 0, value);
+      return b;
+    },
+    encodeInto(value: T, bytes: Uint8Array, offset = 0): void {
+      if (offset < 0 || offset + size > bytes.byteLength) {
+        throw new RangeError(
+          `encodeInto: record of ${size} bytes at offset ${offset} does not fit ${bytes.byteLength} bytes`,
+        );
+      }
+      write(viewOf(bytes), offset, value);
+    },
+  };
+  return Object.freeze(layout);
+}
+
+export interface StructOptions {
+  /** No padding between fields and alignment 1, like `__attribute__((packed))`. */
+  packed?: boolean;
+  /** Minimum alignment of the whole struct, like `__attribute__((aligned(n)))`. */
+  align?: number;
+}
+
+type Fields = Record<string, FieldType<unknown>>;
+export type RecordOf<F extends Fields> = { [K in keyof F]: Infer<F[K]> };
+
+/**
+ * A record laid out as C would lay out the struct with these fields in this
+ * order: each field at the next multiple of its alignment, size rounded up to
+ * the largest alignment.
+ */
+export function struct<F extends Fields>(
+  fields: F,
+  options: StructOptions = {},
+): RecordLayout<RecordOf<F>> {
+  if (typeof fields !== "object" || fields === null)
+    throw new TypeError("struct(): fields must be an object");
+  const slots: Slot[] = [];
+  let off = 0;
+  let align = options.align ?? 1;
+  if (!Number.isInteger(align) || align < 1 || (align & (align - 1)) !== 0) {
+    throw new RangeError(`struct(): align must be a power of two, got ${options.align}`);
+  }
+  for (const [name, type] of Object.entries(fields)) {
+    if (!type || typeof type.read !== "function") {
+      throw new TypeError(`struct(): field "${name}" is not a field type`);
+    }
+    const a = options.packed ? 1 : type.align;
+    off = Math.ceil(off / a) * a;
+    slots.push({ name, offset: off, type });
+    off += type.size;
+    align = Math.max(align, a);
+  }
+  const size = Math.ceil(off / align) * align;
+  const describe = `struct { ${slots.map((s) => `${s.type.describe} ${s.name};`).join(" ")} }`;
+  return makeRecord(slots, size, align, describe);
+}
+
+// ---------------------------------------------------------------- from BTF
+
+function fieldFromBtf(btf: Btf, id: number, depth: number): FieldType<unknown> {
+  if (depth > MAX_NESTING)
+    throw new BtfError(`type id ${id}: records nest deeper than ${MAX_NESTING}`);
+  const t: BtfType = btf.resolve(id);
+  switch (t.kind) {
+    case "int": {
+      if (t.size === 1 && (t.char || t.name === "char")) return t.signed ? i8 : u8;
+      const table: Record<number, [FieldType<unknown>, FieldType<unknown>]> = {
+        1: [u8, i8],
+        2: [u16, i16],
+        4: [u32, i32],
+        8: [u64, i64],
+      };
+      const pair = table[t.size];
+      return pair ? pair[t.signed ? 1 : 0] : bytes(t.size);
+    }
+    case "enum":
+    case "enum64": {
+      const table: Record<number, [FieldType<unknown>, FieldType<unknown>]> = {
+        1: [u8, i8],
+        2: [u16, i16],
+        4: [u32, i32],
+        8: [u64, i64],
+      };
+      const pair = table[t.size];
+      return pair ? pair[t.signed ? 1 : 0] : bytes(t.size);
+    }
+    case "float":
+      return t.size === 4 ? f32 : t.size === 8 ? f64 : bytes(t.size);
+    case "ptr":
+      return ptr;
+    case "array": {
+      const elem = btf.resolve(t.type);
+      if (elem.kind === "int" && elem.size === 1 && (elem.char || elem.name === "char")) {
+        return char(t.nelems);
+      }
+      return array(fieldFromBtf(btf, t.type, depth + 1), t.nelems);
+    }
+    case "struct":
+    case "union":
+      return compositeLayout(btf, t, depth + 1);
+    default:
+      throw new BtfError(`type id ${t.id} (${t.kind}) cannot be a record field`);
+  }
+}
+
+function collectSlots(
+  btf: Btf,
+  t: CompositeType,
+  base: number,
+  slots: Slot[],
+  depth: number,
+): void {
+  if (depth > MAX_NESTING)
+    throw new BtfError(`type id ${t.id}: records nest deeper than ${MAX_NESTING}`);
+  for (const m of t.members) {
+    const bitOff = base + m.bitOffset;
+    if (m.bitfieldSize) {
+      const signed = (() => {
+        const r = btf.resolve(m.type);
+        return (r.kind === "int" || r.kind === "enum" || r.kind === "enum64") && r.signed;
+      })();
+      slots.push({
+        name: m.name,
+        offset: Math.floor(bitOff / 8),
+        type: bitfield(bitOff % 8, m.bitfieldSize, signed),
+      });
+      continue;
+    }
+    if (m.name === "") {
+      // Anonymous struct/union: its members read as if they were ours, as in C.
+      const inner = btf.resolve(m.type);
+      if (inner.kind === "struct" || inner.kind === "union") {
+        collectSlots(btf, inner, bitOff, slots, depth + 1);
+      }
+      continue;
+    }
+    if (bitOff % 8 !== 0)
+      throw new BtfError(`member "${m.name}" of type id ${t.id} is not byte aligned`);
+    slots.push({ name: m.name, offset: bitOff / 8, type: fieldFromBtf(btf, m.type, depth + 1) });
+  }
+}
+
+function compositeLayout(
+  btf: Btf,
+  t: CompositeType,
+  depth: number,
+): RecordLayout<Record<string, unknown>> {
+  const slots: Slot[] = [];
+  collectSlots(btf, t, 0, slots, depth);
+  for (const s of slots) {
+    if (s.offset + s.type.size > t.size) {
+      throw new BtfError(
+        `member "${s.name}" (${s.offset}+${s.type.size}) of ${t.kind} ${t.name || t.id} extends past its size ${t.size}`,
+      );
+    }
+  }
+  let align = 1;
+  try {
+    align = btf.alignOf(t.id);
+  } catch {
+    // Alignment is informative only for BTF layouts; offsets come from BTF.
+  }
+  return makeRecord(slots, t.size, align, `${t.kind} ${t.name || `(anon ${t.id})`}`);
+}
+
+/** Layout of a BTF struct or union (members at the offsets BTF gives). */
+export function layoutFromBtf(btf: Btf, t: CompositeType): RecordLayout<Record<string, unknown>> {
+  return compositeLayout(btf, t, 0);
+}
