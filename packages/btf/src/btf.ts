@@ -1,7 +1,7 @@
 // The BTF parser and the queries on it. Parsing is one pass that checks the
 // header and records where each type starts; types, names and the name index
 // are decoded on first use, so a cold vmlinux parse stays cheap.
-import { formatC, typeName } from "./cprint.js";
+import { type FormatCOptions, formatC, typeName } from "./cprint.js";
 import { BtfError } from "./errors.js";
 import { layoutFromBtf, type RecordLayout } from "./layout.js";
 import {
@@ -842,8 +842,8 @@ export class Btf {
   }
 
   /** The C definition `bpftool btf dump file ... format c` prints for this type. */
-  formatC(ref: TypeRef): string {
-    return formatC(this, this.lookup(ref).id);
+  formatC(ref: TypeRef, options?: FormatCOptions): string {
+    return formatC(this, this.lookup(ref).id, options);
   }
 
   /** A record layout (size, offsets, decode, encode) for a BTF struct or union. */

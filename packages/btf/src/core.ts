@@ -9,7 +9,7 @@ export {
   parseBtf,
   type TypeRef,
 } from "./btf.js";
-export { declaration, formatC, typeName } from "./cprint.js";
+export { declaration, type FormatCOptions, formatC, typeName } from "./cprint.js";
 export { BtfError } from "./errors.js";
 export {
   aligned,

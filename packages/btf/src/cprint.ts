@@ -10,8 +10,18 @@ const PTR_SIZE = 8;
 /** Longer declarator chains or deeper inline nesting are treated as loops. */
 const MAX_CHAIN = 64;
 
+export interface FormatCOptions {
+  /**
+   * Print `__attribute__((mode(byte)))` / `mode(word)` on enums whose size C
+   * would not infer, as libbpf >= 1.2 does (default true). bpftool built on
+   * libbpf 1.1 (Debian 12's v7.1) leaves them out.
+   */
+  enumSizeAttributes?: boolean;
+}
+
 interface Ctx {
   readonly btf: Btf;
+  readonly enumSizeAttributes: boolean;
   /** Print anonymous structs, unions and enums as `struct` rather than inline. */
   readonly skipAnonDefs: boolean;
   out: string;
@@ -149,6 +159,7 @@ function emitEnumDef(c: Ctx, t: EnumType | Enum64Type, lvl: number): void {
     }
   }
   c.out += `\n${pfx(lvl)}}`;
+  if (!c.enumSizeAttributes) return;
   if (t.size === 1) {
     c.out += " __attribute__((mode(byte)))";
   } else if (t.size === 8 && PTR_SIZE === 8) {
@@ -316,7 +327,7 @@ function emitTypeChain(c: Ctx, stack: BtfType[], fname: string, lvl: number): vo
 
 /** `type name` (or just the type when `name` is "") as C would declare it. */
 export function declaration(btf: Btf, id: number, name: string): string {
-  const c: Ctx = { btf, skipAnonDefs: true, out: "", depth: 0 };
+  const c: Ctx = { btf, skipAnonDefs: true, enumSizeAttributes: true, out: "", depth: 0 };
   emitTypeDecl(c, id, name, 0);
   return c.out;
 }
@@ -331,9 +342,15 @@ export function typeName(btf: Btf, id: number): string {
  * (without the trailing blank line): structs, unions, enums and typedefs in
  * full; other kinds as a declaration.
  */
-export function formatC(btf: Btf, id: number): string {
+export function formatC(btf: Btf, id: number, options: FormatCOptions = {}): string {
   const t = btf.type(id);
-  const c: Ctx = { btf, skipAnonDefs: false, out: "", depth: 0 };
+  const c: Ctx = {
+    btf,
+    skipAnonDefs: false,
+    enumSizeAttributes: options.enumSizeAttributes ?? true,
+    out: "",
+    depth: 0,
+  };
   switch (t.kind) {
     case "struct":
     case "union":
