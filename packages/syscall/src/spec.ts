@@ -60,6 +60,8 @@ export interface ProgramSpec {
   readonly expectedAttachType?: number;
   /** Id of the attach target in kernel BTF (for iterators, FUNC `bpf_iter_<target>`). */
   readonly attachBtfId?: number;
+  /** Name of the attach target (e.g. "bpf_iter_task"), for error messages. */
+  readonly attachTarget?: string;
   /** fd of a module BTF object holding attachBtfId; 0 or absent means vmlinux. */
   readonly attachBtfObjFd?: number;
   readonly license: string;

@@ -1,0 +1,61 @@
+// Key and value codecs for Map handles. A codec writes a value into a
+// fixed-size byte slot and reads it back; a struct layout (e.g. from
+// @ts-ebpf/btf) plugs in as a user-supplied codec.
+import * as v from "./validate.js";
+
+export interface Codec<T> {
+  /** Bytes per element; must equal the map's key or value size. */
+  readonly size: number;
+  /** Writes `value` into `target` (exactly `size` bytes, zeroed beforehand is not guaranteed). */
+  encode(value: T, target: Uint8Array): void;
+  /** Reads an element; `source` is reused afterwards, so copy what you keep. */
+  decode(source: Uint8Array): T;
+}
+
+function view(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+export const u32: Codec<number> = {
+  size: 4,
+  encode(value, target) {
+    view(target).setUint32(0, v.u32("u32 key/value", value), true);
+  },
+  decode(source) {
+    return view(source).getUint32(0, true);
+  },
+};
+
+export const u64: Codec<bigint> = {
+  size: 8,
+  encode(value, target) {
+    view(target).setBigUint64(0, v.u64("u64 key/value", value), true);
+  },
+  decode(source) {
+    return view(source).getBigUint64(0, true);
+  },
+};
+
+/** Raw bytes of a fixed size (copied on decode). */
+export function bytes(size: number): Codec<Uint8Array> {
+  v.positiveU32("codec size", size);
+  return {
+    size,
+    encode(value, target) {
+      target.set(v.bytes("key/value", value, size));
+    },
+    decode(source) {
+      return source.slice(0, size);
+    },
+  };
+}
+
+export function isCodec(value: unknown): value is Codec<unknown> {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as Codec<unknown>).size === "number" &&
+    typeof (value as Codec<unknown>).encode === "function" &&
+    typeof (value as Codec<unknown>).decode === "function"
+  );
+}

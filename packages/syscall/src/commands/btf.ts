@@ -1,0 +1,46 @@
+// BTF_LOAD.
+import { Attr } from "../attr.js";
+import { BpfCmd } from "../constants/enums.gen.js";
+import { Errno } from "../errno.js";
+import { BpfError, VerifierError } from "../errors.js";
+import * as v from "../validate.js";
+
+export interface BtfLoadOptions {
+  logLevel?: number;
+  /** First log size; grown on ENOSPC. Default 64 KiB. */
+  logSize?: number;
+}
+
+/** BPF_BTF_LOAD → fd of a BTF object. Rejections carry the kernel's BTF log. */
+export function btfLoad(
+  btf: Uint8Array,
+  options: BtfLoadOptions = {},
+): { fd: number; log: string } {
+  v.bytes("btf", btf);
+  if (btf.byteLength === 0) throw new RangeError("btf must not be empty");
+  let logLevel = v.u32("logLevel", options.logLevel ?? 0);
+  let logSize = v.positiveU32("logSize", options.logSize ?? 64 * 1024);
+  for (;;) {
+    const log = logLevel > 0 ? new Uint8Array(logSize) : null;
+    const attr = new Attr("btf_load")
+      .ptr("btf", btf)
+      .u32("btf_size", btf.byteLength)
+      .ptr("btf_log_buf", log)
+      .u32("btf_log_size", log ? logSize : 0)
+      .u32("btf_log_level", log ? logLevel : 0);
+    if (log) attr.out("btf_log_true_size");
+    const r = attr.call(BpfCmd.BTF_LOAD);
+    const text = log ? Buffer.from(log.subarray(0, Math.max(0, log.indexOf(0)))).toString() : "";
+    if (r >= 0) return { fd: r, log: text };
+    if (-r === Errno.ENOSPC && log && logSize < 0x3fffffff) {
+      logSize = Math.min(0x3fffffff, Math.max(logSize * 4, attr.readU32("btf_log_true_size") + 1));
+      continue;
+    }
+    if (-r === Errno.EINVAL && !log) {
+      logLevel = 1;
+      continue;
+    }
+    if (text.trim()) throw new VerifierError(BpfCmd.BTF_LOAD, -r, text);
+    throw new BpfError(BpfCmd.BTF_LOAD, -r);
+  }
+}

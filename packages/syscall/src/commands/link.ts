@@ -1,0 +1,105 @@
+// Links: LINK_CREATE (iterators among others), LINK_UPDATE, LINK_DETACH, ITER_CREATE.
+import { Attr, StructReader } from "../attr.js";
+import { BpfCmd } from "../constants/enums.gen.js";
+import { check } from "../errors.js";
+import { BpfIterLinkInfoLayout } from "../layout/layouts.gen.js";
+import * as v from "../validate.js";
+
+export interface LinkCreateOptions {
+  progFd: number;
+  /** BpfAttachType, e.g. TRACE_ITER. */
+  attachType: number;
+  /** 0 for iterators. */
+  targetFd?: number;
+  flags?: number;
+  /** `union bpf_iter_link_info` bytes (see encodeIterLinkInfo). */
+  iterInfo?: Uint8Array;
+  /** Overrides iter_info_len (default: iterInfo.byteLength); for ABI tests. */
+  iterInfoLen?: number;
+  targetBtfId?: number;
+}
+
+/** BPF_LINK_CREATE → link fd. */
+export function linkCreate(o: LinkCreateOptions): number {
+  if (typeof o !== "object" || o === null)
+    throw new TypeError("linkCreate options must be an object");
+  if (o.iterInfo !== undefined) v.bytes("iterInfo", o.iterInfo);
+  const attr = new Attr("link_create")
+    .u32("prog_fd", v.fd("progFd", o.progFd))
+    .u32("target_fd", v.u32("targetFd", o.targetFd ?? 0))
+    .u32("attach_type", v.u32("attachType", o.attachType))
+    .u32("flags", v.u32("flags", o.flags ?? 0));
+  if (o.iterInfo !== undefined || o.iterInfoLen !== undefined) {
+    attr
+      .ptr("iter_info", o.iterInfo ?? null)
+      .u32("iter_info_len", v.u32("iterInfoLen", o.iterInfoLen ?? o.iterInfo?.byteLength ?? 0));
+  } else if (o.targetBtfId !== undefined) {
+    attr.u32("target_btf_id", v.u32("targetBtfId", o.targetBtfId));
+  }
+  return check(BpfCmd.LINK_CREATE, attr.call(BpfCmd.LINK_CREATE));
+}
+
+/** Parameters of an iterator link (`union bpf_iter_link_info`). Give at most one group. */
+export interface IterLinkParams {
+  /** bpf_map_elem, bpf_sk_storage_map, sockmap: the map to walk. */
+  mapFd?: number;
+  /** cgroup (6.1+): the start cgroup by fd or id, and the walk order (BpfCgroupIterOrder). */
+  cgroupFd?: number;
+  cgroupId?: bigint | number;
+  order?: number;
+  /** task, task_file, task_vma (6.1+): one thread, one process, or a pidfd. */
+  tid?: number;
+  pid?: number;
+  pidFd?: number;
+}
+
+/** Encodes iterator parameters into `union bpf_iter_link_info` (layout from BTF). */
+export function encodeIterLinkInfo(p: IterLinkParams): Uint8Array {
+  if (typeof p !== "object" || p === null)
+    throw new TypeError("iterator parameters must be an object");
+  const info = new StructReader(BpfIterLinkInfoLayout, new Uint8Array(BpfIterLinkInfoLayout.size));
+  const groups = [
+    p.mapFd !== undefined,
+    p.cgroupFd !== undefined || p.cgroupId !== undefined || p.order !== undefined,
+    p.tid !== undefined || p.pid !== undefined || p.pidFd !== undefined,
+  ].filter(Boolean).length;
+  if (groups > 1)
+    throw new TypeError("iterator parameters: give map, cgroup or task parameters, not several");
+  if (p.mapFd !== undefined) info.setU32("map.map_fd", v.fd("mapFd", p.mapFd));
+  if (p.order !== undefined) info.setU32("cgroup.order", v.u32("order", p.order));
+  if (p.cgroupFd !== undefined) info.setU32("cgroup.cgroup_fd", v.fd("cgroupFd", p.cgroupFd));
+  if (p.cgroupId !== undefined) info.setU64("cgroup.cgroup_id", v.u64("cgroupId", p.cgroupId));
+  if (p.tid !== undefined) info.setU32("task.tid", v.u32("tid", p.tid));
+  if (p.pid !== undefined) info.setU32("task.pid", v.u32("pid", p.pid));
+  if (p.pidFd !== undefined) info.setU32("task.pid_fd", v.fd("pidFd", p.pidFd));
+  return info.bytes;
+}
+
+/** BPF_LINK_UPDATE: swaps the link's program. */
+export function linkUpdate(
+  linkFd: number,
+  newProgFd: number,
+  options: { oldProgFd?: number; flags?: number } = {},
+): void {
+  const attr = new Attr("link_update")
+    .u32("link_fd", v.fd("linkFd", linkFd))
+    .u32("new_prog_fd", v.fd("newProgFd", newProgFd))
+    .u32("flags", v.u32("flags", options.flags ?? 0));
+  if (options.oldProgFd !== undefined)
+    attr.u32("old_prog_fd", v.fd("oldProgFd", options.oldProgFd));
+  check(BpfCmd.LINK_UPDATE, attr.call(BpfCmd.LINK_UPDATE));
+}
+
+/** BPF_LINK_DETACH: detaches while the fd stays open. */
+export function linkDetach(linkFd: number): void {
+  const attr = new Attr("link_detach").u32("link_fd", v.fd("linkFd", linkFd));
+  check(BpfCmd.LINK_DETACH, attr.call(BpfCmd.LINK_DETACH));
+}
+
+/** BPF_ITER_CREATE → a new fd to read() the iterator's output from (single use). */
+export function iterCreate(linkFd: number, flags = 0): number {
+  const attr = new Attr("iter_create")
+    .u32("link_fd", v.fd("linkFd", linkFd))
+    .u32("flags", v.u32("flags", flags));
+  return check(BpfCmd.ITER_CREATE, attr.call(BpfCmd.ITER_CREATE));
+}

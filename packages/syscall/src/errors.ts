@@ -1,0 +1,93 @@
+// Errors of bpf(2): the command, errno and its name, and a hint at the cause.
+import { getSystemErrorMap } from "node:util";
+import { effectiveCapabilities, missingBpfCapabilities } from "./caps.js";
+import { BpfCmdName } from "./constants/enums.gen.js";
+import { Errno, errnoName } from "./errno.js";
+
+const systemErrors = getSystemErrorMap();
+
+function describeErrno(errno: number): string {
+  const message = systemErrors.get(-errno)?.[1];
+  if (message) return message;
+  if (errno === Errno.ENOTSUPP) return "operation not supported by this kernel (ENOTSUPP)";
+  return "unknown error";
+}
+
+export interface BpfErrorOptions {
+  /** Extra words about the cause, e.g. the attach target that is missing. */
+  hint?: string;
+}
+
+export class BpfError extends Error {
+  /** Command name without the BPF_ prefix, e.g. "PROG_LOAD". */
+  readonly command: string;
+  readonly cmd: number;
+  readonly errno: number;
+  /** e.g. "EPERM". */
+  readonly code: string;
+  readonly hint: string | undefined;
+
+  constructor(cmd: number, errno: number, options: BpfErrorOptions = {}) {
+    const command = BpfCmdName[cmd] ?? `command ${cmd}`;
+    const code = errnoName(errno);
+    const hint = options.hint ?? defaultHint(errno);
+    super(`BPF_${command}: ${code} (${describeErrno(errno)})${hint ? `: ${hint}` : ""}`);
+    this.name = "BpfError";
+    this.command = command;
+    this.cmd = cmd;
+    this.errno = errno;
+    this.code = code;
+    this.hint = hint;
+  }
+}
+
+/** PROG_LOAD rejected by the verifier; `log` holds its reasoning. */
+export class VerifierError extends BpfError {
+  readonly log: string;
+  /** Index of the instruction the verifier stopped at, parsed from the log. */
+  readonly instruction: number | undefined;
+
+  constructor(cmd: number, errno: number, log: string, options: BpfErrorOptions = {}) {
+    const instruction = failingInstruction(log);
+    const tail = lastLines(log, 3);
+    const at = instruction === undefined ? "" : ` at instruction ${instruction}`;
+    super(cmd, errno, { hint: options.hint ?? `verifier rejected the program${at}: ${tail}` });
+    this.name = "VerifierError";
+    this.log = log;
+    this.instruction = instruction;
+  }
+}
+
+function lastLines(log: string, n: number): string {
+  const lines = log
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("processed ") && !l.startsWith("verification time"));
+  return lines.slice(-n).join(" | ");
+}
+
+/** The last instruction line ("12: (85) call ...") the verifier printed. */
+export function failingInstruction(log: string): number | undefined {
+  let last: number | undefined;
+  for (const m of log.matchAll(/^(\d+): \([0-9a-f]{2}\)/gm)) last = Number(m[1]);
+  return last;
+}
+
+function defaultHint(errno: number): string | undefined {
+  if (errno === Errno.EPERM) {
+    const missing = missingBpfCapabilities();
+    if (missing.length > 0) {
+      return `missing capabilities ${missing.join(", ")} (or CAP_SYS_ADMIN); this process has ${
+        effectiveCapabilities().join(", ") || "none"
+      }`;
+    }
+    return "capabilities are present: check kernel lockdown, LSM policy or the object's permissions";
+  }
+  return undefined;
+}
+
+/** Throws a BpfError when `result` is a negated errno, else returns it. */
+export function check(cmd: number, result: number, options?: BpfErrorOptions): number {
+  if (result < 0) throw new BpfError(cmd, -result, options);
+  return result;
+}

@@ -1,0 +1,353 @@
+// Map: owns a map fd, with key/value codecs. Element access goes through one
+// preallocated attr whose key/value addresses are set once, so a lookup is one
+// N-API crossing with no allocation besides what the value codec returns.
+import { closeSync, readFileSync } from "node:fs";
+import { bytes as bytesCodec, type Codec, isCodec } from "../codec.js";
+import { getFdById } from "../commands/id.js";
+import { type MapInfo, mapInfo } from "../commands/info.js";
+import {
+  type MapCreateOptions,
+  mapCreate,
+  mapDeleteBatch,
+  mapFreeze,
+  mapLookupAndDeleteBatch,
+  mapLookupBatch,
+  mapUpdateBatch,
+} from "../commands/map.js";
+import { objGet } from "../commands/obj.js";
+import { BpfCmd, BpfMapType, BpfUpdateFlag } from "../constants/enums.gen.js";
+import { Errno } from "../errno.js";
+import { BpfError } from "../errors.js";
+import { BpfAttrLayout } from "../layout/layouts.gen.js";
+import { native } from "../native.js";
+import * as v from "../validate.js";
+import { FdHandle } from "./fd.js";
+
+const PERCPU_TYPES = new Set<number>([
+  BpfMapType.PERCPU_HASH,
+  BpfMapType.PERCPU_ARRAY,
+  BpfMapType.LRU_PERCPU_HASH,
+  BpfMapType.PERCPU_CGROUP_STORAGE,
+]);
+
+let possibleCpuCount: number | undefined;
+/** Number of possible CPUs (per-CPU values hold one slot for each). */
+export function possibleCpus(): number {
+  if (possibleCpuCount === undefined) {
+    let n = 0;
+    for (const range of readFileSync("/sys/devices/system/cpu/possible", "utf8")
+      .trim()
+      .split(",")) {
+      const [a, b] = range.split("-").map(Number);
+      n += b === undefined ? 1 : (b as number) - (a as number) + 1;
+    }
+    possibleCpuCount = n;
+  }
+  return possibleCpuCount;
+}
+
+export interface MapCodecs<K, V> {
+  key?: Codec<K>;
+  value?: Codec<V>;
+}
+
+/** What Map.create takes: the MAP_CREATE fields plus codecs. */
+export interface MapOptions<K, V> extends MapCreateOptions, MapCodecs<K, V> {}
+
+/** The map's shape as the kernel reports it. */
+export interface MapShape {
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  name: string;
+}
+
+const ELEM = BpfAttrLayout.map_elem.fields;
+/** The map_elem attr up to and including flags: known to every kernel. */
+const ELEM_ATTR_SIZE = ELEM.flags.offset + ELEM.flags.size;
+
+export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
+  readonly type: number;
+  readonly keySize: number;
+  /** value_size as created; per-CPU maps hold one value per possible CPU. */
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly flags: number;
+  readonly name: string;
+  readonly keyCodec: Codec<K>;
+  readonly valueCodec: Codec<V>;
+  /** Bytes of one value as user space sees it (per-CPU: rounded to 8 × CPUs). */
+  readonly valueSlotSize: number;
+
+  readonly #attr = new Uint8Array(new ArrayBuffer(ELEM_ATTR_SIZE));
+  readonly #attrView = new DataView(this.#attr.buffer);
+  readonly #key: Uint8Array;
+  readonly #value: Uint8Array;
+  readonly #nextKey: Uint8Array;
+  readonly #nextAttr = new Uint8Array(new ArrayBuffer(ELEM_ATTR_SIZE));
+
+  protected constructor(fd: number, shape: MapShape, codecs: MapCodecs<K, V> = {}) {
+    super(fd, `Map ${shape.name || fd}`);
+    this.type = shape.type;
+    this.keySize = shape.keySize;
+    this.valueSize = shape.valueSize;
+    this.maxEntries = shape.maxEntries;
+    this.flags = shape.flags;
+    this.name = shape.name;
+    this.valueSlotSize = PERCPU_TYPES.has(shape.type)
+      ? Math.ceil(shape.valueSize / 8) * 8 * possibleCpus()
+      : shape.valueSize;
+    this.keyCodec = pickCodec("key", codecs.key, shape.keySize) as Codec<K>;
+    this.valueCodec = pickCodec("value", codecs.value, this.valueSlotSize) as Codec<V>;
+    // ArrayBuffer-backed buffers never move, so their addresses can be preset.
+    this.#key = new Uint8Array(new ArrayBuffer(Math.max(1, shape.keySize)));
+    this.#value = new Uint8Array(new ArrayBuffer(Math.max(1, this.valueSlotSize)));
+    this.#nextKey = new Uint8Array(new ArrayBuffer(Math.max(1, shape.keySize)));
+    const addr = native().address;
+    const a = new DataView(this.#attr.buffer);
+    a.setUint32(ELEM.map_fd.offset, fd, true);
+    a.setBigUint64(ELEM.key.offset, shape.keySize ? addr(this.#key) : 0n, true);
+    a.setBigUint64(ELEM.value.offset, addr(this.#value), true);
+    const n = new DataView(this.#nextAttr.buffer);
+    n.setUint32(ELEM.map_fd.offset, fd, true);
+    n.setBigUint64(ELEM.next_key.offset, addr(this.#nextKey), true);
+  }
+
+  /** BPF_MAP_CREATE; the handle owns the new map. */
+  static create<K = Uint8Array, V = Uint8Array>(options: MapOptions<K, V>): BpfMap<K, V> {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("Map.create options must be an object");
+    }
+    // Codec sizes are checked before the map exists.
+    pickCodec("key", options.key, v.u32("keySize", options.keySize));
+    const fd = mapCreate(options);
+    try {
+      return new BpfMap<K, V>(
+        fd,
+        {
+          type: options.type,
+          keySize: options.keySize,
+          valueSize: options.valueSize,
+          maxEntries: options.maxEntries,
+          flags: options.flags ?? 0,
+          name: options.name ?? "",
+        },
+        options,
+      );
+    } catch (e) {
+      closeQuietly(fd);
+      throw e;
+    }
+  }
+
+  /** Takes ownership of a map fd (closing it on error). */
+  static fromFd<K = Uint8Array, V = Uint8Array>(
+    fd: number,
+    codecs?: MapCodecs<K, V>,
+  ): BpfMap<K, V> {
+    v.fd("fd", fd);
+    try {
+      const info = mapInfo(fd);
+      return new BpfMap<K, V>(fd, info, codecs);
+    } catch (e) {
+      closeQuietly(fd);
+      throw e;
+    }
+  }
+
+  /** Opens a pinned map (BPF_OBJ_GET). `fileFlags`: BpfFileFlag.RDONLY / WRONLY. */
+  static fromPinned<K = Uint8Array, V = Uint8Array>(
+    path: string,
+    codecs?: MapCodecs<K, V>,
+    options: { fileFlags?: number } = {},
+  ): BpfMap<K, V> {
+    return BpfMap.fromFd(objGet(path, options.fileFlags ?? 0), codecs);
+  }
+
+  /** Opens a map by id (MAP_GET_FD_BY_ID). */
+  static fromId<K = Uint8Array, V = Uint8Array>(
+    id: number,
+    codecs?: MapCodecs<K, V>,
+  ): BpfMap<K, V> {
+    return BpfMap.fromFd(getFdById("map", id), codecs);
+  }
+
+  info(): MapInfo {
+    return mapInfo(this.fd);
+  }
+
+  /** One element command through the preset attr (a TypeError on a closed handle). */
+  #call(cmd: number, flags: number): number {
+    if (this.closed) throw new TypeError(`Map ${this.name} is closed`);
+    this.#attrView.setBigUint64(ELEM.flags.offset, BigInt(flags), true);
+    return native().bpf(cmd, this.#attr, ELEM_ATTR_SIZE);
+  }
+
+  /** The value for `key`, or undefined. */
+  get(key: K, flags = 0): V | undefined {
+    if (this.closed) throw new TypeError(`Map ${this.name} is closed`);
+    this.keyCodec.encode(key, this.#key);
+    const r = this.#call(BpfCmd.MAP_LOOKUP_ELEM, flags);
+    if (r === -Errno.ENOENT) return undefined;
+    if (r < 0) throw new BpfError(BpfCmd.MAP_LOOKUP_ELEM, -r);
+    return this.valueCodec.decode(this.#value);
+  }
+
+  has(key: K): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  /** BPF_MAP_UPDATE_ELEM; `flags`: BpfUpdateFlag.ANY (default), NOEXIST, EXIST. */
+  set(key: K, value: V, flags: number = BpfUpdateFlag.ANY): this {
+    if (this.closed) throw new TypeError(`Map ${this.name} is closed`);
+    this.keyCodec.encode(key, this.#key);
+    this.valueCodec.encode(value, this.#value);
+    const r = this.#call(BpfCmd.MAP_UPDATE_ELEM, v.u32("flags", flags));
+    if (r < 0) throw new BpfError(BpfCmd.MAP_UPDATE_ELEM, -r);
+    return this;
+  }
+
+  /** BPF_MAP_DELETE_ELEM; false when the key was absent. */
+  delete(key: K): boolean {
+    if (this.closed) throw new TypeError(`Map ${this.name} is closed`);
+    this.keyCodec.encode(key, this.#key);
+    const r = this.#call(BpfCmd.MAP_DELETE_ELEM, 0);
+    if (r === -Errno.ENOENT) return false;
+    if (r < 0) throw new BpfError(BpfCmd.MAP_DELETE_ELEM, -r);
+    return true;
+  }
+
+  /** Keys through BPF_MAP_GET_NEXT_KEY. */
+  *keys(): Generator<K> {
+    const attr = this.#nextAttr;
+    const view = new DataView(attr.buffer);
+    // No key pointer: the first key.
+    view.setBigUint64(ELEM.key.offset, 0n, true);
+    const prev = new Uint8Array(new ArrayBuffer(Math.max(1, this.keySize)));
+    for (;;) {
+      if (this.closed) throw new TypeError(`Map ${this.name} is closed`);
+      const r = native().bpf(BpfCmd.MAP_GET_NEXT_KEY, attr, ELEM.next_key.offset + 8);
+      if (r === -Errno.ENOENT) return;
+      if (r < 0) throw new BpfError(BpfCmd.MAP_GET_NEXT_KEY, -r);
+      prev.set(this.#nextKey);
+      view.setBigUint64(ELEM.key.offset, native().address(prev), true);
+      yield this.keyCodec.decode(prev);
+    }
+  }
+
+  /** [key, value] pairs: GET_NEXT_KEY + LOOKUP_ELEM (see entriesBatch for large maps). */
+  *entries(): Generator<[K, V]> {
+    for (const key of this.keys()) {
+      const value = this.get(key);
+      if (value !== undefined) yield [key, value];
+    }
+  }
+
+  *values(): Generator<V> {
+    for (const [, value] of this.entries()) yield value;
+  }
+
+  [Symbol.iterator](): Generator<[K, V]> {
+    return this.entries();
+  }
+
+  #batchWalk(cmd: "lookup" | "lookupAndDelete", batchSize: number): Generator<[K, V]> {
+    v.positiveU32("batchSize", batchSize);
+    const self = this;
+    return (function* () {
+      let n = batchSize;
+      const token = Math.max(8, self.keySize);
+      let inBatch: Uint8Array | null = null;
+      const outBatch = new Uint8Array(token);
+      for (;;) {
+        const keys = new Uint8Array(self.keySize * n);
+        const values = new Uint8Array(self.valueSlotSize * n);
+        let res: { count: number; done: boolean };
+        try {
+          const o = { mapFd: self.fd, keys, values, count: n, inBatch, outBatch };
+          res = cmd === "lookup" ? mapLookupBatch(o) : mapLookupAndDeleteBatch(o);
+        } catch (e) {
+          // A hash bucket larger than the batch: retry with room for it.
+          if (e instanceof BpfError && e.errno === Errno.ENOSPC && n < 1 << 20) {
+            n *= 2;
+            continue;
+          }
+          throw e;
+        }
+        for (let i = 0; i < res.count; i++) {
+          const k = self.keyCodec.decode(keys.subarray(i * self.keySize, (i + 1) * self.keySize));
+          const val = self.valueCodec.decode(
+            values.subarray(i * self.valueSlotSize, (i + 1) * self.valueSlotSize),
+          );
+          yield [k, val];
+        }
+        if (res.done) return;
+        inBatch = outBatch.slice();
+      }
+    })();
+  }
+
+  /** [key, value] pairs through BPF_MAP_LOOKUP_BATCH (`batchSize` per syscall). */
+  entriesBatch(batchSize = 4096): Generator<[K, V]> {
+    return this.#batchWalk("lookup", batchSize);
+  }
+
+  /** Empties the map, yielding what it held (BPF_MAP_LOOKUP_AND_DELETE_BATCH). */
+  drainBatch(batchSize = 4096): Generator<[K, V]> {
+    return this.#batchWalk("lookupAndDelete", batchSize);
+  }
+
+  #packKeys(keys: readonly K[]): Uint8Array {
+    const out = new Uint8Array(this.keySize * keys.length);
+    keys.forEach((k, i) => {
+      this.keyCodec.encode(k, out.subarray(i * this.keySize, (i + 1) * this.keySize));
+    });
+    return out;
+  }
+
+  /** BPF_MAP_UPDATE_BATCH → elements written. */
+  updateBatch(entries: Iterable<readonly [K, V]>, elemFlags: number = BpfUpdateFlag.ANY): number {
+    const list = [...entries];
+    if (list.length === 0) return 0;
+    const keys = this.#packKeys(list.map(([k]) => k));
+    const values = new Uint8Array(this.valueSlotSize * list.length);
+    list.forEach(([, val], i) => {
+      this.valueCodec.encode(
+        val,
+        values.subarray(i * this.valueSlotSize, (i + 1) * this.valueSlotSize),
+      );
+    });
+    return mapUpdateBatch({ mapFd: this.fd, keys, values, count: list.length, elemFlags });
+  }
+
+  /** BPF_MAP_DELETE_BATCH → elements deleted (ENOENT for a missing key stops the batch). */
+  deleteBatch(keys: Iterable<K>): number {
+    const list = [...keys];
+    if (list.length === 0) return 0;
+    return mapDeleteBatch({ mapFd: this.fd, keys: this.#packKeys(list), count: list.length });
+  }
+
+  /** BPF_MAP_FREEZE: no more writes from user space. */
+  freeze(): void {
+    mapFreeze(this.fd);
+  }
+}
+
+function pickCodec(which: string, codec: unknown, size: number): Codec<unknown> {
+  if (codec === undefined) return bytesCodec(Math.max(1, size));
+  if (!isCodec(codec)) throw new TypeError(`${which} codec must be {size, encode, decode}`);
+  if (codec.size !== size) {
+    throw new RangeError(`${which} codec is ${codec.size} bytes, the map's ${which} is ${size}`);
+  }
+  return codec;
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // nothing more to do
+  }
+}

@@ -1,0 +1,153 @@
+// loadProgram(spec): creates the spec's maps and read-only data maps, applies
+// map relocations on a copy of the instructions, loads, and returns a Program
+// that owns the maps it created.
+import { BpfMapFlag, BpfMapType } from "./constants/enums.gen.js";
+import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from "./constants/uapi.js";
+import { BpfMap } from "./handles/map.js";
+import { Program } from "./handles/program.js";
+import type { MapFdSource, MapReference, ProgramSpec } from "./spec.js";
+import * as v from "./validate.js";
+
+export interface LoadOptions {
+  /** Maps the caller owns, by the name relocations use; they win over spec maps. */
+  maps?: Readonly<Record<string, MapFdSource>>;
+  /** Verifier log level (BpfLogLevel); the log is kept in Program.log. */
+  logLevel?: number;
+  /** First verifier log size in bytes (grown on ENOSPC). */
+  logSize?: number;
+}
+
+const LD_IMM64 = 0x18;
+
+/** Map names the kernel accepts: 15 bytes of [A-Za-z0-9_.]. */
+function kernelName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.]/g, "_").slice(0, 15);
+}
+
+function createSpecMaps(
+  spec: ProgramSpec,
+  created: BpfMap<unknown, unknown>[],
+  byName: Record<string, MapFdSource>,
+) {
+  for (const m of spec.maps ?? []) {
+    const map = BpfMap.create({
+      type: m.type,
+      keySize: m.keySize,
+      valueSize: m.valueSize,
+      maxEntries: m.maxEntries,
+      flags: m.flags ?? 0,
+      name: kernelName(m.name),
+    });
+    created.push(map as BpfMap<unknown, unknown>);
+    if (m.contents !== undefined) {
+      // Global data: an array map whose value 0 holds the contents.
+      const value = new Uint8Array(map.valueSlotSize);
+      value.set(v.bytes(`maps.${m.name}.contents`, m.contents).subarray(0, value.length));
+      map.set(new Uint8Array(4), value);
+    }
+    if (m.freeze) map.freeze();
+    byName[m.name] = map;
+  }
+  for (const ro of spec.readonlyData ?? []) {
+    const data = v.bytes(`readonlyData.${ro.name}.bytes`, ro.bytes);
+    const map = BpfMap.create({
+      type: BpfMapType.ARRAY,
+      keySize: 4,
+      valueSize: Math.max(1, data.byteLength),
+      maxEntries: 1,
+      flags: BpfMapFlag.RDONLY_PROG,
+      name: kernelName(ro.name),
+    });
+    created.push(map as BpfMap<unknown, unknown>);
+    const value = new Uint8Array(map.valueSlotSize);
+    value.set(data);
+    map.set(new Uint8Array(4), value);
+    map.freeze();
+    byName[ro.name] = map;
+  }
+}
+
+function resolve(
+  ref: MapReference,
+  byName: Record<string, MapFdSource>,
+  callerMaps: Record<string, MapFdSource>,
+): number {
+  if ("handle" in ref) return ref.handle.fd;
+  const source = callerMaps[ref.name] ?? byName[ref.name];
+  if (!source)
+    throw new RangeError(
+      `relocation refers to map "${ref.name}", which neither the spec nor options.maps has`,
+    );
+  return source.fd;
+}
+
+/** Patches ld_imm64 instructions with map fds on a copy of the bytes. */
+export function applyRelocations(
+  spec: ProgramSpec,
+  fdOf: (ref: MapReference) => number,
+): Uint8Array {
+  const insns = new Uint8Array(spec.instructions);
+  const view = new DataView(insns.buffer);
+  const slots = insns.byteLength / 8;
+  for (const rel of spec.relocations) {
+    const at = rel.insn;
+    if (!Number.isInteger(at) || at < 0 || at + 1 >= slots) {
+      throw new RangeError(
+        `relocation at instruction ${at} is outside the program (${slots} slots)`,
+      );
+    }
+    if (insns[at * 8] !== LD_IMM64) {
+      throw new RangeError(
+        `relocation at instruction ${at}: not an ld_imm64 (opcode 0x${insns[at * 8]?.toString(16)})`,
+      );
+    }
+    const pseudo = rel.kind === "map_fd" ? BPF_PSEUDO_MAP_FD : BPF_PSEUDO_MAP_VALUE;
+    const regs = insns[at * 8 + 1] ?? 0;
+    insns[at * 8 + 1] = (regs & 0x0f) | (pseudo << 4);
+    view.setInt32(at * 8 + 4, fdOf(rel.map), true);
+    view.setUint32(
+      (at + 1) * 8 + 4,
+      rel.kind === "map_value" ? v.u32("relocation offset", rel.offset) : 0,
+      true,
+    );
+  }
+  return insns;
+}
+
+export function loadProgram(spec: ProgramSpec, options: LoadOptions = {}): Program {
+  if (typeof spec !== "object" || spec === null)
+    throw new TypeError("loadProgram needs a ProgramSpec");
+  const instructions = v.bytes("spec.instructions", spec.instructions);
+  if (instructions.byteLength === 0 || instructions.byteLength % 8 !== 0) {
+    throw new RangeError(
+      `spec.instructions must be a non-empty multiple of 8 bytes, got ${instructions.byteLength}`,
+    );
+  }
+  if (!Array.isArray(spec.relocations)) throw new TypeError("spec.relocations must be an array");
+  const callerMaps = options.maps ?? {};
+  const created: BpfMap<unknown, unknown>[] = [];
+  const byName: Record<string, MapFdSource> = {};
+  try {
+    createSpecMaps(spec, created, byName);
+    const insns = applyRelocations(spec, (ref) => resolve(ref, byName, callerMaps));
+    return Program.load(
+      {
+        type: spec.type,
+        instructions: insns,
+        license: spec.license,
+        name: spec.name ? kernelName(spec.name) : "",
+        expectedAttachType: spec.expectedAttachType ?? 0,
+        attachBtfId: spec.attachBtfId ?? 0,
+        attachBtfObjFd: spec.attachBtfObjFd ?? 0,
+        ...(spec.attachTarget === undefined ? {} : { attachTarget: spec.attachTarget }),
+        flags: spec.flags ?? 0,
+        logLevel: options.logLevel ?? 0,
+        ...(options.logSize === undefined ? {} : { logSize: options.logSize }),
+      },
+      created,
+    );
+  } catch (e) {
+    for (const m of created) m.close();
+    throw e;
+  }
+}

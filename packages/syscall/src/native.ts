@@ -1,0 +1,31 @@
+// Lazy access to the addon: nothing native is loaded until the first syscall,
+// so importing the package (or its constants) never touches a .node file.
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+export interface NativeBinding {
+  /** bpf(cmd, attr, size, [offset, buffer | null]...) → result ≥ 0 or -errno. */
+  bpf(
+    cmd: number,
+    attr: Uint8Array,
+    size: number,
+    ...pointers: (number | Uint8Array | null)[]
+  ): number;
+  /** Address of a buffer's first byte (for attrs prepared once and reused). */
+  address(buffer: Uint8Array): bigint;
+}
+
+let binding: NativeBinding | undefined;
+
+export function native(): NativeBinding {
+  if (binding === undefined) {
+    const require = createRequire(import.meta.url);
+    const load = require("node-gyp-build") as (dir: string) => NativeBinding;
+    // src/native.ts and dist/native.js both sit one level below the package root.
+    binding = load(fileURLToPath(new URL("..", import.meta.url)));
+  }
+  return binding;
+}
+
+/** Whether the addon has been loaded (for tests of lazy loading). */
+export const nativeLoaded = (): boolean => binding !== undefined;
