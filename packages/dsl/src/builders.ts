@@ -47,7 +47,12 @@ export function regNumber(r: string, what = "register"): number {
 }
 
 export const label = (name: string): Label => {
-  if (typeof name !== "string" || !/^[A-Za-z_.$][\w.$]*$/.test(name)) {
+  // Register-like names and `pc` would read ambiguously in the text syntax.
+  if (
+    typeof name !== "string" ||
+    !/^[A-Za-z_.$][\w.$]*$/.test(name) ||
+    /^([rw]\d+|pc)$/.test(name)
+  ) {
     throw new DslError(`invalid label name ${JSON.stringify(name)}`);
   }
   return { label: name };

@@ -2,9 +2,11 @@
 // imports only types and constants from @ts-ebpf/syscall, never the addon.
 export * from "./assemble.js";
 export * from "./builders.js";
+export * from "./disassemble.js";
 export * from "./errors.js";
 export * from "./helpers.js";
 export * from "./insn.js";
 export * from "./opcodes.js";
+export * from "./parse.js";
 export * from "./print.js";
 export { checkInstruction } from "./validate.js";

@@ -64,7 +64,7 @@ const mem = (reg: number, off: number): string =>
 /** `map[name:.rodata]`, `map[fd:5]`: how a map reference prints. */
 export function printMapReference(map: MapReference): string {
   if ("name" in map) {
-    return /^[\w.$-]+$/.test(map.name)
+    return /^[A-Za-z_.$][\w.$]*$/.test(map.name)
       ? `map[name:${map.name}]`
       : `map[name:${JSON.stringify(map.name)}]`;
   }
@@ -77,7 +77,7 @@ function operand(src: Operand, prefix: string): string {
 
 function ldImm64(insn: Instruction, f: Extract<Form, { kind: "ld_imm64" }>): string {
   const dst = `r${f.dst}`;
-  const valueSuffix = (base: string) => `${base}[0]+${f.imm2}`;
+  const valueSuffix = (base: string) => `${base}[0]${f.imm2 < 0 ? f.imm2 : `+${f.imm2}`}`;
   switch (f.pseudo) {
     case LdImm64Src.IMM: {
       const v = BigInt.asIntN(64, (BigInt(f.imm2) << 32n) | BigInt(f.imm >>> 0));
