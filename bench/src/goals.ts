@@ -1,0 +1,143 @@
+// The issue's goals, each a ratio of two medians measured in the same run.
+import type { GoalResult, GroupResult } from "./model.js";
+
+interface GoalDef {
+  id: string;
+  text: string;
+  group: (groups: GroupResult[]) => GroupResult | undefined;
+  /** ratio = median(numerator) / median(denominator). */
+  numerator: string;
+  denominator: string;
+  formula: string;
+  comparison: "at-most" | "at-least";
+  target: number;
+  /** "faster than" is strict: a ratio of exactly the target misses. */
+  strict?: boolean;
+}
+
+/** The dump group of the largest map in the run. */
+function largestDump(groups: GroupResult[]): GroupResult | undefined {
+  const dumps = groups.filter((g) => g.scenario === "map-dump");
+  return dumps[dumps.length - 1];
+}
+
+const byId = (id: string) => (groups: GroupResult[]) => groups.find((g) => g.id === id);
+
+export const GOALS: GoalDef[] = [
+  {
+    id: "map-elems-raw-vs-c",
+    text: "mapElems raw bytes within 1.2x of the C iterator reader",
+    group: largestDump,
+    numerator: "ts-map-elems-raw",
+    denominator: "c-iter",
+    formula: "mapElems raw / C reader",
+    comparison: "at-most",
+    target: 1.2,
+  },
+  {
+    id: "map-elems-decoded-vs-c",
+    text: "mapElems decoded records within 2x of the C iterator reader",
+    group: largestDump,
+    numerator: "ts-map-elems-decoded",
+    denominator: "c-iter",
+    formula: "mapElems decoded / C reader",
+    comparison: "at-most",
+    target: 2,
+  },
+  {
+    id: "map-elems-vs-next-key",
+    text: "mapElems at least 10x faster than the TS GET_NEXT_KEY loop",
+    group: largestDump,
+    numerator: "ts-next-key",
+    denominator: "ts-map-elems-raw",
+    formula: "TS GET_NEXT_KEY loop / mapElems raw",
+    comparison: "at-least",
+    target: 10,
+  },
+  {
+    id: "map-elems-decoded-vs-next-key",
+    text: "mapElems (decoded) at least 10x faster than the TS GET_NEXT_KEY loop",
+    group: largestDump,
+    numerator: "ts-next-key",
+    denominator: "ts-map-elems-decoded",
+    formula: "TS GET_NEXT_KEY loop / mapElems decoded",
+    comparison: "at-least",
+    target: 10,
+  },
+  {
+    id: "map-elems-vs-batch",
+    text: "mapElems faster than TS MAP_LOOKUP_BATCH",
+    group: largestDump,
+    numerator: "ts-lookup-batch",
+    denominator: "ts-map-elems-raw",
+    formula: "TS LOOKUP_BATCH / mapElems raw",
+    comparison: "at-least",
+    target: 1,
+    strict: true,
+  },
+  {
+    id: "map-elems-decoded-vs-batch",
+    text: "mapElems (decoded) faster than TS MAP_LOOKUP_BATCH",
+    group: largestDump,
+    numerator: "ts-lookup-batch",
+    denominator: "ts-map-elems-decoded",
+    formula: "TS LOOKUP_BATCH / mapElems decoded",
+    comparison: "at-least",
+    target: 1,
+    strict: true,
+  },
+  {
+    id: "tasks-warm-vs-proc",
+    text: "tasks() warm at least 10x faster than the /proc scan",
+    group: byId("tasks"),
+    numerator: "ts-proc-scan",
+    denominator: "ts-tasks-warm",
+    formula: "/proc scan / tasks() warm",
+    comparison: "at-least",
+    target: 10,
+  },
+  {
+    id: "lookup-ts-vs-c",
+    text: "MAP_LOOKUP_ELEM from TypeScript within 2x of C",
+    group: byId("lookup-elem"),
+    numerator: "ts-lookup",
+    denominator: "c-lookup",
+    formula: "TS per call / C per call",
+    comparison: "at-most",
+    target: 2,
+  },
+];
+
+export function evaluateGoals(groups: GroupResult[]): GoalResult[] {
+  return GOALS.map((d) => {
+    const base = {
+      id: d.id,
+      text: d.text,
+      comparison: d.comparison,
+      target: d.target,
+      formula: d.formula,
+    };
+    const g = d.group(groups);
+    const num = g?.variants.find((v) => v.id === d.numerator);
+    const den = g?.variants.find((v) => v.id === d.denominator);
+    if (!num?.summary || !den?.summary) {
+      const absent = [num, den].filter((v) => !v?.summary).map((v) => v?.label ?? "variant");
+      return { ...base, met: null, note: `${absent.join(" and ")} not measured` };
+    }
+    const ratio = num.summary.median / den.summary.median;
+    const met =
+      d.comparison === "at-most"
+        ? ratio <= d.target
+        : d.strict
+          ? ratio > d.target
+          : ratio >= d.target;
+    const noisy = num.summary.noisy || den.summary.noisy;
+    return {
+      ...base,
+      ratio,
+      met,
+      ...(noisy ? { noisy: true } : {}),
+      note: g ? `in “${g.title}”` : "",
+    };
+  });
+}

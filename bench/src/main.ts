@@ -1,0 +1,124 @@
+// pnpm bench [--quick] [--only map-dump,tasks,...] [--reps N]
+// Runs the scenarios of issue 8 as root and writes results/ (see output.ts).
+import { parseArgs } from "node:util";
+import { evaluateGoals } from "./goals.js";
+import { machineInfo } from "./machine.js";
+import type { GroupResult, RunResult } from "./model.js";
+import { compileC } from "./native.js";
+import { writeResults } from "./output.js";
+import { Progress } from "./progress.js";
+import { terminalReport } from "./report.js";
+import { btfAndDsl } from "./scenarios/btf-dsl.js";
+import { chunkSizes } from "./scenarios/chunk-size.js";
+import type { Context } from "./scenarios/context.js";
+import { lookupElem } from "./scenarios/lookup.js";
+import { mapDump } from "./scenarios/map-dump.js";
+import { taskList } from "./scenarios/tasks.js";
+import { loadTsApi } from "./ts-api.js";
+
+const SCENARIOS: Record<string, (ctx: Context) => Promise<GroupResult[]>> = {
+  "map-dump": mapDump,
+  tasks: taskList,
+  "chunk-size": chunkSizes,
+  "lookup-elem": lookupElem,
+  "btf-dsl": btfAndDsl,
+};
+
+const KIB = 1024;
+
+function usage(): string {
+  return [
+    "usage: pnpm bench [--quick] [--only <scenario>[,<scenario>...]] [--reps <n>]",
+    `scenarios: ${Object.keys(SCENARIOS).join(", ")}`,
+    "--quick: small sizes and 3 repetitions, results in bench/results/raw/quick/ (a smoke test)",
+    "Needs root (BPF programs, bpffs pins).",
+  ].join("\n");
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: "boolean", default: false },
+      only: { type: "string" },
+      reps: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(usage());
+    return 0;
+  }
+  if (process.getuid?.() !== 0) {
+    console.error(`bench: must run as root (loads BPF programs, pins maps)\n${usage()}`);
+    return 2;
+  }
+  const quick = values.quick === true;
+  const reps = values.reps !== undefined ? Number(values.reps) : quick ? 3 : 7;
+  if (!Number.isInteger(reps) || reps < 1) {
+    console.error(`bench: --reps must be a positive integer, got ${values.reps}`);
+    return 2;
+  }
+  const only = values.only?.split(",").map((s) => s.trim()) ?? Object.keys(SCENARIOS);
+  const unknown = only.filter((s) => !(s in SCENARIOS));
+  if (unknown.length > 0) {
+    console.error(`bench: unknown scenario ${unknown.join(", ")}\n${usage()}`);
+    return 2;
+  }
+
+  const progress = new Progress();
+  progress.heading("compiling the C references (gcc)");
+  await compileC();
+  const ctx: Context = {
+    quick,
+    reps,
+    progress,
+    ts: await loadTsApi(),
+    mapSizes: quick ? [1_000, 10_000] : [10_000, 100_000, 1_000_000],
+    extraProcesses: quick ? 200 : 3_000,
+    chunkSizes: quick
+      ? [4 * KIB, 64 * KIB, 1024 * KIB]
+      : [4, 16, 64, 256, 1024].map((k) => k * KIB),
+    lookupCalls: quick ? 20_000 : 1_000_000,
+    dslInstructions: quick ? 10_000 : 100_000,
+    maps: new Map(),
+  };
+  const startedAt = new Date().toISOString();
+  const groups: GroupResult[] = [];
+  let failures = 0;
+  for (const name of only) {
+    try {
+      groups.push(...(await SCENARIOS[name]!(ctx)));
+    } catch (e) {
+      failures++;
+      progress.note(`scenario ${name} FAILED: ${(e as Error).stack ?? e}`);
+    }
+  }
+  for (const m of ctx.maps.values()) m.remove();
+  const run: RunResult = {
+    suite: "ts-ebpf bench",
+    version: 1,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    quick,
+    repetitions: reps,
+    machine: machineInfo(),
+    groups,
+    goals: evaluateGoals(groups),
+  };
+  const files = writeResults(run);
+  process.stdout.write(
+    `\n${terminalReport(run)}\nwrote ${files.length} files to ${files[0]?.replace(/\/[^/]*$/, "")}\n`,
+  );
+  const failedVariants = groups.flatMap((g) => g.variants).filter((v) => v.status === "failed");
+  return failures > 0 || failedVariants.length > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,73 @@
+// The shape of one benchmark run, as written to results/latest.json and read
+// back by the report writers (and the website).
+import type { Summary } from "./stats.js";
+
+export type Status = "ok" | "unavailable" | "failed";
+
+export interface VariantResult {
+  /** Stable key within its group, e.g. "c-iter". */
+  id: string;
+  label: string;
+  status: Status;
+  /** Why a variant is unavailable or failed; otherwise optional context. */
+  note?: string;
+  /** Seconds per repetition. */
+  samples: number[];
+  /** Elements (records, tasks, calls, instructions) handled per repetition. */
+  items?: number;
+  /** Bytes read per repetition, where throughput is meaningful. */
+  bytes?: number;
+  summary?: Summary;
+  /** True for the variant every other one in the group is compared with. */
+  reference?: boolean;
+  /** median / reference median (same run); > 1 means slower than the reference. */
+  ratio?: number;
+}
+
+export interface GroupResult {
+  /** File-name safe key, e.g. "map-dump-1000000". */
+  id: string;
+  scenario: string;
+  title: string;
+  description: string;
+  /** How the chart shows it: total seconds, time per item, or bytes per second. */
+  unit: "seconds" | "per-item" | "throughput";
+  variants: VariantResult[];
+}
+
+export interface GoalResult {
+  id: string;
+  text: string;
+  /** Measured ratio, oriented as the goal states it (see `comparison`). */
+  ratio?: number;
+  comparison: "at-most" | "at-least";
+  target: number;
+  /** null when a side is not available in this run. */
+  met: boolean | null;
+  /** How the ratio is formed, e.g. "C iterator / mapElems raw". */
+  formula: string;
+  /** A side of the ratio is flagged as noisy. */
+  noisy?: boolean;
+  note?: string;
+}
+
+export interface MachineInfo {
+  cpuModel: string;
+  cores: number;
+  memoryGiB: number;
+  kernel: string;
+  node: string;
+  os: string;
+}
+
+export interface RunResult {
+  suite: "ts-ebpf bench";
+  version: 1;
+  startedAt: string;
+  finishedAt: string;
+  quick: boolean;
+  repetitions: number;
+  machine: MachineInfo;
+  groups: GroupResult[];
+  goals: GoalResult[];
+}

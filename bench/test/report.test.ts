@@ -1,0 +1,171 @@
+import { describe, expect, it } from "vitest";
+import { formatBytes, formatRatio, formatSeconds, formatThroughput } from "../src/format.js";
+import { evaluateGoals } from "../src/goals.js";
+import { withRatios } from "../src/measure.js";
+import type { GroupResult, RunResult, VariantResult } from "../src/model.js";
+import { parseStat } from "../src/proc-scan.js";
+import { chartFor, markdownReport, terminalReport } from "../src/report.js";
+import { summarize } from "../src/stats.js";
+import { escapeXml, niceTicks, renderBarChart } from "../src/svg.js";
+
+function variant(id: string, samples: number[], extra: Partial<VariantResult> = {}): VariantResult {
+  return {
+    id,
+    label: id,
+    status: "ok",
+    samples,
+    items: 1000,
+    summary: summarize(samples),
+    ...extra,
+  };
+}
+
+function dumpGroup(): GroupResult {
+  return withRatios({
+    id: "map-dump-1000",
+    scenario: "map-dump",
+    title: "Dump <1000> entries",
+    description: "test",
+    unit: "seconds",
+    variants: [
+      variant("c-iter", [1, 1, 1, 1, 1], { reference: true }),
+      variant("ts-map-elems-raw", [1.1, 1.1, 1.1, 1.1, 1.1]),
+      variant("ts-map-elems-decoded", [2.5, 2.5, 2.5, 2.5, 2.5]),
+      variant("ts-lookup-batch", [2, 2, 2, 2, 2]),
+      {
+        id: "ts-next-key",
+        label: "TS next key",
+        status: "unavailable",
+        note: "not landed",
+        samples: [],
+      },
+    ],
+  });
+}
+
+function run(groups: GroupResult[]): RunResult {
+  return {
+    suite: "ts-ebpf bench",
+    version: 1,
+    startedAt: "2026-01-01T00:00:00.000Z",
+    finishedAt: "2026-01-01T00:01:00.000Z",
+    quick: false,
+    repetitions: 5,
+    machine: {
+      cpuModel: "Test CPU",
+      cores: 2,
+      memoryGiB: 4,
+      kernel: "6.18",
+      node: "v20",
+      os: "Linux",
+    },
+    groups,
+    goals: evaluateGoals(groups),
+  };
+}
+
+describe("format", () => {
+  it("picks units", () => {
+    expect(formatSeconds(1.234)).toBe("1.23 s");
+    expect(formatSeconds(0.2314)).toBe("231 ms");
+    expect(formatSeconds(1.17e-6)).toBe("1.17 µs");
+    expect(formatSeconds(5e-9)).toBe("5.00 ns");
+    expect(formatRatio(1.049)).toBe("1.05x");
+    expect(formatRatio(12.34)).toBe("12.3x");
+    expect(formatRatio(undefined)).toBe("—");
+    expect(formatBytes(4096)).toBe("4 KiB");
+    expect(formatBytes(1 << 20)).toBe("1 MiB");
+    expect(formatThroughput(2 ** 30 * 1.5)).toBe("1.50 GiB/s");
+  });
+});
+
+describe("ratios and goals", () => {
+  it("computes ratios against the group's reference", () => {
+    const g = dumpGroup();
+    expect(g.variants.map((v) => v.ratio)).toEqual([1, 1.1, 2.5, 2, undefined]);
+  });
+  it("evaluates each goal in the direction it is stated", () => {
+    const goals = evaluateGoals([dumpGroup()]);
+    const byId = Object.fromEntries(goals.map((g) => [g.id, g]));
+    expect(byId["map-elems-raw-vs-c"]).toMatchObject({ met: true });
+    expect(byId["map-elems-raw-vs-c"]!.ratio).toBeCloseTo(1.1);
+    expect(byId["map-elems-decoded-vs-c"]).toMatchObject({ ratio: 2.5, met: false });
+    expect(byId["map-elems-vs-batch"]!.ratio).toBeCloseTo(2 / 1.1);
+    expect(byId["map-elems-vs-batch"]!.met).toBe(true);
+    expect(byId["map-elems-decoded-vs-batch"]).toMatchObject({ ratio: 0.8, met: false });
+    expect(byId["map-elems-vs-next-key"]).toMatchObject({ met: null });
+    expect(byId["map-elems-vs-next-key"]!.note).toContain("TS next key");
+    expect(byId["tasks-warm-vs-proc"]).toMatchObject({ met: null });
+  });
+  it("uses the largest map's group", () => {
+    const small = { ...dumpGroup(), id: "map-dump-10" };
+    const large = dumpGroup();
+    large.variants[1] = variant("ts-map-elems-raw", [3, 3, 3, 3, 3]);
+    const goal = evaluateGoals([small, large]).find((g) => g.id === "map-elems-raw-vs-c")!;
+    expect(goal).toMatchObject({ ratio: 3, met: false });
+  });
+});
+
+describe("reports", () => {
+  it("Markdown lists goals, groups, charts and missing variants", () => {
+    const md = markdownReport(run([dumpGroup()]));
+    expect(md).toContain(
+      "| mapElems raw bytes within 1.2x of the C iterator reader | 1.10x (goal ≤ 1.2x)",
+    );
+    expect(md).toContain("![Dump <1000> entries](./map-dump-1000.svg)");
+    expect(md).toContain("not available yet: not landed");
+    expect(md).toContain("Test CPU (2 cores");
+  });
+  it("the terminal table has one row per variant", () => {
+    const text = terminalReport(run([dumpGroup()]));
+    expect(text.split("\n").filter((l) => l.startsWith("ts-"))).toHaveLength(4);
+    expect(text).toContain("MISSED");
+  });
+  it("charts are well-formed SVG with escaped text", () => {
+    const svg = chartFor(dumpGroup(), run([dumpGroup()]));
+    expect(svg.startsWith("<svg ")).toBe(true);
+    expect(svg.trim().endsWith("</svg>")).toBe(true);
+    expect(svg).toContain("Dump &lt;1000&gt; entries");
+    expect(svg).not.toContain("<1000>");
+    expect(svg.match(/<rect /g)).toHaveLength(1 + 4); // background + four bars
+    expect(svg).toContain("not available yet");
+  });
+  it("throughput charts scale by bytes per second", () => {
+    const g: GroupResult = {
+      id: "chunk",
+      scenario: "chunk-size",
+      title: "chunks",
+      description: "",
+      unit: "throughput",
+      variants: [variant("c", [1, 1, 1], { bytes: 2 ** 20, reference: true })],
+    };
+    expect(chartFor(g, run([g]))).toContain("1.00 MiB/s");
+  });
+});
+
+describe("svg helpers", () => {
+  it("niceTicks covers the maximum with round steps", () => {
+    expect(niceTicks(2.3)).toEqual([0, 0.5, 1, 1.5, 2, 2.5]);
+    expect(niceTicks(0)).toEqual([0]);
+    expect(niceTicks(100)).toEqual([0, 20, 40, 60, 80, 100]);
+  });
+  it("escapes XML", () => {
+    expect(escapeXml(`<a & "b">`)).toBe("&lt;a &amp; &quot;b&quot;&gt;");
+  });
+  it("renders an empty chart", () => {
+    const svg = renderBarChart({ title: "t", axisLabel: "x", rows: [], formatTick: String });
+    expect(svg).toContain("</svg>");
+  });
+});
+
+describe("parseStat", () => {
+  it("handles spaces and parentheses in comm", () => {
+    expect(parseStat("42 (a) b) (c) S 7 42 42 0 -1")).toEqual({
+      pid: 42,
+      comm: "a) b) (c",
+      state: "S",
+      ppid: 7,
+    });
+    expect(() => parseStat("garbage")).toThrow();
+  });
+});
