@@ -1,0 +1,71 @@
+#!/bin/busybox sh
+# PID 1 of the test guest: mounts the kernel filesystems, loads the modules the
+# 9p share needs, mounts the repository (read-only, with a tmpfs overlay so
+# tools may write caches), runs the guest runner, and powers off.
+/bin/busybox --install -s
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb
+. /etc/ts-ebpf-vm.env
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mount -t bpf bpf /sys/fs/bpf
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+hostname ts-ebpf-vm
+
+# Machine-readable events go to the second serial port, one JSON per line.
+CHANNEL=/dev/ttyS1
+stty -F "$CHANNEL" raw -echo 2>/dev/null
+emit() { echo "$1" > "$CHANNEL"; }
+fatal() {
+  echo "ts-ebpf-vm: $1" >&2
+  emit "{\"ev\":\"fatal\",\"message\":\"$1\"}"
+  poweroff -f
+}
+
+emit "{\"ev\":\"boot\",\"uptime\":$(cut -d' ' -f1 /proc/uptime),\"release\":\"$(uname -r)\"}"
+
+for m in $MODULES; do
+  insmod "/lib/modules/$RELEASE/$m.ko" || fatal "insmod $m failed"
+done
+
+mkdir -p /mnt/repo-ro /mnt/overlay "$REPO"
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000 repo /mnt/repo-ro \
+  || fatal "mounting the 9p share failed"
+mount -t tmpfs tmpfs /mnt/overlay
+mkdir -p /mnt/overlay/upper /mnt/overlay/work
+if ! mount -t overlay overlay \
+  -o lowerdir=/mnt/repo-ro,upperdir=/mnt/overlay/upper,workdir=/mnt/overlay/work "$REPO"; then
+  echo "ts-ebpf-vm: overlay failed; the repository is read-only" >&2
+  mount --bind /mnt/repo-ro "$REPO"
+fi
+
+MODE=run
+CONFIG=
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in
+    tsebpf.mode=*) MODE="${arg#tsebpf.mode=}" ;;
+    tsebpf.config=*) CONFIG="${arg#tsebpf.config=}" ;;
+  esac
+done
+export TS_EBPF_REQUIRE_KERNEL=1 TS_EBPF_VM_CHANNEL="$CHANNEL" TS_EBPF_VM_REPO="$REPO"
+cd "$REPO"
+
+if [ "$MODE" = shell ]; then
+  echo "ts-ebpf-vm: kernel $(uname -r); repository at $REPO; 'poweroff -f' (or exit) to quit"
+  setsid cttyhack sh -l
+  poweroff -f
+fi
+
+emit "{\"ev\":\"init-done\",\"uptime\":$(cut -d' ' -f1 /proc/uptime)}"
+node "$REPO/test-vm/dist/guest/runner.js" "$CONFIG"
+emit "{\"ev\":\"runner-exit\",\"code\":$?}"
+sync
+poweroff -f

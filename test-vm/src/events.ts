@@ -1,0 +1,46 @@
+// The guest → host protocol: one JSON object per line on the guest's second
+// serial port (ttyS1), which carries nothing else.
+
+export type TestState = "passed" | "failed" | "skipped" | "pending";
+
+export interface TestRecord {
+  name: string;
+  state: TestState;
+  durationMs: number;
+  /** Why it skipped (ctx.skip(note) or a `[skipped: ...]` suite name). */
+  note?: string;
+  /** First lines of the first error, for failures. */
+  error?: string;
+}
+
+/** Runtime configuration the host passes on the kernel command line. */
+export interface GuestConfig {
+  kernel: string;
+  /** `uname -r` the guest must report. */
+  release: string;
+  /** Substring of test file paths (relative to the repository) to run. */
+  filter?: string;
+  /** Run the harness's own fixture instead of the repository's tests. */
+  selfTest?: "pass" | "fail" | "hang";
+  /** Run the tutorials' test script when it exists. */
+  tutorials: boolean;
+}
+
+export type GuestEvent =
+  | { ev: "boot"; uptime: number; release: string }
+  | { ev: "init-done"; uptime: number }
+  | { ev: "fatal"; message: string }
+  | { ev: "plan"; packages: { dir: string; files: string[] }[]; tutorials: boolean }
+  | { ev: "phase"; name: string }
+  | { ev: "file-start"; pkg: string; file: string }
+  | { ev: "file"; pkg: string; file: string; tests: TestRecord[]; error?: string }
+  | { ev: "run-end"; pkg: string; reason: string; errors: string[] }
+  | { ev: "phase-end"; name: string; code: number; durationMs: number }
+  | { ev: "done"; durationMs: number }
+  | { ev: "runner-exit"; code: number };
+
+export const encodeConfig = (c: GuestConfig): string =>
+  Buffer.from(JSON.stringify(c)).toString("base64url");
+
+export const decodeConfig = (s: string): GuestConfig =>
+  JSON.parse(Buffer.from(s, "base64url").toString("utf8")) as GuestConfig;

@@ -1,0 +1,63 @@
+// A vitest reporter, loaded inside the guest, that sends each finished test
+// file's results to the host over the event channel.
+import { openSync, writeSync } from "node:fs";
+import { relative } from "node:path";
+import type { Reporter, TestModule } from "vitest/node";
+import type { GuestEvent, TestRecord } from "../events.js";
+
+const channelPath = process.env.TS_EBPF_VM_CHANNEL ?? "/dev/ttyS1";
+const repo = process.env.TS_EBPF_VM_REPO ?? process.cwd();
+const pkg = process.env.TS_EBPF_VM_PACKAGE ?? relative(repo, process.cwd());
+
+let channel: number | undefined;
+function emit(ev: GuestEvent): void {
+  channel ??= openSync(channelPath, "w");
+  writeSync(channel, `${JSON.stringify(ev)}\n`);
+}
+
+const firstLines = (s: string, n = 6) => s.split("\n").slice(0, n).join("\n");
+
+export default class ChannelReporter implements Reporter {
+  onTestModuleStart(mod: TestModule): void {
+    emit({ ev: "file-start", pkg, file: relative(repo, mod.moduleId) });
+  }
+
+  onTestModuleEnd(mod: TestModule): void {
+    const tests: TestRecord[] = [];
+    for (const tc of mod.children.allTests()) {
+      const result = tc.result();
+      const record: TestRecord = {
+        name: tc.fullName,
+        state: result.state,
+        durationMs: Math.round(tc.diagnostic()?.duration ?? 0),
+      };
+      if (result.state === "skipped") {
+        const suiteReason = /\[skipped: ([^\]]+)\]/.exec(tc.fullName)?.[1];
+        const note = result.note ?? suiteReason;
+        if (note) record.note = note;
+      }
+      if (result.state === "failed" && result.errors?.[0]) {
+        const e = result.errors[0];
+        record.error = firstLines(e.message ?? String(e));
+      }
+      tests.push(record);
+    }
+    const moduleErrors = mod.errors().map((e) => firstLines(e.message ?? String(e)));
+    const ev: GuestEvent = { ev: "file", pkg, file: relative(repo, mod.moduleId), tests };
+    if (moduleErrors.length > 0) ev.error = moduleErrors.join("\n");
+    emit(ev);
+  }
+
+  onTestRunEnd(
+    _modules: ReadonlyArray<TestModule>,
+    errors: ReadonlyArray<{ message?: string }>,
+    reason: string,
+  ): void {
+    emit({
+      ev: "run-end",
+      pkg,
+      reason,
+      errors: errors.map((e) => firstLines(e.message ?? String(e))),
+    });
+  }
+}

@@ -1,0 +1,231 @@
+// Boots one guest and watches it: the console goes to a log file, events come
+// over the second serial port, a kernel panic or a timeout ends the run.
+import { type ChildProcess, spawn } from "node:child_process";
+import {
+  accessSync,
+  constants,
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+} from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { encodeConfig, type GuestConfig, type GuestEvent } from "./events.js";
+import type { PreparedKernel } from "./kernels.js";
+import { repoRoot } from "./paths.js";
+
+export type Accel = "kvm" | "tcg";
+
+/** KVM only when /dev/kvm opens and the CPU exposes virtualization (nested KVM without it hangs). */
+export function detectAccel(): Accel {
+  try {
+    accessSync("/dev/kvm", constants.R_OK | constants.W_OK);
+    return /^flags\s*:.*\b(vmx|svm)\b/m.test(readFileSync("/proc/cpuinfo", "utf8")) ? "kvm" : "tcg";
+  } catch {
+    return "tcg";
+  }
+}
+
+export interface GuestOptions {
+  kernel: PreparedKernel;
+  initramfs: string;
+  config: GuestConfig;
+  accel: Accel;
+  memoryMiB: number;
+  cpus: number;
+  timeoutMs: number;
+  logPath: string;
+  /** Debug shell on the terminal instead of a test run. */
+  shell?: boolean;
+  onEvent?: (ev: GuestEvent, elapsedMs: number) => void;
+}
+
+export type GuestStatus = "completed" | "panic" | "timeout" | "fatal" | "crashed";
+
+export interface GuestOutcome {
+  status: GuestStatus;
+  /** What went wrong, for every status but "completed". */
+  detail?: string;
+  events: GuestEvent[];
+  /** Host time from QEMU start until the guest's init ran. */
+  bootMs?: number;
+  wallMs: number;
+  /** BUG/Oops/WARNING lines from the kernel log. */
+  kernelWarnings: string[];
+  logPath: string;
+}
+
+const PANIC = /Kernel panic - not syncing.*/;
+const WARNING = /\b(BUG: .*|Oops: .*|WARNING: CPU: .*|general protection fault.*)/;
+
+export function qemuArgs(o: GuestOptions, eventsSocket: string | undefined): string[] {
+  const append = [
+    "console=ttyS0",
+    "panic=-1",
+    "loglevel=4",
+    `tsebpf.mode=${o.shell ? "shell" : "run"}`,
+    `tsebpf.config=${encodeConfig(o.config)}`,
+  ];
+  const accel =
+    o.accel === "kvm" ? ["-accel", "kvm", "-cpu", "host"] : ["-accel", "tcg", "-cpu", "max"];
+  return [
+    "-machine",
+    "q35",
+    ...accel,
+    "-smp",
+    String(o.cpus),
+    "-m",
+    String(o.memoryMiB),
+    "-nodefaults",
+    "-no-reboot",
+    "-display",
+    "none",
+    "-kernel",
+    o.kernel.vmlinuz,
+    "-initrd",
+    o.initramfs,
+    "-append",
+    append.join(" "),
+    "-serial",
+    o.shell ? "mon:stdio" : "stdio",
+    ...(eventsSocket
+      ? ["-chardev", `socket,id=events,path=${eventsSocket}`, "-serial", "chardev:events"]
+      : ["-serial", "null"]),
+    "-fsdev",
+    `local,id=repo,path=${repoRoot},security_model=none,readonly=on`,
+    "-device",
+    "virtio-9p-pci,fsdev=repo,mount_tag=repo",
+  ];
+}
+
+/** An interactive guest with a shell on this terminal. */
+export function runShell(o: GuestOptions): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("qemu-system-x86_64", qemuArgs({ ...o, shell: true }, undefined), {
+      stdio: "inherit",
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve(code ?? 1));
+  });
+}
+
+export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
+  mkdirSync(dirname(o.logPath), { recursive: true });
+  const sockDir = mkdtempSync(join(tmpdir(), "ts-ebpf-vm-"));
+  const socketPath = join(sockDir, "events.sock");
+  const log = createWriteStream(o.logPath);
+  const started = Date.now();
+  const events: GuestEvent[] = [];
+  const kernelWarnings: string[] = [];
+  let status: GuestStatus | undefined;
+  let detail: string | undefined;
+  let bootMs: number | undefined;
+  let qemu: ChildProcess | undefined;
+  let lastPhase = "boot";
+  let lastFile = "";
+
+  const finish = (s: GuestStatus, d?: string, graceMs = 0) => {
+    if (status !== undefined) return;
+    status = s;
+    detail = d;
+    const child = qemu;
+    if (child) setTimeout(() => child.kill("SIGKILL"), graceMs).unref();
+  };
+
+  const onEvent = (ev: GuestEvent) => {
+    events.push(ev);
+    const elapsed = Date.now() - started;
+    if (ev.ev === "boot") bootMs = elapsed;
+    if (ev.ev === "phase") lastPhase = ev.name;
+    if (ev.ev === "file-start") lastFile = `in ${ev.file}`;
+    if (ev.ev === "file") lastFile = `after ${ev.file}`;
+    if (ev.ev === "fatal") finish("fatal", ev.message, 5_000);
+    if (ev.ev === "runner-exit" && ev.code !== 0 && !events.some((e) => e.ev === "done")) {
+      finish("crashed", `the guest runner exited with ${ev.code} before finishing`, 10_000);
+    }
+    o.onEvent?.(ev, elapsed);
+  };
+
+  const server: Server = createServer((sock) => {
+    let buf = "";
+    sock.setEncoding("utf8");
+    sock.on("data", (chunk: string) => {
+      buf += chunk;
+      for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
+        const line = buf.slice(0, nl).replace(/\r$/, "").trim();
+        buf = buf.slice(nl + 1);
+        if (!line.startsWith("{")) continue;
+        try {
+          onEvent(JSON.parse(line) as GuestEvent);
+        } catch {
+          log.write(`\n[ts-ebpf-vm host] unparsable event line: ${line}\n`);
+        }
+      }
+    });
+    sock.on("error", () => {});
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(socketPath, resolve);
+  });
+
+  try {
+    const exitCode = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn("qemu-system-x86_64", qemuArgs(o, socketPath), {
+        stdio: ["pipe", "pipe", "pipe"],
+      });
+      qemu = child;
+      child.on("error", reject);
+      const timer = setTimeout(() => {
+        const where = lastFile ? `${lastPhase}, ${lastFile}` : lastPhase;
+        finish(
+          "timeout",
+          `no result after ${Math.round(o.timeoutMs / 1000)} s (hung in ${where}); killed`,
+        );
+      }, o.timeoutMs);
+      let pending = "";
+      const onConsole = (chunk: Buffer) => {
+        log.write(chunk);
+        pending += chunk.toString("latin1");
+        for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
+          const line = pending.slice(0, nl).replace(/\r$/, "");
+          pending = pending.slice(nl + 1);
+          const panic = PANIC.exec(line);
+          if (panic) finish("panic", panic[0], 3_000);
+          const warn = WARNING.exec(line);
+          if (warn && kernelWarnings.length < 20) kernelWarnings.push(warn[1]!.trim());
+        }
+      };
+      child.stdout.on("data", onConsole);
+      child.stderr.on("data", (c: Buffer) => log.write(c));
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
+    });
+    if (status === undefined) {
+      if (events.some((e) => e.ev === "done")) status = "completed";
+      else {
+        status = "crashed";
+        detail = `QEMU exited with ${exitCode} before the guest reported its results (see the log)`;
+      }
+    }
+  } finally {
+    server.close();
+    rmSync(sockDir, { recursive: true, force: true });
+    await new Promise<void>((resolve) => log.end(resolve));
+  }
+  const outcome: GuestOutcome = {
+    status,
+    events,
+    wallMs: Date.now() - started,
+    kernelWarnings,
+    logPath: o.logPath,
+  };
+  if (detail !== undefined) outcome.detail = detail;
+  if (bootMs !== undefined) outcome.bootMs = bootMs;
+  return outcome;
+}

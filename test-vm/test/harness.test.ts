@@ -1,0 +1,49 @@
+// The harness tested by booting guests (about 1.5 min under TCG): a failing
+// test fails the run, a hanging guest is killed at the timeout and reported.
+// Opt in with TS_EBPF_VM_SELFTEST=1 (needs qemu-system-x86 and a built dist/).
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { testVmDir } from "../src/paths.js";
+
+const enabled = process.env.TS_EBPF_VM_SELFTEST === "1";
+const suite = enabled ? describe : describe.skip;
+const reason = enabled ? "" : " [skipped: set TS_EBPF_VM_SELFTEST=1 to boot guests]";
+
+function harness(...args: string[]): { code: number | null; out: string } {
+  const r = spawnSync(
+    process.execPath,
+    [join(testVmDir, "dist", "cli.js"), "--kernel", "6.1", ...args],
+    {
+      encoding: "utf8",
+      timeout: 300_000,
+    },
+  );
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+suite(`test-vm harness in a guest${reason}`, () => {
+  it("passes a passing test", { timeout: 300_000 }, () => {
+    const { code, out } = harness("--self-test", "pass");
+    expect(out).toMatch(/6\.1\s+\S+\s+\w+\s+ok\s+\S+ s\s+1\s+0\s+0/);
+    expect(code, out).toBe(0);
+  });
+
+  it("fails when a test in the guest fails", { timeout: 300_000 }, () => {
+    const { code, out } = harness("--self-test", "fail");
+    expect(out).toContain(
+      "FAIL  test-vm/fixtures/self-test/fail.kernel.test.ts > self-test: fail > fails on purpose",
+    );
+    expect(out).toContain("deliberate self-test failure");
+    expect(code, out).toBe(1);
+  });
+
+  it("kills a hanging guest at the timeout and says so", { timeout: 300_000 }, () => {
+    const { code, out } = harness("--self-test", "hang", "--timeout", "45");
+    expect(out).toMatch(/TIMEOUT/);
+    expect(out).toContain(
+      "hung in test-vm/fixtures/self-test, in test-vm/fixtures/self-test/hang.kernel.test.ts",
+    );
+    expect(code, out).toBe(1);
+  });
+});
