@@ -2,6 +2,8 @@
 // before any syscall, then encoded with the layout the running kernel's BTF
 // describes.
 
+import type { Btf } from "@ts-ebpf/btf";
+import type { IterLinkParams } from "@ts-ebpf/syscall";
 import { BpfCgroupIterOrder } from "@ts-ebpf/syscall/constants";
 import { IteratorParamError } from "./errors.js";
 import { type ParamKind, paramKind, targetInfo } from "./targets.js";
@@ -95,6 +97,8 @@ const ORDERS: readonly CgroupOrder[] = ["pre", "post", "up", "self"];
 export function checkParams(target: string, params: unknown): LinkParams {
   const kind = paramKind(target);
   if (params === undefined || params === null) {
+    // The kernel has no default order (ORDER_UNSPEC is EINVAL): walk from the root, pre-order.
+    if (kind === "cgroup") return { kind: "cgroup", order: "pre", cgroupFd: 0, cgroupId: 0n };
     if (targetInfo(target)?.paramsRequired) {
       throw new IteratorParamError(
         `the ${target} iterator needs { map }: the map whose elements it walks`,
@@ -181,74 +185,52 @@ export function checkParams(target: string, params: unknown): LinkParams {
   }
 }
 
-/** Byte offsets inside `union bpf_iter_link_info`; undefined where the kernel lacks the member. */
-export interface LinkInfoLayout {
-  readonly size: number;
-  readonly mapFd: number;
-  readonly cgroup?: {
-    readonly order: number;
-    readonly cgroupFd: number;
-    readonly cgroupId: number;
-  };
-  readonly task?: { readonly tid: number; readonly pid: number; readonly pidFd: number };
-  /** `enum bpf_cgroup_iter_order` values. */
-  readonly cgroupOrders?: Readonly<Record<CgroupOrder, number>>;
-}
-
-/** The uapi layout of Linux 6.1+ (include/uapi/linux/bpf.h), used when BTF lacks the union. */
-export const UAPI_LINK_INFO_LAYOUT: LinkInfoLayout = {
-  size: 16,
-  mapFd: 0,
-  cgroup: { order: 0, cgroupFd: 4, cgroupId: 8 },
-  task: { tid: 0, pid: 4, pidFd: 8 },
-  cgroupOrders: {
-    self: BpfCgroupIterOrder.SELF_ONLY,
-    pre: BpfCgroupIterOrder.DESCENDANTS_PRE,
-    post: BpfCgroupIterOrder.DESCENDANTS_POST,
-    up: BpfCgroupIterOrder.ANCESTORS_UP,
-  },
-};
-
 /**
- * Encodes `union bpf_iter_link_info`, or returns undefined when there is
- * nothing to pass (the kernel then gets neither iter_info nor its length).
+ * The parameters in the shape @ts-ebpf/syscall encodes into `union
+ * bpf_iter_link_info` (whose layout it generates from kernel BTF), or
+ * undefined when there is nothing to pass (then neither iter_info nor its
+ * length goes to the kernel).
  */
-export function encodeLinkInfo(
-  params: LinkParams,
-  layout: LinkInfoLayout = UAPI_LINK_INFO_LAYOUT,
-  target = "this",
-): Uint8Array | undefined {
-  if (params.kind === "none") return undefined;
-  const bytes = new Uint8Array(layout.size);
-  const view = new DataView(bytes.buffer);
+export function toIterLinkParams(params: LinkParams): IterLinkParams | undefined {
   switch (params.kind) {
+    case "none":
+      return undefined;
     case "map":
-      view.setUint32(layout.mapFd, params.mapFd, true);
-      return bytes;
-    case "task": {
-      const t = layout.task;
-      if (!t) throw unsupportedParams(target, "task", "tid/pid/pidFd");
-      view.setUint32(t.tid, params.tid, true);
-      view.setUint32(t.pid, params.pid, true);
-      view.setUint32(t.pidFd, params.pidFd, true);
-      return bytes;
-    }
+      return { mapFd: params.mapFd };
+    case "task":
+      if (params.tid) return { tid: params.tid };
+      if (params.pid) return { pid: params.pid };
+      return { pidFd: params.pidFd };
     case "cgroup": {
-      const c = layout.cgroup;
-      const orders = layout.cgroupOrders;
-      if (!c || !orders) throw unsupportedParams(target, "cgroup", "cgroup");
-      view.setUint32(c.order, orders[params.order], true);
-      view.setUint32(c.cgroupFd, params.cgroupFd, true);
-      view.setBigUint64(c.cgroupId, params.cgroupId, true);
-      return bytes;
+      const out: IterLinkParams = { order: CGROUP_ORDERS[params.order] };
+      if (params.cgroupFd) out.cgroupFd = params.cgroupFd;
+      if (params.cgroupId) out.cgroupId = params.cgroupId;
+      return out;
     }
   }
 }
 
-function unsupportedParams(target: string, kind: string, what: string): IteratorParamError {
-  const since = targetInfo(target)?.paramsSince ?? "6.1";
-  return new IteratorParamError(
-    `the running kernel's union bpf_iter_link_info has no "${kind}" member: ` +
-      `${what} parameters for the ${target} iterator need Linux ${since} or newer`,
-  );
+/** `enum bpf_cgroup_iter_order` values by the names this package uses. */
+export const CGROUP_ORDERS: Readonly<Record<CgroupOrder, number>> = {
+  self: BpfCgroupIterOrder.SELF_ONLY,
+  pre: BpfCgroupIterOrder.DESCENDANTS_PRE,
+  post: BpfCgroupIterOrder.DESCENDANTS_POST,
+  up: BpfCgroupIterOrder.ANCESTORS_UP,
+};
+
+/**
+ * Checks that the running kernel's `union bpf_iter_link_info` has the member
+ * these parameters need (task and cgroup parameters arrived in 6.1).
+ */
+export function checkKernelParams(btf: Btf, target: string, params: LinkParams): void {
+  if (params.kind === "none") return;
+  const union = btf.findType("bpf_iter_link_info", "union");
+  const has = (name: string) => union?.members.some((m) => m.name === name) ?? false;
+  if (!has(params.kind)) {
+    const since = targetInfo(target)?.paramsSince ?? targetInfo(target)?.since ?? "6.1";
+    throw new IteratorParamError(
+      `the running kernel's union bpf_iter_link_info has no "${params.kind}" member: ` +
+        `parameters for the ${target} iterator need Linux ${since} or newer`,
+    );
+  }
 }

@@ -1,11 +1,13 @@
+import type { Btf } from "@ts-ebpf/btf";
 import { describe, expect, it } from "vitest";
 import { IteratorParamError } from "../src/errors.js";
-import { checkParams, encodeLinkInfo, UAPI_LINK_INFO_LAYOUT } from "../src/params.js";
+import { checkKernelParams, checkParams, toIterLinkParams } from "../src/params.js";
 
 describe("checkParams", () => {
   it("accepts no parameters for targets that take none", () => {
     expect(checkParams("bpf_map", undefined)).toEqual({ kind: "none" });
     expect(checkParams("task", {})).toEqual({ kind: "none" });
+    expect(checkParams("cgroup", undefined)).toMatchObject({ kind: "cgroup", order: "pre" });
   });
 
   it("normalizes a map handle or fd", () => {
@@ -58,38 +60,36 @@ describe("checkParams", () => {
   });
 });
 
-describe("encodeLinkInfo", () => {
+describe("toIterLinkParams", () => {
   it("gives nothing without parameters", () => {
-    expect(encodeLinkInfo({ kind: "none" })).toBeUndefined();
+    expect(toIterLinkParams({ kind: "none" })).toBeUndefined();
   });
 
-  it("encodes union bpf_iter_link_info", () => {
-    const map = encodeLinkInfo({ kind: "map", mapFd: 0x1234 })!;
-    expect(map.length).toBe(16);
-    expect(new DataView(map.buffer).getUint32(0, true)).toBe(0x1234);
-
-    const task = encodeLinkInfo({ kind: "task", tid: 0, pid: 77, pidFd: 0 })!;
-    expect([...task.subarray(0, 12)]).toEqual([0, 0, 0, 0, 77, 0, 0, 0, 0, 0, 0, 0]);
-
-    const cg = encodeLinkInfo({ kind: "cgroup", order: "post", cgroupFd: 5, cgroupId: 0n })!;
-    const v = new DataView(cg.buffer);
-    expect(v.getUint32(0, true)).toBe(3);
-    expect(v.getUint32(4, true)).toBe(5);
-    const cg2 = encodeLinkInfo({
-      kind: "cgroup",
-      order: "self",
-      cgroupFd: 0,
+  it("maps each kind onto the syscall encoder's shape", () => {
+    expect(toIterLinkParams({ kind: "map", mapFd: 7 })).toEqual({ mapFd: 7 });
+    expect(toIterLinkParams({ kind: "task", tid: 0, pid: 77, pidFd: 0 })).toEqual({ pid: 77 });
+    expect(toIterLinkParams({ kind: "task", tid: 5, pid: 0, pidFd: 0 })).toEqual({ tid: 5 });
+    expect(toIterLinkParams({ kind: "task", tid: 0, pid: 0, pidFd: 9 })).toEqual({ pidFd: 9 });
+    expect(toIterLinkParams({ kind: "cgroup", order: "post", cgroupFd: 5, cgroupId: 0n })).toEqual({
+      order: 3,
+      cgroupFd: 5,
+    });
+    expect(
+      toIterLinkParams({ kind: "cgroup", order: "self", cgroupFd: 0, cgroupId: 1n << 40n }),
+    ).toEqual({
+      order: 1,
       cgroupId: 1n << 40n,
-    })!;
-    expect(new DataView(cg2.buffer).getBigUint64(8, true)).toBe(1n << 40n);
-    expect(new DataView(cg2.buffer).getUint32(0, true)).toBe(1);
+    });
   });
 
-  it("names the kernel needed when the layout lacks a member", () => {
-    const old = { size: 4, mapFd: 0 };
-    expect(() => encodeLinkInfo({ kind: "task", tid: 1, pid: 0, pidFd: 0 }, old, "task")).toThrow(
-      /Linux 6\.1 or newer/,
-    );
-    expect(UAPI_LINK_INFO_LAYOUT.size).toBe(16);
+  it("names the kernel needed when bpf_iter_link_info lacks a member", () => {
+    const old = { findType: () => ({ members: [{ name: "map" }] }) } as unknown as Btf;
+    expect(() =>
+      checkKernelParams(old, "task", { kind: "task", tid: 1, pid: 0, pidFd: 0 }),
+    ).toThrow(/"task" member: parameters for the task iterator need Linux 6\.1/);
+    expect(() => checkKernelParams(old, "bpf_map_elem", { kind: "map", mapFd: 3 })).not.toThrow();
+    expect(() =>
+      checkKernelParams(old, "cgroup", { kind: "cgroup", order: "pre", cgroupFd: 0, cgroupId: 0n }),
+    ).toThrow(/Linux 6\.1/);
   });
 });

@@ -1,0 +1,314 @@
+// Compiles a record description into an iterator program: for each object the
+// program copies fields (offsets from the running kernel's BTF) into one
+// fixed-size record on the stack and emits it with bpf_seq_write. The same
+// description gives the decoder, so program and decoder cannot disagree.
+
+import type { Btf, FieldType, RecordLayout } from "@ts-ebpf/btf";
+import { bytes, char, i32, struct, u8, u16, u32, u64 } from "@ts-ebpf/btf";
+import {
+  add,
+  assemble,
+  be,
+  call,
+  exit,
+  type Item,
+  jeq,
+  label,
+  ldx,
+  type MemSize,
+  mov,
+  type Reg,
+  st,
+  stx,
+} from "@ts-ebpf/dsl";
+import type { ProgramSpec } from "@ts-ebpf/syscall";
+import { BpfAttachType, BpfProgType } from "@ts-ebpf/syscall/constants";
+import { IteratorError } from "../errors.js";
+
+/** How a field is copied and decoded. */
+export type FieldKind =
+  | "u8"
+  | "u16"
+  | "u32"
+  | "i32"
+  | "u64"
+  /** A big-endian 16-bit value (ports), stored in host order. */
+  | "be16"
+  /** `len` raw bytes of an array member (addresses). */
+  | "bytes"
+  /** A char array member, decoded up to its NUL. */
+  | "char"
+  /** A `char *` member: the string it points to, up to `len` bytes with the NUL. */
+  | "str";
+
+export interface FieldDef {
+  /** Key of the decoded object. */
+  readonly name: string;
+  /** Member of the context struct `bpf_iter__<target>` the value comes from. */
+  readonly ctx: string;
+  /** Dotted path inside the object the context member points to (through pointers too). */
+  readonly path?: string;
+  readonly kind: FieldKind;
+  /** Bytes for bytes/char/str (default: the member's size for bytes/char). */
+  readonly len?: number;
+  /** Alternative paths tried in order when the first is absent (members renamed across kernels). */
+  readonly alt?: readonly string[];
+  /** Leave zero when the kernel lacks the member instead of failing. */
+  readonly optional?: boolean;
+}
+
+export interface RecordProgram<T> {
+  readonly spec: ProgramSpec;
+  readonly layout: RecordLayout<T>;
+  /** Fields left zero because the running kernel lacks them. */
+  readonly missing: readonly string[];
+}
+
+const SCALAR_SIZE: Record<string, MemSize> = { 1: "u8", 2: "u16", 4: "u32", 8: "u64" };
+const MAX_RECORD = 448; // leaves stack for nothing else; the BPF stack is 512 bytes
+
+function fieldType(def: FieldDef, len: number): FieldType<unknown> {
+  switch (def.kind) {
+    case "u8":
+      return u8;
+    case "u16":
+    case "be16":
+      return u16;
+    case "u32":
+      return u32;
+    case "i32":
+      return i32;
+    case "u64":
+      return u64;
+    case "bytes":
+      return bytes(len);
+    case "char":
+    case "str":
+      return char(len);
+  }
+}
+
+interface Resolved {
+  readonly def: FieldDef;
+  /** Context member offset and whether it is a pointer. */
+  readonly ctxOffset: number;
+  readonly ctxPointer: boolean;
+  readonly ctxSize: number;
+  /** Inside the pointee: pointer hops then final offset and size. */
+  readonly hops: readonly number[];
+  readonly offset: number;
+  readonly size: number;
+  readonly len: number;
+}
+
+/** A context member (members sit in anonymous unions: `__bpf_md_ptr`). */
+function ctxMember(
+  btf: Btf,
+  target: string,
+  name: string,
+): { offset: number; type: number } | undefined {
+  if (!btf.findType(`bpf_iter__${target}`, "struct")) {
+    throw new IteratorError(`kernel BTF has no struct bpf_iter__${target}`);
+  }
+  try {
+    const loc = btf.memberOffset(`struct bpf_iter__${target}`, name);
+    return { offset: loc.offset, type: loc.type };
+  } catch {
+    return undefined;
+  }
+}
+
+function resolveField(btf: Btf, target: string, def: FieldDef): Resolved | undefined {
+  const member = ctxMember(btf, target, def.ctx);
+  if (!member) {
+    if (def.optional) return undefined;
+    throw new IteratorError(`struct bpf_iter__${target} has no member "${def.ctx}"`);
+  }
+  const ctxOffset = member.offset;
+  const mtype = btf.resolve(member.type);
+  const ctxSize = btf.sizeOf(member.type);
+  if (def.path === undefined) {
+    if (mtype.kind === "ptr")
+      throw new IteratorError(`field ${def.name}: ${def.ctx} is a pointer, give a path`);
+    return {
+      def,
+      ctxOffset,
+      ctxPointer: false,
+      ctxSize,
+      hops: [],
+      offset: 0,
+      size: ctxSize,
+      len: def.len ?? ctxSize,
+    };
+  }
+  if (mtype.kind !== "ptr")
+    throw new IteratorError(`field ${def.name}: ${def.ctx} is not a pointer`);
+  const pointee = btf.resolve(mtype.type);
+  let lastError: unknown;
+  for (const path of [def.path, ...(def.alt ?? [])]) {
+    try {
+      const loc = btf.memberOffset(pointee.id, path);
+      if (loc.bitSize !== 0) throw new IteratorError(`field ${def.name}: ${path} is a bitfield`);
+      const len = def.len ?? loc.size;
+      return {
+        def,
+        ctxOffset,
+        ctxPointer: true,
+        ctxSize,
+        hops: loc.hops,
+        offset: loc.offset,
+        size: loc.size,
+        len: def.kind === "bytes" || def.kind === "char" ? Math.min(len, loc.size) : len,
+      };
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  if (def.optional) return undefined;
+  throw new IteratorError(
+    `field ${def.name}: ${pointee.name}.${def.path} not found in kernel BTF: ${String(lastError)}`,
+  );
+}
+
+/** Stack offset (negative, from r10) of the record. */
+const recordBase = (size: number) => -size;
+
+/**
+ * Builds the program and decoder for `fields` over target `target`. The first
+ * pointer member named by `object` is NULL-checked (the end-of-iteration call).
+ */
+export function compileRecord<T = Record<string, unknown>>(
+  btf: Btf,
+  target: string,
+  object: string,
+  fields: readonly FieldDef[],
+  name = `iter_${target}`.slice(0, 15),
+): RecordProgram<T> {
+  const meta = ctxMember(btf, target, "meta");
+  const obj = ctxMember(btf, target, object);
+  if (!meta || !obj) throw new IteratorError(`struct bpf_iter__${target} lacks meta or ${object}`);
+  const seqOff = btf.memberOffset("bpf_iter_meta", "seq").offset;
+
+  const resolved: Resolved[] = [];
+  const missing: string[] = [];
+  for (const def of fields) {
+    const r = resolveField(btf, target, def);
+    if (r) resolved.push(r);
+    else missing.push(def.name);
+  }
+  const shape: Record<string, FieldType<unknown>> = {};
+  for (const def of fields) {
+    const r = resolved.find((x) => x.def === def);
+    shape[def.name] = fieldType(def, r?.len ?? def.len ?? 8);
+  }
+  const layout = struct(shape, { align: 8 }) as unknown as RecordLayout<T>;
+  const size = Math.ceil(layout.size / 8) * 8;
+  if (size > MAX_RECORD) throw new IteratorError(`record of ${size} bytes exceeds ${MAX_RECORD}`);
+  const base = recordBase(size);
+
+  const body: Item[] = [
+    mov("r6", "r1"),
+    ldx("u64", "r7", "r6", meta.offset),
+    ldx("u64", "r7", "r7", seqOff),
+    ldx("u64", "r8", "r6", obj.offset),
+    jeq("r8", 0, "out"),
+  ];
+  for (let off = 0; off < size; off += 8) body.push(st("u64", "r10", base + off, 0));
+
+  for (const r of resolved) {
+    const at = base + layout.offsetOf(r.def.name);
+    if (!r.ctxPointer) {
+      const ms = SCALAR_SIZE[r.size];
+      if (!ms) throw new IteratorError(`field ${r.def.name}: context member of ${r.size} bytes`);
+      body.push(ldx(ms, "r0", "r6", r.ctxOffset), stx(ms, "r10", at, "r0"));
+      continue;
+    }
+    // r3 walks from the context pointer through the hops.
+    const from: Reg = "r3";
+    if (r.ctxOffset === obj.offset) body.push(mov(from, "r8"));
+    // Every context pointer may be NULL and the verifier wants the check.
+    else body.push(ldx("u64", from, "r6", r.ctxOffset), jeq(from, 0, "out"));
+    for (const hop of r.hops) body.push(ldx("u64", from, from, hop));
+    switch (r.def.kind) {
+      case "bytes":
+      case "char":
+        body.push(
+          add(from, r.offset),
+          mov("r1", "r10"),
+          add("r1", at),
+          mov("r2", r.len),
+          call("probe_read_kernel"),
+        );
+        break;
+      case "str":
+        body.push(
+          ldx("u64", from, from, r.offset),
+          mov("r1", "r10"),
+          add("r1", at),
+          mov("r2", r.len),
+          call("probe_read_kernel_str"),
+        );
+        break;
+      default: {
+        const ms = SCALAR_SIZE[r.size];
+        if (!ms) throw new IteratorError(`field ${r.def.name}: member of ${r.size} bytes`);
+        body.push(ldx(ms, "r0", from, r.offset));
+        if (r.def.kind === "be16") body.push(be("r0", 16));
+        // Store with the record's width (a narrower member is zero-extended by ldx).
+        const width = layout.fields.find((f) => f.name === r.def.name)!.size;
+        const ws = SCALAR_SIZE[width]!;
+        body.push(stx(ws, "r10", at, "r0"));
+      }
+    }
+  }
+  body.push(
+    mov("r1", "r7"),
+    mov("r2", "r10"),
+    add("r2", base),
+    mov("r3", size),
+    call("seq_write"),
+    label("out"),
+    mov("r0", 0),
+    exit(),
+  );
+  return {
+    spec: iteratorSpec(btf, target, body, name),
+    layout: paddedLayout(layout, size),
+    missing,
+  };
+}
+
+/** A layout whose size includes the tail padding the program writes. */
+function paddedLayout<T>(layout: RecordLayout<T>, size: number): RecordLayout<T> {
+  if (layout.size === size) return layout;
+  const decode = (b: Uint8Array, offset = 0) => layout.decode(b, offset);
+  return {
+    ...layout,
+    size,
+    decode,
+    decodeAll(b: Uint8Array): T[] {
+      const out = new Array<T>(Math.floor(b.length / size));
+      for (let i = 0; i < out.length; i++) out[i] = layout.decode(b, i * size);
+      return out;
+    },
+  };
+}
+
+/** ProgramSpec of an iterator program for `target` (tracing, BPF_TRACE_ITER, GPL helpers). */
+export function iteratorSpec(
+  btf: Btf,
+  target: string,
+  body: readonly Item[],
+  name: string,
+): ProgramSpec {
+  const assembled = assemble(body);
+  return {
+    name,
+    type: BpfProgType.TRACING,
+    expectedAttachType: BpfAttachType.TRACE_ITER,
+    attachBtfId: btf.funcId(`bpf_iter_${target}`),
+    license: "GPL",
+    instructions: assembled.bytes,
+    relocations: assembled.relocations,
+  };
+}

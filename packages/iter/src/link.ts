@@ -1,0 +1,332 @@
+// createIterator and IteratorLink: load (or take) a program, create the
+// BPF_TRACE_ITER link with its parameters, and open readers on it.
+
+import { execFileSync } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { type Btf, loadKernelBtf } from "@ts-ebpf/btf";
+import {
+  BpfError,
+  createIteratorLink,
+  iterCreate,
+  Link,
+  loadProgram,
+  type Program,
+  type ProgramSpec,
+} from "@ts-ebpf/syscall";
+import { BpfAttachType, BpfCgroupIterOrderName, BpfProgType } from "@ts-ebpf/syscall/constants";
+import { IteratorError, UnsupportedTargetError } from "./errors.js";
+import {
+  checkKernelParams,
+  checkParams,
+  type IteratorParams,
+  type LinkParams,
+  toIterLinkParams,
+} from "./params.js";
+import { IteratorReader, type ReaderOptions } from "./reader.js";
+import { checkTargetName, targetInfo } from "./targets.js";
+
+/** A loaded program: anything owning a program fd (a `Program` from @ts-ebpf/syscall). */
+export interface ProgramFdOwner {
+  readonly fd: number;
+}
+
+/** What the kernel reports about an iterator link. */
+export interface IteratorLinkInfo {
+  id: number;
+  progId: number;
+  target: string;
+  mapId?: number;
+  tid?: number;
+  pid?: number;
+  cgroupId?: bigint;
+  order?: string;
+}
+
+let runningRelease: string | undefined;
+function kernelRelease(): string | undefined {
+  try {
+    runningRelease ??= readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
+  } catch {
+    // not Linux, or /proc is missing: messages just leave it out
+  }
+  return runningRelease;
+}
+
+/** Attach BTF id of `target` on this kernel, or UnsupportedTargetError. */
+export function targetBtfId(target: string, btf: Btf = loadKernelBtf()): number {
+  const t = btf.findType(`bpf_iter_${target}`, "func");
+  if (!t) throw new UnsupportedTargetError(target, targetInfo(target)?.since, kernelRelease());
+  return t.id;
+}
+
+function isSpec(p: unknown): p is ProgramSpec {
+  return typeof p === "object" && p !== null && "instructions" in p && "type" in p;
+}
+
+function isFdOwner(p: unknown): p is ProgramFdOwner {
+  return (
+    typeof p === "object" && p !== null && "fd" in p && typeof (p as ProgramFdOwner).fd === "number"
+  );
+}
+
+/** Fills in what an iterator program needs (type, attach type, attach BTF id) and checks the rest. */
+export function iteratorProgramSpec(spec: ProgramSpec, target: string, btf?: Btf): ProgramSpec {
+  const id = targetBtfId(target, btf);
+  if (spec.type !== BpfProgType.TRACING) {
+    throw new IteratorError(
+      `an iterator program must be BPF_PROG_TYPE_TRACING (${BpfProgType.TRACING}), got type ${spec.type}`,
+    );
+  }
+  if (
+    spec.expectedAttachType !== undefined &&
+    spec.expectedAttachType !== BpfAttachType.TRACE_ITER
+  ) {
+    throw new IteratorError(
+      `an iterator program must expect BPF_TRACE_ITER (${BpfAttachType.TRACE_ITER}), got ${spec.expectedAttachType}`,
+    );
+  }
+  if (spec.attachBtfId !== undefined && spec.attachBtfId !== 0 && spec.attachBtfId !== id) {
+    throw new IteratorError(
+      `program was built for attach BTF id ${spec.attachBtfId}, but bpf_iter_${target} is id ${id}`,
+    );
+  }
+  return { ...spec, expectedAttachType: BpfAttachType.TRACE_ITER, attachBtfId: id };
+}
+
+function closeFd(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already gone
+  }
+}
+
+function loadFor(
+  program: ProgramSpec | ProgramFdOwner,
+  target: string,
+): { prog: ProgramFdOwner; owned?: Program } {
+  if (isSpec(program)) {
+    const owned = loadProgram(iteratorProgramSpec(program, target));
+    return { prog: owned, owned };
+  }
+  if (isFdOwner(program)) return { prog: program };
+  throw new TypeError("program must be a ProgramSpec (e.g. from @ts-ebpf/dsl) or a loaded Program");
+}
+
+function linkError(err: unknown, target: string, params: LinkParams): unknown {
+  if (!(err instanceof BpfError)) return err;
+  if (params.kind === "map" && err.code === "EINVAL") {
+    return new IteratorError(
+      `the kernel refused the map for the ${target} iterator (BPF_LINK_CREATE: EINVAL): ` +
+        "this map type cannot be iterated by this target",
+      { cause: err },
+    );
+  }
+  if (params.kind === "map" && err.code === "EACCES") {
+    return new IteratorError(
+      `the ${target} program reads past the map's key or value size (BPF_LINK_CREATE: EACCES)`,
+      { cause: err },
+    );
+  }
+  return err;
+}
+
+/**
+ * Loads `program` (or takes a loaded one), creates the iterator link for
+ * `target` with `params`. Parameters are checked before any syscall.
+ */
+export function createIterator(
+  program: ProgramSpec | ProgramFdOwner,
+  target: string,
+  params?: IteratorParams,
+): IteratorLink {
+  checkTargetName(target);
+  const linkParams = checkParams(target, params);
+  if (!isSpec(program) && !isFdOwner(program)) {
+    throw new TypeError(
+      "program must be a ProgramSpec (e.g. from @ts-ebpf/dsl) or a loaded Program",
+    );
+  }
+  const btf = loadKernelBtf();
+  targetBtfId(target, btf);
+  checkKernelParams(btf, target, linkParams);
+  const iterParams = toIterLinkParams(linkParams);
+  const { prog, owned } = loadFor(program, target);
+  let link: Link;
+  try {
+    link = createIteratorLink(prog.fd, iterParams);
+  } catch (err) {
+    owned?.close();
+    throw linkError(err, target, linkParams);
+  }
+  return new IteratorLink(link, target, prog, owned);
+}
+
+/** Mounts bpffs at /sys/fs/bpf when a pin path needs it and nothing is mounted there. */
+export function ensureBpffs(path: string): void {
+  if (!path.startsWith("/sys/fs/bpf/")) return;
+  const mounts = readFileSync("/proc/self/mounts", "utf8");
+  if (/^\S+ \/sys\/fs\/bpf bpf /m.test(mounts)) return;
+  try {
+    mkdirSync("/sys/fs/bpf", { recursive: true });
+    execFileSync("mount", ["-t", "bpf", "bpf", "/sys/fs/bpf"], { stdio: "pipe" });
+  } catch (err) {
+    throw new IteratorError(
+      `bpffs is not mounted at /sys/fs/bpf and mounting it failed (mount -t bpf bpf /sys/fs/bpf): ${String(err)}`,
+      { cause: err },
+    );
+  }
+}
+
+/**
+ * Opens a pinned iterator for reading (needs only the file's permissions).
+ * Each call gives a fresh reader.
+ */
+export function openPinned(path: string, options: ReaderOptions = {}): IteratorReader {
+  if (typeof path !== "string" || path === "")
+    throw new TypeError("path must be a non-empty string");
+  const fd = openSync(path, "r");
+  try {
+    return new IteratorReader(fd, options);
+  } catch (err) {
+    closeFd(fd);
+    throw err;
+  }
+}
+
+/** An iterator link: owns the link fd, and the program (and its maps) when it loaded it. */
+export class IteratorLink implements Disposable, AsyncDisposable {
+  readonly target: string;
+  #link: Link;
+  #prog: ProgramFdOwner | undefined;
+  #owned: Program | undefined;
+
+  /** Takes ownership of `link` and of `owned` (the program it loaded, if any). */
+  constructor(link: Link, target: string, prog?: ProgramFdOwner, owned?: Program) {
+    this.#link = link;
+    this.target = target;
+    this.#prog = prog;
+    this.#owned = owned;
+  }
+
+  /** Opens a pinned iterator link (BPF_OBJ_GET); the target comes from link info. */
+  static fromPinned(path: string): IteratorLink {
+    if (typeof path !== "string" || path === "")
+      throw new TypeError("path must be a non-empty string");
+    const link = Link.fromPinned(path);
+    try {
+      const iter = link.info().iter;
+      if (!iter) throw new IteratorError(`${path} is a BPF link, but not an iterator link`);
+      return new IteratorLink(link, iter.targetName);
+    } catch (err) {
+      link.close();
+      throw err;
+    }
+  }
+
+  /** The link fd (TypeError once closed). */
+  get fd(): number {
+    return this.#link.fd;
+  }
+
+  get closed(): boolean {
+    return this.#link.closed;
+  }
+
+  /** The program this link runs, when known (owned by the link when it loaded it). */
+  get program(): ProgramFdOwner | undefined {
+    return this.#prog;
+  }
+
+  /** A fresh reader (BPF_ITER_CREATE): each one runs the iteration from the start. */
+  open(options: ReaderOptions = {}): IteratorReader {
+    const fd = iterCreate(this.fd);
+    try {
+      return new IteratorReader(fd, { target: this.target, ...options });
+    } catch (err) {
+      closeFd(fd);
+      throw err;
+    }
+  }
+
+  /** Shortcut: open() and read everything. */
+  readAll(options: ReaderOptions = {}): Promise<Buffer> {
+    return this.open(options).readAll();
+  }
+
+  readAllSync(options: ReaderOptions = {}): Buffer {
+    return this.open(options).readAllSync();
+  }
+
+  text(options: ReaderOptions = {}): Promise<string> {
+    return this.open(options).text();
+  }
+
+  /** Pins the link on bpffs (mounting /sys/fs/bpf when needed); `cat path` then runs it. */
+  pin(path: string): void {
+    if (typeof path !== "string" || path === "")
+      throw new TypeError("path must be a non-empty string");
+    ensureBpffs(path);
+    if (!existsSync(dirname(path))) {
+      throw new IteratorError(`cannot pin at ${path}: ${dirname(path)} does not exist`);
+    }
+    this.#link.pin(path);
+  }
+
+  /** Link info from the kernel: target name and the parameters it was created with. */
+  info(): IteratorLinkInfo {
+    const info = this.#link.info();
+    const iter = info.iter;
+    if (!iter) throw new IteratorError(`link ${info.id} is not an iterator link`);
+    const out: IteratorLinkInfo = { id: info.id, progId: info.progId, target: iter.targetName };
+    if (iter.mapId !== undefined) out.mapId = iter.mapId;
+    if (iter.tid) out.tid = iter.tid;
+    if (iter.pid) out.pid = iter.pid;
+    if (iter.cgroupId !== undefined) out.cgroupId = iter.cgroupId;
+    if (iter.order !== undefined) out.order = orderName(iter.order);
+    return out;
+  }
+
+  /** Swaps the program (BPF_LINK_UPDATE); a program this link loaded is closed. */
+  update(program: ProgramSpec | ProgramFdOwner): void {
+    const { prog, owned } = loadFor(program, this.target);
+    try {
+      this.#link.update(prog.fd);
+    } catch (err) {
+      owned?.close();
+      throw err;
+    }
+    this.#owned?.close();
+    this.#owned = owned;
+    this.#prog = prog;
+  }
+
+  /** Closes the link fd and the program it owns. A pin keeps the iterator alive. */
+  close(): void {
+    this.#link.close();
+    this.#owned?.close();
+    this.#owned = undefined;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+}
+
+const ORDER_NAMES: Record<string, string> = {
+  SELF_ONLY: "self",
+  DESCENDANTS_PRE: "pre",
+  DESCENDANTS_POST: "post",
+  ANCESTORS_UP: "up",
+  ORDER_UNSPEC: "unspec",
+};
+
+function orderName(order: number): string {
+  const n = BpfCgroupIterOrderName[order];
+  return (n && ORDER_NAMES[n]) ?? String(order);
+}
