@@ -2,6 +2,7 @@
 export interface RawBtfType {
   kind: number;
   name: string;
+  members?: { name: string; type: number; bitOffset: number; bitSize: number }[];
 }
 export interface ExtractedField {
   offset: number;

@@ -1,7 +1,7 @@
 // Errors of bpf(2): the command, errno and its name, and a hint at the cause.
 import { getSystemErrorMap } from "node:util";
 import { effectiveCapabilities, missingBpfCapabilities } from "./caps.js";
-import { BpfCmdName } from "./constants/enums.gen.js";
+import { BpfCmd, BpfCmdName } from "./constants/enums.gen.js";
 import { Errno, errnoName } from "./errno.js";
 
 const systemErrors = getSystemErrorMap();
@@ -30,7 +30,7 @@ export class BpfError extends Error {
   constructor(cmd: number, errno: number, options: BpfErrorOptions = {}) {
     const command = BpfCmdName[cmd] ?? `command ${cmd}`;
     const code = errnoName(errno);
-    const hint = options.hint ?? defaultHint(errno);
+    const hint = options.hint ?? defaultHint(cmd, errno);
     super(`BPF_${command}: ${code} (${describeErrno(errno)})${hint ? `: ${hint}` : ""}`);
     this.name = "BpfError";
     this.command = command;
@@ -58,7 +58,8 @@ export class VerifierError extends BpfError {
   }
 }
 
-function lastLines(log: string, n: number): string {
+/** The log's last `n` meaningful lines (without the statistics lines). */
+export function lastLines(log: string, n: number): string {
   const lines = log
     .split("\n")
     .map((l) => l.trim())
@@ -73,7 +74,16 @@ export function failingInstruction(log: string): number | undefined {
   return last;
 }
 
-function defaultHint(errno: number): string | undefined {
+const MAP_WRITES = new Set<number>([
+  BpfCmd.MAP_UPDATE_ELEM,
+  BpfCmd.MAP_DELETE_ELEM,
+  BpfCmd.MAP_UPDATE_BATCH,
+  BpfCmd.MAP_DELETE_BATCH,
+  BpfCmd.MAP_LOOKUP_AND_DELETE_BATCH,
+  BpfCmd.MAP_FREEZE,
+]);
+
+function defaultHint(cmd: number, errno: number): string | undefined {
   if (errno === Errno.EPERM) {
     const missing = missingBpfCapabilities();
     if (missing.length > 0) {
@@ -81,6 +91,7 @@ function defaultHint(errno: number): string | undefined {
         effectiveCapabilities().join(", ") || "none"
       }`;
     }
+    if (MAP_WRITES.has(cmd)) return "the map is frozen, or this fd was opened read-only";
     return "capabilities are present: check kernel lockdown, LSM policy or the object's permissions";
   }
   return undefined;

@@ -2,7 +2,7 @@
 import { Attr } from "../attr.js";
 import { BpfCmd } from "../constants/enums.gen.js";
 import { Errno } from "../errno.js";
-import { BpfError, check, VerifierError } from "../errors.js";
+import { BpfError, check, lastLines, VerifierError } from "../errors.js";
 import * as v from "../validate.js";
 
 export interface ProgLoadOptions {
@@ -131,8 +131,15 @@ export function progLoad(o: ProgLoadOptions): ProgLoadResult {
       continue;
     }
     const text = decodeLog(log);
-    if (log && (errno === Errno.EACCES || errno === Errno.EINVAL) && text.trim()) {
-      throw new VerifierError(BpfCmd.PROG_LOAD, errno, text);
+    if (log && (errno === Errno.EACCES || errno === Errno.EINVAL)) {
+      // A log with only statistics: the program was refused before
+      // verification, typically for its attach target.
+      const said = lastLines(text, 1) !== "";
+      const hint = said
+        ? undefined
+        : (attachHint(o) ??
+          "refused before verification (program type, attach type or flags unsupported by this kernel?)");
+      throw new VerifierError(BpfCmd.PROG_LOAD, errno, text, hint ? { hint } : {});
     }
     if (errno === Errno.ENOENT || errno === Errno.EINVAL || errno === Errno.ESRCH) {
       const hint = attachHint(o);

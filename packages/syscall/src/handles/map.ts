@@ -213,7 +213,8 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
   delete(key: K): boolean {
     if (this.closed) throw new TypeError(`Map ${this.name} is closed`);
     this.keyCodec.encode(key, this.#key);
-    const r = this.#call(BpfCmd.MAP_DELETE_ELEM, 0);
+    // Only map_fd and key: DELETE rejects a non-zero value pointer.
+    const r = native().bpf(BpfCmd.MAP_DELETE_ELEM, this.#attr, ELEM.key.offset + ELEM.key.size);
     if (r === -Errno.ENOENT) return false;
     if (r < 0) throw new BpfError(BpfCmd.MAP_DELETE_ELEM, -r);
     return true;

@@ -1,0 +1,228 @@
+import { describeKernel } from "@ts-ebpf/testing";
+import { afterAll, expect, it } from "vitest";
+import {
+  BpfError,
+  BpfLogLevel,
+  BpfMap,
+  BpfMapFlag,
+  BpfMapType,
+  BpfProgType,
+  codecs,
+  loadProgram,
+  Program,
+  type ProgramSpec,
+  progLoad,
+  progTestRun,
+  VerifierError,
+} from "../src/index.js";
+import {
+  call,
+  concat,
+  exit,
+  ldImm64,
+  ldxdw,
+  mov64Imm,
+  openFdCount,
+  returnZero,
+} from "./helpers.js";
+
+const BPF_FUNC_map_lookup_elem = 1;
+
+/** Socket filter returning `n`. */
+const returning = (n: number) => concat(mov64Imm(0, n), exit());
+
+describeKernel("program commands", () => {
+  const open: { close(): void }[] = [];
+  afterAll(() => {
+    for (const h of open) h.close();
+  });
+
+  it("PROG_LOAD + PROG_TEST_RUN: a socket filter returns its constant", () => {
+    const p = Program.load({
+      type: BpfProgType.SOCKET_FILTER,
+      instructions: returning(42),
+      license: "GPL",
+      name: "ts_ret42",
+    });
+    open.push(p);
+    const r = p.testRun({ dataIn: new Uint8Array(64), repeat: 3 });
+    expect(r.retval).toBe(42);
+    expect(r.duration).toBeGreaterThanOrEqual(0);
+    const info = p.info();
+    expect(info).toMatchObject({
+      type: BpfProgType.SOCKET_FILTER,
+      name: "ts_ret42",
+      gplCompatible: true,
+      verifiedInsns: 2,
+    });
+    expect(info.tag).toMatch(/^[0-9a-f]{16}$/);
+    const direct = progTestRun({
+      progFd: p.fd,
+      dataIn: new Uint8Array(64),
+      dataOut: new Uint8Array(128),
+    });
+    expect(direct).toMatchObject({ retval: 42, dataSizeOut: 64 });
+  });
+
+  it("PROG_TEST_RUN errors: EINVAL for too little data, EBADF for a bad fd", () => {
+    const p = Program.load({
+      type: BpfProgType.SOCKET_FILTER,
+      instructions: returning(1),
+      license: "GPL",
+    });
+    open.push(p);
+    expect(() => p.testRun({ dataIn: new Uint8Array(2) })).toThrow(/PROG_TEST_RUN: EINVAL/);
+    expect(() => progTestRun({ progFd: 1_000_000 })).toThrow(/PROG_TEST_RUN: EBADF/);
+  });
+
+  it("a rejected program throws VerifierError with the log and the failing instruction", () => {
+    // r0 = *(u64 *)(r2 + 0): r2 is uninitialised at instruction 1.
+    const insns = concat(mov64Imm(0, 0), ldxdw(0, 2, 0), exit());
+    try {
+      progLoad({ type: BpfProgType.SOCKET_FILTER, instructions: insns, license: "GPL" });
+      throw new Error("expected a verifier error");
+    } catch (e) {
+      expect(e).toBeInstanceOf(VerifierError);
+      const err = e as VerifierError;
+      expect(err.command).toBe("PROG_LOAD");
+      expect(err.code).toBe("EACCES");
+      expect(err.instruction).toBe(1);
+      expect(err.log).toMatch(/R2 !read_ok/);
+      expect(err.message).toContain("at instruction 1");
+    }
+  });
+
+  it("PROG_LOAD errors: EINVAL for an unknown program type, E2BIG for too many instructions", () => {
+    expect(() => progLoad({ type: 9999, instructions: returnZero(), license: "GPL" })).toThrow(
+      /PROG_LOAD: EINVAL/,
+    );
+    const huge = new Uint8Array(8 * 1_000_001);
+    try {
+      progLoad({ type: BpfProgType.SOCKET_FILTER, instructions: huge, license: "GPL" });
+      throw new Error("expected E2BIG");
+    } catch (e) {
+      expect(e).toBeInstanceOf(BpfError);
+      expect((e as BpfError).code).toBe("E2BIG");
+    }
+  });
+
+  it("ENOSPC: a log buffer too small for the verifier log grows until it fits", () => {
+    const r = progLoad({
+      type: BpfProgType.SOCKET_FILTER,
+      instructions: returning(3),
+      license: "GPL",
+      logLevel: BpfLogLevel.INSNS,
+      logSize: 16,
+    });
+    open.push({ close: () => Program.fromFd(r.fd).close() });
+    expect(r.logSize).toBeGreaterThan(16);
+    expect(r.log).toContain("processed 2 insns");
+    expect(r.log.length).toBeGreaterThan(16);
+  });
+
+  it("loadProgram: spec maps, map_fd relocation, caller maps, and owned maps closing with the program", () => {
+    // r1 = map; r2 = fp - 4 with key 0; call map_lookup_elem; return 0
+    const insns = concat(
+      ldImm64(1),
+      mov64Imm(2, 0),
+      // *(u32 *)(r10 - 4) = 0
+      new Uint8Array([0x62, 0x0a, 0xfc, 0xff, 0, 0, 0, 0]),
+      new Uint8Array([0xbf, 0xa2, 0, 0, 0, 0, 0, 0]),
+      new Uint8Array([0x07, 0x02, 0, 0, 0xfc, 0xff, 0xff, 0xff]),
+      call(BPF_FUNC_map_lookup_elem),
+      mov64Imm(0, 0),
+      exit(),
+    );
+    const spec: ProgramSpec = {
+      name: "ts_lookup",
+      type: BpfProgType.SOCKET_FILTER,
+      license: "GPL",
+      instructions: insns,
+      relocations: [{ kind: "map_fd", insn: 0, map: { name: "counts" } }],
+      maps: [{ name: "counts", type: BpfMapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1 }],
+    };
+    const p = loadProgram(spec);
+    expect(p.maps).toHaveLength(1);
+    const mapId = p.maps[0]!.info().id;
+    expect(p.info().mapIds).toEqual([mapId]);
+    expect(spec.instructions[1]).toBe(0x01); // the spec's bytes are untouched
+    p.close();
+    expect(p.maps[0]!.closed).toBe(true);
+
+    // A map the caller owns, by name.
+    const mine = BpfMap.create({
+      type: BpfMapType.ARRAY,
+      keySize: 4,
+      valueSize: 8,
+      maxEntries: 1,
+      name: "ts_mine",
+    });
+    open.push(mine);
+    const q = loadProgram({ ...spec, maps: [] }, { maps: { counts: mine } });
+    open.push(q);
+    expect(q.maps).toHaveLength(0);
+    expect(q.info().mapIds).toEqual([mine.info().id]);
+    // By handle.
+    const byHandle = loadProgram({
+      ...spec,
+      maps: [],
+      relocations: [{ kind: "map_fd", insn: 0, map: { handle: mine } }],
+    });
+    open.push(byHandle);
+    expect(byHandle.info().mapIds).toEqual([mine.info().id]);
+  });
+
+  it("loadProgram: read-only data is a frozen BPF_F_RDONLY_PROG map referenced by map_value", () => {
+    // r0 = *(u8 *)(rodata + 3): returns 'd' from "abcd".
+    const insns = concat(ldImm64(1), new Uint8Array([0x71, 0x10, 0, 0, 0, 0, 0, 0]), exit());
+    const p = loadProgram({
+      type: BpfProgType.SOCKET_FILTER,
+      license: "GPL",
+      instructions: insns,
+      relocations: [{ kind: "map_value", insn: 0, map: { name: ".rodata" }, offset: 3 }],
+      readonlyData: [{ name: ".rodata", bytes: new TextEncoder().encode("abcd") }],
+    });
+    open.push(p);
+    expect(p.testRun({ dataIn: new Uint8Array(64) }).retval).toBe("d".charCodeAt(0));
+    const ro = p.maps[0]!;
+    const info = ro.info();
+    expect(info).toMatchObject({ name: ".rodata", maxEntries: 1, valueSize: 4 });
+    expect(info.flags & BpfMapFlag.RDONLY_PROG).toBe(BpfMapFlag.RDONLY_PROG);
+    expect(() => ro.set(new Uint8Array(4), new Uint8Array(4))).toThrow(/EPERM/); // frozen
+    const view = BpfMap.fromId(info.id, { key: codecs.u32 });
+    open.push(view);
+    expect(new TextDecoder().decode(view.get(0))).toBe("abcd");
+  });
+
+  it("loadProgram: a failed load closes the maps it created; bad relocations are RangeErrors", () => {
+    const before = openFdCount();
+    const bad = concat(ldImm64(1), ldxdw(0, 3, 0), exit());
+    expect(() =>
+      loadProgram({
+        type: BpfProgType.SOCKET_FILTER,
+        license: "GPL",
+        instructions: bad,
+        relocations: [{ kind: "map_value", insn: 0, map: { name: ".rodata" }, offset: 0 }],
+        readonlyData: [{ name: ".rodata", bytes: new Uint8Array(8) }],
+      }),
+    ).toThrow(VerifierError);
+    expect(() =>
+      loadProgram({
+        type: BpfProgType.SOCKET_FILTER,
+        license: "GPL",
+        instructions: returnZero(),
+        relocations: [{ kind: "map_fd", insn: 0, map: { name: "x" } }],
+      }),
+    ).toThrow(RangeError);
+    expect(() =>
+      loadProgram({
+        type: BpfProgType.SOCKET_FILTER,
+        license: "GPL",
+        instructions: returnZero(),
+        relocations: [{ kind: "map_fd", insn: 5, map: { name: "x" } }],
+      }),
+    ).toThrow(/outside the program/);
+    // The .rodata map created for the failed load was closed again.
+    expect(openFdCount()).toBe(before);
+  });
+});
