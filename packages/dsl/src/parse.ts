@@ -726,3 +726,13 @@ export function asm(strings: TemplateStringsArray, ...values: unknown[]): Item[]
   });
   return parseWith(text, args);
 }
+
+/** Parses exactly one instruction (no labels). */
+export function parseInstruction(text: string): Instruction {
+  const items = parseWith(text, []);
+  const [only] = items;
+  if (items.length !== 1 || only === undefined || "label" in only) {
+    throw new ParseError("expected exactly one instruction", 1, 1, text);
+  }
+  return only;
+}
