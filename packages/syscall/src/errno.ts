@@ -5,6 +5,13 @@ for (const [name, value] of Object.entries(constants.errno)) {
   // Keep the first name for aliases (EAGAIN before EWOULDBLOCK, EOPNOTSUPP before ENOTSUP).
   if (!byNumber.has(value)) byNumber.set(value, name);
 }
+// Linux's preferred names where Node lists an alias first.
+byNumber.set(11, "EAGAIN");
+byNumber.set(35, "EDEADLK");
+byNumber.set(95, "EOPNOTSUPP");
+// Linux errnos Node does not list.
+byNumber.set(77, "EBADFD");
+byNumber.set(126, "ENOKEY");
 // Kernel-internal values that bpf(2) leaks to user space (include/linux/errno.h).
 byNumber.set(524, "ENOTSUPP");
 byNumber.set(512, "ERESTARTSYS");
@@ -28,6 +35,7 @@ export const Errno = {
   ERANGE: 34,
   ENOSYS: 38,
   EOPNOTSUPP: 95,
+  EBADFD: 77,
   ENOTSUPP: 524,
 } as const;
 

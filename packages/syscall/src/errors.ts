@@ -10,6 +10,7 @@ function describeErrno(errno: number): string {
   const message = systemErrors.get(-errno)?.[1];
   if (message) return message;
   if (errno === Errno.ENOTSUPP) return "operation not supported by this kernel (ENOTSUPP)";
+  if (errno === Errno.EBADFD) return "file descriptor in bad state";
   return "unknown error";
 }
 

@@ -58,11 +58,24 @@ export function funcId(name: string): number | undefined {
 
 /** Byte offset of `member` in `struct name`, from vmlinux BTF. */
 export function memberOffset(struct: string, member: string): number {
-  const t = btf().find((x) => x.kind === BTF_KIND_STRUCT && x.name === struct);
-  const m = t?.members?.find((x) => x.name === member);
-  if (!m) throw new Error(`no ${struct}.${member} in kernel BTF`);
-  return m.bitOffset / 8;
+  const types = btf();
+  const t = types.find((x) => x.kind === BTF_KIND_STRUCT && x.name === struct);
+  // Members may sit in anonymous unions (__bpf_md_ptr), so search through them.
+  const find = (members: RawMembers, base: number): number | undefined => {
+    for (const m of members ?? []) {
+      if (m.name === member) return base + m.bitOffset;
+      if (m.name === "") {
+        const inner = find(types[m.type]?.members, base + m.bitOffset);
+        if (inner !== undefined) return inner;
+      }
+    }
+    return undefined;
+  };
+  const bits = find(t?.members, 0);
+  if (bits === undefined) throw new Error(`no ${struct}.${member} in kernel BTF`);
+  return bits / 8;
 }
+type RawMembers = ReturnType<typeof readKernelBtf>[number]["members"];
 
 let pins = 0;
 /** A fresh path under /sys/fs/bpf for this process. */

@@ -1,6 +1,7 @@
 // Links: LINK_CREATE (iterators among others), LINK_UPDATE, LINK_DETACH, ITER_CREATE.
 import { Attr, StructReader } from "../attr.js";
 import { BpfCmd } from "../constants/enums.gen.js";
+import { BPF_F_REPLACE } from "../constants/uapi.js";
 import { check } from "../errors.js";
 import { BpfIterLinkInfoLayout } from "../layout/layouts.gen.js";
 import * as v from "../validate.js";
@@ -75,7 +76,10 @@ export function encodeIterLinkInfo(p: IterLinkParams): Uint8Array {
   return info.bytes;
 }
 
-/** BPF_LINK_UPDATE: swaps the link's program. */
+/**
+ * BPF_LINK_UPDATE: swaps the link's program. With `oldProgFd` the swap
+ * happens only if that program is attached (BPF_F_REPLACE, else EPERM).
+ */
 export function linkUpdate(
   linkFd: number,
   newProgFd: number,
@@ -85,8 +89,11 @@ export function linkUpdate(
     .u32("link_fd", v.fd("linkFd", linkFd))
     .u32("new_prog_fd", v.fd("newProgFd", newProgFd))
     .u32("flags", v.u32("flags", options.flags ?? 0));
-  if (options.oldProgFd !== undefined)
-    attr.u32("old_prog_fd", v.fd("oldProgFd", options.oldProgFd));
+  if (options.oldProgFd !== undefined) {
+    attr
+      .u32("old_prog_fd", v.fd("oldProgFd", options.oldProgFd))
+      .u32("flags", v.u32("flags", options.flags ?? 0) | BPF_F_REPLACE);
+  }
   check(BpfCmd.LINK_UPDATE, attr.call(BpfCmd.LINK_UPDATE));
 }
 

@@ -40,6 +40,9 @@ export const BpfProgLoadFlag = {
   TOKEN_FD: 1 << 16,
 } as const;
 
+/** BPF_LINK_UPDATE / PROG_ATTACH `flags`: `BPF_F_REPLACE` (old_prog_fd must be attached). */
+export const BPF_F_REPLACE = 1 << 2;
+
 /** BPF_PROG_TEST_RUN `flags` (include/uapi/linux/bpf.h). */
 export const BpfTestRunFlag = {
   RUN_ON_CPU: 1 << 0,
