@@ -84,19 +84,9 @@ static __attribute__((unused)) uint32_t btf_extra(const struct btf_type *t) {
   }
 }
 
-static __attribute__((unused)) void btf_load(struct btf *b, const char *path) {
-  int fd = open(path, O_RDONLY);
-  if (fd < 0) die(path);
-  struct stat st;
-  if (fstat(fd, &st) < 0) die("fstat");
-  b->data = malloc(st.st_size);
-  size_t got = 0;
-  while (got < (size_t)st.st_size) {
-    ssize_t n = read(fd, b->data + got, st.st_size - got);
-    if (n <= 0) die("read BTF");
-    got += (size_t)n;
-  }
-  close(fd);
+/* Indexes the types of BTF already in b->data: what a parser must do before
+ * it can answer any query. */
+static __attribute__((unused)) void btf_index(struct btf *b) {
   const struct btf_header *h = (const struct btf_header *)b->data;
   if (h->magic != BTF_MAGIC) fail("bad BTF magic");
   const char *types = b->data + h->hdr_len + h->type_off;
@@ -112,6 +102,28 @@ static __attribute__((unused)) void btf_load(struct btf *b, const char *path) {
     b->types[b->nr++] = t;
     p += sizeof(*t) + btf_extra(t);
   }
+}
+
+static __attribute__((unused)) size_t read_file(const char *path, char **out) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) die(path);
+  struct stat st;
+  if (fstat(fd, &st) < 0) die("fstat");
+  char *data = malloc(st.st_size);
+  size_t got = 0;
+  while (got < (size_t)st.st_size) {
+    ssize_t n = read(fd, data + got, st.st_size - got);
+    if (n <= 0) die("read");
+    got += (size_t)n;
+  }
+  close(fd);
+  *out = data;
+  return got;
+}
+
+static __attribute__((unused)) void btf_load(struct btf *b, const char *path) {
+  read_file(path, &b->data);
+  btf_index(b);
 }
 
 static __attribute__((unused)) int btf_find(const struct btf *b, const char *name, int kind) {

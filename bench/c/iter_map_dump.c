@@ -1,8 +1,11 @@
 /* (a) The reference: a bpf_map_elem iterator writing one 16-byte record per
  * element (u32 key, 4 bytes of zero padding, u64 value) with bpf_seq_write,
  * read in chunks. Each timed repetition includes program load, link creation,
- * BPF_ITER_CREATE and the reads, like a fresh `mapElems(map)` from TypeScript.
- * usage: iter_map_dump <map pin path|fd> <chunk bytes> <repetitions> */
+ * BPF_ITER_CREATE and the reads.
+ * With layout "12" the program is instead the one mapElems loads: two
+ * bpf_seq_write calls per element, key (4 bytes) then value (8 bytes), so the
+ * user-space side of mapElems can be compared with the kernel work held equal.
+ * usage: iter_map_dump <map pin path|fd> <chunk bytes> <repetitions> [16|12] */
 #include "common.h"
 
 static const struct btf *vmlinux(void) {
@@ -10,6 +13,8 @@ static const struct btf *vmlinux(void) {
   if (!b.data) btf_load(&b, "/sys/kernel/btf/vmlinux");
   return &b;
 }
+
+static int record_size = 16;
 
 static unsigned long long dump_once(int map_fd, char *buf, size_t chunk) {
   const struct btf *b = vmlinux();
@@ -35,7 +40,28 @@ static unsigned long long dump_once(int map_fd, char *buf, size_t chunk) {
       MOV64_IMM(BPF_REG_0, 0),
       EXIT(),
   };
-  int prog_fd = load_iter_prog(b, "bpf_map_elem", prog, sizeof(prog) / sizeof(prog[0]));
+  const struct bpf_insn two_writes[] = {
+      LDX64(BPF_REG_6, BPF_REG_1, meta),
+      LDX64(BPF_REG_6, BPF_REG_6, seq),
+      LDX64(BPF_REG_7, BPF_REG_1, key),
+      LDX64(BPF_REG_8, BPF_REG_1, value),
+      JEQ_IMM(BPF_REG_7, 0, 9),
+      JEQ_IMM(BPF_REG_8, 0, 8),
+      MOV64_REG(BPF_REG_1, BPF_REG_6),
+      MOV64_REG(BPF_REG_2, BPF_REG_7),
+      MOV64_IMM(BPF_REG_3, 4),
+      CALL(BPF_FUNC_seq_write),
+      MOV64_REG(BPF_REG_1, BPF_REG_6),
+      MOV64_REG(BPF_REG_2, BPF_REG_8),
+      MOV64_IMM(BPF_REG_3, 8),
+      CALL(BPF_FUNC_seq_write),
+      MOV64_IMM(BPF_REG_0, 0),
+      EXIT(),
+  };
+  int prog_fd = record_size == 16
+                    ? load_iter_prog(b, "bpf_map_elem", prog, sizeof(prog) / sizeof(prog[0]))
+                    : load_iter_prog(b, "bpf_map_elem", two_writes,
+                                     sizeof(two_writes) / sizeof(two_writes[0]));
   int link_fd = create_iter_link(prog_fd, map_fd);
   int iter_fd = create_iter(link_fd);
   unsigned long long bytes = drain(iter_fd, buf, chunk);
@@ -46,7 +72,9 @@ static unsigned long long dump_once(int map_fd, char *buf, size_t chunk) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 4) fail("usage: iter_map_dump <map> <chunk bytes> <repetitions>");
+  if (argc != 4 && argc != 5) fail("usage: iter_map_dump <map> <chunk bytes> <repetitions> [16|12]");
+  if (argc == 5) record_size = atoi(argv[4]);
+  if (record_size != 16 && record_size != 12) fail("record layout must be 16 or 12");
   int map_fd = open_map(argv[1]);
   size_t chunk = strtoul(argv[2], NULL, 10);
   int reps = atoi(argv[3]);
@@ -57,7 +85,7 @@ int main(int argc, char **argv) {
   for (int r = 0; r < reps; r++) {
     double t0 = now_s();
     unsigned long long bytes = dump_once(map_fd, buf, chunk);
-    report(now_s() - t0, bytes / 16);
+    report(now_s() - t0, bytes / (unsigned long long)record_size);
   }
   return 0;
 }

@@ -72,7 +72,7 @@ async function main(): Promise<number> {
     quick,
     reps,
     progress,
-    ts: await loadTsApi(),
+    ts: loadTsApi(),
     mapSizes: quick ? [1_000, 10_000] : [10_000, 100_000, 1_000_000],
     extraProcesses: quick ? 200 : 3_000,
     chunkSizes: quick

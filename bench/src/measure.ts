@@ -57,6 +57,8 @@ export interface VariantSpec {
   /** Allow the item count to differ between repetitions (tasks come and go). */
   itemsMayVary?: boolean;
   note?: string;
+  /** Checked once, untimed, before the repetitions (e.g. the decoded values are right). */
+  verify?: () => Promise<void> | void;
   run?: (reps: number, onSample: OnSample) => Promise<Timed>;
 }
 
@@ -78,6 +80,7 @@ export async function runVariant(
     return { ...base, status: "unavailable", note };
   }
   try {
+    await spec.verify?.();
     const t = await spec.run(reps, (done, s) => progress.tick(done, s));
     const counts = [...new Set(t.itemCounts)];
     if (counts.length > 1 && !spec.itemsMayVary) {

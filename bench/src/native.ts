@@ -13,6 +13,7 @@ export const C_PROGRAMS = [
   "nextkey_dump",
   "lookup_loop",
   "task_iter",
+  "btf_parse",
   "spawner",
 ] as const;
 export type CProgram = (typeof C_PROGRAMS)[number];

@@ -1,72 +1,222 @@
-// What the TypeScript side of each scenario calls, gathered from the
-// workspace packages. A capability whose package (or export) has not landed
-// yet is reported with the reason instead, and the scenario shows
-// "not available yet" for it rather than failing.
+// What the TypeScript side of each scenario calls, in one place. Scenarios see
+// optional capabilities: one that a checkout lacks (a package's API not there
+// yet) goes in `missing` with the reason and shows as "not available yet"
+// in the tables instead of failing the suite.
+import { parseBtf } from "@ts-ebpf/btf";
+import {
+  add,
+  assemble,
+  exit,
+  type Item,
+  isLabel,
+  jeq,
+  jgt,
+  label,
+  ldImm64,
+  ldx,
+  mov,
+  stx,
+} from "@ts-ebpf/dsl";
+import { closeBuiltins, mapElems, mapElemsRaw, tasks } from "@ts-ebpf/iter";
+import { BpfMap, codecs, mapLookupBatch, mapLookupElem } from "@ts-ebpf/syscall";
 import type { Outcome } from "./measure.js";
 
-/** An open map handle (or fd) for one pinned bench map. */
-export interface TsMap extends Disposable {
-  readonly fd: number;
-}
+/** The bench maps: u32 key -> u64 value, opened through the Map handle with codecs. */
+export type BenchMap = BpfMap<number, bigint>;
 
 /** A loaded task iterator reused across reads (the "warm" case). */
 export interface WarmTasks extends Disposable {
   read(): Promise<Outcome>;
 }
 
+/** A check run once, untimed, before a variant's repetitions. */
+export type Verify = () => Promise<void> | void;
+
 export interface TsApi {
-  openPinnedMap?: (path: string) => TsMap;
-  /** MAP_LOOKUP_BATCH loop, `batch` elements per call; items = elements. */
-  lookupBatchDump?: (map: TsMap, batch: number) => Outcome;
-  /** GET_NEXT_KEY + LOOKUP_ELEM loop; items = elements. */
-  nextKeyDump?: (map: TsMap) => Outcome;
-  /** `calls` single-element lookups of keys 0..entries-1; items = calls. */
-  lookupLoop?: (map: TsMap, entries: number, calls: number) => Outcome;
-  /** mapElems(map) to raw bytes: items = 16-byte records, bytes = total. */
-  mapElemsRaw?: (map: TsMap, chunkSize?: number) => Promise<Outcome>;
-  /** mapElems(map) decoded into { key, value } records. */
-  mapElemsDecoded?: (map: TsMap) => Promise<Outcome>;
-  /** tasks() from scratch: load, link, read, close. */
+  openPinnedMap?: (path: string) => BenchMap;
+  /** BPF_MAP_LOOKUP_BATCH through the command function, buffers reused: no decoding. */
+  lookupBatchRaw?: (map: BenchMap, batch: number) => Outcome;
+  /** Map.entriesBatch(batch): decoded [key, value] pairs. */
+  lookupBatchDecoded?: (map: BenchMap, batch: number) => Outcome;
+  /** Map.entries(): GET_NEXT_KEY + LOOKUP_ELEM per element, decoded. */
+  nextKeyDump?: (map: BenchMap) => Outcome;
+  /** `calls` Map.get() of keys 0..entries-1; items = calls. */
+  lookupLoop?: (map: BenchMap, entries: number, calls: number) => Outcome;
+  /** The same with mapLookupElem(fd, key, value) and preallocated buffers. */
+  lookupLoopCommand?: (map: BenchMap, entries: number, calls: number) => Outcome;
+  /** mapElems raw bytes: items = records, bytes = total. */
+  mapElemsRaw?: (map: BenchMap, chunkSize: number) => Promise<Outcome>;
+  /** mapElems decoded into [key, value] pairs. */
+  mapElemsDecoded?: (map: BenchMap) => Promise<Outcome>;
+  /** Checks mapElems' records against the values mapfill wrote. */
+  verifyMapElems?: (map: BenchMap) => Promise<void>;
+  /** tasks() from scratch: cached programs closed first, so load + link + read. */
   tasksCold?: () => Promise<Outcome>;
-  /** tasks() with the program loaded once; each read() is a fresh iterator fd. */
+  /** tasks() with the program and link kept; each call reads a fresh iterator fd. */
   tasksWarm?: () => Promise<WarmTasks>;
-  /** Parse /sys/kernel/btf/vmlinux (bytes read beforehand); items = types. */
-  parseVmlinuxBtf?: (bytes: Uint8Array) => Outcome;
-  /** Assemble a prepared program of n instructions; items = instructions. */
+  /** parseBtf(bytes): the type index; items = types. */
+  parseBtf?: (bytes: Uint8Array) => Outcome;
+  /** parseBtf(bytes) and decode every type. */
+  parseBtfAllTypes?: (bytes: Uint8Array) => Outcome;
+  /** Builds an n-instruction program, returns the timed assemble() call. */
   prepareAssembly?: (n: number) => () => Outcome;
   /** Why each missing capability is missing. */
   missing: Partial<Record<Exclude<keyof TsApi, "missing">, string>>;
 }
 
-async function importPackage(name: string): Promise<Record<string, unknown> | string> {
-  try {
-    return (await import(name)) as Record<string, unknown>;
-  } catch (e) {
-    return `${name} does not load: ${(e as Error).message.split("\n")[0]}`;
+// ---- @ts-ebpf/syscall ----------------------------------------------------
+
+function openPinnedMap(path: string): BenchMap {
+  return BpfMap.fromPinned(path, { key: codecs.u32, value: codecs.u64 });
+}
+
+function lookupBatchRaw(map: BenchMap, batch: number): Outcome {
+  const keys = new Uint8Array(map.keySize * batch);
+  const values = new Uint8Array(map.valueSize * batch);
+  const outBatch = new Uint8Array(8);
+  const inBatch = new Uint8Array(8);
+  let items = 0;
+  let first = true;
+  for (;;) {
+    const r = mapLookupBatch({
+      mapFd: map.fd,
+      keys,
+      values,
+      count: batch,
+      inBatch: first ? null : inBatch,
+      outBatch,
+    });
+    items += r.count;
+    if (r.done) return { items };
+    inBatch.set(outBatch);
+    first = false;
   }
 }
 
-export async function loadTsApi(): Promise<TsApi> {
-  const api: TsApi = { missing: {} };
-  const pkgs = {
-    syscall: await importPackage("@ts-ebpf/syscall"),
-    iter: await importPackage("@ts-ebpf/iter"),
-    btf: await importPackage("@ts-ebpf/btf"),
-    dsl: await importPackage("@ts-ebpf/dsl"),
+function lookupBatchDecoded(map: BenchMap, batch: number): Outcome {
+  let items = 0;
+  for (const _ of map.entriesBatch(batch)) items++;
+  return { items };
+}
+
+function nextKeyDump(map: BenchMap): Outcome {
+  let items = 0;
+  for (const _ of map.entries()) items++;
+  return { items };
+}
+
+function lookupLoop(map: BenchMap, entries: number, calls: number): Outcome {
+  let sum = 0n;
+  for (let i = 0; i < calls; i++) sum += map.get(i % entries) ?? 0n;
+  if (sum === 0n) throw new Error("Map.get returned no values");
+  return { items: calls };
+}
+
+function lookupLoopCommand(map: BenchMap, entries: number, calls: number): Outcome {
+  const key = new Uint8Array(4);
+  const keyView = new DataView(key.buffer);
+  const value = new Uint8Array(8);
+  let found = 0;
+  for (let i = 0; i < calls; i++) {
+    keyView.setUint32(0, i % entries, true);
+    if (mapLookupElem(map.fd, key, value)) found++;
+  }
+  if (found !== calls) throw new Error(`mapLookupElem found ${found} of ${calls} keys`);
+  return { items: calls };
+}
+
+// ---- @ts-ebpf/btf and @ts-ebpf/dsl -----------------------------------------
+
+// typeCount is one past the last id; base BTF starts at 1 (0 is void).
+function parseVmlinux(bytes: Uint8Array): Outcome {
+  const btf = parseBtf(bytes);
+  return { items: btf.typeCount - btf.firstId };
+}
+
+function parseVmlinuxAllTypes(bytes: Uint8Array): Outcome {
+  const btf = parseBtf(bytes);
+  for (let id = btf.firstId; id < btf.typeCount; id++) btf.type(id);
+  return { items: btf.typeCount - btf.firstId };
+}
+
+/** A long, valid-looking listing: loads, stores, ALU, 64-bit immediates, jumps to labels. */
+export function dslProgram(n: number): Item[] {
+  const items: Item[] = [mov("r0", 0)];
+  let count = 1;
+  let block = 0;
+  while (count < n - 1) {
+    const name = `b${block++}`;
+    const body: Item[] = [
+      ldx("u64", "r2", "r10", -8),
+      add("r2", 1),
+      stx("u64", "r10", -8, "r2"),
+      ldImm64("r3", 0x1234_5678_9abcn),
+      jgt("r2", "r3", name),
+      mov("r4", "r2"),
+      jeq("r4", 7, name),
+      label(name),
+    ];
+    for (const it of body) {
+      if (count >= n - 1) break;
+      items.push(it);
+      if (!isLabel(it)) count++;
+    }
+  }
+  items.push(exit());
+  return items;
+}
+
+function prepareAssembly(n: number): () => Outcome {
+  const items = dslProgram(n);
+  return () => ({ items: assemble(items).instructions.length });
+}
+
+// ---- @ts-ebpf/iter ---------------------------------------------------------
+
+export const MAP_RECORD_BYTES = 12; // mapElems: key (4) then value (8), no padding
+
+async function verifyMapElems(map: BenchMap): Promise<void> {
+  const pairs = await mapElems(map);
+  if (pairs.length !== map.maxEntries) {
+    throw new Error(`mapElems gave ${pairs.length} elements, the map holds ${map.maxEntries}`);
+  }
+  for (const [k, v] of pairs) {
+    if (v !== BigInt(k) * 3n + 1n) throw new Error(`mapElems: key ${k} has value ${v}`);
+  }
+  const raw = await mapElemsRaw(map);
+  if (raw.length !== pairs.length * MAP_RECORD_BYTES) {
+    throw new Error(`mapElemsRaw gave ${raw.length} bytes for ${pairs.length} elements`);
+  }
+}
+
+export function loadTsApi(): TsApi {
+  return {
+    openPinnedMap,
+    lookupBatchRaw,
+    lookupBatchDecoded,
+    nextKeyDump,
+    lookupLoop,
+    lookupLoopCommand,
+    mapElemsRaw: async (map, chunkSize) => {
+      const raw = await mapElemsRaw(map, { chunkSize });
+      return { items: raw.length / MAP_RECORD_BYTES, bytes: raw.length };
+    },
+    mapElemsDecoded: async (map) => ({ items: (await mapElems(map)).length }),
+    verifyMapElems,
+    tasksCold: async () => {
+      closeBuiltins();
+      return { items: (await tasks()).length };
+    },
+    tasksWarm: async () => {
+      await tasks(); // loads the program and keeps the link
+      return {
+        read: async () => ({ items: (await tasks()).length }),
+        [Symbol.dispose]: () => closeBuiltins(),
+      };
+    },
+    parseBtf: parseVmlinux,
+    parseBtfAllTypes: parseVmlinuxAllTypes,
+    prepareAssembly,
+    missing: {},
   };
-  const why = (pkg: keyof typeof pkgs, exportName: string): string => {
-    const p = pkgs[pkg];
-    return typeof p === "string" ? p : `@ts-ebpf/${pkg} has no ${exportName} yet`;
-  };
-  api.missing.openPinnedMap = why("syscall", "pinned map handle");
-  api.missing.lookupBatchDump = why("syscall", "map lookup batch");
-  api.missing.nextKeyDump = why("syscall", "map get next key");
-  api.missing.lookupLoop = why("syscall", "map lookup");
-  api.missing.mapElemsRaw = why("iter", "mapElems");
-  api.missing.mapElemsDecoded = why("iter", "mapElems");
-  api.missing.tasksCold = why("iter", "tasks");
-  api.missing.tasksWarm = why("iter", "tasks");
-  api.missing.parseVmlinuxBtf = why("btf", "parseBtf");
-  api.missing.prepareAssembly = why("dsl", "assemble");
-  return api;
 }

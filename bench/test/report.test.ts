@@ -31,6 +31,7 @@ function dumpGroup(): GroupResult {
       variant("c-iter", [1, 1, 1, 1, 1], { reference: true }),
       variant("ts-map-elems-raw", [1.1, 1.1, 1.1, 1.1, 1.1]),
       variant("ts-map-elems-decoded", [2.5, 2.5, 2.5, 2.5, 2.5]),
+      variant("ts-lookup-batch-raw", [2, 2, 2, 2, 2]),
       variant("ts-lookup-batch", [2, 2, 2, 2, 2]),
       {
         id: "ts-next-key",
@@ -82,7 +83,7 @@ describe("format", () => {
 describe("ratios and goals", () => {
   it("computes ratios against the group's reference", () => {
     const g = dumpGroup();
-    expect(g.variants.map((v) => v.ratio)).toEqual([1, 1.1, 2.5, 2, undefined]);
+    expect(g.variants.map((v) => v.ratio)).toEqual([1, 1.1, 2.5, 2, 2, undefined]);
   });
   it("evaluates each goal in the direction it is stated", () => {
     const goals = evaluateGoals([dumpGroup()]);
@@ -118,7 +119,7 @@ describe("reports", () => {
   });
   it("the terminal table has one row per variant", () => {
     const text = terminalReport(run([dumpGroup()]));
-    expect(text.split("\n").filter((l) => l.startsWith("ts-"))).toHaveLength(4);
+    expect(text.split("\n").filter((l) => l.startsWith("ts-"))).toHaveLength(5);
     expect(text).toContain("MISSED");
   });
   it("charts are well-formed SVG with escaped text", () => {
@@ -127,7 +128,7 @@ describe("reports", () => {
     expect(svg.trim().endsWith("</svg>")).toBe(true);
     expect(svg).toContain("Dump &lt;1000&gt; entries");
     expect(svg).not.toContain("<1000>");
-    expect(svg.match(/<rect /g)).toHaveLength(1 + 4); // background + four bars
+    expect(svg.match(/<rect /g)).toHaveLength(1 + 5); // background + five bars
     expect(svg).toContain("not available yet");
   });
   it("throughput charts scale by bytes per second", () => {

@@ -1,9 +1,9 @@
 // Scenario 4: the cost of one bpf(2) MAP_LOOKUP_ELEM from TypeScript
 // (argument checks, attr encoding, the N-API crossing) against C.
-
-import { runGroup, timeTs, type VariantSpec } from "../measure.js";
+import { type Outcome, runGroup, timeTs, type VariantSpec } from "../measure.js";
 import type { GroupResult } from "../model.js";
 import { runC } from "../native.js";
+import type { BenchMap } from "../ts-api.js";
 import { type Context, hashMap } from "./context.js";
 
 export async function lookupElem(ctx: Context): Promise<GroupResult[]> {
@@ -11,8 +11,23 @@ export async function lookupElem(ctx: Context): Promise<GroupResult[]> {
   const map = hashMap(ctx, entries);
   const calls = ctx.lookupCalls;
   const ts = ctx.ts;
-  const handle = ts.openPinnedMap ? ts.openPinnedMap(map.path) : undefined;
-  const lookup = ts.lookupLoop;
+  const handle = ts.openPinnedMap?.(map.path);
+  const tsSpec = (
+    id: string,
+    label: string,
+    fn: ((m: BenchMap, entries: number, calls: number) => Outcome) | undefined,
+    missing: string | undefined,
+    note: string,
+  ): VariantSpec =>
+    fn && handle
+      ? {
+          id,
+          label,
+          note,
+          expectItems: calls,
+          run: (reps, onSample) => timeTs(reps, () => fn(handle, entries, calls), onSample),
+        }
+      : { id, label, unavailable: missing ?? ts.missing.openPinnedMap ?? "not available yet" };
   const specs: VariantSpec[] = [
     {
       id: "c-lookup",
@@ -21,18 +36,20 @@ export async function lookupElem(ctx: Context): Promise<GroupResult[]> {
       expectItems: calls,
       run: (reps, onSample) => runC("lookup_loop", [map.path, entries, calls, reps], onSample),
     },
-    lookup && handle
-      ? {
-          id: "ts-lookup",
-          label: "TS MAP_LOOKUP_ELEM",
-          expectItems: calls,
-          run: (reps, onSample) => timeTs(reps, () => lookup(handle, entries, calls), onSample),
-        }
-      : {
-          id: "ts-lookup",
-          label: "TS MAP_LOOKUP_ELEM",
-          unavailable: ts.missing.lookupLoop ?? ts.missing.openPinnedMap ?? "not available yet",
-        },
+    tsSpec(
+      "ts-lookup",
+      "TS Map.get()",
+      ts.lookupLoop,
+      ts.missing.lookupLoop,
+      "u32 key codec, u64 value codec (bigint)",
+    ),
+    tsSpec(
+      "ts-lookup-command",
+      "TS mapLookupElem()",
+      ts.lookupLoopCommand,
+      ts.missing.lookupLoopCommand,
+      "command function, caller's buffers",
+    ),
   ];
   try {
     return [
@@ -43,8 +60,8 @@ export async function lookupElem(ctx: Context): Promise<GroupResult[]> {
           scenario: "lookup-elem",
           title: "Per-call syscall cost: MAP_LOOKUP_ELEM",
           description:
-            `${calls.toLocaleString("en-US")} single-element lookups of existing keys in the ${entries.toLocaleString("en-US")}-entry hash map, one bpf(2) call each. ` +
-            "Shown per call.",
+            `${calls.toLocaleString("en-US")} single-element lookups of existing keys in the ${entries.toLocaleString("en-US")}-entry hash map, one bpf(2) call each, ` +
+            "shown per call.",
           unit: "per-item",
         },
         specs,
@@ -52,6 +69,6 @@ export async function lookupElem(ctx: Context): Promise<GroupResult[]> {
       ),
     ];
   } finally {
-    handle?.[Symbol.dispose]();
+    handle?.close();
   }
 }

@@ -1,11 +1,10 @@
-// Scenario 1: dump a u32 -> u64 hash map of 10k, 100k and 1M entries, six
-// ways. The reference is the C reader of the same bpf_map_elem iterator.
-
+// Scenario 1: dump a u32 -> u64 hash map of 10k, 100k and 1M entries, every
+// way there is. The reference is the C reader of a bpf_map_elem iterator.
 import { type Outcome, runGroup, timeTs, type VariantSpec } from "../measure.js";
 import type { GroupResult } from "../model.js";
 import { runC } from "../native.js";
-import type { TsMap } from "../ts-api.js";
-import { type Context, hashMap, MIB, RECORD_SIZE } from "./context.js";
+import type { BenchMap } from "../ts-api.js";
+import { type Context, hashMap, MIB } from "./context.js";
 
 export const BATCH_SIZE = 4096;
 
@@ -15,7 +14,7 @@ export async function mapDump(ctx: Context): Promise<GroupResult[]> {
     ctx.progress.heading(`preparing a ${entries.toLocaleString("en-US")}-entry hash map`);
     const map = hashMap(ctx, entries);
     const ts = ctx.ts;
-    let handle: TsMap | undefined;
+    let handle: BenchMap | undefined;
     let openError = ts.missing.openPinnedMap;
     if (ts.openPinnedMap) {
       try {
@@ -29,56 +28,76 @@ export async function mapDump(ctx: Context): Promise<GroupResult[]> {
     const tsSpec = (
       id: string,
       label: string,
-      fn: ((m: TsMap) => Promise<Outcome> | Outcome) | undefined,
+      fn: ((m: BenchMap) => Promise<Outcome> | Outcome) | undefined,
       missing: string | undefined,
-      reps = ctx.reps,
+      extra: Partial<VariantSpec> & { reps?: number } = {},
     ): VariantSpec => {
       if (!fn) return { id, label, unavailable: missing ?? "not available yet" };
       if (!handle) return { id, label, unavailable: openError ?? "no map handle" };
       const h = handle;
+      const { reps = ctx.reps, ...rest } = extra;
       return {
         id,
         label,
         expectItems: entries,
         run: (_reps, onSample) => timeTs(reps, () => fn(h), onSample),
+        ...rest,
       };
     };
+    const verifyElems = ts.verifyMapElems;
     const specs: VariantSpec[] = [
       {
         id: "c-iter",
         label: "C iterator reader",
         reference: true,
         expectItems: entries,
-        note: "load + link + read, 1 MiB chunks",
-        run: async (reps, onSample) => {
-          const r = await runC("iter_map_dump", [map.path, MIB, reps], onSample);
-          return { ...r, bytes: entries * RECORD_SIZE };
-        },
+        note: "16-byte records, 1 MiB reads",
+        run: (reps, onSample) => runC("iter_map_dump", [map.path, MIB, reps, 16], onSample),
+      },
+      {
+        id: "c-iter-12",
+        label: "C reader, mapElems' program",
+        expectItems: entries,
+        note: "two bpf_seq_write per element (12-byte records), 1 MiB reads",
+        run: (reps, onSample) => runC("iter_map_dump", [map.path, MIB, reps, 12], onSample),
       },
       tsSpec(
         "ts-map-elems-raw",
         "mapElems, raw bytes",
         ts.mapElemsRaw && ((m) => ts.mapElemsRaw!(m, MIB)),
         ts.missing.mapElemsRaw,
+        {
+          note: "mapElemsRaw(map, { chunkSize: 1 MiB })",
+          ...(verifyElems && handle ? { verify: () => verifyElems(handle!) } : {}),
+        },
       ),
       tsSpec(
         "ts-map-elems-decoded",
         "mapElems, decoded records",
         ts.mapElemsDecoded,
         ts.missing.mapElemsDecoded,
+        { note: "mapElems(map): [number, bigint][]" },
+      ),
+      tsSpec(
+        "ts-lookup-batch-raw",
+        `TS MAP_LOOKUP_BATCH (${BATCH_SIZE}), raw`,
+        ts.lookupBatchRaw && ((m) => ts.lookupBatchRaw!(m, BATCH_SIZE)),
+        ts.missing.lookupBatchRaw,
+        { note: "mapLookupBatch(), buffers reused, not decoded" },
       ),
       tsSpec(
         "ts-lookup-batch",
-        `TS MAP_LOOKUP_BATCH (${BATCH_SIZE})`,
-        ts.lookupBatchDump && ((m) => ts.lookupBatchDump!(m, BATCH_SIZE)),
-        ts.missing.lookupBatchDump,
+        `TS MAP_LOOKUP_BATCH (${BATCH_SIZE}), decoded`,
+        ts.lookupBatchDecoded && ((m) => ts.lookupBatchDecoded!(m, BATCH_SIZE)),
+        ts.missing.lookupBatchDecoded,
+        { note: "Map.entriesBatch(4096)" },
       ),
       tsSpec(
         "ts-next-key",
         "TS GET_NEXT_KEY + LOOKUP_ELEM",
         ts.nextKeyDump,
         ts.missing.nextKeyDump,
-        slowReps,
+        { reps: slowReps, note: "Map.entries()" },
       ),
       {
         id: "c-lookup-batch",
@@ -102,10 +121,11 @@ export async function mapDump(ctx: Context): Promise<GroupResult[]> {
             scenario: "map-dump",
             title: `Dump a ${entries.toLocaleString("en-US")}-entry hash map (u32 → u64)`,
             description:
-              `Read every element of a \`BPF_MAP_TYPE_HASH\` with ${entries.toLocaleString("en-US")} entries. ` +
-              "Iterator variants include loading the program and creating the link in every repetition; " +
-              "the iterator writes one 16-byte record (key, padding, value) per element with `bpf_seq_write`. " +
-              `Batch variants ask for ${BATCH_SIZE} elements per call.`,
+              `Read every element of a \`BPF_MAP_TYPE_HASH\` with ${entries.toLocaleString("en-US")} entries (u32 key, u64 value). ` +
+              "Iterator variants create a link and an iterator fd in every repetition; the C readers also load their program every time, " +
+              "mapElems loads its program once per process. The C reference writes one 16-byte record (key, padding, value) per element with " +
+              "one `bpf_seq_write`; mapElems' program writes the key and the value with two (12 bytes). " +
+              `Batch variants ask for ${BATCH_SIZE} elements per call. *Decoded* variants produce JavaScript numbers and bigints.`,
             unit: "seconds",
           },
           specs,
@@ -113,7 +133,7 @@ export async function mapDump(ctx: Context): Promise<GroupResult[]> {
         ),
       );
     } finally {
-      handle?.[Symbol.dispose]();
+      handle?.close();
     }
   }
   return groups;

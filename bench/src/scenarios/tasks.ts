@@ -29,6 +29,7 @@ export async function taskList(ctx: Context): Promise<GroupResult[]> {
           id: "ts-tasks-cold",
           label: "tasks(), cold (load + link + read)",
           itemsMayVary: true,
+          note: "closeBuiltins() first",
           run: (reps, onSample) => timeTs(reps, ts.tasksCold!, onSample),
         }
       : {
