@@ -220,6 +220,50 @@ function runSync<R>(
   }
 }
 
+const DEFS: Record<string, BuiltinDef> = Object.fromEntries(
+  [
+    TASK,
+    TASK_FILE,
+    TASK_VMA,
+    BPF_MAP,
+    BPF_PROG,
+    BPF_LINK,
+    TCP,
+    UDP,
+    UNIX,
+    KSYM,
+    CGROUP,
+    KMEM_CACHE,
+  ].map((d) => [d.target, d]),
+);
+
+function builtinFor(target: string): Compiled<unknown> {
+  const def = DEFS[target];
+  if (!def) {
+    throw new TypeError(
+      `no built-in iterator for "${target}"; built-ins: ${Object.keys(DEFS).join(", ")}`,
+    );
+  }
+  return compiled.get(target) ?? builtin(def, same);
+}
+
+/** A new link running the built-in program of `target` (the caller closes it). */
+export function builtinLink(target: string, params?: IteratorParams): IteratorLink {
+  const c = builtinFor(target);
+  c.loaded ??= loadProgram(iteratorProgramSpec(c.program.spec, target));
+  return createIterator(c.loaded, target, params);
+}
+
+/** Bytes per record of the built-in of `target`. */
+export function builtinRecordSize(target: string): number {
+  return builtinFor(target).program.layout.size;
+}
+
+/** Record layout (decoder) of the built-in of `target`, e.g. to read a pinned one. */
+export function builtinLayout(target: string): RecordLayout<Record<string, unknown>> {
+  return builtinFor(target).program.layout;
+}
+
 /** Closes the cached programs and links of the built-ins (they are reloaded on next use). */
 export function closeBuiltins(): void {
   for (const c of compiled.values()) {

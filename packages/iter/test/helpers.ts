@@ -1,0 +1,41 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { loadKernelBtf } from "@ts-ebpf/btf";
+
+export const hasTarget = (name: string): boolean =>
+  loadKernelBtf().findType(`bpf_iter_${name}`, "func") !== undefined;
+
+/** Starts `n` sleeping processes that live until stopped. */
+export async function startSleepers(n: number): Promise<{ pids: number[]; stop: () => void }> {
+  const children: ChildProcess[] = [];
+  for (let i = 0; i < n; i++) children.push(spawn("sleep", ["600"], { stdio: "ignore" }));
+  await Promise.all(children.map((c) => new Promise((res) => c.once("spawn", res))));
+  return {
+    pids: children.map((c) => c.pid!),
+    stop: () => {
+      for (const c of children) c.kill("SIGKILL");
+    },
+  };
+}
+
+/** Numeric entries of /proc (processes), without pid 1 (the sandbox's). */
+export function procPids(): Set<number> {
+  return new Set(
+    readdirSync("/proc")
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number)
+      .filter((p) => p !== 1),
+  );
+}
+
+/** comm of a process from /proc/<pid>/comm. */
+export function procComm(pid: number): string {
+  return readFileSync(`/proc/${pid}/comm`, "utf8").trimEnd();
+}
+
+export function openFds(): number {
+  return readdirSync("/proc/self/fd").length;
+}
+
+/** Lets pending fd closes (deferred until a thread-pool read returns) happen. */
+export const settle = () => new Promise((res) => setTimeout(res, 50));

@@ -1,0 +1,339 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { loadKernelBtf } from "@ts-ebpf/btf";
+import { BpfError, Map as BpfMap, codecs, loadProgram } from "@ts-ebpf/syscall";
+import { BpfMapType } from "@ts-ebpf/syscall/constants";
+import { describeKernel } from "@ts-ebpf/testing";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import {
+  createIterator,
+  type FdIo,
+  IteratorAbortError,
+  IteratorError,
+  IteratorLink,
+  IteratorOverflowError,
+  IteratorParamError,
+  mapElemProgram,
+  nodeFdIo,
+  openPinned,
+  UnsupportedTargetError,
+} from "../src/index.js";
+import { openFds, procComm, settle, startSleepers } from "./helpers.js";
+import {
+  bigObjectProgram,
+  keyWriterProgram,
+  taskLineProgram,
+  taskTextProgram,
+} from "./programs.js";
+
+describeKernel("createIterator and readers", () => {
+  let sleepers: Awaited<ReturnType<typeof startSleepers>>;
+  beforeAll(async () => {
+    sleepers = await startSleepers(3);
+  });
+  afterAll(() => sleepers.stop());
+
+  it("a task program prints a header then one line per task, with the pids /proc has", async () => {
+    await using link = createIterator(taskTextProgram(), "task");
+    const text = await link.open().text();
+    const lines = text.split("\n").filter(Boolean);
+    expect(lines[0]).toBe("pid comm");
+    const rows = lines.slice(1).map((l) => /^(\d+) (.*)$/.exec(l));
+    expect(rows.every(Boolean)).toBe(true); // one header only
+    const byPid = new Map(rows.map((m) => [Number(m![1]), m![2]]));
+    for (const pid of [process.pid, ...sleepers.pids]) {
+      expect(byPid.get(pid)).toBe(procComm(pid));
+    }
+  });
+
+  it("re-opening gives fresh output and the reader stays at EOF", async () => {
+    await using link = createIterator(taskTextProgram(), "task");
+    const r1 = link.open();
+    const first = await r1.text();
+    expect(await r1.read()).toBeNull();
+    expect(r1.closed).toBe(true);
+    sleepers.pids.push(...(await startSleepers(1)).pids);
+    const second = await link.open().text();
+    const last = sleepers.pids.at(-1)!;
+    expect(first).not.toContain(`\n${last} sleep\n`);
+    expect(second).toContain(`\n${last} sleep\n`);
+    // readAllSync, lines, chunks and the Node stream agree on the format
+    const lines: string[] = [];
+    for await (const l of link.open({ chunkSize: 100 }).lines()) lines.push(l);
+    expect(lines[0]).toBe("pid comm");
+    const chunks: Buffer[] = [];
+    for await (const c of link.open().stream()) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).toString().startsWith("pid comm\n")).toBe(true);
+    expect(link.open().readAllSync().toString().startsWith("pid comm\n")).toBe(true);
+  });
+
+  it("a pinned iterator is read by cat, re-opened twice, and by openPinned", async () => {
+    const path = `/sys/fs/bpf/ts_ebpf_iter_test_${process.pid}`;
+    rmSync(path, { force: true });
+    {
+      using link = createIterator(taskTextProgram(), "task");
+      link.pin(path);
+    }
+    try {
+      for (let i = 0; i < 2; i++) {
+        const out = execFileSync("cat", [path], { encoding: "utf8" });
+        expect(out.startsWith("pid comm\n")).toBe(true);
+        expect(out).toContain(`\n${process.pid} ${procComm(process.pid)}\n`);
+      }
+      expect((await openPinned(path).text()).startsWith("pid comm\n")).toBe(true);
+      using again = IteratorLink.fromPinned(path);
+      expect(again.target).toBe("task");
+      expect((await again.open().text()).startsWith("pid comm\n")).toBe(true);
+    } finally {
+      rmSync(path, { force: true });
+    }
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it("update() swaps the program behind the link (LINK_UPDATE)", async () => {
+    using link = createIterator(taskLineProgram("first\n"), "task");
+    expect(await link.open().text()).toBe("first\n");
+    link.update(taskLineProgram("second\n"));
+    expect(await link.open().text()).toBe("second\n");
+  });
+
+  it("info() reports target and parameters", () => {
+    using map = BpfMap.create({
+      type: BpfMapType.HASH,
+      keySize: 4,
+      valueSize: 4,
+      maxEntries: 4,
+      name: "iter_info_t",
+    });
+    using elems = createIterator(keyWriterProgram(), "bpf_map_elem", { map });
+    const info = elems.info();
+    expect(info.target).toBe("bpf_map_elem");
+    expect(info.mapId).toBe(map.info().id);
+    using task = createIterator(taskLineProgram("x\n"), "task", { pid: process.pid });
+    expect(task.info()).toMatchObject({ target: "task", pid: process.pid });
+    using plain = createIterator(taskLineProgram("x\n"), "task");
+    expect(plain.info().pid).toBeUndefined();
+  });
+
+  it("a loaded Program can be shared by several links, which do not close it", async () => {
+    using prog = loadProgram({ ...taskLineProgram("shared\n") });
+    {
+      using a = createIterator(prog, "task");
+      using b = createIterator(prog, "task");
+      expect(await a.open().text()).toBe("shared\n");
+      expect(await b.open().text()).toBe("shared\n");
+    }
+    expect(prog.closed).toBe(false);
+  });
+
+  it("an unknown target and a parameter for another target fail before any syscall", () => {
+    const before = openFds();
+    expect(() => createIterator(taskLineProgram("x\n"), "no_such_target")).toThrow(
+      UnsupportedTargetError,
+    );
+    expect(() => createIterator(taskLineProgram("x\n"), "task", { map: 3 } as never)).toThrow(
+      IteratorParamError,
+    );
+    expect(() => createIterator(taskLineProgram("x\n"), "bpf_map_elem")).toThrow(/needs \{ map \}/);
+    expect(openFds()).toBe(before);
+  });
+});
+
+describeKernel("kernel error paths", () => {
+  it("E2BIG: one object writing more than the seq buffer gives IteratorOverflowError", async () => {
+    using map = BpfMap.create({
+      type: BpfMapType.ARRAY,
+      keySize: 4,
+      valueSize: 4,
+      maxEntries: 1,
+      name: "iter_e2big",
+    });
+    using link = createIterator(bigObjectProgram(40 * 1024), "bpf_map");
+    const before = openFds();
+    const err = await link
+      .open()
+      .readAll()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IteratorOverflowError);
+    expect(String(err)).toMatch(/exceeded the kernel's seq buffer/);
+    expect(() => link.open().readAllSync()).toThrow(IteratorOverflowError);
+    await settle();
+    expect(openFds()).toBe(before);
+    // Below the buffer the same program works: one record per map.
+    using small = createIterator(bigObjectProgram(1000), "bpf_map");
+    const out = await small.open().readAll();
+    expect(out.length % 1000).toBe(0);
+    expect(out.length).toBeGreaterThanOrEqual(1000);
+    void map;
+  });
+
+  it("EAGAIN after 1,000,000 silent objects is retried until the end", async () => {
+    const n = 1_100_000;
+    using map = BpfMap.create({
+      type: BpfMapType.ARRAY,
+      keySize: 4,
+      valueSize: 4,
+      maxEntries: n,
+      name: "iter_eagain",
+    });
+    using link = createIterator(keyWriterProgram(n - 3), "bpf_map_elem", { map });
+    let eagain = 0;
+    const io: FdIo = {
+      ...nodeFdIo,
+      read: (fd, b, o, l) =>
+        nodeFdIo.read(fd, b, o, l).catch((e: NodeJS.ErrnoException) => {
+          if (e.code === "EAGAIN") eagain++;
+          throw e;
+        }),
+    };
+    const out = await link.open({ io }).readAll();
+    expect(eagain).toBeGreaterThanOrEqual(1);
+    expect(Array.from(new Uint32Array(out.buffer, out.byteOffset, out.length / 4))).toEqual([
+      n - 3,
+      n - 2,
+      n - 1,
+    ]);
+  });
+
+  it("a program returning 1 has its object replayed", async () => {
+    using map = BpfMap.create({
+      type: BpfMapType.ARRAY,
+      keySize: 4,
+      valueSize: 4,
+      maxEntries: 10,
+      name: "iter_replay",
+    });
+    using state = BpfMap.create({
+      type: BpfMapType.ARRAY,
+      keySize: 4,
+      valueSize: 8,
+      maxEntries: 1,
+      name: "iter_state",
+      key: codecs.u32,
+      value: codecs.u64,
+    });
+    using link = createIterator(keyWriterProgram(0, { key: 5, state }), "bpf_map_elem", { map });
+    const out = await link.open().readAll();
+    expect(Array.from(new Uint32Array(out.buffer, out.byteOffset, out.length / 4))).toEqual([
+      0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+    ]);
+    expect(state.get(0)).toBe(1n);
+  });
+
+  it("an abort mid-read rejects and closes the iterator fd", async () => {
+    const n = 200_000;
+    using map = BpfMap.create({
+      type: BpfMapType.ARRAY,
+      keySize: 4,
+      valueSize: 4,
+      maxEntries: n,
+      name: "iter_abort",
+    });
+    using link = createIterator(keyWriterProgram(), "bpf_map_elem", { map });
+    const before = openFds();
+    const ac = new AbortController();
+    const reader = link.open({ signal: ac.signal, chunkSize: 4096 });
+    expect(openFds()).toBe(before + 1);
+    const first = await reader.read();
+    expect(first!.length).toBeGreaterThan(0);
+    const pending = reader.read();
+    ac.abort();
+    await expect(pending).rejects.toBeInstanceOf(IteratorAbortError);
+    await expect(reader.read()).rejects.toBeInstanceOf(IteratorAbortError);
+    await settle();
+    expect(openFds()).toBe(before);
+    expect(reader.closed).toBe(true);
+  });
+
+  it("the wrong map type gives the kernel's EINVAL as a clear error", () => {
+    using progArray = BpfMap.create({
+      type: BpfMapType.PROG_ARRAY,
+      keySize: 4,
+      valueSize: 4,
+      maxEntries: 4,
+      name: "iter_badtype",
+    });
+    const prog = mapElemProgram(4, 4);
+    let err: unknown;
+    try {
+      createIterator(prog, "bpf_map_elem", { map: progArray }).close();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(IteratorError);
+    expect(String(err)).toMatch(/refused the map .*EINVAL/);
+    expect((err as Error).cause).toBeInstanceOf(BpfError);
+    expect(((err as Error).cause as BpfError).code).toBe("EINVAL");
+  });
+
+  it("10,000 create/read/close cycles leave /proc/self/fd unchanged", async () => {
+    using prog = loadProgram(taskLineProgram("cycle\n"));
+    const before = openFds();
+    for (let i = 0; i < 10_000; i++) {
+      using link = createIterator(prog, "task");
+      const out = i % 2 ? link.open().readAllSync() : await link.open().readAll();
+      if (out.length !== 6) throw new Error(`cycle ${i}: ${out.length} bytes`);
+    }
+    await settle();
+    expect(openFds()).toBe(before);
+  });
+});
+
+describeKernel("link parameters", () => {
+  it("task pid filter returns only that process; tid only that thread", async () => {
+    const { pids, stop } = await startSleepers(2);
+    try {
+      using link = createIterator(taskTextProgram(), "task", { pid: pids[0]! });
+      const lines = (await link.open().text()).split("\n").filter(Boolean);
+      expect(lines).toEqual(["pid comm", `${pids[0]} sleep`]);
+      // Every thread of this process, and nothing else.
+      const threads = () => new Set(readdirSync(`/proc/${process.pid}/task`).map(Number));
+      const before = threads();
+      using self = createIterator(taskTextProgram(), "task", { pid: process.pid });
+      const own = (await self.open().text()).split("\n").filter(Boolean).slice(1);
+      const after = threads();
+      const seen = new Set(own.map((l) => Number(l.split(" ")[0])));
+      for (const t of before) if (after.has(t)) expect(seen.has(t)).toBe(true);
+      for (const t of seen) expect(before.has(t) || after.has(t)).toBe(true);
+      using tid = createIterator(taskTextProgram(), "task", { tid: pids[1]! });
+      expect((await tid.open().text()).split("\n").filter(Boolean)).toEqual([
+        "pid comm",
+        `${pids[1]} sleep`,
+      ]);
+    } finally {
+      stop();
+    }
+  });
+
+  it("map fd parameter: mapElems walks exactly that map", async () => {
+    using a = BpfMap.create({
+      type: BpfMapType.HASH,
+      keySize: 4,
+      valueSize: 4,
+      maxEntries: 8,
+      name: "iter_pa",
+    });
+    using b = BpfMap.create({
+      type: BpfMapType.HASH,
+      keySize: 4,
+      valueSize: 4,
+      maxEntries: 8,
+      name: "iter_pb",
+    });
+    const k = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
+    a.set(k(1), k(10));
+    b.set(k(2), k(20));
+    b.set(k(3), k(30));
+    using la = createIterator(keyWriterProgram(), "bpf_map_elem", { map: a });
+    using lb = createIterator(keyWriterProgram(), "bpf_map_elem", { map: b.fd });
+    const keys = (buf: Buffer) =>
+      Array.from(new Uint32Array(buf.buffer, buf.byteOffset, buf.length / 4)).sort();
+    expect(keys(await la.open().readAll())).toEqual([1]);
+    expect(keys(await lb.open().readAll())).toEqual([2, 3]);
+  });
+
+  it("task parameters need 6.1: the running kernel's bpf_iter_link_info has them", () => {
+    const u = loadKernelBtf().findType("bpf_iter_link_info", "union");
+    expect(u?.members.map((m) => m.name)).toEqual(expect.arrayContaining(["map"]));
+  });
+});
