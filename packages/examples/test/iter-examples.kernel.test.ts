@@ -1,0 +1,48 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { closeBuiltins, mapElems, tcp } from "@ts-ebpf/iter";
+import { describeKernel } from "@ts-ebpf/testing";
+import { afterAll, expect, it } from "vitest";
+import { dumpTasks } from "../src/iter-task-dump.js";
+import { demoMap } from "../src/map-dump.js";
+import { formatSockets } from "../src/tcp-sockets.js";
+
+afterAll(() => closeBuiltins());
+
+describeKernel("iterator examples", () => {
+  it("iter-task-dump prints a header and this process's pid and comm", async () => {
+    const lines = (await dumpTasks()).split("\n");
+    expect(lines[0]).toBe("    PID COMM");
+    const comm = readFileSync("/proc/self/comm", "utf8").trimEnd();
+    expect(lines).toContain(`${String(process.pid).padStart(7)} ${comm}`);
+    expect(lines.filter((l) => l === "    PID COMM")).toHaveLength(1);
+  });
+
+  it("iter-task-dump runs as a script from dist", () => {
+    const script = fileURLToPath(new URL("../dist/iter-task-dump.js", import.meta.url));
+    const out = execFileSync(process.execPath, [script], { encoding: "utf8" });
+    expect(out.split("\n")[0]).toBe("    PID COMM");
+    expect(out.split("\n").length).toBeGreaterThan(3);
+  });
+
+  it("map-dump reads the demo map back", async () => {
+    using map = demoMap();
+    const entries = (await mapElems(map)).sort((a, b) => a[0] - b[0]);
+    expect(entries).toEqual(Array.from({ length: 10 }, (_, i) => [i, BigInt(i * i)]));
+  });
+
+  it("tcp-sockets shows a listening socket", async () => {
+    const server = createServer();
+    await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const text = formatSockets(await tcp());
+      expect(text.split("\n")[0]).toMatch(/^STATE\s+LOCAL\s+REMOTE\s+UID$/);
+      expect(text).toMatch(new RegExp(`LISTEN\\s+127\\.0\\.0\\.1:${port}\\s`));
+    } finally {
+      server.close();
+    }
+  });
+});
