@@ -21,6 +21,8 @@ const HEADER_LEN = 24;
 /** libbpf's MAX_RESOLVE_DEPTH: longer reference chains are treated as loops. */
 export const MAX_RESOLVE_DEPTH = 32;
 const MAX_STR_OFFSET = 0x7fffffff;
+/** Bound on members visited by one walk through anonymous members (hostile fan-out). */
+const MAX_WALK_STEPS = 1 << 16;
 
 /** Where a member sits, from `Btf.memberOffset`. */
 export interface MemberLocation {
@@ -98,6 +100,9 @@ function extraBytes(kind: number, vlen: number): number {
   }
 }
 
+const ENUM_SIZES = [1, 2, 4, 8] as const;
+const FLOAT_SIZES = [2, 4, 8, 12, 16] as const;
+
 const LINKAGE: readonly Linkage[] = ["static", "global", "extern"];
 
 /** Parsed BTF: vmlinux, a module on top of vmlinux, or a program's .BTF section. */
@@ -119,6 +124,8 @@ export class Btf {
   private readonly strBase: number;
   private readonly cache: (BtfType | undefined)[];
   private nameIndex: Map<string, number> | undefined;
+  /** Struct/union alignments; 0 while being computed (detects self-containment). */
+  private readonly alignCache = new Map<number, number>();
   private nextSameName: Int32Array | undefined;
 
   constructor(bytes: Uint8Array, base?: Btf) {
@@ -378,6 +385,7 @@ export class Btf {
         };
       }
       case BTF_KIND.ENUM: {
+        this.checkSize(id, name, sizeOrType, ENUM_SIZES, off + 8);
         const values: EnumValue<number>[] = new Array(vlen);
         for (let i = 0; i < vlen; i++) {
           const e = data + i * 8;
@@ -387,6 +395,7 @@ export class Btf {
         return { id, kind: "enum", name, size: sizeOrType, signed: kindFlag, values };
       }
       case BTF_KIND.ENUM64: {
+        this.checkSize(id, name, sizeOrType, ENUM_SIZES, off + 8);
         const values: EnumValue<bigint>[] = new Array(vlen);
         for (let i = 0; i < vlen; i++) {
           const e = data + i * 12;
@@ -440,6 +449,7 @@ export class Btf {
         return { id, kind: "datasec", name, size: sizeOrType, vars };
       }
       case BTF_KIND.FLOAT:
+        this.checkSize(id, name, sizeOrType, FLOAT_SIZES, off + 8);
         return { id, kind: "float", name, size: sizeOrType };
       case BTF_KIND.DECL_TAG:
         return {
@@ -452,6 +462,21 @@ export class Btf {
       default:
         // Unreachable: the constructor rejected unknown kinds.
         throw new BtfError(`type id ${id}: unknown kind ${kind}`, off);
+    }
+  }
+
+  private checkSize(
+    id: number,
+    name: string,
+    size: number,
+    allowed: readonly number[],
+    at: number,
+  ) {
+    if (!allowed.includes(size)) {
+      throw new BtfError(
+        `type id ${id} "${name}": size ${size} not one of ${allowed.join(", ")}`,
+        at,
+      );
     }
   }
 
@@ -644,15 +669,33 @@ export class Btf {
         return this.alignAt(this.type(t.type), depth + 1);
       case "struct":
       case "union": {
+        // Memoized: a struct's members may share types many times over, and
+        // hostile BTF could make that exponential.
+        const cached = this.alignCache.get(t.id);
+        if (cached !== undefined) {
+          if (cached === 0) throw new BtfError(`type id ${t.id}: ${t.kind} contains itself`);
+          return cached;
+        }
+        this.alignCache.set(t.id, 0);
         let align = 1;
-        for (const m of t.members) {
-          const a = this.alignAt(this.type(m.type), depth + 1);
-          // A member off its natural alignment means the struct is packed.
-          if (m.bitfieldSize === 0 && m.bitOffset % (8 * a) !== 0) return 1;
-          align = Math.max(align, a);
+        try {
+          for (const m of t.members) {
+            const a = this.alignAt(this.type(m.type), depth + 1);
+            // A member off its natural alignment means the struct is packed.
+            if (m.bitfieldSize === 0 && m.bitOffset % (8 * a) !== 0) {
+              align = 0;
+              break;
+            }
+            align = Math.max(align, a);
+          }
+        } catch (e) {
+          this.alignCache.delete(t.id);
+          throw e;
         }
         // Trailing size not a multiple of the alignment also means packed.
-        return t.size % align === 0 ? align : 1;
+        const result = align === 0 || t.size % align !== 0 ? 1 : align;
+        this.alignCache.set(t.id, result);
+        return result;
       }
       default:
         throw new BtfError(`${t.kind} ${t.id} "${t.name}" has no alignment`);
@@ -688,7 +731,7 @@ export class Btf {
     for (let s = 0; s < segments.length; s++) {
       const seg = /^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$/.exec(segments[s]!);
       if (!seg) throw new BtfError(`memberOffset: bad path segment "${segments[s]}" in "${path}"`);
-      found = this.findMember(current, seg[1]!, 0);
+      found = this.findMember(current, seg[1]!, 0, { steps: 0 });
       if (!found) {
         throw new BtfError(
           `${current.kind} ${current.name || `(anon ${current.id})`} has no member "${seg[1]}" (path "${path}" in ${structName})`,
@@ -748,11 +791,16 @@ export class Btf {
     t: CompositeType,
     name: string,
     depth: number,
+    budget: { steps: number },
   ): { member: Member; bitOffset: number } | undefined {
     if (depth > MAX_RESOLVE_DEPTH) {
       throw new BtfError(
         `type id ${t.id}: anonymous members nest deeper than ${MAX_RESOLVE_DEPTH}`,
       );
+    }
+    budget.steps += t.members.length;
+    if (budget.steps > MAX_WALK_STEPS) {
+      throw new BtfError(`type id ${t.id}: too many anonymous members to search`);
     }
     for (const m of t.members) {
       if (m.name === name) return { member: m, bitOffset: m.bitOffset };
@@ -761,7 +809,7 @@ export class Btf {
       if (m.name !== "") continue;
       const inner = this.resolve(m.type);
       if (inner.kind !== "struct" && inner.kind !== "union") continue;
-      const hit = this.findMember(inner, name, depth + 1);
+      const hit = this.findMember(inner, name, depth + 1, budget);
       if (hit) return { member: hit.member, bitOffset: m.bitOffset + hit.bitOffset };
     }
     return undefined;
@@ -803,7 +851,7 @@ export class Btf {
         funcId: id,
         contextId: ctx.id,
         contextSize: ctx.size,
-        members: this.flatMembers(ctx, 0, 0).map((m) => ({
+        members: this.flatMembers(ctx, 0, 0, { steps: 0 }).map((m) => ({
           name: m.name,
           offset: Math.floor(m.bitOffset / 8),
           type: m.type,
@@ -818,17 +866,26 @@ export class Btf {
    * Named members with anonymous structs and unions opened up (the kernel wraps
    * context pointers in `union { T *p; }` via __bpf_md_ptr).
    */
-  private flatMembers(t: CompositeType, base: number, depth: number): Member[] {
+  private flatMembers(
+    t: CompositeType,
+    base: number,
+    depth: number,
+    budget: { steps: number },
+  ): Member[] {
     if (depth > MAX_RESOLVE_DEPTH) {
       throw new BtfError(
         `type id ${t.id}: anonymous members nest deeper than ${MAX_RESOLVE_DEPTH}`,
       );
     }
+    budget.steps += t.members.length;
+    if (budget.steps > MAX_WALK_STEPS) {
+      throw new BtfError(`type id ${t.id}: too many members with anonymous members opened up`);
+    }
     const out: Member[] = [];
     for (const m of t.members) {
       const inner = m.name === "" ? this.resolve(m.type) : undefined;
       if (inner && (inner.kind === "struct" || inner.kind === "union")) {
-        out.push(...this.flatMembers(inner, base + m.bitOffset, depth + 1));
+        out.push(...this.flatMembers(inner, base + m.bitOffset, depth + 1, budget));
       } else {
         out.push({ ...m, bitOffset: base + m.bitOffset });
       }

@@ -9,6 +9,14 @@ import type { BtfType, CompositeType, Enum64Type, EnumType } from "./types.js";
 const PTR_SIZE = 8;
 /** Longer declarator chains or deeper inline nesting are treated as loops. */
 const MAX_CHAIN = 64;
+/** Output bound: hostile BTF can nest anonymous types to exponential sizes. */
+const MAX_OUTPUT = 4 << 20;
+
+function checkBudget(c: Ctx, id: number): void {
+  if (c.out.length > MAX_OUTPUT) {
+    throw new BtfError(`type id ${id}: C text longer than ${MAX_OUTPUT} characters`);
+  }
+}
 
 export interface FormatCOptions {
   /**
@@ -76,6 +84,10 @@ function emitBitPadding(
   ];
   let curOff = curOffIn;
   if (curOff >= nextOff) return;
+  // One line per 64 bits of padding: refuse gaps that would exceed the output bound.
+  if (c.out.length + ((nextOff - curOff) / 64) * (lvl + 10) > MAX_OUTPUT) {
+    throw new BtfError(`padding of ${nextOff - curOff} bits is too large to print`);
+  }
   let newOff = 0;
   let padBits = 0;
   let padType = "";
@@ -128,6 +140,7 @@ function emitStructDef(c: Ctx, t: CompositeType, lvl: number): void {
     const mAlign = packed ? 1 : alignOrZero(c.btf, m.type);
     const inBitfield = prevBitfield && m.bitfieldSize !== 0;
     emitBitPadding(c, off, m.bitOffset, mAlign, inBitfield, lvl + 1);
+    checkBudget(c, t.id);
     c.out += `\n${pfx(lvl + 1)}`;
     emitTypeDecl(c, m.type, m.name, lvl + 1);
     if (m.bitfieldSize) {
@@ -152,6 +165,7 @@ function emitEnumDef(c: Ctx, t: EnumType | Enum64Type, lvl: number): void {
   if (t.values.length === 0) return;
   c.out += " {";
   for (const v of t.values) {
+    checkBudget(c, t.id);
     if (t.kind === "enum") {
       c.out += `\n${pfx(lvl + 1)}${v.name} = ${v.value},`;
     } else {
@@ -194,6 +208,7 @@ function emitName(c: Ctx, name: string, lastWasPtr: boolean): void {
 
 /** Emits `type name` in C declarator syntax (libbpf's btf_dump_emit_type_decl). */
 function emitTypeDecl(c: Ctx, id: number, fname: string, lvl: number): void {
+  checkBudget(c, id);
   const stack: BtfType[] = [];
   let t = c.btf.type(id);
   for (;;) {

@@ -9,6 +9,8 @@ import type { BtfType, CompositeType } from "./types.js";
 /** Data is read and written in host byte order, as BPF programs produce it. */
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const MAX_NESTING = 32;
+/** Anonymous members opened up can multiply fields; real structs have hundreds. */
+const MAX_FIELDS = 1 << 16;
 
 /** A value type that can be a field of a record. */
 export interface FieldType<T> {
@@ -397,7 +399,13 @@ export function struct<F extends Fields>(
 
 // ---------------------------------------------------------------- from BTF
 
-function fieldFromBtf(btf: Btf, id: number, depth: number): FieldType<unknown> {
+/** Layouts built during one `layoutFromBtf` call; undefined while in progress. */
+type Memo = Map<number, RecordLayout<Record<string, unknown>> | undefined> & { steps?: number };
+
+/** Zero-size elements would let a tiny struct decode to a huge array. */
+const MAX_ZERO_SIZE_ELEMS = 4096;
+
+function fieldFromBtf(btf: Btf, id: number, depth: number, memo: Memo): FieldType<unknown> {
   if (depth > MAX_NESTING)
     throw new BtfError(`type id ${id}: records nest deeper than ${MAX_NESTING}`);
   const t: BtfType = btf.resolve(id);
@@ -429,15 +437,20 @@ function fieldFromBtf(btf: Btf, id: number, depth: number): FieldType<unknown> {
     case "ptr":
       return ptr;
     case "array": {
+      if (t.nelems > 0x7fffffff) throw new BtfError(`array ${t.id}: ${t.nelems} elements`);
       const elem = btf.resolve(t.type);
       if (elem.kind === "int" && elem.size === 1 && (elem.char || elem.name === "char")) {
         return char(t.nelems);
       }
-      return array(fieldFromBtf(btf, t.type, depth + 1), t.nelems);
+      const et = fieldFromBtf(btf, t.type, depth + 1, memo);
+      if (et.size === 0 && t.nelems > MAX_ZERO_SIZE_ELEMS) {
+        throw new BtfError(`array ${t.id}: ${t.nelems} elements of size 0`);
+      }
+      return array(et, t.nelems);
     }
     case "struct":
     case "union":
-      return compositeLayout(btf, t, depth + 1);
+      return compositeLayout(btf, t, depth + 1, memo);
     default:
       throw new BtfError(`type id ${t.id} (${t.kind}) cannot be a record field`);
   }
@@ -449,9 +462,17 @@ function collectSlots(
   base: number,
   slots: Slot[],
   depth: number,
+  memo: Memo,
 ): void {
   if (depth > MAX_NESTING)
     throw new BtfError(`type id ${t.id}: records nest deeper than ${MAX_NESTING}`);
+  // Anonymous members are opened up, not memoized: bound the walk.
+  memo.steps = (memo.steps ?? 0) + t.members.length;
+  if (memo.steps > MAX_FIELDS) {
+    throw new BtfError(
+      `type id ${t.id}: more than ${MAX_FIELDS} members with anonymous members opened up`,
+    );
+  }
   for (const m of t.members) {
     const bitOff = base + m.bitOffset;
     if (m.bitfieldSize) {
@@ -470,13 +491,17 @@ function collectSlots(
       // Anonymous struct/union: its members read as if they were ours, as in C.
       const inner = btf.resolve(m.type);
       if (inner.kind === "struct" || inner.kind === "union") {
-        collectSlots(btf, inner, bitOff, slots, depth + 1);
+        collectSlots(btf, inner, bitOff, slots, depth + 1, memo);
       }
       continue;
     }
     if (bitOff % 8 !== 0)
       throw new BtfError(`member "${m.name}" of type id ${t.id} is not byte aligned`);
-    slots.push({ name: m.name, offset: bitOff / 8, type: fieldFromBtf(btf, m.type, depth + 1) });
+    slots.push({
+      name: m.name,
+      offset: bitOff / 8,
+      type: fieldFromBtf(btf, m.type, depth + 1, memo),
+    });
   }
 }
 
@@ -484,9 +509,30 @@ function compositeLayout(
   btf: Btf,
   t: CompositeType,
   depth: number,
+  memo: Memo,
 ): RecordLayout<Record<string, unknown>> {
+  if (memo.has(t.id)) {
+    const done = memo.get(t.id);
+    if (!done) throw new BtfError(`type id ${t.id}: ${t.kind} contains itself`);
+    return done;
+  }
+  memo.set(t.id, undefined);
   const slots: Slot[] = [];
-  collectSlots(btf, t, 0, slots, depth);
+  collectSlots(btf, t, 0, slots, depth, memo);
+  const seen = new Set<string>();
+  for (const slot of slots) {
+    if (seen.has(slot.name)) {
+      throw new BtfError(
+        `${t.kind} ${t.name || `(anon ${t.id})`} has two members named "${slot.name}"`,
+      );
+    }
+    seen.add(slot.name);
+  }
+  if (slots.length > MAX_FIELDS) {
+    throw new BtfError(
+      `type id ${t.id}: more than ${MAX_FIELDS} fields with anonymous members opened up`,
+    );
+  }
   for (const s of slots) {
     if (s.offset + s.type.size > t.size) {
       throw new BtfError(
@@ -497,13 +543,21 @@ function compositeLayout(
   let align = 1;
   try {
     align = btf.alignOf(t.id);
-  } catch {
+  } catch (e) {
     // Alignment is informative only for BTF layouts; offsets come from BTF.
+    if (!(e instanceof BtfError)) throw e;
   }
-  return makeRecord(slots, t.size, align, `${t.kind} ${t.name || `(anon ${t.id})`}`);
+  const layout = makeRecord<Record<string, unknown>>(
+    slots,
+    t.size,
+    align,
+    `${t.kind} ${t.name || `(anon ${t.id})`}`,
+  );
+  memo.set(t.id, layout);
+  return layout;
 }
 
 /** Layout of a BTF struct or union (members at the offsets BTF gives). */
 export function layoutFromBtf(btf: Btf, t: CompositeType): RecordLayout<Record<string, unknown>> {
-  return compositeLayout(btf, t, 0);
+  return compositeLayout(btf, t, 0, new Map());
 }
