@@ -330,6 +330,27 @@ export const ldMapValue = (dst: Reg, map: MapReference | string, offset = 0): In
     imm2: offset,
     map: mapRef(map),
   });
+/** Name of the read-only data that string constants are collected into. */
+export const RODATA = ".rodata";
+
+/**
+ * `dst = str("...")`: pointer to a NUL-terminated string constant that
+ * program() places in `.rodata` (`offset` bytes into it).
+ */
+export const ldStr = (dst: Reg, text: string, offset = 0): Instruction => {
+  if (typeof text !== "string") throw new TypeError("ldStr: text must be a string");
+  return make({
+    opcode: LD_IMM64,
+    dst: regNumber(dst),
+    src: LdImm64Src.MAP_VALUE,
+    off: 0,
+    imm: 0,
+    imm2: offset,
+    map: { name: RODATA },
+    str: text,
+  });
+};
+
 /** ld_imm64 with a raw pseudo source and immediates, e.g. a map fd already known. */
 export const ldPseudo = (dst: Reg, pseudo: number, imm: number, imm2 = 0): Instruction =>
   make({ opcode: LD_IMM64, dst: regNumber(dst), src: pseudo, off: 0, imm, imm2 });

@@ -41,6 +41,12 @@ export interface Instruction {
   readonly target?: string;
   /** ld_imm64 map fd / map value: the map, patched in by the loader. */
   readonly map?: MapReference;
+  /**
+   * ld_imm64 map value only: a string constant this instruction points at.
+   * program() places it in the `.rodata` read-only data and adds its offset
+   * to `imm2`.
+   */
+  readonly str?: string;
 }
 
 /** A position in a listing that jumps can name. */

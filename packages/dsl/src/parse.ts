@@ -469,6 +469,16 @@ class LineParser {
         this.expect(")");
         return b.atomic("load_acquire", size, rname(dst), off, rname(reg));
       }
+      if (t.text === "str" && this.is("(", 1)) {
+        if (!dst.wide) this.fail("ld_imm64 needs an r register", dst.col);
+        this.pos += 2;
+        const text = this.next();
+        if (text.kind !== "str")
+          this.fail(`expected a string, found ${this.describe(text)}`, text.col);
+        this.expect(")");
+        const offset = this.is("+") || this.is("-") ? this.int(32, "string offset") : 0;
+        return b.ldStr(rname(dst), text.text, offset);
+      }
       if (t.text === "map" || t.text === "btf" || t.text === "func") {
         if (!dst.wide) this.fail("ld_imm64 needs an r register", dst.col);
         this.pos++;

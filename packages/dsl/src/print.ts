@@ -86,6 +86,9 @@ function ldImm64(insn: Instruction, f: Extract<Form, { kind: "ld_imm64" }>): str
     case LdImm64Src.MAP_FD:
       return `${dst} = ${insn.map ? printMapReference(insn.map) : `map[fd:${f.imm}]`}`;
     case LdImm64Src.MAP_VALUE:
+      if (insn.str !== undefined) {
+        return `${dst} = str(${JSON.stringify(insn.str)})${f.imm2 === 0 ? "" : f.imm2 < 0 ? f.imm2 : `+${f.imm2}`}`;
+      }
       return `${dst} = ${valueSuffix(insn.map ? printMapReference(insn.map) : `map[fd:${f.imm}]`)}`;
     case LdImm64Src.BTF_ID:
       return `${dst} = btf[id:${f.imm}]`;

@@ -40,5 +40,11 @@ export function checkInstruction(insn: Instruction, index?: number): Form {
       (form.pseudo === LdImm64Src.MAP_FD || form.pseudo === LdImm64Src.MAP_VALUE);
     if (!ok) fail("only ld_imm64 map fd / map value take a map reference");
   }
+  if (insn.str !== undefined) {
+    if (typeof insn.str !== "string") fail("str must be a string");
+    if (!(form.kind === "ld_imm64" && form.pseudo === LdImm64Src.MAP_VALUE)) {
+      fail("only ld_imm64 map value takes a string constant");
+    }
+  }
   return form;
 }
