@@ -1,7 +1,7 @@
 import { describe, it } from "vitest";
 import { kernel, kernelRequired } from "./kernel.js";
 
-export { kernel, kernelRequired, probeKernel, type KernelAvailability } from "./kernel.js";
+export { type KernelAvailability, kernel, kernelRequired, probeKernel } from "./kernel.js";
 
 /**
  * `describe` for tests that need the real kernel. Skips when privileges or BTF
