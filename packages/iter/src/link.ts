@@ -94,6 +94,21 @@ export function iteratorProgramSpec(spec: ProgramSpec, target: string, btf?: Btf
   return { ...spec, expectedAttachType: BpfAttachType.TRACE_ITER, attachBtfId: id };
 }
 
+/**
+ * loadProgram, retried on EAGAIN: the verifier gives up with EAGAIN when a
+ * signal is pending (SIGCHLD of a child process is enough); libbpf retries too.
+ */
+export function loadIteratorProgram(spec: ProgramSpec, target: string, btf?: Btf): Program {
+  const full = iteratorProgramSpec(spec, target, btf);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return loadProgram(full);
+    } catch (err) {
+      if (!(err instanceof BpfError) || err.code !== "EAGAIN" || attempt >= 5) throw err;
+    }
+  }
+}
+
 function closeFd(fd: number): void {
   try {
     closeSync(fd);
@@ -107,7 +122,7 @@ function loadFor(
   target: string,
 ): { prog: ProgramFdOwner; owned?: Program } {
   if (isSpec(program)) {
-    const owned = loadProgram(iteratorProgramSpec(program, target));
+    const owned = loadIteratorProgram(program, target);
     return { prog: owned, owned };
   }
   if (isFdOwner(program)) return { prog: program };

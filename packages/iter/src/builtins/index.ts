@@ -3,9 +3,9 @@
 // plain objects. Each call opens a fresh iterator fd.
 
 import { loadKernelBtf, type RecordLayout } from "@ts-ebpf/btf";
-import { loadProgram, type Program } from "@ts-ebpf/syscall";
+import type { Program } from "@ts-ebpf/syscall";
 import { BpfLinkTypeName, BpfMapTypeName, BpfProgTypeName } from "@ts-ebpf/syscall/constants";
-import { createIterator, type IteratorLink, iteratorProgramSpec, targetBtfId } from "../link.js";
+import { createIterator, type IteratorLink, loadIteratorProgram, targetBtfId } from "../link.js";
 import type { IteratorParams, MapFdOwner, TaskParams } from "../params.js";
 import type { ReaderOptions } from "../reader.js";
 import {
@@ -184,7 +184,7 @@ function linkFor<R>(
   params: IteratorParams | undefined,
 ): IteratorLink {
   if (params === undefined && c.link) return c.link;
-  c.loaded ??= loadProgram(iteratorProgramSpec(c.program.spec, target));
+  c.loaded ??= loadIteratorProgram(c.program.spec, target);
   const link = createIterator(c.loaded, target, params);
   if (params === undefined) c.link = link;
   return link;
@@ -250,7 +250,7 @@ function builtinFor(target: string): Compiled<unknown> {
 /** A new link running the built-in program of `target` (the caller closes it). */
 export function builtinLink(target: string, params?: IteratorParams): IteratorLink {
   const c = builtinFor(target);
-  c.loaded ??= loadProgram(iteratorProgramSpec(c.program.spec, target));
+  c.loaded ??= loadIteratorProgram(c.program.spec, target);
   return createIterator(c.loaded, target, params);
 }
 

@@ -4,10 +4,10 @@
 
 import { loadKernelBtf } from "@ts-ebpf/btf";
 import { call, exit, type Item, jeq, label, ldx, mov } from "@ts-ebpf/dsl";
-import { loadProgram, type Program } from "@ts-ebpf/syscall";
+import type { Program } from "@ts-ebpf/syscall";
 import { BpfMapType } from "@ts-ebpf/syscall/constants";
 import { IteratorError } from "../errors.js";
-import { createIterator, iteratorProgramSpec } from "../link.js";
+import { createIterator, loadIteratorProgram } from "../link.js";
 import type { IteratorReader, ReaderOptions } from "../reader.js";
 import { iteratorSpec } from "./record.js";
 
@@ -79,7 +79,7 @@ export function mapElemProgram(keySize: number, valueSize: number): Program {
       exit(),
     ];
     const spec = iteratorSpec(btf, "bpf_map_elem", body, "iter_map_elem");
-    prog = loadProgram(iteratorProgramSpec(spec, "bpf_map_elem", btf));
+    prog = loadIteratorProgram(spec, "bpf_map_elem", btf);
     programs.set(key, prog);
   }
   return prog;
