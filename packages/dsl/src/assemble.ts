@@ -4,6 +4,7 @@ import type { Relocation } from "@ts-ebpf/syscall";
 import { DslError } from "./errors.js";
 import {
   encodeInto,
+  type Form,
   INSN_SIZE,
   type Instruction,
   type Item,
@@ -35,6 +36,7 @@ export interface Assembled {
 export function assemble(items: readonly Item[]): Assembled {
   const labels = new Map<string, number>();
   const instructions: Instruction[] = [];
+  const forms: Form[] = [];
   const slots: number[] = [];
   let slot = 0;
   for (const item of items) {
@@ -47,7 +49,7 @@ export function assemble(items: readonly Item[]): Assembled {
       labels.set(item.label, slot);
       continue;
     }
-    checkInstruction(item, instructions.length);
+    forms.push(checkInstruction(item, instructions.length));
     instructions.push(item);
     slots.push(slot);
     slot += slotsOf(item);
@@ -63,7 +65,7 @@ export function assemble(items: readonly Item[]): Assembled {
   for (let i = 0; i < instructions.length; i++) {
     let insn = instructions[i]!;
     const at = slots[i]!;
-    const form = checkInstruction(insn, i);
+    const form = forms[i]!;
     const fail = (reason: string): never => {
       throw new DslError(reason, { index: i, instruction: printForm(form, insn) });
     };

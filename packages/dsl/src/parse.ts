@@ -30,6 +30,8 @@ interface Token {
   value?: bigint;
 }
 
+// Longest operators first; the `s` operators never clash with identifiers
+// such as `s8` because a punctuation character follows their `s`.
 const OPERATORS = [
   "s>>=",
   "<<=",
@@ -67,6 +69,12 @@ const OPERATORS = [
   ",",
   "#",
 ];
+const escape = (o: string) => o.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
+/** One token at the sticky position: space, comment, number, operator, identifier, string. */
+const TOKEN = new RegExp(
+  `([ \\t\\r]+)|(;|//)|(0x[0-9a-fA-F]+|\\d+)(?![\\w$])|(${OPERATORS.map(escape).join("|")})|([A-Za-z_.$][\\w.$]*)|("(?:[^"\\\\]|\\\\.)*")`,
+  "y",
+);
 
 class LineError extends Error {
   constructor(
@@ -79,41 +87,21 @@ class LineError extends Error {
 
 function tokenize(line: string): Token[] {
   const tokens: Token[] = [];
-  let i = 0;
-  while (i < line.length) {
-    const c = line[i]!;
-    if (c === " " || c === "\t" || c === "\r") {
-      i++;
-      continue;
+  TOKEN.lastIndex = 0;
+  while (TOKEN.lastIndex < line.length) {
+    const i = TOKEN.lastIndex;
+    const m = TOKEN.exec(line);
+    if (m === null) {
+      if (line[i] === '"') throw new LineError("unterminated string", i + 1);
+      throw new LineError(`unexpected character ${JSON.stringify(line[i])}`, i + 1);
     }
-    if (c === ";" || line.startsWith("//", i)) break;
-    const rest = line.slice(i);
-    const num = /^(0x[0-9a-fA-F]+|\d+)(?![\w$])/.exec(rest);
-    if (num) {
-      tokens.push({ kind: "num", text: num[0], col: i + 1, value: BigInt(num[0]) });
-      i += num[0].length;
-      continue;
-    }
-    const op = OPERATORS.find((o) => rest.startsWith(o));
-    if (op && !(op.startsWith("s") && /^s[\w$]/.test(rest.slice(0, 2)))) {
-      tokens.push({ kind: "op", text: op, col: i + 1 });
-      i += op.length;
-      continue;
-    }
-    const id = /^[A-Za-z_.$][\w.$]*/.exec(rest);
-    if (id) {
-      tokens.push({ kind: "ident", text: id[0], col: i + 1 });
-      i += id[0].length;
-      continue;
-    }
-    if (c === '"') {
-      const str = /^"(?:[^"\\]|\\.)*"/.exec(rest);
-      if (!str) throw new LineError("unterminated string", i + 1);
-      tokens.push({ kind: "str", text: JSON.parse(str[0]) as string, col: i + 1 });
-      i += str[0].length;
-      continue;
-    }
-    throw new LineError(`unexpected character ${JSON.stringify(c)}`, i + 1);
+    if (m[1] !== undefined) continue;
+    if (m[2] !== undefined) break;
+    const col = i + 1;
+    if (m[3] !== undefined) tokens.push({ kind: "num", text: m[3], col, value: BigInt(m[3]) });
+    else if (m[4] !== undefined) tokens.push({ kind: "op", text: m[4], col });
+    else if (m[5] !== undefined) tokens.push({ kind: "ident", text: m[5], col });
+    else tokens.push({ kind: "str", text: JSON.parse(m[6]!) as string, col });
   }
   return tokens;
 }
