@@ -17,6 +17,7 @@ import {
 } from "./types.js";
 
 const BTF_MAGIC = 0xeb9f;
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const HEADER_LEN = 24;
 /** libbpf's MAX_RESOLVE_DEPTH: longer reference chains are treated as loops. */
 export const MAX_RESOLVE_DEPTH = 32;
@@ -67,7 +68,9 @@ export interface IteratorTarget {
 /** A type given by id, by object, or by name ("task_struct", "struct task_struct", "u32"). */
 export type TypeRef = number | string | BtfType;
 
-const textDecoder = new TextDecoder("utf-8", { fatal: false });
+const utf8Decoder = new TextDecoder("utf-8", { fatal: false });
+/** Single-byte decoding keeps string offsets equal to byte offsets (ASCII names). */
+const singleByteDecoder = new TextDecoder("latin1");
 
 function extraBytes(kind: number, vlen: number): number {
   switch (kind) {
@@ -117,19 +120,25 @@ export class Btf {
 
   private readonly bytes: Uint8Array;
   private readonly view: DataView;
+  private readonly words: Uint32Array | undefined;
   private readonly offsets: Uint32Array;
   private readonly strStart: number;
   private readonly strEnd: number;
   /** String offsets below this belong to the base. */
   private readonly strBase: number;
   private readonly cache: (BtfType | undefined)[];
+  private strText: string | undefined;
+  private strAscii = true;
   private nameIndex: Map<string, number> | undefined;
   /** Struct/union alignments; 0 while being computed (detects self-containment). */
   private readonly alignCache = new Map<number, number>();
   private nextSameName: Int32Array | undefined;
 
-  constructor(bytes: Uint8Array, base?: Btf) {
+  constructor(data: Uint8Array, base?: Btf) {
+    let bytes = data;
     if (!(bytes instanceof Uint8Array)) throw new TypeError("parseBtf: bytes must be a Uint8Array");
+    // Keep the data 4-byte aligned so type words can be read through a Uint32Array.
+    if (bytes.byteOffset % 4 !== 0) bytes = bytes.slice();
     this.bytes = bytes;
     this.base = base;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -181,6 +190,15 @@ export class Btf {
     this.strBase = base ? base.stringsEnd : 0;
     this.firstId = base ? base.typeCount : 1;
 
+    // Types are 4-byte words; when the data is in host order and the section
+    // aligned, read them through a Uint32Array (much faster than DataView
+    // while the code is still cold).
+    this.words =
+      le === HOST_LE && typeStart % 4 === 0
+        ? new Uint32Array(bytes.buffer, bytes.byteOffset, len >>> 2)
+        : undefined;
+    const words = this.words;
+
     // One pass over the type section: kind, size and bounds of every type.
     const offsets = new Uint32Array(Math.floor(typeLen / 12));
     let n = 0;
@@ -190,7 +208,7 @@ export class Btf {
       if (typeEnd - p < 12) {
         throw new BtfError(`truncated type header (${typeEnd - p} bytes left)`, p);
       }
-      const info = view.getUint32(p + 4, le);
+      const info = words ? words[(p + 4) >>> 2]! : view.getUint32(p + 4, le);
       const kind = (info >>> 24) & 0x1f;
       const extra = extraBytes(kind, info & 0xffff);
       if (extra < 0) throw new BtfError(`type id ${this.firstId + n}: unknown kind ${kind}`, p);
@@ -216,6 +234,9 @@ export class Btf {
   // ---------------------------------------------------------------- raw access
 
   private u32(at: number): number {
+    const words = this.words;
+    // Type section words are aligned whenever `words` exists; strings are never read here.
+    if (words && (at & 3) === 0) return words[at >>> 2]!;
     return this.view.getUint32(at, this.littleEndian);
   }
 
@@ -243,20 +264,19 @@ export class Btf {
         at,
       );
     }
-    const b = this.bytes;
-    const start = this.strStart + local;
-    let end = start;
-    let ascii = true;
-    // The section ends with NUL (checked in the constructor), so this stops.
-    while (b[end] !== 0) {
-      if (b[end]! >= 0x80) ascii = false;
-      end++;
+    // The whole section decoded once, one char per byte; names are slices of it.
+    let text = this.strText;
+    if (text === undefined) {
+      text = singleByteDecoder.decode(this.bytes.subarray(this.strStart, this.strEnd));
+      this.strText = text;
+      this.strAscii = !/[\u0080-\uffff]/.test(text);
     }
-    if (end === start) return "";
-    if (ascii && end - start < 256) {
-      return String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
-    }
-    return textDecoder.decode(b.subarray(start, end));
+    // The section ends with NUL (checked in the constructor), so this finds one.
+    const end = text.indexOf("\0", local);
+    if (end === local) return "";
+    const name = text.slice(local, end);
+    if (this.strAscii || !/[\u0080-\uffff]/.test(name)) return name;
+    return utf8Decoder.decode(this.bytes.subarray(this.strStart + local, this.strStart + end));
   }
 
   /** Kind of a type without decoding it. */
@@ -496,21 +516,29 @@ export class Btf {
   private buildNameIndex(): Map<string, number> {
     const index = new Map<string, number>();
     const n = this.offsets.length;
-    const next = new Int32Array(n).fill(-1);
-    const tail = new Map<string, number>();
-    for (let i = 0; i < n; i++) {
-      const off = this.offsets[i]!;
+    const next = new Int32Array(n);
+    const offsets = this.offsets;
+    // Backwards, so each name's chain comes out in ascending id order.
+    for (let i = n - 1; i >= 0; i--) {
+      const off = offsets[i]!;
       const nameOff = this.u32(off);
-      if (nameOff === 0) continue;
+      if (nameOff === 0) {
+        next[i] = -1;
+        continue;
+      }
       const name = this.str(nameOff, off);
-      const prev = tail.get(name);
-      if (prev === undefined) index.set(name, i);
-      else next[prev] = i;
-      tail.set(name, i);
+      next[i] = index.get(name) ?? -1;
+      index.set(name, i);
     }
     this.nextSameName = next;
     this.nameIndex = index;
     return index;
+  }
+
+  /** Every distinct type name (base first). */
+  private *allNames(): IterableIterator<string> {
+    if (this.base) yield* this.base.allNames();
+    yield* (this.nameIndex ?? this.buildNameIndex()).keys();
   }
 
   /** Ids of every type with this name (base first), optionally of one kind. */
@@ -729,7 +757,7 @@ export class Btf {
     let bitOffset = 0;
     let found: { member: Member; bitOffset: number } | undefined;
     for (let s = 0; s < segments.length; s++) {
-      const seg = /^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$/.exec(segments[s]!);
+      const seg = /^([^.[\]\s]+)((?:\[\d+\])*)$/.exec(segments[s]!);
       if (!seg) throw new BtfError(`memberOffset: bad path segment "${segments[s]}" in "${path}"`);
       found = this.findMember(current, seg[1]!, 0, { steps: 0 });
       if (!found) {
@@ -837,12 +865,13 @@ export class Btf {
   iteratorTargets(): IteratorTarget[] {
     const out: IteratorTarget[] = [];
     const seen = new Set<string>();
-    for (let id = 1; id < this.typeCount; id++) {
-      if (this.kindOf(id) !== "func") continue;
-      const fname = this.nameOf(id);
+    for (const fname of this.allNames()) {
       if (!fname.startsWith("bpf_iter_") || fname.startsWith("bpf_iter__")) continue;
       const name = fname.slice("bpf_iter_".length);
       if (seen.has(name)) continue;
+      const func = this.findType(fname, "func");
+      if (!func) continue;
+      const id = func.id;
       const ctx = this.findType(`bpf_iter__${name}`, "struct");
       if (!ctx) continue;
       seen.add(name);

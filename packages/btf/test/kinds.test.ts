@@ -97,6 +97,17 @@ describe("hand-built BTF", () => {
     expect(() => parseBtf(modB.build()).type(ctx)).toThrow(BtfError);
   });
 
+  it("decodes UTF-8 names", () => {
+    const b = new BtfBuilder();
+    const int = b.int("int", 4, { signed: true });
+    b.composite("struct", "héllo", 4, [{ name: "ñ", type: int, bitOffset: 0 }]);
+    b.composite("struct", "plain", 4, [{ name: "x", type: int, bitOffset: 0 }]);
+    const btf = parseBtf(b.build());
+    expect(btf.findType("héllo")?.kind).toBe("struct");
+    expect(btf.memberOffset("héllo", "ñ".normalize()).size).toBe(4);
+    expect(btf.findType("plain", "struct")?.members[0]?.name).toBe("x");
+  });
+
   it("rejects split BTF whose byte order differs from the base", () => {
     const base = parseBtf(new BtfBuilder().build());
     const mod = new BtfBuilder({ littleEndian: false, base: { typeCount: 1, stringsEnd: 1 } });
