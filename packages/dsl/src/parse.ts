@@ -69,10 +69,10 @@ const OPERATORS = [
   ",",
   "#",
 ];
-const escape = (o: string) => o.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
+const escapeRegExp = (o: string) => o.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
 /** One token at the sticky position: space, comment, number, operator, identifier, string. */
 const TOKEN = new RegExp(
-  `([ \\t\\r]+)|(;|//)|(0x[0-9a-fA-F]+|\\d+)(?![\\w$])|(${OPERATORS.map(escape).join("|")})|([A-Za-z_.$][\\w.$]*)|("(?:[^"\\\\]|\\\\.)*")`,
+  `([ \\t\\r]+)|(;|//)|(0x[0-9a-fA-F]+|\\d+)(?![\\w$])|(${OPERATORS.map(escapeRegExp).join("|")})|([A-Za-z_.$][\\w.$]*)|("(?:[^"\\\\]|\\\\.)*")`,
   "y",
 );
 
