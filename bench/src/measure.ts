@@ -1,115 +1,123 @@
-// Timing TypeScript variants in this process, and turning any variant (C or
-// TypeScript, available or not) into a VariantResult with a progress line.
+// Taking samples and turning them into VariantResults.
+//
+// A group's variants are measured in interleaved rounds (one sample of each
+// variant per round, the order rotating) rather than one variant after the
+// other: on a shared machine the load changes over minutes, and interleaving
+// exposes every variant to the same conditions, so the ratios between them
+// stay meaningful even when the absolute times drift.
 import { formatRatio, formatSeconds } from "./format.js";
 import type { GroupResult, VariantResult } from "./model.js";
 import type { Progress } from "./progress.js";
 import { summarize } from "./stats.js";
 
 export interface Outcome {
-  /** Elements handled (records, tasks, calls); checked to be the same every time. */
+  /** Elements handled (records, tasks, calls, instructions). */
   items: number;
   bytes?: number;
 }
 
-export interface Timed {
-  samples: number[];
-  /** Items of each timed repetition. */
-  itemCounts: number[];
-  bytes?: number;
+export interface Sample extends Outcome {
+  seconds: number;
 }
 
-export type OnSample = (done: number, seconds: number) => void;
+/** Takes one timed sample per call; prepared once per variant and group. */
+export interface Sampler {
+  sample(): Promise<Sample>;
+  close?(): void;
+}
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
-/** One untimed warm-up, then `reps` timed runs, each after a full GC (when exposed). */
-export async function timeTs(
-  reps: number,
+/**
+ * Times `fn` in this process: one untimed warm-up when prepared; before each
+ * sample, `before` (untimed, e.g. to restore a warm state another variant's
+ * sample undid) and a full GC when --expose-gc is on.
+ */
+export function tsSampler(
   fn: () => Promise<Outcome> | Outcome,
-  onSample?: OnSample,
-  warmups = 1,
-): Promise<Timed> {
-  for (let i = 0; i < warmups; i++) await fn();
-  const samples: number[] = [];
-  const itemCounts: number[] = [];
-  let bytes: number | undefined;
-  for (let i = 0; i < reps; i++) {
-    gc?.();
-    const t0 = process.hrtime.bigint();
-    const out = await fn();
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    samples.push(seconds);
-    itemCounts.push(out.items);
-    bytes ??= out.bytes;
-    onSample?.(i + 1, seconds);
-  }
-  return { samples, itemCounts, ...(bytes !== undefined ? { bytes } : {}) };
+  close?: () => void,
+  before?: () => Promise<unknown> | unknown,
+): () => Promise<Sampler> {
+  return async () => {
+    await fn();
+    return {
+      async sample() {
+        await before?.();
+        gc?.();
+        const t0 = process.hrtime.bigint();
+        const out = await fn();
+        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+        return { seconds, ...out };
+      },
+      ...(close ? { close } : {}),
+    };
+  };
 }
 
 export interface VariantSpec {
   id: string;
   label: string;
   reference?: boolean;
-  /** Set when the variant cannot run in this checkout (e.g. its package has not landed). */
+  /** Set when the variant cannot run in this checkout (e.g. its package's API is missing). */
   unavailable?: string;
-  /** Items every correct run must report (e.g. the map's entry count). */
+  /** Items every correct sample must report (e.g. the map's entry count). */
   expectItems?: number;
-  /** Allow the item count to differ between repetitions (tasks come and go). */
+  /** Allow the item count to differ between samples (tasks come and go). */
   itemsMayVary?: boolean;
+  /** Fewer samples than the group's (slow variants); never below 5 in a full run. */
+  reps?: number;
   note?: string;
-  /** Checked once, untimed, before the repetitions (e.g. the decoded values are right). */
+  /** Checked once, untimed, before sampling (e.g. the decoded values are right). */
   verify?: () => Promise<void> | void;
-  run?: (reps: number, onSample: OnSample) => Promise<Timed>;
+  sampler?: () => Promise<Sampler>;
 }
 
-export async function runVariant(
-  progress: Progress,
-  spec: VariantSpec,
-  reps: number,
-): Promise<VariantResult> {
+interface Running {
+  spec: VariantSpec;
+  sampler?: Sampler;
+  samples: Sample[];
+  error?: string;
+  reps: number;
+}
+
+function checkSample(spec: VariantSpec, s: Sample, first: Sample | undefined): void {
+  if (spec.expectItems !== undefined && s.items !== spec.expectItems) {
+    throw new Error(`expected ${spec.expectItems} items, got ${s.items}`);
+  }
+  if (first && !spec.itemsMayVary && s.items !== first.items) {
+    throw new Error(`item count changed between samples: ${first.items} then ${s.items}`);
+  }
+}
+
+function toResult(r: Running): VariantResult {
+  const { spec } = r;
   const base = {
     id: spec.id,
     label: spec.label,
-    samples: [] as number[],
     ...(spec.reference ? { reference: true } : {}),
   };
-  progress.start(spec.label, reps);
-  if (spec.unavailable !== undefined || !spec.run) {
-    const note = spec.unavailable ?? "not available yet";
-    progress.finish(`not available yet (${note})`);
-    return { ...base, status: "unavailable", note };
-  }
-  try {
-    await spec.verify?.();
-    const t = await spec.run(reps, (done, s) => progress.tick(done, s));
-    const counts = [...new Set(t.itemCounts)];
-    if (counts.length > 1 && !spec.itemsMayVary) {
-      throw new Error(`item count changed between repetitions: ${counts.join(", ")}`);
-    }
-    const items = summarize(t.itemCounts).median;
-    if (spec.expectItems !== undefined && items !== spec.expectItems) {
-      throw new Error(`expected ${spec.expectItems} items, got ${items}`);
-    }
-    const summary = summarize(t.samples);
-    progress.finish(
-      `${formatSeconds(summary.median)} (min ${formatSeconds(summary.min)}, max ${formatSeconds(
-        summary.max,
-      )})${summary.noisy ? " NOISY" : ""}`,
-    );
+  if (spec.unavailable !== undefined || !spec.sampler) {
     return {
       ...base,
-      status: "ok",
-      samples: t.samples,
-      items,
-      ...(t.bytes !== undefined ? { bytes: t.bytes } : {}),
-      summary,
-      ...(spec.note ? { note: spec.note } : {}),
+      status: "unavailable",
+      note: spec.unavailable ?? "not available yet",
+      samples: [],
     };
-  } catch (e) {
-    const note = (e as Error).message.split("\n")[0]!;
-    progress.finish(`FAILED: ${note}`);
-    return { ...base, status: "failed", note };
   }
+  if (r.error !== undefined || r.samples.length === 0) {
+    return { ...base, status: "failed", note: r.error ?? "no samples", samples: [] };
+  }
+  const samples = r.samples.map((s) => s.seconds);
+  const bytes = r.samples[0]!.bytes;
+  return {
+    ...base,
+    status: "ok",
+    samples,
+    items: summarize(r.samples.map((s) => s.items)).median,
+    ...(bytes !== undefined ? { bytes } : {}),
+    summary: summarize(samples),
+    ...(spec.note ? { note: spec.note } : {}),
+  };
 }
 
 /** Fills in each variant's ratio to the group's reference (when both ran). */
@@ -122,6 +130,10 @@ export function withRatios(group: GroupResult): GroupResult {
   return group;
 }
 
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
+}
+
 export async function runGroup(
   progress: Progress,
   head: Omit<GroupResult, "variants">,
@@ -129,13 +141,64 @@ export async function runGroup(
   reps: number,
 ): Promise<GroupResult> {
   progress.heading(head.title);
-  const variants: VariantResult[] = [];
-  for (const spec of specs) variants.push(await runVariant(progress, spec, reps));
-  const group = withRatios({ ...head, variants });
-  const ref = group.variants.find((v) => v.reference);
+  const running: Running[] = specs.map((spec) => ({ spec, samples: [], reps: spec.reps ?? reps }));
+  const total = running.reduce(
+    (n, r) => n + (r.spec.sampler && !r.spec.unavailable ? r.reps : 0),
+    0,
+  );
+  let done = 0;
+  try {
+    for (const r of running) {
+      if (r.spec.unavailable !== undefined || !r.spec.sampler) continue;
+      progress.status(`[0/${total}] ${r.spec.label}: checking and warming up`);
+      try {
+        await r.spec.verify?.();
+        r.sampler = await r.spec.sampler();
+      } catch (e) {
+        r.error = firstLine(e);
+      }
+    }
+    const rounds = Math.max(0, ...running.map((r) => r.reps));
+    for (let round = 0; round < rounds; round++) {
+      // Rotate the order so no variant always runs right after the same one.
+      const order = running.map((_, i) => running[(i + round) % running.length]!);
+      for (const r of order) {
+        if (!r.sampler || r.error !== undefined || r.samples.length >= r.reps) continue;
+        progress.status(`[${done}/${total}] round ${round + 1}/${rounds} ${r.spec.label} …`);
+        try {
+          const s = await r.sampler.sample();
+          checkSample(r.spec, s, r.samples[0]);
+          r.samples.push(s);
+        } catch (e) {
+          r.error = firstLine(e);
+        }
+        done++;
+        const last = r.samples[r.samples.length - 1];
+        if (last)
+          progress.status(
+            `[${done}/${total}] round ${round + 1}/${rounds} ${r.spec.label} ${formatSeconds(last.seconds)}`,
+          );
+      }
+      progress.round(round + 1, rounds, done, total);
+    }
+  } finally {
+    for (const r of running) r.sampler?.close?.();
+  }
+  const group = withRatios({ ...head, variants: running.map(toResult) });
   for (const v of group.variants) {
-    if (v !== ref && v.ratio !== undefined) {
-      progress.note(`${v.label}: ${formatRatio(v.ratio)} the reference time`);
+    if (v.status === "unavailable") progress.result(v.label, `not available yet (${v.note})`);
+    else if (v.status === "failed") progress.result(v.label, `FAILED: ${v.note}`);
+    else {
+      const s = v.summary!;
+      const ratio = v.reference
+        ? " · reference"
+        : v.ratio !== undefined
+          ? ` · ${formatRatio(v.ratio)}`
+          : "";
+      progress.result(
+        v.label,
+        `${formatSeconds(s.median)} (${formatSeconds(s.min)} – ${formatSeconds(s.max)}, n=${s.n})${ratio}${s.noisy ? " · NOISY" : ""}`,
+      );
     }
   }
   return group;

@@ -4,6 +4,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { createInterface } from "node:readline";
+import type { Sampler } from "./measure.js";
 import { cBuildDir, cSourceDir } from "./paths.js";
 
 export const C_PROGRAMS = [
@@ -101,5 +102,29 @@ export function runC(
         resolve({ samples, itemCounts });
       }
     });
+  });
+}
+
+/**
+ * One sample per run of a C program: `args(1)` asks it for one timed
+ * repetition (after its own untimed warm-up). `bytes`, when given, is
+ * recorded with each sample for throughput.
+ */
+export function cSampler(
+  name: CProgram,
+  args: (reps: number) => readonly (string | number)[],
+  bytes?: number,
+): () => Promise<Sampler> {
+  return async () => ({
+    async sample() {
+      const r = await runC(name, args(1));
+      if (r.samples.length !== 1)
+        throw new Error(`${name} printed ${r.samples.length} samples, not 1`);
+      return {
+        seconds: r.samples[0]!,
+        items: r.itemCounts[0]!,
+        ...(bytes !== undefined ? { bytes } : {}),
+      };
+    },
   });
 }

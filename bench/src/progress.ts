@@ -1,12 +1,10 @@
-// One line per scenario variant while the suite runs. On a terminal the line
-// is redrawn with a repetition counter; in a log each finished line is printed once.
-import { formatSeconds } from "./format.js";
-
+// What the suite shows while it runs. On a terminal one live line is redrawn
+// with the group's sample counter ("[12/63] round 2/7 mapElems, raw bytes …");
+// in a log, one line per finished round. Each variant's result is then
+// printed as a line of its own.
 export class Progress {
   readonly #out: NodeJS.WriteStream;
   readonly #tty: boolean;
-  #label = "";
-  #total = 0;
 
   constructor(out: NodeJS.WriteStream = process.stderr) {
     this.#out = out;
@@ -14,34 +12,26 @@ export class Progress {
   }
 
   heading(text: string): void {
-    this.#out.write(`\n== ${text}\n`);
+    this.#line(`\n== ${text}`);
   }
 
-  start(label: string, total: number): void {
-    this.#label = label;
-    this.#total = total;
-    this.#draw(`  ${this.#pad()} [0/${total}] …`);
+  /** Live status: redrawn on a terminal, dropped in a log. */
+  status(text: string): void {
+    if (this.#tty) this.#out.write(`\r\x1b[K  ${text}`.slice(0, (this.#out.columns || 120) + 4));
   }
 
-  /** After repetition `done` (1-based) took `seconds`. */
-  tick(done: number, seconds: number): void {
-    this.#draw(`  ${this.#pad()} [${done}/${this.#total}] last ${formatSeconds(seconds)}`);
+  /** A round of a group finished (a log's heartbeat). */
+  round(done: number, total: number, samples: number, allSamples: number): void {
+    if (!this.#tty) this.#line(`  round ${done}/${total}: ${samples}/${allSamples} samples`);
   }
 
-  finish(text: string): void {
-    this.#line(`  ${this.#pad()} ${text}`);
+  /** One variant's result line. */
+  result(label: string, text: string): void {
+    this.#line(`  ${label.padEnd(40, " ")} ${text}`);
   }
 
   note(text: string): void {
     this.#line(`  ${text}`);
-  }
-
-  #pad(): string {
-    return this.#label.padEnd(44, " ");
-  }
-
-  #draw(text: string): void {
-    if (this.#tty) this.#out.write(`\r\x1b[K${text}`);
   }
 
   #line(text: string): void {

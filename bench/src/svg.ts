@@ -50,12 +50,34 @@ export function niceTicks(max: number, target = 5): number[] {
   return ticks;
 }
 
+/** Powers of ten from below `min` to above `max`, for a log axis. */
+export function logTicks(min: number, max: number): number[] {
+  const lo = Math.floor(Math.log10(min));
+  const hi = Math.ceil(Math.log10(max));
+  const ticks: number[] = [];
+  for (let e = lo; e <= Math.max(hi, lo + 1); e++) ticks.push(Number((10 ** e).toPrecision(12)));
+  return ticks;
+}
+
+/** Bars spanning more than this factor get a log axis, so the short ones stay visible. */
+export const LOG_SCALE_SPREAD = 50;
+
 export function renderBarChart(chart: BarChart): string {
   const rows = chart.rows;
-  const dataMax = Math.max(0, ...rows.map((r) => r.high ?? r.value ?? 0));
-  const ticks = niceTicks(dataMax);
+  const values = rows
+    .flatMap((r) => [r.low, r.value, r.high])
+    .filter((v): v is number => v !== undefined && v > 0);
+  const dataMax = Math.max(0, ...values);
+  const dataMin = Math.min(...values);
+  const log = values.length > 0 && dataMax / dataMin > LOG_SCALE_SPREAD;
+  const ticks = log ? logTicks(dataMin, dataMax) : niceTicks(dataMax);
   const scaleMax = ticks[ticks.length - 1]! || 1;
-  const x = (v: number) => LABEL_W + (v / scaleMax) * PLOT_W;
+  const scaleMin = ticks[0]!;
+  const x = log
+    ? (v: number) =>
+        LABEL_W +
+        (Math.log10(Math.max(v, scaleMin) / scaleMin) / Math.log10(scaleMax / scaleMin)) * PLOT_W
+    : (v: number) => LABEL_W + (v / scaleMax) * PLOT_W;
   const plotBottom = TOP + rows.length * ROW_H;
   const height = plotBottom + 48;
   const out: string[] = [];
@@ -110,7 +132,7 @@ export function renderBarChart(chart: BarChart): string {
     );
   });
   out.push(
-    `<text x="${LABEL_W + PLOT_W / 2}" y="${plotBottom + 36}" text-anchor="middle" font-size="12" fill="#57606a">${escapeXml(chart.axisLabel)}</text>`,
+    `<text x="${LABEL_W + PLOT_W / 2}" y="${plotBottom + 36}" text-anchor="middle" font-size="12" fill="#57606a">${escapeXml(chart.axisLabel + (log ? " · log scale" : ""))}</text>`,
     "</svg>",
   );
   return `${out.join("\n")}\n`;

@@ -6,7 +6,7 @@ import type { GroupResult, RunResult, VariantResult } from "../src/model.js";
 import { parseStat } from "../src/proc-scan.js";
 import { chartFor, markdownReport, terminalReport } from "../src/report.js";
 import { summarize } from "../src/stats.js";
-import { escapeXml, niceTicks, renderBarChart } from "../src/svg.js";
+import { escapeXml, logTicks, niceTicks, renderBarChart } from "../src/svg.js";
 
 function variant(id: string, samples: number[], extra: Partial<VariantResult> = {}): VariantResult {
   return {
@@ -149,6 +149,25 @@ describe("svg helpers", () => {
     expect(niceTicks(2.3)).toEqual([0, 0.5, 1, 1.5, 2, 2.5]);
     expect(niceTicks(0)).toEqual([0]);
     expect(niceTicks(100)).toEqual([0, 20, 40, 60, 80, 100]);
+  });
+  it("logTicks spans the data in powers of ten", () => {
+    expect(logTicks(0.0005, 0.5)).toEqual([0.0001, 0.001, 0.01, 0.1, 1]);
+    expect(logTicks(3, 3)).toEqual([1, 10]);
+  });
+  it("switches to a log axis for widely spread bars", () => {
+    const rows = [
+      { label: "a", value: 1, text: "a" },
+      { label: "b", value: 1000, text: "b" },
+    ];
+    const svg = renderBarChart({ title: "t", axisLabel: "x", rows, formatTick: String });
+    expect(svg).toContain("log scale");
+    const linear = renderBarChart({
+      title: "t",
+      axisLabel: "x",
+      rows: rows.slice(0, 1),
+      formatTick: String,
+    });
+    expect(linear).not.toContain("log scale");
   });
   it("escapes XML", () => {
     expect(escapeXml(`<a & "b">`)).toBe("&lt;a &amp; &quot;b&quot;&gt;");

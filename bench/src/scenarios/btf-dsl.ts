@@ -1,9 +1,9 @@
 // Scenario 5: the pure-TypeScript parts: parsing the kernel's BTF and
 // assembling a large DSL program.
 import { readFileSync } from "node:fs";
-import { runGroup, timeTs } from "../measure.js";
+import { runGroup, tsSampler } from "../measure.js";
 import type { GroupResult } from "../model.js";
-import { runC } from "../native.js";
+import { cSampler } from "../native.js";
 import type { Context } from "./context.js";
 
 const VMLINUX = "/sys/kernel/btf/vmlinux";
@@ -30,13 +30,13 @@ export async function btfAndDsl(ctx: Context): Promise<GroupResult[]> {
         id: "c-btf-index",
         label: "C type index",
         reference: true,
-        run: (reps, onSample) => runC("btf_parse", [reps], onSample),
+        sampler: cSampler("btf_parse", (reps) => [reps]),
       },
       parse
         ? {
             id: "ts-parse-btf",
             label: "parseBtf(vmlinux)",
-            run: (reps, onSample) => timeTs(reps, () => parse(bytes), onSample),
+            sampler: tsSampler(() => parse(bytes)),
           }
         : {
             id: "ts-parse-btf",
@@ -47,7 +47,7 @@ export async function btfAndDsl(ctx: Context): Promise<GroupResult[]> {
         ? {
             id: "ts-parse-btf-all",
             label: "parseBtf + decode every type",
-            run: (reps, onSample) => timeTs(reps, () => parseAll(bytes), onSample),
+            sampler: tsSampler(() => parseAll(bytes)),
           }
         : {
             id: "ts-parse-btf-all",
@@ -76,7 +76,7 @@ export async function btfAndDsl(ctx: Context): Promise<GroupResult[]> {
             id: "ts-assemble",
             label: "assemble()",
             expectItems: n,
-            run: (reps, onSample) => timeTs(reps, prepare(n), onSample),
+            sampler: async () => tsSampler(prepare(n))(),
           }
         : { id: "ts-assemble", label: "assemble()", unavailable: ts.missing.prepareAssembly ?? "" },
     ],

@@ -1,9 +1,9 @@
 // Scenario 3: how the read() size changes the throughput of one large
 // iterator dump, for the C reader and for mapElems.
 import { formatBytes } from "../format.js";
-import { runGroup, timeTs, type VariantSpec } from "../measure.js";
+import { runGroup, tsSampler, type VariantSpec } from "../measure.js";
 import type { GroupResult } from "../model.js";
-import { runC } from "../native.js";
+import { cSampler } from "../native.js";
 import { MAP_RECORD_BYTES } from "../ts-api.js";
 import { type Context, hashMap } from "./context.js";
 
@@ -20,10 +20,11 @@ export async function chunkSizes(ctx: Context): Promise<GroupResult[]> {
       label: `C reader, ${formatBytes(chunk)} reads`,
       expectItems: entries,
       ...(chunk === largest ? { reference: true } : {}),
-      run: async (reps, onSample) => ({
-        ...(await runC("iter_map_dump", [map.path, chunk, reps, MAP_RECORD_BYTES], onSample)),
-        bytes: entries * MAP_RECORD_BYTES,
-      }),
+      sampler: cSampler(
+        "iter_map_dump",
+        (reps) => [map.path, chunk, reps, MAP_RECORD_BYTES],
+        entries * MAP_RECORD_BYTES,
+      ),
     });
   }
   for (const chunk of ctx.chunkSizes) {
@@ -42,7 +43,7 @@ export async function chunkSizes(ctx: Context): Promise<GroupResult[]> {
       id,
       label,
       expectItems: entries,
-      run: (reps, onSample) => timeTs(reps, () => read(handle, chunk), onSample),
+      sampler: tsSampler(() => read(handle, chunk)),
     });
   }
   try {

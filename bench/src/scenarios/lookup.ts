@@ -1,8 +1,8 @@
 // Scenario 4: the cost of one bpf(2) MAP_LOOKUP_ELEM from TypeScript
 // (argument checks, attr encoding, the N-API crossing) against C.
-import { type Outcome, runGroup, timeTs, type VariantSpec } from "../measure.js";
+import { type Outcome, runGroup, tsSampler, type VariantSpec } from "../measure.js";
 import type { GroupResult } from "../model.js";
-import { runC } from "../native.js";
+import { cSampler } from "../native.js";
 import type { BenchMap } from "../ts-api.js";
 import { type Context, hashMap } from "./context.js";
 
@@ -25,7 +25,7 @@ export async function lookupElem(ctx: Context): Promise<GroupResult[]> {
           label,
           note,
           expectItems: calls,
-          run: (reps, onSample) => timeTs(reps, () => fn(handle, entries, calls), onSample),
+          sampler: tsSampler(() => fn(handle, entries, calls)),
         }
       : { id, label, unavailable: missing ?? ts.missing.openPinnedMap ?? "not available yet" };
   const specs: VariantSpec[] = [
@@ -34,7 +34,7 @@ export async function lookupElem(ctx: Context): Promise<GroupResult[]> {
       label: "C MAP_LOOKUP_ELEM",
       reference: true,
       expectItems: calls,
-      run: (reps, onSample) => runC("lookup_loop", [map.path, entries, calls, reps], onSample),
+      sampler: cSampler("lookup_loop", (reps) => [map.path, entries, calls, reps]),
     },
     tsSpec(
       "ts-lookup",

@@ -1,8 +1,8 @@
 // Scenario 1: dump a u32 -> u64 hash map of 10k, 100k and 1M entries, every
 // way there is. The reference is the C reader of a bpf_map_elem iterator.
-import { type Outcome, runGroup, timeTs, type VariantSpec } from "../measure.js";
+import { type Outcome, runGroup, tsSampler, type VariantSpec } from "../measure.js";
 import type { GroupResult } from "../model.js";
-import { runC } from "../native.js";
+import { cSampler } from "../native.js";
 import type { BenchMap } from "../ts-api.js";
 import { type Context, hashMap, MIB } from "./context.js";
 
@@ -30,19 +30,12 @@ export async function mapDump(ctx: Context): Promise<GroupResult[]> {
       label: string,
       fn: ((m: BenchMap) => Promise<Outcome> | Outcome) | undefined,
       missing: string | undefined,
-      extra: Partial<VariantSpec> & { reps?: number } = {},
+      extra: Partial<VariantSpec> = {},
     ): VariantSpec => {
       if (!fn) return { id, label, unavailable: missing ?? "not available yet" };
       if (!handle) return { id, label, unavailable: openError ?? "no map handle" };
       const h = handle;
-      const { reps = ctx.reps, ...rest } = extra;
-      return {
-        id,
-        label,
-        expectItems: entries,
-        run: (_reps, onSample) => timeTs(reps, () => fn(h), onSample),
-        ...rest,
-      };
+      return { id, label, expectItems: entries, sampler: tsSampler(() => fn(h)), ...extra };
     };
     const verifyElems = ts.verifyMapElems;
     const specs: VariantSpec[] = [
@@ -52,14 +45,14 @@ export async function mapDump(ctx: Context): Promise<GroupResult[]> {
         reference: true,
         expectItems: entries,
         note: "16-byte records, 1 MiB reads",
-        run: (reps, onSample) => runC("iter_map_dump", [map.path, MIB, reps, 16], onSample),
+        sampler: cSampler("iter_map_dump", (reps) => [map.path, MIB, reps, 16]),
       },
       {
         id: "c-iter-12",
         label: "C reader, mapElems' program",
         expectItems: entries,
         note: "two bpf_seq_write per element (12-byte records), 1 MiB reads",
-        run: (reps, onSample) => runC("iter_map_dump", [map.path, MIB, reps, 12], onSample),
+        sampler: cSampler("iter_map_dump", (reps) => [map.path, MIB, reps, 12]),
       },
       tsSpec(
         "ts-map-elems-raw",
@@ -103,13 +96,14 @@ export async function mapDump(ctx: Context): Promise<GroupResult[]> {
         id: "c-lookup-batch",
         label: `C MAP_LOOKUP_BATCH (${BATCH_SIZE})`,
         expectItems: entries,
-        run: (reps, onSample) => runC("batch_dump", [map.path, reps, BATCH_SIZE], onSample),
+        sampler: cSampler("batch_dump", (reps) => [map.path, reps, BATCH_SIZE]),
       },
       {
         id: "c-next-key",
         label: "C GET_NEXT_KEY + LOOKUP_ELEM",
         expectItems: entries,
-        run: (_reps, onSample) => runC("nextkey_dump", [map.path, slowReps], onSample),
+        reps: slowReps,
+        sampler: cSampler("nextkey_dump", (reps) => [map.path, reps]),
       },
     ];
     try {

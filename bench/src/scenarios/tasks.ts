@@ -1,12 +1,11 @@
 // Scenario 2: list tasks with thousands of extra processes alive. The /proc
 // scan is what tasks() replaces; the C task iterator is the floor.
 
-import { runGroup, timeTs, type VariantSpec } from "../measure.js";
+import { runGroup, type Sampler, tsSampler, type VariantSpec } from "../measure.js";
 import type { GroupResult } from "../model.js";
-import { runC } from "../native.js";
+import { cSampler } from "../native.js";
 import { scanProc } from "../proc-scan.js";
 import { startProcesses } from "../processes.js";
-import type { WarmTasks } from "../ts-api.js";
 import { type Context, MIB } from "./context.js";
 
 export async function taskList(ctx: Context): Promise<GroupResult[]> {
@@ -14,7 +13,6 @@ export async function taskList(ctx: Context): Promise<GroupResult[]> {
   ctx.progress.heading(`starting ${n.toLocaleString("en-US")} extra processes`);
   using _procs = await startProcesses(n);
   const ts = ctx.ts;
-  let warm: WarmTasks | undefined;
   const specs: VariantSpec[] = [
     {
       id: "c-task-iter",
@@ -22,7 +20,7 @@ export async function taskList(ctx: Context): Promise<GroupResult[]> {
       reference: true,
       itemsMayVary: true,
       note: "load + link + read",
-      run: (reps, onSample) => runC("task_iter", [MIB, reps], onSample),
+      sampler: cSampler("task_iter", (reps) => [MIB, reps]),
     },
     ts.tasksCold
       ? {
@@ -30,7 +28,7 @@ export async function taskList(ctx: Context): Promise<GroupResult[]> {
           label: "tasks(), cold (load + link + read)",
           itemsMayVary: true,
           note: "closeBuiltins() first",
-          run: (reps, onSample) => timeTs(reps, ts.tasksCold!, onSample),
+          sampler: tsSampler(ts.tasksCold),
         }
       : {
           id: "ts-tasks-cold",
@@ -42,10 +40,14 @@ export async function taskList(ctx: Context): Promise<GroupResult[]> {
           id: "ts-tasks-warm",
           label: "tasks(), warm (read only)",
           itemsMayVary: true,
-          run: async (reps, onSample) => {
-            warm = await ts.tasksWarm!();
-            const w = warm;
-            return timeTs(reps, () => w.read(), onSample);
+          sampler: async (): Promise<Sampler> => {
+            const w = await ts.tasksWarm!();
+            // The cold variant closes the cached program between samples: reload it untimed.
+            return tsSampler(
+              () => w.read(),
+              () => w[Symbol.dispose](),
+              () => w.read(),
+            )();
           },
         }
       : {
@@ -58,29 +60,25 @@ export async function taskList(ctx: Context): Promise<GroupResult[]> {
       label: "TS /proc/<pid>/stat scan",
       itemsMayVary: true,
       note: "processes only (no threads)",
-      run: (reps, onSample) => timeTs(reps, () => ({ items: scanProc().length }), onSample),
+      sampler: tsSampler(() => ({ items: scanProc().length })),
     },
   ];
-  try {
-    return [
-      await runGroup(
-        ctx.progress,
-        {
-          id: "tasks",
-          scenario: "tasks",
-          title: `List tasks with ${n.toLocaleString("en-US")} extra processes`,
-          description:
-            `The suite keeps ${n.toLocaleString("en-US")} extra processes alive (a forking C helper) and lists ` +
-            "every task. The iterators visit every thread (pid, tgid, comm per task); the /proc scan reads " +
-            "`/proc/<pid>/stat` of every process, as ps(1) does. *Cold* includes loading the program and " +
-            "creating the link; *warm* reuses them and only creates and reads a new iterator fd.",
-          unit: "seconds",
-        },
-        specs,
-        ctx.reps,
-      ),
-    ];
-  } finally {
-    warm?.[Symbol.dispose]();
-  }
+  return [
+    await runGroup(
+      ctx.progress,
+      {
+        id: "tasks",
+        scenario: "tasks",
+        title: `List tasks with ${n.toLocaleString("en-US")} extra processes`,
+        description:
+          `The suite keeps ${n.toLocaleString("en-US")} extra processes alive (a forking C helper) and lists ` +
+          "every task. The iterators visit every thread (pid, tgid, comm per task); the /proc scan reads " +
+          "`/proc/<pid>/stat` of every process, as ps(1) does. *Cold* includes loading the program and " +
+          "creating the link; *warm* reuses them and only creates and reads a new iterator fd.",
+        unit: "seconds",
+      },
+      specs,
+      ctx.reps,
+    ),
+  ];
 }
