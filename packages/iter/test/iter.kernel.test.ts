@@ -193,7 +193,7 @@ describeKernel("kernel error paths", () => {
       n - 2,
       n - 1,
     ]);
-  });
+  }, 600_000);
 
   it("a program returning 1 has its object replayed", async () => {
     using map = BpfMap.create({
@@ -276,7 +276,7 @@ describeKernel("kernel error paths", () => {
     }
     await settle();
     expect(openFds()).toBe(before);
-  });
+  }, 600_000);
 });
 
 describeKernel("link parameters", () => {
