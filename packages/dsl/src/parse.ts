@@ -712,7 +712,8 @@ export function parse(text: string): Item[] {
  */
 export function asm(strings: TemplateStringsArray, ...values: unknown[]): Item[] {
   const args: unknown[] = [];
-  let text = strings[0]!;
+  // Raw text, so `str("%d\n")` keeps its escape for the string token.
+  let text = strings.raw[0]!;
   values.forEach((v, i) => {
     if (typeof v === "number" || typeof v === "bigint") text += String(v);
     else if (typeof v === "string") text += v;
@@ -720,7 +721,7 @@ export function asm(strings: TemplateStringsArray, ...values: unknown[]): Item[]
       text += `map[arg:${args.length}]`;
       args.push(v);
     } else throw new TypeError(`asm: cannot interpolate ${typeof v} at argument ${i}`);
-    text += strings[i + 1]!;
+    text += strings.raw[i + 1]!;
   });
   return parseWith(text, args);
 }

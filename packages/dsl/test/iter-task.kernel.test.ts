@@ -8,6 +8,7 @@ import { createIterator, createIteratorLink, loadProgram, VerifierError } from "
 import { describeKernel } from "@ts-ebpf/testing";
 import { expect, it } from "vitest";
 import {
+  asm,
   buildIterProgram,
   exit,
   fieldAddress,
@@ -84,6 +85,55 @@ describeKernel("DSL task iterator (seed program)", () => {
         expect(lines.slice(1).every((l) => l === "" || /^\d+ /.test(l))).toBe(true);
         // The header appears once per session, at seq_num == 0.
         expect(lines.filter((l) => l === "pid comm")).toHaveLength(1);
+      } finally {
+        link.close();
+      }
+    } finally {
+      program.close();
+    }
+  });
+
+  it("the same program written as text (asm``) loads and prints the same rows", () => {
+    const btf = loadKernelBtf();
+    const ctx = iterContext(btf, "task", "r6");
+    const task = ctx.offsetOf("task").offset;
+    const pid = btf.memberOffset("task_struct", "pid").offset;
+    const comm = btf.memberOffset("task_struct", "comm").offset;
+    const body = asm`
+        r6 = r1
+        r7 = *(u64 *)(r6 + 0)        ; ctx->meta
+        r7 = *(u64 *)(r7 + 0)        ; meta->seq
+        r8 = *(u64 *)(r6 + ${task})
+        if r8 == 0x0 goto out
+        r1 = *(u32 *)(r8 + ${pid})
+        *(u64 *)(r10 - 16) = r1
+        r2 = r8
+        r2 += ${comm}
+        *(u64 *)(r10 - 8) = r2
+        r1 = r7
+        r2 = str("%d %s\n")
+        r3 = 7
+        r4 = r10
+        r4 += -16
+        r5 = 16
+        call bpf_seq_printf
+      out:
+        r0 = 0
+        exit`;
+    const built = buildIterProgram(ctx, body, { name: "dsl_task_asm" });
+    const program = loadProgram(built.spec);
+    try {
+      const link = createIteratorLink(program);
+      try {
+        const fd = createIterator(link);
+        let text: string;
+        try {
+          text = readAll(fd);
+        } finally {
+          closeSync(fd);
+        }
+        const comm = readFileSync("/proc/self/comm", "utf8").trimEnd();
+        expect(text.split("\n")).toContain(`${process.pid} ${comm}`);
       } finally {
         link.close();
       }
