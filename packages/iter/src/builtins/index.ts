@@ -284,7 +284,7 @@ function taskParams(p: TaskParams | undefined): IteratorParams | undefined {
 }
 
 /** Every task (thread) of the caller's pid namespace; `{ pid }` limits to one process (6.1+). */
-export function tasks(filter?: TaskParams, options: ReaderOptions = {}): Promise<Task[]> {
+export async function tasks(filter?: TaskParams, options: ReaderOptions = {}): Promise<Task[]> {
   return run(builtin(TASK, same<Task>), "task", taskParams(filter), options);
 }
 
@@ -293,16 +293,22 @@ export function tasksSync(filter?: TaskParams, options: ReaderOptions = {}): Tas
 }
 
 /** Open files of every process (or of one with `{ pid }`). */
-export function taskFiles(filter?: TaskParams, options: ReaderOptions = {}): Promise<TaskFile[]> {
+export async function taskFiles(
+  filter?: TaskParams,
+  options: ReaderOptions = {},
+): Promise<TaskFile[]> {
   return run(builtin(TASK_FILE, same<TaskFile>), "task_file", taskParams(filter), options);
 }
 
 /** Memory mappings of every process (or of one with `{ pid }`). */
-export function taskVmas(filter?: TaskParams, options: ReaderOptions = {}): Promise<TaskVma[]> {
+export async function taskVmas(
+  filter?: TaskParams,
+  options: ReaderOptions = {},
+): Promise<TaskVma[]> {
   return run(builtin(TASK_VMA, same<TaskVma>), "task_vma", taskParams(filter), options);
 }
 
-export function bpfMaps(options: ReaderOptions = {}): Promise<BpfMapRecord[]> {
+export async function bpfMaps(options: ReaderOptions = {}): Promise<BpfMapRecord[]> {
   return run(
     builtin(BPF_MAP, (r) => {
       const m = r as unknown as BpfMapRecord;
@@ -314,7 +320,7 @@ export function bpfMaps(options: ReaderOptions = {}): Promise<BpfMapRecord[]> {
   );
 }
 
-export function bpfProgs(options: ReaderOptions = {}): Promise<BpfProgRecord[]> {
+export async function bpfProgs(options: ReaderOptions = {}): Promise<BpfProgRecord[]> {
   return run(
     builtin(BPF_PROG, (r) => {
       const p = r as unknown as Omit<BpfProgRecord, "tag"> & { tag: Uint8Array };
@@ -330,7 +336,7 @@ export function bpfProgs(options: ReaderOptions = {}): Promise<BpfProgRecord[]> 
   );
 }
 
-export function bpfLinks(options: ReaderOptions = {}): Promise<BpfLinkRecord[]> {
+export async function bpfLinks(options: ReaderOptions = {}): Promise<BpfLinkRecord[]> {
   return run(
     builtin(BPF_LINK, (r) => {
       const l = r as unknown as BpfLinkRecord;
@@ -411,11 +417,11 @@ function inetSocket(r: Record<string, unknown>): InetSocket {
 }
 
 /** TCP sockets (IPv4 and IPv6) of the caller's network namespace. */
-export function tcp(options: ReaderOptions = {}): Promise<InetSocket[]> {
+export async function tcp(options: ReaderOptions = {}): Promise<InetSocket[]> {
   return run(builtin(TCP, inetSocket), "tcp", undefined, options);
 }
 
-export function udp(options: ReaderOptions = {}): Promise<UdpSocket[]> {
+export async function udp(options: ReaderOptions = {}): Promise<UdpSocket[]> {
   return run(
     builtin(UDP, (r) => {
       const s = inetSocket(r);
@@ -435,7 +441,7 @@ export function udp(options: ReaderOptions = {}): Promise<UdpSocket[]> {
 const SOCK_TYPES: Record<number, UnixSocket["type"]> = { 1: "stream", 2: "dgram", 5: "seqpacket" };
 const SUN_PATH_OFFSET = 2; // offsetof(struct sockaddr_un, sun_path)
 
-export function unix(options: ReaderOptions = {}): Promise<UnixSocket[]> {
+export async function unix(options: ReaderOptions = {}): Promise<UnixSocket[]> {
   return run(
     builtin(UNIX, (r) => {
       const raw = r.path as Uint8Array;
@@ -464,7 +470,7 @@ export function unix(options: ReaderOptions = {}): Promise<UnixSocket[]> {
 }
 
 /** Kernel symbols (like /proc/kallsyms); names longer than 127 bytes are cut. */
-export function ksyms(options: ReaderOptions = {}): Promise<Ksym[]> {
+export async function ksyms(options: ReaderOptions = {}): Promise<Ksym[]> {
   return run(
     builtin(KSYM, (r) => ({
       value: r.value as bigint,
@@ -479,7 +485,7 @@ export function ksyms(options: ReaderOptions = {}): Promise<Ksym[]> {
 }
 
 /** cgroups from the root (or `{ cgroupFd | cgroupId }`) in `order` (default "pre"). */
-export function cgroups(
+export async function cgroups(
   params?: {
     cgroupFd?: number;
     cgroupId?: bigint | number;
@@ -491,7 +497,7 @@ export function cgroups(
 }
 
 /** Slab caches (Linux 6.13+). */
-export function kmemCaches(options: ReaderOptions = {}): Promise<KmemCache[]> {
+export async function kmemCaches(options: ReaderOptions = {}): Promise<KmemCache[]> {
   return run(builtin(KMEM_CACHE, same<KmemCache>), "kmem_cache", undefined, options);
 }
 
