@@ -132,6 +132,7 @@ describe("struct() layouts", () => {
     expect(() => struct({ a: 5 as unknown as typeof u8 })).toThrow(TypeError);
     expect(() => struct({}).decodeAll(new Uint8Array(4))).toThrow(RangeError);
     expect(() => task.offsetOf("nope")).toThrow(RangeError);
+    expect(() => struct({ ["__proto__"]: u8 })).toThrow(TypeError);
   });
 });
 
