@@ -4,8 +4,11 @@
 // in the tables instead of failing the suite.
 import { parseBtf } from "@ts-ebpf/btf";
 import {
+  type Assembled,
   add,
   assemble,
+  disassembleItems,
+  encode,
   exit,
   type Item,
   isLabel,
@@ -15,6 +18,8 @@ import {
   ldImm64,
   ldx,
   mov,
+  parse,
+  print,
   stx,
 } from "@ts-ebpf/dsl";
 import { closeBuiltins, mapElems, mapElemsRaw, tasks } from "@ts-ebpf/iter";
@@ -29,8 +34,15 @@ export interface WarmTasks extends Disposable {
   read(): Promise<Outcome>;
 }
 
-/** A check run once, untimed, before a variant's repetitions. */
-export type Verify = () => Promise<void> | void;
+/** The DSL operations timed over one prepared program; items = instructions. */
+export interface DslWork {
+  assemble(): Outcome;
+  /** encode() of the already-resolved instructions: the bare cost of writing the bytes. */
+  encode(): Outcome;
+  /** parse() of the program's text form (print() output). */
+  parseText(): Outcome;
+  disassemble(): Outcome;
+}
 
 export interface TsApi {
   openPinnedMap?: (path: string) => BenchMap;
@@ -58,8 +70,10 @@ export interface TsApi {
   parseBtf?: (bytes: Uint8Array) => Outcome;
   /** parseBtf(bytes) and decode every type. */
   parseBtfAllTypes?: (bytes: Uint8Array) => Outcome;
-  /** Builds an n-instruction program, returns the timed assemble() call. */
-  prepareAssembly?: (n: number) => () => Outcome;
+  /** parseBtf(bytes) and the first name lookup (which builds the name index). */
+  parseBtfFindType?: (bytes: Uint8Array) => Outcome;
+  /** Builds an n-instruction program once; the returned calls are what gets timed. */
+  prepareDsl?: (n: number) => DslWork;
   /** Why each missing capability is missing. */
   missing: Partial<Record<Exclude<keyof TsApi, "missing">, string>>;
 }
@@ -166,9 +180,34 @@ export function dslProgram(n: number): Item[] {
   return items;
 }
 
-function prepareAssembly(n: number): () => Outcome {
+function parseVmlinuxFindType(bytes: Uint8Array): Outcome {
+  const btf = parseBtf(bytes);
+  if (!btf.findType("task_struct")) throw new Error("vmlinux BTF has no task_struct");
+  return { items: btf.typeCount - btf.firstId };
+}
+
+function prepareDsl(n: number): DslWork {
   const items = dslProgram(n);
-  return () => ({ items: assemble(items).instructions.length });
+  const assembled = assemble(items);
+  const text = print(items);
+  const count = assembled.instructions.length;
+  const counted = (what: string, got: number): Outcome => {
+    if (got !== count) throw new Error(`${what} gave ${got} instructions, expected ${count}`);
+    return { items: got };
+  };
+  return {
+    assemble: () => counted("assemble", assemble(items).instructions.length),
+    encode: () =>
+      counted("encode", encode(assembled.instructions).length / 8 - ldImm64Count(assembled)),
+    parseText: () => counted("parse", parse(text).filter((i) => !isLabel(i)).length),
+    disassemble: () =>
+      counted("disassemble", disassembleItems(assembled.bytes).filter((i) => !isLabel(i)).length),
+  };
+}
+
+/** ld_imm64 takes two 8-byte slots: bytes / 8 overcounts instructions by this much. */
+function ldImm64Count(a: Assembled): number {
+  return a.bytes.length / 8 - a.instructions.length;
 }
 
 // ---- @ts-ebpf/iter ---------------------------------------------------------
@@ -216,7 +255,8 @@ export function loadTsApi(): TsApi {
     },
     parseBtf: parseVmlinux,
     parseBtfAllTypes: parseVmlinuxAllTypes,
-    prepareAssembly,
+    parseBtfFindType: parseVmlinuxFindType,
+    prepareDsl,
     missing: {},
   };
 }

@@ -1,9 +1,10 @@
 // Scenario 5: the pure-TypeScript parts: parsing the kernel's BTF and
 // assembling a large DSL program.
 import { readFileSync } from "node:fs";
-import { runGroup, tsSampler } from "../measure.js";
+import { type Outcome, runGroup, tsSampler, type VariantSpec } from "../measure.js";
 import type { GroupResult } from "../model.js";
 import { cSampler } from "../native.js";
+import type { DslWork } from "../ts-api.js";
 import type { Context } from "./context.js";
 
 const VMLINUX = "/sys/kernel/btf/vmlinux";
@@ -21,7 +22,8 @@ export async function btfAndDsl(ctx: Context): Promise<GroupResult[]> {
       title: "Parse vmlinux BTF",
       description:
         `The running kernel's BTF (${(bytes.length / 2 ** 20).toFixed(1)} MiB at ${VMLINUX}), bytes already in memory. ` +
-        "parseBtf indexes the types and decodes them lazily; the second variant also decodes every type. " +
+        "parseBtf indexes the types and decodes them lazily; the first findType() also builds the name index; " +
+        "the last variant decodes every type. " +
         "The C reference walks the type section once and records where each type starts.",
       unit: "seconds",
     },
@@ -43,6 +45,17 @@ export async function btfAndDsl(ctx: Context): Promise<GroupResult[]> {
             label: "parseBtf(vmlinux)",
             unavailable: ts.missing.parseBtf ?? "",
           },
+      ts.parseBtfFindType
+        ? {
+            id: "ts-parse-btf-find",
+            label: "parseBtf + findType(task_struct)",
+            sampler: tsSampler(() => ts.parseBtfFindType!(bytes)),
+          }
+        : {
+            id: "ts-parse-btf-find",
+            label: "parseBtf + findType(task_struct)",
+            unavailable: ts.missing.parseBtfFindType ?? "",
+          },
       parseAll
         ? {
             id: "ts-parse-btf-all",
@@ -58,7 +71,27 @@ export async function btfAndDsl(ctx: Context): Promise<GroupResult[]> {
     ctx.reps,
   );
   const n = ctx.dslInstructions;
-  const prepare = ts.prepareAssembly;
+  const work = ts.prepareDsl?.(n);
+  const dslSpec = (
+    id: string,
+    label: string,
+    pick: (w: DslWork) => () => Outcome,
+    reference = false,
+  ): VariantSpec =>
+    work
+      ? {
+          id,
+          label,
+          expectItems: n,
+          ...(reference ? { reference } : {}),
+          sampler: tsSampler(pick(work)),
+        }
+      : {
+          id,
+          label,
+          ...(reference ? { reference } : {}),
+          unavailable: ts.missing.prepareDsl ?? "",
+        };
   const dsl = await runGroup(
     ctx.progress,
     {
@@ -66,19 +99,17 @@ export async function btfAndDsl(ctx: Context): Promise<GroupResult[]> {
       scenario: "btf-dsl",
       title: `Assemble ${n.toLocaleString("en-US")} DSL instructions`,
       description:
-        `assemble() of a ${n.toLocaleString("en-US")}-instruction listing built beforehand (loads, stores, ALU, 64-bit immediates, ` +
-        "conditional jumps to labels): label resolution, per-instruction checks and encoding. No C counterpart; per-instruction time shown.",
+        `A ${n.toLocaleString("en-US")}-instruction listing built beforehand (loads, stores, ALU, 64-bit immediates, ` +
+        "conditional jumps to labels). assemble() resolves labels, checks and encodes every instruction; the reference is encode() " +
+        "of the already-resolved instructions, the bare cost of writing the bytes. The text round trip (parse of print() output) and " +
+        "disassembly are shown for scale. Per-instruction time.",
       unit: "per-item",
     },
     [
-      prepare
-        ? {
-            id: "ts-assemble",
-            label: "assemble()",
-            expectItems: n,
-            sampler: async () => tsSampler(prepare(n))(),
-          }
-        : { id: "ts-assemble", label: "assemble()", unavailable: ts.missing.prepareAssembly ?? "" },
+      dslSpec("ts-encode", "encode() of resolved instructions", (w) => w.encode, true),
+      dslSpec("ts-assemble", "assemble()", (w) => w.assemble),
+      dslSpec("ts-parse", "parse() of the program text", (w) => w.parseText),
+      dslSpec("ts-disassemble", "disassemble() of the bytes", (w) => w.disassemble),
     ],
     ctx.reps,
   );
