@@ -72,9 +72,16 @@ export function taskTextProgram(header = "pid comm\n"): ProgramSpec {
 
 /** A task program printing only a fixed line per session (to tell programs apart). */
 export function taskLineProgram(line: string): ProgramSpec {
+  return lineProgram("task", "task", line);
+}
+
+/** Prints `line` once per session, at the first non-NULL object of `member`. */
+export function lineProgram(target: string, member: string, line: string): ProgramSpec {
   const body: Item[] = [
-    ldx("u64", "r7", "r1", ctxOff("task", "meta")),
+    ldx("u64", "r7", "r1", ctxOff(target, "meta")),
+    ldx("u64", "r8", "r1", ctxOff(target, member)),
     ldx("u64", "r6", "r7", metaOff("seq")),
+    jeq("r8", 0, "out"),
     ldx("u64", "r1", "r7", metaOff("seq_num")),
     jne("r1", 0, "out"),
     mov("r1", "r6"),
@@ -87,7 +94,7 @@ export function taskLineProgram(line: string): ProgramSpec {
     mov("r0", 0),
     exit(),
   ];
-  return withRodata(iteratorSpec(btf(), "task", body, "test_task_line"), `${line}\0`);
+  return withRodata(iteratorSpec(btf(), target, body, "test_line"), `${line}\0`);
 }
 
 /** bpf_map (target) program writing `bytes` zero bytes per map, 512 at a time (E2BIG when > seq buffer). */
