@@ -36,8 +36,19 @@ for m in $MODULES; do
   insmod "/lib/modules/$RELEASE/$m.ko" || fatal "insmod $m failed"
 done
 
+MODE=run
+CONFIG=
+CACHE=loose
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in
+    tsebpf.mode=*) MODE="${arg#tsebpf.mode=}" ;;
+    tsebpf.config=*) CONFIG="${arg#tsebpf.config=}" ;;
+    tsebpf.9pcache=*) CACHE="${arg#tsebpf.9pcache=}" ;;
+  esac
+done
+
 mkdir -p /mnt/repo-ro /mnt/overlay "$REPO"
-mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000 repo /mnt/repo-ro \
+mount -t 9p -o "trans=virtio,version=9p2000.L,ro,cache=$CACHE,msize=512000" repo /mnt/repo-ro \
   || fatal "mounting the 9p share failed"
 mount -t tmpfs tmpfs /mnt/overlay
 mkdir -p /mnt/overlay/upper /mnt/overlay/work
@@ -47,14 +58,6 @@ if ! mount -t overlay overlay \
   mount --bind /mnt/repo-ro "$REPO"
 fi
 
-MODE=run
-CONFIG=
-for arg in $(cat /proc/cmdline); do
-  case "$arg" in
-    tsebpf.mode=*) MODE="${arg#tsebpf.mode=}" ;;
-    tsebpf.config=*) CONFIG="${arg#tsebpf.config=}" ;;
-  esac
-done
 export TS_EBPF_REQUIRE_KERNEL=1 TS_EBPF_VM_CHANNEL="$CHANNEL" TS_EBPF_VM_REPO="$REPO"
 cd "$REPO"
 

@@ -14,7 +14,7 @@ const USAGE = `usage: pnpm test:vm [options]
   --kernel <name>     run only this kernel from kernels.json (repeatable, or comma-separated)
   --filter <text>     run only kernel test files whose path contains <text>
   --shell             boot the (first) kernel with a shell on this terminal
-  --timeout <s>       kill a guest after <s> seconds (default 600)
+  --timeout <s>       kill a guest after <s> seconds (default 900)
   --jobs <n>          guests booted at once (default 1)
   --accel kvm|tcg     override the accelerator (default: KVM when usable)
   --memory <MiB>      guest memory (default 3072)
@@ -63,7 +63,7 @@ async function main(): Promise<number> {
   if (values.accel !== undefined && values.accel !== "kvm" && values.accel !== "tcg") {
     fail(`--accel must be kvm or tcg, got ${JSON.stringify(values.accel)}`);
   }
-  const timeoutMs = positiveInt("timeout", values.timeout, 600) * 1000;
+  const timeoutMs = positiveInt("timeout", values.timeout, 900) * 1000;
   const jobs = positiveInt("jobs", values.jobs, 1);
   const memoryMiB = positiveInt("memory", values.memory, 3072);
   const cpus = positiveInt("cpus", values.cpus, 2);

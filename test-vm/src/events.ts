@@ -34,7 +34,7 @@ export type GuestEvent =
   | { ev: "phase"; name: string }
   | { ev: "file-start"; pkg: string; file: string }
   | { ev: "file"; pkg: string; file: string; tests: TestRecord[]; error?: string }
-  | { ev: "run-end"; pkg: string; reason: string; errors: string[] }
+  | { ev: "run-end"; reason: string; errors: string[] }
   | { ev: "phase-end"; name: string; code: number; durationMs: number }
   | { ev: "done"; durationMs: number }
   | { ev: "runner-exit"; code: number };

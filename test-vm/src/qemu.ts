@@ -67,6 +67,7 @@ export function qemuArgs(o: GuestOptions, eventsSocket: string | undefined): str
     "panic=-1",
     "loglevel=4",
     `tsebpf.mode=${o.shell ? "shell" : "run"}`,
+    `tsebpf.9pcache=${process.env.TS_EBPF_VM_9P_CACHE ?? "loose"}`,
     `tsebpf.config=${encodeConfig(o.config)}`,
   ];
   const accel =

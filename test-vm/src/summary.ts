@@ -50,37 +50,37 @@ export function summarize(
     s.problems.push(`${outcome.status}: ${outcome.detail ?? ""}`.trim());
 
   const reported = new Set<string>();
-  const failedIn = new Set<string>();
   let planned: string[] = [];
+  let failedBeforePhase = 0;
   for (const ev of outcome.events) {
     if (ev.ev === "plan") planned = ev.packages.flatMap((p) => p.files);
+    if (ev.ev === "phase") failedBeforePhase = s.failed;
     if (ev.ev === "file") {
       reported.add(ev.file);
       if (ev.error) {
         s.failed++;
-        failedIn.add(ev.pkg);
         s.failures.push({ file: ev.file, name: "(test file)", error: ev.error });
       }
-      for (const t of ev.tests) count(s, ev.file, t, () => failedIn.add(ev.pkg));
+      for (const t of ev.tests) count(s, ev.file, t);
     }
     if (ev.ev === "run-end") {
-      for (const e of ev.errors) s.problems.push(`${ev.pkg}: unhandled error: ${e}`);
+      for (const e of ev.errors) s.problems.push(`vitest: unhandled error: ${e}`);
     }
-    if (ev.ev === "phase-end" && ev.code !== 0 && !failedIn.has(ev.name)) {
-      if (ev.name === "tutorials") {
+    if (ev.ev === "phase-end" && ev.name === "tutorials") {
+      if (ev.code === 0) s.passed++;
+      else {
         s.failed++;
         s.failures.push({
           file: "tutorials",
           name: "test script",
           error: `exited with ${ev.code}`,
         });
-      } else {
-        s.problems.push(
-          `${ev.name}: vitest exited with ${ev.code} without a failed test (see the log)`,
-        );
       }
+    } else if (ev.ev === "phase-end" && ev.code !== 0 && s.failed === failedBeforePhase) {
+      s.problems.push(
+        `${ev.name}: vitest exited with ${ev.code} without a failed test (see the log)`,
+      );
     }
-    if (ev.ev === "phase-end" && ev.code === 0 && ev.name === "tutorials") s.passed++;
   }
   if (outcome.status === "completed") {
     for (const f of planned) if (!reported.has(f)) s.problems.push(`${f}: no result reported`);
@@ -92,14 +92,13 @@ export function summarize(
   return s;
 }
 
-function count(s: KernelSummary, file: string, t: TestRecord, onFail: () => void): void {
+function count(s: KernelSummary, file: string, t: TestRecord): void {
   switch (t.state) {
     case "passed":
       s.passed++;
       break;
     case "failed":
       s.failed++;
-      onFail();
       s.failures.push({ file, name: t.name, error: t.error ?? "(no message)" });
       break;
     default:

@@ -1,13 +1,15 @@
 // A vitest reporter, loaded inside the guest, that sends each finished test
 // file's results to the host over the event channel.
-import { openSync, writeSync } from "node:fs";
+import { appendFileSync, openSync, writeSync } from "node:fs";
 import { relative } from "node:path";
 import type { Reporter, TestModule } from "vitest/node";
 import type { GuestEvent, TestRecord } from "../events.js";
 
 const channelPath = process.env.TS_EBPF_VM_CHANNEL ?? "/dev/ttyS1";
 const repo = process.env.TS_EBPF_VM_REPO ?? process.cwd();
-const pkg = process.env.TS_EBPF_VM_PACKAGE ?? relative(repo, process.cwd());
+const reportedPath = process.env.TS_EBPF_VM_REPORTED;
+/** The package a test file belongs to: its vitest project's root. */
+const packageOf = (mod: TestModule) => relative(repo, mod.project.config.root) || ".";
 
 let channel: number | undefined;
 function emit(ev: GuestEvent): void {
@@ -19,7 +21,7 @@ const firstLines = (s: string, n = 6) => s.split("\n").slice(0, n).join("\n");
 
 export default class ChannelReporter implements Reporter {
   onTestModuleStart(mod: TestModule): void {
-    emit({ ev: "file-start", pkg, file: relative(repo, mod.moduleId) });
+    emit({ ev: "file-start", pkg: packageOf(mod), file: relative(repo, mod.moduleId) });
   }
 
   onTestModuleEnd(mod: TestModule): void {
@@ -43,9 +45,15 @@ export default class ChannelReporter implements Reporter {
       tests.push(record);
     }
     const moduleErrors = mod.errors().map((e) => firstLines(e.message ?? String(e)));
-    const ev: GuestEvent = { ev: "file", pkg, file: relative(repo, mod.moduleId), tests };
+    const ev: GuestEvent = {
+      ev: "file",
+      pkg: packageOf(mod),
+      file: relative(repo, mod.moduleId),
+      tests,
+    };
     if (moduleErrors.length > 0) ev.error = moduleErrors.join("\n");
     emit(ev);
+    if (reportedPath) appendFileSync(reportedPath, `${mod.moduleId}\n`);
   }
 
   onTestRunEnd(
@@ -53,9 +61,9 @@ export default class ChannelReporter implements Reporter {
     errors: ReadonlyArray<{ message?: string }>,
     reason: string,
   ): void {
+    if (reportedPath) appendFileSync(reportedPath, "run-end\n");
     emit({
       ev: "run-end",
-      pkg,
       reason,
       errors: errors.map((e) => firstLines(e.message ?? String(e))),
     });
