@@ -41,20 +41,26 @@ function makeProgram(n: number): Item[] {
   return items;
 }
 
+/** Median of `runs` timed runs after one warm-up (the machine may be shared). */
 function time<T>(runs: number, fn: () => T): { ms: number; result: T } {
-  let result = fn(); // warm-up
-  const t0 = process.hrtime.bigint();
-  for (let r = 0; r < runs; r++) result = fn();
-  return { ms: Number(process.hrtime.bigint() - t0) / 1e6 / runs, result };
+  let result = fn();
+  const times: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = process.hrtime.bigint();
+    result = fn();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return { ms: times[Math.floor(runs / 2)]!, result };
 }
 
 const items = makeProgram(N);
 const count = items.filter((x) => !("label" in x)).length;
-const asm = time(10, () => assemble(items));
-const enc = time(10, () => encode(asm.result.instructions));
+const asm = time(15, () => assemble(items));
+const enc = time(15, () => encode(asm.result.instructions));
 const text = print(items);
-const parsed = time(3, () => parse(text));
-const dis = time(3, () => disassemble(asm.result.bytes));
+const parsed = time(5, () => parse(text));
+const dis = time(5, () => disassemble(asm.result.bytes));
 
 const rate = (ms: number) => `${(((count / ms) * 1000) / 1e6).toFixed(2)} M insn/s`;
 console.log(`instructions: ${count} (${asm.result.bytes.length} bytes)`);

@@ -56,43 +56,50 @@ export function assemble(items: readonly Item[]): Assembled {
   }
   const total = slot;
   // Slots that start an instruction: a jump may land only there.
-  const starts = new Set(slots);
+  const starts = new Uint8Array(total + 1);
+  for (const at of slots) starts[at] = 1;
 
-  const resolved: Instruction[] = [];
+  const resolved: Instruction[] = new Array(instructions.length);
   const relocations: Relocation[] = [];
   const bytes = new Uint8Array(total * INSN_SIZE);
   const view = new DataView(bytes.buffer);
+  const fail = (i: number, insn: Instruction, reason: string): never => {
+    throw new DslError(reason, { index: i, instruction: printForm(forms[i]!, insn) });
+  };
   for (let i = 0; i < instructions.length; i++) {
     let insn = instructions[i]!;
     const at = slots[i]!;
     const form = forms[i]!;
-    const fail = (reason: string): never => {
-      throw new DslError(reason, { index: i, instruction: printForm(form, insn) });
-    };
-    const isJump = form.kind === "ja" || form.kind === "jcond";
-    const relative =
-      form.kind === "gotol" ||
-      form.kind === "call_subprog" ||
-      (form.kind === "ld_imm64" && form.pseudo === LdImm64Src.FUNC);
-    if (isJump || relative) {
+    const kind = form.kind;
+    const isJump = kind === "ja" || kind === "jcond";
+    if (
+      isJump ||
+      kind === "gotol" ||
+      kind === "call_subprog" ||
+      (kind === "ld_imm64" && form.pseudo === LdImm64Src.FUNC)
+    ) {
       let delta: number;
       if (insn.target !== undefined) {
         const to = labels.get(insn.target);
-        if (to === undefined) fail(`unknown label ${JSON.stringify(insn.target)}`);
-        delta = to! - (at + 1);
+        if (to === undefined) return fail(i, insn, `unknown label ${JSON.stringify(insn.target)}`);
+        delta = to - (at + 1);
         if (isJump && !isInt(delta, 16)) {
-          fail(`jump out of range: offset ${delta} does not fit in 16 bits (use gotol)`);
+          fail(i, insn, `jump out of range: offset ${delta} does not fit in 16 bits (use gotol)`);
         }
         insn = isJump ? { ...insn, off: delta } : { ...insn, imm: delta };
       } else {
         delta = isJump ? insn.off : insn.imm;
       }
       const to = at + 1 + delta;
-      if (to < 0 || to >= total)
-        fail(`jump out of range: target slot ${to} is outside the program (0..${total - 1})`);
-      if (!starts.has(to)) fail(`jump into the middle of ld_imm64 at slot ${to - 1}`);
-    }
-    if (insn.map !== undefined && form.kind === "ld_imm64") {
+      if (to < 0 || to >= total) {
+        fail(
+          i,
+          insn,
+          `jump out of range: target slot ${to} is outside the program (0..${total - 1})`,
+        );
+      }
+      if (starts[to] !== 1) fail(i, insn, `jump into the middle of ld_imm64 at slot ${to - 1}`);
+    } else if (insn.map !== undefined && kind === "ld_imm64") {
       relocations.push(
         form.pseudo === LdImm64Src.MAP_FD
           ? { kind: "map_fd", insn: at, map: insn.map }
@@ -100,7 +107,7 @@ export function assemble(items: readonly Item[]): Assembled {
       );
     }
     encodeInto(view, at * INSN_SIZE, insn);
-    resolved.push(insn);
+    resolved[i] = insn;
   }
   return { bytes, instructions: resolved, slots, labels, relocations };
 }

@@ -59,6 +59,7 @@ export const label = (name: string): Label => {
 };
 
 function make(fields: Instruction): Instruction {
+  Object.freeze(fields);
   checkInstruction(fields);
   return fields;
 }

@@ -16,8 +16,20 @@ export function takesTarget(f: Form): boolean {
   );
 }
 
+// Forms of frozen instructions already checked (the builders freeze theirs),
+// so assemble() does not classify them again.
+const checked = new WeakMap<Instruction, Form>();
+
 /** Classifies the instruction or throws a DslError naming it (and `index`, when given). */
 export function checkInstruction(insn: Instruction, index?: number): Form {
+  const known = checked.get(insn);
+  if (known !== undefined) return known;
+  const form = checkFields(insn, index);
+  if (Object.isFrozen(insn)) checked.set(insn, form);
+  return form;
+}
+
+function checkFields(insn: Instruction, index?: number): Form {
   let form: Form;
   try {
     form = classify(insn);
