@@ -4,12 +4,19 @@
 // this test process.
 import { closeSync, readFileSync, readSync } from "node:fs";
 import { loadKernelBtf } from "@ts-ebpf/btf";
-import { createIterator, createIteratorLink, loadProgram, VerifierError } from "@ts-ebpf/syscall";
+import {
+  BpfLogLevel,
+  createIterator,
+  createIteratorLink,
+  loadProgram,
+  VerifierError,
+} from "@ts-ebpf/syscall";
 import { describeKernel } from "@ts-ebpf/testing";
 import { expect, it } from "vitest";
 import {
   asm,
   buildIterProgram,
+  encode,
   exit,
   fieldAddress,
   formatVerifierError,
@@ -19,6 +26,7 @@ import {
   label,
   loadField,
   mov,
+  parseInstruction,
   seqPrintf,
   seqWrite,
 } from "../src/index.js";
@@ -140,6 +148,30 @@ describeKernel("DSL task iterator (seed program)", () => {
     } finally {
       program.close();
     }
+  });
+
+  it("parses the verifier's own listing of the program back to the same instructions", () => {
+    const built = taskDump();
+    const program = loadProgram(built.spec, { logLevel: BpfLogLevel.INSNS, logSize: 1 << 20 });
+    const bySlot = new Map<number, string>();
+    try {
+      for (const m of program.log.matchAll(/^(\d+): \([0-9a-f]{2}\) (.*)$/gm)) {
+        bySlot.set(Number(m[1]), m[2]!.replace(/\s+;.*$/, ""));
+      }
+    } finally {
+      program.close();
+    }
+    const { instructions, slots } = built.assembled;
+    let compared = 0;
+    instructions.forEach((insn, i) => {
+      const text = bySlot.get(slots[i]!);
+      // The verifier prints map ids where the bytes hold fds: those differ by design.
+      if (text === undefined || (insn.opcode === 0x18 && insn.src !== 0)) return;
+      const { target: _, ...raw } = insn;
+      expect(encode([parseInstruction(text)]), `slot ${slots[i]}: ${text}`).toEqual(encode([raw]));
+      compared++;
+    });
+    expect(compared).toBeGreaterThan(instructions.length / 2);
   });
 
   it("a rejected program reports the verifier's instruction next to the DSL listing", () => {
