@@ -4,7 +4,7 @@
 
 import { loadKernelBtf } from "@ts-ebpf/btf";
 import { call, exit, type Item, jeq, label, ldx, mov } from "@ts-ebpf/dsl";
-import type { Program } from "@ts-ebpf/syscall";
+import { codecs, type Program } from "@ts-ebpf/syscall";
 import { BpfMapType } from "@ts-ebpf/syscall/constants";
 import { IteratorError } from "../errors.js";
 import { createIterator, loadIteratorProgram } from "../link.js";
@@ -126,14 +126,28 @@ export function decodeMapElems<K = Uint8Array, V = Uint8Array>(
   }
   const n = raw.length / size;
   const out = new Array<[K, V]>(n);
-  const kc = map.keyCodec;
-  const vc = map.valueCodec;
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const readKey = fieldReader(map.keyCodec, keySize);
+  const readValue = fieldReader(map.valueCodec, valueSize);
   for (let i = 0, off = 0; i < n; i++, off += size) {
-    const k = raw.subarray(off, off + keySize);
-    const v = raw.subarray(off + keySize, off + size);
-    out[i] = [kc ? kc.decode(k) : (k.slice() as K), vc ? vc.decode(v) : (v.slice() as V)];
+    out[i] = [readKey(view, raw, off), readValue(view, raw, off + keySize)];
   }
   return out;
+}
+
+type FieldReader<T> = (view: DataView, bytes: Uint8Array, offset: number) => T;
+
+/** Decoder of one key or value at an offset; u32/u64 codecs read straight from one DataView. */
+function fieldReader<T>(
+  codec: { decode(bytes: Uint8Array): T } | undefined,
+  size: number,
+): FieldReader<T> {
+  if (codec === (codecs.u32 as unknown))
+    return ((v, _b, o) => v.getUint32(o, true)) as FieldReader<T>;
+  if (codec === (codecs.u64 as unknown))
+    return ((v, _b, o) => v.getBigUint64(o, true)) as FieldReader<T>;
+  if (codec) return (_v, b, o) => codec.decode(b.subarray(o, o + size));
+  return ((_v, b, o) => b.slice(o, o + size)) as FieldReader<T>;
 }
 
 /** Every element of the map as [key, value], decoded with the map's codecs. */
