@@ -15,26 +15,6 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function time(
-  label: string,
-  rounds: number,
-  fn: () => Promise<number> | number,
-): Promise<number> {
-  const ms: number[] = [];
-  let check = 0;
-  for (let i = 0; i < rounds; i++) {
-    (globalThis as { gc?: () => void }).gc?.();
-    const t0 = process.hrtime.bigint();
-    check = await fn();
-    ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  const m = median(ms);
-  console.log(
-    `${label.padEnd(46)} ${m.toFixed(1).padStart(8)} ms  (min ${Math.min(...ms).toFixed(1)}, n=${rounds}, ${check} entries)`,
-  );
-  return m;
-}
-
 async function main(): Promise<void> {
   using map = BpfMap.create({
     type: BpfMapType.HASH,
