@@ -10,6 +10,7 @@ import {
   ATOMIC_CODES,
   type AtomicName,
   type Instruction,
+  type Item,
   isInt,
   JMP_CODES,
   type JmpName,
@@ -57,6 +58,16 @@ export const label = (name: string): Label => {
   }
   return { label: name };
 };
+
+/**
+ * A BPF-to-BPF subprogram: its label and body, to place after the main
+ * program's exit and call with callSubprog(name) (arguments in r1..r5,
+ * result in r0).
+ */
+export const subprog = (name: string, ...body: (Item | readonly Item[])[]): Item[] => [
+  label(name),
+  ...body.flat(),
+];
 
 function make(fields: Instruction): Instruction {
   Object.freeze(fields);

@@ -355,6 +355,11 @@ class LineParser {
       return b.callKfunc(id, off);
     }
     if (this.ctx.labels.has(t.text)) return b.callSubprog(t.text);
+    // The verifier prints kernel functions as `call bpf_rcu_read_lock#75012`.
+    if (this.is("#") && !isHelper(t.text)) {
+      this.pos++;
+      return b.callKfunc(this.int(32, "BTF id"));
+    }
     let id: number;
     try {
       id = helperId(t.text);
@@ -642,6 +647,15 @@ const rname = (r: Reg): b.Reg => `r${r.n}` as b.Reg;
 function build(insn: Instruction): Instruction {
   checkInstruction(insn);
   return insn;
+}
+
+function isHelper(name: string): boolean {
+  try {
+    helperId(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function isMapReference(v: unknown): v is MapReference {

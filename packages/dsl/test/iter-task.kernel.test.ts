@@ -14,8 +14,10 @@ import {
 import { describeKernel } from "@ts-ebpf/testing";
 import { expect, it } from "vitest";
 import {
+  add,
   asm,
   buildIterProgram,
+  callSubprog,
   encode,
   exit,
   fieldAddress,
@@ -29,6 +31,7 @@ import {
   parseInstruction,
   seqPrintf,
   seqWrite,
+  subprog,
 } from "../src/index.js";
 
 function readAll(fd: number): string {
@@ -172,6 +175,38 @@ describeKernel("DSL task iterator (seed program)", () => {
       compared++;
     });
     expect(compared).toBeGreaterThan(instructions.length / 2);
+  });
+
+  it("a program with a BPF-to-BPF subprogram call loads and runs", () => {
+    const btf = loadKernelBtf();
+    const ctx = iterContext(btf, "task", "r6");
+    const built = buildIterProgram(ctx, [
+      ctx.save(),
+      ctx.meta.seq("r7"),
+      ctx.loadNonNull("r8", "task"),
+      loadField(btf, "r1", "r8", "task_struct", "pid"),
+      callSubprog("double_it"),
+      mov("r9", "r0"),
+      seqPrintf("r7", "%d\n", ["r9"]),
+      iterReturn(0),
+      subprog("double_it", mov("r0", "r1"), add("r0", "r1"), exit()),
+    ]);
+    const program = loadProgram(built.spec);
+    try {
+      const link = createIteratorLink(program);
+      try {
+        const fd = createIterator(link);
+        try {
+          expect(readAll(fd).split("\n")).toContain(String(2 * process.pid));
+        } finally {
+          closeSync(fd);
+        }
+      } finally {
+        link.close();
+      }
+    } finally {
+      program.close();
+    }
   });
 
   it("a rejected program reports the verifier's instruction next to the DSL listing", () => {

@@ -3,6 +3,7 @@ import {
   asm,
   assemble,
   call,
+  callKfunc,
   disassemble,
   exit,
   ja,
