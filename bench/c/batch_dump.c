@@ -32,9 +32,9 @@ int main(int argc, char **argv) {
   uint64_t *values = malloc(batch * sizeof(*values));
   dump_once(map_fd, keys, values, batch);
   for (int r = 0; r < reps; r++) {
-    double t0 = now_s();
+    struct stopwatch t0 = sw_start();
     unsigned long long n = dump_once(map_fd, keys, values, batch);
-    report(now_s() - t0, n);
+    report(sw_elapsed(t0), n);
   }
   return 0;
 }

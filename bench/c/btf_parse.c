@@ -11,9 +11,9 @@ int main(int argc, char **argv) {
   memset(&b, 0, sizeof(b));
   read_file("/sys/kernel/btf/vmlinux", &b.data);
   for (int r = -1; r < reps; r++) { /* r == -1: warm-up */
-    double t0 = now_s();
+    struct stopwatch t0 = sw_start();
     btf_index(&b);
-    double dt = now_s() - t0;
+    struct stopwatch dt = sw_elapsed(t0);
     free(b.types);
     if (r >= 0) report(dt, b.nr - 1);
   }

@@ -2,7 +2,9 @@
  * Raw bpf(2), a minimal BTF walker (to find iterator function ids and context
  * member offsets instead of hard-coding them), instruction macros, timing and
  * the one-line result format the harness parses:
- *   sample <seconds> <items>
+ *   sample <wall seconds> <items> <cpu seconds>
+ * (CPU time of the whole process, user + system: the kernel's work in bpf(2)
+ * and read() counts, and it is much less disturbed by other load than wall time.)
  * One line per repetition, after one untimed warm-up. */
 #ifndef BENCH_COMMON_H
 #define BENCH_COMMON_H
@@ -35,14 +37,32 @@ static __attribute__((unused)) long sys_bpf(int cmd, union bpf_attr *attr) {
   return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
 }
 
-static __attribute__((unused)) double now_s(void) {
+static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static __attribute__((unused)) void report(double seconds, unsigned long long items) {
-  printf("sample %.9f %llu\n", seconds, items);
+static double cpu_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct stopwatch {
+  double wall, cpu;
+};
+
+static __attribute__((unused)) struct stopwatch sw_start(void) {
+  return (struct stopwatch){.wall = now_s(), .cpu = cpu_s()};
+}
+
+static __attribute__((unused)) struct stopwatch sw_elapsed(struct stopwatch start) {
+  return (struct stopwatch){.wall = now_s() - start.wall, .cpu = cpu_s() - start.cpu};
+}
+
+static __attribute__((unused)) void report(struct stopwatch elapsed, unsigned long long items) {
+  printf("sample %.9f %llu %.9f\n", elapsed.wall, items, elapsed.cpu);
   fflush(stdout);
 }
 

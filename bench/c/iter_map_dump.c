@@ -83,9 +83,9 @@ int main(int argc, char **argv) {
   vmlinux(); /* parsing BTF is the loader's job, not the dump's: kept out of the timing */
   dump_once(map_fd, buf, chunk); /* warm-up */
   for (int r = 0; r < reps; r++) {
-    double t0 = now_s();
+    struct stopwatch t0 = sw_start();
     unsigned long long bytes = dump_once(map_fd, buf, chunk);
-    report(now_s() - t0, bytes / (unsigned long long)record_size);
+    report(sw_elapsed(t0), bytes / (unsigned long long)record_size);
   }
   return 0;
 }

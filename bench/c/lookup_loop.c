@@ -13,7 +13,7 @@ int main(int argc, char **argv) {
   uint32_t key = 0;
   uint64_t value = 0, sum = 0;
   for (int r = -1; r < reps; r++) { /* r == -1: warm-up */
-    double t0 = now_s();
+    struct stopwatch t0 = sw_start();
     for (unsigned long i = 0; i < calls; i++) {
       key = (uint32_t)(i % entries);
       memset(&attr, 0, sizeof(attr));
@@ -23,7 +23,7 @@ int main(int argc, char **argv) {
       if (sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr) < 0) die("BPF_MAP_LOOKUP_ELEM");
       sum += value;
     }
-    double dt = now_s() - t0;
+    struct stopwatch dt = sw_elapsed(t0);
     if (r >= 0) report(dt, calls);
   }
   if (sum == 0) fail("all values zero");

@@ -37,9 +37,9 @@ int main(int argc, char **argv) {
   int reps = atoi(argv[2]);
   dump_once(map_fd);
   for (int r = 0; r < reps; r++) {
-    double t0 = now_s();
+    struct stopwatch t0 = sw_start();
     unsigned long long n = dump_once(map_fd);
-    report(now_s() - t0, n);
+    report(sw_elapsed(t0), n);
   }
   return 0;
 }

@@ -39,7 +39,7 @@ int main(int argc, char **argv) {
       EXIT(),
   };
   for (int r = -1; r < reps; r++) { /* r == -1: warm-up */
-    double t0 = now_s();
+    struct stopwatch t0 = sw_start();
     int prog_fd = load_iter_prog(&b, "task", prog, sizeof(prog) / sizeof(prog[0]));
     int link_fd = create_iter_link(prog_fd, -1);
     int iter_fd = create_iter(link_fd);
@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
     close(iter_fd);
     close(link_fd);
     close(prog_fd);
-    double dt = now_s() - t0;
+    struct stopwatch dt = sw_elapsed(t0);
     if (r >= 0) report(dt, bytes / 24);
   }
   return 0;

@@ -132,9 +132,14 @@ export function evaluateGoals(groups: GroupResult[]): GoalResult[] {
           ? ratio > d.target
           : ratio >= d.target;
     const noisy = num.summary.noisy || den.summary.noisy;
+    const cpuRatio =
+      num.cpuSummary && den.cpuSummary && den.cpuSummary.median > 0
+        ? num.cpuSummary.median / den.cpuSummary.median
+        : undefined;
     return {
       ...base,
       ratio,
+      ...(cpuRatio !== undefined ? { cpuRatio } : {}),
       met,
       ...(noisy ? { noisy: true } : {}),
       note: g ? `in “${g.title}”` : "",

@@ -17,7 +17,10 @@ export interface Outcome {
 }
 
 export interface Sample extends Outcome {
+  /** Wall time. */
   seconds: number;
+  /** CPU time of the whole process (all threads, user + system) over the same span. */
+  cpuSeconds: number;
 }
 
 /** Takes one timed sample per call; prepared once per variant and group. */
@@ -44,10 +47,12 @@ export function tsSampler(
       async sample() {
         await before?.();
         gc?.();
+        const c0 = process.cpuUsage();
         const t0 = process.hrtime.bigint();
         const out = await fn();
         const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-        return { seconds, ...out };
+        const cpu = process.cpuUsage(c0);
+        return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, ...out };
       },
       ...(close ? { close } : {}),
     };
@@ -116,16 +121,21 @@ function toResult(r: Running): VariantResult {
     items: summarize(r.samples.map((s) => s.items)).median,
     ...(bytes !== undefined ? { bytes } : {}),
     summary: summarize(samples),
+    cpuSamples: r.samples.map((s) => s.cpuSeconds),
+    cpuSummary: summarize(r.samples.map((s) => s.cpuSeconds)),
     ...(spec.note ? { note: spec.note } : {}),
   };
 }
 
-/** Fills in each variant's ratio to the group's reference (when both ran). */
+/** Fills in each variant's wall and CPU ratios to the group's reference (when both ran). */
 export function withRatios(group: GroupResult): GroupResult {
   const ref = group.variants.find((v) => v.reference);
   if (!ref?.summary) return group;
   for (const v of group.variants) {
     if (v.summary) v.ratio = v.summary.median / ref.summary.median;
+    if (v.cpuSummary && ref.cpuSummary && ref.cpuSummary.median > 0) {
+      v.cpuRatio = v.cpuSummary.median / ref.cpuSummary.median;
+    }
   }
   return group;
 }

@@ -18,10 +18,15 @@ export interface VariantResult {
   /** Bytes read per repetition, where throughput is meaningful. */
   bytes?: number;
   summary?: Summary;
+  /** Process CPU seconds (user + system, all threads) of each sample. */
+  cpuSamples?: number[];
+  cpuSummary?: Summary;
   /** True for the variant every other one in the group is compared with. */
   reference?: boolean;
   /** median / reference median (same run); > 1 means slower than the reference. */
   ratio?: number;
+  /** The same ratio of CPU-time medians: a cross-check that other load on the machine barely moves. */
+  cpuRatio?: number;
 }
 
 export interface GroupResult {
@@ -38,8 +43,10 @@ export interface GroupResult {
 export interface GoalResult {
   id: string;
   text: string;
-  /** Measured ratio, oriented as the goal states it (see `comparison`). */
+  /** Measured ratio of wall-time medians, oriented as the goal states it (see `comparison`). */
   ratio?: number;
+  /** The same ratio of CPU-time medians. */
+  cpuRatio?: number;
   comparison: "at-most" | "at-least";
   target: number;
   /** null when a side is not available in this run. */

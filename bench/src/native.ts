@@ -1,6 +1,6 @@
 // The C references: compiled with gcc from bench/c at run time (into
 // bench/build/c, rebuilt when a source is newer), run as child processes that
-// print one "sample <seconds> <items>" line per timed repetition.
+// print one "sample <wall seconds> <items> <cpu seconds>" line per timed repetition.
 import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -22,6 +22,8 @@ export type CProgram = (typeof C_PROGRAMS)[number];
 export interface CRun {
   samples: number[];
   itemCounts: number[];
+  /** Process CPU seconds (user + system) of each sample. */
+  cpuSamples: number[];
 }
 
 function mtime(path: string): number {
@@ -79,16 +81,18 @@ export function runC(
     });
     const samples: number[] = [];
     const itemCounts: number[] = [];
+    const cpuSamples: number[] = [];
     let err = "";
     child.stderr.on("data", (d: Buffer) => {
       err += d.toString();
     });
     createInterface({ input: child.stdout }).on("line", (line) => {
-      const m = /^sample (\S+) (\d+)$/.exec(line);
+      const m = /^sample (\S+) (\d+) (\S+)$/.exec(line);
       if (!m) return;
       const seconds = Number(m[1]);
       samples.push(seconds);
       itemCounts.push(Number(m[2]));
+      cpuSamples.push(Number(m[3]));
       onSample?.(samples.length, seconds);
     });
     child.on("error", (e) => reject(new Error(`${name}: ${e.message}`)));
@@ -99,7 +103,7 @@ export function runC(
       } else if (samples.length === 0) {
         reject(new Error(`${name} printed no samples`));
       } else {
-        resolve({ samples, itemCounts });
+        resolve({ samples, itemCounts, cpuSamples });
       }
     });
   });
@@ -122,6 +126,7 @@ export function cSampler(
         throw new Error(`${name} printed ${r.samples.length} samples, not 1`);
       return {
         seconds: r.samples[0]!,
+        cpuSeconds: r.cpuSamples[0]!,
         items: r.itemCounts[0]!,
         ...(bytes !== undefined ? { bytes } : {}),
       };

@@ -29,6 +29,12 @@ function ratioText(v: VariantResult): string {
   return formatRatio(v.ratio);
 }
 
+function cpuRatioText(v: VariantResult): string {
+  if (!v.cpuSummary) return "—";
+  if (v.reference) return "1.00x";
+  return formatRatio(v.cpuRatio);
+}
+
 export function goalText(g: GoalResult): string {
   const cmp = g.comparison === "at-most" ? "≤" : "≥";
   return `${formatRatio(g.ratio)} (goal ${cmp} ${g.target}x)`;
@@ -71,6 +77,8 @@ export function terminalReport(run: RunResult): string {
         "max",
         "IQR",
         "vs ref",
+        "CPU",
+        "CPU vs ref",
         g.unit === "throughput" ? "throughput" : "per item",
         "",
       ],
@@ -84,6 +92,8 @@ export function terminalReport(run: RunResult): string {
         s ? formatSeconds(s.max) : "—",
         s ? formatPercent(s.iqrRatio) : "—",
         s ? ratioText(v) : "—",
+        v.cpuSummary ? formatSeconds(v.cpuSummary.median) : "—",
+        cpuRatioText(v),
         g.unit === "throughput" ? throughput(v) : perItem(v),
         statusText(v),
       ]);
@@ -91,8 +101,10 @@ export function terminalReport(run: RunResult): string {
     out.push(table(rows));
   }
   out.push("", "Goals");
-  const goalRows = [["goal", "measured", "formula", "verdict"]];
-  for (const g of run.goals) goalRows.push([g.text, goalText(g), g.formula, goalVerdict(g)]);
+  const goalRows = [["goal", "measured", "CPU-time ratio", "formula", "verdict"]];
+  for (const g of run.goals) {
+    goalRows.push([g.text, goalText(g), formatRatio(g.cpuRatio), g.formula, goalVerdict(g)]);
+  }
   out.push(table(goalRows));
   return `${out.join("\n")}\n`;
 }
@@ -116,16 +128,18 @@ export function markdownReport(run: RunResult): string {
     "",
     `Each figure is the median of ${run.repetitions} timed repetitions after a warm-up (fewer for the slowest variants; see *n*). ` +
       "Ratios compare medians measured in the same run, so they hold across machines better than the absolute times. " +
-      "A figure whose interquartile range exceeds 20% of its median is marked *noisy*.",
+      "A figure whose interquartile range exceeds 20% of its median is marked *noisy*. " +
+      "Goals are judged on wall time. *CPU* is the process's CPU time (user + system, all threads) over the same span: " +
+      "other load on the machine stretches wall time but barely moves it, so CPU-time ratios cross-check the wall-time ones.",
     "",
     "## Goals",
     "",
-    "| Goal | Measured | Ratio | Verdict |",
-    "|---|---|---|---|",
+    "| Goal | Measured (wall time) | CPU-time ratio | Ratio | Verdict |",
+    "|---|---|---|---|---|",
   );
   for (const g of run.goals) {
     out.push(
-      `| ${mdEscape(g.text)} | ${goalText(g)} | ${mdEscape(g.formula)} | ${goalVerdict(g)}${g.note ? ` — ${mdEscape(g.note)}` : ""} |`,
+      `| ${mdEscape(g.text)} | ${goalText(g)} | ${formatRatio(g.cpuRatio)} | ${mdEscape(g.formula)} | ${goalVerdict(g)}${g.note ? ` — ${mdEscape(g.note)}` : ""} |`,
     );
   }
   for (const g of run.groups) {
@@ -138,8 +152,8 @@ export function markdownReport(run: RunResult): string {
       "",
       `![${g.title}](./${g.id}.svg)`,
       "",
-      `| Variant | Median | Min – max | IQR | n | vs reference | ${extra} | Notes |`,
-      "|---|---:|---:|---:|---:|---:|---:|---|",
+      `| Variant | Median | Min – max | IQR | n | vs reference | CPU | CPU vs reference | ${extra} | Notes |`,
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     );
     for (const v of g.variants) {
       const s = v.summary;
@@ -147,8 +161,8 @@ export function markdownReport(run: RunResult): string {
         `| ${v.reference ? `**${mdEscape(v.label)}**` : mdEscape(v.label)} | ${s ? formatSeconds(s.median) : "—"} | ${
           s ? `${formatSeconds(s.min)} – ${formatSeconds(s.max)}` : "—"
         } | ${s ? formatPercent(s.iqrRatio) : "—"} | ${s ? s.n : "—"} | ${s ? ratioText(v) : "—"} | ${
-          g.unit === "throughput" ? throughput(v) : perItem(v)
-        } | ${mdEscape(statusText(v))} |`,
+          v.cpuSummary ? formatSeconds(v.cpuSummary.median) : "—"
+        } | ${cpuRatioText(v)} | ${g.unit === "throughput" ? throughput(v) : perItem(v)} | ${mdEscape(statusText(v))} |`,
       );
     }
   }

@@ -98,6 +98,17 @@ describe("ratios and goals", () => {
     expect(byId["map-elems-vs-next-key"]!.note).toContain("TS next key");
     expect(byId["tasks-warm-vs-proc"]).toMatchObject({ met: null });
   });
+  it("carries CPU-time ratios next to the wall-time ones", () => {
+    const g = dumpGroup();
+    g.variants[0]!.cpuSummary = summarize([0.5, 0.5, 0.5]);
+    g.variants[1]!.cpuSummary = summarize([0.6, 0.6, 0.6]);
+    withRatios(g);
+    expect(g.variants[1]!.cpuRatio).toBeCloseTo(1.2);
+    expect(g.variants[2]!.cpuRatio).toBeUndefined();
+    const goal = evaluateGoals([g]).find((x) => x.id === "map-elems-raw-vs-c")!;
+    expect(goal.cpuRatio).toBeCloseTo(1.2);
+    expect(markdownReport(run([g]))).toContain("| 1.10x (goal ≤ 1.2x) | 1.20x |");
+  });
   it("uses the largest map's group", () => {
     const small = { ...dumpGroup(), id: "map-dump-10" };
     const large = dumpGroup();
