@@ -75,6 +75,18 @@ export function failingInstruction(log: string): number | undefined {
   return last;
 }
 
+/** Commands the kernel allows only with CAP_SYS_ADMIN (CAP_BPF is not enough). */
+const SYS_ADMIN_ONLY = new Set<number>([
+  BpfCmd.PROG_GET_NEXT_ID,
+  BpfCmd.MAP_GET_NEXT_ID,
+  BpfCmd.LINK_GET_NEXT_ID,
+  BpfCmd.BTF_GET_NEXT_ID,
+  BpfCmd.PROG_GET_FD_BY_ID,
+  BpfCmd.MAP_GET_FD_BY_ID,
+  BpfCmd.LINK_GET_FD_BY_ID,
+  BpfCmd.BTF_GET_FD_BY_ID,
+]);
+
 const MAP_WRITES = new Set<number>([
   BpfCmd.MAP_UPDATE_ELEM,
   BpfCmd.MAP_DELETE_ELEM,
@@ -86,6 +98,11 @@ const MAP_WRITES = new Set<number>([
 
 function defaultHint(cmd: number, errno: number): string | undefined {
   if (errno === Errno.EPERM) {
+    if (SYS_ADMIN_ONLY.has(cmd) && !effectiveCapabilities().includes("CAP_SYS_ADMIN")) {
+      return `walking or opening objects by id needs CAP_SYS_ADMIN; this process has ${
+        effectiveCapabilities().join(", ") || "none"
+      }`;
+    }
     const missing = missingBpfCapabilities();
     if (missing.length > 0) {
       return `missing capabilities ${missing.join(", ")} (or CAP_SYS_ADMIN); this process has ${
