@@ -26,8 +26,10 @@ function bpftoolVersion(): string | undefined {
 }
 
 const version = bpftoolVersion();
-const itBpftool = version ? it : it.skip;
 const noBpftool = version ? "" : " [skipped: bpftool not installed]";
+/** TCG guests (the VM harness) run these comparisons 10-50x slower than the host. */
+const SLOW = 600_000;
+const itBpftool = (name: string, fn: () => void) => (version ? it : it.skip)(name, fn, SLOW);
 const bpftool = (...args: string[]): string =>
   execFileSync("bpftool", args, { encoding: "utf8", maxBuffer: 1 << 30 });
 
@@ -75,23 +77,33 @@ describeKernel("kernel BTF", () => {
   (modules.length ? it : it.skip)(
     `parses module BTF on top of vmlinux${modules.length ? "" : " [skipped: no module BTF loaded]"}`,
     () => {
+      let decoded = 0;
       for (const name of modules) {
         const mod = loadModuleBtf(name);
         expect(mod.base).toBe(btf);
         expect(mod.firstId).toBe(btf.typeCount);
-        // Every type decodes and every reference resolves.
-        for (const t of mod.types()) expect(t.id).toBeGreaterThan(0);
+        // Every type of the module decodes (references into vmlinux included).
+        for (let id = mod.firstId; id < mod.typeCount; id++) {
+          const t = mod.type(id);
+          if (t.kind === "struct" || t.kind === "union") mod.sizeOf(id);
+          decoded++;
+        }
       }
+      expect(decoded).toBeGreaterThan(0);
     },
+    SLOW,
   );
 
   describeKernelBpftool();
 
   function describeKernelBpftool(): void {
     let json: Json[] = [];
+    let header = "";
     beforeAll(() => {
-      if (version) json = parseBpftoolJson(bpftool("-j", "btf", "dump", "file", VMLINUX));
-    });
+      if (!version) return;
+      json = parseBpftoolJson(bpftool("-j", "btf", "dump", "file", VMLINUX));
+      header = bpftool("btf", "dump", "file", VMLINUX, "format", "c");
+    }, SLOW);
 
     itBpftool(`every STRUCT and UNION has bpftool's size and member offsets${noBpftool}`, () => {
       const mismatches: string[] = [];
@@ -153,7 +165,6 @@ describeKernel("kernel BTF", () => {
     itBpftool(
       `prints named structs, unions and enums as bpftool's format c does${noBpftool}`,
       () => {
-        const header = bpftool("btf", "dump", "file", VMLINUX, "format", "c");
         // libbpf before 1.2 (bpftool 7.1 on Debian 12) prints no enum mode() attributes.
         const libbpf = /libbpf v(\d+)\.(\d+)/.exec(version ?? "");
         const enumSizeAttributes =
@@ -185,7 +196,6 @@ describeKernel("kernel BTF", () => {
     );
 
     itBpftool(`prints typedefs as bpftool's format c does${noBpftool}`, () => {
-      const header = bpftool("btf", "dump", "file", VMLINUX, "format", "c");
       const mismatches: string[] = [];
       let compared = 0;
       for (const [key, list] of cBlocks(header)) {
