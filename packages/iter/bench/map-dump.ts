@@ -4,7 +4,7 @@
 // Not a test: prints figures and ratios.
 // Run (root): pnpm --filter @ts-ebpf/iter bench [entries]
 
-import { closeBuiltins, mapElems, mapElemsRaw } from "@ts-ebpf/iter";
+import { closeBuiltins, decodeMapElems, mapElems, mapElemsRaw } from "@ts-ebpf/iter";
 import { BpfMap, BpfMapType, codecs } from "@ts-ebpf/syscall";
 
 const N = Number(process.argv[2] ?? 1_000_000);
@@ -52,12 +52,19 @@ async function main(): Promise<void> {
   const [cold] = await timeOnce(raw);
   // Interleaved rounds: each round times every method once, so a load spike on
   // this shared machine hits all of them and the per-round ratios stay sound.
-  const t = { raw: [] as number[], decoded: [] as number[], batch: [] as number[] };
+  const t = {
+    raw: [] as number[],
+    decoded: [] as number[],
+    batch: [] as number[],
+    decode: [] as number[],
+  };
+  const sample = await mapElemsRaw(map);
   const ratios = { raw: [] as number[], decoded: [] as number[] };
   for (let round = 0; round < ROUNDS; round++) {
     const [r, nr] = await timeOnce(raw);
     const [d, nd] = await timeOnce(decoded);
     const [b, nb] = await timeOnce(batch);
+    t.decode.push((await timeOnce(() => decodeMapElems(map, sample).length))[0]);
     if (nr !== N || nd !== N || nb !== N) throw new Error(`counts ${nr} ${nd} ${nb}, want ${N}`);
     t.raw.push(r);
     t.decoded.push(d);
@@ -79,6 +86,7 @@ async function main(): Promise<void> {
   console.log(`mapElems raw, first call (BTF, load, link, read): ${cold.toFixed(1)} ms`);
   row("mapElems raw bytes (link + read, 12 MB)", t.raw);
   row("mapElems decoded [number, bigint][]", t.decoded);
+  row("  of which decoding 12 MB into pairs", t.decode);
   row("MAP_LOOKUP_BATCH x4096 decoded (TS)", t.batch);
   console.log(
     `${"GET_NEXT_KEY + LOOKUP_ELEM loop (TS)".padEnd(44)} once   ${loop.toFixed(1).padStart(7)} ms`,

@@ -2,8 +2,14 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { loadKernelBtf } from "@ts-ebpf/btf";
 
-export const hasTarget = (name: string): boolean =>
-  loadKernelBtf().findType(`bpf_iter_${name}`, "func") !== undefined;
+/** Whether the running kernel has an iterator target (false without readable BTF). */
+export function hasTarget(name: string): boolean {
+  try {
+    return loadKernelBtf().findType(`bpf_iter_${name}`, "func") !== undefined;
+  } catch {
+    return false;
+  }
+}
 
 /** Starts `n` sleeping processes that live until stopped. */
 export async function startSleepers(n: number): Promise<{ pids: number[]; stop: () => void }> {
