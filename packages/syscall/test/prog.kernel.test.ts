@@ -107,17 +107,19 @@ describeKernel("program commands", () => {
   });
 
   it("ENOSPC: a log buffer too small for the verifier log grows until it fits", () => {
+    // 20 instructions at log level 2 print far more than the 128-byte minimum.
+    const insns = concat(...Array.from({ length: 19 }, (_, i) => mov64Imm(0, i)), exit());
     const r = progLoad({
       type: BpfProgType.SOCKET_FILTER,
-      instructions: returning(3),
+      instructions: insns,
       license: "GPL",
       logLevel: BpfLogLevel.INSNS,
-      logSize: 16,
+      logSize: 128,
     });
     open.push({ close: () => Program.fromFd(r.fd).close() });
-    expect(r.logSize).toBeGreaterThan(16);
-    expect(r.log).toContain("processed 2 insns");
-    expect(r.log.length).toBeGreaterThan(16);
+    expect(r.logSize).toBeGreaterThan(128);
+    expect(r.log).toContain("processed 20 insns");
+    expect(r.log.length).toBeGreaterThan(128);
   });
 
   it("loadProgram: spec maps, map_fd relocation, caller maps, and owned maps closing with the program", () => {

@@ -4,10 +4,11 @@ import { BpfCmd } from "../constants/enums.gen.js";
 import { Errno } from "../errno.js";
 import { BpfError, VerifierError } from "../errors.js";
 import * as v from "../validate.js";
+import { MIN_LOG_SIZE } from "./prog.js";
 
 export interface BtfLoadOptions {
   logLevel?: number;
-  /** First log size; grown on ENOSPC. Default 64 KiB. */
+  /** First log size (at least 128); grown on ENOSPC. Default 64 KiB. */
   logSize?: number;
 }
 
@@ -19,7 +20,7 @@ export function btfLoad(
   v.bytes("btf", btf);
   if (btf.byteLength === 0) throw new RangeError("btf must not be empty");
   let logLevel = v.u32("logLevel", options.logLevel ?? 0);
-  let logSize = v.positiveU32("logSize", options.logSize ?? 64 * 1024);
+  let logSize = Math.max(MIN_LOG_SIZE, v.positiveU32("logSize", options.logSize ?? 64 * 1024));
   for (;;) {
     const log = logLevel > 0 ? new Uint8Array(logSize) : null;
     const attr = new Attr("btf_load")
@@ -30,7 +31,8 @@ export function btfLoad(
       .u32("btf_log_level", log ? logLevel : 0);
     if (log) attr.out("btf_log_true_size");
     const r = attr.call(BpfCmd.BTF_LOAD);
-    const text = log ? Buffer.from(log.subarray(0, Math.max(0, log.indexOf(0)))).toString() : "";
+    const end = log ? log.indexOf(0) : -1;
+    const text = log ? Buffer.from(log.subarray(0, end < 0 ? log.length : end)).toString() : "";
     if (r >= 0) return { fd: r, log: text };
     if (-r === Errno.ENOSPC && log && logSize < 0x3fffffff) {
       logSize = Math.min(0x3fffffff, Math.max(logSize * 4, attr.readU32("btf_log_true_size") + 1));

@@ -27,7 +27,7 @@ export interface ProgLoadOptions {
    * verifier rejection, loads again with level 1 to explain it.
    */
   logLevel?: number;
-  /** First log buffer size; grown on ENOSPC. Default 64 KiB. */
+  /** First log buffer size (at least 128); grown on ENOSPC. Default 64 KiB. */
   logSize?: number;
 }
 
@@ -42,6 +42,8 @@ export interface ProgLoadResult {
 /** Kernel limit on the log buffer (UINT_MAX >> 2). */
 const MAX_LOG_SIZE = 0x3fffffff;
 const DEFAULT_LOG_SIZE = 64 * 1024;
+/** Smallest log buffer every kernel accepts. */
+export const MIN_LOG_SIZE = 128;
 
 function validateLoad(o: ProgLoadOptions) {
   if (typeof o !== "object" || o === null)
@@ -56,7 +58,8 @@ function validateLoad(o: ProgLoadOptions) {
   const license = Buffer.from(`${v.string("license", o.license)}\0`, "utf8");
   const name = v.objName("name", o.name ?? "");
   const logLevel = v.u32("logLevel", o.logLevel ?? 0);
-  const logSize = v.positiveU32("logSize", o.logSize ?? DEFAULT_LOG_SIZE);
+  // Kernels before 6.4 refuse log buffers under 128 bytes (EINVAL).
+  const logSize = Math.max(MIN_LOG_SIZE, v.positiveU32("logSize", o.logSize ?? DEFAULT_LOG_SIZE));
   if (logSize > MAX_LOG_SIZE) throw new RangeError(`logSize must be at most ${MAX_LOG_SIZE}`);
   return { insns, license, name, logLevel, logSize };
 }
