@@ -145,6 +145,9 @@ function instruction(target: fc.Arbitrary<JumpTarget>): fc.Arbitrary<Instruction
       .tuple(reg, fc.nat(), i32)
       .map(([r, i, o]) => d.ldPseudo(r, d.LdImm64Src.MAP_IDX_VALUE, i, o)),
     fc.tuple(reg, i32).map(([r, id]) => d.ldBtfId(r, id)),
+    fc
+      .tuple(reg, fc.string({ unit: "binary", maxLength: 12 }), i32)
+      .map(([r, t, o]) => d.ldStr(r, t, o)),
     fc.tuple(reg, target).map(([r, t]) => d.ldFunc(r, t)),
     fc.tuple(memSize, reg, reg, i16).map(([s, a, b, o]) => d.ldx(s, a, b, o)),
     fc
