@@ -933,8 +933,8 @@ export class Btf {
   }
 
   /** A record layout (size, offsets, decode, encode) for a BTF struct or union. */
-  layout(ref: TypeRef): RecordLayout<Record<string, unknown>> {
-    return layoutFromBtf(this, this.composite(ref));
+  layout<T = Record<string, unknown>>(ref: TypeRef): RecordLayout<T> {
+    return layoutFromBtf(this, this.composite(ref)) as unknown as RecordLayout<T>;
   }
 }
 

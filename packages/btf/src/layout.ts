@@ -251,25 +251,47 @@ export function aligned<T>(type: FieldType<T>, n: number): FieldType<T> {
 function bitfield(bitShift: number, bits: number, signed: boolean): FieldType<number | bigint> {
   const span = Math.ceil((bitShift + bits) / 8);
   const big = bits > 32;
+  // BTF bit offsets count from the first byte's least significant bit on
+  // little-endian targets and from its most significant bit on big-endian ones.
+  const shift = LE ? bitShift : span * 8 - bitShift - bits;
+  const loadBig = (v: DataView, o: number): bigint => {
+    let raw = 0n;
+    if (LE) for (let i = span - 1; i >= 0; i--) raw = (raw << 8n) | BigInt(v.getUint8(o + i));
+    else for (let i = 0; i < span; i++) raw = (raw << 8n) | BigInt(v.getUint8(o + i));
+    return raw;
+  };
+  const mask = ((1n << BigInt(bits)) - 1n) << BigInt(shift);
+  // Fits 32 bits: plain number arithmetic, no BigInt per read.
+  const small = span <= 4;
   return Object.freeze({
     describe: `${signed ? "i" : "u"}${bits}:bitfield`,
     size: span,
     align: 1,
     read(v: DataView, o: number): number | bigint {
-      let raw = 0n;
-      for (let i = span - 1; i >= 0; i--) raw = (raw << 8n) | BigInt(v.getUint8(o + i));
-      let x = (raw >> BigInt(bitShift)) & ((1n << BigInt(bits)) - 1n);
+      if (small) {
+        let raw = 0;
+        if (LE) for (let i = span - 1; i >= 0; i--) raw = raw * 256 + v.getUint8(o + i);
+        else for (let i = 0; i < span; i++) raw = raw * 256 + v.getUint8(o + i);
+        const x = Math.floor(raw / 2 ** shift) % 2 ** bits;
+        return signed && x >= 2 ** (bits - 1) ? x - 2 ** bits : x;
+      }
+      let x = (loadBig(v, o) & mask) >> BigInt(shift);
       if (signed) x = BigInt.asIntN(bits, x);
       return big ? x : Number(x);
     },
     write(v: DataView, o: number, x: number | bigint): void {
-      let raw = 0n;
-      for (let i = span - 1; i >= 0; i--) raw = (raw << 8n) | BigInt(v.getUint8(o + i));
-      const mask = ((1n << BigInt(bits)) - 1n) << BigInt(bitShift);
-      raw = (raw & ~mask) | ((BigInt.asUintN(bits, toBig(x ?? 0)) << BigInt(bitShift)) & mask);
-      for (let i = 0; i < span; i++) {
-        v.setUint8(o + i, Number(raw & 0xffn));
-        raw >>= 8n;
+      let raw = loadBig(v, o);
+      raw = (raw & ~mask) | ((BigInt.asUintN(bits, toBig(x ?? 0)) << BigInt(shift)) & mask);
+      if (LE) {
+        for (let i = 0; i < span; i++) {
+          v.setUint8(o + i, Number(raw & 0xffn));
+          raw >>= 8n;
+        }
+      } else {
+        for (let i = span - 1; i >= 0; i--) {
+          v.setUint8(o + i, Number(raw & 0xffn));
+          raw >>= 8n;
+        }
       }
     },
   });

@@ -195,6 +195,35 @@ describe("layouts from BTF", () => {
     expect(bits.decode(enc)).toEqual(value);
   });
 
+  it("round-trips random bitfield values at C's bit positions (property)", () => {
+    const bits = btf.layout<{ a: number; b: number; c: number; d: bigint; e: number; f: bigint }>(
+      "bits",
+    );
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 7 }),
+        fc.integer({ min: 0, max: 31 }),
+        fc.integer({ min: -64, max: 63 }),
+        fc.bigInt({ min: 0n, max: 2n ** 40n - 1n }),
+        fc.integer({ min: 0, max: 255 }),
+        (a, b, c, d, e) => {
+          const value = { a, b, c, d, e, f: 0n };
+          const enc = bits.encode(value);
+          const word = new DataView(enc.buffer).getBigUint64(0, true);
+          const want =
+            BigInt(a) |
+            (BigInt(b) << 3n) |
+            (BigInt.asUintN(7, BigInt(c)) << 8n) |
+            (d << 15n) |
+            (BigInt(e) << 56n);
+          expect(word).toBe(want);
+          expect(bits.decode(enc)).toEqual(value);
+        },
+      ),
+      { numRuns: 500, seed: 7 },
+    );
+  });
+
   it("decodes a union's members from the same bytes", () => {
     const val = btf.layout("union val");
     const buf = val.encode({ y: 0x1122334455667788n });
