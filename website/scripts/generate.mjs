@@ -1,0 +1,78 @@
+// @ts-check
+// Writes the generated pages of the site: the book's chapters as notebook pages (from
+// tutorials/ and their recorded outputs) and the benchmarks page (from bench/results).
+// Run before `docusaurus build`; the outputs are git-ignored.
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { outputsPath, readOutputs, readPart } from "@ts-ebpf/tutorials";
+import {
+  benchmarksPage,
+  chapterFileName,
+  chapterPage,
+  partCategory,
+  partIndexPage,
+} from "./notebook-pages.mjs";
+
+const website = join(dirname(fileURLToPath(import.meta.url)), "..");
+const repo = join(website, "..");
+// TS_EBPF_TUTORIALS_DIR points the generator at another book (the browser test's fixtures).
+const tutorials = process.env.TS_EBPF_TUTORIALS_DIR ?? join(repo, "tutorials");
+const docs = join(website, "docs");
+
+function generateBook() {
+  const out = join(docs, "tutorials");
+  rmSync(out, { recursive: true, force: true });
+  const slugs = readdirSync(tutorials, { withFileTypes: true })
+    .filter(
+      (d) =>
+        d.isDirectory() &&
+        /^part-\d+/.test(d.name) &&
+        existsSync(join(tutorials, d.name, "README.md")),
+    )
+    .map((d) => d.name)
+    .sort((a, b) => Number(/\d+/.exec(a)?.[0]) - Number(/\d+/.exec(b)?.[0]));
+  let pages = 0;
+  slugs.forEach((slug, i) => {
+    const part = readPart(join(tutorials, slug, "README.md"));
+    const outputs = readOutputs(outputsPath(part), part.slug);
+    const dir = join(out, slug);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "_category_.json"), partCategory(part, i + 1));
+    writeFileSync(join(dir, "index.mdx"), partIndexPage(part, 0));
+    for (const chapter of part.chapters) {
+      const page = chapterPage(part, chapter, outputs.chapters[String(chapter.number)]);
+      writeFileSync(join(dir, chapterFileName(chapter)), page);
+      pages++;
+    }
+  });
+  console.log(`generate: ${pages} chapter pages from ${slugs.length} parts`);
+}
+
+function generateBenchmarks() {
+  const results = join(repo, "bench", "results");
+  const staticBench = join(website, "static", "bench");
+  rmSync(staticBench, { recursive: true, force: true });
+  const files = existsSync(results) ? readdirSync(results).sort() : [];
+  const reports = files
+    .filter((f) => f.endsWith(".md"))
+    .map((name) => ({ name, text: readFileSync(join(results, name), "utf8") }));
+  const charts = files.filter((f) => f.endsWith(".svg"));
+  if (charts.length > 0) mkdirSync(staticBench, { recursive: true });
+  for (const chart of charts) copyFileSync(join(results, chart), join(staticBench, chart));
+  writeFileSync(join(docs, "benchmarks.mdx"), benchmarksPage(reports, charts));
+  console.log(
+    `generate: benchmarks page with ${reports.length} reports and ${charts.length} charts`,
+  );
+}
+
+generateBook();
+generateBenchmarks();

@@ -1,0 +1,104 @@
+import CodeBlock from "@theme/CodeBlock";
+import type { ReactNode } from "react";
+import styles from "./styles.module.css";
+
+/** What a cell showed when the chapter was recorded (outputs.json beside each part of the book). */
+export interface RecordedOutput {
+  stdout: string;
+  stderr: string;
+  value?: string;
+  error?: string;
+}
+
+export interface NotebookCellProps {
+  /** 1-based position of the cell in its chapter. */
+  n: number;
+  source: string;
+  /** Fence attributes after "ts", e.g. ["throws=/EPERM/"]. */
+  attrs: string[];
+  hidden: boolean;
+  /** Absent when the cell has no recording for its current text. */
+  output?: RecordedOutput;
+  kernel?: string;
+  date?: string;
+}
+
+function OutputBlock({
+  n,
+  output,
+  kernel,
+  date,
+}: Pick<NotebookCellProps, "n" | "output" | "kernel" | "date">): ReactNode {
+  if (!output) {
+    return (
+      <div
+        className={`nb-output ${styles.output} ${styles.missing}`}
+        data-testid="nb-output-missing"
+      >
+        No recorded output for this cell.
+      </div>
+    );
+  }
+  const empty = !output.stdout && !output.stderr && output.value === undefined && !output.error;
+  return (
+    <div className={`nb-output ${styles.output}`} data-kernel={kernel} data-testid="nb-output">
+      <div className={styles.outputHeader}>
+        <span className={styles.prompt}>Out [{n}]</span>
+        <span
+          className={`nb-kernel ${styles.kernel}`}
+          title={date ? `recorded ${date}` : undefined}
+        >
+          Linux {kernel}
+          {date ? ` · ${date.slice(0, 10)}` : ""}
+        </span>
+      </div>
+      {output.stdout ? <pre className={`nb-stdout ${styles.stream}`}>{output.stdout}</pre> : null}
+      {output.stderr ? (
+        <pre className={`nb-stderr ${styles.stream} ${styles.stderr}`}>{output.stderr}</pre>
+      ) : null}
+      {output.error ? (
+        <pre className={`nb-error ${styles.stream} ${styles.error}`}>{output.error}</pre>
+      ) : null}
+      {output.value !== undefined ? (
+        <pre className={`nb-value ${styles.stream} ${styles.value}`}>{output.value}</pre>
+      ) : null}
+      {empty ? <div className={styles.empty}>(no output)</div> : null}
+    </div>
+  );
+}
+
+/** One notebook cell: its code, then what it printed and returned when the chapter ran. */
+export default function NotebookCell(props: NotebookCellProps): ReactNode {
+  const { n, source, attrs, hidden } = props;
+  const badges = attrs
+    .filter((a) => a !== "hidden")
+    .map((a) =>
+      a.startsWith("throws") ? `expected to throw${a.length > 6 ? `: ${a.slice(7)}` : ""}` : a,
+    );
+  const cell = (
+    <>
+      <div className={styles.inputHeader}>
+        <span className={styles.prompt}>In [{n}]</span>
+        {badges.map((b) => (
+          <span key={b} className={styles.badge}>
+            {b}
+          </span>
+        ))}
+      </div>
+      <CodeBlock language="ts">{source}</CodeBlock>
+      <OutputBlock n={n} output={props.output} kernel={props.kernel} date={props.date} />
+    </>
+  );
+  return (
+    <div className={`nb-cell ${styles.cell}`} data-cell={n}>
+      {hidden ? (
+        <details className={styles.hidden}>
+          <summary>Set-up cell [{n}]</summary>
+          {cell}
+        </details>
+      ) : (
+        cell
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,205 @@
+// @ts-check
+// Browser test of the built site (website/build): Debian's chromium, driven by
+// playwright-core (no browser download), opens the site served on 127.0.0.1 and checks
+// that Chapter 18 shows its cells with recorded outputs, that navigation and search work,
+// and that the live assembler cell computes bytes in the browser. Saves screenshots.
+//
+//   node test/browser.mjs [--chapter 18] [--live-chapter 16] [--screenshots DIR]
+import { createReadStream, existsSync, mkdirSync, statSync } from "node:fs";
+import { createServer } from "node:http";
+import { dirname, extname, join, normalize, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { chromium } from "playwright-core";
+
+const website = join(dirname(fileURLToPath(import.meta.url)), "..");
+const { values: args } = parseArgs({
+  options: {
+    chapter: { type: "string", default: "18" },
+    "live-chapter": { type: "string", default: "16" },
+    screenshots: { type: "string", default: join(website, "test", "screenshots") },
+    build: { type: "string", default: join(website, "build") },
+  },
+});
+const build = resolve(String(args.build));
+const screenshots = resolve(String(args.screenshots));
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+if (!existsSync(join(build, "index.html"))) {
+  console.error(`browser test: no built site at ${build}; run pnpm docs:build first`);
+  process.exit(1);
+}
+if (!existsSync(CHROMIUM)) {
+  console.error(`browser test: ${CHROMIUM} not found (apt-get install -y chromium)`);
+  process.exit(1);
+}
+
+/** @type {Record<string, string>} */
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript",
+  ".css": "text/css",
+  ".json": "application/json",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".txt": "text/plain",
+  ".xml": "application/xml",
+  ".woff2": "font/woff2",
+};
+
+// A static server for the build: /a/b serves a/b.html or a/b/index.html, as a host would.
+const server = createServer((req, res) => {
+  const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+  const base = normalize(join(build, path));
+  if (!base.startsWith(build)) {
+    res.writeHead(403).end();
+    return;
+  }
+  const candidates = [base, `${base}.html`, join(base, "index.html")];
+  const file = candidates.find((f) => existsSync(f) && statSync(f).isFile());
+  if (!file) {
+    res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+    return;
+  }
+  res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
+  createReadStream(file).pipe(res);
+});
+await new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(undefined)));
+const address = server.address();
+const origin = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+
+let passed = 0;
+let failed = 0;
+/** @param {string} name @param {() => Promise<void>} fn */
+async function check(name, fn) {
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+/** @param {unknown} cond @param {string} message */
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  /** @type {string[]} */
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  mkdirSync(screenshots, { recursive: true });
+  const chapter = String(args.chapter);
+  const chapterUrl = `${origin}/docs/tutorials/chapter-${chapter}`;
+
+  await check(`chapter ${chapter} shows its cells with recorded outputs`, async () => {
+    const response = await page.goto(chapterUrl, { waitUntil: "networkidle" });
+    assert(response?.ok(), `GET ${chapterUrl}: ${response?.status()}`);
+    const title = await page.locator("article h1").first().innerText();
+    assert(title.startsWith(`Chapter ${chapter} `), `title is "${title}"`);
+    const cells = await page.locator(".nb-cell").count();
+    assert(cells >= 3, `only ${cells} cells`);
+    const outputs = await page.locator(".nb-output[data-kernel]").count();
+    const missing = await page.locator("[data-testid=nb-output-missing]").count();
+    assert(missing === 0, `${missing} cells have no recorded output`);
+    assert(outputs === cells, `${outputs} outputs for ${cells} cells`);
+    const kernel = await page.locator(".nb-kernel").first().innerText();
+    assert(/^Linux \d+\.\d+/.test(kernel), `kernel label "${kernel}"`);
+    const code = await page.locator(".nb-cell pre code").first().innerText();
+    assert(code.trim().length > 0, "first cell has no code");
+    const printed = await page.locator(".nb-output pre").allInnerTexts();
+    assert(
+      printed.some((t) => t.trim().length > 0),
+      "no output block has text",
+    );
+    const toc = await page.locator(".table-of-contents a").count();
+    assert(toc > 0, "no table of contents");
+    await page.screenshot({ path: join(screenshots, `chapter-${chapter}.png`) });
+    await page.locator(".nb-output").nth(1).scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(screenshots, `chapter-${chapter}-outputs.png`) });
+  });
+
+  await check("the sidebar lists the parts and navigates between chapters", async () => {
+    await page.goto(chapterUrl, { waitUntil: "networkidle" });
+    const sidebar = await page.locator("nav.menu").innerText();
+    for (const part of ["Part 1", "Part 2", "Part 3"]) {
+      assert(sidebar.includes(part), `sidebar lacks ${part}`);
+    }
+    const previous = page.locator("a.pagination-nav__link--prev");
+    assert((await previous.count()) === 1, "no link to the previous page");
+    const target = await previous.locator(".pagination-nav__label").innerText();
+    await previous.click();
+    // Client-side navigation: wait for the new page's title, not just the URL.
+    await page.locator("article h1", { hasText: target }).first().waitFor({ timeout: 15_000 });
+    assert(page.url() !== chapterUrl, `still at ${chapterUrl}`);
+    await page.locator("nav.navbar a", { hasText: "Getting started" }).first().click();
+    await page.waitForURL(/\/docs\/getting-started$/);
+    const h1 = await page.locator("article h1").first().innerText();
+    assert(h1 === "Getting started", `getting started title is "${h1}"`);
+    await page.goto(`${origin}/docs/api`, { waitUntil: "networkidle" });
+    const api = await page.locator("article").innerText();
+    assert(api.includes("@ts-ebpf/iter"), "API reference does not list @ts-ebpf/iter");
+  });
+
+  await check("local search finds the iterator chapter", async () => {
+    await page.goto(`${origin}/docs/getting-started`, { waitUntil: "networkidle" });
+    const input = page.locator("input.navbar__search-input");
+    await input.click();
+    await input.fill("iterator");
+    const suggestion = page.locator(".aa-suggestion, [class*=suggestion]").first();
+    await suggestion.waitFor({ timeout: 15_000 });
+    const text = await page.locator(".aa-dropdown-menu, [class*=dropdown]").first().innerText();
+    assert(/iterator/i.test(text), `search results: ${text.slice(0, 200)}`);
+  });
+
+  const live = String(args["live-chapter"]);
+  await check(`the live assembler cell on chapter ${live} encodes in the browser`, async () => {
+    await page.goto(`${origin}/docs/tutorials/chapter-${live}`, { waitUntil: "networkidle" });
+    const cell = page.locator(".nb-live").first();
+    assert((await cell.count()) === 1, "no live cell on the page");
+    const error = await cell.locator(".nb-live-error").count();
+    assert(
+      error === 0,
+      `live cell error: ${error ? await cell.locator(".nb-live-error").innerText() : ""}`,
+    );
+    await cell.locator("textarea").fill("r0 = 7\nexit");
+    const bytes = await cell.locator(".nb-live-bytes").innerText();
+    assert(/0:\s+b7 00 00 00 07 00 00 00/.test(bytes), `bytes for "r0 = 7": ${bytes}`);
+    assert(/1:\s+95 00 00 00 00 00 00 00/.test(bytes), `bytes for "exit": ${bytes}`);
+    const disasm = await cell.locator(".nb-live-disasm").innerText();
+    assert(/r0 = (?:7|0x7)\b/.test(disasm) && /exit/.test(disasm), `disassembly: ${disasm}`);
+    await cell.locator("textarea").fill("r0 = \nexit");
+    await cell.locator(".nb-live-error").waitFor({ timeout: 5_000 });
+    await cell.locator("textarea").fill("r0 = 7\nexit");
+    await cell.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(screenshots, `chapter-${live}-live.png`) });
+  });
+
+  await check("no page raised a JavaScript error", async () => {
+    assert(pageErrors.length === 0, pageErrors.join("; "));
+  });
+} finally {
+  await browser.close();
+  server.close();
+}
+console.log(`screenshots in ${screenshots}`);
+console.log(`browser: ${passed} passed, ${failed} failed`);
+process.exitCode = failed === 0 ? 0 : 1;

@@ -1,0 +1,129 @@
+import { compile } from "@mdx-js/mdx";
+import { cellHash, parsePart, type RecordedChapter } from "@ts-ebpf/tutorials";
+import { describe, expect, it } from "vitest";
+import {
+  benchmarksPage,
+  chapterFileName,
+  chapterPage,
+  partIndexPage,
+  proseToMdx,
+} from "../scripts/notebook-pages.mjs";
+
+const README = [
+  "# Part 3 — Advanced",
+  "",
+  "Intro with {braces} and <angle> brackets.",
+  "",
+  "## Chapter 18 — BPF Iterators",
+  "<!-- notebook: unprivileged -->",
+  "",
+  "Prose with `code {x} <y>` and {z} and a<b.",
+  "",
+  "### Replacing /proc",
+  "",
+  "```ts hidden",
+  "const setup = 1;",
+  "```",
+  "",
+  "```ts throws=/EPERM/",
+  'throw new Error("EPERM </pre>{}");',
+  "```",
+  "",
+  "```c",
+  "int main(void) { return 0; } // <not jsx>",
+  "```",
+  "",
+  "```asm live",
+  "r0 = 0",
+  "exit",
+  "```",
+  "",
+  "#### Deeper",
+  "",
+  "```ts",
+  "`a`",
+  "```",
+].join("\n");
+
+const part = parsePart(README, "/repo/tutorials/part-3-advanced/README.md");
+const chapter = part.chapters[0]!;
+const recorded: RecordedChapter = {
+  number: 18,
+  title: "BPF Iterators",
+  kernel: "6.18.0-test",
+  date: "2026-11-25T04:00:00.000Z",
+  node: "v20.0.0",
+  cells: [
+    { index: 0, hash: chapter.cells[0]!.hash, stdout: "", stderr: "" },
+    {
+      index: 1,
+      hash: chapter.cells[1]!.hash,
+      stdout: "",
+      stderr: "",
+      error: "Error: EPERM </pre>{}",
+    },
+    // Recorded for an older text of the cell: must not be shown.
+    { index: 2, hash: cellHash("ts", "`old`"), stdout: "", stderr: "", value: "old" },
+  ],
+};
+
+describe("chapterPage", () => {
+  const page = chapterPage(part, chapter, recorded);
+
+  it("compiles as MDX, whatever the prose and outputs contain", async () => {
+    await expect(compile(page)).resolves.toBeDefined();
+  });
+
+  it("shows each cell with its recorded output and kernel", () => {
+    expect(page).toContain("slug: /tutorials/chapter-18");
+    expect(page).toContain('title: "Chapter 18 — BPF Iterators"');
+    expect(page).toContain("Outputs recorded on Linux 6.18.0-test");
+    const cells = page.split("\n").filter((l) => l.startsWith("<NotebookCell "));
+    expect(cells).toHaveLength(3);
+    expect(cells[0]).toContain("hidden={true}");
+    expect(cells[1]).toContain(
+      'output={{"stdout":"","stderr":"","error":"Error: EPERM </pre>{}"}}',
+    );
+    expect(cells[1]).toContain('kernel={"6.18.0-test"}');
+    expect(cells[1]).toContain('attrs={["throws=/EPERM/"]}');
+    expect(cells[2]).not.toContain("output=");
+    expect(page).toContain('<LiveAssembler initial={"r0 = 0\\nexit"} />');
+  });
+
+  it("shifts headings under the page title and keeps code fences verbatim", () => {
+    expect(page).toContain("\n## Replacing /proc\n");
+    expect(page).toContain("\n### Deeper\n");
+    expect(page).toContain("int main(void) { return 0; } // <not jsx>");
+    expect(page).toContain("<TOCInline toc={toc} />");
+  });
+});
+
+describe("proseToMdx", () => {
+  it("escapes braces and angle brackets outside code spans and drops comments", () => {
+    expect(proseToMdx("a {b} <c> `{d} <e>` <!-- gone -->")).toBe("a \\{b\\} \\<c> `{d} <e>`");
+  });
+});
+
+describe("partIndexPage and benchmarksPage", () => {
+  it("compile as MDX", async () => {
+    expect(chapterFileName(chapter)).toBe("chapter-18-bpf-iterators.mdx");
+    const index = partIndexPage(part, 0);
+    expect(index).toContain("[Chapter 18 — BPF Iterators](./chapter-18-bpf-iterators.mdx)");
+    await expect(compile(index)).resolves.toBeDefined();
+    const empty = benchmarksPage([], []);
+    expect(empty).toContain("No benchmark results are committed yet");
+    const full = benchmarksPage(
+      [
+        {
+          name: "a.md",
+          text: "# Results\n\n| a | b |\n|---|---|\n| <1 | {2} |\n\n![task](task.svg)\n",
+        },
+      ],
+      ["task.svg", "map.svg"],
+    );
+    expect(full).toContain("](/bench/task.svg)");
+    expect(full.match(/task\.svg/g)).toHaveLength(1);
+    expect(full).toContain("![map](/bench/map.svg)");
+    await expect(compile(full)).resolves.toBeDefined();
+  });
+});
