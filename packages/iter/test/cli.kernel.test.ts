@@ -166,6 +166,17 @@ describeKernel("bpf-iter CLI", () => {
       expect(r.stdout).toMatch(/pinned task iterator/);
       const records = await openPinned(path).readRecords(builtinLayout("task"));
       expect(records.some((t) => t.pid === sleepers.pids[0] && t.comm === "sleep")).toBe(true);
+      // bpf-iter cat decodes the pinned built-in back into rows
+      const cat = run("cat", path, "--json");
+      expect(cat.status).toBe(0);
+      const rows = cat.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { pid: number; comm: string });
+      expect(rows).toContainEqual(
+        expect.objectContaining({ pid: sleepers.pids[1], comm: "sleep" }),
+      );
+      expect(run("cat", path).stdout.split("\n")[0]).toMatch(/^\s*TGID\s+PID/);
     } finally {
       rmSync(path, { force: true });
     }

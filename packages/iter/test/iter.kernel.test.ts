@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { loadKernelBtf } from "@ts-ebpf/btf";
 import { BpfError, Map as BpfMap, codecs, loadProgram } from "@ts-ebpf/syscall";
 import { BpfMapType } from "@ts-ebpf/syscall/constants";
@@ -82,6 +83,9 @@ describeKernel("createIterator and readers", () => {
         expect(out).toContain(`\n${process.pid} ${procComm(process.pid)}\n`);
       }
       expect((await openPinned(path).text()).startsWith("pid comm\n")).toBe(true);
+      const cli = fileURLToPath(new URL("../bin/bpf-iter.js", import.meta.url));
+      const viaCli = execFileSync(process.execPath, [cli, "cat", path], { encoding: "utf8" });
+      expect(viaCli.startsWith("pid comm\n")).toBe(true);
       using again = IteratorLink.fromPinned(path);
       expect(again.target).toBe("task");
       expect((await again.open().text()).startsWith("pid comm\n")).toBe(true);

@@ -7,7 +7,7 @@ import type { Program } from "@ts-ebpf/syscall";
 import { BpfLinkTypeName, BpfMapTypeName, BpfProgTypeName } from "@ts-ebpf/syscall/constants";
 import { createIterator, type IteratorLink, loadIteratorProgram, targetBtfId } from "../link.js";
 import type { IteratorParams, MapFdOwner, TaskParams } from "../params.js";
-import type { ReaderOptions } from "../reader.js";
+import { decodeRecords, type ReaderOptions } from "../reader.js";
 import {
   BPF_LINK,
   BPF_MAP,
@@ -237,6 +237,73 @@ const DEFS: Record<string, BuiltinDef> = Object.fromEntries(
   ].map((d) => [d.target, d]),
 );
 
+const convertMap = (r: Record<string, unknown>): BpfMapRecord => {
+  const m = r as unknown as BpfMapRecord;
+  return { ...m, typeName: (BpfMapTypeName[m.type] ?? String(m.type)).toLowerCase() };
+};
+
+const convertProg = (r: Record<string, unknown>): BpfProgRecord => {
+  const p = r as unknown as Omit<BpfProgRecord, "tag"> & { tag: Uint8Array };
+  return {
+    ...p,
+    typeName: (BpfProgTypeName[p.type] ?? String(p.type)).toLowerCase(),
+    tag: Buffer.from(p.tag).toString("hex"),
+  };
+};
+
+const convertLink = (r: Record<string, unknown>): BpfLinkRecord => {
+  const l = r as unknown as BpfLinkRecord;
+  return { ...l, typeName: (BpfLinkTypeName[l.type] ?? String(l.type)).toLowerCase() };
+};
+
+const convertUdp = (r: Record<string, unknown>): UdpSocket => {
+  const s = inetSocket(r);
+  // UDP has no TCP state machine; 7 (TCP_CLOSE) means unconnected.
+  return {
+    ...s,
+    stateName: s.state === 1 ? "ESTABLISHED" : "UNCONN",
+    bucket: r.bucket as number,
+  };
+};
+
+const convertUnix = (r: Record<string, unknown>): UnixSocket => {
+  const raw = r.path as Uint8Array;
+  const len = Math.max(0, Math.min(raw.length, (r.addrLen as number) - SUN_PATH_OFFSET));
+  let path = "";
+  if (len > 0) {
+    if (raw[0] === 0) path = `@${Buffer.from(raw.subarray(1, len)).toString("utf8")}`;
+    else {
+      const end = raw.indexOf(0);
+      path = Buffer.from(raw.subarray(0, end < 0 || end > len ? len : end)).toString("utf8");
+    }
+  }
+  const type = r.type as number;
+  return {
+    type: SOCK_TYPES[type] ?? type,
+    state: r.state as number,
+    uid: r.uid as number,
+    ino: r.ino as bigint,
+    path,
+  };
+};
+
+const convertKsym = (r: Record<string, unknown>): Ksym => ({
+  value: r.value as bigint,
+  type: String.fromCharCode(r.type as number),
+  name: r.name as string,
+  module: r.module as string,
+});
+
+const CONVERTERS: Record<string, (raw: Record<string, unknown>) => unknown> = {
+  bpf_map: convertMap,
+  bpf_prog: convertProg,
+  bpf_link: convertLink,
+  tcp: (r) => inetSocket(r),
+  udp: convertUdp,
+  unix: convertUnix,
+  ksym: convertKsym,
+};
+
 function builtinFor(target: string): Compiled<unknown> {
   const def = DEFS[target];
   if (!def) {
@@ -244,7 +311,7 @@ function builtinFor(target: string): Compiled<unknown> {
       `no built-in iterator for "${target}"; built-ins: ${Object.keys(DEFS).join(", ")}`,
     );
   }
-  return compiled.get(target) ?? builtin(def, same);
+  return compiled.get(target) ?? builtin(def, CONVERTERS[target] ?? same);
 }
 
 /** A new link running the built-in program of `target` (the caller closes it). */
@@ -262,6 +329,14 @@ export function builtinRecordSize(target: string): number {
 /** Record layout (decoder) of the built-in of `target`, e.g. to read a pinned one. */
 export function builtinLayout(target: string): RecordLayout<Record<string, unknown>> {
   return builtinFor(target).program.layout;
+}
+
+/** Decodes the output of a built-in program (e.g. read from a pinned one) into typed objects. */
+export function decodeBuiltin(target: string, bytes: Uint8Array): unknown[] {
+  const c = builtinFor(target);
+  return decodeRecords(bytes, c.program.layout as RecordLayout<Record<string, unknown>>).map(
+    c.convert,
+  );
 }
 
 /** Closes the cached programs and links of the built-ins (they are reloaded on next use). */
@@ -309,43 +384,15 @@ export async function taskVmas(
 }
 
 export async function bpfMaps(options: ReaderOptions = {}): Promise<BpfMapRecord[]> {
-  return run(
-    builtin(BPF_MAP, (r) => {
-      const m = r as unknown as BpfMapRecord;
-      return { ...m, typeName: (BpfMapTypeName[m.type] ?? String(m.type)).toLowerCase() };
-    }),
-    "bpf_map",
-    undefined,
-    options,
-  );
+  return run(builtin(BPF_MAP, convertMap), "bpf_map", undefined, options);
 }
 
 export async function bpfProgs(options: ReaderOptions = {}): Promise<BpfProgRecord[]> {
-  return run(
-    builtin(BPF_PROG, (r) => {
-      const p = r as unknown as Omit<BpfProgRecord, "tag"> & { tag: Uint8Array };
-      return {
-        ...p,
-        typeName: (BpfProgTypeName[p.type] ?? String(p.type)).toLowerCase(),
-        tag: Buffer.from(p.tag).toString("hex"),
-      };
-    }),
-    "bpf_prog",
-    undefined,
-    options,
-  );
+  return run(builtin(BPF_PROG, convertProg), "bpf_prog", undefined, options);
 }
 
 export async function bpfLinks(options: ReaderOptions = {}): Promise<BpfLinkRecord[]> {
-  return run(
-    builtin(BPF_LINK, (r) => {
-      const l = r as unknown as BpfLinkRecord;
-      return { ...l, typeName: (BpfLinkTypeName[l.type] ?? String(l.type)).toLowerCase() };
-    }),
-    "bpf_link",
-    undefined,
-    options,
-  );
+  return run(builtin(BPF_LINK, convertLink), "bpf_link", undefined, options);
 }
 
 const AF_INET = 2;
@@ -422,66 +469,19 @@ export async function tcp(options: ReaderOptions = {}): Promise<InetSocket[]> {
 }
 
 export async function udp(options: ReaderOptions = {}): Promise<UdpSocket[]> {
-  return run(
-    builtin(UDP, (r) => {
-      const s = inetSocket(r);
-      // UDP has no TCP state machine; 7 (TCP_CLOSE) means unconnected.
-      return {
-        ...s,
-        stateName: s.state === 1 ? "ESTABLISHED" : "UNCONN",
-        bucket: r.bucket as number,
-      };
-    }),
-    "udp",
-    undefined,
-    options,
-  );
+  return run(builtin(UDP, convertUdp), "udp", undefined, options);
 }
 
 const SOCK_TYPES: Record<number, UnixSocket["type"]> = { 1: "stream", 2: "dgram", 5: "seqpacket" };
 const SUN_PATH_OFFSET = 2; // offsetof(struct sockaddr_un, sun_path)
 
 export async function unix(options: ReaderOptions = {}): Promise<UnixSocket[]> {
-  return run(
-    builtin(UNIX, (r) => {
-      const raw = r.path as Uint8Array;
-      const len = Math.max(0, Math.min(raw.length, (r.addrLen as number) - SUN_PATH_OFFSET));
-      let path = "";
-      if (len > 0) {
-        if (raw[0] === 0) path = `@${Buffer.from(raw.subarray(1, len)).toString("utf8")}`;
-        else {
-          const end = raw.indexOf(0);
-          path = Buffer.from(raw.subarray(0, end < 0 || end > len ? len : end)).toString("utf8");
-        }
-      }
-      const type = r.type as number;
-      return {
-        type: SOCK_TYPES[type] ?? type,
-        state: r.state as number,
-        uid: r.uid as number,
-        ino: r.ino as bigint,
-        path,
-      };
-    }),
-    "unix",
-    undefined,
-    options,
-  );
+  return run(builtin(UNIX, convertUnix), "unix", undefined, options);
 }
 
 /** Kernel symbols (like /proc/kallsyms); names longer than 127 bytes are cut. */
 export async function ksyms(options: ReaderOptions = {}): Promise<Ksym[]> {
-  return run(
-    builtin(KSYM, (r) => ({
-      value: r.value as bigint,
-      type: String.fromCharCode(r.type as number),
-      name: r.name as string,
-      module: r.module as string,
-    })),
-    "ksym",
-    undefined,
-    options,
-  );
+  return run(builtin(KSYM, convertKsym), "ksym", undefined, options);
 }
 
 /** cgroups from the root (or `{ cgroupFd | cgroupId }`) in `order` (default "pre"). */

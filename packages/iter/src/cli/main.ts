@@ -19,6 +19,7 @@ commands:
   kmem-caches                  slab caches (Linux 6.13+)
   map <id|pinned-path>         contents of a map (bpf_map_elem iterator)
   pin <target> <path>          pin a built-in iterator on bpffs (binary records)
+  cat <pinned-path>            read a pinned iterator: a built-in's records as a table, else text
 
 options:
   --json      one JSON object per line
@@ -258,6 +259,35 @@ function pin(target: string, path: string): void {
   );
 }
 
+const COMMAND_OF_TARGET = BUILTIN_TARGETS;
+
+async function cat(path: string, json: boolean): Promise<void> {
+  let target: string;
+  {
+    using link = it.IteratorLink.fromPinned(path);
+    target = link.target;
+  }
+  const bytes = await it.openPinned(path).readAll();
+  const command = COMMAND_OF_TARGET[target];
+  const size = command ? it.builtinRecordSize(target) : 0;
+  // A built-in's binary records decode to its table; anything else is the program's own text.
+  if (command && bytes.length % size === 0 && !isText(bytes)) {
+    let rows = it.decodeBuiltin(target, bytes) as object[];
+    if (!json && (target === "tcp" || target === "udp"))
+      rows = (rows as it.InetSocket[]).map(socketRow);
+    print(rows, listings(undefined, {})[command]!.columns, json);
+    return;
+  }
+  write(bytes.toString("utf8"));
+}
+
+function isText(bytes: Uint8Array): boolean {
+  if (bytes.length === 0) return true;
+  for (const b of bytes.subarray(0, 4096))
+    if (b === 0 || (b < 32 && b !== 10 && b !== 9)) return false;
+  return true;
+}
+
 function list(json: boolean): void {
   const supported = it.supportedTargets();
   const rows: Row[] = supported.map((t) => ({
@@ -331,6 +361,10 @@ export async function main(argv: string[]): Promise<number> {
     case "pin":
       if (rest.length !== 2) throw new UsageError("usage: bpf-iter pin <target> <path>");
       pin(rest[0]!, rest[1]!);
+      return 0;
+    case "cat":
+      if (rest.length !== 1) throw new UsageError("usage: bpf-iter cat <pinned-path>");
+      await cat(rest[0]!, values.json);
       return 0;
   }
   const listing = listings(pid, {
