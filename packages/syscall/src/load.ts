@@ -15,6 +15,11 @@ export interface LoadOptions {
   logLevel?: number;
   /** First verifier log size in bytes (grown on ENOSPC). */
   logSize?: number;
+  /**
+   * The program's BTF (a BTF_LOAD fd the caller keeps open): passed as
+   * prog_btf_fd, with the spec's funcInfo / lineInfo. Without it they are not passed.
+   */
+  btf?: { readonly fd: number };
 }
 
 const LD_IMM64 = 0x18;
@@ -114,6 +119,19 @@ export function applyRelocations(
   return insns;
 }
 
+function btfFields(spec: ProgramSpec, options: LoadOptions) {
+  if (options.btf === undefined) return {};
+  return {
+    progBtfFd: v.fd("options.btf.fd", options.btf.fd),
+    ...(spec.funcInfo
+      ? { funcInfo: spec.funcInfo.records, funcInfoRecSize: spec.funcInfo.recordSize }
+      : {}),
+    ...(spec.lineInfo
+      ? { lineInfo: spec.lineInfo.records, lineInfoRecSize: spec.lineInfo.recordSize }
+      : {}),
+  };
+}
+
 export function loadProgram(spec: ProgramSpec, options: LoadOptions = {}): Program {
   if (typeof spec !== "object" || spec === null)
     throw new TypeError("loadProgram needs a ProgramSpec");
@@ -143,6 +161,7 @@ export function loadProgram(spec: ProgramSpec, options: LoadOptions = {}): Progr
         flags: spec.flags ?? 0,
         logLevel: options.logLevel ?? 0,
         ...(options.logSize === undefined ? {} : { logSize: options.logSize }),
+        ...btfFields(spec, options),
       },
       created,
     );

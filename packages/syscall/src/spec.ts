@@ -51,6 +51,17 @@ export interface ReadonlyData {
   readonly bytes: Uint8Array;
 }
 
+/**
+ * `.BTF.ext` records for one program (func info or line info), instruction
+ * offsets relative to the program's first instruction. Loaded with the
+ * program when `LoadOptions.btf` gives the BTF they refer to.
+ */
+export interface BtfExtRecords {
+  /** Bytes per record (func info: 8, line info: 16 today). */
+  readonly recordSize: number;
+  readonly records: Uint8Array;
+}
+
 export interface ProgramSpec {
   /** Up to 15 characters are kept by the kernel (BPF_OBJ_NAME_LEN - 1). */
   readonly name?: string;
@@ -72,4 +83,8 @@ export interface ProgramSpec {
   readonly maps?: readonly MapSpec[];
   /** Extra BPF_F_* program flags (e.g. BPF_F_SLEEPABLE). */
   readonly flags?: number;
+  /** `struct bpf_func_info` records (BTF FUNC id per subprogram); needs LoadOptions.btf. */
+  readonly funcInfo?: BtfExtRecords;
+  /** `struct bpf_line_info` records (source lines in verifier logs); needs LoadOptions.btf. */
+  readonly lineInfo?: BtfExtRecords;
 }

@@ -1,3 +1,4 @@
+import { closeSync } from "node:fs";
 import { describeKernel } from "@ts-ebpf/testing";
 import { afterAll, expect, it } from "vitest";
 import {
@@ -7,6 +8,7 @@ import {
   BpfMapFlag,
   BpfMapType,
   BpfProgType,
+  btfLoad,
   codecs,
   loadProgram,
   Program,
@@ -226,5 +228,110 @@ describeKernel("program commands", () => {
     ).toThrow(/outside the program/);
     // The .rodata map created for the failed load was closed again.
     expect(openFdCount()).toBe(before);
+  });
+});
+
+/** A BTF blob with `int` (id 1), `int (void)` (id 2) and FUNC `name` (id 3), plus extra strings. */
+function tinyBtf(
+  funcName: string,
+  extra: string[],
+): { blob: Uint8Array; str: Map<string, number> } {
+  const names = ["", "int", funcName, ...extra];
+  const str = new Map<string, number>();
+  const parts: Uint8Array[] = [];
+  let len = 0;
+  for (const n of names) {
+    str.set(n, len);
+    const b = new TextEncoder().encode(`${n}\0`);
+    parts.push(b);
+    len += b.length;
+  }
+  const strings = new Uint8Array(len);
+  let at = 0;
+  for (const p of parts) {
+    strings.set(p, at);
+    at += p.length;
+  }
+  const types = new DataView(new ArrayBuffer(16 + 12 + 12));
+  // INT "int": name, info (kind 1), size 4, encoding signed, 32 bits.
+  types.setUint32(0, str.get("int")!, true);
+  types.setUint32(4, 1 << 24, true);
+  types.setUint32(8, 4, true);
+  types.setUint32(12, (1 << 24) | 32, true);
+  // FUNC_PROTO, no params, returns int.
+  types.setUint32(16, 0, true);
+  types.setUint32(20, 13 << 24, true);
+  types.setUint32(24, 1, true);
+  // FUNC funcName (global linkage) → proto 2.
+  types.setUint32(28, str.get(funcName)!, true);
+  types.setUint32(32, (12 << 24) | 1, true);
+  types.setUint32(36, 2, true);
+  const header = new DataView(new ArrayBuffer(24));
+  header.setUint16(0, 0xeb9f, true);
+  header.setUint8(2, 1);
+  header.setUint32(4, 24, true);
+  header.setUint32(8, 0, true);
+  header.setUint32(12, types.byteLength, true);
+  header.setUint32(16, types.byteLength, true);
+  header.setUint32(20, strings.length, true);
+  return {
+    blob: concat(new Uint8Array(header.buffer), new Uint8Array(types.buffer), strings),
+    str,
+  };
+}
+
+describeKernel("program BTF, func info and line info", () => {
+  it("loadProgram passes prog_btf_fd, func_info and line_info: the verifier log shows the source line", () => {
+    const { blob, str } = tinyBtf("ts_lines", ["prog.c", "return r3_is_not_set;"]);
+    const btf = btfLoad(blob);
+    try {
+      const funcInfo = new DataView(new ArrayBuffer(8));
+      funcInfo.setUint32(0, 0, true); // insn_off
+      funcInfo.setUint32(4, 3, true); // FUNC id
+      const lineInfo = new DataView(new ArrayBuffer(16));
+      lineInfo.setUint32(0, 0, true); // insn_off
+      lineInfo.setUint32(4, str.get("prog.c")!, true);
+      lineInfo.setUint32(8, str.get("return r3_is_not_set;")!, true);
+      lineInfo.setUint32(12, (7 << 10) | 3, true); // line 7, column 3
+      const spec: ProgramSpec = {
+        type: BpfProgType.SOCKET_FILTER,
+        name: "ts_lines",
+        license: "GPL",
+        instructions: concat(mov64Imm(0, 0), exit()),
+        relocations: [],
+        funcInfo: { recordSize: 8, records: new Uint8Array(funcInfo.buffer) },
+        lineInfo: { recordSize: 16, records: new Uint8Array(lineInfo.buffer) },
+      };
+      const ok = loadProgram(spec, { btf: { fd: btf.fd } });
+      try {
+        const info = ok.info();
+        expect(info.btfId).toBeGreaterThan(0);
+      } finally {
+        ok.close();
+      }
+      // r0 = r3 (never set): refused, and the log quotes the line.
+      const bad = concat(new Uint8Array([0xbf, 0x30, 0, 0, 0, 0, 0, 0]), exit());
+      let err: unknown;
+      try {
+        loadProgram({ ...spec, instructions: bad }, { btf: { fd: btf.fd } }).close();
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(VerifierError);
+      expect((err as VerifierError).log).toContain("; return r3_is_not_set; @ prog.c:7");
+      // Without options.btf the records are not passed (and the load works as before).
+      loadProgram(spec).close();
+      expect(() =>
+        progLoad({
+          type: BpfProgType.SOCKET_FILTER,
+          instructions: returning(0),
+          license: "GPL",
+          funcInfo: new Uint8Array(8),
+          funcInfoRecSize: 8,
+        }),
+      ).toThrow(/need progBtfFd/);
+    } finally {
+      closeSync(btf.fd);
+    }
   });
 });

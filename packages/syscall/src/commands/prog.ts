@@ -21,6 +21,14 @@ export interface ProgLoadOptions {
   /** BPF_F_* program flags (BpfProgLoadFlag). */
   flags?: number;
   progBtfFd?: number;
+  /** `struct bpf_func_info` records (needs progBtfFd). */
+  funcInfo?: Uint8Array;
+  /** Bytes per func info record (8 today). */
+  funcInfoRecSize?: number;
+  /** `struct bpf_line_info` records (needs progBtfFd): verifier logs then show source lines. */
+  lineInfo?: Uint8Array;
+  /** Bytes per line info record (16 today). */
+  lineInfoRecSize?: number;
   kernVersion?: number;
   /**
    * Verifier log level (BpfLogLevel). 0 loads without a log and, on a
@@ -61,7 +69,25 @@ function validateLoad(o: ProgLoadOptions) {
   // Kernels before 6.4 refuse log buffers under 128 bytes (EINVAL).
   const logSize = Math.max(MIN_LOG_SIZE, v.positiveU32("logSize", o.logSize ?? DEFAULT_LOG_SIZE));
   if (logSize > MAX_LOG_SIZE) throw new RangeError(`logSize must be at most ${MAX_LOG_SIZE}`);
-  return { insns, license, name, logLevel, logSize };
+  const funcInfo = extInfo("funcInfo", o.funcInfo, o.funcInfoRecSize);
+  const lineInfo = extInfo("lineInfo", o.lineInfo, o.lineInfoRecSize);
+  if ((funcInfo || lineInfo) && !o.progBtfFd)
+    throw new RangeError("funcInfo and lineInfo need progBtfFd (the program's BTF)");
+  return { insns, license, name, logLevel, logSize, funcInfo, lineInfo };
+}
+
+/** Checks a .BTF.ext record array: whole records of a plausible size. */
+function extInfo(
+  what: string,
+  records: Uint8Array | undefined,
+  recSize: number | undefined,
+): { records: Uint8Array; recSize: number; count: number } | undefined {
+  if (records === undefined) return undefined;
+  v.bytes(what, records);
+  const size = v.positiveU32(`${what}RecSize`, recSize ?? 0);
+  if (records.byteLength % size !== 0)
+    throw new RangeError(`${what} (${records.byteLength} bytes) is not whole ${size}-byte records`);
+  return { records, recSize: size, count: records.byteLength / size };
 }
 
 function attempt(
@@ -84,6 +110,18 @@ function attempt(
     .u32("expected_attach_type", v.u32("expectedAttachType", o.expectedAttachType ?? 0))
     .u32("prog_btf_fd", o.progBtfFd === undefined ? 0 : v.fd("progBtfFd", o.progBtfFd))
     .u32("attach_btf_id", v.u32("attachBtfId", o.attachBtfId ?? 0));
+  if (p.funcInfo && p.funcInfo.count > 0) {
+    attr
+      .u32("func_info_rec_size", p.funcInfo.recSize)
+      .ptr("func_info", p.funcInfo.records)
+      .u32("func_info_cnt", p.funcInfo.count);
+  }
+  if (p.lineInfo && p.lineInfo.count > 0) {
+    attr
+      .u32("line_info_rec_size", p.lineInfo.recSize)
+      .ptr("line_info", p.lineInfo.records)
+      .u32("line_info_cnt", p.lineInfo.count);
+  }
   if (o.attachProgFd !== undefined)
     attr.u32("attach_prog_fd", v.fd("attachProgFd", o.attachProgFd));
   else if (o.attachBtfObjFd)
