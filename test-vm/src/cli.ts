@@ -7,6 +7,7 @@ import type { GuestConfig } from "./events.js";
 import { buildInitramfs } from "./initramfs.js";
 import { type KernelEntry, loadKernels, type PreparedKernel, prepareKernel } from "./kernels.js";
 import { cacheDir } from "./paths.js";
+import { pinEntry } from "./pin.js";
 import { type Accel, detectAccel, runGuest, runShell } from "./qemu.js";
 import { formatSummary, type KernelSummary, progressLine, seconds, summarize } from "./summary.js";
 
@@ -20,7 +21,8 @@ const USAGE = `usage: pnpm test:vm [options]
   --memory <MiB>      guest memory (default 3072)
   --cpus <n>          guest vCPUs (default 2)
   --self-test <kind>  run the harness's fixture instead: pass, fail or hang
-  --no-tutorials      skip the tutorials' test script`;
+  --no-tutorials      skip the tutorials' test script
+  --pin <package>     print the kernels.json entry for apt's candidate of a linux-image package`;
 
 function fail(msg: string): never {
   console.error(`test-vm: ${msg}`);
@@ -36,7 +38,11 @@ function positiveInt(name: string, v: string | undefined, dflt: number): number 
 }
 
 async function main(): Promise<number> {
+  // `pnpm test:vm -- --kernel 6.1` passes the "--" through to the script.
+  const argv = process.argv.slice(2);
+  if (argv[0] === "--") argv.shift();
   const { values } = parseArgs({
+    args: argv,
     options: {
       kernel: { type: "string", multiple: true },
       filter: { type: "string" },
@@ -48,12 +54,17 @@ async function main(): Promise<number> {
       cpus: { type: "string" },
       "self-test": { type: "string" },
       "no-tutorials": { type: "boolean" },
+      pin: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
   });
   if (values.help) {
     console.log(USAGE);
+    return 0;
+  }
+  if (values.pin !== undefined) {
+    console.log(JSON.stringify(pinEntry(values.pin), null, 2));
     return 0;
   }
   const selfTest = values["self-test"];
