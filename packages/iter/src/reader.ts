@@ -54,6 +54,15 @@ export interface ReaderOptions {
 }
 
 export const DEFAULT_CHUNK_SIZE = 64 * 1024;
+
+// Safety net only: a reader dropped without close() or reaching EOF gives its fd back.
+const finalizer = new FinalizationRegistry<{ fd: number; io: FdIo }>(({ fd, io }) => {
+  try {
+    io.close(fd);
+  } catch {
+    // already closed
+  }
+});
 const MAX_CHUNK_SIZE = 1 << 30;
 
 function errnoCode(err: unknown): string | undefined {
@@ -101,6 +110,7 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
     this.chunkSize = checkChunkSize(options.chunkSize);
     this.target = options.target;
     this.#io = options.io ?? nodeFdIo;
+    finalizer.register(this, { fd, io: this.#io }, this);
     const signal = options.signal;
     if (signal) {
       if (!(signal instanceof AbortSignal)) throw new TypeError("signal must be an AbortSignal");
@@ -346,6 +356,7 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
 
   #releaseFd(): void {
     this.#closeWhenIdle = false;
+    finalizer.unregister(this);
     try {
       this.#io.close(this.#fd);
     } catch {
