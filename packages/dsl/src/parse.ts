@@ -16,8 +16,9 @@ import {
   JMP_CODES,
   type JmpName,
   type MemSize,
+  SIZE_CODES,
 } from "./insn.js";
-import { Class, LdImm64Src, Source } from "./opcodes.js";
+import { Class, LdImm64Src, Mode, Source } from "./opcodes.js";
 import { ALU_OPERATORS, ATOMIC_OPERATORS, JMP_OPERATORS } from "./print.js";
 import { checkInstruction } from "./validate.js";
 
@@ -556,7 +557,7 @@ class LineParser {
   private ldSkb(dst: Reg, size: MemSize): Instruction {
     if (dst.n !== 0) this.fail("legacy packet loads write r0", dst.col);
     this.expect("[");
-    const mode = Class.LD | { u8: 0x10, u16: 0x08, u32: 0x00, u64: 0x18 }[size];
+    const base = Class.LD | SIZE_CODES[size];
     if (this.isReg()) {
       const src = this.reg();
       let imm = 0;
@@ -566,11 +567,11 @@ class LineParser {
         imm = neg ? -v : v;
       }
       this.expect("]");
-      return build({ opcode: mode | 0x40, dst: 0, src: src.n, off: 0, imm });
+      return build({ opcode: base | Mode.IND, dst: 0, src: src.n, off: 0, imm });
     }
     const imm = this.int(32, "offset");
     this.expect("]");
-    return build({ opcode: mode | 0x20, dst: 0, src: 0, off: 0, imm });
+    return build({ opcode: base | Mode.ABS, dst: 0, src: 0, off: 0, imm });
   }
 
   /** After `map`, `btf` or `func`: the ld_imm64 pseudo forms. */
