@@ -1,0 +1,101 @@
+// Fix-ups libbpf makes before BTF_LOAD so the kernel accepts clang's .BTF:
+// clang leaves DATASEC sizes at 0 and the offsets of global (non-static)
+// variables unset; both come from the ELF section and symbol table.
+import { ElfError } from "./errors.js";
+import type { ElfFile } from "./reader.js";
+import { STT } from "./reader.js";
+
+const KIND_DATASEC = 15;
+const KIND_VAR = 14;
+
+/** Bytes after the 12-byte common header of a BTF type (-1: unknown kind). */
+function extraBytes(kind: number, vlen: number): number {
+  switch (kind) {
+    case 1: // INT
+    case 14: // VAR
+    case 17: // DECL_TAG
+      return 4;
+    case 3: // ARRAY
+      return 12;
+    case 4: // STRUCT
+    case 5: // UNION
+    case 15: // DATASEC
+      return 12 * vlen;
+    case 6: // ENUM
+    case 13: // FUNC_PROTO
+      return 8 * vlen;
+    case 19: // ENUM64
+      return 12 * vlen;
+    case 0:
+    case 2:
+    case 7:
+    case 8:
+    case 9:
+    case 10:
+    case 11:
+    case 12:
+    case 16:
+    case 18:
+      return 0;
+    default:
+      return -1;
+  }
+}
+
+/** Byte offset of each type (index = id - 1) in a BTF blob. */
+export function typeOffsets(blob: Uint8Array): { offsets: number[]; strStart: number } {
+  const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+  const hdrLen = view.getUint32(4, true);
+  const start = hdrLen + view.getUint32(8, true);
+  const end = start + view.getUint32(12, true);
+  const offsets: number[] = [];
+  for (let p = start; p < end; ) {
+    const info = view.getUint32(p + 4, true);
+    const extra = extraBytes((info >>> 24) & 0x1f, info & 0xffff);
+    if (extra < 0) throw new ElfError(`.BTF: unknown kind at byte ${p}`);
+    offsets.push(p);
+    p += 12 + extra;
+  }
+  return { offsets, strStart: hdrLen + view.getUint32(16, true) };
+}
+
+/**
+ * A copy of `.BTF` with DATASEC sizes and global variable offsets filled in
+ * from the ELF object (libbpf's btf_fixup_datasec).
+ */
+export function fixupBtf(blob: Uint8Array, elf: ElfFile): Uint8Array {
+  const out = new Uint8Array(blob);
+  const view = new DataView(out.buffer);
+  const { offsets, strStart } = typeOffsets(out);
+  const str = (off: number) => {
+    const s = strStart + off;
+    const e = out.indexOf(0, s);
+    return Buffer.from(out.subarray(s, e < 0 ? s : e)).toString("latin1");
+  };
+  for (const p of offsets) {
+    const info = view.getUint32(p + 4, true);
+    if ((info >>> 24) % 32 !== KIND_DATASEC) continue;
+    const secName = str(view.getUint32(p, true));
+    const section = elf.section(secName);
+    if (!section) continue;
+    if (view.getUint32(p + 8, true) === 0) view.setUint32(p + 8, section.size, true);
+    const vlen = info & 0xffff;
+    for (let i = 0; i < vlen; i++) {
+      const vsi = p + 12 + i * 12;
+      const varId = view.getUint32(vsi, true);
+      const varAt = offsets[varId - 1];
+      if (varAt === undefined)
+        throw new ElfError(`.BTF: DATASEC ${secName} refers to type ${varId}`);
+      const varInfo = view.getUint32(varAt + 4, true);
+      if ((varInfo >>> 24) % 32 !== KIND_VAR) continue;
+      const linkage = view.getUint32(varAt + 12, true);
+      if (linkage !== 1) continue; // static offsets are set; externs are not ours
+      const name = str(view.getUint32(varAt, true));
+      const sym = elf.symbols.find(
+        (s) => s.name === name && s.section === section.index && s.type === STT.OBJECT,
+      );
+      if (sym) view.setUint32(vsi + 4, sym.value, true);
+    }
+  }
+  return out;
+}

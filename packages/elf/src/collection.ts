@@ -1,0 +1,198 @@
+// loadCollection: creates an object's maps once, loads its BTF, and loads
+// every program against those maps (shared by name). The Collection owns all
+// fds; close() / Symbol.dispose closes them.
+import { closeSync, readFileSync } from "node:fs";
+import {
+  BpfError,
+  BpfMap,
+  btfLoad,
+  loadProgram,
+  type MapFdSource,
+  type Program,
+  VerifierError,
+} from "@ts-ebpf/syscall";
+import { POISON_HELPER } from "./core.js";
+import { CoreRelocationError, ElfError } from "./errors.js";
+import {
+  type CollectionSpec,
+  type ElfProgramSpec,
+  type ParseOptions,
+  parseCollection,
+} from "./spec.js";
+
+/** A loaded program of a collection: the Program handle plus its ELF facts. */
+export type CollectionProgram = Program & {
+  /** ELF section, e.g. "iter/task". */
+  readonly section: string;
+  /** Iterator target from an `iter/<target>` section; pass it to createIterator. */
+  readonly iterTarget?: string;
+};
+
+export interface LoadCollectionOptions extends ParseOptions {
+  /** Verifier log level for every program (logs land in Program.log). */
+  logLevel?: number;
+  /** Maps the caller owns, by name: used instead of creating the object's map of that name. */
+  maps?: Readonly<Record<string, MapFdSource>>;
+}
+
+/** Map names the kernel accepts: 15 bytes of [A-Za-z0-9_.]. */
+function kernelName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.]/g, "_").slice(0, 15);
+}
+
+export class Collection implements Disposable {
+  readonly maps: Readonly<Record<string, BpfMap>>;
+  readonly programs: Readonly<Record<string, CollectionProgram>>;
+  readonly spec: CollectionSpec;
+  /** Why .BTF could not be loaded (programs then load without func and line info). */
+  readonly btfError: Error | undefined;
+  #closed = false;
+
+  constructor(
+    spec: CollectionSpec,
+    maps: Record<string, BpfMap>,
+    programs: Record<string, CollectionProgram>,
+    btfError: Error | undefined,
+  ) {
+    this.spec = spec;
+    this.maps = maps;
+    this.programs = programs;
+    this.btfError = btfError;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const p of Object.values(this.programs)) p.close();
+    for (const m of Object.values(this.maps)) m.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function createMaps(
+  spec: CollectionSpec,
+  caller: Readonly<Record<string, MapFdSource>>,
+  out: Record<string, BpfMap>,
+): void {
+  for (const [name, m] of Object.entries(spec.maps)) {
+    if (caller[name]) continue;
+    const map = BpfMap.create({
+      type: m.type,
+      keySize: m.keySize,
+      valueSize: m.valueSize,
+      maxEntries: m.maxEntries,
+      flags: m.flags ?? 0,
+      name: kernelName(name),
+    });
+    out[name] = map;
+    if (m.contents !== undefined) {
+      const value = new Uint8Array(map.valueSlotSize);
+      value.set(m.contents.subarray(0, value.length));
+      map.set(new Uint8Array(4), value);
+    }
+    if (m.freeze) map.freeze();
+  }
+}
+
+/** The CO-RE error behind a verifier rejection at a poisoned instruction, if that is what it was. */
+function poisonError(p: ElfProgramSpec, err: VerifierError): CoreRelocationError | undefined {
+  if (p.poisoned.length === 0 || !err.log.includes(`unknown#${POISON_HELPER}`)) return undefined;
+  const hit = p.poisoned.find((x) => x.insn === err.instruction) ?? p.poisoned[0]!;
+  return new CoreRelocationError(
+    p.name,
+    hit.access,
+    `${hit.kind}: ${hit.reason}; the verifier reached the poisoned instruction ${hit.insn}`,
+    { cause: err },
+  );
+}
+
+function loadOne(
+  p: ElfProgramSpec,
+  maps: Record<string, MapFdSource>,
+  btf: { fd: number } | undefined,
+  logLevel: number,
+): Program {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return loadProgram(p, { maps, logLevel, ...(btf ? { btf } : {}) });
+    } catch (err) {
+      // The verifier answers EAGAIN when a signal is pending; libbpf retries too.
+      if (err instanceof BpfError && err.code === "EAGAIN" && attempt < 5) continue;
+      if (err instanceof VerifierError) {
+        const core = poisonError(p, err);
+        if (core) throw core;
+      }
+      throw err;
+    }
+  }
+}
+
+/** Loads a parsed CollectionSpec: maps, BTF, then every program. */
+export function loadCollectionSpec(
+  spec: CollectionSpec,
+  options: LoadCollectionOptions = {},
+): Collection {
+  const caller = options.maps ?? {};
+  const maps: Record<string, BpfMap> = {};
+  const programs: Record<string, CollectionProgram> = {};
+  let btfFd: number | undefined;
+  let btfError: Error | undefined;
+  try {
+    createMaps(spec, caller, maps);
+    if (spec.btf) {
+      try {
+        btfFd = btfLoad(spec.btf).fd;
+      } catch (e) {
+        btfError = e as Error;
+      }
+    }
+    const byName: Record<string, MapFdSource> = { ...maps, ...caller };
+    for (const [name, p] of Object.entries(spec.programs)) {
+      const prog = loadOne(
+        p,
+        byName,
+        btfFd === undefined ? undefined : { fd: btfFd },
+        options.logLevel ?? 0,
+      );
+      programs[name] = Object.assign(prog, {
+        section: p.section,
+        ...(p.iterTarget === undefined ? {} : { iterTarget: p.iterTarget }),
+      });
+    }
+  } catch (e) {
+    for (const p of Object.values(programs)) p.close();
+    for (const m of Object.values(maps)) m.close();
+    throw e;
+  } finally {
+    // Loaded programs hold their own reference to the BTF.
+    if (btfFd !== undefined) closeSync(btfFd);
+  }
+  return new Collection(spec, maps, programs, btfError);
+}
+
+/** Reads an ELF object (a path or its bytes) and loads its maps and programs. */
+export function loadCollection(
+  source: string | Uint8Array,
+  options: LoadCollectionOptions = {},
+): Collection {
+  let bytes: Uint8Array;
+  if (typeof source === "string") {
+    try {
+      bytes = readFileSync(source);
+    } catch (e) {
+      throw new ElfError(`cannot read ${source}: ${(e as Error).message}`, -1, { cause: e });
+    }
+  } else if (source instanceof Uint8Array) {
+    bytes = source;
+  } else {
+    throw new TypeError("loadCollection needs a path or the object's bytes");
+  }
+  return loadCollectionSpec(parseCollection(bytes, options), options);
+}

@@ -1,0 +1,515 @@
+// CO-RE: `.BTF.ext` relocations resolved against the running kernel's BTF, as
+// libbpf's relo_core.c does. A local access spec ("0:1:2": index into the root
+// type, then member / element indexes) is matched by member names against
+// kernel types of the same essential name (`task_struct___old` matches
+// `task_struct`); the instruction gets the kernel's offset, size, existence,
+// signedness, shifts, type id or enum value. A relocation that cannot be
+// resolved poisons its instruction (an invalid helper call), so it fails only
+// when the verifier reaches it, as with libbpf.
+import type { Btf, BtfType, CompositeType } from "@ts-ebpf/btf";
+import type { CoreRelocationRecord } from "./btf-ext.js";
+import { CoreRelocationError } from "./errors.js";
+
+export const CoreReloKind = {
+  FIELD_BYTE_OFFSET: 0,
+  FIELD_BYTE_SIZE: 1,
+  FIELD_EXISTS: 2,
+  FIELD_SIGNED: 3,
+  FIELD_LSHIFT_U64: 4,
+  FIELD_RSHIFT_U64: 5,
+  TYPE_ID_LOCAL: 6,
+  TYPE_ID_TARGET: 7,
+  TYPE_EXISTS: 8,
+  TYPE_SIZE: 9,
+  ENUMVAL_EXISTS: 10,
+  ENUMVAL_VALUE: 11,
+  TYPE_MATCHES: 12,
+} as const;
+
+const KIND_NAMES = [
+  "byte_off",
+  "byte_sz",
+  "field_exists",
+  "signed",
+  "lshift_u64",
+  "rshift_u64",
+  "local_type_id",
+  "target_type_id",
+  "type_exists",
+  "type_size",
+  "enumval_exists",
+  "enumval_value",
+  "type_matches",
+];
+
+/** libbpf's poison: a call to this helper id fails verification if reached. */
+export const POISON_HELPER = 0xbad2310;
+
+type Step = { kind: "member"; name: string; index: number } | { kind: "array"; index: number };
+
+interface FieldSpec {
+  /** Bit offset of the accessed field from the root pointer. */
+  bitOffset: number;
+  /** The accessed field's type id (unresolved) and bitfield size (0 if none). */
+  type: number;
+  bitfieldSize: number;
+  /** Type id of the root. */
+  root: number;
+}
+
+interface Resolved {
+  /** Value for the local (compile-time) layout; the instruction must hold it. */
+  local: number | bigint;
+  /** Value for the kernel; undefined: poison. */
+  target: number | bigint | undefined;
+  /** Field sizes for load-size adjustment (byte offset relos on memory instructions). */
+  localSize?: number;
+  targetSize?: number;
+  reason?: string;
+}
+
+/** Name without a `___flavor` suffix. */
+export function essentialName(name: string): string {
+  const i = name.indexOf("___");
+  return i > 0 ? name.slice(0, i) : name;
+}
+
+function isComposite(t: BtfType): t is CompositeType {
+  return t.kind === "struct" || t.kind === "union";
+}
+
+function parseAccess(access: string): number[] {
+  if (!/^\d+(:\d+)*$/.test(access)) throw new Error(`bad CO-RE access string "${access}"`);
+  return access.split(":").map(Number);
+}
+
+/** Walks the local spec: steps (for matching) and the field it ends at. */
+function localSpec(
+  btf: Btf,
+  typeId: number,
+  access: number[],
+): { steps: Step[]; field: FieldSpec } {
+  const root = btf.resolve(typeId);
+  let bitOffset = access[0]! * btf.sizeOf(root) * 8;
+  let cur = typeId;
+  let bitfieldSize = 0;
+  const steps: Step[] = [];
+  for (let i = 1; i < access.length; i++) {
+    const idx = access[i]!;
+    const t = btf.resolve(cur);
+    if (isComposite(t)) {
+      const m = t.members[idx];
+      if (!m) throw new Error(`member ${idx} of ${t.kind} ${t.name} does not exist`);
+      bitOffset += m.bitOffset;
+      bitfieldSize = m.bitfieldSize;
+      cur = m.type;
+      // Anonymous members are only a path; the target is searched through them.
+      if (m.name !== "") steps.push({ kind: "member", name: m.name, index: idx });
+    } else if (t.kind === "array") {
+      bitOffset += idx * btf.sizeOf(t.type) * 8;
+      bitfieldSize = 0;
+      cur = t.type;
+      steps.push({ kind: "array", index: idx });
+    } else {
+      throw new Error(`access ${i} goes into ${t.kind} ${t.id}`);
+    }
+  }
+  return { steps, field: { bitOffset, type: cur, bitfieldSize, root: typeId } };
+}
+
+/** libbpf's bpf_core_fields_are_compat. */
+function fieldsCompatible(local: Btf, lid: number, target: Btf, tid: number, depth = 0): boolean {
+  if (depth > 32) return false;
+  const l = local.resolve(lid);
+  const t = target.resolve(tid);
+  if (isComposite(l) && isComposite(t)) return true;
+  const enumLike = (k: string) => k === "enum" || k === "enum64";
+  if (l.kind !== t.kind && !(enumLike(l.kind) && enumLike(t.kind))) return false;
+  switch (l.kind) {
+    case "ptr":
+    case "float":
+      return true;
+    case "fwd":
+    case "enum":
+    case "enum64":
+      return l.name === "" || essentialName(l.name) === essentialName(t.name);
+    case "int":
+      return l.kind === t.kind && l.bitOffset === 0 && (t as typeof l).bitOffset === 0;
+    case "array":
+      return t.kind === "array" && fieldsCompatible(local, l.type, target, t.type, depth + 1);
+    default:
+      return false;
+  }
+}
+
+/** Finds a member by name in a target composite, through anonymous members. */
+function findMember(
+  target: Btf,
+  t: CompositeType,
+  name: string,
+  depth = 0,
+): { bitOffset: number; type: number; bitfieldSize: number } | undefined {
+  if (depth > 32) return undefined;
+  for (const m of t.members) {
+    if (m.name === name)
+      return { bitOffset: m.bitOffset, type: m.type, bitfieldSize: m.bitfieldSize };
+    if (m.name === "") {
+      const inner = target.resolve(m.type);
+      if (!isComposite(inner)) continue;
+      const found = findMember(target, inner, name, depth + 1);
+      if (found) return { ...found, bitOffset: found.bitOffset + m.bitOffset };
+    }
+  }
+  return undefined;
+}
+
+/** Matches local steps against a target candidate root; undefined when it does not match. */
+function matchTarget(
+  local: Btf,
+  localField: FieldSpec,
+  steps: Step[],
+  access0: number,
+  target: Btf,
+  candidate: number,
+  localTypes: number[],
+): FieldSpec | undefined {
+  let bitOffset = access0 * target.sizeOf(candidate) * 8;
+  let cur = candidate;
+  let bitfieldSize = 0;
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i]!;
+    const t = target.resolve(cur);
+    if (step.kind === "member") {
+      if (!isComposite(t)) return undefined;
+      const m = findMember(target, t, step.name);
+      if (!m) return undefined;
+      if (!fieldsCompatible(local, localTypes[i]!, target, m.type)) return undefined;
+      bitOffset += m.bitOffset;
+      bitfieldSize = m.bitfieldSize;
+      cur = m.type;
+    } else {
+      if (t.kind !== "array") return undefined;
+      // A flexible array (0 elements) at the end accepts any index, as in libbpf.
+      if (t.nelems !== 0 && step.index >= t.nelems) return undefined;
+      bitOffset += step.index * target.sizeOf(t.type) * 8;
+      bitfieldSize = 0;
+      cur = t.type;
+    }
+  }
+  void localField;
+  return { bitOffset, type: cur, bitfieldSize, root: candidate };
+}
+
+/** Types of the fields each local step lands on (for compatibility checks). */
+function stepTypes(btf: Btf, typeId: number, access: number[]): number[] {
+  const out: number[] = [];
+  let cur = typeId;
+  for (let i = 1; i < access.length; i++) {
+    const t = btf.resolve(cur);
+    if (isComposite(t)) {
+      const m = t.members[access[i]!]!;
+      cur = m.type;
+      if (m.name !== "") out.push(cur);
+    } else if (t.kind === "array") {
+      cur = t.type;
+      out.push(cur);
+    }
+  }
+  return out;
+}
+
+/** libbpf's bpf_core_calc_field_relo for one spec. */
+function fieldValue(btf: Btf, spec: FieldSpec, kind: number): { value: number; size: number } {
+  const mt = btf.resolve(spec.type);
+  const bitfield = spec.bitfieldSize > 0;
+  let byteSize = mt.kind === "void" ? 0 : btf.sizeOf(mt);
+  let byteOff = Math.floor(spec.bitOffset / 8);
+  const bitSize = bitfield ? spec.bitfieldSize : byteSize * 8;
+  if (bitfield) {
+    byteOff = Math.floor(spec.bitOffset / 8 / byteSize) * byteSize;
+    while (spec.bitOffset + bitSize - byteOff * 8 > byteSize * 8) {
+      if (byteSize >= 8) throw new Error("bitfield does not fit in 8 bytes");
+      byteSize *= 2;
+      byteOff = Math.floor(spec.bitOffset / 8 / byteSize) * byteSize;
+    }
+  }
+  switch (kind) {
+    case CoreReloKind.FIELD_BYTE_OFFSET:
+      return { value: byteOff, size: byteSize };
+    case CoreReloKind.FIELD_BYTE_SIZE:
+      return { value: byteSize, size: byteSize };
+    case CoreReloKind.FIELD_SIGNED:
+      return {
+        value:
+          (mt.kind === "int" && mt.signed) ||
+          ((mt.kind === "enum" || mt.kind === "enum64") && mt.signed)
+            ? 1
+            : 0,
+        size: byteSize,
+      };
+    case CoreReloKind.FIELD_LSHIFT_U64:
+      return { value: 64 - (spec.bitOffset + bitSize - byteOff * 8), size: byteSize };
+    case CoreReloKind.FIELD_RSHIFT_U64:
+      return { value: 64 - bitSize, size: byteSize };
+    default:
+      return { value: 1, size: byteSize };
+  }
+}
+
+/** Kernel types that may stand for local type `id` (same essential name and kind). */
+function candidates(local: Btf, id: number, target: Btf): number[] {
+  const t = local.resolve(id);
+  const name = essentialName(t.name);
+  if (name === "") return [];
+  const kinds = t.kind === "enum" || t.kind === "enum64" ? ["enum", "enum64"] : [t.kind];
+  const out: number[] = [];
+  for (const k of kinds) out.push(...target.findTypeIds(name, k as BtfType["kind"]));
+  return out;
+}
+
+/** libbpf's bpf_core_types_match, reduced: kinds, names, members and enumerators. */
+function typesMatch(local: Btf, lid: number, target: Btf, tid: number, depth = 0): boolean {
+  if (depth > 16) return false;
+  const l = local.resolve(lid);
+  const t = target.resolve(tid);
+  if (l.kind !== t.kind) return false;
+  if (l.name !== "" && essentialName(l.name) !== essentialName(t.name)) return false;
+  switch (l.kind) {
+    case "struct":
+    case "union": {
+      const tc = t as CompositeType;
+      return l.members.every((m) => {
+        const tm = tc.members.find((x) => x.name === m.name);
+        return tm !== undefined && typesMatch(local, m.type, target, tm.type, depth + 1);
+      });
+    }
+    case "enum":
+    case "enum64": {
+      const names = new Set((t as typeof l).values.map((v) => v.name));
+      return l.values.every((v) => names.has(v.name));
+    }
+    case "int":
+      return l.size === (t as typeof l).size && l.signed === (t as typeof l).signed;
+    case "ptr":
+      return typesMatch(local, l.type, target, (t as typeof l).type, depth + 1);
+    case "array":
+      return (
+        l.nelems === (t as typeof l).nelems &&
+        typesMatch(local, l.type, target, (t as typeof l).type, depth + 1)
+      );
+    default:
+      return true;
+  }
+}
+
+/** The C-ish description of a relocation: "struct task_struct.pid", "enum pid_type::PIDTYPE_TGID". */
+export function describeAccess(btf: Btf, rec: CoreRelocationRecord): string {
+  try {
+    const root = btf.resolve(rec.typeId);
+    const head = `${root.kind === "union" || root.kind === "struct" || root.kind.startsWith("enum") ? `${root.kind.replace("64", "")} ` : ""}${root.name || "(anon)"}`;
+    const access = parseAccess(rec.access);
+    if (rec.kind === CoreReloKind.ENUMVAL_EXISTS || rec.kind === CoreReloKind.ENUMVAL_VALUE) {
+      const e = root as { values?: readonly { name: string }[] };
+      return `${head}::${e.values?.[access[0]!]?.name ?? `#${access[0]}`}`;
+    }
+    if (rec.kind >= CoreReloKind.TYPE_ID_LOCAL) return head;
+    let text = access[0] === 0 ? head : `${head}[${access[0]}]`;
+    let cur = rec.typeId;
+    for (let i = 1; i < access.length; i++) {
+      const t = btf.resolve(cur);
+      if (isComposite(t)) {
+        const m = t.members[access[i]!]!;
+        if (m.name !== "") text += `.${m.name}`;
+        cur = m.type;
+      } else if (t.kind === "array") {
+        text += `[${access[i]}]`;
+        cur = t.type;
+      }
+    }
+    return text;
+  } catch {
+    return `type ${rec.typeId} access ${rec.access}`;
+  }
+}
+
+/** Resolves one relocation: the local value and the kernel's (undefined: poison). */
+export function resolveCore(rec: CoreRelocationRecord, local: Btf, target: Btf): Resolved {
+  const access = parseAccess(rec.access);
+  const kind = rec.kind;
+  if (kind === CoreReloKind.TYPE_ID_LOCAL) return { local: rec.typeId, target: rec.typeId };
+  if (kind <= CoreReloKind.FIELD_RSHIFT_U64) {
+    const { steps, field } = localSpec(local, rec.typeId, access);
+    const localValue = fieldValue(local, field, kind);
+    const types = stepTypes(local, rec.typeId, access);
+    const results: { value: number; size: number }[] = [];
+    for (const c of candidates(local, rec.typeId, target)) {
+      const m = matchTarget(local, field, steps, access[0]!, target, c, types);
+      if (m) results.push(fieldValue(target, m, kind));
+    }
+    if (kind === CoreReloKind.FIELD_EXISTS) return { local: 1, target: results.length > 0 ? 1 : 0 };
+    if (results.length === 0)
+      return {
+        local: localValue.value,
+        target: undefined,
+        reason: "no matching field in the kernel's BTF",
+      };
+    const first = results[0]!;
+    if (results.some((r) => r.value !== first.value))
+      return {
+        local: localValue.value,
+        target: undefined,
+        reason: `ambiguous: ${results.length} kernel types match with different results`,
+      };
+    return {
+      local: localValue.value,
+      target: first.value,
+      localSize: localValue.size,
+      targetSize: first.size,
+    };
+  }
+  if (kind === CoreReloKind.ENUMVAL_EXISTS || kind === CoreReloKind.ENUMVAL_VALUE) {
+    const l = local.resolve(rec.typeId);
+    if (l.kind !== "enum" && l.kind !== "enum64") throw new Error("enum relocation on a non-enum");
+    const v = l.values[access[0]!];
+    if (!v) throw new Error(`enumerator ${access[0]} does not exist`);
+    let found: number | bigint | undefined;
+    for (const c of candidates(local, rec.typeId, target)) {
+      const t = target.resolve(c);
+      if (t.kind !== "enum" && t.kind !== "enum64") continue;
+      const tv = t.values.find((x) => essentialName(x.name) === essentialName(v.name));
+      if (tv) {
+        found = tv.value;
+        break;
+      }
+    }
+    if (kind === CoreReloKind.ENUMVAL_EXISTS)
+      return { local: 1, target: found === undefined ? 0 : 1 };
+    return found === undefined
+      ? { local: v.value, target: undefined, reason: "no such enumerator in the kernel's BTF" }
+      : { local: v.value, target: found };
+  }
+  // Type-based relocations.
+  const cands = candidates(local, rec.typeId, target);
+  const matching =
+    kind === CoreReloKind.TYPE_MATCHES
+      ? cands.filter((c) => typesMatch(local, rec.typeId, target, c))
+      : cands;
+  const localSize = (() => {
+    try {
+      return local.sizeOf(rec.typeId);
+    } catch {
+      return 0;
+    }
+  })();
+  switch (kind) {
+    case CoreReloKind.TYPE_EXISTS:
+    case CoreReloKind.TYPE_MATCHES:
+      return { local: 1, target: matching.length > 0 ? 1 : 0 };
+    case CoreReloKind.TYPE_ID_TARGET:
+      return matching[0] === undefined
+        ? { local: rec.typeId, target: undefined, reason: "no such type in the kernel's BTF" }
+        : { local: rec.typeId, target: matching[0] };
+    case CoreReloKind.TYPE_SIZE:
+      return matching[0] === undefined
+        ? { local: localSize, target: undefined, reason: "no such type in the kernel's BTF" }
+        : { local: localSize, target: target.sizeOf(matching[0]) };
+    default:
+      throw new Error(`unknown CO-RE relocation kind ${kind}`);
+  }
+}
+
+export interface PoisonedInstruction {
+  /** Instruction index in the section. */
+  readonly insn: number;
+  readonly access: string;
+  readonly kind: string;
+  readonly reason: string;
+}
+
+const SIZE_BITS: Record<number, number> = { 1: 0x10, 2: 0x08, 4: 0x00, 8: 0x18 };
+const BITS_SIZE: Record<number, number> = { 16: 1, 8: 2, 0: 4, 24: 8 };
+
+/**
+ * Applies a section's CO-RE relocations in place on `insns` (the section's
+ * bytes). Returns the poisoned instructions. `where` names the section in errors.
+ */
+export function applyCoreRelocations(
+  insns: Uint8Array,
+  records: readonly CoreRelocationRecord[],
+  local: Btf,
+  target: Btf,
+  where: string,
+): PoisonedInstruction[] {
+  const view = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
+  const poisoned: PoisonedInstruction[] = [];
+  for (const rec of records) {
+    const access = describeAccess(local, rec);
+    const kindName = KIND_NAMES[rec.kind] ?? `kind ${rec.kind}`;
+    const fail = (message: string, cause?: unknown) =>
+      new CoreRelocationError(
+        where,
+        access,
+        `${kindName} (access ${rec.access}): ${message}`,
+        cause === undefined ? undefined : { cause },
+      );
+    if (rec.insnOff % 8 !== 0 || rec.insnOff + 8 > insns.byteLength)
+      throw fail(
+        `instruction offset ${rec.insnOff} outside the section (${insns.byteLength} bytes)`,
+      );
+    let r: Resolved;
+    try {
+      r = resolveCore(rec, local, target);
+    } catch (e) {
+      throw fail(e instanceof Error ? e.message : String(e), e);
+    }
+    const at = rec.insnOff;
+    const code = insns[at]!;
+    const cls = code & 7;
+    const isLdImm64 = code === 0x18;
+    if (isLdImm64 && at + 16 > insns.byteLength) throw fail("ld_imm64 cut off by the section end");
+    if (r.target === undefined) {
+      poisoned.push({ insn: at / 8, access, kind: kindName, reason: r.reason ?? "unresolved" });
+      const slots = isLdImm64 ? 2 : 1;
+      for (let s = 0; s < slots; s++) {
+        const p = at + s * 8;
+        insns.fill(0, p, p + 8);
+        insns[p] = 0x85; // call
+        view.setInt32(p + 4, POISON_HELPER, true);
+      }
+      continue;
+    }
+    const value = r.target;
+    if (cls === 4 || cls === 7) {
+      // ALU / ALU64 with an immediate.
+      if ((code & 0x08) !== 0) throw fail(`instruction ${at / 8} is not an ALU with an immediate`);
+      const imm = view.getInt32(at + 4, true);
+      if (imm !== Number(r.local))
+        throw fail(`instruction ${at / 8} holds ${imm}, expected the local value ${r.local}`);
+      view.setInt32(at + 4, Number(value), true);
+    } else if (cls === 1 || cls === 2 || cls === 3) {
+      // Memory access: the offset is the field's byte offset.
+      if (rec.kind !== CoreReloKind.FIELD_BYTE_OFFSET)
+        throw fail(`instruction ${at / 8} is a memory access, relocation kind is ${kindName}`);
+      const off = view.getInt16(at + 2, true);
+      if (off !== Number(r.local))
+        throw fail(`instruction ${at / 8} has offset ${off}, expected the local offset ${r.local}`);
+      if (Number(value) > 0x7fff) throw fail(`offset ${value} does not fit an instruction`);
+      view.setInt16(at + 2, Number(value), true);
+      // A field whose size changed: adjust the load/store size (libbpf does too).
+      const insnSize = BITS_SIZE[code & 0x18];
+      if (r.localSize !== undefined && r.targetSize !== undefined && r.localSize !== r.targetSize) {
+        const bits = SIZE_BITS[r.targetSize];
+        if (insnSize !== r.localSize || bits === undefined)
+          throw fail(`field size changed from ${r.localSize} to ${r.targetSize} bytes`);
+        insns[at] = (code & ~0x18) | bits;
+      }
+    } else if (isLdImm64) {
+      const v = BigInt(value);
+      view.setUint32(at + 4, Number(v & 0xffffffffn), true);
+      view.setUint32(at + 12, Number((v >> 32n) & 0xffffffffn), true);
+    } else {
+      throw fail(`instruction ${at / 8} (opcode 0x${code.toString(16)}) cannot be relocated`);
+    }
+  }
+  return poisoned;
+}

@@ -1,0 +1,521 @@
+// parseCollection: an ELF object → CollectionSpec (plain data, no fds):
+// ProgramSpecs with BPF-to-BPF calls linked, map / global-data relocations,
+// func and line info, CO-RE applied against the kernel's BTF; MapSpecs from
+// .maps, legacy maps and global data sections; the fixed-up .BTF.
+import { type Btf, loadKernelBtf, parseBtf } from "@ts-ebpf/btf";
+import type { BtfExtRecords, MapSpec, ProgramSpec, Relocation } from "@ts-ebpf/syscall";
+import { BpfMapFlag, BpfMapType } from "@ts-ebpf/syscall/constants";
+import { type BtfExt, parseBtfExt } from "./btf-ext.js";
+import { fixupBtf } from "./btf-fix.js";
+import { applyCoreRelocations, type PoisonedInstruction } from "./core.js";
+import { ElfError } from "./errors.js";
+import {
+  type ElfFile,
+  type ElfRelocation,
+  type ElfSymbol,
+  parseElf,
+  type Section,
+  SHF_ALLOC,
+  SHF_EXECINSTR,
+  SHN_LORESERVE,
+  SHN_UNDEF,
+  SHT,
+  STT,
+} from "./reader.js";
+import { type SectionKind, sectionKind } from "./sections.js";
+
+/** A program of an ELF object: a ProgramSpec plus where it came from. */
+export interface ElfProgramSpec extends ProgramSpec {
+  readonly name: string;
+  /** ELF section, e.g. "iter/task". */
+  readonly section: string;
+  /** For `iter/<target>` and `iter.s/<target>` sections: the iterator target. */
+  readonly iterTarget?: string;
+  /** Instructions poisoned by unresolved CO-RE relocations (index in this program). */
+  readonly poisoned: readonly PoisonedInstruction[];
+}
+
+/** A global variable of a data section (for reading or setting it in `MapSpec.contents`). */
+export interface GlobalVariable {
+  /** Map (= section) holding it. */
+  readonly map: string;
+  readonly offset: number;
+  readonly size: number;
+}
+
+export interface CollectionSpec {
+  readonly programs: Readonly<Record<string, ElfProgramSpec>>;
+  /** Maps by name: BTF-defined and legacy maps by variable name, global data by section name. */
+  readonly maps: Readonly<Record<string, MapSpec>>;
+  /** Global variables by name. */
+  readonly variables: Readonly<Record<string, GlobalVariable>>;
+  readonly license: string;
+  /** .BTF fixed up for BTF_LOAD, when the object has one. */
+  readonly btf?: Uint8Array;
+}
+
+export interface ParseOptions {
+  /** BTF CO-RE relocations and attach ids are resolved against (default: the running kernel's). */
+  kernelBtf?: Btf;
+}
+
+const R_BPF_64_64 = 1;
+const R_BPF_64_32 = 10;
+const R_BPF_64_ABS64 = 2;
+const R_BPF_64_ABS32 = 3;
+const R_BPF_64_NODYLD32 = 4;
+const BPF_PSEUDO_CALL = 1;
+const CALL = 0x85;
+const LD_IMM64 = 0x18;
+const FUNC_INFO_SIZE = 8;
+const LINE_INFO_SIZE = 16;
+
+interface Func {
+  readonly section: Section;
+  readonly name: string;
+  /** Byte range in the section. */
+  readonly start: number;
+  readonly end: number;
+}
+
+interface CodeSection {
+  readonly section: Section;
+  /** The section's instructions, CO-RE applied. */
+  readonly insns: Uint8Array;
+  readonly funcs: Func[];
+  /** Relocations by byte offset. */
+  readonly relocs: Map<number, ElfRelocation>;
+  readonly poisoned: PoisonedInstruction[];
+}
+
+function isGlobalData(name: string): boolean {
+  return (
+    name === ".data" ||
+    name === ".bss" ||
+    name === ".rodata" ||
+    name.startsWith(".data.") ||
+    name.startsWith(".rodata.")
+  );
+}
+
+function cString(bytes: Uint8Array): string {
+  const end = bytes.indexOf(0);
+  return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString("utf8");
+}
+
+class Parser {
+  readonly elf: ElfFile;
+  readonly btf: Btf | undefined;
+  readonly ext: BtfExt | undefined;
+  readonly #kernel: Btf | undefined;
+  readonly #kernelOption: Btf | undefined;
+  readonly maps: Record<string, MapSpec> = {};
+  readonly variables: Record<string, GlobalVariable> = {};
+  /** Map name by symbol index of .maps / maps symbols. */
+  readonly #mapBySymbol = new Map<number, string>();
+  readonly #code = new Map<number, CodeSection>();
+
+  constructor(bytes: Uint8Array, options: ParseOptions) {
+    this.elf = parseElf(bytes);
+    this.#kernelOption = options.kernelBtf;
+    const btfSec = this.elf.section(".BTF");
+    if (btfSec) {
+      try {
+        this.btf = parseBtf(new Uint8Array(this.elf.contents(btfSec)));
+      } catch (e) {
+        throw new ElfError(`.BTF: ${(e as Error).message}`, btfSec.offset, { cause: e });
+      }
+      const extSec = this.elf.section(".BTF.ext");
+      if (extSec) this.ext = parseBtfExt(this.elf.contents(extSec), this.btf);
+    }
+    void this.#kernel;
+  }
+
+  #kernelBtfCache: Btf | undefined;
+  kernel(): Btf {
+    this.#kernelBtfCache ??= this.#kernelOption ?? loadKernelBtf();
+    return this.#kernelBtfCache;
+  }
+
+  license(): string {
+    const s = this.elf.section("license");
+    return s ? cString(this.elf.contents(s)) : "";
+  }
+
+  globalData(): void {
+    for (const s of this.elf.sections) {
+      if (!isGlobalData(s.name) || (s.flags & SHF_ALLOC) === 0 || s.size === 0) continue;
+      if (s.type !== SHT.PROGBITS && s.type !== SHT.NOBITS) continue;
+      const readOnly = s.name.startsWith(".rodata");
+      this.maps[s.name] = {
+        name: s.name,
+        type: BpfMapType.ARRAY,
+        keySize: 4,
+        valueSize: s.size,
+        maxEntries: 1,
+        flags: readOnly ? BpfMapFlag.RDONLY_PROG : 0,
+        contents: new Uint8Array(this.elf.contents(s)),
+        freeze: readOnly,
+      };
+      for (const sym of this.elf.symbols) {
+        if (sym.section !== s.index || sym.type !== STT.OBJECT || sym.name === "") continue;
+        if (sym.value + sym.size > s.size)
+          throw new ElfError(`symbol ${sym.name} lies outside ${s.name}`);
+        this.variables[sym.name] = { map: s.name, offset: sym.value, size: sym.size };
+      }
+    }
+  }
+
+  legacyMaps(): void {
+    const s = this.elf.section("maps");
+    if (!s || s.size === 0) return;
+    const syms = this.elf.symbols.filter(
+      (x) => x.section === s.index && x.type !== STT.SECTION && x.name !== "",
+    );
+    if (syms.length === 0) return;
+    const defSize = Math.floor(s.size / syms.length);
+    if (defSize < 20)
+      throw new ElfError(`legacy maps section: ${defSize}-byte definitions (need 20)`, s.offset);
+    const bytes = this.elf.contents(s);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (const sym of syms) {
+      if (sym.value + 20 > s.size)
+        throw new ElfError(`legacy map ${sym.name} lies outside the maps section`);
+      const u = (i: number) => view.getUint32(sym.value + i * 4, true);
+      this.maps[sym.name] = {
+        name: sym.name,
+        type: u(0),
+        keySize: u(1),
+        valueSize: u(2),
+        maxEntries: u(3),
+        flags: u(4),
+      };
+      this.#mapBySymbol.set(sym.index, sym.name);
+    }
+  }
+
+  btfMaps(): void {
+    const s = this.elf.section(".maps");
+    if (!s) return;
+    const btf = this.btf;
+    if (!btf) throw new ElfError(".maps section without .BTF: BTF-defined maps need BTF");
+    const sec = btf.findType(".maps", "datasec");
+    if (sec?.kind !== "datasec") throw new ElfError(".BTF has no DATASEC .maps");
+    for (const v of sec.vars) {
+      const variable = btf.type(v.type);
+      if (variable.kind !== "var") continue;
+      const name = variable.name;
+      const def = btf.resolve(variable.type);
+      if (def.kind !== "struct")
+        throw new ElfError(`map ${name}: its definition is a ${def.kind}, not a struct`);
+      const fields: Record<string, number> = {};
+      let keySize: number | undefined;
+      let valueSize: number | undefined;
+      for (const m of def.members) {
+        const mt = btf.resolve(m.type);
+        if (mt.kind !== "ptr") throw new ElfError(`map ${name}: member ${m.name} is not a pointer`);
+        const target = btf.resolve(mt.type);
+        if (m.name === "key" || m.name === "value") {
+          const size = btf.sizeOf(mt.type);
+          if (m.name === "key") keySize = size;
+          else valueSize = size;
+        } else if (m.name === "values") {
+          throw new ElfError(`map ${name}: map-in-map (values) is not supported`);
+        } else {
+          if (target.kind !== "array")
+            throw new ElfError(`map ${name}: __uint(${m.name}) is not an array pointer`);
+          fields[m.name] = target.nelems;
+        }
+      }
+      if (fields.type === undefined) throw new ElfError(`map ${name}: no type`);
+      this.maps[name] = {
+        name,
+        type: fields.type,
+        keySize: keySize ?? fields.key_size ?? 0,
+        valueSize: valueSize ?? fields.value_size ?? 0,
+        maxEntries: fields.max_entries ?? 0,
+        flags: fields.map_flags ?? 0,
+      };
+    }
+    for (const sym of this.elf.symbols) {
+      if (sym.section === s.index && sym.type !== STT.SECTION && this.maps[sym.name])
+        this.#mapBySymbol.set(sym.index, sym.name);
+    }
+  }
+
+  codeSection(index: number): CodeSection {
+    const have = this.#code.get(index);
+    if (have) return have;
+    const section = this.elf.sectionAt(index, "code");
+    if ((section.flags & SHF_EXECINSTR) === 0 || section.type !== SHT.PROGBITS)
+      throw new ElfError(`section ${section.name} is not code`);
+    if (section.size % 8 !== 0)
+      throw new ElfError(
+        `code section ${section.name}: ${section.size} bytes is not whole instructions`,
+      );
+    const insns = new Uint8Array(this.elf.contents(section));
+    const funcs: Func[] = this.elf.symbols
+      .filter((s) => s.section === index && s.type === STT.FUNC)
+      .map((s) => {
+        if (s.value % 8 !== 0 || s.value + s.size > section.size || s.size === 0)
+          throw new ElfError(
+            `function ${s.name} (${s.size} bytes at ${s.value}) outside ${section.name}`,
+          );
+        return { section, name: s.name, start: s.value, end: s.value + s.size };
+      })
+      .sort((a, b) => a.start - b.start);
+    if (funcs.length === 0 && section.size > 0)
+      funcs.push({ section, name: section.name, start: 0, end: section.size });
+    const relocs = new Map<number, ElfRelocation>();
+    for (const rs of this.elf.sections) {
+      if (rs.type !== SHT.REL || rs.info !== index) continue;
+      for (const r of this.elf.relocations(rs)) {
+        if (r.offset % 8 !== 0)
+          throw new ElfError(`${rs.name}: relocation at ${r.offset} not on an instruction`);
+        relocs.set(r.offset, r);
+      }
+    }
+    const core = this.ext?.coreRelocations.get(section.name) ?? [];
+    const poisoned =
+      core.length > 0 && this.btf
+        ? applyCoreRelocations(insns, core, this.btf, this.kernel(), section.name)
+        : [];
+    const code = { section, insns, funcs, relocs, poisoned };
+    this.#code.set(index, code);
+    return code;
+  }
+
+  funcAt(code: CodeSection, byteOff: number, from: string): Func {
+    const f = code.funcs.find((x) => byteOff >= x.start && byteOff < x.end);
+    if (!f) throw new ElfError(`${from}: no function at byte ${byteOff} of ${code.section.name}`);
+    return f;
+  }
+
+  /** The instructions of `entry` with every function it calls appended. */
+  link(entry: Func, kind: SectionKind): ElfProgramSpec {
+    const chunks: Uint8Array[] = [];
+    const placed = new Map<Func, number>();
+    const queue: Func[] = [];
+    const relocations: Relocation[] = [];
+    const funcInfo: number[][] = [];
+    const lineInfo: number[][] = [];
+    const poisoned: PoisonedInstruction[] = [];
+    let length = 0; // instructions placed so far
+    const place = (f: Func): number => {
+      const at = placed.get(f);
+      if (at !== undefined) return at;
+      placed.set(f, length);
+      length += (f.end - f.start) / 8;
+      queue.push(f);
+      return placed.get(f)!;
+    };
+    place(entry);
+    for (let qi = 0; qi < queue.length; qi++) {
+      const f = queue[qi]!;
+      const base = placed.get(f)!;
+      const code = this.codeSection(f.section.index);
+      const bytes = code.insns.slice(f.start, f.end);
+      const view = new DataView(bytes.buffer);
+      chunks.push(bytes);
+      const where = `${f.section.name}:${f.name}`;
+      for (let off = f.start; off < f.end; off += 8) {
+        const i = (off - f.start) / 8; // index in the function
+        const code0 = bytes[i * 8]!;
+        const src = (bytes[i * 8 + 1]! >> 4) & 0xf;
+        const rel = code.relocs.get(off);
+        if (rel) {
+          this.relocate(rel, code0, view, i, base, where, place, relocations, f);
+        } else if (code0 === CALL && src === BPF_PSEUDO_CALL) {
+          // A call inside the section with no relocation: pc-relative.
+          const target = off + (view.getInt32(i * 8 + 4, true) + 1) * 8;
+          const callee = this.funcAt(code, target, where);
+          const at = place(callee) + (target - callee.start) / 8;
+          view.setInt32(i * 8 + 4, at - (base + i + 1), true);
+        }
+        if (code0 === LD_IMM64) off += 8;
+      }
+      for (const r of this.ext?.funcInfo.get(f.section.name) ?? [])
+        if (r.insnOff >= f.start && r.insnOff < f.end)
+          funcInfo.push([base + (r.insnOff - f.start) / 8, r.typeId]);
+      for (const r of this.ext?.lineInfo.get(f.section.name) ?? [])
+        if (r.insnOff >= f.start && r.insnOff < f.end)
+          lineInfo.push([base + (r.insnOff - f.start) / 8, r.fileNameOff, r.lineOff, r.lineCol]);
+      for (const p of code.poisoned)
+        if (p.insn * 8 >= f.start && p.insn * 8 < f.end)
+          poisoned.push({ ...p, insn: base + p.insn - f.start / 8 });
+    }
+    const instructions = new Uint8Array(length * 8);
+    let at = 0;
+    for (const c of chunks) {
+      instructions.set(c, at);
+      at += c.length;
+    }
+    const iterTarget = kind.attach === "iter" ? kind.target : undefined;
+    return {
+      name: entry.name,
+      section: entry.section.name,
+      type: kind.type,
+      ...(kind.expectedAttachType === undefined
+        ? {}
+        : { expectedAttachType: kind.expectedAttachType }),
+      ...(kind.flags === undefined ? {} : { flags: kind.flags }),
+      ...this.attachTarget(kind),
+      ...(iterTarget === undefined ? {} : { iterTarget }),
+      license: this.license(),
+      instructions,
+      relocations,
+      ...(funcInfo.length > 0 ? { funcInfo: records(funcInfo, FUNC_INFO_SIZE) } : {}),
+      ...(lineInfo.length > 0 ? { lineInfo: records(lineInfo, LINE_INFO_SIZE) } : {}),
+      poisoned,
+    };
+  }
+
+  relocate(
+    rel: ElfRelocation,
+    code0: number,
+    view: DataView,
+    i: number,
+    base: number,
+    where: string,
+    place: (f: Func) => number,
+    relocations: Relocation[],
+    from: Func,
+  ): void {
+    const sym: ElfSymbol = rel.symbol;
+    const what = `${where}: relocation at instruction ${rel.offset / 8} (symbol ${sym.name || `#${sym.index}`})`;
+    if (
+      rel.type === R_BPF_64_ABS64 ||
+      rel.type === R_BPF_64_ABS32 ||
+      rel.type === R_BPF_64_NODYLD32
+    )
+      return; // data relocations (debug info), nothing to do in code
+    if (sym.section === SHN_UNDEF)
+      throw new ElfError(`${what}: extern symbols (__kconfig, __ksym) are not supported`);
+    if (sym.section >= SHN_LORESERVE)
+      throw new ElfError(`${what}: symbol in reserved section ${sym.section}`);
+    const target = this.elf.sectionAt(sym.section, what);
+    if (rel.type === R_BPF_64_32) {
+      if (code0 !== CALL) throw new ElfError(`${what}: R_BPF_64_32 on a non-call instruction`);
+      const code = this.codeSection(target.index);
+      const tOff = sym.value + (view.getInt32(i * 8 + 4, true) + 1) * 8;
+      const callee = this.funcAt(code, tOff, what);
+      const at = place(callee) + (tOff - callee.start) / 8;
+      view.setUint8(i * 8 + 1, (view.getUint8(i * 8 + 1) & 0x0f) | (BPF_PSEUDO_CALL << 4));
+      view.setInt32(i * 8 + 4, at - (base + i + 1), true);
+      return;
+    }
+    if (rel.type !== R_BPF_64_64)
+      throw new ElfError(`${what}: unsupported relocation type ${rel.type}`);
+    if (code0 !== LD_IMM64)
+      throw new ElfError(`${what}: R_BPF_64_64 on a non-ld_imm64 instruction`);
+    if (i * 8 + 16 > view.byteLength)
+      throw new ElfError(`${what}: ld_imm64 cut off at the function end`);
+    const insn = base + i;
+    const mapName = this.#mapBySymbol.get(sym.index);
+    if (mapName !== undefined) {
+      relocations.push({ kind: "map_fd", insn, map: { name: mapName } });
+      return;
+    }
+    if (this.maps[target.name] && isGlobalData(target.name)) {
+      const offset = view.getInt32(i * 8 + 4, true) + (sym.type === STT.SECTION ? 0 : sym.value);
+      if (offset < 0 || offset >= target.size)
+        throw new ElfError(
+          `${what}: offset ${offset} outside ${target.name} (${target.size} bytes)`,
+        );
+      view.setInt32(i * 8 + 4, 0, true);
+      relocations.push({ kind: "map_value", insn, map: { name: target.name }, offset });
+      return;
+    }
+    if ((target.flags & SHF_EXECINSTR) !== 0) {
+      // Address of a function (callbacks such as bpf_loop's): BPF_PSEUDO_FUNC.
+      const code = this.codeSection(target.index);
+      const tOff = sym.value + view.getInt32(i * 8 + 4, true);
+      const callee = this.funcAt(code, tOff, what);
+      const at = place(callee) + (tOff - callee.start) / 8;
+      view.setUint8(i * 8 + 1, (view.getUint8(i * 8 + 1) & 0x0f) | (4 << 4));
+      view.setInt32(i * 8 + 4, at - (base + i + 1), true);
+      return;
+    }
+    void from;
+    throw new ElfError(
+      `${what}: refers to section ${target.name}, which is neither a map nor data`,
+    );
+  }
+
+  attachTarget(kind: SectionKind): Pick<ProgramSpec, "attachBtfId" | "attachTarget"> {
+    if (!kind.attach || !kind.target) return {};
+    const name =
+      kind.attach === "iter"
+        ? `bpf_iter_${kind.target}`
+        : kind.attach === "lsm"
+          ? `bpf_lsm_${kind.target}`
+          : kind.attach === "tp_btf"
+            ? `btf_trace_${kind.target}`
+            : kind.target;
+    const t = this.kernel().findType(name, kind.attach === "tp_btf" ? "typedef" : "func");
+    // A missing target is reported by the kernel at load, with the name.
+    return t ? { attachBtfId: t.id, attachTarget: name } : { attachTarget: name };
+  }
+
+  programs(): Record<string, ElfProgramSpec> {
+    const out: Record<string, ElfProgramSpec> = {};
+    for (const s of this.elf.sections) {
+      if (s.type !== SHT.PROGBITS || (s.flags & SHF_EXECINSTR) === 0 || s.name === ".text")
+        continue;
+      if (s.size === 0) continue;
+      const kind = sectionKind(s.name);
+      if (!kind)
+        throw new ElfError(`section ${s.name}: unknown program type (not a libbpf section name)`);
+      const code = this.codeSection(s.index);
+      for (const f of code.funcs) {
+        if (out[f.name]) throw new ElfError(`two programs are named ${f.name}`);
+        out[f.name] = this.link(f, kind);
+      }
+    }
+    return out;
+  }
+}
+
+function records(rows: number[][], size: number): BtfExtRecords {
+  rows.sort((a, b) => a[0]! - b[0]!);
+  const bytes = new Uint8Array(rows.length * size);
+  const view = new DataView(bytes.buffer);
+  rows.forEach((row, r) => {
+    row.forEach((v, c) => {
+      view.setUint32(r * size + c * 4, v, true);
+    });
+  });
+  return { recordSize: size, records: bytes };
+}
+
+/**
+ * Reads an ELF object (bytes) into a CollectionSpec. Malformed input raises
+ * ElfError (BTF problems and internal range errors are wrapped, with the cause).
+ */
+export function parseCollection(bytes: Uint8Array, options: ParseOptions = {}): CollectionSpec {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError("parseCollection needs a Uint8Array");
+  try {
+    return parse(bytes, options);
+  } catch (e) {
+    if (e instanceof ElfError) throw e;
+    throw new ElfError(`malformed object: ${e instanceof Error ? e.message : String(e)}`, -1, {
+      cause: e,
+    });
+  }
+}
+
+function parse(bytes: Uint8Array, options: ParseOptions): CollectionSpec {
+  const p = new Parser(bytes, options);
+  p.globalData();
+  p.legacyMaps();
+  p.btfMaps();
+  const programs = p.programs();
+  const btfSec = p.elf.section(".BTF");
+  return {
+    programs,
+    maps: p.maps,
+    variables: p.variables,
+    license: p.license(),
+    ...(btfSec && p.btf ? { btf: fixupBtf(p.elf.contents(btfSec), p.elf) } : {}),
+  };
+}
