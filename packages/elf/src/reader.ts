@@ -67,6 +67,8 @@ const SHDR_SIZE = 64;
 const SYM_SIZE = 24;
 const REL_SIZE = 16;
 const MAX_SECTIONS = 65_535;
+/** Larger zero-filled sections than this are refused rather than allocated. */
+const MAX_NOBITS = 1 << 28;
 
 export class ElfFile {
   readonly bytes: Uint8Array;
@@ -195,7 +197,11 @@ export class ElfFile {
 
   /** Contents of a section (a view; zeros for NOBITS). */
   contents(s: Section): Uint8Array {
-    if (s.type === SHT.NOBITS) return new Uint8Array(s.size);
+    if (s.type === SHT.NOBITS) {
+      if (s.size > MAX_NOBITS)
+        throw new ElfError(`section ${s.name}: ${s.size} bytes of .bss-like data is too large`);
+      return new Uint8Array(s.size);
+    }
     return this.bytes.subarray(s.offset, s.offset + s.size);
   }
 
