@@ -40,7 +40,11 @@ function runAsNobody(caps: string): {
 }
 
 describeKernel("least privilege (setpriv, uid 65534)", () => {
-  (hasSetpriv() ? describe : describe.skip)("needs setpriv and root to drop to", () => {
+  const canDrop = hasSetpriv();
+  const title = canDrop
+    ? "as nobody"
+    : "[skipped: needs util-linux setpriv and root to drop privileges from]";
+  (canDrop ? describe : describe.skip)(title, () => {
     it("with only CAP_BPF + CAP_PERFMON: maps, a socket filter and an iterator work", () => {
       const r = runAsNobody(",+bpf,+perfmon");
       expect(r.uid).toBe(65534);

@@ -38,6 +38,12 @@ export function btfLoad(
       logSize = Math.min(0x3fffffff, Math.max(logSize * 4, attr.readU32("btf_log_true_size") + 1));
       continue;
     }
+    // Before 6.4 a rejected BTF with a full log is EINVAL, not ENOSPC: grow
+    // the log so the error line at its end is not cut off.
+    if (log && text.length >= logSize - 1 && logSize < 0x3fffffff) {
+      logSize = Math.min(0x3fffffff, logSize * 4);
+      continue;
+    }
     if (-r === Errno.EINVAL && !log) {
       logLevel = 1;
       continue;
