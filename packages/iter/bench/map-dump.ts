@@ -4,11 +4,17 @@
 // Not a test: prints figures and ratios.
 // Run (root): pnpm --filter @ts-ebpf/iter bench [entries]
 
+import { execFileSync } from "node:child_process";
+import { existsSync, rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { closeBuiltins, decodeMapElems, mapElems, mapElemsRaw } from "@ts-ebpf/iter";
 import { BpfMap, BpfMapType, codecs } from "@ts-ebpf/syscall";
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const ROUNDS = 7;
+// The C reference reader of the benchmark suite (bench/c/iter_map_dump.c), when built:
+// the same two-seq_write program, program load included, 1 MiB reads.
+const C_READER = fileURLToPath(new URL("../../../../bench/build/c/iter_map_dump", import.meta.url));
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -57,9 +63,24 @@ async function main(): Promise<void> {
     decoded: [] as number[],
     batch: [] as number[],
     decode: [] as number[],
+    c: [] as number[],
   };
   const sample = await mapElemsRaw(map);
-  const ratios = { raw: [] as number[], decoded: [] as number[] };
+  const pin = `/sys/fs/bpf/ts_ebpf_bench_${process.pid}`;
+  const haveC = existsSync(C_READER);
+  if (haveC) map.pin(pin);
+  const cOnce = () => {
+    const out = execFileSync(C_READER, [pin, String(1 << 20), "1", "12"], { encoding: "utf8" });
+    const m = /^sample (\S+) (\d+)/m.exec(out);
+    if (!m || Number(m[2]) !== N) throw new Error(`C reader: ${out}`);
+    return Number(m[1]) * 1000;
+  };
+  const ratios = {
+    raw: [] as number[],
+    decoded: [] as number[],
+    rawC: [] as number[],
+    decodedC: [] as number[],
+  };
   for (let round = 0; round < ROUNDS; round++) {
     const [r, nr] = await timeOnce(raw);
     const [d, nd] = await timeOnce(decoded);
@@ -71,7 +92,14 @@ async function main(): Promise<void> {
     t.batch.push(b);
     ratios.raw.push(r / b);
     ratios.decoded.push(d / b);
+    if (haveC) {
+      const c = cOnce();
+      t.c.push(c);
+      ratios.rawC.push(r / c);
+      ratios.decodedC.push(d / c);
+    }
   }
+  if (haveC) rmSync(pin);
   const [loop] = await timeOnce(() => {
     let n = 0;
     for (const _ of map.entries()) n++;
@@ -91,7 +119,18 @@ async function main(): Promise<void> {
   console.log(
     `${"GET_NEXT_KEY + LOOKUP_ELEM loop (TS)".padEnd(44)} once   ${loop.toFixed(1).padStart(7)} ms`,
   );
+  if (haveC) row("C reader (load + link + read, same program)", t.c);
   console.log("");
+  if (haveC) {
+    console.log(
+      `median per-round ratio raw / C reader         : ${median(ratios.rawC).toFixed(2)}x`,
+    );
+    console.log(
+      `median per-round ratio decoded / C reader     : ${median(ratios.decodedC).toFixed(2)}x`,
+    );
+  } else {
+    console.log(`(no C reference: build bench/c/iter_map_dump with the benchmark suite)`);
+  }
   console.log(`median per-round ratio raw / LOOKUP_BATCH     : ${median(ratios.raw).toFixed(2)}x`);
   console.log(
     `median per-round ratio decoded / LOOKUP_BATCH : ${median(ratios.decoded).toFixed(2)}x`,
