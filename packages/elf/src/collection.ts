@@ -121,7 +121,8 @@ function loadOne(
 ): Program {
   for (let attempt = 1; ; attempt++) {
     try {
-      return loadProgram(p, { maps, logLevel, ...(btf ? { btf } : {}) });
+      // The collection's maps are shared by name; the spec's own copies are not created.
+      return loadProgram({ ...p, maps: [] }, { maps, logLevel, ...(btf ? { btf } : {}) });
     } catch (err) {
       // The verifier answers EAGAIN when a signal is pending; libbpf retries too.
       if (err instanceof BpfError && err.code === "EAGAIN" && attempt < 5) continue;

@@ -351,6 +351,10 @@ class Parser {
       at += c.length;
     }
     const iterTarget = kind.attach === "iter" ? kind.target : undefined;
+    // The maps it references travel with the program, so the spec also loads
+    // on its own (loadProgram / createIterator create them for it).
+    const mapNames = [...new Set(relocations.map((r) => ("name" in r.map ? r.map.name : "")))];
+    const maps = mapNames.flatMap((n) => (this.maps[n] ? [this.maps[n]] : []));
     return {
       name: entry.name,
       section: entry.section.name,
@@ -364,6 +368,7 @@ class Parser {
       license: this.license(),
       instructions,
       relocations,
+      maps,
       ...(funcInfo.length > 0 ? { funcInfo: records(funcInfo, FUNC_INFO_SIZE) } : {}),
       ...(lineInfo.length > 0 ? { lineInfo: records(lineInfo, LINE_INFO_SIZE) } : {}),
       poisoned,

@@ -10,8 +10,6 @@ import {
   iterContext,
   iterProgram,
   iterReturn,
-  jne,
-  label,
   loadField,
   seqPrintf,
 } from "@ts-ebpf/dsl";
@@ -117,6 +115,19 @@ describeKernel("ELF objects on the kernel", () => {
     const pids = [...byPid(await it.open().text()).keys()];
     expect(pids).toContain(threshold);
     expect(pids.every((p) => p >= threshold)).toBe(true);
+  });
+
+  it("a program spec from an object also loads on its own (createIterator creates its maps)", async () => {
+    const before = openFds();
+    {
+      const spec = parseCollection(fixture("task"));
+      const program = spec.programs.dump_task!;
+      expect(program.maps?.map((m) => m.name).sort()).toEqual([".bss", ".data", ".rodata"]);
+      await using it = createIterator(program, program.iterTarget!);
+      const rows = byPid(await it.open().text());
+      expect(rows.get(children[1]!.pid!)).toBe(`${children[1]!.pid} sleep`);
+    }
+    expect(openFds()).toBe(before);
   });
 
   it("task_file: the fds of a child equal the DSL-built taskFiles()'s", async () => {
