@@ -29,7 +29,7 @@ import {
   Mode,
   Source,
 } from "./opcodes.js";
-import { checkInstruction } from "./validate.js";
+import { sealInstruction } from "./validate.js";
 
 export type Reg = "r0" | "r1" | "r2" | "r3" | "r4" | "r5" | "r6" | "r7" | "r8" | "r9" | "r10";
 /** A register, or a signed 32-bit immediate. */
@@ -70,9 +70,7 @@ export const subprog = (name: string, ...body: (Item | readonly Item[])[]): Item
 ];
 
 function make(fields: Instruction): Instruction {
-  Object.freeze(fields);
-  checkInstruction(fields);
-  return fields;
+  return sealInstruction(fields);
 }
 
 // ---- ALU ------------------------------------------------------------------

@@ -16,17 +16,22 @@ export function takesTarget(f: Form): boolean {
   );
 }
 
-// Forms of frozen instructions already checked (the builders freeze theirs),
-// so assemble() does not classify them again.
-const checked = new WeakMap<Instruction, Form>();
+// The builders check each instruction once and keep its form on the (then
+// frozen) object under this non-enumerable key, so assemble() need not
+// classify it again. Copies ({ ...insn }) do not carry it.
+const FORM: unique symbol = Symbol("form");
+type Checked = Instruction & { readonly [FORM]?: Form };
 
 /** Classifies the instruction or throws a DslError naming it (and `index`, when given). */
 export function checkInstruction(insn: Instruction, index?: number): Form {
-  const known = checked.get(insn);
-  if (known !== undefined) return known;
-  const form = checkFields(insn, index);
-  if (Object.isFrozen(insn)) checked.set(insn, form);
-  return form;
+  return (insn as Checked)[FORM] ?? checkFields(insn, index);
+}
+
+/** Checks a new instruction, remembers its form and freezes it. */
+export function sealInstruction<T extends Instruction>(insn: T): T {
+  const form = checkFields(insn);
+  Object.defineProperty(insn, FORM, { value: form, enumerable: false });
+  return Object.freeze(insn);
 }
 
 function checkFields(insn: Instruction, index?: number): Form {
