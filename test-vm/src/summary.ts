@@ -169,6 +169,8 @@ export function progressLine(ev: GuestEvent, elapsedMs: number): string | undefi
     }
     case "phase":
       return `running ${ev.name}`;
+    case "file-start":
+      return `...  ${ev.file}`;
     case "file": {
       const n = (state: string) => ev.tests.filter((t) => t.state === state).length;
       const failed = n("failed") + (ev.error ? 1 : 0);
