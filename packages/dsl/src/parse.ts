@@ -86,9 +86,10 @@ class LineError extends Error {
   }
 }
 
-function tokenize(line: string): Token[] {
+/** Tokens of `line` from index `start` (columns count from the line's start). */
+function tokenize(line: string, start = 0): Token[] {
   const tokens: Token[] = [];
-  TOKEN.lastIndex = 0;
+  TOKEN.lastIndex = start;
   while (TOKEN.lastIndex < line.length) {
     const i = TOKEN.lastIndex;
     const m = TOKEN.exec(line);
@@ -686,10 +687,8 @@ function parseWith(text: string, args: readonly unknown[]): Item[] {
   lines.forEach((raw, index) => {
     const lineNo = index + 1;
     const prefix = POSITION_PREFIX.exec(raw)?.[0] ?? "";
-    const rest = raw.slice(prefix.length);
-    const shift = prefix.length;
     try {
-      let tokens = tokenize(rest).map((t) => ({ ...t, col: t.col + shift }));
+      let tokens = tokenize(raw, prefix.length);
       while (
         tokens.length >= 2 &&
         tokens[0]!.kind === "ident" &&
