@@ -108,7 +108,12 @@ export const GOALS: GoalDef[] = [
   },
 ];
 
-export function evaluateGoals(groups: GroupResult[]): GoalResult[] {
+/**
+ * Judges every goal. On a quiet machine (the group's load average at most
+ * `cores`) the verdict is on wall time; on a busy one, on CPU time, and both
+ * ratios are always reported.
+ */
+export function evaluateGoals(groups: GroupResult[], cores: number): GoalResult[] {
   return GOALS.map((d) => {
     const base = {
       id: d.id,
@@ -124,23 +129,23 @@ export function evaluateGoals(groups: GroupResult[]): GoalResult[] {
       const absent = [num, den].filter((v) => !v?.summary).map((v) => v?.label ?? "variant");
       return { ...base, met: null, note: `${absent.join(" and ")} not measured` };
     }
+    const judge = (r: number): boolean =>
+      d.comparison === "at-most" ? r <= d.target : d.strict ? r > d.target : r >= d.target;
     const ratio = num.summary.median / den.summary.median;
-    const met =
-      d.comparison === "at-most"
-        ? ratio <= d.target
-        : d.strict
-          ? ratio > d.target
-          : ratio >= d.target;
     const noisy = num.summary.noisy || den.summary.noisy;
     const cpuRatio =
       num.cpuSummary && den.cpuSummary && den.cpuSummary.median > 0
         ? num.cpuSummary.median / den.cpuSummary.median
         : undefined;
+    const busy = g !== undefined && (g.loadAverage ?? 0) > cores;
+    const basis = busy && cpuRatio !== undefined ? "cpu" : "wall";
     return {
       ...base,
       ratio,
-      ...(cpuRatio !== undefined ? { cpuRatio } : {}),
-      met,
+      wallMet: judge(ratio),
+      ...(cpuRatio !== undefined ? { cpuRatio, cpuMet: judge(cpuRatio) } : {}),
+      met: judge(basis === "cpu" ? cpuRatio! : ratio),
+      basis,
       ...(noisy ? { noisy: true } : {}),
       note: g ? `in “${g.title}”` : "",
     };

@@ -5,6 +5,7 @@
 // other: on a shared machine the load changes over minutes, and interleaving
 // exposes every variant to the same conditions, so the ratios between them
 // stay meaningful even when the absolute times drift.
+import { loadavg } from "node:os";
 import { formatRatio, formatSeconds } from "./format.js";
 import type { GroupResult, VariantResult } from "./model.js";
 import type { Progress } from "./progress.js";
@@ -151,6 +152,7 @@ export async function runGroup(
   reps: number,
 ): Promise<GroupResult> {
   progress.heading(head.title);
+  const loadBefore = loadavg()[0]!;
   const running: Running[] = specs.map((spec) => ({ spec, samples: [], reps: spec.reps ?? reps }));
   const total = running.reduce(
     (n, r) => n + (r.spec.sampler && !r.spec.unavailable ? r.reps : 0),
@@ -194,7 +196,8 @@ export async function runGroup(
   } finally {
     for (const r of running) r.sampler?.close?.();
   }
-  const group = withRatios({ ...head, variants: running.map(toResult) });
+  const loadAverage = Math.round(Math.max(loadBefore, loadavg()[0]!) * 100) / 100;
+  const group = withRatios({ ...head, variants: running.map(toResult), loadAverage });
   for (const v of group.variants) {
     if (v.status === "unavailable") progress.result(v.label, `not available yet (${v.note})`);
     else if (v.status === "failed") progress.result(v.label, `FAILED: ${v.note}`);

@@ -38,6 +38,8 @@ export interface GroupResult {
   /** How the chart shows it: total seconds, time per item, or bytes per second. */
   unit: "seconds" | "per-item" | "throughput";
   variants: VariantResult[];
+  /** Highest 1-minute load average seen while the group ran (start or end). */
+  loadAverage?: number;
 }
 
 export interface GoalResult {
@@ -47,6 +49,15 @@ export interface GoalResult {
   ratio?: number;
   /** The same ratio of CPU-time medians. */
   cpuRatio?: number;
+  /** The goal judged on each ratio. */
+  wallMet?: boolean;
+  cpuMet?: boolean;
+  /**
+   * What `met` is judged on: wall time when the machine was quiet; CPU time when
+   * other work kept it busy (load average above its core count), because then the
+   * scheduler, not the code, decides much of the wall time.
+   */
+  basis?: "wall" | "cpu";
   comparison: "at-most" | "at-least";
   target: number;
   /** null when a side is not available in this run. */

@@ -1,7 +1,7 @@
 // Writes a run's files: JSON, Markdown and one SVG per group. A full run
 // writes bench/results/ (committed, read by the website) and archives its
 // JSON under results/raw/; a quick run writes only results/raw/quick/.
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import type { RunResult } from "./model.js";
 import { resultsDir } from "./paths.js";
 import { chartFor, markdownReport } from "./report.js";
@@ -21,10 +21,11 @@ export function writeResults(
   write("latest.json", `${JSON.stringify(run, null, 2)}\n`);
   write("benchmarks.md", markdownReport(run));
   for (const g of run.groups) write(`${g.id}.svg`, chartFor(g, run));
-  if (!run.quick) {
+  if (!run.quick && dir === resultsDir) {
     mkdirSync(`${resultsDir}/raw`, { recursive: true });
     const stamp = run.startedAt.replace(/[:.]/g, "-");
-    writeFileSync(`${resultsDir}/raw/${stamp}.json`, `${JSON.stringify(run, null, 2)}\n`);
+    const archived = `${resultsDir}/raw/${stamp}.json`;
+    if (!existsSync(archived)) writeFileSync(archived, `${JSON.stringify(run, null, 2)}\n`);
   }
   return written;
 }

@@ -42,7 +42,17 @@ export function goalText(g: GoalResult): string {
 
 export function goalVerdict(g: GoalResult): string {
   if (g.met === null) return "not measured";
-  return `${g.met ? "met" : "MISSED"}${g.noisy ? " (noisy)" : ""}`;
+  const notes: string[] = [];
+  if (g.basis === "cpu") {
+    notes.push("on CPU time: machine busy");
+    if (g.wallMet !== undefined && g.wallMet !== g.met) {
+      notes.push(`wall time says ${g.wallMet ? "met" : "missed"}`);
+    }
+  } else if (g.cpuMet !== undefined && g.cpuMet !== g.met) {
+    notes.push(`${g.cpuMet ? "met" : "missed"} on CPU time`);
+  }
+  if (g.noisy) notes.push("noisy");
+  return `${g.met ? "met" : "MISSED"}${notes.length ? ` (${notes.join("; ")})` : ""}`;
 }
 
 // ---- terminal -----------------------------------------------------------
@@ -68,7 +78,10 @@ export function terminalReport(run: RunResult): string {
     `ts-ebpf bench${run.quick ? " (quick)" : ""}: ${m.cpuModel}, ${m.cores} cores, kernel ${m.kernel}, Node ${m.node}`,
   );
   for (const g of run.groups) {
-    out.push("", g.title);
+    out.push(
+      "",
+      `${g.title}${g.loadAverage !== undefined ? ` [load average ${g.loadAverage} on ${m.cores} cores${g.loadAverage > m.cores ? ": busy" : ""}]` : ""}`,
+    );
     const rows = [
       [
         "variant",
@@ -129,8 +142,10 @@ export function markdownReport(run: RunResult): string {
     `Each figure is the median of ${run.repetitions} timed repetitions after a warm-up (fewer for the slowest variants; see *n*). ` +
       "Ratios compare medians measured in the same run, so they hold across machines better than the absolute times. " +
       "A figure whose interquartile range exceeds 20% of its median is marked *noisy*. " +
-      "Goals are judged on wall time. *CPU* is the process's CPU time (user + system, all threads) over the same span: " +
-      "other load on the machine stretches wall time but barely moves it, so CPU-time ratios cross-check the wall-time ones.",
+      "*CPU* is the process's CPU time (user + system, all threads) over the same span. Other work on the machine stretches " +
+      "wall time, unevenly (the scheduler favours threads that sleep often, such as a reader waiting on the thread pool, over " +
+      "busy loops), but barely moves CPU time. So goals are judged on wall time when the machine was quiet (1-minute load " +
+      "average at most its core count while the group ran) and on CPU time when it was busy; both ratios are always shown.",
     "",
     "## Goals",
     "",
@@ -150,6 +165,14 @@ export function markdownReport(run: RunResult): string {
       "",
       g.description,
       "",
+      ...(g.loadAverage !== undefined
+        ? [
+            `Load average while measuring: ${g.loadAverage} on ${m.cores} cores${
+              g.loadAverage > m.cores ? " (busy: compare the CPU columns)" : " (quiet)"
+            }.`,
+            "",
+          ]
+        : []),
       `![${g.title}](./${g.id}.svg)`,
       "",
       `| Variant | Median | Min – max | IQR | n | vs reference | CPU | CPU vs reference | ${extra} | Notes |`,
@@ -186,16 +209,20 @@ export function chartFor(group: GroupResult, run: RunResult): string {
     const suffix = v.reference
       ? " · reference"
       : v.ratio !== undefined
-        ? ` · ${formatRatio(v.ratio)}`
+        ? ` · ${formatRatio(v.ratio)}${v.cpuRatio !== undefined ? ` (CPU ${formatRatio(v.cpuRatio)})` : ""}`
         : "";
     const noisy = s.noisy ? " · noisy" : "";
     const base = { label: v.label, noisy: s.noisy, ...(v.reference ? { reference: true } : {}) };
+    const cpu = v.cpuSummary?.median;
     if (group.unit === "throughput" && v.bytes) {
+      // Charted in MiB/s so that axis ticks are round in the unit shown.
+      const mib = v.bytes / 2 ** 20;
       return {
         ...base,
-        value: v.bytes / s.median,
-        low: v.bytes / s.max,
-        high: v.bytes / s.min,
+        value: mib / s.median,
+        low: mib / s.max,
+        high: mib / s.min,
+        ...(cpu ? { cpu: mib / cpu } : {}),
         text: `${formatThroughput(v.bytes / s.median)}${noisy}`,
       };
     }
@@ -205,6 +232,7 @@ export function chartFor(group: GroupResult, run: RunResult): string {
         value: s.median / v.items,
         low: s.min / v.items,
         high: s.max / v.items,
+        ...(cpu !== undefined ? { cpu: cpu / v.items } : {}),
         text: `${formatSeconds(s.median / v.items)}${suffix}${noisy}`,
       };
     }
@@ -213,15 +241,16 @@ export function chartFor(group: GroupResult, run: RunResult): string {
       value: s.median,
       low: s.min,
       high: s.max,
+      ...(cpu !== undefined ? { cpu } : {}),
       text: `${formatSeconds(s.median)}${suffix}${noisy}`,
     };
   });
   const axisLabel =
     group.unit === "throughput"
-      ? "median throughput (higher is better); whiskers: min–max"
+      ? "bars: median throughput (higher is better) · whiskers: min–max · ◆ the same on CPU time"
       : group.unit === "per-item"
-        ? "median time per item (lower is better); whiskers: min–max"
-        : "median time (lower is better); whiskers: min–max";
+        ? "bars: median wall time per item (lower is better) · whiskers: min–max · ◆ median CPU time"
+        : "bars: median wall time (lower is better) · whiskers: min–max · ◆ median CPU time";
   return renderBarChart({
     title: group.title,
     subtitle,
@@ -229,7 +258,7 @@ export function chartFor(group: GroupResult, run: RunResult): string {
     rows,
     formatTick:
       group.unit === "throughput"
-        ? (v) => formatThroughput(v)
+        ? (v) => `${Number(v.toPrecision(3))} MiB/s`
         : (v) => (v === 0 ? "0" : formatSeconds(v)),
   });
 }

@@ -12,6 +12,8 @@ export interface BarRow {
   text: string;
   reference?: boolean;
   noisy?: boolean;
+  /** Median CPU time (or CPU-time throughput), drawn as a diamond on the bar. */
+  cpu?: number;
 }
 
 export interface BarChart {
@@ -23,12 +25,20 @@ export interface BarChart {
   formatTick: (v: number) => string;
 }
 
-const WIDTH = 820;
-const LABEL_W = 270;
-const TEXT_W = 170;
+const PLOT_W = 360;
+const TEXT_W = 250;
 const ROW_H = 26;
 const TOP = 58;
-const PLOT_W = WIDTH - LABEL_W - TEXT_W - 20;
+/** Rough width of a string in 13px sans-serif (no font metrics here), to size the label column. */
+export function textWidth(s: string): number {
+  let w = 0;
+  for (const ch of s) {
+    if (ch >= "A" && ch <= "Z") w += 9;
+    else if (ch === " " || ch === "," || ch === "." || ch === "(" || ch === ")") w += 4;
+    else w += 7.3;
+  }
+  return w;
+}
 
 export function escapeXml(s: string): string {
   return s
@@ -64,6 +74,8 @@ export const LOG_SCALE_SPREAD = 50;
 
 export function renderBarChart(chart: BarChart): string {
   const rows = chart.rows;
+  const LABEL_W = Math.ceil(Math.max(120, ...rows.map((r) => textWidth(r.label))) + 20);
+  const WIDTH = LABEL_W + PLOT_W + TEXT_W;
   const values = rows
     .flatMap((r) => [r.low, r.value, r.high])
     .filter((v): v is number => v !== undefined && v > 0);
@@ -126,7 +138,14 @@ export function renderBarChart(chart: BarChart): string {
         `<line x1="${x2}" y1="${mid - 5}" x2="${x2}" y2="${mid + 5}" stroke="#1b1f24" stroke-width="1.5"/>`,
       );
     }
-    const textX = Math.max(x(r.high ?? r.value), x(r.value)) + 8;
+    if (r.cpu !== undefined) {
+      const cx = x(r.cpu);
+      out.push(
+        `<path d="M${(cx - 5).toFixed(1)} ${mid} L${cx.toFixed(1)} ${mid - 6} L${(cx + 5).toFixed(1)} ${mid} L${cx.toFixed(1)} ${mid + 6} Z" fill="#fb8f44" stroke="#1b1f24" stroke-width="0.8"/>`,
+      );
+    }
+    const textX =
+      Math.max(x(r.high ?? r.value), x(r.value), r.cpu !== undefined ? x(r.cpu) + 6 : 0) + 8;
     out.push(
       `<text x="${textX.toFixed(1)}" y="${mid + 4}" fill="${r.noisy ? "#bc4c00" : "#1b1f24"}">${escapeXml(r.text)}</text>`,
     );

@@ -4,7 +4,7 @@ import { evaluateGoals } from "../src/goals.js";
 import { withRatios } from "../src/measure.js";
 import type { GroupResult, RunResult, VariantResult } from "../src/model.js";
 import { parseStat } from "../src/proc-scan.js";
-import { chartFor, markdownReport, terminalReport } from "../src/report.js";
+import { chartFor, goalVerdict, markdownReport, terminalReport } from "../src/report.js";
 import { summarize } from "../src/stats.js";
 import { escapeXml, logTicks, niceTicks, renderBarChart } from "../src/svg.js";
 
@@ -61,7 +61,7 @@ function run(groups: GroupResult[]): RunResult {
       os: "Linux",
     },
     groups,
-    goals: evaluateGoals(groups),
+    goals: evaluateGoals(groups, 2),
   };
 }
 
@@ -86,7 +86,7 @@ describe("ratios and goals", () => {
     expect(g.variants.map((v) => v.ratio)).toEqual([1, 1.1, 2.5, 2, 2, undefined]);
   });
   it("evaluates each goal in the direction it is stated", () => {
-    const goals = evaluateGoals([dumpGroup()]);
+    const goals = evaluateGoals([dumpGroup()], 2);
     const byId = Object.fromEntries(goals.map((g) => [g.id, g]));
     expect(byId["map-elems-raw-vs-c"]).toMatchObject({ met: true });
     expect(byId["map-elems-raw-vs-c"]!.ratio).toBeCloseTo(1.1);
@@ -105,15 +105,37 @@ describe("ratios and goals", () => {
     withRatios(g);
     expect(g.variants[1]!.cpuRatio).toBeCloseTo(1.2);
     expect(g.variants[2]!.cpuRatio).toBeUndefined();
-    const goal = evaluateGoals([g]).find((x) => x.id === "map-elems-raw-vs-c")!;
+    const goal = evaluateGoals([g], 2).find((x) => x.id === "map-elems-raw-vs-c")!;
     expect(goal.cpuRatio).toBeCloseTo(1.2);
     expect(markdownReport(run([g]))).toContain("| 1.10x (goal ≤ 1.2x) | 1.20x |");
+    expect(goal.cpuMet).toBe(true);
+  });
+  it("says when the CPU-time ratio disagrees with the wall-time verdict", () => {
+    const g = dumpGroup();
+    g.variants[0]!.cpuSummary = summarize([0.5, 0.5, 0.5]);
+    g.variants[1]!.cpuSummary = summarize([0.8, 0.8, 0.8]);
+    const goal = evaluateGoals([g], 2).find((x) => x.id === "map-elems-raw-vs-c")!;
+    expect(goal).toMatchObject({ met: true, cpuMet: false });
+    expect(goalVerdict(goal)).toBe("met (missed on CPU time)");
+  });
+  it("judges on CPU time when the machine was busy", () => {
+    const g = dumpGroup();
+    g.loadAverage = 9.5;
+    g.variants[0]!.cpuSummary = summarize([0.5, 0.5, 0.5]);
+    g.variants[1]!.cpuSummary = summarize([0.8, 0.8, 0.8]);
+    const goal = evaluateGoals([g], 2).find((x) => x.id === "map-elems-raw-vs-c")!;
+    expect(goal).toMatchObject({ basis: "cpu", met: false, wallMet: true });
+    expect(goalVerdict(goal)).toBe("MISSED (on CPU time: machine busy; wall time says met)");
+    expect(evaluateGoals([g], 16).find((x) => x.id === "map-elems-raw-vs-c")).toMatchObject({
+      basis: "wall",
+      met: true,
+    });
   });
   it("uses the largest map's group", () => {
     const small = { ...dumpGroup(), id: "map-dump-10" };
     const large = dumpGroup();
     large.variants[1] = variant("ts-map-elems-raw", [3, 3, 3, 3, 3]);
-    const goal = evaluateGoals([small, large]).find((g) => g.id === "map-elems-raw-vs-c")!;
+    const goal = evaluateGoals([small, large], 2).find((g) => g.id === "map-elems-raw-vs-c")!;
     expect(goal).toMatchObject({ ratio: 3, met: false });
   });
 });
