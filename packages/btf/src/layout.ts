@@ -156,6 +156,7 @@ export const ptr: FieldType<bigint> = Object.freeze({ ...u64, describe: "ptr" })
 INLINE_READ.set(ptr as FieldType<unknown>, `v.getBigUint64(@, ${LE})`);
 
 const utf8 = new TextDecoder("utf-8");
+
 const utf8Encoder = new TextEncoder();
 
 function checkCount(n: number, what: string): void {
@@ -172,21 +173,21 @@ export function char(n: number): FieldType<string> {
     size: n,
     align: 1,
     read(v: DataView, o: number): string {
-      const start = v.byteOffset + o;
-      const b = new Uint8Array(v.buffer, start, n);
-      let end = 0;
-      let ascii = true;
-      while (end < n) {
-        const c = b[end]!;
-        if (c === 0) break;
-        if (c >= 0x80) ascii = false;
-        end++;
+      // ASCII (the common case) is built char by char: no allocation
+      // besides the string itself.
+      const stop = o + n;
+      let out = "";
+      let i = o;
+      for (; i < stop; i++) {
+        const c = v.getUint8(i);
+        if (c === 0) return out;
+        if (c >= 0x80) break;
+        out += String.fromCharCode(c);
       }
-      if (end === 0) return "";
-      if (ascii && end <= 64) {
-        return String.fromCharCode.apply(null, b.subarray(0, end) as unknown as number[]);
-      }
-      return utf8.decode(b.subarray(0, end));
+      if (i === stop) return out;
+      let end = i;
+      while (end < stop && v.getUint8(end) !== 0) end++;
+      return utf8.decode(new Uint8Array(v.buffer, v.byteOffset + o, end - o));
     },
     write(v: DataView, o: number, x: string): void {
       const dst = new Uint8Array(v.buffer, v.byteOffset + o, n);
