@@ -360,12 +360,19 @@ export class Btf {
       case BTF_KIND.VOLATILE:
       case BTF_KIND.CONST:
       case BTF_KIND.RESTRICT:
-      case BTF_KIND.TYPE_TAG:
         return {
           id,
           kind: KIND_NAMES[kind] as "ptr",
           name,
           type: ref(sizeOrType, off + 8, `${KIND_NAMES[kind]} ${id}`),
+        };
+      case BTF_KIND.TYPE_TAG:
+        return {
+          id,
+          kind: "type_tag",
+          name,
+          type: ref(sizeOrType, off + 8, `type_tag ${id}`),
+          attribute: kindFlag,
         };
       case BTF_KIND.ARRAY:
         return {
@@ -478,6 +485,7 @@ export class Btf {
           name,
           type: ref(sizeOrType, off + 8, `decl_tag ${id}`),
           componentIdx: v.getInt32(data, le),
+          attribute: kindFlag,
         };
       default:
         // Unreachable: the constructor rejected unknown kinds.

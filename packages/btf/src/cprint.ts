@@ -288,7 +288,9 @@ function emitTypeChain(c: Ctx, stack: BtfType[], fname: string, lvl: number): vo
         break;
       case "type_tag":
         emitMods(c, stack);
-        c.out += ` __attribute__((btf_type_tag("${t.name}")))`;
+        c.out += t.attribute
+          ? ` __attribute__((${t.name}))`
+          : ` __attribute__((btf_type_tag("${t.name}")))`;
         break;
       case "array": {
         dropMods(stack);

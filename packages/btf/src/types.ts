@@ -103,6 +103,11 @@ export interface FloatType extends Base {
 export interface RefType extends Base {
   readonly kind: "ptr" | "typedef" | "volatile" | "const" | "restrict" | "type_tag";
   readonly type: number;
+  /**
+   * TYPE_TAG only: kind_flag set, the tag is a C attribute (`__attribute__((name))`)
+   * rather than `btf_type_tag("name")`.
+   */
+  readonly attribute?: boolean;
 }
 
 export interface ArrayType extends Base {
@@ -200,6 +205,8 @@ export interface DeclTagType extends Base {
   readonly type: number;
   /** -1 when the tag applies to the type itself, else the member / parameter index. */
   readonly componentIdx: number;
+  /** kind_flag set: the tag is a C attribute (`__attribute__((name))`), not `btf_decl_tag`. */
+  readonly attribute: boolean;
 }
 
 export type BtfType =

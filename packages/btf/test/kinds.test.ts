@@ -97,6 +97,32 @@ describe("hand-built BTF", () => {
     expect(() => parseBtf(modB.build()).type(ctx)).toThrow(BtfError);
   });
 
+  it("reads kind_flag on type and decl tags as C attributes", () => {
+    const b = new BtfBuilder();
+    const int = b.int("int", 4, { signed: true });
+    const tag = b.raw({
+      nameOff: b.str("address_space(1)"),
+      info: ((1 << 31) | (18 << 24)) >>> 0,
+      sizeOrType: int,
+      extra: [],
+    });
+    const p = b.ref("ptr", tag);
+    const s = b.composite("struct", "s", 8, [{ name: "p", type: p, bitOffset: 0 }]);
+    b.raw({
+      nameOff: b.str("aligned(8)"),
+      info: ((1 << 31) | (17 << 24)) >>> 0,
+      sizeOrType: s,
+      extra: [0xffffffff],
+    });
+    const btf = parseBtf(b.build());
+    expect(btf.type(tag)).toMatchObject({ kind: "type_tag", attribute: true });
+    expect(btf.typeName(p)).toBe("int __attribute__((address_space(1))) *");
+    expect(btf.findType("aligned(8)", "decl_tag")).toMatchObject({
+      attribute: true,
+      componentIdx: -1,
+    });
+  });
+
   it("decodes UTF-8 names", () => {
     const b = new BtfBuilder();
     const int = b.int("int", 4, { signed: true });
