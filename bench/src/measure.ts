@@ -33,7 +33,8 @@ export interface Sampler {
 const gc = (globalThis as { gc?: () => void }).gc;
 
 /**
- * Times `fn` in this process: one untimed warm-up when prepared; before each
+ * Times `fn` in this process: one untimed warm-up when prepared (`fn` itself
+ * unless a cheaper `warmup` is given); before each
  * sample, `before` (untimed, e.g. to restore a warm state another variant's
  * sample undid) and a full GC when --expose-gc is on.
  */
@@ -41,9 +42,10 @@ export function tsSampler(
   fn: () => Promise<Outcome> | Outcome,
   close?: () => void,
   before?: () => Promise<unknown> | unknown,
+  warmup: () => Promise<unknown> | unknown = fn,
 ): () => Promise<Sampler> {
   return async () => {
-    await fn();
+    await warmup();
     return {
       async sample() {
         await before?.();

@@ -50,8 +50,8 @@ export interface TsApi {
   lookupBatchRaw?: (map: BenchMap, batch: number) => Outcome;
   /** Map.entriesBatch(batch): decoded [key, value] pairs. */
   lookupBatchDecoded?: (map: BenchMap, batch: number) => Outcome;
-  /** Map.entries(): GET_NEXT_KEY + LOOKUP_ELEM per element, decoded. */
-  nextKeyDump?: (map: BenchMap) => Outcome;
+  /** Map.entries(): GET_NEXT_KEY + LOOKUP_ELEM per element, decoded; at most `limit` elements. */
+  nextKeyDump?: (map: BenchMap, limit?: number) => Outcome;
   /** `calls` Map.get() of keys 0..entries-1; items = calls. */
   lookupLoop?: (map: BenchMap, entries: number, calls: number) => Outcome;
   /** The same with mapLookupElem(fd, key, value) and preallocated buffers. */
@@ -113,9 +113,9 @@ function lookupBatchDecoded(map: BenchMap, batch: number): Outcome {
   return { items };
 }
 
-function nextKeyDump(map: BenchMap): Outcome {
+function nextKeyDump(map: BenchMap, limit = Number.POSITIVE_INFINITY): Outcome {
   let items = 0;
-  for (const _ of map.entries()) items++;
+  for (const _ of map.entries()) if (++items >= limit) break;
   return { items };
 }
 
