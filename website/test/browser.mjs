@@ -145,10 +145,19 @@ try {
     }
     const previous = page.locator("a.pagination-nav__link--prev");
     assert((await previous.count()) === 1, "no link to the previous page");
-    const target = await previous.locator(".pagination-nav__label").innerText();
+    // The label is the sidebar's ("17. Title"); the page's h1 is "Chapter 17 — Title".
+    const label = await previous.locator(".pagination-nav__label").innerText();
+    const target = label.replace(/^\d+\.\s*/, "");
+    const before = await page.locator("article h1").first().innerText();
     await previous.click();
     // Client-side navigation: wait for the new page's title, not just the URL.
-    await page.locator("article h1", { hasText: target }).first().waitFor({ timeout: 15_000 });
+    await page.waitForFunction(
+      (old) => document.querySelector("article h1")?.textContent !== old,
+      before,
+      { timeout: 15_000 },
+    );
+    const after = await page.locator("article h1").first().innerText();
+    assert(after.includes(target), `went to "${after}", expected "${target}"`);
     assert(page.url() !== chapterUrl, `still at ${chapterUrl}`);
     await page.locator("nav.navbar a", { hasText: "Getting started" }).first().click();
     await page.waitForURL(/\/docs\/getting-started$/);
