@@ -130,6 +130,7 @@ export class Btf {
   private strText: string | undefined;
   private strAscii = true;
   private nameIndex: Map<string, number> | undefined;
+  private enumeratorIndex: Map<string, { enum: number; value: number | bigint }> | undefined;
   /** Struct/union alignments; 0 while being computed (detects self-containment). */
   private readonly alignCache = new Map<number, number>();
   private nextSameName: Int32Array | undefined;
@@ -864,6 +865,26 @@ export class Btf {
       );
     }
     return t.values;
+  }
+
+  /**
+   * The enum constant with this name ("BPF_TRACE_ITER") and the id of its enum
+   * (lowest id when several define it), or undefined.
+   */
+  enumerator(name: string): { readonly enum: number; readonly value: number | bigint } | undefined {
+    if (!this.enumeratorIndex) {
+      const index = new Map<string, { enum: number; value: number | bigint }>();
+      for (let id = this.firstId; id < this.typeCount; id++) {
+        const k = this.kindOf(id);
+        if (k !== "enum" && k !== "enum64") continue;
+        const t = this.type(id) as TypeOfKind<"enum"> | TypeOfKind<"enum64">;
+        for (const v of t.values) {
+          if (!index.has(v.name)) index.set(v.name, { enum: id, value: v.value });
+        }
+      }
+      this.enumeratorIndex = index;
+    }
+    return this.base?.enumerator(name) ?? this.enumeratorIndex.get(name);
   }
 
   /**

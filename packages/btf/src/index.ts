@@ -29,7 +29,8 @@
  *   and `offset` is then inside the pointee.
  * - `sizeOf(ref)`, `alignOf(ref)`, `resolve(ref)` (through typedefs and const /
  *   volatile / restrict / type tags), `composite(ref)` (the struct/union behind it).
- * - `enumValues(ref)` → [{ name, value }]: numbers for ENUM, bigints for ENUM64.
+ * - `enumValues(ref)` → [{ name, value }]: numbers for ENUM, bigints for ENUM64;
+ *   `enumerator("BPF_TRACE_ITER")` → { enum (id), value } of one constant.
  * - `iteratorTargets()` → every FUNC bpf_iter_<name> with a context struct
  *   bpf_iter__<name>: { name, funcId, contextId, contextSize, members: [{ name,
  *   offset, type, typeName }] } sorted by name (anonymous unions opened up).

@@ -69,6 +69,11 @@ describeKernel("kernel BTF", () => {
   it("reads enum values", () => {
     const types = btf.enumValues("bpf_map_type");
     expect(types.find((v) => v.name === "BPF_MAP_TYPE_HASH")?.value).toBe(1);
+    const traceIter = btf.enumerator("BPF_TRACE_ITER");
+    expect(traceIter?.enum).toBe(btf.findType("bpf_attach_type", "enum")?.id);
+    expect(btf.enumValues("bpf_attach_type").find((v) => v.name === "BPF_TRACE_ITER")?.value).toBe(
+      traceIter?.value,
+    );
   });
 
   const modules = existsSync("/sys/kernel/btf")

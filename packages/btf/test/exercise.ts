@@ -35,6 +35,7 @@ export function exercise(btf: Btf): void {
     });
   }
   attempt(() => btf.iteratorTargets());
+  attempt(() => btf.enumerator("RED"));
   attempt(() => btf.funcId("bpf_iter_fake"));
   attempt(() => btf.memberOffset("bpf_iter__fake", "task.rec.comm"));
 }

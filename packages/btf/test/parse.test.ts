@@ -102,6 +102,8 @@ describe("parseBtf on the clang fixture", () => {
     ]);
     expect(btf.enumValues("small").map((v) => v.value)).toEqual([0, 200]);
     expect(() => btf.enumValues("rec")).toThrow(/not an enum/);
+    expect(btf.enumerator("GREEN")).toEqual({ enum: btf.findType("color", "enum")!.id, value: 5 });
+    expect(btf.enumerator("NOPE")).toBeUndefined();
   });
 
   it("lists iterator targets with their context members", () => {
