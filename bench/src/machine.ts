@@ -1,4 +1,5 @@
 // What a run was measured on: recorded with every result file.
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import type { MachineInfo } from "./model.js";
@@ -22,4 +23,22 @@ export function machineInfo(): MachineInfo {
     node: process.version,
     os: osName(),
   };
+}
+
+/** HEAD of the repository this suite runs from, "+dirty" when files differ; undefined without git. */
+export function gitCommit(cwd: string): string | undefined {
+  try {
+    const git = (...args: string[]) =>
+      execFileSync("git", args, {
+        cwd,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      }).trim();
+    const head = git("rev-parse", "--short=12", "HEAD");
+    return git("status", "--porcelain", "--untracked-files=no", "--", ".", "../packages")
+      ? `${head}+dirty`
+      : head;
+  } catch {
+    return undefined;
+  }
 }

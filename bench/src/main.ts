@@ -4,10 +4,11 @@ import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { evaluateGoals } from "./goals.js";
-import { machineInfo } from "./machine.js";
+import { gitCommit, machineInfo } from "./machine.js";
 import type { GroupResult, RunResult } from "./model.js";
 import { compileC } from "./native.js";
 import { writeResults } from "./output.js";
+import { benchRoot } from "./paths.js";
 import { Progress } from "./progress.js";
 import { terminalReport } from "./report.js";
 import { btfAndDsl } from "./scenarios/btf-dsl.js";
@@ -107,6 +108,7 @@ async function main(): Promise<number> {
   }
   for (const m of ctx.maps.values()) m.remove();
   const machine = machineInfo();
+  const commit = gitCommit(benchRoot);
   const run: RunResult = {
     suite: "ts-ebpf bench",
     version: 1,
@@ -114,6 +116,7 @@ async function main(): Promise<number> {
     finishedAt: new Date().toISOString(),
     quick,
     repetitions: reps,
+    ...(commit ? { commit } : {}),
     machine,
     groups,
     goals: evaluateGoals(groups, machine.cores),

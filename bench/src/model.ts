@@ -85,6 +85,8 @@ export interface RunResult {
   finishedAt: string;
   quick: boolean;
   repetitions: number;
+  /** The repository commit measured (with "+dirty" for local changes), when git knows it. */
+  commit?: string;
   machine: MachineInfo;
   groups: GroupResult[];
   goals: GoalResult[];
