@@ -176,6 +176,41 @@ describeKernel("ELF objects on the kernel", () => {
     expect(new DataView(total.slice().buffer).getBigUint64(0, true)).toBe(1500n);
   });
 
+  it("caller-owned maps replace the object's map of that name; close() is idempotent", async () => {
+    using mine = BpfMap.create({
+      type: BpfMapType.HASH,
+      keySize: 4,
+      valueSize: 8,
+      maxEntries: 64,
+      name: "elf_mine",
+      key: codecs.u32,
+      value: codecs.u64,
+    });
+    using data = BpfMap.create({
+      type: BpfMapType.ARRAY,
+      keySize: 4,
+      valueSize: 8,
+      maxEntries: 2,
+      name: "elf_in",
+      key: codecs.u32,
+      value: codecs.u64,
+    });
+    data.set(1, 7n);
+    const obj = loadCollection(fixturePath("map_elem"), { maps: { sums: mine } });
+    expect(obj.maps.sums).toBeUndefined();
+    {
+      await using it = createIterator(obj.programs.dump_map_elem!, "bpf_map_elem", { map: data });
+      await it.open().text();
+    }
+    expect(mine.get(1)).toBe(7n);
+    expect(mine.get(0)).toBe(0n);
+    obj.close();
+    obj.close();
+    expect(obj.closed).toBe(true);
+    expect(obj.programs.dump_map_elem!.closed).toBe(true);
+    expect(mine.closed).toBe(false);
+  });
+
   it.skipIf(!hasTarget("tcp"))(
     "tcp: listening ports equal the DSL-built tcp()'s; a flavored enum resolves",
     async () => {
