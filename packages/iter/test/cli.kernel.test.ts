@@ -1,5 +1,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describeKernel } from "@ts-ebpf/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -108,20 +110,16 @@ describeKernel("bpf-iter CLI", () => {
         "cli_map",
       ]);
       try {
+        // One bpftool process for the 20 updates (process starts are slow in QEMU guests).
+        const batch = join(mkdtempSync(join(tmpdir(), "bpftool-")), "updates");
+        const updates: string[] = [];
         for (let i = 1; i <= 20; i++) {
-          const key = [i, 0, 0, 0].map(String);
-          const value = [i * 3, 0, 0, 0, 0, 0, i, 0].map(String);
-          execFileSync("bpftool", [
-            "map",
-            "update",
-            "pinned",
-            path,
-            "key",
-            ...key,
-            "value",
-            ...value,
-          ]);
+          const key = [i, 0, 0, 0].join(" ");
+          const value = [i * 3, 0, 0, 0, 0, 0, i, 0].join(" ");
+          updates.push(`map update pinned ${path} key ${key} value ${value}`);
         }
+        writeFileSync(batch, `${updates.join("\n")}\n`);
+        execFileSync("bpftool", ["batch", "file", batch]);
         const dump = JSON.parse(
           execFileSync("bpftool", ["-j", "map", "dump", "pinned", path], { encoding: "utf8" }),
         ) as Array<{
