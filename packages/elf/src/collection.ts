@@ -15,6 +15,7 @@ import { POISON_HELPER } from "./core.js";
 import { CoreRelocationError, ElfError } from "./errors.js";
 import {
   type CollectionSpec,
+  type ElfMapSpec,
   type ElfProgramSpec,
   type ParseOptions,
   parseCollection,
@@ -76,21 +77,40 @@ export class Collection implements Disposable {
   }
 }
 
+/** Creates a map with its BTF type ids, or without them when the kernel refuses those (as libbpf does). */
+function createMap(name: string, m: ElfMapSpec, btfFd: number | undefined): BpfMap {
+  const options = {
+    type: m.type,
+    keySize: m.keySize,
+    valueSize: m.valueSize,
+    maxEntries: m.maxEntries,
+    flags: m.flags ?? 0,
+    name: kernelName(name),
+  };
+  if (btfFd !== undefined && m.btfValueTypeId) {
+    try {
+      return BpfMap.create({
+        ...options,
+        btfFd,
+        btfKeyTypeId: m.btfKeyTypeId ?? 0,
+        btfValueTypeId: m.btfValueTypeId,
+      });
+    } catch (e) {
+      if (!(e instanceof BpfError)) throw e;
+    }
+  }
+  return BpfMap.create(options);
+}
+
 function createMaps(
   spec: CollectionSpec,
   caller: Readonly<Record<string, MapFdSource>>,
   out: Record<string, BpfMap>,
+  btfFd: number | undefined,
 ): void {
   for (const [name, m] of Object.entries(spec.maps)) {
     if (caller[name]) continue;
-    const map = BpfMap.create({
-      type: m.type,
-      keySize: m.keySize,
-      valueSize: m.valueSize,
-      maxEntries: m.maxEntries,
-      flags: m.flags ?? 0,
-      name: kernelName(name),
-    });
+    const map = createMap(name, m, btfFd);
     out[name] = map;
     if (m.contents !== undefined) {
       const value = new Uint8Array(map.valueSlotSize);
@@ -146,7 +166,6 @@ export function loadCollectionSpec(
   let btfFd: number | undefined;
   let btfError: Error | undefined;
   try {
-    createMaps(spec, caller, maps);
     if (spec.btf) {
       try {
         btfFd = btfLoad(spec.btf).fd;
@@ -154,6 +173,7 @@ export function loadCollectionSpec(
         btfError = e as Error;
       }
     }
+    createMaps(spec, caller, maps, btfFd);
     const byName: Record<string, MapFdSource> = { ...maps, ...caller };
     for (const [name, p] of Object.entries(spec.programs)) {
       const prog = loadOne(

@@ -23,6 +23,7 @@ export {
 export { type SectionKind, sectionKind } from "./sections.js";
 export {
   type CollectionSpec,
+  type ElfMapSpec,
   type ElfProgramSpec,
   type GlobalVariable,
   type ParseOptions,

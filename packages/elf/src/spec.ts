@@ -35,6 +35,14 @@ export interface ElfProgramSpec extends ProgramSpec {
   readonly poisoned: readonly PoisonedInstruction[];
 }
 
+/** A map of an ELF object: a MapSpec plus the .BTF type ids libbpf gives the kernel. */
+export interface ElfMapSpec extends MapSpec {
+  /** Key type in the object's .BTF (BTF-defined maps with `__type(key, ...)`). */
+  readonly btfKeyTypeId?: number;
+  /** Value type: `__type(value, ...)`, or the DATASEC of a global data section. */
+  readonly btfValueTypeId?: number;
+}
+
 /** A global variable of a data section (for reading or setting it in `MapSpec.contents`). */
 export interface GlobalVariable {
   /** Map (= section) holding it. */
@@ -46,7 +54,7 @@ export interface GlobalVariable {
 export interface CollectionSpec {
   readonly programs: Readonly<Record<string, ElfProgramSpec>>;
   /** Maps by name: BTF-defined and legacy maps by variable name, global data by section name. */
-  readonly maps: Readonly<Record<string, MapSpec>>;
+  readonly maps: Readonly<Record<string, ElfMapSpec>>;
   /** Global variables by name. */
   readonly variables: Readonly<Record<string, GlobalVariable>>;
   readonly license: string;
@@ -109,7 +117,7 @@ class Parser {
   readonly ext: BtfExt | undefined;
   readonly #kernel: Btf | undefined;
   readonly #kernelOption: Btf | undefined;
-  readonly maps: Record<string, MapSpec> = {};
+  readonly maps: Record<string, ElfMapSpec> = {};
   readonly variables: Record<string, GlobalVariable> = {};
   /** Map name by symbol index of .maps / maps symbols. */
   readonly #mapBySymbol = new Map<number, string>();
@@ -147,7 +155,9 @@ class Parser {
       if (!isGlobalData(s.name) || (s.flags & SHF_ALLOC) === 0 || s.size === 0) continue;
       if (s.type !== SHT.PROGBITS && s.type !== SHT.NOBITS) continue;
       const readOnly = s.name.startsWith(".rodata");
+      const datasec = this.btf?.findType(s.name, "datasec");
       this.maps[s.name] = {
+        ...(datasec ? { btfValueTypeId: datasec.id } : {}),
         name: s.name,
         type: BpfMapType.ARRAY,
         keySize: 4,
@@ -211,14 +221,20 @@ class Parser {
       const fields: Record<string, number> = {};
       let keySize: number | undefined;
       let valueSize: number | undefined;
+      const typeIds: { btfKeyTypeId?: number; btfValueTypeId?: number } = {};
       for (const m of def.members) {
         const mt = btf.resolve(m.type);
         if (mt.kind !== "ptr") throw new ElfError(`map ${name}: member ${m.name} is not a pointer`);
         const target = btf.resolve(mt.type);
         if (m.name === "key" || m.name === "value") {
           const size = btf.sizeOf(mt.type);
-          if (m.name === "key") keySize = size;
-          else valueSize = size;
+          if (m.name === "key") {
+            keySize = size;
+            typeIds.btfKeyTypeId = mt.type;
+          } else {
+            valueSize = size;
+            typeIds.btfValueTypeId = mt.type;
+          }
         } else if (m.name === "values") {
           throw new ElfError(`map ${name}: map-in-map (values) is not supported`);
         } else {
@@ -235,6 +251,7 @@ class Parser {
         valueSize: valueSize ?? fields.value_size ?? 0,
         maxEntries: fields.max_entries ?? 0,
         flags: fields.map_flags ?? 0,
+        ...typeIds,
       };
     }
     for (const sym of this.elf.symbols) {

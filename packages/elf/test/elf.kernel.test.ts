@@ -168,6 +168,15 @@ describeKernel("ELF objects on the kernel", () => {
     expect(lines).toHaveLength(5);
     // The program copied every element into the .maps map and summed into the legacy one.
     expect(obj.maps.sums!.keySize).toBe(4);
+    // BTF-defined and global data maps carry the object's BTF type ids, as with libbpf.
+    const sumsInfo = obj.maps.sums!.info();
+    expect(sumsInfo.btfId).toBeGreaterThan(0);
+    expect(sumsInfo.btfKeyTypeId).toBe(obj.spec.maps.sums!.btfKeyTypeId);
+    expect(sumsInfo.btfValueTypeId).toBe(obj.spec.maps.sums!.btfValueTypeId);
+    expect(obj.maps[".rodata"]!.info().btfValueTypeId).toBe(
+      obj.spec.maps[".rodata"]!.btfValueTypeId,
+    );
+    expect(obj.maps.legacy_counts!.info().btfId).toBe(0);
     const sums = new DataView(
       (obj.maps.sums!.get(new Uint8Array([3, 0, 0, 0])) as Uint8Array).slice().buffer,
     );

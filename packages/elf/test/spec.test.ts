@@ -89,7 +89,7 @@ describe("parseCollection", () => {
 
   it("map_elem: BTF-defined and legacy maps, map_fd relocations", () => {
     const spec = parseCollection(fixture("map_elem"), { kernelBtf });
-    expect(spec.maps.sums).toEqual({
+    expect(spec.maps.sums).toMatchObject({
       name: "sums",
       type: BpfMapType.HASH,
       keySize: 4,
@@ -97,6 +97,8 @@ describe("parseCollection", () => {
       maxEntries: 64,
       flags: 0,
     });
+    expect(spec.maps.sums?.btfKeyTypeId).toBeGreaterThan(0);
+    expect(spec.maps.legacy_counts?.btfKeyTypeId).toBeUndefined();
     expect(spec.maps.legacy_counts).toMatchObject({
       type: BpfMapType.ARRAY,
       keySize: 4,
