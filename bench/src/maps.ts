@@ -2,7 +2,7 @@
 // the C helper (bench/c/mapfill.c) and pinned, so that every variant, C or
 // TypeScript, dumps the very same map. Unpinned when the suite ends.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { onCleanup } from "./cleanup.js";
 import { cProgramPath } from "./native.js";
 
@@ -18,9 +18,20 @@ function ensureBpffs(): void {
 
 let pinDir: string | undefined;
 
+/** Pin directories of earlier runs that died without cleaning up (SIGKILL): their pid is gone. */
+function removeStalePinDirs(): void {
+  for (const name of readdirSync(BPFFS)) {
+    const m = /^ts-ebpf-bench-(\d+)$/.exec(name);
+    if (m && Number(m[1]) !== process.pid && !existsSync(`/proc/${m[1]}`)) {
+      rmSync(`${BPFFS}/${name}`, { recursive: true, force: true });
+    }
+  }
+}
+
 function dir(): string {
   if (pinDir) return pinDir;
   ensureBpffs();
+  removeStalePinDirs();
   const d = `${BPFFS}/ts-ebpf-bench-${process.pid}`;
   mkdirSync(d, { recursive: true });
   onCleanup(() => rmSync(d, { recursive: true, force: true }));
