@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describeKernel } from "@ts-ebpf/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -120,6 +120,7 @@ describeKernel("bpf-iter CLI", () => {
         }
         writeFileSync(batch, `${updates.join("\n")}\n`);
         execFileSync("bpftool", ["batch", "file", batch]);
+        rmSync(dirname(batch), { recursive: true });
         const dump = JSON.parse(
           execFileSync("bpftool", ["-j", "map", "dump", "pinned", path], { encoding: "utf8" }),
         ) as Array<{
