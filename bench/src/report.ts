@@ -223,7 +223,7 @@ export function chartFor(group: GroupResult, run: RunResult): string {
         low: mib / s.max,
         high: mib / s.min,
         ...(cpu ? { cpu: mib / cpu } : {}),
-        text: `${formatThroughput(v.bytes / s.median)}${noisy}`,
+        text: `${formatThroughput(v.bytes / s.median)}${cpu ? ` (on CPU time ${formatThroughput(v.bytes / cpu)})` : ""}${noisy}`,
       };
     }
     if (group.unit === "per-item" && v.items) {

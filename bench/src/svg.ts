@@ -75,7 +75,8 @@ export const LOG_SCALE_SPREAD = 50;
 export function renderBarChart(chart: BarChart): string {
   const rows = chart.rows;
   const LABEL_W = Math.ceil(Math.max(120, ...rows.map((r) => textWidth(r.label))) + 20);
-  const WIDTH = LABEL_W + PLOT_W + TEXT_W;
+  const WIDTH =
+    LABEL_W + PLOT_W + Math.ceil(Math.max(TEXT_W, ...rows.map((r) => textWidth(r.text) + 30)));
   const values = rows
     .flatMap((r) => [r.low, r.value, r.high])
     .filter((v): v is number => v !== undefined && v > 0);
