@@ -53,6 +53,11 @@ export interface GuestOutcome {
   /** Host time from QEMU start until the guest's init ran. */
   bootMs?: number;
   wallMs: number;
+  /**
+   * Host CPU time QEMU used (user + system): unlike wall time it barely moves
+   * when other work loads the host, so it shows what the guest itself cost.
+   */
+  cpuMs?: number;
   /** BUG/Oops/WARNING lines from the kernel log. */
   kernelWarnings: string[];
   logPath: string;
@@ -126,6 +131,7 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
   let bootMs: number | undefined;
   let qemu: ChildProcess | undefined;
   let lastPhase = "boot";
+  let cpuMs: number | undefined;
   let lastFile = "";
 
   const finish = (s: GuestStatus, d?: string, graceMs = 0) => {
@@ -180,6 +186,18 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
       });
       qemu = child;
       child.on("error", reject);
+      const ticks = 100; // USER_HZ, 100 on every x86 Linux
+      const sampleCpu = () => {
+        try {
+          // utime and stime are fields 14 and 15 of /proc/<pid>/stat, after "(comm)".
+          const stat = readFileSync(`/proc/${child.pid}/stat`, "utf8");
+          const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+          cpuMs = ((Number(fields[11]) + Number(fields[12])) * 1000) / ticks;
+        } catch {
+          // exited between samples; keep the last value
+        }
+      };
+      const cpuTimer = setInterval(sampleCpu, 1000);
       const timer = setTimeout(() => {
         const where = lastFile ? `${lastPhase}, ${lastFile}` : lastPhase;
         finish(
@@ -204,6 +222,7 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
       child.stderr.on("data", (c: Buffer) => log.write(c));
       child.on("close", (code) => {
         clearTimeout(timer);
+        clearInterval(cpuTimer);
         resolve(code);
       });
     });
@@ -228,5 +247,6 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
   };
   if (detail !== undefined) outcome.detail = detail;
   if (bootMs !== undefined) outcome.bootMs = bootMs;
+  if (cpuMs !== undefined) outcome.cpuMs = cpuMs;
   return outcome;
 }

@@ -10,11 +10,13 @@ export interface KernelSummary {
   status: GuestOutcome["status"];
   bootMs?: number;
   wallMs: number;
+  cpuMs?: number;
   passed: number;
   failed: number;
   skipped: number;
   failures: { file: string; name: string; error: string }[];
-  skips: { file: string; name: string; reason: string }[];
+  /** `reason` is absent when the test's name states it (the project's convention). */
+  skips: { file: string; name: string; reason?: string }[];
   /** Failures that are not a failed test: a panic, a timeout, a crashed runner, ... */
   problems: string[];
   kernelWarnings: string[];
@@ -46,6 +48,7 @@ export function summarize(
     ok: false,
   };
   if (outcome.bootMs !== undefined) s.bootMs = outcome.bootMs;
+  if (outcome.cpuMs !== undefined) s.cpuMs = outcome.cpuMs;
   if (outcome.status !== "completed")
     s.problems.push(`${outcome.status}: ${outcome.detail ?? ""}`.trim());
 
@@ -103,7 +106,7 @@ function count(s: KernelSummary, file: string, t: TestRecord): void {
       break;
     default:
       s.skipped++;
-      s.skips.push({ file, name: t.name, reason: t.note ?? "(no reason given)" });
+      s.skips.push(t.note ? { file, name: t.name, reason: t.note } : { file, name: t.name });
   }
 }
 
@@ -137,6 +140,7 @@ export function formatSummary(rows: KernelSummary[]): string {
     String(r.failed),
     String(r.skipped),
     seconds(r.wallMs),
+    seconds(r.cpuMs),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>
@@ -151,7 +155,9 @@ export function formatSummary(rows: KernelSummary[]): string {
       out.push(`  ${r.kernel} FAIL  ${f.file} > ${f.name}`);
       for (const l of f.error.split("\n").slice(0, 4)) out.push(`      ${l}`);
     }
-    for (const k of r.skips) out.push(`  ${r.kernel} SKIP  ${k.file} > ${k.name}: ${k.reason}`);
+    for (const k of r.skips) {
+      out.push(`  ${r.kernel} SKIP  ${k.file} > ${k.name}${k.reason ? `: ${k.reason}` : ""}`);
+    }
     for (const w of r.kernelWarnings) out.push(`  ${r.kernel} KERNEL  ${w}`);
     if (!r.ok) out.push(`  ${r.kernel} log: ${r.logPath}`);
   }
