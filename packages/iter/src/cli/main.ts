@@ -383,6 +383,13 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+// `bpf-iter ksyms | head`: a closed pipe ends the output quietly, as with other tools.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(0);
+  process.stderr.write(`bpf-iter: writing output: ${err.message}\n`);
+  process.exit(1);
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     it.closeBuiltins();
