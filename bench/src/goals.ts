@@ -132,13 +132,17 @@ export function evaluateGoals(groups: GroupResult[], cores: number): GoalResult[
     const judge = (r: number): boolean =>
       d.comparison === "at-most" ? r <= d.target : d.strict ? r > d.target : r >= d.target;
     const ratio = num.summary.median / den.summary.median;
-    const noisy = num.summary.noisy || den.summary.noisy;
+
     const cpuRatio =
       num.cpuSummary && den.cpuSummary && den.cpuSummary.median > 0
         ? num.cpuSummary.median / den.cpuSummary.median
         : undefined;
     const busy = g !== undefined && (g.loadAverage ?? 0) > cores;
     const basis = busy && cpuRatio !== undefined ? "cpu" : "wall";
+    const noisy =
+      basis === "cpu"
+        ? num.cpuSummary!.noisy || den.cpuSummary!.noisy
+        : num.summary.noisy || den.summary.noisy;
     return {
       ...base,
       ratio,

@@ -57,6 +57,7 @@ async function main(): Promise<number> {
   if (renderOnly !== undefined) {
     // Rewrites the Markdown and charts of an earlier run (after a change to the report code).
     const run = JSON.parse(readFileSync(renderOnly, "utf8")) as RunResult;
+    run.goals = evaluateGoals(run.groups, run.machine.cores);
     const files = writeResults(run, dirname(renderOnly));
     console.log(`rewrote ${files.length} files in ${dirname(renderOnly)}`);
     return 0;
