@@ -3,7 +3,7 @@
 // for each task's pid and the test checks the results against JavaScript.
 import { closeSync, readSync } from "node:fs";
 import { loadKernelBtf } from "@ts-ebpf/btf";
-import { createIterator, createIteratorLink, kernelVersion, loadProgram } from "@ts-ebpf/syscall";
+import { createIteratorLink, kernelVersion, loadProgram, openIteratorFd } from "@ts-ebpf/syscall";
 import { describeKernel } from "@ts-ebpf/testing";
 import { expect, it } from "vitest";
 import {
@@ -74,7 +74,7 @@ describeKernel("cpu v4 instructions in the kernel", () => {
       try {
         const link = createIteratorLink(program);
         try {
-          const fd = createIterator(link);
+          const fd = openIteratorFd(link);
           try {
             text = readAll(fd);
           } finally {

@@ -94,19 +94,9 @@ export function iteratorProgramSpec(spec: ProgramSpec, target: string, btf?: Btf
   return { ...spec, expectedAttachType: BpfAttachType.TRACE_ITER, attachBtfId: id };
 }
 
-/**
- * loadProgram, retried on EAGAIN: the verifier gives up with EAGAIN when a
- * signal is pending (SIGCHLD of a child process is enough); libbpf retries too.
- */
+/** Loads an iterator program (PROG_LOAD retries EAGAIN itself). */
 export function loadIteratorProgram(spec: ProgramSpec, target: string, btf?: Btf): Program {
-  const full = iteratorProgramSpec(spec, target, btf);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return loadProgram(full);
-    } catch (err) {
-      if (!(err instanceof BpfError) || err.code !== "EAGAIN" || attempt >= 5) throw err;
-    }
-  }
+  return loadProgram(iteratorProgramSpec(spec, target, btf));
 }
 
 function closeFd(fd: number): void {
@@ -153,9 +143,16 @@ function linkError(err: unknown, target: string, params: LinkParams): unknown {
  */
 export function createIterator(
   program: ProgramSpec | ProgramFdOwner,
-  target: string,
+  target?: string,
   params?: IteratorParams,
 ): IteratorLink {
+  // A program from an ELF `iter/<target>` section names its own target.
+  target ??= (program as { iterTarget?: unknown }).iterTarget as string | undefined;
+  if (target === undefined) {
+    throw new TypeError(
+      'createIterator needs a target (e.g. "task"), unless the program carries iterTarget',
+    );
+  }
   checkTargetName(target);
   const linkParams = checkParams(target, params);
   if (!isSpec(program) && !isFdOwner(program)) {

@@ -93,3 +93,16 @@ describe("toIterLinkParams", () => {
     ).toThrow(/Linux 6\.1/);
   });
 });
+
+describe("createIterator target", () => {
+  it("needs a target unless the program carries iterTarget, before any syscall", async () => {
+    const { createIterator } = await import("../src/link.js");
+    const spec = { type: 26, license: "GPL", instructions: new Uint8Array(8), relocations: [] };
+    expect(() => createIterator(spec)).toThrow(TypeError);
+    expect(() => createIterator(spec)).toThrow(/needs a target/);
+    // The target from iterTarget is checked like an explicit one.
+    expect(() => createIterator({ ...spec, iterTarget: "no such target!" } as never)).toThrow(
+      /target/,
+    );
+  });
+});

@@ -22,7 +22,7 @@ export { Errno, errnoName } from "./errno.js";
 export { BpfError, type BpfErrorOptions, failingInstruction, VerifierError } from "./errors.js";
 // Handles that own their fd.
 export { FdHandle } from "./handles/fd.js";
-export { createIterator, createIteratorLink, Link } from "./handles/link.js";
+export { createIteratorLink, Link, openIteratorFd } from "./handles/link.js";
 export {
   BpfMap,
   /** The map handle under the name the design uses (same class as BpfMap). */

@@ -10,7 +10,6 @@ import {
   BpfMapType,
   BpfProgType,
   codecs,
-  createIterator,
   createIteratorLink,
   encodeIterLinkInfo,
   iterCreate,
@@ -19,6 +18,7 @@ import {
   linkDetach,
   linkUpdate,
   loadProgram,
+  openIteratorFd,
   type Program,
 } from "../src/index.js";
 import {
@@ -122,7 +122,7 @@ describeKernel("link and iterator commands", () => {
     for (const k of [3, 5, 7]) map.set(k, BigInt(k));
     const prog = keep(keyDumper());
     const link = keep(createIteratorLink(prog, { mapFd: map.fd }));
-    const out = readAll(createIterator(link));
+    const out = readAll(openIteratorFd(link));
     expect(out.length).toBe(3 * 6);
     const keys: number[] = [];
     for (let i = 0; i < out.length; i += 6) {
@@ -207,7 +207,7 @@ describeKernel("link and iterator commands", () => {
     expect(byTid.info().iter).toEqual({ targetName: "task", tid: process.pid, pid: 0 });
     const byPid = keep(createIteratorLink(prog, { pid: process.pid }));
     expect(byPid.info().iter).toEqual({ targetName: "task", tid: 0, pid: process.pid });
-    expect(readAll(createIterator(byPid)).length).toBe(0);
+    expect(readAll(openIteratorFd(byPid)).length).toBe(0);
   });
 
   const cgroup2 = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"].find((p) => {

@@ -193,6 +193,46 @@ describeKernel("map commands", () => {
     expect(raw.get(u32(2))).toEqual(new Uint8Array([1, 0, 0, 0, 2, 0, 0, 0]));
   });
 
+  it("a codec whose encode returns fresh bytes (a @ts-ebpf/btf layout) stores them", () => {
+    // Same shape as a btf record layout: encode(value) → new bytes, no target.
+    const pair = {
+      size: 8,
+      encode(v: { a: number; b: number }): Uint8Array {
+        const out = new Uint8Array(8);
+        const d = new DataView(out.buffer);
+        d.setUint32(0, v.a, true);
+        d.setUint32(4, v.b, true);
+        return out;
+      },
+      decode(s: Uint8Array) {
+        const d = new DataView(s.buffer, s.byteOffset, 8);
+        return { a: d.getUint32(0, true), b: d.getUint32(4, true) };
+      },
+    };
+    const m = BpfMap.create({
+      type: BpfMapType.HASH,
+      keySize: 4,
+      valueSize: 8,
+      maxEntries: 4,
+      key: codecs.u32,
+      value: pair,
+    });
+    open.push(m as BpfMap<unknown, unknown>);
+    m.set(7, { a: 0xdead, b: 9 });
+    expect(m.get(7)).toEqual({ a: 0xdead, b: 9 });
+    const wrongSize = { ...pair, encode: () => new Uint8Array(4) };
+    const m2 = BpfMap.create({
+      type: BpfMapType.HASH,
+      keySize: 4,
+      valueSize: 8,
+      maxEntries: 4,
+      key: codecs.u32,
+      value: wrongSize,
+    });
+    open.push(m2 as BpfMap<unknown, unknown>);
+    expect(() => m2.set(1, { a: 1, b: 1 })).toThrow(RangeError);
+  });
+
   it("per-CPU maps hold one 8-byte-aligned slot per possible CPU", () => {
     const m = BpfMap.create({
       type: BpfMapType.PERCPU_ARRAY,

@@ -147,19 +147,25 @@ function attachHint(o: ProgLoadOptions): string | undefined {
   return `attach target ${what} does not exist in this kernel's BTF or does not accept this program type`;
 }
 
+/** How often PROG_LOAD is retried on EAGAIN (libbpf: 5). */
+const EAGAIN_RETRIES = 5;
+
 /**
- * BPF_PROG_LOAD → fd. Grows the log buffer on ENOSPC; a rejected program
- * throws VerifierError with the log and the failing instruction.
+ * BPF_PROG_LOAD → fd. Grows the log buffer on ENOSPC; retries EAGAIN, which
+ * the verifier returns when a signal (a child's SIGCHLD is enough) is pending;
+ * a rejected program throws VerifierError with the log and the failing instruction.
  */
 export function progLoad(o: ProgLoadOptions): ProgLoadResult {
   const p = validateLoad(o);
   let logLevel = p.logLevel;
   let logSize = p.logSize;
+  let eagain = 0;
   for (;;) {
     const log = logLevel > 0 ? new Uint8Array(logSize) : null;
     const { r, logTrueSize } = attempt(o, p, logLevel, log);
     if (r >= 0) return { fd: r, log: decodeLog(log), logSize: log ? logSize : 0 };
     const errno = -r;
+    if (errno === Errno.EAGAIN && eagain++ < EAGAIN_RETRIES) continue;
     if (errno === Errno.ENOSPC && log) {
       if (logSize >= MAX_LOG_SIZE) throw new VerifierError(BpfCmd.PROG_LOAD, errno, decodeLog(log));
       // The kernel says how much it needed (6.4+); otherwise grow fourfold.

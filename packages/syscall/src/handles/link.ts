@@ -82,6 +82,6 @@ export function createIteratorLink(
 }
 
 /** BPF_ITER_CREATE → a fresh fd to read() the iterator from; the caller closes it. */
-export function createIterator(link: Link | number): number {
+export function openIteratorFd(link: Link | number): number {
   return iterCreate(typeof link === "number" ? v.fd("link fd", link) : link.fd);
 }

@@ -2,7 +2,13 @@
 // preallocated attr whose key/value addresses are set once, so a lookup is one
 // N-API crossing with no allocation besides what the value codec returns.
 import { closeSync, readFileSync } from "node:fs";
-import { bytes as bytesCodec, type Codec, isCodec } from "../codec.js";
+import {
+  bytes as bytesCodec,
+  type Codec,
+  isCodec,
+  u32 as u32Codec,
+  u64 as u64Codec,
+} from "../codec.js";
 import { getFdById } from "../commands/id.js";
 import { type MapInfo, mapInfo } from "../commands/info.js";
 import {
@@ -364,7 +370,32 @@ function pickCodec(which: string, codec: unknown, size: number): Codec<unknown> 
   if (codec.size !== size) {
     throw new RangeError(`${which} codec is ${codec.size} bytes, the map's ${which} is ${size}`);
   }
-  return codec;
+  return acceptReturnedBytes(codec);
+}
+
+/**
+ * Codecs whose encode returns fresh bytes instead of writing into the slot
+ * (a @ts-ebpf/btf record layout's `encode(value)`) would otherwise store
+ * zeros: copy what they return into the slot.
+ */
+function acceptReturnedBytes(codec: Codec<unknown>): Codec<unknown> {
+  if (codec === u32Codec || codec === u64Codec) return codec;
+  const encode = codec.encode.bind(codec);
+  return {
+    size: codec.size,
+    decode: codec.decode.bind(codec),
+    encode(value, target) {
+      const out: unknown = encode(value, target);
+      if (out instanceof Uint8Array && out !== target) {
+        if (out.byteLength !== target.byteLength) {
+          throw new RangeError(
+            `codec encoded ${out.byteLength} bytes, expected ${target.byteLength}`,
+          );
+        }
+        target.set(out);
+      }
+    },
+  };
 }
 
 function closeQuietly(fd: number): void {
