@@ -31,6 +31,7 @@ export interface Sampler {
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
+const SETTLE_MS = 50;
 
 /**
  * Times `fn` in this process: one untimed warm-up when prepared (`fn` itself
@@ -50,6 +51,9 @@ export function tsSampler(
       async sample() {
         await before?.();
         gc?.();
+        // Let V8's concurrent sweeping of the previous variant's garbage finish
+        // outside the timed span: it would count in this sample's CPU time.
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
         const c0 = process.cpuUsage();
         const t0 = process.hrtime.bigint();
         const out = await fn();
