@@ -11,8 +11,12 @@ import { cacheDir, repoRoot, testVmDir } from "./paths.js";
 /** Where node lives in the guest (vitest forks workers with process.execPath). */
 export const GUEST_NODE = "/usr/bin/node";
 
-/** Host tools copied into the guest (with their libraries) when installed. */
-export const GUEST_TOOLS = ["bpftool"];
+/**
+ * Host tools the kernel tests call, copied into the guest at their host paths
+ * (with their libraries) when installed. util-linux's setpriv sits in
+ * /usr/bin, ahead of busybox's reduced one in /bin.
+ */
+export const GUEST_TOOLS = ["bpftool", "setpriv"];
 
 function which(cmd: string): string {
   const found = findOnPath(cmd);
@@ -105,7 +109,7 @@ export function buildInitramfs({ kernel, extra = [] }: GuestImageOptions): strin
   for (const tool of GUEST_TOOLS) {
     const path = findOnPath(tool);
     if (!path) continue;
-    img.file(`usr/sbin/${tool}`, { hostPath: realpathSync(path) }, 0o755);
+    img.file(path, { hostPath: realpathSync(path) }, 0o755);
     for (const lib of sharedLibraries(path)) libs.add(lib);
   }
   for (const addon of nativeAddons()) for (const lib of sharedLibraries(addon)) libs.add(lib);

@@ -70,6 +70,9 @@ export function qemuArgs(o: GuestOptions, eventsSocket: string | undefined): str
   const append = [
     "console=ttyS0",
     "panic=-1",
+    // Under TCG on a loaded host the IO-APIC timer check can fail and panic
+    // the boot ("IO-APIC + timer doesn't work!"); virtual machines skip it.
+    "no_timer_check",
     "loglevel=4",
     `tsebpf.mode=${o.shell ? "shell" : "run"}`,
     `tsebpf.9pcache=${process.env.TS_EBPF_VM_9P_CACHE ?? "loose"}`,

@@ -106,7 +106,12 @@ function count(s: KernelSummary, file: string, t: TestRecord): void {
       break;
     default:
       s.skipped++;
-      s.skips.push(t.note ? { file, name: t.name, reason: t.note } : { file, name: t.name });
+      // The reason is often already in the name (`[skipped: why]`); say it once.
+      s.skips.push(
+        t.note && !t.name.includes(t.note)
+          ? { file, name: t.name, reason: t.note }
+          : { file, name: t.name },
+      );
   }
 }
 
