@@ -22,8 +22,13 @@ export interface KernelEntry {
   package: string;
   version: string;
   sha256: string;
-  /** sources.list line serving the package, used when the host's apt lacks it. */
-  source: string;
+  /**
+   * Debian suite and component serving the package (e.g. "bookworm-security",
+   * "main"), used when the host's apt lacks it: the mirror comes from the
+   * host's own apt sources, so no host name is pinned here.
+   */
+  suite: string;
+  component: string;
 }
 
 export interface PreparedKernel {
@@ -42,7 +47,7 @@ export function loadKernels(file = kernelsFile): KernelEntry[] {
   const parsed = JSON.parse(readFileSync(file, "utf8")) as { kernels?: unknown };
   if (!Array.isArray(parsed.kernels)) throw new TypeError(`${file}: expected a "kernels" array`);
   return parsed.kernels.map((k: Record<string, unknown>, i: number) => {
-    for (const key of ["name", "package", "version", "sha256", "source"]) {
+    for (const key of ["name", "package", "version", "sha256", "suite", "component"]) {
       if (typeof k[key] !== "string" || k[key] === "") {
         throw new TypeError(`${file}: kernels[${i}].${key} must be a non-empty string`);
       }
@@ -53,12 +58,47 @@ export function loadKernels(file = kernelsFile): KernelEntry[] {
 
 const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 
+/** Mirror URIs the host's apt is configured with (one-line and deb822 formats). */
+export function hostAptUris(etc = "/etc/apt"): string[] {
+  const files: string[] = [];
+  if (existsSync(join(etc, "sources.list"))) files.push(join(etc, "sources.list"));
+  const parts = join(etc, "sources.list.d");
+  if (existsSync(parts)) {
+    for (const f of readdirSync(parts).sort()) {
+      if (f.endsWith(".list") || f.endsWith(".sources")) files.push(join(parts, f));
+    }
+  }
+  const uris: string[] = [];
+  for (const f of files) {
+    for (const line of readFileSync(f, "utf8").split("\n")) {
+      const oneLine = /^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)/.exec(line);
+      const deb822 = /^URIs:\s*(.+)$/.exec(line);
+      if (oneLine?.[1]) uris.push(oneLine[1]);
+      if (deb822?.[1]) uris.push(...deb822[1].trim().split(/\s+/));
+    }
+  }
+  return uris;
+}
+
+/** A sources.list line for the entry's suite on the host's Debian mirror. */
+export function sourceLine(entry: KernelEntry, uris = hostAptUris()): string {
+  const security = entry.suite.endsWith("-security");
+  const debian = uris.filter((u) => /\/debian(-security)?\/?$/.test(u));
+  const uri = debian.find((u) => /-security\/?$/.test(u) === security);
+  if (!uri) {
+    throw new Error(
+      `no Debian ${security ? "security " : ""}mirror in the host's apt sources to fetch ${entry.suite} from`,
+    );
+  }
+  return `deb ${uri} ${entry.suite} ${entry.component}`;
+}
+
 /** apt options that use a private sources list and state under the cache. */
 function privateApt(entry: KernelEntry): string[] {
   const dir = join(cacheDir, "apt", entry.name);
   mkdirSync(join(dir, "lists", "partial"), { recursive: true });
   mkdirSync(join(dir, "archives", "partial"), { recursive: true });
-  writeFileSync(join(dir, "sources.list"), `deb ${entry.source}\n`);
+  writeFileSync(join(dir, "sources.list"), `${sourceLine(entry)}\n`);
   return [
     "-o",
     `Dir::Etc::SourceList=${join(dir, "sources.list")}`,
@@ -97,7 +137,7 @@ export function fetchDeb(entry: KernelEntry, log: (msg: string) => void): string
       // The host's apt does not serve it (suite not configured): use the
       // entry's own source, without touching the host's apt configuration.
       log(
-        `host apt cannot serve ${spec} (${(first as Error).message.split("\n")[0]}); using ${entry.source}`,
+        `host apt cannot serve ${spec} (${(first as Error).message.split("\n")[0]}); using suite ${entry.suite}`,
       );
       const opts = privateApt(entry);
       run("apt-get", [...opts, "update", "-q"]);

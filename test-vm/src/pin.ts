@@ -12,7 +12,7 @@ export function pinEntry(pkg: string): KernelEntry {
     );
   }
   // The line under the candidate's version row names its archive, e.g.
-  // "500 http://deb.debian.org/debian-security bookworm-security/main amd64 Packages".
+  // "500 <mirror>/debian-security bookworm-security/main amd64 Packages".
   const table = policy.slice(policy.indexOf("Version table:"));
   const afterVersion = table.slice(table.indexOf(` ${version} `));
   const archive = /\d+\s+(https?:\/\/\S+)\s+(\S+)\/(\S+)\s+\S+\s+Packages/.exec(afterVersion);
@@ -27,6 +27,7 @@ export function pinEntry(pkg: string): KernelEntry {
     package: pkg,
     version,
     sha256,
-    source: `${archive[1]} ${archive[2]} ${archive[3]}`,
+    suite: archive[2]!,
+    component: archive[3]!,
   };
 }

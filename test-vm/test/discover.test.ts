@@ -1,7 +1,7 @@
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { kernelTestFiles, workspaceDirs } from "../src/discover.js";
-import { loadKernels } from "../src/kernels.js";
+import { loadKernels, sourceLine } from "../src/kernels.js";
 import { repoRoot, testVmDir } from "../src/paths.js";
 
 describe("test discovery", () => {
@@ -26,7 +26,20 @@ describe("kernels.json", () => {
     for (const k of kernels) {
       expect(k.sha256).toMatch(/^[0-9a-f]{64}$/);
       expect(k.package).toMatch(/^linux-image-/);
-      expect(k.source).toMatch(/^https?:\/\/\S+ \S+ \S+/);
+      expect(k.suite).toMatch(/^[a-z]+(-[a-z]+)?$/);
+      expect(k.component).toBe("main");
     }
+  });
+
+  it("builds a fallback source line from the host's own Debian mirrors", () => {
+    const uris = ["https://mirror.invalid/debian", "https://mirror.invalid/debian-security/"];
+    const entry = { ...loadKernels()[0]!, suite: "bookworm-security", component: "main" };
+    expect(sourceLine(entry, uris)).toBe(
+      "deb https://mirror.invalid/debian-security/ bookworm-security main",
+    );
+    expect(sourceLine({ ...entry, suite: "trixie" }, uris)).toBe(
+      "deb https://mirror.invalid/debian trixie main",
+    );
+    expect(() => sourceLine(entry, ["https://mirror.invalid/ubuntu"])).toThrow(/no Debian/);
   });
 });
