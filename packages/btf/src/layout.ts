@@ -50,6 +50,8 @@ export interface RecordLayout<T> extends FieldType<T>, Codec<T> {
   offsetOf(path: string): number;
   /** Decodes one record at `offset` (default 0) of `bytes`. */
   decode(bytes: Uint8Array, offset?: number): T;
+  /** Decodes one record at `offset` of a DataView (a map reader's whole-chunk view): no copy. */
+  decodeAt(view: DataView, offset: number): T;
   /** Decodes back-to-back records filling `bytes`. */
   decodeAll(bytes: Uint8Array, options?: DecodeAllOptions): T[];
   /** A new buffer of `size` bytes holding `value` (missing fields are zero). */
@@ -393,6 +395,15 @@ function makeRecord<T>(
         );
       }
       return read(viewOf(bytes), offset);
+    },
+    decodeAt(view: DataView, offset: number): T {
+      if (!(view instanceof DataView)) throw new TypeError("decodeAt: view must be a DataView");
+      if (!(offset >= 0) || offset + size > view.byteLength) {
+        throw new RangeError(
+          `decodeAt: record of ${size} bytes at offset ${offset} does not fit ${view.byteLength} bytes`,
+        );
+      }
+      return read(view, offset);
     },
     decodeAll(bytes: Uint8Array, options?: DecodeAllOptions): T[] {
       if (!(bytes instanceof Uint8Array))

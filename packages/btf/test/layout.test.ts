@@ -58,6 +58,13 @@ describe("struct() layouts", () => {
     expect(task.decode(buf)).toEqual({ pid: 4242, comm: "bash", start: 0xfedcba9876543210n });
     buf.fill(0x41, 4, 20); // no NUL: all 16 bytes
     expect(task.decode(buf).comm).toBe("A".repeat(16));
+    // decodeAt reads the same record from a view over a larger buffer, in place.
+    const chunk = new Uint8Array(40 + 32);
+    chunk.set(buf, 40);
+    const chunkView = new DataView(chunk.buffer, 8);
+    expect(task.decodeAt(chunkView, 32)).toEqual(task.decode(buf));
+    expect(() => task.decodeAt(chunkView, 33)).toThrow(RangeError);
+    expect(() => task.decodeAt(chunkView, -1)).toThrow(RangeError);
     buf.set(new TextEncoder().encode("héllo\0"), 4);
     expect(task.decode(buf).comm).toBe("héllo");
   });

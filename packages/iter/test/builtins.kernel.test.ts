@@ -280,6 +280,50 @@ describeKernel("mapElems", () => {
     });
   }
 
+  it("decodes through decodeAt, and through decode for codecs without it", async () => {
+    const keyCalls = { at: 0, plain: 0 };
+    // A key codec with decodeAt, a value codec without: both must agree with u32/u64.
+    const key = {
+      size: 4,
+      encode: u32.encode,
+      decode: u32.decode,
+      decodeAt(view: DataView, offset: number) {
+        keyCalls.at++;
+        return view.getUint32(offset, true);
+      },
+    };
+    const value = {
+      size: 8,
+      encode: u64.encode,
+      decode(bytes: Uint8Array) {
+        keyCalls.plain++;
+        expect(bytes.byteLength).toBe(8);
+        return u64.decode(bytes);
+      },
+    };
+    using map = BpfMap.create({
+      type: BpfMapType.HASH,
+      keySize: 4,
+      valueSize: 8,
+      maxEntries: 64,
+      name: "iter_at",
+      key,
+      value,
+    });
+    const written: Array<[number, bigint]> = [];
+    for (let k = 0; k < 40; k++) {
+      written.push([k * 3, BigInt(k) << 40n]);
+      map.set(k * 3, BigInt(k) << 40n);
+    }
+    keyCalls.at = 0;
+    keyCalls.plain = 0;
+    expect(sortByKey(iter.mapElemsSync(map))).toEqual(sortByKey(written));
+    expect(keyCalls).toEqual({ at: 40, plain: 40 });
+    // Map.get and keys() agree with the iterator.
+    expect(map.get(9)).toBe(3n << 40n);
+    expect([...map.keys()].sort((a, b) => a - b)).toEqual(written.map(([k]) => k));
+  });
+
   it("returns every slot of an array map", async () => {
     using map = BpfMap.create({
       type: BpfMapType.ARRAY,

@@ -10,6 +10,14 @@ export interface Codec<T> {
   encode(value: T, target: Uint8Array): void;
   /** Reads an element; `source` is reused afterwards, so copy what you keep. */
   decode(source: Uint8Array): T;
+  /**
+   * Optional fast path: reads an element at `offset` of `view` (a DataView
+   * over a whole buffer of elements), so readers need no per-element
+   * subarray or DataView. Must return what `decode` would.
+   */
+  decodeAt?(view: DataView, offset: number): T;
+  /** Optional fast path: writes `value` at `offset` of `view`, as `encode` would. */
+  encodeAt?(value: T, view: DataView, offset: number): void;
 }
 
 function view(b: Uint8Array): DataView {
@@ -35,6 +43,12 @@ export const u32: Codec<number> = {
       0
     );
   },
+  decodeAt(view, offset) {
+    return view.getUint32(offset, true);
+  },
+  encodeAt(value, view, offset) {
+    view.setUint32(offset, v.u32("u32 key/value", value), true);
+  },
 };
 
 export const u64: Codec<bigint> = {
@@ -44,6 +58,12 @@ export const u64: Codec<bigint> = {
   },
   decode(source) {
     return view(source).getBigUint64(0, true);
+  },
+  decodeAt(view, offset) {
+    return view.getBigUint64(offset, true);
+  },
+  encodeAt(value, view, offset) {
+    view.setBigUint64(offset, v.u64("u64 key/value", value), true);
   },
 };
 
@@ -57,6 +77,15 @@ export function bytes(size: number): Codec<Uint8Array> {
     },
     decode(source) {
       return source.slice(0, size);
+    },
+    decodeAt(view, offset) {
+      const start = view.byteOffset + offset;
+      if (offset < 0 || offset + size > view.byteLength) {
+        throw new RangeError(
+          `bytes(${size}) decode at ${offset} is outside ${view.byteLength} bytes`,
+        );
+      }
+      return new Uint8Array(view.buffer.slice(start, start + size));
     },
   };
 }

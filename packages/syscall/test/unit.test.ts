@@ -182,4 +182,24 @@ describe("codecs and helpers", () => {
     expect(kernelVersion("6.1.0-18-amd64")).toEqual([6, 1, 0]);
     expect(kernelVersion("6.18.44-fc")).toEqual([6, 18, 44]);
   });
+
+  it("decodeAt/encodeAt read and write in place, as decode/encode do", () => {
+    const chunk = new Uint8Array(32);
+    const view = new DataView(chunk.buffer, 4, 24);
+    codecs.u32.encodeAt?.(0xdeadbeef, view, 2);
+    expect(codecs.u32.decodeAt?.(view, 2)).toBe(0xdeadbeef);
+    expect(codecs.u32.decode(chunk.subarray(6, 10))).toBe(0xdeadbeef);
+    codecs.u64.encodeAt?.(0x0102030405060708n, view, 8);
+    expect(codecs.u64.decodeAt?.(view, 8)).toBe(0x0102030405060708n);
+    expect(codecs.u64.decode(chunk.subarray(12, 20))).toBe(0x0102030405060708n);
+    expect(() => codecs.u32.encodeAt?.(-1, view, 0)).toThrow(RangeError);
+    expect(() => codecs.u64.encodeAt?.(1n << 64n, view, 0)).toThrow(RangeError);
+    const b4 = codecs.bytes(4);
+    const copy = b4.decodeAt?.(view, 2);
+    expect(copy).toEqual(chunk.slice(6, 10));
+    chunk[6] = 0;
+    expect(copy?.[0]).toBe(0xef); // a copy, not a view of the chunk
+    expect(() => b4.decodeAt?.(view, 22)).toThrow(RangeError);
+    expect(() => b4.decodeAt?.(view, -1)).toThrow(RangeError);
+  });
 });

@@ -19,8 +19,14 @@ export interface IterableMap<K = Uint8Array, V = Uint8Array> {
   readonly valueSize: number;
   /** Bytes of one value as user space sees it (per-CPU: rounded to 8 × possible CPUs). */
   readonly valueSlotSize?: number;
-  readonly keyCodec?: { decode(bytes: Uint8Array): K };
-  readonly valueCodec?: { decode(bytes: Uint8Array): V };
+  readonly keyCodec?: ElemDecoder<K>;
+  readonly valueCodec?: ElemDecoder<V>;
+}
+
+/** The decoding half of a codec; `decodeAt` (when present) reads in place, without a subarray. */
+export interface ElemDecoder<T> {
+  decode(bytes: Uint8Array): T;
+  decodeAt?(view: DataView, offset: number): T;
 }
 
 const PERCPU = new Set<number>([
@@ -137,15 +143,20 @@ export function decodeMapElems<K = Uint8Array, V = Uint8Array>(
 
 type FieldReader<T> = (view: DataView, bytes: Uint8Array, offset: number) => T;
 
-/** Decoder of one key or value at an offset; u32/u64 codecs read straight from one DataView. */
-function fieldReader<T>(
-  codec: { decode(bytes: Uint8Array): T } | undefined,
-  size: number,
-): FieldReader<T> {
+/**
+ * Decoder of one key or value at an offset. u32/u64 read straight from the
+ * chunk's DataView; other codecs with `decodeAt` (bytes, @ts-ebpf/btf
+ * layouts) read in place; only codecs without it get a subarray per element.
+ */
+function fieldReader<T>(codec: ElemDecoder<T> | undefined, size: number): FieldReader<T> {
   if (codec === (codecs.u32 as unknown))
     return ((v, _b, o) => v.getUint32(o, true)) as FieldReader<T>;
   if (codec === (codecs.u64 as unknown))
     return ((v, _b, o) => v.getBigUint64(o, true)) as FieldReader<T>;
+  if (codec?.decodeAt) {
+    const decodeAt = codec.decodeAt.bind(codec);
+    return (v, _b, o) => decodeAt(v, o);
+  }
   if (codec) return (_v, b, o) => codec.decode(b.subarray(o, o + size));
   return ((_v, b, o) => b.slice(o, o + size)) as FieldReader<T>;
 }

@@ -96,6 +96,9 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
   readonly #value: Uint8Array;
   readonly #nextKey: Uint8Array;
   readonly #nextAttr: Uint8Array;
+  /** Views over #key and #value for the codecs' encodeAt/decodeAt fast paths. */
+  readonly #keyView: DataView;
+  readonly #valueView: DataView;
 
   protected constructor(fd: number, shape: MapShape, codecs: MapCodecs<K, V> = {}) {
     super(fd, `Map ${shape.name || fd}`);
@@ -130,6 +133,8 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
     this.#nextAttr = take(ELEM_ATTR_SIZE);
     this.#nextKey = take(keyBytes, Math.max(1, shape.keySize));
     this.#attrView = new DataView(arena, 0, ELEM_ATTR_SIZE);
+    this.#keyView = new DataView(arena, this.#key.byteOffset, this.#key.byteLength);
+    this.#valueView = new DataView(arena, this.#value.byteOffset, this.#value.byteLength);
     const addr = native().address;
     const a = this.#attrView;
     a.setUint32(ELEM.map_fd.offset, fd, true);
@@ -213,14 +218,22 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
     return native().bpf(cmd, this.#attr, ELEM_ATTR_SIZE);
   }
 
+  /** Writes `key` into the preset key buffer (no allocation when the codec has encodeAt). */
+  #encodeKey(key: K): void {
+    const codec = this.keyCodec;
+    if (codec.encodeAt) codec.encodeAt(key, this.#keyView, 0);
+    else codec.encode(key, this.#key);
+  }
+
   /** The value for `key`, or undefined. */
   get(key: K, flags = 0): V | undefined {
     if (this.closed) throw new TypeError(`Map ${this.name} is closed`);
-    this.keyCodec.encode(key, this.#key);
+    this.#encodeKey(key);
     const r = this.#call(BpfCmd.MAP_LOOKUP_ELEM, flags);
     if (r === -Errno.ENOENT) return undefined;
     if (r < 0) throw new BpfError(BpfCmd.MAP_LOOKUP_ELEM, -r);
-    return this.valueCodec.decode(this.#value);
+    const codec = this.valueCodec;
+    return codec.decodeAt ? codec.decodeAt(this.#valueView, 0) : codec.decode(this.#value);
   }
 
   has(key: K): boolean {
@@ -230,8 +243,10 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
   /** BPF_MAP_UPDATE_ELEM; `flags`: BpfUpdateFlag.ANY (default), NOEXIST, EXIST. */
   set(key: K, value: V, flags: number = BpfUpdateFlag.ANY): this {
     if (this.closed) throw new TypeError(`Map ${this.name} is closed`);
-    this.keyCodec.encode(key, this.#key);
-    this.valueCodec.encode(value, this.#value);
+    this.#encodeKey(key);
+    const valueCodec = this.valueCodec;
+    if (valueCodec.encodeAt) valueCodec.encodeAt(value, this.#valueView, 0);
+    else valueCodec.encode(value, this.#value);
     const r = this.#call(BpfCmd.MAP_UPDATE_ELEM, v.u32("flags", flags));
     if (r < 0) throw new BpfError(BpfCmd.MAP_UPDATE_ELEM, -r);
     return this;
@@ -240,7 +255,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
   /** BPF_MAP_DELETE_ELEM; false when the key was absent. */
   delete(key: K): boolean {
     if (this.closed) throw new TypeError(`Map ${this.name} is closed`);
-    this.keyCodec.encode(key, this.#key);
+    this.#encodeKey(key);
     // Only map_fd and key: DELETE rejects a non-zero value pointer.
     const r = native().bpf(BpfCmd.MAP_DELETE_ELEM, this.#attr, ELEM.key.offset + ELEM.key.size);
     if (r === -Errno.ENOENT) return false;
@@ -255,14 +270,20 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
     // No key pointer: the first key.
     view.setBigUint64(ELEM.key.offset, 0n, true);
     const prev = new Uint8Array(new ArrayBuffer(Math.max(1, this.keySize)));
+    const prevView = new DataView(prev.buffer);
+    // ArrayBuffer memory never moves: the address is taken once. It is stored
+    // every step so interleaved keys() walks (sharing #nextAttr) stay correct.
+    const addon = native();
+    const prevAddress = addon.address(prev);
+    const codec = this.keyCodec;
     for (;;) {
       if (this.closed) throw new TypeError(`Map ${this.name} is closed`);
-      const r = native().bpf(BpfCmd.MAP_GET_NEXT_KEY, attr, ELEM.next_key.offset + 8);
+      const r = addon.bpf(BpfCmd.MAP_GET_NEXT_KEY, attr, ELEM.next_key.offset + 8);
       if (r === -Errno.ENOENT) return;
       if (r < 0) throw new BpfError(BpfCmd.MAP_GET_NEXT_KEY, -r);
       prev.set(this.#nextKey);
-      view.setBigUint64(ELEM.key.offset, native().address(prev), true);
-      yield this.keyCodec.decode(prev);
+      view.setBigUint64(ELEM.key.offset, prevAddress, true);
+      yield codec.decodeAt ? codec.decodeAt(prevView, 0) : codec.decode(prev);
     }
   }
 
@@ -381,9 +402,12 @@ function pickCodec(which: string, codec: unknown, size: number): Codec<unknown> 
 function acceptReturnedBytes(codec: Codec<unknown>): Codec<unknown> {
   if (codec === u32Codec || codec === u64Codec) return codec;
   const encode = codec.encode.bind(codec);
+  const decodeAt = codec.decodeAt?.bind(codec);
   return {
     size: codec.size,
     decode: codec.decode.bind(codec),
+    // Reading has no returned-bytes problem: keep the codec's fast path.
+    ...(decodeAt ? { decodeAt } : {}),
     encode(value, target) {
       const out: unknown = encode(value, target);
       if (out instanceof Uint8Array && out !== target) {
