@@ -3,7 +3,7 @@
 // comparisons skip, with the reason in their names.
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import { describeKernel } from "@ts-ebpf/testing";
+import { describeKernel, skipWithoutTool } from "@ts-ebpf/testing";
 import { beforeAll, expect, it } from "vitest";
 import { type Btf, loadKernelBtf, loadModuleBtf } from "../src/index.js";
 import {
@@ -29,7 +29,8 @@ const version = bpftoolVersion();
 const noBpftool = version ? "" : " [skipped: bpftool not installed]";
 /** TCG guests (the VM harness) run these comparisons 10-50x slower than the host. */
 const SLOW = 600_000;
-const itBpftool = (name: string, fn: () => void) => (version ? it : it.skip)(name, fn, SLOW);
+const itBpftool = (name: string, fn: () => void) =>
+  (skipWithoutTool(version !== undefined) ? it.skip : it)(name, fn, SLOW);
 const bpftool = (...args: string[]): string =>
   execFileSync("bpftool", args, { encoding: "utf8", maxBuffer: 1 << 30 });
 

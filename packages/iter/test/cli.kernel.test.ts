@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describeKernel } from "@ts-ebpf/testing";
+import { describeKernel, skipWithoutTool } from "@ts-ebpf/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { builtinLayout, closeBuiltins, openPinned } from "../src/index.js";
 import { procComm, procPids, startSleepers } from "./helpers.js";
@@ -89,7 +89,7 @@ describeKernel("bpf-iter CLI", () => {
     expect(targets).toContainEqual(expect.objectContaining({ target: "bpf_map_elem" }));
   });
 
-  it.skipIf(!hasBpftool())(
+  it.skipIf(skipWithoutTool(hasBpftool()))(
     "map <pinned path> reads a map bpftool created and filled, as bpftool dumps it",
     () => {
       const path = `/sys/fs/bpf/ts_ebpf_cli_map_${process.pid}`;

@@ -2,7 +2,7 @@
 // needs passes, and without them the error names the missing capabilities.
 import { execFileSync, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { describeKernel } from "@ts-ebpf/testing";
+import { describeKernel, skipWithoutTool } from "@ts-ebpf/testing";
 import { describe, expect, it } from "vitest";
 
 const fixture = fileURLToPath(new URL("./fixtures/least-privilege.mjs", import.meta.url));
@@ -44,7 +44,7 @@ describeKernel("least privilege (setpriv, uid 65534)", () => {
   const title = canDrop
     ? "as nobody"
     : "[skipped: needs util-linux setpriv and root to drop privileges from]";
-  (canDrop ? describe : describe.skip)(title, () => {
+  (skipWithoutTool(canDrop) ? describe.skip : describe)(title, () => {
     it("with only CAP_BPF + CAP_PERFMON: maps, a socket filter and an iterator work", () => {
       const r = runAsNobody(",+bpf,+perfmon");
       expect(r.uid).toBe(65534);

@@ -20,3 +20,13 @@ export function describeKernel(name: string, fn: () => void): void {
     describe.skip(`${name} [skipped: ${kernel.reason}]`, fn);
   }
 }
+
+/**
+ * Whether a test needing an outside tool (bpftool, setpriv) should skip:
+ * only when the tool is missing and the kernel tests are not required. Under
+ * TS_EBPF_REQUIRE_KERNEL=1 the test runs and fails loudly instead, so a
+ * missing tool never passes CI as a skip.
+ */
+export function skipWithoutTool(present: boolean): boolean {
+  return !present && !kernelRequired();
+}
