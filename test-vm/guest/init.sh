@@ -58,7 +58,7 @@ if ! mount -t overlay overlay \
   mount --bind /mnt/repo-ro "$REPO"
 fi
 
-export TS_EBPF_REQUIRE_KERNEL=1 TS_EBPF_VM_CHANNEL="$CHANNEL" TS_EBPF_VM_REPO="$REPO"
+export TS_EBPF_REQUIRE_KERNEL=1 TS_EBPF_REQUIRE_FEATURES=1 TS_EBPF_VM_CHANNEL="$CHANNEL" TS_EBPF_VM_REPO="$REPO"
 cd "$REPO"
 
 if [ "$MODE" = shell ]; then

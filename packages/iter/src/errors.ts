@@ -53,6 +53,31 @@ export class UnsupportedTargetError extends IteratorError {
   }
 }
 
+/**
+ * BPF_PROG_LOAD of a program for this target failed with EPERM although the
+ * process holds the BPF capabilities: a security policy of the kernel (a
+ * lockdown mode, a BPF LSM program) refuses the target. Seen with targets
+ * that read other maps' contents (bpf_map_elem, bpf_sk_storage_map, sockmap)
+ * while task, bpf_map, tcp, ... still load. `probeIteratorTarget()` asks ahead.
+ */
+export class IteratorTargetRefusedError extends IteratorError {
+  override name = "IteratorTargetRefusedError";
+  readonly errno = "EPERM";
+  constructor(
+    readonly target: string,
+    running: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `the kernel${running ? ` (Linux ${running})` : ""} refuses ${target} iterator programs: ` +
+        "BPF_PROG_LOAD failed with EPERM although this process has the BPF capabilities, " +
+        "so a kernel security policy (lockdown, a BPF LSM program) blocks this target; " +
+        "other targets may still load (probeIteratorTarget() checks one)",
+      options,
+    );
+  }
+}
+
 /** A `{ ... }` parameter does not fit the target (checked before any syscall). */
 export class IteratorParamError extends TypeError {
   override name = "IteratorParamError";

@@ -11,11 +11,12 @@ import {
   iterCreate,
   Link,
   loadProgram,
+  missingBpfCapabilities,
   type Program,
   type ProgramSpec,
 } from "@ts-ebpf/syscall";
 import { BpfAttachType, BpfCgroupIterOrderName, BpfProgType } from "@ts-ebpf/syscall/constants";
-import { IteratorError, UnsupportedTargetError } from "./errors.js";
+import { IteratorError, IteratorTargetRefusedError, UnsupportedTargetError } from "./errors.js";
 import {
   checkKernelParams,
   checkParams,
@@ -96,7 +97,17 @@ export function iteratorProgramSpec(spec: ProgramSpec, target: string, btf?: Btf
 
 /** Loads an iterator program (PROG_LOAD retries EAGAIN itself). */
 export function loadIteratorProgram(spec: ProgramSpec, target: string, btf?: Btf): Program {
-  return loadProgram(iteratorProgramSpec(spec, target, btf));
+  const full = iteratorProgramSpec(spec, target, btf);
+  try {
+    return loadProgram(full);
+  } catch (err) {
+    // EPERM with every capability present is a policy about this target, not
+    // about the program: say so, instead of a generic permission error.
+    if (err instanceof BpfError && err.code === "EPERM" && missingBpfCapabilities().length === 0) {
+      throw new IteratorTargetRefusedError(target, kernelRelease(), { cause: err });
+    }
+    throw err;
+  }
 }
 
 function closeFd(fd: number): void {

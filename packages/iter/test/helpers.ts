@@ -36,7 +36,8 @@ export function procPids(): Set<number> {
 
 /** comm of a process from /proc/<pid>/comm. */
 export function procComm(pid: number): string {
-  return readFileSync(`/proc/${pid}/comm`, "utf8").trimEnd();
+  // Only the newline: a comm may end in a space ("npm exec turbo ").
+  return readFileSync(`/proc/${pid}/comm`, "utf8").replace(/\n$/, "");
 }
 
 export function openFds(): number {

@@ -30,3 +30,25 @@ export function describeKernel(name: string, fn: () => void): void {
 export function skipWithoutTool(present: boolean): boolean {
   return !present && !kernelRequired();
 }
+
+const announced = new Set<string>();
+
+/**
+ * Whether tests needing a kernel feature should skip. A feature the running
+ * kernel lacks or refuses (an iterator target blocked by its security policy,
+ * say) is a fact about that kernel, not a missing privilege: the test skips
+ * with one loud line, its title should name the reason, and a paired test
+ * should assert the clear error users get there. Under
+ * TS_EBPF_REQUIRE_FEATURES=1 (set in the test-vm guests, whose Debian kernels
+ * have every feature the tests use) nothing skips: the test runs and fails.
+ */
+export function skipWithoutFeature(feature: string, available: boolean, reason = ""): boolean {
+  if (available || featuresRequired()) return false;
+  if (!announced.has(feature)) {
+    announced.add(feature);
+    console.warn(`\n!!! SKIPPING tests that need ${feature}${reason ? `: ${reason}` : ""} !!!\n`);
+  }
+  return true;
+}
+
+export const featuresRequired = (): boolean => process.env.TS_EBPF_REQUIRE_FEATURES === "1";

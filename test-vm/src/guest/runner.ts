@@ -140,6 +140,7 @@ async function main(config: GuestConfig): Promise<void> {
 
   const env = {
     TS_EBPF_REQUIRE_KERNEL: "1",
+    TS_EBPF_REQUIRE_FEATURES: "1",
     TS_EBPF_VM_KERNEL: config.kernel,
     TS_EBPF_VM_RELEASE: config.release,
     CI: "1",
