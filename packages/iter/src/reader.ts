@@ -249,6 +249,38 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
     return buf.subarray(0, used);
   }
 
+  /**
+   * Calls `fn` on every chunk up to the end, then closes the fd. Two buffers
+   * take turns: while `fn` works on one chunk, the thread pool already reads
+   * the next, so decoding overlaps the kernel running the program. A chunk is
+   * valid only during its call (its buffer is reused two chunks later).
+   */
+  async forEachChunk(fn: (chunk: Buffer) => void): Promise<void> {
+    if (this.#eof) return;
+    const size = this.chunkSize;
+    const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)] as const;
+    let turn = 0;
+    try {
+      let n = await this.#readOnce(buffers[0], 0, size);
+      while (n > 0) {
+        const current = buffers[turn]!;
+        turn ^= 1;
+        const next = this.#readOnce(buffers[turn]!, 0, size);
+        try {
+          fn(current.subarray(0, n));
+        } catch (err) {
+          // The read in flight still owns a buffer: settle it before leaving.
+          await next.catch(() => 0);
+          throw err;
+        }
+        n = await next;
+      }
+      this.#atEof();
+    } finally {
+      this.close();
+    }
+  }
+
   /** readAll() without the thread pool, for scripts. Blocks the event loop. */
   readAllSync(): Buffer {
     let buf: Buffer = Buffer.allocUnsafe(Math.max(this.chunkSize, 4096));

@@ -194,3 +194,52 @@ describe("IteratorReader kernel error paths (scripted)", () => {
     await expect(r.readAll()).rejects.toBeInstanceOf(IteratorAbortError);
   });
 });
+
+describe("IteratorReader.forEachChunk (double-buffered)", () => {
+  it("hands over every chunk in order and starts the next read before the callback runs", async () => {
+    const events: string[] = [];
+    const s = scripted(["ab", "cd", "ef"]);
+    const io: FdIo = {
+      ...s.io,
+      read: (fd, buf, off, len) => {
+        events.push("read");
+        return s.io.read(fd, buf, off, len);
+      },
+    };
+    const r = new IteratorReader(110, { io, chunkSize: 16 });
+    const seen: string[] = [];
+    await r.forEachChunk((chunk) => {
+      events.push(`fn ${chunk.toString()}`);
+      seen.push(chunk.toString());
+    });
+    expect(seen).toEqual(["ab", "cd", "ef"]);
+    // read 1, then read 2 is in flight while "ab" is decoded, and so on; the
+    // last read returns 0 (EOF).
+    expect(events).toEqual(["read", "read", "fn ab", "read", "fn cd", "read", "fn ef"]);
+    expect(s.closed).toEqual([110]);
+    expect(r.done).toBe(true);
+  });
+
+  it("a throwing callback rejects, after the read in flight returned, and closes the fd", async () => {
+    const s = scripted(["ab", { delay: 50, data: "cd" }, "ef"]);
+    const r = new IteratorReader(111, { io: s.io });
+    const err = await r
+      .forEachChunk(() => {
+        throw new Error("decode failed");
+      })
+      .catch((e: unknown) => e);
+    expect(String(err)).toMatch(/decode failed/);
+    expect(s.reads()).toBe(2);
+    expect(s.closed).toEqual([111]);
+  });
+
+  it("read errors propagate (E2BIG as IteratorOverflowError) and close the fd", async () => {
+    const s = scripted(["ab", { code: "EAGAIN" }, "cd", { code: "E2BIG" }]);
+    const seen: string[] = [];
+    const r = new IteratorReader(112, { io: s.io, target: "bpf_map_elem" });
+    const err = await r.forEachChunk((c) => seen.push(c.toString())).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IteratorOverflowError);
+    expect(seen).toEqual(["ab", "cd"]);
+    expect(s.closed).toEqual([112]);
+  });
+});

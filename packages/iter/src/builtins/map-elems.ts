@@ -23,7 +23,11 @@ export interface IterableMap<K = Uint8Array, V = Uint8Array> {
   readonly valueCodec?: ElemDecoder<V>;
 }
 
-/** The decoding half of a codec; `decodeAt` (when present) reads in place, without a subarray. */
+/**
+ * The decoding half of a codec; `decodeAt` (when present) reads in place,
+ * without a subarray. Neither may keep the bytes it is given: mapElems reuses
+ * its read buffers.
+ */
 export interface ElemDecoder<T> {
   decode(bytes: Uint8Array): T;
   decodeAt?(view: DataView, offset: number): T;
@@ -123,22 +127,75 @@ export function decodeMapElems<K = Uint8Array, V = Uint8Array>(
   map: IterableMap<K, V>,
   raw: Uint8Array,
 ): Array<[K, V]> {
-  const { keySize, valueSize } = checkMap(map as IterableMap<unknown, unknown>);
-  const size = keySize + valueSize;
-  if (raw.length % size !== 0) {
-    throw new IteratorError(
-      `map iterator output of ${raw.length} bytes is not a multiple of ${size}`,
-    );
+  const decoder = new MapElemsDecoder(map);
+  decoder.push(raw);
+  return decoder.end();
+}
+
+/**
+ * Decodes mapElems records (key bytes then value bytes) as chunks arrive:
+ * `push()` each chunk, `end()` for the pairs. A record cut by a chunk
+ * boundary (only possible with chunks smaller than the kernel's seq buffer)
+ * is carried over to the next chunk.
+ */
+export class MapElemsDecoder<K = Uint8Array, V = Uint8Array> {
+  readonly out: Array<[K, V]> = [];
+  readonly #size: number;
+  readonly #keySize: number;
+  readonly #readKey: FieldReader<K>;
+  readonly #readValue: FieldReader<V>;
+  readonly #carry: Uint8Array;
+  #carried = 0;
+  #total = 0;
+
+  constructor(map: IterableMap<K, V>) {
+    const { keySize, valueSize } = checkMap(map as IterableMap<unknown, unknown>);
+    this.#keySize = keySize;
+    this.#size = keySize + valueSize;
+    this.#readKey = fieldReader(map.keyCodec, keySize);
+    this.#readValue = fieldReader(map.valueCodec, valueSize);
+    this.#carry = new Uint8Array(this.#size);
   }
-  const n = raw.length / size;
-  const out = new Array<[K, V]>(n);
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const readKey = fieldReader(map.keyCodec, keySize);
-  const readValue = fieldReader(map.valueCodec, valueSize);
-  for (let i = 0, off = 0; i < n; i++, off += size) {
-    out[i] = [readKey(view, raw, off), readValue(view, raw, off + keySize)];
+
+  push(chunk: Uint8Array): void {
+    this.#total += chunk.length;
+    let start = 0;
+    if (this.#carried > 0) {
+      start = Math.min(this.#size - this.#carried, chunk.length);
+      this.#carry.set(chunk.subarray(0, start), this.#carried);
+      this.#carried += start;
+      if (this.#carried < this.#size) return;
+      this.#decode(this.#carry, 0, this.#size);
+      this.#carried = 0;
+    }
+    const whole = start + Math.floor((chunk.length - start) / this.#size) * this.#size;
+    this.#decode(chunk, start, whole);
+    if (whole < chunk.length) {
+      this.#carry.set(chunk.subarray(whole));
+      this.#carried = chunk.length - whole;
+    }
   }
-  return out;
+
+  #decode(bytes: Uint8Array, from: number, to: number): void {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const { out } = this;
+    const size = this.#size;
+    const keySize = this.#keySize;
+    const readKey = this.#readKey;
+    const readValue = this.#readValue;
+    for (let off = from; off < to; off += size) {
+      out.push([readKey(view, bytes, off), readValue(view, bytes, off + keySize)]);
+    }
+  }
+
+  end(): Array<[K, V]> {
+    if (this.#carried > 0) {
+      throw new IteratorError(
+        `map iterator output of ${this.#total} bytes is not a multiple of ${this.#size}`,
+      );
+    }
+    return this.out;
+  }
 }
 
 type FieldReader<T> = (view: DataView, bytes: Uint8Array, offset: number) => T;
@@ -166,7 +223,14 @@ export async function mapElems<K = Uint8Array, V = Uint8Array>(
   map: IterableMap<K, V>,
   options: ReaderOptions = {},
 ): Promise<Array<[K, V]>> {
-  return decodeMapElems(map, await mapElemsRaw(map as IterableMap<unknown, unknown>, options));
+  const decoder = new MapElemsDecoder(map);
+  // Decoding one chunk overlaps the kernel producing the next (forEachChunk).
+  const reader = openMapElems(map as IterableMap<unknown, unknown>, {
+    chunkSize: 1 << 20,
+    ...options,
+  });
+  await reader.forEachChunk((chunk) => decoder.push(chunk));
+  return decoder.end();
 }
 
 export function mapElemsSync<K = Uint8Array, V = Uint8Array>(

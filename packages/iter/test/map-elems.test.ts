@@ -1,0 +1,66 @@
+import { codecs } from "@ts-ebpf/syscall";
+import { BpfMapType } from "@ts-ebpf/syscall/constants";
+import { describe, expect, it } from "vitest";
+import { decodeMapElems, type IterableMap, MapElemsDecoder } from "../src/builtins/map-elems.js";
+import { IteratorError } from "../src/errors.js";
+
+// A u32 -> u64 map as mapElems sees it (no fd is used by the decoders).
+const map: IterableMap<number, bigint> = {
+  fd: -1,
+  type: BpfMapType.HASH,
+  keySize: 4,
+  valueSize: 8,
+  keyCodec: codecs.u32,
+  valueCodec: codecs.u64,
+};
+
+function records(n: number): Uint8Array {
+  const bytes = new Uint8Array(n * 12);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < n; i++) {
+    view.setUint32(i * 12, i, true);
+    view.setBigUint64(i * 12 + 4, BigInt(i) * 3n + 1n, true);
+  }
+  return bytes;
+}
+
+const expected = (n: number) =>
+  Array.from({ length: n }, (_, i) => [i, BigInt(i) * 3n + 1n] as [number, bigint]);
+
+describe("MapElemsDecoder", () => {
+  it("decodes whole buffers like decodeMapElems", () => {
+    expect(decodeMapElems(map, records(100))).toEqual(expected(100));
+  });
+
+  it("carries records cut at any chunk boundary", () => {
+    const all = records(50);
+    for (const step of [1, 5, 11, 12, 13, 64, 599]) {
+      const d = new MapElemsDecoder(map);
+      for (let off = 0; off < all.length; off += step) d.push(all.slice(off, off + step));
+      expect(d.end(), `chunks of ${step} bytes`).toEqual(expected(50));
+    }
+  });
+
+  it("does not keep the chunk: a reused buffer leaves earlier pairs intact", () => {
+    const d = new MapElemsDecoder<Uint8Array, Uint8Array>({
+      ...map,
+      keyCodec: undefined,
+      valueCodec: undefined,
+    });
+    const buf = records(2);
+    d.push(buf);
+    buf.fill(0xff);
+    const [[k0, v0]] = d.end() as [[Uint8Array, Uint8Array]];
+    expect([...k0]).toEqual([0, 0, 0, 0]);
+    expect([...v0]).toEqual([1, 0, 0, 0, 0, 0, 0, 0]);
+  });
+
+  it("a trailing partial record is an IteratorError", () => {
+    const d = new MapElemsDecoder(map);
+    d.push(records(3).subarray(0, 30));
+    expect(() => d.end()).toThrow(IteratorError);
+    expect(() => decodeMapElems(map, new Uint8Array(13))).toThrow(
+      /13 bytes is not a multiple of 12/,
+    );
+  });
+});
