@@ -9,6 +9,7 @@ import {
   BpfMapFlag,
   BpfMapType,
   BpfUpdateFlag,
+  type Codec,
   codecs,
   mapCreate,
   mapDeleteBatch,
@@ -259,6 +260,36 @@ describeKernel("map commands", () => {
     const drained = [...m.drainBatch(100)];
     expect(drained.length).toBe(997);
     expect([...m.keys()]).toEqual([]);
+  });
+
+  it("batch walks reuse their buffers without aliasing: decodeAt, decode-only and byte codecs", () => {
+    // A codec without decodeAt/encodeAt takes the subarray path.
+    const plainU32: Codec<number> = {
+      size: 4,
+      encode: (v, t) => new DataView(t.buffer, t.byteOffset, 4).setUint32(0, v, true),
+      decode: (b) => new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true),
+    };
+    const m = BpfMap.create({
+      type: BpfMapType.HASH,
+      keySize: 4,
+      valueSize: 8,
+      maxEntries: 5000,
+      key: plainU32,
+      value: codecs.u64,
+    });
+    open.push(m as BpfMap<unknown, unknown>);
+    const entries = Array.from({ length: 5000 }, (_, i) => [i, BigInt(i) * 7n + 1n] as const);
+    expect(m.updateBatch(entries)).toBe(5000);
+    // Batch size 1 also exercises the ENOSPC retry (hash buckets with several elements).
+    for (const size of [1, 333, 4096]) {
+      const got = [...m.entriesBatch(size)];
+      expect(got.length, `batch ${size}`).toBe(5000);
+      for (const [k, v] of got) expect(v).toBe(BigInt(k) * 7n + 1n);
+    }
+    const raw = BpfMap.fromId(m.info().id); // no codecs: byte keys and values
+    open.push(raw as BpfMap<unknown, unknown>);
+    const pairs = [...raw.entriesBatch(100)];
+    expect(new Set(pairs.map(([k]) => new DataView(k.buffer).getUint32(0, true))).size).toBe(5000);
   });
 
   it("batch commands directly, with their errors", () => {

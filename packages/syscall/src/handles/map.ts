@@ -311,9 +311,19 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
       const token = Math.max(8, self.keySize);
       let inBatch: Uint8Array | null = null;
       const outBatch = new Uint8Array(token);
+      const { keySize, valueSlotSize: valueSize, keyCodec, valueCodec } = self;
+      // Codecs copy what they decode, so one pair of buffers serves every batch.
+      let keys = new Uint8Array(0);
+      let values = new Uint8Array(0);
+      let keyView = new DataView(keys.buffer);
+      let valueView = new DataView(values.buffer);
       for (;;) {
-        const keys = new Uint8Array(self.keySize * n);
-        const values = new Uint8Array(self.valueSlotSize * n);
+        if (keys.length !== keySize * n) {
+          keys = new Uint8Array(keySize * n);
+          values = new Uint8Array(valueSize * n);
+          keyView = new DataView(keys.buffer);
+          valueView = new DataView(values.buffer);
+        }
         let res: { count: number; done: boolean };
         try {
           const o = { mapFd: self.fd, keys, values, count: n, inBatch, outBatch };
@@ -326,11 +336,15 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
           }
           throw e;
         }
+        // The buffers are only rewritten by the next batch call, which comes
+        // after every element of this one was decoded.
         for (let i = 0; i < res.count; i++) {
-          const k = self.keyCodec.decode(keys.subarray(i * self.keySize, (i + 1) * self.keySize));
-          const val = self.valueCodec.decode(
-            values.subarray(i * self.valueSlotSize, (i + 1) * self.valueSlotSize),
-          );
+          const k = keyCodec.decodeAt
+            ? keyCodec.decodeAt(keyView, i * keySize)
+            : keyCodec.decode(keys.subarray(i * keySize, (i + 1) * keySize));
+          const val = valueCodec.decodeAt
+            ? valueCodec.decodeAt(valueView, i * valueSize)
+            : valueCodec.decode(values.subarray(i * valueSize, (i + 1) * valueSize));
           yield [k, val];
         }
         if (res.done) return;
@@ -350,9 +364,13 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
   }
 
   #packKeys(keys: readonly K[]): Uint8Array {
-    const out = new Uint8Array(this.keySize * keys.length);
+    const size = this.keySize;
+    const out = new Uint8Array(size * keys.length);
+    const view = new DataView(out.buffer);
+    const codec = this.keyCodec;
     keys.forEach((k, i) => {
-      this.keyCodec.encode(k, out.subarray(i * this.keySize, (i + 1) * this.keySize));
+      if (codec.encodeAt) codec.encodeAt(k, view, i * size);
+      else codec.encode(k, out.subarray(i * size, (i + 1) * size));
     });
     return out;
   }
@@ -362,12 +380,13 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
     const list = [...entries];
     if (list.length === 0) return 0;
     const keys = this.#packKeys(list.map(([k]) => k));
-    const values = new Uint8Array(this.valueSlotSize * list.length);
+    const size = this.valueSlotSize;
+    const values = new Uint8Array(size * list.length);
+    const view = new DataView(values.buffer);
+    const codec = this.valueCodec;
     list.forEach(([, val], i) => {
-      this.valueCodec.encode(
-        val,
-        values.subarray(i * this.valueSlotSize, (i + 1) * this.valueSlotSize),
-      );
+      if (codec.encodeAt) codec.encodeAt(val, view, i * size);
+      else codec.encode(val, values.subarray(i * size, (i + 1) * size));
     });
     return mapUpdateBatch({ mapFd: this.fd, keys, values, count: list.length, elemFlags });
   }
