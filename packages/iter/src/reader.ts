@@ -345,10 +345,40 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
     }
   }
 
-  /** All records at once (uses the decoder's decodeAll when it has one). */
+  /**
+   * All records (uses the decoder's decodeAll when it has one). Each chunk is
+   * decoded while the next is read (forEachChunk), so the output is never
+   * held whole; a record cut by a chunk boundary is carried over. Decoders
+   * must copy what they keep: the chunk buffers are reused.
+   */
   async readRecords<T>(decoder: RecordDecoder<T>): Promise<T[]> {
-    checkDecoder(decoder);
-    return decodeRecords(await this.readAll(), decoder);
+    const size = checkDecoder(decoder);
+    const out: T[] = [];
+    const carry = Buffer.allocUnsafe(size);
+    let carried = 0;
+    const take = (records: Uint8Array) => {
+      if (decoder.decodeAll) {
+        for (const r of decoder.decodeAll(records)) out.push(r);
+      } else {
+        for (let off = 0; off < records.length; off += size) out.push(decoder.decode(records, off));
+      }
+    };
+    await this.forEachChunk((chunk) => {
+      let start = 0;
+      if (carried > 0) {
+        start = Math.min(size - carried, chunk.length);
+        chunk.copy(carry, carried, 0, start);
+        carried += start;
+        if (carried < size) return;
+        take(carry);
+        carried = 0;
+      }
+      const whole = start + Math.floor((chunk.length - start) / size) * size;
+      if (whole > start) take(chunk.subarray(start, whole));
+      carried = chunk.copy(carry, 0, whole);
+    });
+    if (carried > 0) throw trailingBytes(carried, size);
+    return out;
   }
 
   readRecordsSync<T>(decoder: RecordDecoder<T>): T[] {

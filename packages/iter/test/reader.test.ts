@@ -243,3 +243,36 @@ describe("IteratorReader.forEachChunk (double-buffered)", () => {
     expect(s.closed).toEqual([112]);
   });
 });
+
+describe("IteratorReader.readRecords across chunk boundaries", () => {
+  const text3 = {
+    size: 3,
+    decode: (b: Uint8Array, off = 0) => Buffer.from(b).toString("latin1", off, off + 3),
+  };
+
+  it("carries records cut by a read, with decode and with decodeAll", async () => {
+    const s = scripted(["ab", "cdef", "g", "hi", "jklmno"]);
+    const got = await new IteratorReader(120, { io: s.io }).readRecords(text3);
+    expect(got).toEqual(["abc", "def", "ghi", "jkl", "mno"]);
+    expect(s.closed).toEqual([120]);
+    const withAll = {
+      ...text3,
+      decodeAll: (b: Uint8Array) =>
+        Array.from({ length: b.length / 3 }, (_, i) => text3.decode(b, i * 3)),
+    };
+    const s2 = scripted(["abcd", "efghi"]);
+    expect(await new IteratorReader(121, { io: s2.io }).readRecords(withAll)).toEqual([
+      "abc",
+      "def",
+      "ghi",
+    ]);
+  });
+
+  it("a trailing partial record is an IteratorError, and the fd is closed", async () => {
+    const s = scripted(["abcd"]);
+    await expect(new IteratorReader(122, { io: s.io }).readRecords(text3)).rejects.toThrow(
+      /ends with 1 bytes that do not make a whole 3-byte record/,
+    );
+    expect(s.closed).toEqual([122]);
+  });
+});
