@@ -55,6 +55,11 @@ export interface ReaderOptions {
 
 export const DEFAULT_CHUNK_SIZE = 64 * 1024;
 
+export interface ReadAllOptions {
+  /** Bytes the whole output is expected to take: one allocation instead of doubling. */
+  sizeHint?: number;
+}
+
 // Safety net only: a reader dropped without close() or reaching EOF gives its fd back.
 const finalizer = new FinalizationRegistry<{ fd: number; io: FdIo }>(({ fd, io }) => {
   try {
@@ -234,11 +239,15 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
     return Buffer.from(scratch.subarray(0, n));
   }
 
-  /** Everything up to the end, in one buffer. Closes the fd. */
-  async readAll(): Promise<Buffer> {
-    let buf: Buffer = Buffer.allocUnsafe(Math.max(this.chunkSize, 4096));
-    let used = 0;
+  /**
+   * Everything up to the end, in one buffer. Closes the fd. `sizeHint`, the
+   * output size expected (mapElemsRaw knows it from the map), lets the buffer
+   * be allocated once instead of doubling.
+   */
+  async readAll(options: ReadAllOptions = {}): Promise<Buffer> {
     if (this.#eof) return Buffer.alloc(0);
+    let buf = initialBuffer(this.chunkSize, options.sizeHint);
+    let used = 0;
     for (;;) {
       if (buf.length - used < this.chunkSize) buf = grow(buf, used, this.chunkSize);
       const n = await this.#readOnce(buf, used, Math.min(this.chunkSize, buf.length - used));
@@ -246,7 +255,7 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
       used += n;
     }
     this.#atEof();
-    return buf.subarray(0, used);
+    return fitted(buf, used);
   }
 
   /**
@@ -282,10 +291,10 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
   }
 
   /** readAll() without the thread pool, for scripts. Blocks the event loop. */
-  readAllSync(): Buffer {
-    let buf: Buffer = Buffer.allocUnsafe(Math.max(this.chunkSize, 4096));
-    let used = 0;
+  readAllSync(options: ReadAllOptions = {}): Buffer {
     if (this.#eof) return Buffer.alloc(0);
+    let buf = initialBuffer(this.chunkSize, options.sizeHint);
+    let used = 0;
     for (;;) {
       if (buf.length - used < this.chunkSize) buf = grow(buf, used, this.chunkSize);
       const n = this.#readOnceSync(buf, used, Math.min(this.chunkSize, buf.length - used));
@@ -293,7 +302,7 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
       used += n;
     }
     this.#atEof();
-    return buf.subarray(0, used);
+    return fitted(buf, used);
   }
 
   /** The whole output as UTF-8 text. */
@@ -443,6 +452,23 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }
+}
+
+const MAX_SIZE_HINT = 1 << 30;
+
+function initialBuffer(chunkSize: number, sizeHint: number | undefined): Buffer {
+  if (sizeHint !== undefined && (!Number.isInteger(sizeHint) || sizeHint < 0)) {
+    throw new RangeError(`sizeHint must be a non-negative integer, got ${String(sizeHint)}`);
+  }
+  // Room for the hinted output plus one chunk, so the final (EOF) read needs no growth.
+  const hinted = sizeHint ? Math.min(sizeHint, MAX_SIZE_HINT) + chunkSize : 0;
+  return Buffer.allocUnsafe(Math.max(chunkSize, 4096, hinted));
+}
+
+/** The used part; copied out when it is a small part of a large buffer (a hint far too big). */
+function fitted(buf: Buffer, used: number): Buffer {
+  if (buf.length > 1 << 20 && used < buf.length / 4) return Buffer.from(buf.subarray(0, used));
+  return buf.subarray(0, used);
 }
 
 function grow(buf: Buffer, used: number, need: number): Buffer {

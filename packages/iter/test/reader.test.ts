@@ -276,3 +276,27 @@ describe("IteratorReader.readRecords across chunk boundaries", () => {
     expect(s.closed).toEqual([122]);
   });
 });
+
+describe("IteratorReader.readAll sizeHint", () => {
+  it("gives the same bytes with a right, a too small and a too large hint", async () => {
+    for (const sizeHint of [0, 6, 3, 1 << 22]) {
+      const s = scripted(["ab", "cd", "ef"]);
+      const out = await new IteratorReader(130, { io: s.io, chunkSize: 4 }).readAll({ sizeHint });
+      expect(out.toString(), `hint ${sizeHint}`).toBe("abcdef");
+      // A far too large hint does not keep its whole buffer alive.
+      expect(out.buffer.byteLength, `hint ${sizeHint}`).toBeLessThan(1 << 22);
+      const s2 = scripted(["ab", "cd"]);
+      expect(new IteratorReader(131, { io: s2.io }).readAllSync({ sizeHint }).toString()).toBe(
+        "abcd",
+      );
+    }
+  });
+
+  it("rejects a bad hint before reading", async () => {
+    const s = scripted(["ab"]);
+    await expect(new IteratorReader(132, { io: s.io }).readAll({ sizeHint: -1 })).rejects.toThrow(
+      RangeError,
+    );
+    expect(s.reads()).toBe(0);
+  });
+});

@@ -19,6 +19,8 @@ export interface IterableMap<K = Uint8Array, V = Uint8Array> {
   readonly valueSize: number;
   /** Bytes of one value as user space sees it (per-CPU: rounded to 8 × possible CPUs). */
   readonly valueSlotSize?: number;
+  /** When known, sizes mapElemsRaw's buffer in one go. */
+  readonly maxEntries?: number;
   readonly keyCodec?: ElemDecoder<K>;
   readonly valueCodec?: ElemDecoder<V>;
 }
@@ -112,14 +114,23 @@ export async function mapElemsRaw(
   map: IterableMap<unknown, unknown>,
   options: ReaderOptions = {},
 ): Promise<Buffer> {
-  return openMapElems(map, { chunkSize: 1 << 20, ...options }).readAll();
+  return openMapElems(map, { chunkSize: 1 << 20, ...options }).readAll({ sizeHint: sizeHint(map) });
 }
 
 export function mapElemsRawSync(
   map: IterableMap<unknown, unknown>,
   options: ReaderOptions = {},
 ): Buffer {
-  return openMapElems(map, { chunkSize: 1 << 20, ...options }).readAllSync();
+  return openMapElems(map, { chunkSize: 1 << 20, ...options }).readAllSync({
+    sizeHint: sizeHint(map),
+  });
+}
+
+/** The largest output the map can give: every entry present. */
+function sizeHint(map: IterableMap<unknown, unknown>): number | undefined {
+  const { keySize, valueSize } = checkMap(map);
+  const n = map.maxEntries;
+  return Number.isInteger(n) && n! > 0 ? n! * (keySize + valueSize) : undefined;
 }
 
 /** Splits raw records into [key, value] pairs, decoded with the map's codecs when it has them. */
