@@ -18,7 +18,17 @@ import { BpfMapType } from "@ts-ebpf/syscall/constants";
 import { describeKernel } from "@ts-ebpf/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import * as iter from "../src/index.js";
-import { hasTarget, procComm, procPids, startSleepers } from "./helpers.js";
+import {
+  hasTarget,
+  MAP_ELEM_REFUSED,
+  mapElemProbe,
+  openFds,
+  procComm,
+  procPids,
+  settle,
+  skipMapElem,
+  startSleepers,
+} from "./helpers.js";
 
 afterAll(() => iter.closeBuiltins());
 
@@ -250,7 +260,8 @@ describeKernel("cgroup iterator parameters", () => {
   });
 });
 
-describeKernel("mapElems", () => {
+describeKernel(`mapElems ${MAP_ELEM_REFUSED}`, () => {
+  const itLoads = it.skipIf(skipMapElem);
   const u32 = codecs.u32;
   const u64 = codecs.u64;
   const sortByKey = <V>(e: Array<[number, V]>) => [...e].sort((a, b) => a[0] - b[0]);
@@ -259,7 +270,7 @@ describeKernel("mapElems", () => {
     ["hash", BpfMapType.HASH],
     ["LRU hash", BpfMapType.LRU_HASH],
   ] as const) {
-    it(`returns exactly what was written to a ${label} map`, async () => {
+    itLoads(`returns exactly what was written to a ${label} map`, async () => {
       using map = BpfMap.create({
         type,
         keySize: 4,
@@ -280,7 +291,7 @@ describeKernel("mapElems", () => {
     });
   }
 
-  it("decodes through decodeAt, and through decode for codecs without it", async () => {
+  itLoads("decodes through decodeAt, and through decode for codecs without it", async () => {
     const keyCalls = { at: 0, plain: 0 };
     // A key codec with decodeAt, a value codec without: both must agree with u32/u64.
     const key = {
@@ -324,7 +335,7 @@ describeKernel("mapElems", () => {
     expect([...map.keys()].sort((a, b) => a - b)).toEqual(written.map(([k]) => k));
   });
 
-  it("returns every slot of an array map", async () => {
+  itLoads("returns every slot of an array map", async () => {
     using map = BpfMap.create({
       type: BpfMapType.ARRAY,
       keySize: 4,
@@ -346,7 +357,7 @@ describeKernel("mapElems", () => {
     ["per-CPU hash", BpfMapType.PERCPU_HASH],
     ["per-CPU array", BpfMapType.PERCPU_ARRAY],
   ] as const) {
-    it(`returns every CPU's value of a ${label} map`, async () => {
+    itLoads(`returns every CPU's value of a ${label} map`, async () => {
       using map = BpfMap.create({
         type,
         keySize: 4,
@@ -370,4 +381,29 @@ describeKernel("mapElems", () => {
       for (const [k, v] of got) expect(new Uint8Array(v)).toEqual(valueFor(k));
     });
   }
+  it.skipIf(mapElemProbe.loadable)(
+    "where the kernel refuses bpf_map_elem programs: mapElems and mapElemsSync throw IteratorTargetRefusedError, no fd leaks",
+    async () => {
+      using map = BpfMap.create({
+        type: BpfMapType.HASH,
+        keySize: 4,
+        valueSize: 8,
+        maxEntries: 4,
+        name: "iter_refused",
+        key: u32,
+        value: u64,
+      });
+      map.set(1, 2n);
+      const before = openFds();
+      await expect(iter.mapElems(map)).rejects.toBeInstanceOf(iter.IteratorTargetRefusedError);
+      expect(() => iter.mapElemsSync(map)).toThrow(/refuses bpf_map_elem iterator programs/);
+      await expect(iter.mapElemsRaw(map)).rejects.toMatchObject({
+        name: "IteratorTargetRefusedError",
+        target: "bpf_map_elem",
+        errno: "EPERM",
+      });
+      await settle();
+      expect(openFds()).toBe(before);
+    },
+  );
 });

@@ -3,10 +3,19 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Map as BpfMap } from "@ts-ebpf/syscall";
+import { BpfMapType } from "@ts-ebpf/syscall/constants";
 import { describeKernel, skipWithoutTool } from "@ts-ebpf/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { builtinLayout, closeBuiltins, openPinned } from "../src/index.js";
-import { procComm, procPids, startSleepers } from "./helpers.js";
+import {
+  MAP_ELEM_REFUSED,
+  mapElemProbe,
+  procComm,
+  procPids,
+  skipMapElem,
+  startSleepers,
+} from "./helpers.js";
 
 const cli = fileURLToPath(new URL("../bin/bpf-iter.js", import.meta.url));
 const run = (...args: string[]) =>
@@ -89,8 +98,8 @@ describeKernel("bpf-iter CLI", () => {
     expect(targets).toContainEqual(expect.objectContaining({ target: "bpf_map_elem" }));
   });
 
-  it.skipIf(skipWithoutTool(hasBpftool()))(
-    "map <pinned path> reads a map bpftool created and filled, as bpftool dumps it",
+  it.skipIf(skipWithoutTool(hasBpftool()) || skipMapElem)(
+    `map <pinned path> reads a map bpftool created and filled, as bpftool dumps it ${MAP_ELEM_REFUSED}`,
     () => {
       const path = `/sys/fs/bpf/ts_ebpf_cli_map_${process.pid}`;
       rmSync(path, { force: true });
@@ -196,6 +205,26 @@ describeKernel("bpf-iter CLI", () => {
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     }
   });
+  it.skipIf(mapElemProbe.loadable)(
+    "map <id> where the kernel refuses bpf_map_elem programs: one clear error line, exit 1",
+    () => {
+      using map = BpfMap.create({
+        type: BpfMapType.HASH,
+        keySize: 4,
+        valueSize: 8,
+        maxEntries: 4,
+        name: "cli_refused",
+      });
+      const r = run("map", String(map.info().id));
+      expect(r.status).toBe(1);
+      expect(r.stdout).toBe("");
+      expect(r.stderr.trim().split("\n")).toEqual([
+        expect.stringMatching(
+          /^bpf-iter: the kernel .*refuses bpf_map_elem iterator programs: .*EPERM/,
+        ),
+      ]);
+    },
+  );
 });
 
 function safeComm(pid: number): string | undefined {

@@ -10,6 +10,7 @@ import {
   jlt,
   jne,
   label,
+  ldImm64,
   ldMapFd,
   ldMapValue,
   ldx,
@@ -166,4 +167,52 @@ export function keyWriterProgram(
     exit(),
   );
   return iteratorSpec(btf(), "bpf_map_elem", body, "test_keys");
+}
+
+/**
+ * ksym program writing every symbol's address (8 bytes): ~100k objects on any
+ * kernel, and a target every kernel that has it loads. With `replay`, returns
+ * 1 the first time it meets that address (the kernel replays the object),
+ * counting in `state`.
+ */
+export function ksymAddressProgram(replay?: { address: bigint; state: MapFdSource }): ProgramSpec {
+  const value = btf().memberOffset("kallsym_iter", "value").offset;
+  const body: Item[] = [
+    ldx("u64", "r7", "r1", ctxOff("ksym", "meta")),
+    ldx("u64", "r8", "r1", ctxOff("ksym", "ksym")),
+    ldx("u64", "r6", "r7", metaOff("seq")),
+    jeq("r8", 0, "out"),
+    ldx("u64", "r9", "r8", value),
+  ];
+  if (replay) {
+    body.push(
+      ldImm64("r1", replay.address),
+      jne("r9", "r1", "emit"),
+      st("u32", "r10", -8, 0),
+      ldMapFd("r1", { handle: replay.state }),
+      mov("r2", "r10"),
+      add("r2", -8),
+      call("map_lookup_elem"),
+      jeq("r0", 0, "emit"),
+      ldx("u64", "r1", "r0", 0),
+      jne("r1", 0, "emit"),
+      mov("r1", 1),
+      stx("u64", "r0", 0, "r1"),
+      mov("r0", 1),
+      exit(),
+    );
+  }
+  body.push(
+    label("emit"),
+    stx("u64", "r10", -16, "r9"),
+    mov("r1", "r6"),
+    mov("r2", "r10"),
+    add("r2", -16),
+    mov("r3", 8),
+    call("seq_write"),
+    label("out"),
+    mov("r0", 0),
+    exit(),
+  );
+  return iteratorSpec(btf(), "ksym", body, "test_ksym_addr");
 }
