@@ -8,11 +8,12 @@ import {
   btfLoad,
   loadProgram,
   type MapFdSource,
+  missingBpfCapabilities,
   type Program,
   VerifierError,
 } from "@ts-ebpf/syscall";
 import { POISON_HELPER } from "./core.js";
-import { CoreRelocationError, ElfError } from "./errors.js";
+import { CoreRelocationError, ElfError, ProgramLoadError } from "./errors.js";
 import {
   type CollectionSpec,
   type ElfMapSpec,
@@ -149,10 +150,24 @@ function loadOne(
       if (err instanceof VerifierError) {
         const core = poisonError(p, err);
         if (core) throw core;
+        throw err;
       }
+      if (err instanceof BpfError) throw loadError(p, err);
       throw err;
     }
   }
+}
+
+function loadError(p: ElfProgramSpec, err: BpfError): ProgramLoadError {
+  // EPERM with every capability present: a kernel policy about this kind of
+  // program (some kernels refuse the map-reading iterator targets even to root).
+  const refused =
+    err.code === "EPERM" && missingBpfCapabilities().length === 0
+      ? p.iterTarget
+        ? `the kernel refuses ${p.iterTarget} iterator programs even with the BPF capabilities (a security policy: lockdown, a BPF LSM program); `
+        : "the kernel refuses this program even with the BPF capabilities (a security policy: lockdown, a BPF LSM program); "
+      : "";
+  return new ProgramLoadError(p.name, p.section, `${refused}${err.message}`, { cause: err });
 }
 
 /** Loads a parsed CollectionSpec: maps, BTF, then every program. */

@@ -27,3 +27,20 @@ export class CoreRelocationError extends ElfError {
     this.access = access;
   }
 }
+
+/**
+ * A program of the object did not load for a reason other than the verifier
+ * (whose VerifierError is thrown as is): names the program and its section;
+ * the BpfError is the cause.
+ */
+export class ProgramLoadError extends ElfError {
+  override readonly name = "ProgramLoadError";
+  readonly program: string;
+  readonly section: string;
+
+  constructor(program: string, section: string, message: string, options?: ErrorOptions) {
+    super(`program ${program} (section ${section}): ${message}`, -1, options);
+    this.program = program;
+    this.section = section;
+  }
+}

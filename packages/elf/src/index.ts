@@ -9,7 +9,7 @@ export {
   loadCollectionSpec,
 } from "./collection.js";
 export { CoreReloKind, POISON_HELPER, type PoisonedInstruction, resolveCore } from "./core.js";
-export { CoreRelocationError, ElfError } from "./errors.js";
+export { CoreRelocationError, ElfError, ProgramLoadError } from "./errors.js";
 export {
   ElfFile,
   type ElfRelocation,

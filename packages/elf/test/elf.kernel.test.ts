@@ -13,15 +13,16 @@ import {
   loadField,
   seqPrintf,
 } from "@ts-ebpf/dsl";
-import { createIterator, mapElems, taskFiles, tcp } from "@ts-ebpf/iter";
+import { createIterator, mapElems, probeIteratorTarget, taskFiles, tcp } from "@ts-ebpf/iter";
 import { BpfMap, codecs, VerifierError } from "@ts-ebpf/syscall";
 import { BpfMapType } from "@ts-ebpf/syscall/constants";
-import { describeKernel } from "@ts-ebpf/testing";
+import { describeKernel, kernel, skipWithoutFeature } from "@ts-ebpf/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import {
   CoreRelocationError,
   loadCollection,
   loadCollectionSpec,
+  ProgramLoadError,
   parseCollection,
 } from "../src/index.js";
 import { fixture, fixturePath } from "./fixtures.js";
@@ -29,6 +30,16 @@ import { fixture, fixturePath } from "./fixtures.js";
 const openFds = () => readdirSync("/proc/self/fd").length;
 const btf = loadKernelBtf();
 const hasTarget = (t: string) => btf.findType(`bpf_iter_${t}`, "func") !== undefined;
+// Some kernels refuse bpf_map_elem programs even to root (a security policy).
+const mapElemProbe = kernel.available
+  ? probeIteratorTarget("bpf_map_elem")
+  : { loadable: true, error: undefined };
+const skipMapElem = skipWithoutFeature(
+  "bpf_map_elem iterators",
+  mapElemProbe.loadable,
+  mapElemProbe.error?.message,
+);
+const MAP_ELEM_REFUSED = "[skips where the kernel refuses bpf_map_elem programs]";
 
 /** The task fixture's program, written with the DSL: "pid tgid comm" per task. */
 function dslTaskProgram() {
@@ -148,77 +159,103 @@ describeKernel("ELF objects on the kernel", () => {
     expect(cFds).toEqual(dslFds);
   });
 
-  it("bpf_map_elem: map parameter; output equals mapElems(); BTF and legacy maps written", async () => {
-    using obj = loadCollection(fixturePath("map_elem"));
-    using data = BpfMap.create({
-      type: BpfMapType.HASH,
-      keySize: 4,
-      valueSize: 8,
-      maxEntries: 16,
-      name: "elf_input",
-      key: codecs.u32,
-      value: codecs.u64,
-    });
-    for (let k = 1; k <= 5; k++) data.set(k, BigInt(k * 100));
-    const prog = obj.programs.dump_map_elem!;
-    await using it = createIterator(prog, prog.iterTarget!, { map: data });
-    const lines = (await it.open().text()).trim().split("\n").sort();
-    const dsl = (await mapElems(data)).map(([k, v]) => `${k} ${v}`).sort();
-    expect(lines).toEqual(dsl);
-    expect(lines).toHaveLength(5);
-    // The program copied every element into the .maps map and summed into the legacy one.
-    expect(obj.maps.sums!.keySize).toBe(4);
-    // BTF-defined and global data maps carry the object's BTF type ids, as with libbpf.
-    const sumsInfo = obj.maps.sums!.info();
-    expect(sumsInfo.btfId).toBeGreaterThan(0);
-    expect(sumsInfo.btfKeyTypeId).toBe(obj.spec.maps.sums!.btfKeyTypeId);
-    expect(sumsInfo.btfValueTypeId).toBe(obj.spec.maps.sums!.btfValueTypeId);
-    expect(obj.maps[".rodata"]!.info().btfValueTypeId).toBe(
-      obj.spec.maps[".rodata"]!.btfValueTypeId,
-    );
-    expect(obj.maps.legacy_counts!.info().btfId).toBe(0);
-    const sums = new DataView(
-      (obj.maps.sums!.get(new Uint8Array([3, 0, 0, 0])) as Uint8Array).slice().buffer,
-    );
-    expect(sums.getBigUint64(0, true)).toBe(300n);
-    const total = obj.maps.legacy_counts!.get(new Uint8Array(4)) as Uint8Array;
-    expect(new DataView(total.slice().buffer).getBigUint64(0, true)).toBe(1500n);
-  });
+  it.skipIf(skipMapElem)(
+    `bpf_map_elem: map parameter; output equals mapElems(); BTF and legacy maps written ${MAP_ELEM_REFUSED}`,
+    async () => {
+      using obj = loadCollection(fixturePath("map_elem"));
+      using data = BpfMap.create({
+        type: BpfMapType.HASH,
+        keySize: 4,
+        valueSize: 8,
+        maxEntries: 16,
+        name: "elf_input",
+        key: codecs.u32,
+        value: codecs.u64,
+      });
+      for (let k = 1; k <= 5; k++) data.set(k, BigInt(k * 100));
+      const prog = obj.programs.dump_map_elem!;
+      await using it = createIterator(prog, prog.iterTarget!, { map: data });
+      const lines = (await it.open().text()).trim().split("\n").sort();
+      const dsl = (await mapElems(data)).map(([k, v]) => `${k} ${v}`).sort();
+      expect(lines).toEqual(dsl);
+      expect(lines).toHaveLength(5);
+      // The program copied every element into the .maps map and summed into the legacy one.
+      expect(obj.maps.sums!.keySize).toBe(4);
+      // BTF-defined and global data maps carry the object's BTF type ids, as with libbpf.
+      const sumsInfo = obj.maps.sums!.info();
+      expect(sumsInfo.btfId).toBeGreaterThan(0);
+      expect(sumsInfo.btfKeyTypeId).toBe(obj.spec.maps.sums!.btfKeyTypeId);
+      expect(sumsInfo.btfValueTypeId).toBe(obj.spec.maps.sums!.btfValueTypeId);
+      expect(obj.maps[".rodata"]!.info().btfValueTypeId).toBe(
+        obj.spec.maps[".rodata"]!.btfValueTypeId,
+      );
+      expect(obj.maps.legacy_counts!.info().btfId).toBe(0);
+      const sums = new DataView(
+        (obj.maps.sums!.get(new Uint8Array([3, 0, 0, 0])) as Uint8Array).slice().buffer,
+      );
+      expect(sums.getBigUint64(0, true)).toBe(300n);
+      const total = obj.maps.legacy_counts!.get(new Uint8Array(4)) as Uint8Array;
+      expect(new DataView(total.slice().buffer).getBigUint64(0, true)).toBe(1500n);
+    },
+  );
 
-  it("caller-owned maps replace the object's map of that name; close() is idempotent", async () => {
-    using mine = BpfMap.create({
-      type: BpfMapType.HASH,
-      keySize: 4,
-      valueSize: 8,
-      maxEntries: 64,
-      name: "elf_mine",
-      key: codecs.u32,
-      value: codecs.u64,
-    });
-    using data = BpfMap.create({
-      type: BpfMapType.ARRAY,
-      keySize: 4,
-      valueSize: 8,
-      maxEntries: 2,
-      name: "elf_in",
-      key: codecs.u32,
-      value: codecs.u64,
-    });
-    data.set(1, 7n);
-    const obj = loadCollection(fixturePath("map_elem"), { maps: { sums: mine } });
-    expect(obj.maps.sums).toBeUndefined();
-    {
-      await using it = createIterator(obj.programs.dump_map_elem!, "bpf_map_elem", { map: data });
-      await it.open().text();
-    }
-    expect(mine.get(1)).toBe(7n);
-    expect(mine.get(0)).toBe(0n);
-    obj.close();
-    obj.close();
-    expect(obj.closed).toBe(true);
-    expect(obj.programs.dump_map_elem!.closed).toBe(true);
-    expect(mine.closed).toBe(false);
-  });
+  it.skipIf(mapElemProbe.loadable)(
+    "where the kernel refuses bpf_map_elem programs: ProgramLoadError names program, section and policy; the maps it made are closed",
+    () => {
+      const before = openFds();
+      let err: unknown;
+      try {
+        loadCollection(fixturePath("map_elem"));
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ProgramLoadError);
+      const e = err as ProgramLoadError;
+      expect(e.program).toBe("dump_map_elem");
+      expect(e.section).toBe("iter/bpf_map_elem");
+      expect(e.message).toMatch(/refuses bpf_map_elem iterator programs .*EPERM/);
+      expect(e.cause).toMatchObject({ command: "PROG_LOAD", code: "EPERM" });
+      expect(openFds()).toBe(before);
+    },
+  );
+
+  it.skipIf(skipMapElem)(
+    `caller-owned maps replace the object's map of that name; close() is idempotent ${MAP_ELEM_REFUSED}`,
+    async () => {
+      using mine = BpfMap.create({
+        type: BpfMapType.HASH,
+        keySize: 4,
+        valueSize: 8,
+        maxEntries: 64,
+        name: "elf_mine",
+        key: codecs.u32,
+        value: codecs.u64,
+      });
+      using data = BpfMap.create({
+        type: BpfMapType.ARRAY,
+        keySize: 4,
+        valueSize: 8,
+        maxEntries: 2,
+        name: "elf_in",
+        key: codecs.u32,
+        value: codecs.u64,
+      });
+      data.set(1, 7n);
+      const obj = loadCollection(fixturePath("map_elem"), { maps: { sums: mine } });
+      expect(obj.maps.sums).toBeUndefined();
+      {
+        await using it = createIterator(obj.programs.dump_map_elem!, "bpf_map_elem", { map: data });
+        await it.open().text();
+      }
+      expect(mine.get(1)).toBe(7n);
+      expect(mine.get(0)).toBe(0n);
+      obj.close();
+      obj.close();
+      expect(obj.closed).toBe(true);
+      expect(obj.programs.dump_map_elem!.closed).toBe(true);
+      expect(mine.closed).toBe(false);
+    },
+  );
 
   it.skipIf(!hasTarget("tcp"))(
     "tcp: listening ports equal the DSL-built tcp()'s; a flavored enum resolves",
