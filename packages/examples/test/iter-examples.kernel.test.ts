@@ -1,15 +1,25 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { closeBuiltins, mapElems, tcp } from "@ts-ebpf/iter";
-import { describeKernel } from "@ts-ebpf/testing";
+import { closeBuiltins, mapElems, probeIteratorTarget, tcp } from "@ts-ebpf/iter";
+import { describeKernel, kernel, skipWithoutFeature } from "@ts-ebpf/testing";
 import { afterAll, expect, it } from "vitest";
 import { dumpTasks } from "../src/iter-task-dump.js";
 import { demoMap } from "../src/map-dump.js";
 import { formatSockets } from "../src/tcp-sockets.js";
 
 afterAll(() => closeBuiltins());
+
+// Some kernels refuse bpf_map_elem programs even to root (a security policy).
+const mapElemProbe = kernel.available
+  ? probeIteratorTarget("bpf_map_elem")
+  : { loadable: true, error: undefined };
+const skipMapElem = skipWithoutFeature(
+  "bpf_map_elem iterators",
+  mapElemProbe.loadable,
+  mapElemProbe.error?.message,
+);
 
 describeKernel("iterator examples", () => {
   it("iter-task-dump prints a header and this process's pid and comm", async () => {
@@ -27,11 +37,32 @@ describeKernel("iterator examples", () => {
     expect(out.split("\n").length).toBeGreaterThan(3);
   });
 
-  it("map-dump reads the demo map back", async () => {
-    using map = demoMap();
-    const entries = (await mapElems(map)).sort((a, b) => a[0] - b[0]);
-    expect(entries).toEqual(Array.from({ length: 10 }, (_, i) => [i, BigInt(i * i)]));
-  });
+  it.skipIf(skipMapElem)(
+    "map-dump reads the demo map back [skips where the kernel refuses bpf_map_elem programs]",
+    async () => {
+      using map = demoMap();
+      const entries = (await mapElems(map)).sort((a, b) => a[0] - b[0]);
+      expect(entries).toEqual(Array.from({ length: 10 }, (_, i) => [i, BigInt(i * i)]));
+      const script = fileURLToPath(new URL("../dist/map-dump.js", import.meta.url));
+      const out = execFileSync(process.execPath, [script], { encoding: "utf8" });
+      expect(out.trim().split("\n")).toEqual(
+        Array.from({ length: 10 }, (_, i) => `${i} -> ${i * i}`),
+      );
+    },
+  );
+
+  it.skipIf(mapElemProbe.loadable)(
+    "map-dump where the kernel refuses bpf_map_elem programs: one error line naming the target, exit 1",
+    () => {
+      const script = fileURLToPath(new URL("../dist/map-dump.js", import.meta.url));
+      const r = spawnSync(process.execPath, [script], { encoding: "utf8" });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toBe("");
+      expect(r.stderr.trim().split("\n")).toEqual([
+        expect.stringMatching(/^map-dump: the kernel .*refuses bpf_map_elem iterator programs/),
+      ]);
+    },
+  );
 
   it("tcp-sockets shows a listening socket", async () => {
     const server = createServer();
