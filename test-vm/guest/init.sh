@@ -38,12 +38,16 @@ done
 
 MODE=run
 CONFIG=
+EXEC=
+OUT=
 CACHE=loose
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     tsebpf.mode=*) MODE="${arg#tsebpf.mode=}" ;;
     tsebpf.config=*) CONFIG="${arg#tsebpf.config=}" ;;
     tsebpf.9pcache=*) CACHE="${arg#tsebpf.9pcache=}" ;;
+    tsebpf.exec=*) EXEC="${arg#tsebpf.exec=}" ;;
+    tsebpf.out=1) OUT=/mnt/out ;;
   esac
 done
 
@@ -59,7 +63,22 @@ if ! mount -t overlay overlay \
 fi
 
 export TS_EBPF_REQUIRE_KERNEL=1 TS_EBPF_REQUIRE_FEATURES=1 TS_EBPF_VM_CHANNEL="$CHANNEL" TS_EBPF_VM_REPO="$REPO"
+if [ -n "$OUT" ]; then
+  mkdir -p "$OUT"
+  mount -t 9p -o "trans=virtio,version=9p2000.L,msize=512000" out "$OUT" \
+    || fatal "mounting the output share failed"
+  export TS_EBPF_VM_OUT="$OUT"
+fi
 cd "$REPO"
+
+if [ "$MODE" = exec ]; then
+  # The host reads the command's output from the console, and its status from the last line.
+  echo "$EXEC" | base64 -d > /tmp/exec.sh
+  sh /tmp/exec.sh
+  echo "ts-ebpf-vm: exit $?"
+  sync
+  poweroff -f
+fi
 
 if [ "$MODE" = shell ]; then
   echo "ts-ebpf-vm: kernel $(uname -r); repository at $REPO; 'poweroff -f' (or exit) to quit"

@@ -1,20 +1,24 @@
 // pnpm test:vm: the kernel integration tests and the tutorials in QEMU guests,
 // one per kernel in kernels.json, and one summary table.
 import { spawnSync } from "node:child_process";
-import { join } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { GuestConfig } from "./events.js";
 import { buildInitramfs } from "./initramfs.js";
 import { type KernelEntry, loadKernels, type PreparedKernel, prepareKernel } from "./kernels.js";
 import { cacheDir } from "./paths.js";
 import { pinEntry } from "./pin.js";
-import { type Accel, detectAccel, runGuest, runShell } from "./qemu.js";
+import { type Accel, detectAccel, runExec, runGuest, runShell } from "./qemu.js";
 import { formatSummary, type KernelSummary, progressLine, seconds, summarize } from "./summary.js";
 
 const USAGE = `usage: pnpm test:vm [options]
   --kernel <name>     run only this kernel from kernels.json (repeatable, or comma-separated)
   --filter <text>     run only kernel test files whose path contains <text>
   --shell             boot the (first) kernel with a shell on this terminal
+  --exec <command>    run a shell command in the (first) kernel's guest instead of the tests;
+                      its output streams here, its exit status is this command's
+  --out <dir>         share a host directory writable with the guest at $TS_EBPF_VM_OUT
   --timeout <s>       kill a guest after <s> seconds (default 900)
   --jobs <n>          guests booted at once (default 1)
   --accel kvm|tcg     override the accelerator (default: KVM when usable)
@@ -47,6 +51,8 @@ async function main(): Promise<number> {
       kernel: { type: "string", multiple: true },
       filter: { type: "string" },
       shell: { type: "boolean" },
+      exec: { type: "string" },
+      out: { type: "string" },
       timeout: { type: "string" },
       jobs: { type: "string" },
       accel: { type: "string" },
@@ -113,7 +119,31 @@ async function main(): Promise<number> {
     if (selfTest !== undefined) c.selfTest = selfTest as NonNullable<GuestConfig["selfTest"]>;
     return c;
   };
-  const common = { accel, memoryMiB, cpus, timeoutMs };
+  let outDir: string | undefined;
+  if (values.out !== undefined) {
+    outDir = resolve(values.out);
+    if (!existsSync(outDir) || !statSync(outDir).isDirectory()) {
+      fail(`--out ${values.out} is not a directory`);
+    }
+  }
+  const common = { accel, memoryMiB, cpus, timeoutMs, ...(outDir ? { outDir } : {}) };
+
+  if (values.exec !== undefined) {
+    const first = prepared[0]!;
+    const logPath = join(cacheDir, "logs", `${first.kernel.entry.name}-exec-${stamp}.log`);
+    console.log(
+      `[${first.kernel.entry.name}] booting ${first.kernel.release} to run: ${values.exec}`,
+    );
+    const code = await runExec({
+      ...common,
+      ...first,
+      exec: values.exec,
+      config: configFor(first.kernel),
+      logPath,
+    });
+    console.log(`test-vm: the command exited with ${code} (console: ${logPath})`);
+    return code;
+  }
 
   if (values.shell) {
     const first = prepared[0]!;

@@ -40,6 +40,10 @@ export interface GuestOptions {
   logPath: string;
   /** Debug shell on the terminal instead of a test run. */
   shell?: boolean;
+  /** A shell command run in the guest instead of the tests (its output streams to this terminal). */
+  exec?: string;
+  /** A host directory shared writable with the guest at /mnt/out (TS_EBPF_VM_OUT). */
+  outDir?: string;
   onEvent?: (ev: GuestEvent, elapsedMs: number) => void;
 }
 
@@ -74,7 +78,9 @@ export function qemuArgs(o: GuestOptions, eventsSocket: string | undefined): str
     // the boot ("IO-APIC + timer doesn't work!"); virtual machines skip it.
     "no_timer_check",
     "loglevel=4",
-    `tsebpf.mode=${o.shell ? "shell" : "run"}`,
+    `tsebpf.mode=${o.shell ? "shell" : o.exec !== undefined ? "exec" : "run"}`,
+    ...(o.exec !== undefined ? [`tsebpf.exec=${Buffer.from(o.exec).toString("base64")}`] : []),
+    ...(o.outDir !== undefined ? ["tsebpf.out=1"] : []),
     `tsebpf.9pcache=${process.env.TS_EBPF_VM_9P_CACHE ?? "loose"}`,
     `tsebpf.config=${encodeConfig(o.config)}`,
   ];
@@ -107,7 +113,60 @@ export function qemuArgs(o: GuestOptions, eventsSocket: string | undefined): str
     `local,id=repo,path=${repoRoot},security_model=none,readonly=on`,
     "-device",
     "virtio-9p-pci,fsdev=repo,mount_tag=repo",
+    ...(o.outDir !== undefined
+      ? [
+          "-fsdev",
+          `local,id=out,path=${o.outDir},security_model=none`,
+          "-device",
+          "virtio-9p-pci,fsdev=out,mount_tag=out",
+        ]
+      : []),
   ];
+}
+
+/** The guest's last console line in exec mode: the command's exit status. */
+const EXEC_EXIT = /^ts-ebpf-vm: exit (\d+)\r?$/m;
+
+/**
+ * Runs `o.exec` in a guest: its console (the command's output, and kernel
+ * warnings) streams to `write`; resolves with the command's exit status, or
+ * 124 when the guest outlives `timeoutMs`, or 1 when it stops without one.
+ */
+export function runExec(
+  o: GuestOptions & { exec: string },
+  write: (text: string) => void = (t) => process.stdout.write(t),
+): Promise<number> {
+  mkdirSync(dirname(o.logPath), { recursive: true });
+  const log = createWriteStream(o.logPath);
+  return new Promise((resolve, reject) => {
+    const child = spawn("qemu-system-x86_64", qemuArgs(o, undefined), {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let tail = "";
+    let status: number | undefined;
+    const timer = setTimeout(() => {
+      write(`\ntest-vm: the guest ran past ${Math.round(o.timeoutMs / 1000)} s; killing it\n`);
+      status = 124;
+      child.kill("SIGKILL");
+    }, o.timeoutMs);
+    child.stdout.on("data", (d: Buffer) => {
+      const text = d.toString();
+      log.write(text);
+      write(text);
+      tail = (tail + text).slice(-4096);
+      const m = EXEC_EXIT.exec(tail);
+      if (m && status === undefined) status = Number(m[1]);
+    });
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(new Error(`qemu-system-x86_64: ${e.message}`));
+    });
+    child.on("close", () => {
+      clearTimeout(timer);
+      log.end();
+      resolve(status ?? 1);
+    });
+  });
 }
 
 /** An interactive guest with a shell on this terminal. */

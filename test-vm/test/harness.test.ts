@@ -2,6 +2,8 @@
 // test fails the run, a hanging guest is killed at the timeout and reported.
 // Opt in with TS_EBPF_VM_SELFTEST=1 (needs qemu-system-x86 and a built dist/).
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { testVmDir } from "../src/paths.js";
@@ -47,5 +49,26 @@ suite(`test-vm harness in a guest${reason}`, () => {
       "hung in kernel tests, in test-vm/fixtures/self-test/hang.kernel.test.ts",
     );
     expect(code, out).toBe(1);
+  });
+  it("--exec runs a command, streams its output, returns its status; --out is writable", {
+    timeout: 600_000,
+  }, () => {
+    const out = mkdtempSync(join(tmpdir(), "test-vm-out-"));
+    try {
+      const r = harness(
+        "--out",
+        out,
+        "--exec",
+        'echo "in $(uname -r)"; echo done > "$TS_EBPF_VM_OUT/marker"; exit 7',
+      );
+      expect(r.out).toMatch(/in 6\.1\.\d+/);
+      expect(r.code, r.out).toBe(7);
+      expect(readFileSync(join(out, "marker"), "utf8")).toBe("done\n");
+      const hang = harness("--timeout", "20", "--exec", "sleep 600");
+      expect(hang.out).toMatch(/ran past 20 s/);
+      expect(hang.code).toBe(124);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });
