@@ -1,5 +1,5 @@
 // The issue's goals, each a ratio of two medians measured in the same run.
-import type { GoalResult, GroupResult } from "./model.js";
+import type { GoalResult, GroupResult, VariantResult } from "./model.js";
 
 interface GoalDef {
   id: string;
@@ -109,6 +109,21 @@ export const GOALS: GoalDef[] = [
 ];
 
 /**
+ * Why one side of a goal has no figure. A kernel that cannot run the variant
+ * gives the same reason for both sides, said once.
+ */
+function notMeasured(v: VariantResult | undefined, id: string): string {
+  if (!v) return `${id} not in this run`;
+  if (v.status === "unavailable") {
+    return v.missing === "kernel"
+      ? (v.note ?? "unavailable on this kernel")
+      : `${v.label} not available yet${v.note ? ` (${v.note})` : ""}`;
+  }
+  if (v.status === "failed") return `${v.label} failed`;
+  return `${v.label} not measured`;
+}
+
+/**
  * Judges every goal. On a quiet machine (the group's load average at most
  * `cores`) the verdict is on wall time; on a busy one, on CPU time, and both
  * ratios are always reported.
@@ -125,9 +140,19 @@ export function evaluateGoals(groups: GroupResult[], cores: number): GoalResult[
     const g = d.group(groups);
     const num = g?.variants.find((v) => v.id === d.numerator);
     const den = g?.variants.find((v) => v.id === d.denominator);
+    if (!g) return { ...base, met: null, note: "its scenario is not in this run" };
     if (!num?.summary || !den?.summary) {
-      const absent = [num, den].filter((v) => !v?.summary).map((v) => v?.label ?? "variant");
-      return { ...base, met: null, note: `${absent.join(" and ")} not measured` };
+      const why = [
+        ...new Set(
+          [
+            [num, d.numerator],
+            [den, d.denominator],
+          ]
+            .filter(([v]) => !(v as VariantResult | undefined)?.summary)
+            .map(([v, id]) => notMeasured(v as VariantResult | undefined, id as string)),
+        ),
+      ];
+      return { ...base, met: null, note: why.join("; ") };
     }
     const judge = (r: number): boolean =>
       d.comparison === "at-most" ? r <= d.target : d.strict ? r > d.target : r >= d.target;

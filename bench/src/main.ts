@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { evaluateGoals } from "./goals.js";
+import { probeMapElem } from "./kernel-features.js";
 import { gitCommit, machineInfo } from "./machine.js";
 import type { GroupResult, RunResult } from "./model.js";
 import { compileC } from "./native.js";
@@ -82,6 +83,8 @@ async function main(): Promise<number> {
   const progress = new Progress();
   progress.heading("compiling the C references (gcc)");
   await compileC();
+  const mapElem = probeMapElem();
+  if (mapElem.note) progress.note(mapElem.note);
   const ctx: Context = {
     quick,
     reps,
@@ -95,6 +98,7 @@ async function main(): Promise<number> {
     lookupCalls: quick ? 20_000 : 300_000,
     dslInstructions: quick ? 10_000 : 100_000,
     maps: new Map(),
+    ...(mapElem.unavailable !== undefined ? { mapElemUnavailable: mapElem.unavailable } : {}),
   };
   const startedAt = new Date().toISOString();
   const groups: GroupResult[] = [];

@@ -9,6 +9,7 @@ import { loadavg } from "node:os";
 import { formatRatio, formatSeconds } from "./format.js";
 import type { GroupResult, VariantResult } from "./model.js";
 import type { Progress } from "./progress.js";
+import { unavailableText } from "./report.js";
 import { summarize } from "./stats.js";
 
 export interface Outcome {
@@ -70,8 +71,10 @@ export interface VariantSpec {
   id: string;
   label: string;
   reference?: boolean;
-  /** Set when the variant cannot run in this checkout (e.g. its package's API is missing). */
+  /** Set when the variant cannot run here: why (its package's API is missing, the kernel refuses what it needs). */
   unavailable?: string;
+  /** What `unavailable` lacks: "kernel" (this kernel cannot run it) or "api" (the default). */
+  missing?: "kernel" | "api";
   /** Items every correct sample must report (e.g. the map's entry count). */
   expectItems?: number;
   /** Allow the item count to differ between samples (tasks come and go). */
@@ -113,6 +116,7 @@ function toResult(r: Running): VariantResult {
       ...base,
       status: "unavailable",
       note: spec.unavailable ?? "not available yet",
+      missing: spec.missing ?? "api",
       samples: [],
     };
   }
@@ -176,7 +180,8 @@ export async function runGroup(
         r.error = firstLine(e);
       }
     }
-    const rounds = Math.max(0, ...running.map((r) => r.reps));
+    // No rounds when nothing can be sampled (every variant unavailable).
+    const rounds = total === 0 ? 0 : Math.max(0, ...running.map((r) => r.reps));
     for (let round = 0; round < rounds; round++) {
       // Rotate the order so no variant always runs right after the same one.
       const order = running.map((_, i) => running[(i + round) % running.length]!);
@@ -205,7 +210,7 @@ export async function runGroup(
   const loadAverage = Math.round(Math.max(loadBefore, loadavg()[0]!) * 100) / 100;
   const group = withRatios({ ...head, variants: running.map(toResult), loadAverage });
   for (const v of group.variants) {
-    if (v.status === "unavailable") progress.result(v.label, `not available yet (${v.note})`);
+    if (v.status === "unavailable") progress.result(v.label, unavailableText(v));
     else if (v.status === "failed") progress.result(v.label, `FAILED: ${v.note}`);
     else {
       const s = v.summary!;

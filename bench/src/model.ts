@@ -11,6 +11,12 @@ export interface VariantResult {
   status: Status;
   /** Why a variant is unavailable or failed; otherwise optional context. */
   note?: string;
+  /**
+   * For "unavailable": what it lacks. "kernel": the running kernel cannot run it
+   * (e.g. it refuses the iterator target the variant needs); "api": this checkout
+   * lacks the TypeScript API. Absent (runs before this field) means "api".
+   */
+  missing?: "kernel" | "api";
   /** Seconds per repetition. */
   samples: number[];
   /** Elements (records, tasks, calls, instructions) handled per repetition. */
@@ -69,13 +75,31 @@ export interface GoalResult {
   note?: string;
 }
 
+/** Where a run inside a virtual machine (`pnpm bench --vm <kernel>`) ran. */
+export interface VmInfo {
+  /** "tcg": QEMU's software emulation (every guest instruction translated); "kvm": hardware virtualization. */
+  accel: "tcg" | "kvm";
+  /** kernels.json name of the guest kernel, e.g. "6.12". */
+  kernelName: string;
+  /** The CPU, cores and kernel of the host QEMU ran on. */
+  hostCpu: string;
+  hostCores: number;
+  hostKernel: string;
+  vcpus: number;
+  memoryMiB: number;
+}
+
 export interface MachineInfo {
+  /** The CPU model; for a guest, "QEMU TCG guest on <host CPU>". */
   cpuModel: string;
   cores: number;
   memoryGiB: number;
+  /** `uname -r` of the kernel measured (the guest's in a VM). */
   kernel: string;
   node: string;
   os: string;
+  /** Set when the run was measured inside a QEMU guest. */
+  vm?: VmInfo;
 }
 
 export interface RunResult {

@@ -14,8 +14,13 @@ function throughput(v: VariantResult): string {
   return formatThroughput(v.bytes / v.summary.median);
 }
 
+/** "unavailable: <why>" (the kernel) or "not available yet: <why>" (the API). */
+export function unavailableText(v: Pick<VariantResult, "note" | "missing">): string {
+  return `${v.missing === "kernel" ? "unavailable" : "not available yet"}: ${v.note ?? ""}`.trim();
+}
+
 function statusText(v: VariantResult): string {
-  if (v.status === "unavailable") return `not available yet: ${v.note ?? ""}`.trim();
+  if (v.status === "unavailable") return unavailableText(v);
   if (v.status === "failed") return `FAILED: ${v.note ?? ""}`;
   const parts: string[] = [];
   if (v.reference) parts.push("reference");
@@ -41,7 +46,7 @@ export function goalText(g: GoalResult): string {
 }
 
 export function goalVerdict(g: GoalResult): string {
-  if (g.met === null) return "not measured";
+  if (g.met === null) return g.note ? `not measured: ${g.note}` : "not measured";
   const notes: string[] = [];
   if (g.basis === "cpu") {
     notes.push("on CPU time: machine busy");
@@ -154,7 +159,7 @@ export function markdownReport(run: RunResult): string {
   );
   for (const g of run.goals) {
     out.push(
-      `| ${mdEscape(g.text)} | ${goalText(g)} | ${formatRatio(g.cpuRatio)} | ${mdEscape(g.formula)} | ${goalVerdict(g)}${g.note ? ` — ${mdEscape(g.note)}` : ""} |`,
+      `| ${mdEscape(g.text)} | ${goalText(g)} | ${formatRatio(g.cpuRatio)} | ${mdEscape(g.formula)} | ${mdEscape(goalVerdict(g))}${g.note && g.met !== null ? ` — ${mdEscape(g.note)}` : ""} |`,
     );
   }
   for (const g of run.groups) {
@@ -203,7 +208,12 @@ export function chartFor(group: GroupResult, run: RunResult): string {
     if (!s) {
       return {
         label: v.label,
-        text: v.status === "failed" ? "failed" : "not available yet",
+        text:
+          v.status === "failed"
+            ? "failed"
+            : v.missing === "kernel"
+              ? "unavailable on this kernel"
+              : "not available yet",
       };
     }
     const suffix = v.reference

@@ -5,32 +5,40 @@ import { runGroup, tsSampler, type VariantSpec } from "../measure.js";
 import type { GroupResult } from "../model.js";
 import { cSampler } from "../native.js";
 import { MAP_RECORD_BYTES } from "../ts-api.js";
-import { type Context, hashMap } from "./context.js";
+import { type Context, hashMap, needsMapElemIterator } from "./context.js";
 
 export async function chunkSizes(ctx: Context): Promise<GroupResult[]> {
   const entries = ctx.mapSizes[ctx.mapSizes.length - 1]!;
-  const map = hashMap(ctx, entries);
+  // Every variant reads a bpf_map_elem iterator: no map to fill when the kernel refuses them.
+  const runnable = ctx.mapElemUnavailable === undefined;
+  const map = runnable ? hashMap(ctx, entries) : { path: "" };
   const ts = ctx.ts;
-  const handle = ts.openPinnedMap?.(map.path);
+  const handle = runnable ? ts.openPinnedMap?.(map.path) : undefined;
   const largest = ctx.chunkSizes[ctx.chunkSizes.length - 1]!;
   const specs: VariantSpec[] = [];
   for (const chunk of ctx.chunkSizes) {
-    specs.push({
-      id: `c-${chunk}`,
-      label: `C reader, ${formatBytes(chunk)} reads`,
-      expectItems: entries,
-      ...(chunk === largest ? { reference: true } : {}),
-      sampler: cSampler(
-        "iter_map_dump",
-        (reps) => [map.path, chunk, reps, MAP_RECORD_BYTES],
-        entries * MAP_RECORD_BYTES,
-      ),
-    });
+    specs.push(
+      needsMapElemIterator(ctx, {
+        id: `c-${chunk}`,
+        label: `C reader, ${formatBytes(chunk)} reads`,
+        expectItems: entries,
+        ...(chunk === largest ? { reference: true } : {}),
+        sampler: cSampler(
+          "iter_map_dump",
+          (reps) => [map.path, chunk, reps, MAP_RECORD_BYTES],
+          entries * MAP_RECORD_BYTES,
+        ),
+      }),
+    );
   }
   for (const chunk of ctx.chunkSizes) {
     const id = `ts-${chunk}`;
     const label = `mapElems raw, ${formatBytes(chunk)} reads`;
     const read = ts.mapElemsRaw;
+    if (!runnable) {
+      specs.push(needsMapElemIterator(ctx, { id, label }));
+      continue;
+    }
     if (!read || !handle) {
       specs.push({
         id,

@@ -1,6 +1,7 @@
 // What every scenario gets: run mode, repetitions, progress display, the
 // TypeScript capabilities available in this checkout, and the shared maps.
 import { createPinnedHashMap, type PinnedHashMap } from "../maps.js";
+import type { VariantSpec } from "../measure.js";
 import type { Progress } from "../progress.js";
 import type { TsApi } from "../ts-api.js";
 
@@ -21,6 +22,27 @@ export interface Context {
   /** Instructions assembled per repetition in the DSL scenario. */
   dslInstructions: number;
   maps: Map<number, PinnedHashMap>;
+  /**
+   * Why this kernel cannot run bpf_map_elem iterator programs (probed once at
+   * start), e.g. "this kernel refuses bpf_map_elem iterator programs (EPERM
+   * as root: security policy)"; undefined when it can.
+   */
+  mapElemUnavailable?: string;
+}
+
+/**
+ * `spec`, or, when the kernel cannot run bpf_map_elem iterator programs, the
+ * same variant marked unavailable for that reason (C readers included).
+ */
+export function needsMapElemIterator(ctx: Context, spec: VariantSpec): VariantSpec {
+  if (ctx.mapElemUnavailable === undefined) return spec;
+  return {
+    id: spec.id,
+    label: spec.label,
+    ...(spec.reference ? { reference: true } : {}),
+    unavailable: ctx.mapElemUnavailable,
+    missing: "kernel",
+  };
 }
 
 /** The pinned map with `entries` elements, created on first use. */

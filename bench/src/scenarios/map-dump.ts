@@ -4,7 +4,7 @@ import { type Outcome, runGroup, tsSampler, type VariantSpec } from "../measure.
 import type { GroupResult } from "../model.js";
 import { cSampler } from "../native.js";
 import type { BenchMap } from "../ts-api.js";
-import { type Context, hashMap, MIB } from "./context.js";
+import { type Context, hashMap, MIB, needsMapElemIterator } from "./context.js";
 
 export const BATCH_SIZE = 4096;
 
@@ -38,38 +38,44 @@ export async function mapDump(ctx: Context): Promise<GroupResult[]> {
       return { id, label, expectItems: entries, sampler: tsSampler(() => fn(h)), ...extra };
     };
     const verifyElems = ts.verifyMapElems;
+    // The iterator variants need bpf_map_elem programs, which some kernels refuse.
+    const iter = (spec: VariantSpec) => needsMapElemIterator(ctx, spec);
     const specs: VariantSpec[] = [
-      {
+      iter({
         id: "c-iter",
         label: "C iterator reader",
         reference: true,
         expectItems: entries,
         note: "16-byte records, 1 MiB reads",
         sampler: cSampler("iter_map_dump", (reps) => [map.path, MIB, reps, 16]),
-      },
-      {
+      }),
+      iter({
         id: "c-iter-12",
         label: "C reader, mapElems' program",
         expectItems: entries,
         note: "two bpf_seq_write per element (12-byte records), 1 MiB reads",
         sampler: cSampler("iter_map_dump", (reps) => [map.path, MIB, reps, 12]),
-      },
-      tsSpec(
-        "ts-map-elems-raw",
-        "mapElems, raw bytes",
-        ts.mapElemsRaw && ((m) => ts.mapElemsRaw!(m, MIB)),
-        ts.missing.mapElemsRaw,
-        {
-          note: "mapElemsRaw(map, { chunkSize: 1 MiB })",
-          ...(verifyElems && handle ? { verify: () => verifyElems(handle!) } : {}),
-        },
+      }),
+      iter(
+        tsSpec(
+          "ts-map-elems-raw",
+          "mapElems, raw bytes",
+          ts.mapElemsRaw && ((m) => ts.mapElemsRaw!(m, MIB)),
+          ts.missing.mapElemsRaw,
+          {
+            note: "mapElemsRaw(map, { chunkSize: 1 MiB })",
+            ...(verifyElems && handle ? { verify: () => verifyElems(handle!) } : {}),
+          },
+        ),
       ),
-      tsSpec(
-        "ts-map-elems-decoded",
-        "mapElems, decoded records",
-        ts.mapElemsDecoded,
-        ts.missing.mapElemsDecoded,
-        { note: "mapElems(map): [number, bigint][]" },
+      iter(
+        tsSpec(
+          "ts-map-elems-decoded",
+          "mapElems, decoded records",
+          ts.mapElemsDecoded,
+          ts.missing.mapElemsDecoded,
+          { note: "mapElems(map): [number, bigint][]" },
+        ),
       ),
       tsSpec(
         "ts-lookup-batch-raw",
