@@ -2,7 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import os from "node:os";
-import type { MachineInfo } from "./model.js";
+import type { MachineInfo, VmInfo } from "./model.js";
 
 function osName(): string {
   try {
@@ -13,15 +13,22 @@ function osName(): string {
   }
 }
 
-export function machineInfo(): MachineInfo {
+/** "QEMU TCG guest on <host CPU>" (or KVM). */
+export function guestCpuModel(vm: VmInfo): string {
+  return `QEMU ${vm.accel.toUpperCase()} guest on ${vm.hostCpu}`;
+}
+
+/** This machine; inside a test-vm guest (`vm` given), the guest's kernel and the host's CPU. */
+export function machineInfo(vm?: VmInfo): MachineInfo {
   const cpus = os.cpus();
   return {
-    cpuModel: cpus[0]?.model.trim() ?? "unknown",
+    cpuModel: vm ? guestCpuModel(vm) : (cpus[0]?.model.trim() ?? "unknown"),
     cores: cpus.length,
     memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     kernel: os.release(),
     node: process.version,
-    os: osName(),
+    os: vm ? `test-vm guest (Debian kernel ${vm.kernelName}, busybox initramfs)` : osName(),
+    ...(vm ? { vm } : {}),
   };
 }
 

@@ -1,13 +1,15 @@
-// pnpm bench [--quick] [--only map-dump,tasks,...] [--reps N]
-// Runs the scenarios of issue 8 as root and writes results/ (see output.ts).
-import { readFileSync } from "node:fs";
+// pnpm bench [--quick] [--only map-dump,tasks,...] [--reps N] [--vm <kernel>]
+// Runs the scenarios of issue 8 as root and writes results/ (see output.ts);
+// with --vm, inside a test-vm guest (see vm.ts).
+import { readFileSync, writeFileSync } from "node:fs";
+import { release } from "node:os";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { evaluateGoals } from "./goals.js";
 import { probeMapElem } from "./kernel-features.js";
 import { gitCommit, machineInfo } from "./machine.js";
 import type { GroupResult, RunResult } from "./model.js";
-import { compileC } from "./native.js";
+import { checkCompiled, compileC } from "./native.js";
 import { writeResults } from "./output.js";
 import { benchRoot } from "./paths.js";
 import { Progress } from "./progress.js";
@@ -19,6 +21,7 @@ import { lookupElem } from "./scenarios/lookup.js";
 import { mapDump } from "./scenarios/map-dump.js";
 import { taskList } from "./scenarios/tasks.js";
 import { loadTsApi } from "./ts-api.js";
+import { readVmInfo, runInVm, testVmCli, VM_RUN_FILE } from "./vm.js";
 
 const SCENARIOS: Record<string, (ctx: Context) => Promise<GroupResult[]>> = {
   "map-dump": mapDump,
@@ -32,11 +35,14 @@ const KIB = 1024;
 
 function usage(): string {
   return [
-    "usage: pnpm bench [--quick] [--only <scenario>[,<scenario>...]] [--reps <n>]",
+    "usage: pnpm bench [--quick] [--only <scenario>[,<scenario>...]] [--reps <n>] [--vm <kernel>]",
     "       pnpm bench --render-only <dir>/latest.json   (rewrite that run's Markdown and charts)",
     `scenarios: ${Object.keys(SCENARIOS).join(", ")}`,
     "--quick: small sizes and 3 repetitions, results in bench/results/raw/quick/ (a smoke test)",
-    "Needs root (BPF programs, bpffs pins).",
+    "--vm <kernel>: run inside a test-vm guest booting that kernel of test-vm/kernels.json",
+    "    (QEMU; TCG without KVM: slow, and the results say so); the results come back here.",
+    "    --vm-memory <MiB> (default 3072), --vm-cpus <n> (default 2), --vm-timeout <s> (default 7200)",
+    "Needs root (BPF programs, bpffs pins; QEMU and test-vm's kernel cache for --vm).",
   ].join("\n");
 }
 
@@ -47,6 +53,12 @@ async function main(): Promise<number> {
       only: { type: "string" },
       reps: { type: "string" },
       "render-only": { type: "string" },
+      vm: { type: "string" },
+      "vm-memory": { type: "string" },
+      "vm-cpus": { type: "string" },
+      "vm-timeout": { type: "string" },
+      // Set by --vm for the suite inside the guest: see vm.ts.
+      "vm-guest": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -80,9 +92,26 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  const progress = new Progress();
-  progress.heading("compiling the C references (gcc)");
-  await compileC();
+  const vmKernel = values.vm;
+  if (vmKernel !== undefined) {
+    return runBenchInVm(vmKernel, values, quick, reps, only);
+  }
+  const guest = values["vm-guest"] === true;
+  const guestOut = process.env.TS_EBPF_VM_OUT;
+  if (guest && guestOut === undefined) {
+    console.error("bench: --vm-guest is for the suite inside a test-vm guest (--out not shared)");
+    return 2;
+  }
+  const vmInfo = guest ? readVmInfo(guestOut!) : undefined;
+
+  const progress = new Progress(process.stderr, { statusLines: guest });
+  if (guest) {
+    progress.heading(`in a QEMU ${vmInfo!.accel.toUpperCase()} guest, kernel ${release()}`);
+    checkCompiled();
+  } else {
+    progress.heading("compiling the C references (gcc)");
+    await compileC();
+  }
   const mapElem = probeMapElem();
   if (mapElem.note) progress.note(mapElem.note);
   const ctx: Context = {
@@ -112,8 +141,8 @@ async function main(): Promise<number> {
     }
   }
   for (const m of ctx.maps.values()) m.remove();
-  const machine = machineInfo();
-  const commit = gitCommit(benchRoot);
+  const machine = machineInfo(vmInfo);
+  const commit = guest ? undefined : gitCommit(benchRoot);
   const run: RunResult = {
     suite: "ts-ebpf bench",
     version: 1,
@@ -126,12 +155,65 @@ async function main(): Promise<number> {
     groups,
     goals: evaluateGoals(groups, machine.cores),
   };
+  const failedVariants = groups.flatMap((g) => g.variants).filter((v) => v.status === "failed");
+  const code = failures > 0 || failedVariants.length > 0 ? 1 : 0;
+  if (guest) {
+    // The host writes the results (with its commit) and prints the tables.
+    writeFileSync(`${guestOut}/${VM_RUN_FILE}`, `${JSON.stringify(run)}\n`);
+    progress.heading(`run finished; results go back to the host`);
+    return code;
+  }
   const files = writeResults(run);
   process.stdout.write(
     `\n${terminalReport(run)}\nwrote ${files.length} files to ${files[0]?.replace(/\/[^/]*$/, "")}\n`,
   );
-  const failedVariants = groups.flatMap((g) => g.variants).filter((v) => v.status === "failed");
-  return failures > 0 || failedVariants.length > 0 ? 1 : 0;
+  return code;
+}
+
+/** --vm: compiles the C references here, runs the suite in the guest, writes its results here. */
+async function runBenchInVm(
+  kernel: string,
+  values: Record<string, string | boolean | undefined>,
+  quick: boolean,
+  reps: number,
+  only: string[],
+): Promise<number> {
+  const num = (name: string, dflt: number): number => {
+    const v = values[name];
+    const n = v === undefined ? dflt : Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer`);
+    return n;
+  };
+  const memoryMiB = num("vm-memory", 3072);
+  const cpus = num("vm-cpus", 2);
+  const timeoutSeconds = num("vm-timeout", 7200);
+  const progress = new Progress();
+  progress.heading("compiling the C references (gcc, on the host: the guest has none)");
+  await compileC();
+  const benchArgs = [
+    ...(quick ? ["--quick"] : []),
+    "--only",
+    only.join(","),
+    "--reps",
+    String(reps),
+  ];
+  // The commit measured: taken before booting, as files may change during a long run.
+  const commit = gitCommit(benchRoot);
+  progress.heading(`running the suite in a test-vm guest (kernel ${kernel}) via ${testVmCli}`);
+  const t0 = Date.now();
+  const { code, run } = await runInVm({ kernel, benchArgs, memoryMiB, cpus, timeoutSeconds });
+  const took = `${((Date.now() - t0) / 60_000).toFixed(1)} min`;
+  if (!run) {
+    console.error(`bench: the guest returned no results (exit ${code}) after ${took}`);
+    return code === 0 ? 1 : code;
+  }
+  if (commit) run.commit = commit;
+  run.goals = evaluateGoals(run.groups, run.machine.cores);
+  const files = writeResults(run);
+  process.stdout.write(
+    `\n${terminalReport(run)}\nwrote ${files.length} files to ${files[0]?.replace(/\/[^/]*$/, "")} (the guest's run took ${took} with boot)\n`,
+  );
+  return code;
 }
 
 main().then(

@@ -62,6 +62,24 @@ export async function compileC(): Promise<void> {
   }
 }
 
+/**
+ * In a test-vm guest (no gcc): checks that the host compiled every C program
+ * and none is older than its sources.
+ */
+export function checkCompiled(): void {
+  const headers = readdirSync(cSourceDir).filter((f) => f.endsWith(".h"));
+  const newestHeader = Math.max(0, ...headers.map((h) => mtime(`${cSourceDir}/${h}`)));
+  const stale = C_PROGRAMS.filter(
+    (name) =>
+      !(mtime(cProgramPath(name)) > Math.max(mtime(`${cSourceDir}/${name}.c`), newestHeader)),
+  );
+  if (stale.length > 0) {
+    throw new Error(
+      `${stale.join(", ")} in ${cBuildDir} missing or older than their sources: pnpm bench --vm compiles them on the host before booting`,
+    );
+  }
+}
+
 export function cProgramPath(name: CProgram): string {
   return `${cBuildDir}/${name}`;
 }

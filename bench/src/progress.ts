@@ -5,19 +5,27 @@
 export class Progress {
   readonly #out: NodeJS.WriteStream;
   readonly #tty: boolean;
+  readonly #statusLines: boolean;
 
-  constructor(out: NodeJS.WriteStream = process.stderr) {
+  /**
+   * `statusLines`: lines only, never redrawn, and each finished sample and
+   * warm-up as a line too (a test-vm guest, where a round can take minutes).
+   */
+  constructor(out: NodeJS.WriteStream = process.stderr, opts: { statusLines?: boolean } = {}) {
     this.#out = out;
-    this.#tty = out.isTTY === true;
+    // A guest's console is a (serial) terminal, but its lines end up in a log on the host.
+    this.#tty = out.isTTY === true && opts.statusLines !== true;
+    this.#statusLines = opts.statusLines === true;
   }
 
   heading(text: string): void {
     this.#line(`\n== ${text}`);
   }
 
-  /** Live status: redrawn on a terminal, dropped in a log. */
+  /** Live status: redrawn on a terminal, dropped in a log (with `statusLines`, printed unless it ends in "…"). */
   status(text: string): void {
     if (this.#tty) this.#out.write(`\r\x1b[K  ${text}`.slice(0, (this.#out.columns || 120) + 4));
+    else if (this.#statusLines && !text.endsWith("…")) this.#line(`  ${text}`);
   }
 
   /** A round of a group finished (a log's heartbeat). */

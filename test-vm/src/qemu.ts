@@ -149,8 +149,9 @@ export function runExec(
       status = 124;
       child.kill("SIGKILL");
     }, o.timeoutMs);
-    child.stdout.on("data", (d: Buffer) => {
-      const text = d.toString();
+    // Decoded as a stream: a UTF-8 character split between two reads stays whole.
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (text: string) => {
       log.write(text);
       write(text);
       tail = (tail + text).slice(-4096);
