@@ -1,0 +1,134 @@
+// --vm: the command the guest runs, and how a run measured in a QEMU guest is
+// described (machine fields, the emulation caveat in every report).
+import { release } from "node:os";
+import { describe, expect, it } from "vitest";
+import { evaluateGoals } from "../src/goals.js";
+import { guestCpuModel, machineInfo } from "../src/machine.js";
+import type { RunResult, VmInfo } from "../src/model.js";
+import { Progress } from "../src/progress.js";
+import { chartFor, markdownReport, terminalReport } from "../src/report.js";
+import { summarize } from "../src/stats.js";
+import { guestCommand, shellQuote } from "../src/vm.js";
+
+const tcg: VmInfo = {
+  accel: "tcg",
+  kernelName: "6.12",
+  hostCpu: "AMD EPYC",
+  hostCores: 2,
+  hostKernel: "6.18.44-host",
+  vcpus: 2,
+  memoryMiB: 3072,
+};
+
+function guestRun(vm: VmInfo): RunResult {
+  const groups = [
+    {
+      id: "map-dump-1000",
+      scenario: "map-dump",
+      title: "Dump",
+      description: "",
+      unit: "seconds" as const,
+      variants: [
+        {
+          id: "c-iter",
+          label: "C",
+          status: "ok" as const,
+          reference: true,
+          samples: [1, 1, 1],
+          items: 10,
+          summary: summarize([1, 1, 1]),
+        },
+      ],
+    },
+  ];
+  return {
+    suite: "ts-ebpf bench",
+    version: 1,
+    startedAt: "2026-01-01T00:00:00.000Z",
+    finishedAt: "2026-01-01T00:01:00.000Z",
+    quick: false,
+    repetitions: 5,
+    machine: {
+      cpuModel: guestCpuModel(vm),
+      cores: 2,
+      memoryGiB: 2.9,
+      kernel: "6.12.117+deb12-amd64",
+      node: "v20",
+      os: "test-vm guest",
+      vm,
+    },
+    groups,
+    goals: evaluateGoals(groups, 2),
+  };
+}
+
+describe("the guest's command", () => {
+  it("quotes what the guest's sh would split or expand", () => {
+    expect(shellQuote("map-dump,chunk-size")).toBe("map-dump,chunk-size");
+    expect(shellQuote("a b")).toBe("'a b'");
+    expect(shellQuote("it's $HOME")).toBe(`'it'\\''s $HOME'`);
+  });
+  it("runs this suite in guest mode with the given arguments", () => {
+    const cmd = guestCommand(["--only", "map-dump,chunk-size", "--reps", "5"]);
+    expect(cmd).toMatch(
+      /^node --expose-gc \/\S+\/main\.js --vm-guest --only map-dump,chunk-size --reps 5$/,
+    );
+  });
+});
+
+describe("a run measured in a QEMU TCG guest", () => {
+  it("records the guest's kernel, and 'QEMU TCG guest on <host CPU>' as the CPU", () => {
+    const m = machineInfo(tcg);
+    expect(m.cpuModel).toBe("QEMU TCG guest on AMD EPYC");
+    expect(m.vm).toEqual(tcg);
+    expect(m.kernel).toBe(release());
+    expect(machineInfo().vm).toBeUndefined();
+  });
+
+  it("the Markdown says so plainly, with the caveat on times and ratios", () => {
+    const md = markdownReport(guestRun(tcg));
+    expect(md).toContain("on a QEMU TCG guest on AMD EPYC (2 vCPUs, 2.9 GiB)");
+    expect(md).toContain(
+      "**Measured in a QEMU TCG guest (software emulation, no KVM), not on hardware.**",
+    );
+    expect(md).toContain("guest kernel 6.12.117+deb12-amd64, 2 vCPUs and 3072 MiB");
+    expect(md).toContain("host kernel 6.18.44-host");
+    expect(md).toContain("absolute times are many times");
+    expect(md).toContain("it can shift the ratios");
+    // Before the goals, so nobody reads a ratio without it.
+    expect(md.indexOf("software emulation")).toBeLessThan(md.indexOf("## Goals"));
+  });
+
+  it("the terminal and the charts say it too", () => {
+    const run = guestRun(tcg);
+    const text = terminalReport(run);
+    expect(text.split("\n")[0]).toContain("QEMU TCG guest on AMD EPYC, 2 vCPUs");
+    expect(text).toContain("software emulation");
+    expect(chartFor(run.groups[0]!, run)).toContain("emulated: ratios indicative");
+  });
+
+  it("a KVM guest is named as such, without the emulation wording", () => {
+    const md = markdownReport(guestRun({ ...tcg, accel: "kvm" }));
+    expect(md).toContain("on a QEMU KVM guest on AMD EPYC");
+    expect(md).toContain("**Measured in a QEMU KVM guest, not on bare metal.**");
+    expect(md).not.toContain("software emulation");
+  });
+
+  it("a run on the host has no such paragraph", () => {
+    const run = guestRun(tcg);
+    delete run.machine.vm;
+    run.machine.cpuModel = "AMD EPYC";
+    expect(markdownReport(run)).not.toContain("QEMU");
+  });
+});
+
+describe("progress in a guest", () => {
+  it("prints finished samples as lines, never redraws, even on a (serial) terminal", () => {
+    const written: string[] = [];
+    const out = { write: (s: string) => written.push(s) > 0, isTTY: true, columns: 80 };
+    const p = new Progress(out as unknown as NodeJS.WriteStream, { statusLines: true });
+    p.status("[0/9] round 1/5 C reader …");
+    p.status("[1/9] round 1/5 C reader 1.20 s");
+    expect(written).toEqual(["  [1/9] round 1/5 C reader 1.20 s\n"]);
+  });
+});
