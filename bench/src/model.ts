@@ -87,6 +87,12 @@ export interface VmInfo {
   hostKernel: string;
   vcpus: number;
   memoryMiB: number;
+  /**
+   * The host's 1-minute load average while the guest ran (sampled every 10 s).
+   * The guest cannot see it, yet other work on the host stretches both its wall
+   * and its CPU times (the vCPU threads lose the host CPU).
+   */
+  hostLoadAverage?: { mean: number; max: number };
 }
 
 export interface MachineInfo {

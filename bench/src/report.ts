@@ -69,7 +69,13 @@ export function vmCaveat(run: RunResult, strong: (s: string) => string): string 
   const vm = m.vm!;
   const where =
     `Measured inside a QEMU virtual machine (\`pnpm bench --vm ${vm.kernelName}\`): guest kernel ${m.kernel}, ` +
-    `${vm.vcpus} vCPUs and ${vm.memoryMiB} MiB, on ${vm.hostCpu} (${vm.hostCores} cores, host kernel ${vm.hostKernel}).`;
+    `${vm.vcpus} vCPUs and ${vm.memoryMiB} MiB, on ${vm.hostCpu} (${vm.hostCores} cores, host kernel ${vm.hostKernel}).` +
+    (vm.hostLoadAverage
+      ? ` The host's load average while the guest ran: ${vm.hostLoadAverage.mean} on average, ${vm.hostLoadAverage.max} at most, on ${vm.hostCores} cores` +
+        (vm.hostLoadAverage.mean > vm.hostCores
+          ? " (busy: other work took host CPU from the guest's vCPUs, which stretches wall and CPU times measured inside the guest alike; the load averages in the tables below are the guest's own)."
+          : ".")
+      : "");
   if (vm.accel === "tcg") {
     return (
       `${strong("Measured in a QEMU TCG guest (software emulation, no KVM), not on hardware.")} ${where} ` +

@@ -103,17 +103,31 @@ export async function runInVm(o: VmRunOptions): Promise<VmRunOutcome> {
       "--exec",
       guestCommand(o.benchArgs),
     ];
+    const loads = [os.loadavg()[0]!];
+    const sampler = setInterval(() => loads.push(os.loadavg()[0]!), 10_000);
     const code = await new Promise<number>((resolve, reject) => {
       const child = spawn(process.execPath, args, { stdio: "inherit" });
       child.on("error", reject);
       child.on("close", (c, signal) => resolve(c ?? (signal ? 128 : 1)));
-    });
+    }).finally(() => clearInterval(sampler));
+    loads.push(os.loadavg()[0]!);
     const runFile = join(out, VM_RUN_FILE);
     if (!existsSync(runFile)) return { code: code === 0 ? 1 : code };
-    return { code, run: JSON.parse(readFileSync(runFile, "utf8")) as RunResult };
+    const run = JSON.parse(readFileSync(runFile, "utf8")) as RunResult;
+    if (run.machine.vm) run.machine.vm.hostLoadAverage = hostLoad(loads);
+    return { code, run };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
+}
+
+/** Mean and maximum of load-average samples, rounded to 0.01. */
+export function hostLoad(samples: readonly number[]): { mean: number; max: number } {
+  const r = (x: number) => Math.round(x * 100) / 100;
+  return {
+    mean: r(samples.reduce((a, b) => a + b, 0) / samples.length),
+    max: r(Math.max(...samples)),
+  };
 }
 
 /** In the guest: what the host said about the machine (written by runInVm). */

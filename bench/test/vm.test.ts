@@ -8,7 +8,7 @@ import type { RunResult, VmInfo } from "../src/model.js";
 import { Progress } from "../src/progress.js";
 import { chartFor, markdownReport, terminalReport } from "../src/report.js";
 import { summarize } from "../src/stats.js";
-import { guestCommand, shellQuote } from "../src/vm.js";
+import { guestCommand, hostLoad, shellQuote } from "../src/vm.js";
 
 const tcg: VmInfo = {
   accel: "tcg",
@@ -130,5 +130,21 @@ describe("progress in a guest", () => {
     p.status("[0/9] round 1/5 C reader …");
     p.status("[1/9] round 1/5 C reader 1.20 s");
     expect(written).toEqual(["  [1/9] round 1/5 C reader 1.20 s\n"]);
+  });
+});
+
+describe("the host's load while the guest ran", () => {
+  it("is summarized as mean and maximum", () => {
+    expect(hostLoad([1, 2, 6])).toEqual({ mean: 3, max: 6 });
+    expect(hostLoad([0.333])).toEqual({ mean: 0.33, max: 0.33 });
+  });
+  it("is shown next to the caveat, and called busy above the host's core count", () => {
+    const busy = markdownReport(guestRun({ ...tcg, hostLoadAverage: { mean: 6.5, max: 9.8 } }));
+    expect(busy).toContain(
+      "The host's load average while the guest ran: 6.5 on average, 9.8 at most, on 2 cores (busy:",
+    );
+    const quiet = markdownReport(guestRun({ ...tcg, hostLoadAverage: { mean: 1.2, max: 1.9 } }));
+    expect(quiet).toContain("1.2 on average, 1.9 at most, on 2 cores.");
+    expect(quiet).not.toContain("busy:");
   });
 });
