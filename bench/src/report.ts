@@ -68,8 +68,8 @@ export function vmCaveat(run: RunResult, strong: (s: string) => string): string 
   const m = run.machine;
   const vm = m.vm!;
   const where =
-    `Measured inside a QEMU virtual machine (\`pnpm bench --vm ${vm.kernelName}\`): guest kernel ${m.kernel}, ` +
-    `${vm.vcpus} vCPUs and ${vm.memoryMiB} MiB, on ${vm.hostCpu} (${vm.hostCores} cores, host kernel ${vm.hostKernel}).` +
+    `The guest (\`pnpm bench --vm ${vm.kernelName}\`) ran kernel ${m.kernel} with ` +
+    `${vm.vcpus} vCPUs and ${vm.memoryMiB} MiB on ${vm.hostCpu} (${vm.hostCores} cores, host kernel ${vm.hostKernel}).` +
     (vm.hostLoadAverage
       ? ` The host's load average while the guest ran: ${vm.hostLoadAverage.mean} on average, ${vm.hostLoadAverage.max} at most, on ${vm.hostCores} cores` +
         (vm.hostLoadAverage.mean > vm.hostCores

@@ -91,7 +91,7 @@ describe("a run measured in a QEMU TCG guest", () => {
     expect(md).toContain(
       "**Measured in a QEMU TCG guest (software emulation, no KVM), not on hardware.**",
     );
-    expect(md).toContain("guest kernel 6.12.117+deb12-amd64, 2 vCPUs and 3072 MiB");
+    expect(md).toContain("ran kernel 6.12.117+deb12-amd64 with 2 vCPUs and 3072 MiB on AMD EPYC");
     expect(md).toContain("host kernel 6.18.44-host");
     expect(md).toContain("absolute times are many times");
     expect(md).toContain("it can shift the ratios");
