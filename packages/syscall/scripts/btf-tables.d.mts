@@ -1,9 +1,6 @@
 // Types for btf-tables.mjs (used by the table test).
-export interface RawBtfType {
-  kind: number;
-  name: string;
-  members?: { name: string; type: number; bitOffset: number; bitSize: number }[];
-}
+import type { Btf } from "@ts-ebpf/btf";
+
 export interface ExtractedField {
   offset: number;
   size: number;
@@ -24,6 +21,4 @@ export interface ExtractedTables {
   attr: Record<string, ExtractedStruct>;
   info: Record<string, ExtractedStruct>;
 }
-export function parseBtf(buf: Uint8Array): RawBtfType[];
-export function readKernelBtf(path?: string): RawBtfType[];
-export function extractTables(types: RawBtfType[]): ExtractedTables;
+export function extractTables(btf: Btf): ExtractedTables;

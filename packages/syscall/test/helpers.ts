@@ -1,7 +1,7 @@
 // Test helpers: a few instruction encoders (the DSL is a separate package),
 // kernel BTF lookups, and bpffs paths that clean up after themselves.
 import { existsSync, readdirSync, rmSync } from "node:fs";
-import { readKernelBtf } from "../scripts/btf-tables.mjs";
+import { loadKernelBtf } from "@ts-ebpf/btf";
 
 export function insn(
   opcode: number,
@@ -42,40 +42,15 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
 /** `return 0` */
 export const returnZero = () => concat(mov64Imm(0, 0), exit());
 
-const BTF_KIND_STRUCT = 4;
-const BTF_KIND_FUNC = 12;
-let types: ReturnType<typeof readKernelBtf> | undefined;
-const btf = () => {
-  types ??= readKernelBtf();
-  return types;
-};
-
 /** Id of FUNC `name` in vmlinux BTF, or undefined. */
 export function funcId(name: string): number | undefined {
-  const id = btf().findIndex((t) => t.kind === BTF_KIND_FUNC && t.name === name);
-  return id < 0 ? undefined : id;
+  return loadKernelBtf().findType(name, "func")?.id;
 }
 
-/** Byte offset of `member` in `struct name`, from vmlinux BTF. */
+/** Byte offset of `member` in `struct name` (found through anonymous unions), from vmlinux BTF. */
 export function memberOffset(struct: string, member: string): number {
-  const types = btf();
-  const t = types.find((x) => x.kind === BTF_KIND_STRUCT && x.name === struct);
-  // Members may sit in anonymous unions (__bpf_md_ptr), so search through them.
-  const find = (members: RawMembers, base: number): number | undefined => {
-    for (const m of members ?? []) {
-      if (m.name === member) return base + m.bitOffset;
-      if (m.name === "") {
-        const inner = find(types[m.type]?.members, base + m.bitOffset);
-        if (inner !== undefined) return inner;
-      }
-    }
-    return undefined;
-  };
-  const bits = find(t?.members, 0);
-  if (bits === undefined) throw new Error(`no ${struct}.${member} in kernel BTF`);
-  return bits / 8;
+  return loadKernelBtf().memberOffset(`struct ${struct}`, member).offset;
 }
-type RawMembers = ReturnType<typeof readKernelBtf>[number]["members"];
 
 let pins = 0;
 /** A fresh path under /sys/fs/bpf for this process. */

@@ -3,9 +3,10 @@
 // harness) every enum value and member the kernel has must match ours.
 import { readFileSync } from "node:fs";
 import { release } from "node:os";
+import { loadKernelBtf } from "@ts-ebpf/btf";
 import { describeKernel } from "@ts-ebpf/testing";
 import { expect, it } from "vitest";
-import { extractTables, readKernelBtf } from "../scripts/btf-tables.mjs";
+import { extractTables } from "../scripts/btf-tables.mjs";
 import * as enums from "../src/constants/enums.gen.js";
 import * as layouts from "../src/layout/layouts.gen.js";
 
@@ -13,7 +14,7 @@ const generatedFrom = /BTF of kernel (\S+)\./.exec(
   readFileSync(new URL("../src/constants/enums.gen.ts", import.meta.url), "utf8"),
 )?.[1];
 const sameKernel = generatedFrom === release();
-const kernelTables = extractTables(readKernelBtf());
+const kernelTables = extractTables(loadKernelBtf());
 const enumTables = enums as unknown as Record<string, Record<string, number>>;
 
 describeKernel("generated tables vs /sys/kernel/btf/vmlinux", () => {
