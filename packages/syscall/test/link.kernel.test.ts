@@ -34,6 +34,7 @@ import {
   memberOffset,
   mov64Imm,
   mov64Reg,
+  openFdCount,
   returnZero,
 } from "./helpers.js";
 
@@ -224,8 +225,9 @@ describeKernel("link and iterator commands", () => {
   );
 
   it.skipIf(refusal === undefined)(
-    "where the kernel refuses bpf_map_elem programs: PROG_LOAD gives EPERM with a hint past capabilities",
+    "where the kernel refuses bpf_map_elem programs: PROG_LOAD gives EPERM with a hint past capabilities, no fd leaks",
     () => {
+      const before = openFdCount();
       let err: unknown;
       try {
         keyDumper().close();
@@ -237,6 +239,7 @@ describeKernel("link and iterator commands", () => {
       expect((err as BpfError).hint).toMatch(
         /capabilities are present: check kernel lockdown, LSM policy/,
       );
+      expect(openFdCount()).toBe(before);
     },
   );
 
