@@ -3,7 +3,15 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
-export const FIXTURE_NAMES = ["task", "task_file", "map_elem", "tcp", "core_kinds", "bad"] as const;
+export const FIXTURE_NAMES = [
+  "task",
+  "task_file",
+  "task_map",
+  "map_elem",
+  "tcp",
+  "core_kinds",
+  "bad",
+] as const;
 
 export function fixturePath(name: (typeof FIXTURE_NAMES)[number]): string {
   return join(FIXTURES, `${name}.bpf.o`);
