@@ -7,6 +7,7 @@ import { parseStat } from "../src/proc-scan.js";
 import { chartFor, goalVerdict, markdownReport, terminalReport } from "../src/report.js";
 import { summarize } from "../src/stats.js";
 import { escapeXml, logTicks, niceTicks, renderBarChart } from "../src/svg.js";
+import { testRun } from "./fixtures.js";
 
 function variant(id: string, samples: number[], extra: Partial<VariantResult> = {}): VariantResult {
   return {
@@ -44,26 +45,7 @@ function dumpGroup(): GroupResult {
   });
 }
 
-function run(groups: GroupResult[]): RunResult {
-  return {
-    suite: "ts-ebpf bench",
-    version: 1,
-    startedAt: "2026-01-01T00:00:00.000Z",
-    finishedAt: "2026-01-01T00:01:00.000Z",
-    quick: false,
-    repetitions: 5,
-    machine: {
-      cpuModel: "Test CPU",
-      cores: 2,
-      memoryGiB: 4,
-      kernel: "6.18",
-      node: "v20",
-      os: "Linux",
-    },
-    groups,
-    goals: evaluateGoals(groups, 2),
-  };
-}
+const run = (groups: GroupResult[]): RunResult => testRun(groups);
 
 describe("format", () => {
   it("picks units", () => {

@@ -9,6 +9,7 @@ import { Progress } from "../src/progress.js";
 import { chartFor, goalVerdict, markdownReport, terminalReport } from "../src/report.js";
 import { type Context, needsMapElemIterator } from "../src/scenarios/context.js";
 import { summarize } from "../src/stats.js";
+import { testRun } from "./fixtures.js";
 
 const REASON =
   "this kernel refuses bpf_map_elem iterator programs (EPERM as root: security policy)";
@@ -55,19 +56,7 @@ function refusedDump(): GroupResult {
   });
 }
 
-function runOf(groups: GroupResult[]): RunResult {
-  return {
-    suite: "ts-ebpf bench",
-    version: 1,
-    startedAt: "2026-01-01T00:00:00.000Z",
-    finishedAt: "2026-01-01T00:01:00.000Z",
-    quick: false,
-    repetitions: 5,
-    machine: { cpuModel: "Test CPU", cores: 2, memoryGiB: 4, kernel: "6.18", node: "v20", os: "L" },
-    groups,
-    goals: evaluateGoals(groups, 2),
-  };
-}
+const runOf = (groups: GroupResult[]): RunResult => testRun(groups, { os: "L" });
 
 const silent = () =>
   new Progress({ write: () => true, isTTY: false } as unknown as NodeJS.WriteStream);

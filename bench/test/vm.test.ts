@@ -2,13 +2,13 @@
 // described (machine fields, the emulation caveat in every report).
 import { release } from "node:os";
 import { describe, expect, it } from "vitest";
-import { evaluateGoals } from "../src/goals.js";
 import { guestCpuModel, machineInfo } from "../src/machine.js";
 import type { RunResult, VmInfo } from "../src/model.js";
 import { Progress } from "../src/progress.js";
 import { chartFor, markdownReport, terminalReport } from "../src/report.js";
 import { summarize } from "../src/stats.js";
 import { guestCommand, hostLoad, shellQuote } from "../src/vm.js";
+import { testRun } from "./fixtures.js";
 
 const tcg: VmInfo = {
   accel: "tcg",
@@ -41,25 +41,13 @@ function guestRun(vm: VmInfo): RunResult {
       ],
     },
   ];
-  return {
-    suite: "ts-ebpf bench",
-    version: 1,
-    startedAt: "2026-01-01T00:00:00.000Z",
-    finishedAt: "2026-01-01T00:01:00.000Z",
-    quick: false,
-    repetitions: 5,
-    machine: {
-      cpuModel: guestCpuModel(vm),
-      cores: 2,
-      memoryGiB: 2.9,
-      kernel: "6.12.117+deb12-amd64",
-      node: "v20",
-      os: "test-vm guest",
-      vm,
-    },
-    groups,
-    goals: evaluateGoals(groups, 2),
-  };
+  return testRun(groups, {
+    cpuModel: guestCpuModel(vm),
+    memoryGiB: 2.9,
+    kernel: "6.12.117+deb12-amd64",
+    os: "test-vm guest",
+    vm,
+  });
 }
 
 describe("the guest's command", () => {
