@@ -8,8 +8,8 @@ import {
   btfLoad,
   loadProgram,
   type MapFdSource,
-  missingBpfCapabilities,
   type Program,
+  refusedByPolicy,
   VerifierError,
 } from "@ts-ebpf/syscall";
 import { POISON_HELPER } from "./core.js";
@@ -161,12 +161,11 @@ function loadOne(
 function loadError(p: ElfProgramSpec, err: BpfError): ProgramLoadError {
   // EPERM with every capability present: a kernel policy about this kind of
   // program (some kernels refuse the map-reading iterator targets even to root).
-  const refused =
-    err.code === "EPERM" && missingBpfCapabilities().length === 0
-      ? p.iterTarget
-        ? `the kernel refuses ${p.iterTarget} iterator programs even with the BPF capabilities (a security policy: lockdown, a BPF LSM program); `
-        : "the kernel refuses this program even with the BPF capabilities (a security policy: lockdown, a BPF LSM program); "
-      : "";
+  const refused = refusedByPolicy(err)
+    ? p.iterTarget
+      ? `the kernel refuses ${p.iterTarget} iterator programs even with the BPF capabilities (a security policy: lockdown, a BPF LSM program); `
+      : "the kernel refuses this program even with the BPF capabilities (a security policy: lockdown, a BPF LSM program); "
+    : "";
   return new ProgramLoadError(p.name, p.section, `${refused}${err.message}`, { cause: err });
 }
 

@@ -11,9 +11,9 @@ import {
   iterCreate,
   Link,
   loadProgram,
-  missingBpfCapabilities,
   type Program,
   type ProgramSpec,
+  refusedByPolicy,
 } from "@ts-ebpf/syscall";
 import { BpfAttachType, BpfCgroupIterOrderName, BpfProgType } from "@ts-ebpf/syscall/constants";
 import { IteratorError, IteratorTargetRefusedError, UnsupportedTargetError } from "./errors.js";
@@ -103,7 +103,7 @@ export function loadIteratorProgram(spec: ProgramSpec, target: string, btf?: Btf
   } catch (err) {
     // EPERM with every capability present is a policy about this target, not
     // about the program: say so, instead of a generic permission error.
-    if (err instanceof BpfError && err.code === "EPERM" && missingBpfCapabilities().length === 0) {
+    if (refusedByPolicy(err)) {
       throw new IteratorTargetRefusedError(target, kernelRelease(), { cause: err });
     }
     throw err;

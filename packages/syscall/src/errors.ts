@@ -115,6 +115,20 @@ function defaultHint(cmd: number, errno: number): string | undefined {
   return undefined;
 }
 
+/**
+ * A BPF_PROG_LOAD refused with EPERM although the process holds every BPF
+ * capability: the kernel's security policy (lockdown, a BPF LSM program)
+ * refuses this kind of program, not the caller's privileges.
+ */
+export function refusedByPolicy(err: unknown): err is BpfError {
+  return (
+    err instanceof BpfError &&
+    err.cmd === BpfCmd.PROG_LOAD &&
+    err.errno === Errno.EPERM &&
+    missingBpfCapabilities().length === 0
+  );
+}
+
 /** Throws a BpfError when `result` is a negated errno, else returns it. */
 export function check(cmd: number, result: number, options?: BpfErrorOptions): number {
   if (result < 0) throw new BpfError(cmd, -result, options);

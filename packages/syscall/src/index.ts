@@ -19,7 +19,13 @@ export * from "./commands/obj.js";
 export * from "./commands/prog.js";
 export * from "./constants/index.js";
 export { Errno, errnoName } from "./errno.js";
-export { BpfError, type BpfErrorOptions, failingInstruction, VerifierError } from "./errors.js";
+export {
+  BpfError,
+  type BpfErrorOptions,
+  failingInstruction,
+  refusedByPolicy,
+  VerifierError,
+} from "./errors.js";
 // Handles that own their fd.
 export { FdHandle } from "./handles/fd.js";
 export { createIteratorLink, Link, openIteratorFd } from "./handles/link.js";

@@ -18,9 +18,9 @@ import {
   linkDetach,
   linkUpdate,
   loadProgram,
-  missingBpfCapabilities,
   openIteratorFd,
   type Program,
+  refusedByPolicy,
 } from "../src/index.js";
 import {
   BPF_FUNC_seq_write,
@@ -110,9 +110,7 @@ function mapElemRefusal(): BpfError | undefined {
     emptyIterator("bpf_map_elem").close();
     return undefined;
   } catch (e) {
-    if (e instanceof BpfError && e.code === "EPERM" && missingBpfCapabilities().length === 0) {
-      return e;
-    }
+    if (refusedByPolicy(e)) return e;
     throw e;
   }
 }

@@ -22,9 +22,11 @@ import {
   loadProgram,
   mapCreate,
   mapLookupElem,
+  missingBpfCapabilities,
   objGet,
   objPin,
   progLoad,
+  refusedByPolicy,
   VerifierError,
 } from "../src/index.js";
 import { nativeLoaded } from "../src/native.js";
@@ -167,6 +169,15 @@ describe("errors", () => {
     expect(e.message).toContain("at instruction 1");
     expect(e.message).toContain("R2 !read_ok");
     expect(failingInstruction("nothing")).toBeUndefined();
+  });
+
+  it("refusedByPolicy: only PROG_LOAD EPERM with every BPF capability present", () => {
+    const EPERM = 1;
+    const capable = missingBpfCapabilities().length === 0;
+    expect(refusedByPolicy(new BpfError(constants.BpfCmd.PROG_LOAD, EPERM))).toBe(capable);
+    expect(refusedByPolicy(new BpfError(constants.BpfCmd.MAP_CREATE, EPERM))).toBe(false);
+    expect(refusedByPolicy(new BpfError(constants.BpfCmd.PROG_LOAD, 22))).toBe(false);
+    expect(refusedByPolicy(new Error("EPERM"))).toBe(false);
   });
 });
 
