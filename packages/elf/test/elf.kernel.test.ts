@@ -16,7 +16,7 @@ import {
 import { createIterator, mapElems, probeIteratorTarget, taskFiles, tcp } from "@ts-ebpf/iter";
 import { BpfMap, codecs, VerifierError } from "@ts-ebpf/syscall";
 import { BpfMapType } from "@ts-ebpf/syscall/constants";
-import { describeKernel, kernel, skipWithoutFeature } from "@ts-ebpf/testing";
+import { describeKernel, kernelFeature } from "@ts-ebpf/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import {
   CoreRelocationError,
@@ -31,15 +31,7 @@ const openFds = () => readdirSync("/proc/self/fd").length;
 const btf = loadKernelBtf();
 const hasTarget = (t: string) => btf.findType(`bpf_iter_${t}`, "func") !== undefined;
 // Some kernels refuse bpf_map_elem programs even to root (a security policy).
-const mapElemProbe = kernel.available
-  ? probeIteratorTarget("bpf_map_elem")
-  : { loadable: true, error: undefined };
-const skipMapElem = skipWithoutFeature(
-  "bpf_map_elem iterators",
-  mapElemProbe.loadable,
-  mapElemProbe.error?.message,
-);
-const MAP_ELEM_REFUSED = "[skips where the kernel refuses bpf_map_elem programs]";
+const mapElem = kernelFeature("bpf_map_elem programs", () => probeIteratorTarget("bpf_map_elem"));
 
 /** The task fixture's program, written with the DSL: "pid tgid comm" per task. */
 function dslTaskProgram() {
@@ -159,8 +151,8 @@ describeKernel("ELF objects on the kernel", () => {
     expect(cFds).toEqual(dslFds);
   });
 
-  it.skipIf(skipMapElem)(
-    `bpf_map_elem: map parameter; output equals mapElems(); BTF and legacy maps written ${MAP_ELEM_REFUSED}`,
+  it.skipIf(mapElem.skip)(
+    `bpf_map_elem: map parameter; output equals mapElems(); BTF and legacy maps written ${mapElem.note}`,
     async () => {
       using obj = loadCollection(fixturePath("map_elem"));
       using data = BpfMap.create({
@@ -199,7 +191,7 @@ describeKernel("ELF objects on the kernel", () => {
     },
   );
 
-  it.skipIf(mapElemProbe.loadable)(
+  it.skipIf(mapElem.available)(
     "where the kernel refuses bpf_map_elem programs: ProgramLoadError names program, section and policy; the maps it made are closed",
     () => {
       const before = openFds();

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { closeBuiltins, mapElems, probeIteratorTarget, tcp } from "@ts-ebpf/iter";
-import { describeKernel, kernel, skipWithoutFeature } from "@ts-ebpf/testing";
+import { describeKernel, kernelFeature } from "@ts-ebpf/testing";
 import { afterAll, expect, it } from "vitest";
 import { dumpTasks } from "../src/iter-task-dump.js";
 import { demoMap } from "../src/map-dump.js";
@@ -12,14 +12,7 @@ import { formatSockets } from "../src/tcp-sockets.js";
 afterAll(() => closeBuiltins());
 
 // Some kernels refuse bpf_map_elem programs even to root (a security policy).
-const mapElemProbe = kernel.available
-  ? probeIteratorTarget("bpf_map_elem")
-  : { loadable: true, error: undefined };
-const skipMapElem = skipWithoutFeature(
-  "bpf_map_elem iterators",
-  mapElemProbe.loadable,
-  mapElemProbe.error?.message,
-);
+const mapElem = kernelFeature("bpf_map_elem programs", () => probeIteratorTarget("bpf_map_elem"));
 
 describeKernel("iterator examples", () => {
   it("iter-task-dump prints a header and this process's pid and comm", async () => {
@@ -37,21 +30,18 @@ describeKernel("iterator examples", () => {
     expect(out.split("\n").length).toBeGreaterThan(3);
   });
 
-  it.skipIf(skipMapElem)(
-    "map-dump reads the demo map back [skips where the kernel refuses bpf_map_elem programs]",
-    async () => {
-      using map = demoMap();
-      const entries = (await mapElems(map)).sort((a, b) => a[0] - b[0]);
-      expect(entries).toEqual(Array.from({ length: 10 }, (_, i) => [i, BigInt(i * i)]));
-      const script = fileURLToPath(new URL("../dist/map-dump.js", import.meta.url));
-      const out = execFileSync(process.execPath, [script], { encoding: "utf8" });
-      expect(out.trim().split("\n")).toEqual(
-        Array.from({ length: 10 }, (_, i) => `${i} -> ${i * i}`),
-      );
-    },
-  );
+  it.skipIf(mapElem.skip)(`map-dump reads the demo map back ${mapElem.note}`, async () => {
+    using map = demoMap();
+    const entries = (await mapElems(map)).sort((a, b) => a[0] - b[0]);
+    expect(entries).toEqual(Array.from({ length: 10 }, (_, i) => [i, BigInt(i * i)]));
+    const script = fileURLToPath(new URL("../dist/map-dump.js", import.meta.url));
+    const out = execFileSync(process.execPath, [script], { encoding: "utf8" });
+    expect(out.trim().split("\n")).toEqual(
+      Array.from({ length: 10 }, (_, i) => `${i} -> ${i * i}`),
+    );
+  });
 
-  it.skipIf(mapElemProbe.loadable)(
+  it.skipIf(mapElem.available)(
     "map-dump where the kernel refuses bpf_map_elem programs: one error line naming the target, exit 1",
     () => {
       const script = fileURLToPath(new URL("../dist/map-dump.js", import.meta.url));

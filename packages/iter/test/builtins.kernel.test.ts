@@ -20,13 +20,11 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import * as iter from "../src/index.js";
 import {
   hasTarget,
-  MAP_ELEM_REFUSED,
-  mapElemProbe,
+  mapElem,
   openFds,
   procComm,
   procPids,
   settle,
-  skipMapElem,
   startSleepers,
 } from "./helpers.js";
 
@@ -260,8 +258,8 @@ describeKernel("cgroup iterator parameters", () => {
   });
 });
 
-describeKernel(`mapElems ${MAP_ELEM_REFUSED}`, () => {
-  const itLoads = it.skipIf(skipMapElem);
+describeKernel(`mapElems ${mapElem.note}`, () => {
+  const itLoads = it.skipIf(mapElem.skip);
   const u32 = codecs.u32;
   const u64 = codecs.u64;
   const sortByKey = <V>(e: Array<[number, V]>) => [...e].sort((a, b) => a[0] - b[0]);
@@ -381,7 +379,7 @@ describeKernel(`mapElems ${MAP_ELEM_REFUSED}`, () => {
       for (const [k, v] of got) expect(new Uint8Array(v)).toEqual(valueFor(k));
     });
   }
-  it.skipIf(mapElemProbe.loadable)(
+  it.skipIf(mapElem.available)(
     "where the kernel refuses bpf_map_elem programs: mapElems and mapElemsSync throw IteratorTargetRefusedError, no fd leaks",
     async () => {
       using map = BpfMap.create({

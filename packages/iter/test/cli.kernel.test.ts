@@ -8,14 +8,7 @@ import { BpfMapType } from "@ts-ebpf/syscall/constants";
 import { describeKernel, skipWithoutTool } from "@ts-ebpf/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { builtinLayout, closeBuiltins, openPinned } from "../src/index.js";
-import {
-  MAP_ELEM_REFUSED,
-  mapElemProbe,
-  procComm,
-  procPids,
-  skipMapElem,
-  startSleepers,
-} from "./helpers.js";
+import { mapElem, procComm, procPids, startSleepers } from "./helpers.js";
 
 const cli = fileURLToPath(new URL("../bin/bpf-iter.js", import.meta.url));
 const run = (...args: string[]) =>
@@ -98,8 +91,8 @@ describeKernel("bpf-iter CLI", () => {
     expect(targets).toContainEqual(expect.objectContaining({ target: "bpf_map_elem" }));
   });
 
-  it.skipIf(skipWithoutTool(hasBpftool()) || skipMapElem)(
-    `map <pinned path> reads a map bpftool created and filled, as bpftool dumps it ${MAP_ELEM_REFUSED}`,
+  it.skipIf(skipWithoutTool(hasBpftool()) || mapElem.skip)(
+    `map <pinned path> reads a map bpftool created and filled, as bpftool dumps it ${mapElem.note}`,
     () => {
       const path = `/sys/fs/bpf/ts_ebpf_cli_map_${process.pid}`;
       rmSync(path, { force: true });
@@ -205,7 +198,7 @@ describeKernel("bpf-iter CLI", () => {
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     }
   });
-  it.skipIf(mapElemProbe.loadable)(
+  it.skipIf(mapElem.available)(
     "map <id> where the kernel refuses bpf_map_elem programs: one clear error line, exit 1",
     () => {
       using map = BpfMap.create({

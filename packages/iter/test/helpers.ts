@@ -1,23 +1,16 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { loadKernelBtf } from "@ts-ebpf/btf";
-import { kernel, skipWithoutFeature } from "@ts-ebpf/testing";
+import { kernelFeature } from "@ts-ebpf/testing";
 import { probeIteratorTarget } from "../src/index.js";
 
 /**
  * Whether this kernel loads bpf_map_elem programs (some refuse them even to
- * root: see IteratorTargetRefusedError). Probed once, only where the kernel
- * tests run at all; tests about map iteration skip where it is refused (and
- * fail instead in the VM guests, TS_EBPF_REQUIRE_FEATURES=1).
+ * root: see IteratorTargetRefusedError). Tests about map iteration skip where
+ * it is refused (and fail instead in the VM guests, TS_EBPF_REQUIRE_FEATURES=1).
  */
-export const mapElemProbe = kernel.available
-  ? probeIteratorTarget("bpf_map_elem")
-  : { target: "bpf_map_elem", loadable: true };
-export const MAP_ELEM_REFUSED = "[skips where the kernel refuses bpf_map_elem programs]";
-export const skipMapElem = skipWithoutFeature(
-  "bpf_map_elem iterators",
-  mapElemProbe.loadable,
-  mapElemProbe.error?.message,
+export const mapElem = kernelFeature("bpf_map_elem programs", () =>
+  probeIteratorTarget("bpf_map_elem"),
 );
 
 /** Whether the running kernel has an iterator target (false without readable BTF). */

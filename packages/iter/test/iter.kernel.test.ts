@@ -20,15 +20,7 @@ import {
   openPinned,
   UnsupportedTargetError,
 } from "../src/index.js";
-import {
-  MAP_ELEM_REFUSED,
-  mapElemProbe,
-  openFds,
-  procComm,
-  settle,
-  skipMapElem,
-  startSleepers,
-} from "./helpers.js";
+import { mapElem, openFds, procComm, settle, startSleepers } from "./helpers.js";
 import {
   bigObjectProgram,
   keyWriterProgram,
@@ -120,24 +112,21 @@ describeKernel("createIterator and readers", () => {
     expect(plain.info().pid).toBeUndefined();
   });
 
-  it.skipIf(skipMapElem)(
-    `info() reports the map of a bpf_map_elem link ${MAP_ELEM_REFUSED}`,
-    () => {
-      using map = BpfMap.create({
-        type: BpfMapType.HASH,
-        keySize: 4,
-        valueSize: 4,
-        maxEntries: 4,
-        name: "iter_info_t",
-      });
-      using elems = createIterator(keyWriterProgram(), "bpf_map_elem", { map });
-      const info = elems.info();
-      expect(info.target).toBe("bpf_map_elem");
-      expect(info.mapId).toBe(map.info().id);
-    },
-  );
+  it.skipIf(mapElem.skip)(`info() reports the map of a bpf_map_elem link ${mapElem.note}`, () => {
+    using map = BpfMap.create({
+      type: BpfMapType.HASH,
+      keySize: 4,
+      valueSize: 4,
+      maxEntries: 4,
+      name: "iter_info_t",
+    });
+    using elems = createIterator(keyWriterProgram(), "bpf_map_elem", { map });
+    const info = elems.info();
+    expect(info.target).toBe("bpf_map_elem");
+    expect(info.mapId).toBe(map.info().id);
+  });
 
-  it.skipIf(mapElemProbe.loadable)(
+  it.skipIf(mapElem.available)(
     "where the kernel refuses bpf_map_elem programs: IteratorTargetRefusedError names the target, no fd leaks",
     () => {
       using map = BpfMap.create({
@@ -218,8 +207,8 @@ describeKernel("kernel error paths", () => {
   });
 
   // Only map elements come by the million cheaply: this one needs bpf_map_elem.
-  it.skipIf(skipMapElem)(
-    `EAGAIN after 1,000,000 silent objects is retried until the end ${MAP_ELEM_REFUSED}`,
+  it.skipIf(mapElem.skip)(
+    `EAGAIN after 1,000,000 silent objects is retried until the end ${mapElem.note}`,
     async () => {
       const n = 1_100_000;
       using map = BpfMap.create({
@@ -295,8 +284,8 @@ describeKernel("kernel error paths", () => {
     expect(reader.closed).toBe(true);
   });
 
-  it.skipIf(skipMapElem)(
-    `the wrong map type gives the kernel's EINVAL as a clear error ${MAP_ELEM_REFUSED}`,
+  it.skipIf(mapElem.skip)(
+    `the wrong map type gives the kernel's EINVAL as a clear error ${mapElem.note}`,
     () => {
       using progArray = BpfMap.create({
         type: BpfMapType.PROG_ARRAY,
@@ -369,8 +358,8 @@ describeKernel("link parameters", () => {
     }
   });
 
-  it.skipIf(skipMapElem)(
-    `map fd parameter: mapElems walks exactly that map ${MAP_ELEM_REFUSED}`,
+  it.skipIf(mapElem.skip)(
+    `map fd parameter: mapElems walks exactly that map ${mapElem.note}`,
     async () => {
       using a = BpfMap.create({
         type: BpfMapType.HASH,

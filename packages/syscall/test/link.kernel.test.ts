@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, statSync } from "node:fs";
-import { describeKernel, kernel, skipWithoutFeature } from "@ts-ebpf/testing";
+import { describeKernel, kernelFeature } from "@ts-ebpf/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   BpfAttachType,
@@ -102,25 +102,18 @@ function keyDumper(): Program {
 
 /**
  * Some kernels refuse bpf_map_elem programs even to root (EPERM from a
- * security policy while every capability is present): the BpfError then, or
- * undefined where they load. Probed once, only where kernel tests run.
+ * security policy while every capability is present). Probed once, only
+ * where kernel tests run; other load errors fail the file.
  */
-function mapElemRefusal(): BpfError | undefined {
+const mapElem = kernelFeature("bpf_map_elem programs", () => {
   try {
     emptyIterator("bpf_map_elem").close();
-    return undefined;
+    return { loadable: true };
   } catch (e) {
-    if (refusedByPolicy(e)) return e;
+    if (refusedByPolicy(e)) return { loadable: false, error: e };
     throw e;
   }
-}
-const refusal = kernel.available ? mapElemRefusal() : undefined;
-const skipMapElem = skipWithoutFeature(
-  "bpf_map_elem iterators",
-  refusal === undefined,
-  refusal?.message,
-);
-const MAP_ELEM_REFUSED = "[skips where the kernel refuses bpf_map_elem programs]";
+});
 
 describeKernel("link and iterator commands", () => {
   const open: { close(): void }[] = [];
@@ -132,8 +125,8 @@ describeKernel("link and iterator commands", () => {
     for (const h of open.reverse()) h.close();
   });
 
-  it.skipIf(skipMapElem)(
-    `LINK_CREATE (iter_info with map_fd) + ITER_CREATE: reads what the program wrote ${MAP_ELEM_REFUSED}`,
+  it.skipIf(mapElem.skip)(
+    `LINK_CREATE (iter_info with map_fd) + ITER_CREATE: reads what the program wrote ${mapElem.note}`,
     () => {
       const map = keep(
         BpfMap.create({
@@ -200,8 +193,8 @@ describeKernel("link and iterator commands", () => {
     expect(() => iterCreate(1_000_000)).toThrow(/ITER_CREATE: EBADF/);
   });
 
-  it.skipIf(skipMapElem)(
-    `bpf_map_elem link errors: no map fd, a map type it cannot walk ${MAP_ELEM_REFUSED}`,
+  it.skipIf(mapElem.skip)(
+    `bpf_map_elem link errors: no map fd, a map type it cannot walk ${mapElem.note}`,
     () => {
       const prog = keep(keyDumper());
       const code = linkCreateCode;
@@ -222,7 +215,7 @@ describeKernel("link and iterator commands", () => {
     },
   );
 
-  it.skipIf(refusal === undefined)(
+  it.skipIf(mapElem.available)(
     "where the kernel refuses bpf_map_elem programs: PROG_LOAD gives EPERM with a hint past capabilities, no fd leaks",
     () => {
       const before = openFdCount();

@@ -51,4 +51,34 @@ export function skipWithoutFeature(feature: string, available: boolean, reason =
   return true;
 }
 
+/** What a test file knows of one kernel feature (see kernelFeature). */
+export interface KernelFeature {
+  /** True where the feature works, and where kernel tests do not run at all. */
+  readonly available: boolean;
+  /** For `it.skipIf(...)`: false where it works, and under TS_EBPF_REQUIRE_FEATURES=1. */
+  readonly skip: boolean;
+  /** Why it does not work here. */
+  readonly reason?: string;
+  /** Title suffix of the tests that skip without it: "[skips where the kernel refuses <feature>]". */
+  readonly note: string;
+}
+
+/**
+ * Probes a feature once, only where the kernel tests run (a probe needs the
+ * privileges), and decides the skip with skipWithoutFeature.
+ */
+export function kernelFeature(
+  feature: string,
+  probe: () => { loadable: boolean; error?: Error },
+): KernelFeature {
+  const result = kernel.available ? probe() : { loadable: true };
+  const reason = result.loadable ? undefined : (result.error?.message ?? "probe failed");
+  return {
+    available: result.loadable,
+    skip: skipWithoutFeature(feature, result.loadable, reason),
+    ...(reason === undefined ? {} : { reason }),
+    note: `[skips where the kernel refuses ${feature}]`,
+  };
+}
+
 export const featuresRequired = (): boolean => process.env.TS_EBPF_REQUIRE_FEATURES === "1";
