@@ -363,30 +363,16 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
   async readRecords<T>(decoder: RecordDecoder<T>): Promise<T[]> {
     const size = checkDecoder(decoder);
     const out: T[] = [];
-    const carry = Buffer.allocUnsafe(size);
-    let carried = 0;
-    const take = (records: Uint8Array) => {
+    const splitter = new RecordSplitter(size);
+    const take = (bytes: Uint8Array, from: number, to: number) => {
       if (decoder.decodeAll) {
-        for (const r of decoder.decodeAll(records)) out.push(r);
+        for (const r of decoder.decodeAll(bytes.subarray(from, to))) out.push(r);
       } else {
-        for (let off = 0; off < records.length; off += size) out.push(decoder.decode(records, off));
+        for (let off = from; off < to; off += size) out.push(decoder.decode(bytes, off));
       }
     };
-    await this.forEachChunk((chunk) => {
-      let start = 0;
-      if (carried > 0) {
-        start = Math.min(size - carried, chunk.length);
-        chunk.copy(carry, carried, 0, start);
-        carried += start;
-        if (carried < size) return;
-        take(carry);
-        carried = 0;
-      }
-      const whole = start + Math.floor((chunk.length - start) / size) * size;
-      if (whole > start) take(chunk.subarray(start, whole));
-      carried = chunk.copy(carry, 0, whole);
-    });
-    if (carried > 0) throw trailingBytes(carried, size);
+    await this.forEachChunk((chunk) => splitter.push(chunk, take));
+    if (splitter.pending > 0) throw trailingBytes(splitter.pending, size);
     return out;
   }
 
@@ -475,6 +461,46 @@ function grow(buf: Buffer, used: number, need: number): Buffer {
   const next = Buffer.allocUnsafe(Math.max(buf.length * 2, used + need));
   buf.copy(next, 0, 0, used);
   return next;
+}
+
+/**
+ * Cuts a stream of chunks into whole fixed-size records. A record cut by a
+ * chunk boundary (chunks smaller than the kernel's seq buffer) is carried in
+ * a buffer of its own and handed over once complete.
+ */
+export class RecordSplitter {
+  readonly #carry: Uint8Array;
+  #carried = 0;
+  /** Bytes pushed so far. */
+  total = 0;
+
+  constructor(readonly size: number) {
+    this.#carry = new Uint8Array(size);
+  }
+
+  /** Bytes of an incomplete record waiting for the next chunk. */
+  get pending(): number {
+    return this.#carried;
+  }
+
+  /** Calls `whole(bytes, from, to)` for every run of whole records the chunk completes. */
+  push(chunk: Uint8Array, whole: (bytes: Uint8Array, from: number, to: number) => void): void {
+    const size = this.size;
+    this.total += chunk.length;
+    let start = 0;
+    if (this.#carried > 0) {
+      start = Math.min(size - this.#carried, chunk.length);
+      this.#carry.set(chunk.subarray(0, start), this.#carried);
+      this.#carried += start;
+      if (this.#carried < size) return;
+      this.#carried = 0;
+      whole(this.#carry, 0, size);
+    }
+    const end = start + Math.floor((chunk.length - start) / size) * size;
+    if (end > start) whole(chunk, start, end);
+    this.#carry.set(chunk.subarray(end));
+    this.#carried = chunk.length - end;
+  }
 }
 
 function checkDecoder(decoder: RecordDecoder<unknown>): number {

@@ -8,7 +8,7 @@ import { codecs, type Program } from "@ts-ebpf/syscall";
 import { BpfMapType } from "@ts-ebpf/syscall/constants";
 import { IteratorError } from "../errors.js";
 import { createIterator, loadIteratorProgram } from "../link.js";
-import type { IteratorReader, ReaderOptions } from "../reader.js";
+import { type IteratorReader, type ReaderOptions, RecordSplitter } from "../reader.js";
 import { iteratorSpec } from "./record.js";
 
 /** What mapElems needs of a map; a `Map` from @ts-ebpf/syscall has all of it. */
@@ -151,58 +151,39 @@ export function decodeMapElems<K = Uint8Array, V = Uint8Array>(
  */
 export class MapElemsDecoder<K = Uint8Array, V = Uint8Array> {
   readonly out: Array<[K, V]> = [];
-  readonly #size: number;
+  readonly #splitter: RecordSplitter;
   readonly #keySize: number;
   readonly #readKey: FieldReader<K>;
   readonly #readValue: FieldReader<V>;
-  readonly #carry: Uint8Array;
-  #carried = 0;
-  #total = 0;
-
-  constructor(map: IterableMap<K, V>) {
-    const { keySize, valueSize } = checkMap(map as IterableMap<unknown, unknown>);
-    this.#keySize = keySize;
-    this.#size = keySize + valueSize;
-    this.#readKey = fieldReader(map.keyCodec, keySize);
-    this.#readValue = fieldReader(map.valueCodec, valueSize);
-    this.#carry = new Uint8Array(this.#size);
-  }
-
-  push(chunk: Uint8Array): void {
-    this.#total += chunk.length;
-    let start = 0;
-    if (this.#carried > 0) {
-      start = Math.min(this.#size - this.#carried, chunk.length);
-      this.#carry.set(chunk.subarray(0, start), this.#carried);
-      this.#carried += start;
-      if (this.#carried < this.#size) return;
-      this.#decode(this.#carry, 0, this.#size);
-      this.#carried = 0;
-    }
-    const whole = start + Math.floor((chunk.length - start) / this.#size) * this.#size;
-    this.#decode(chunk, start, whole);
-    if (whole < chunk.length) {
-      this.#carry.set(chunk.subarray(whole));
-      this.#carried = chunk.length - whole;
-    }
-  }
-
-  #decode(bytes: Uint8Array, from: number, to: number): void {
+  readonly #decode = (bytes: Uint8Array, from: number, to: number): void => {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const { out } = this;
-    const size = this.#size;
+    const size = this.#splitter.size;
     const keySize = this.#keySize;
     const readKey = this.#readKey;
     const readValue = this.#readValue;
     for (let off = from; off < to; off += size) {
       out.push([readKey(view, bytes, off), readValue(view, bytes, off + keySize)]);
     }
+  };
+
+  constructor(map: IterableMap<K, V>) {
+    const { keySize, valueSize } = checkMap(map as IterableMap<unknown, unknown>);
+    this.#keySize = keySize;
+    this.#splitter = new RecordSplitter(keySize + valueSize);
+    this.#readKey = fieldReader(map.keyCodec, keySize);
+    this.#readValue = fieldReader(map.valueCodec, valueSize);
+  }
+
+  push(chunk: Uint8Array): void {
+    this.#splitter.push(chunk, this.#decode);
   }
 
   end(): Array<[K, V]> {
-    if (this.#carried > 0) {
+    const splitter = this.#splitter;
+    if (splitter.pending > 0) {
       throw new IteratorError(
-        `map iterator output of ${this.#total} bytes is not a multiple of ${this.#size}`,
+        `map iterator output of ${splitter.total} bytes is not a multiple of ${splitter.size}`,
       );
     }
     return this.out;
