@@ -3,12 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Map as BpfMap } from "@ts-ebpf/syscall";
-import { BpfMapType } from "@ts-ebpf/syscall/constants";
 import { describeKernel, skipWithoutTool } from "@ts-ebpf/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { builtinLayout, closeBuiltins, openPinned } from "../src/index.js";
-import { mapElem, procComm, procPids, startSleepers } from "./helpers.js";
+import { mapElem, procComm, procPids, startSleepers, tinyHash } from "./helpers.js";
 
 const cli = fileURLToPath(new URL("../bin/bpf-iter.js", import.meta.url));
 const run = (...args: string[]) =>
@@ -201,13 +199,7 @@ describeKernel("bpf-iter CLI", () => {
   it.skipIf(mapElem.available)(
     "map <id> where the kernel refuses bpf_map_elem programs: one clear error line, exit 1",
     () => {
-      using map = BpfMap.create({
-        type: BpfMapType.HASH,
-        keySize: 4,
-        valueSize: 8,
-        maxEntries: 4,
-        name: "cli_refused",
-      });
+      using map = tinyHash("cli_refused", 8);
       const r = run("map", String(map.info().id));
       expect(r.status).toBe(1);
       expect(r.stdout).toBe("");

@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { loadKernelBtf } from "@ts-ebpf/btf";
+import { Map as BpfMap } from "@ts-ebpf/syscall";
+import { BpfMapType } from "@ts-ebpf/syscall/constants";
 import { kernelFeature } from "@ts-ebpf/testing";
 import { probeIteratorTarget } from "../src/index.js";
 
@@ -9,6 +11,11 @@ import { probeIteratorTarget } from "../src/index.js";
  * root: see IteratorTargetRefusedError). Tests about map iteration skip where
  * it is refused (and fail instead in the VM guests, TS_EBPF_REQUIRE_FEATURES=1).
  */
+/** A 4-entry hash map with u32 keys: enough for a link's map parameter. */
+export function tinyHash(name: string, valueSize = 4): BpfMap {
+  return BpfMap.create({ type: BpfMapType.HASH, keySize: 4, valueSize, maxEntries: 4, name });
+}
+
 export const mapElem = kernelFeature("bpf_map_elem programs", () =>
   probeIteratorTarget("bpf_map_elem"),
 );

@@ -20,7 +20,7 @@ import {
   openPinned,
   UnsupportedTargetError,
 } from "../src/index.js";
-import { mapElem, openFds, procComm, settle, startSleepers } from "./helpers.js";
+import { mapElem, openFds, procComm, settle, startSleepers, tinyHash } from "./helpers.js";
 import {
   bigObjectProgram,
   keyWriterProgram,
@@ -113,13 +113,7 @@ describeKernel("createIterator and readers", () => {
   });
 
   it.skipIf(mapElem.skip)(`info() reports the map of a bpf_map_elem link ${mapElem.note}`, () => {
-    using map = BpfMap.create({
-      type: BpfMapType.HASH,
-      keySize: 4,
-      valueSize: 4,
-      maxEntries: 4,
-      name: "iter_info_t",
-    });
+    using map = tinyHash("iter_info_t");
     using elems = createIterator(keyWriterProgram(), "bpf_map_elem", { map });
     const info = elems.info();
     expect(info.target).toBe("bpf_map_elem");
@@ -129,13 +123,7 @@ describeKernel("createIterator and readers", () => {
   it.skipIf(mapElem.available)(
     "where the kernel refuses bpf_map_elem programs: IteratorTargetRefusedError names the target, no fd leaks",
     () => {
-      using map = BpfMap.create({
-        type: BpfMapType.HASH,
-        keySize: 4,
-        valueSize: 4,
-        maxEntries: 4,
-        name: "iter_refused",
-      });
+      using map = tinyHash("iter_refused");
       const before = openFds();
       let err: unknown;
       try {

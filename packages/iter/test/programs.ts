@@ -121,6 +121,43 @@ export function bigObjectProgram(bytes: number): ProgramSpec {
 }
 
 /**
+ * Returns 1 the first time it runs (state[0] == 0 → 1), so the kernel
+ * replays the object; later times jump to "emit".
+ */
+function replayOnce(state: MapFdSource): Item[] {
+  return [
+    st("u32", "r10", -8, 0),
+    ldMapFd("r1", { handle: state }),
+    mov("r2", "r10"),
+    add("r2", -8),
+    call("map_lookup_elem"),
+    jeq("r0", 0, "emit"),
+    ldx("u64", "r1", "r0", 0),
+    jne("r1", 0, "emit"),
+    mov("r1", 1),
+    stx("u64", "r0", 0, "r1"),
+    mov("r0", 1),
+    exit(),
+  ];
+}
+
+/** Labels "emit" (write r9, `width` wide, to the seq file in r6) and "out" (return 0). */
+function writeR9AndReturn(width: "u32" | "u64"): Item[] {
+  return [
+    label("emit"),
+    stx(width, "r10", -16, "r9"),
+    mov("r1", "r6"),
+    mov("r2", "r10"),
+    add("r2", -16),
+    mov("r3", width === "u32" ? 4 : 8),
+    call("seq_write"),
+    label("out"),
+    mov("r0", 0),
+    exit(),
+  ];
+}
+
+/**
  * bpf_map_elem program over a u32-keyed map: writes the key (4 bytes) of
  * every element whose key is >= `from`; with `replayKey`, returns 1 the first
  * time it meets that key (the kernel replays the object), counting in `state`.
@@ -138,34 +175,9 @@ export function keyWriterProgram(
   ];
   if (from > 0) body.push(jlt("r9", from, "out"));
   if (replay) {
-    body.push(
-      jne("r9", replay.key, "emit"),
-      st("u32", "r10", -8, 0),
-      ldMapFd("r1", { handle: replay.state }),
-      mov("r2", "r10"),
-      add("r2", -8),
-      call("map_lookup_elem"),
-      jeq("r0", 0, "emit"),
-      ldx("u64", "r1", "r0", 0),
-      jne("r1", 0, "emit"),
-      mov("r1", 1),
-      stx("u64", "r0", 0, "r1"),
-      mov("r0", 1),
-      exit(),
-    );
+    body.push(jne("r9", replay.key, "emit"), ...replayOnce(replay.state));
   }
-  body.push(
-    label("emit"),
-    stx("u32", "r10", -16, "r9"),
-    mov("r1", "r6"),
-    mov("r2", "r10"),
-    add("r2", -16),
-    mov("r3", 4),
-    call("seq_write"),
-    label("out"),
-    mov("r0", 0),
-    exit(),
-  );
+  body.push(...writeR9AndReturn("u32"));
   return iteratorSpec(btf(), "bpf_map_elem", body, "test_keys");
 }
 
@@ -185,34 +197,8 @@ export function ksymAddressProgram(replay?: { address: bigint; state: MapFdSourc
     ldx("u64", "r9", "r8", value),
   ];
   if (replay) {
-    body.push(
-      ldImm64("r1", replay.address),
-      jne("r9", "r1", "emit"),
-      st("u32", "r10", -8, 0),
-      ldMapFd("r1", { handle: replay.state }),
-      mov("r2", "r10"),
-      add("r2", -8),
-      call("map_lookup_elem"),
-      jeq("r0", 0, "emit"),
-      ldx("u64", "r1", "r0", 0),
-      jne("r1", 0, "emit"),
-      mov("r1", 1),
-      stx("u64", "r0", 0, "r1"),
-      mov("r0", 1),
-      exit(),
-    );
+    body.push(ldImm64("r1", replay.address), jne("r9", "r1", "emit"), ...replayOnce(replay.state));
   }
-  body.push(
-    label("emit"),
-    stx("u64", "r10", -16, "r9"),
-    mov("r1", "r6"),
-    mov("r2", "r10"),
-    add("r2", -16),
-    mov("r3", 8),
-    call("seq_write"),
-    label("out"),
-    mov("r0", 0),
-    exit(),
-  );
+  body.push(...writeR9AndReturn("u64"));
   return iteratorSpec(btf(), "ksym", body, "test_ksym_addr");
 }
