@@ -8,18 +8,11 @@
 // the guest needs to know about its machine there (vm.json), the guest leaves
 // the run's JSON (run.json), and the results are written here as usual.
 import { spawn } from "node:child_process";
-import {
-  accessSync,
-  constants,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { detectAccel } from "@ts-ebpf/test-vm/qemu";
 import type { RunResult, VmInfo } from "./model.js";
 import { benchRoot } from "./paths.js";
 
@@ -28,16 +21,6 @@ export const VM_RUN_FILE = "run.json";
 
 export const testVmCli = join(benchRoot, "..", "test-vm", "dist", "cli.js");
 const mainScript = fileURLToPath(new URL("./main.js", import.meta.url));
-
-/** As test-vm decides: KVM only when /dev/kvm opens and the CPU shows vmx/svm. */
-export function detectAccel(): "kvm" | "tcg" {
-  try {
-    accessSync("/dev/kvm", constants.R_OK | constants.W_OK);
-    return /^flags\s*:.*\b(vmx|svm)\b/m.test(readFileSync("/proc/cpuinfo", "utf8")) ? "kvm" : "tcg";
-  } catch {
-    return "tcg";
-  }
-}
 
 /** Quotes `s` for the guest's sh. */
 export function shellQuote(s: string): string {
