@@ -2,14 +2,7 @@
 // the iterator targets that read a map (bpf_map_elem among them) with EPERM
 // even as root, by a security policy; the variants that need such a program
 // are then reported unavailable, with the reason, instead of failing.
-import { probeIteratorTarget } from "@ts-ebpf/iter";
-
-/** What `probeIteratorTarget()` answers. */
-export interface TargetProbe {
-  target: string;
-  loadable: boolean;
-  error?: Error;
-}
+import { probeIteratorTarget, type TargetProbe } from "@ts-ebpf/iter";
 
 /** Why `probe`'s target cannot be used, in one line; undefined when it loads. */
 export function unavailableReason(probe: TargetProbe): string | undefined {
