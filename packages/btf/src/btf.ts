@@ -24,6 +24,16 @@ export const MAX_RESOLVE_DEPTH = 32;
 const MAX_STR_OFFSET = 0x7fffffff;
 /** Bound on members visited by one walk through anonymous members (hostile fan-out). */
 const MAX_WALK_STEPS = 1 << 16;
+/** Bound on the C text `iteratorTargets()` renders for member types, all targets together. */
+const MAX_TARGET_TYPE_TEXT = 4 << 20;
+/** Entries of the by-name lookup cache; callers choose the names, so it is bounded. */
+const MAX_LOOKUP_CACHE = 1 << 14;
+
+/**
+ * A limit hit because of where a walk started (nesting depth), not a property
+ * of the type itself: not remembered as the type's failure.
+ */
+class DepthError extends BtfError {}
 
 /** Where a member sits, from `Btf.memberOffset`. */
 export interface MemberLocation {
@@ -131,9 +141,16 @@ export class Btf {
   private strAscii = true;
   private nameIndex: Map<string, number> | undefined;
   private enumeratorIndex: Map<string, { enum: number; value: number | bigint }> | undefined;
-  /** Struct/union alignments; 0 while being computed (detects self-containment). */
-  private readonly alignCache = new Map<number, number>();
+  /**
+   * Struct/union alignments; 0 while being computed (detects self-containment);
+   * the BtfError when it cannot be computed, so hostile BTF is not re-walked.
+   */
+  private readonly alignCache = new Map<number, number | BtfError>();
   private nextSameName: Int32Array | undefined;
+  /** Why a type id failed to decode: asking again throws the same error, without re-decoding. */
+  private readonly decodeErrors = new Map<number, BtfError>();
+  /** findType results by kind and name, misses (null) included. */
+  private readonly findCache = new Map<string, BtfType | null>();
 
   constructor(data: Uint8Array, base?: Btf) {
     let bytes = data;
@@ -310,7 +327,16 @@ export class Btf {
     const i = id - this.firstId;
     const cached = this.cache[i];
     if (cached) return cached;
-    const t = this.decode(id, this.offsets[i]!);
+    const failed = this.decodeErrors.get(id);
+    if (failed) throw failed;
+    let t: BtfType;
+    try {
+      t = this.decode(id, this.offsets[i]!);
+    } catch (e) {
+      // A struct with 65535 members fails at its last one: remember it.
+      if (e instanceof BtfError) this.decodeErrors.set(id, e);
+      throw e;
+    }
     this.cache[i] = t;
     return t;
   }
@@ -522,16 +548,22 @@ export class Btf {
 
   // ---------------------------------------------------------------- names
 
+  /**
+   * Built once. A type whose name offset is outside the string section has no
+   * name to be found by (`type(id)` reports the bad offset); it does not stop
+   * the index, which would otherwise be rebuilt, a full scan, on every lookup.
+   */
   private buildNameIndex(): Map<string, number> {
     const index = new Map<string, number>();
     const n = this.offsets.length;
     const next = new Int32Array(n);
     const offsets = this.offsets;
+    const names = this.stringsEnd;
     // Backwards, so each name's chain comes out in ascending id order.
     for (let i = n - 1; i >= 0; i--) {
       const off = offsets[i]!;
       const nameOff = this.u32(off);
-      if (nameOff === 0) {
+      if (nameOff === 0 || nameOff >= names) {
         next[i] = -1;
         continue;
       }
@@ -570,6 +602,18 @@ export class Btf {
   findType(name: string): BtfType | undefined;
   findType(name: string, kind?: BtfKind): BtfType | undefined {
     if (kind === "void") return name === "" || name === "void" ? VOID : undefined;
+    // Remembered, misses too: a name shared by many types of other kinds
+    // would otherwise be walked again on every lookup.
+    const key = `${kind ?? ""}\0${name}`;
+    const cached = this.findCache.get(key);
+    if (cached !== undefined) return cached ?? undefined;
+    const found = this.findTypeUncached(name, kind);
+    if (this.findCache.size >= MAX_LOOKUP_CACHE) this.findCache.clear();
+    this.findCache.set(key, found ?? null);
+    return found;
+  }
+
+  private findTypeUncached(name: string, kind: BtfKind | undefined): BtfType | undefined {
     const base = this.base?.findType(name, kind as BtfKind);
     if (base) return base;
     const index = this.nameIndex ?? this.buildNameIndex();
@@ -630,7 +674,7 @@ export class Btf {
         case "restrict":
         case "type_tag":
           if (depth >= MAX_RESOLVE_DEPTH) {
-            throw new BtfError(
+            throw new DepthError(
               `type id ${t.id}: reference chain longer than ${MAX_RESOLVE_DEPTH} (a loop?)`,
             );
           }
@@ -649,7 +693,7 @@ export class Btf {
 
   private sizeAt(t: BtfType, depth: number): number {
     if (depth > MAX_RESOLVE_DEPTH) {
-      throw new BtfError(`type id ${t.id}: nesting deeper than ${MAX_RESOLVE_DEPTH} (a loop?)`);
+      throw new DepthError(`type id ${t.id}: nesting deeper than ${MAX_RESOLVE_DEPTH} (a loop?)`);
     }
     switch (t.kind) {
       case "int":
@@ -686,7 +730,7 @@ export class Btf {
 
   private alignAt(t: BtfType, depth: number): number {
     if (depth > MAX_RESOLVE_DEPTH) {
-      throw new BtfError(`type id ${t.id}: nesting deeper than ${MAX_RESOLVE_DEPTH} (a loop?)`);
+      throw new DepthError(`type id ${t.id}: nesting deeper than ${MAX_RESOLVE_DEPTH} (a loop?)`);
     }
     switch (t.kind) {
       case "int":
@@ -711,6 +755,7 @@ export class Btf {
         const cached = this.alignCache.get(t.id);
         if (cached !== undefined) {
           if (cached === 0) throw new BtfError(`type id ${t.id}: ${t.kind} contains itself`);
+          if (cached instanceof BtfError) throw cached;
           return cached;
         }
         this.alignCache.set(t.id, 0);
@@ -726,7 +771,11 @@ export class Btf {
             align = Math.max(align, a);
           }
         } catch (e) {
-          this.alignCache.delete(t.id);
+          // Remembered, or a struct with 65535 members of a bad type would be
+          // walked once per member by the C printer (quadratic). A depth limit
+          // depends on where the walk began, so that one is not.
+          if (e instanceof BtfError && !(e instanceof DepthError)) this.alignCache.set(t.id, e);
+          else this.alignCache.delete(t.id);
           throw e;
         }
         // Trailing size not a multiple of the alignment also means packed.
@@ -786,6 +835,10 @@ export class Btf {
           throw new BtfError(`index ${i} out of bounds of ${seg[1]}[${arr.nelems}] in "${path}"`);
         }
         bitOffset += i * this.sizeOf(arr.type) * 8;
+        // A flexible array takes any index; the offset must still be a u32.
+        if (bitOffset / 8 > 0xffffffff) {
+          throw new BtfError(`index ${idx} of ${seg[1]} in "${path}" is past 4 GiB`);
+        }
         memberType = arr.type;
       }
       if (s === segments.length - 1) {
@@ -877,7 +930,15 @@ export class Btf {
       for (let id = this.firstId; id < this.typeCount; id++) {
         const k = this.kindOf(id);
         if (k !== "enum" && k !== "enum64") continue;
-        const t = this.type(id) as TypeOfKind<"enum"> | TypeOfKind<"enum64">;
+        let t: TypeOfKind<"enum"> | TypeOfKind<"enum64">;
+        try {
+          t = this.type(id) as TypeOfKind<"enum"> | TypeOfKind<"enum64">;
+        } catch (e) {
+          // Built once: a malformed enum (reported by type(id)) is left out
+          // rather than making every lookup scan again.
+          if (e instanceof BtfError) continue;
+          throw e;
+        }
         for (const v of t.values) {
           if (!index.has(v.name)) index.set(v.name, { enum: id, value: v.value });
         }
@@ -894,6 +955,24 @@ export class Btf {
   iteratorTargets(): IteratorTarget[] {
     const out: IteratorTarget[] = [];
     const seen = new Set<string>();
+    // One budget for every target: hostile BTF can declare thousands of them.
+    const budget = { steps: 0 };
+    const names = new Map<number, string>();
+    let text = 0;
+    const memberTypeName = (id: number): string => {
+      let name = names.get(id);
+      if (name === undefined) {
+        name = typeName(this, id);
+        names.set(id, name);
+        text += name.length;
+        if (text > MAX_TARGET_TYPE_TEXT) {
+          throw new BtfError(
+            `iterator target member types longer than ${MAX_TARGET_TYPE_TEXT} characters of C`,
+          );
+        }
+      }
+      return name;
+    };
     for (const fname of this.allNames()) {
       if (!fname.startsWith("bpf_iter_") || fname.startsWith("bpf_iter__")) continue;
       const name = fname.slice("bpf_iter_".length);
@@ -909,11 +988,11 @@ export class Btf {
         funcId: id,
         contextId: ctx.id,
         contextSize: ctx.size,
-        members: this.flatMembers(ctx, 0, 0, { steps: 0 }).map((m) => ({
+        members: this.flatMembers(ctx, 0, 0, budget).map((m) => ({
           name: m.name,
           offset: Math.floor(m.bitOffset / 8),
           type: m.type,
-          typeName: typeName(this, m.type),
+          typeName: memberTypeName(m.type),
         })),
       });
     }

@@ -488,6 +488,29 @@ type Memo = Map<number, RecordLayout<Record<string, unknown>> | undefined> & { s
 
 /** Zero-size elements would let a tiny struct decode to a huge array. */
 const MAX_ZERO_SIZE_ELEMS = 4096;
+/**
+ * Largest BTF struct or union a layout is made for. encode() allocates the
+ * declared size, which hostile BTF sets to anything up to 4 GiB. The largest
+ * vmlinux struct (cpu_entry_area) is 236 KiB; a hash map value must stay below
+ * KMALLOC_MAX_SIZE (4 MiB on most kernels).
+ */
+export const MAX_LAYOUT_SIZE = 1 << 24;
+/**
+ * Bytes a struct may extend past its last member: trailing padding comes from
+ * alignment, at most a page (64 KiB on arm64 and ppc64). More is a size the
+ * type graph cannot justify.
+ */
+const MAX_TRAILING_PADDING = 1 << 16;
+/**
+ * JS values one decode() of a BTF layout may create (one per scalar, string,
+ * array and record). Union members overlap, so a 1 KiB union of 1 KiB unions
+ * of u8[1024] would decode to 10^9 numbers; vmlinux needs under 2^17.
+ */
+export const MAX_LAYOUT_VALUES = 1 << 22;
+
+/** Values decode() creates for BTF-derived field types (absent: 1, a scalar or a string). */
+const VALUES = new WeakMap<FieldType<unknown>, number>();
+const valuesOf = (type: FieldType<unknown>): number => VALUES.get(type) ?? 1;
 
 function fieldFromBtf(btf: Btf, id: number, depth: number, memo: Memo): FieldType<unknown> {
   if (depth > MAX_NESTING)
@@ -530,7 +553,15 @@ function fieldFromBtf(btf: Btf, id: number, depth: number, memo: Memo): FieldTyp
       if (et.size === 0 && t.nelems > MAX_ZERO_SIZE_ELEMS) {
         throw new BtfError(`array ${t.id}: ${t.nelems} elements of size 0`);
       }
-      return array(et, t.nelems);
+      const values = 1 + t.nelems * valuesOf(et);
+      if (values > MAX_LAYOUT_VALUES) {
+        throw new BtfError(
+          `array ${t.id}: ${t.nelems} elements of ${et.describe} decode to more than ${MAX_LAYOUT_VALUES} values`,
+        );
+      }
+      const type = array(et, t.nelems);
+      VALUES.set(type, values);
+      return type;
     }
     case "struct":
     case "union":
@@ -600,6 +631,12 @@ function compositeLayout(
     if (!done) throw new BtfError(`type id ${t.id}: ${t.kind} contains itself`);
     return done;
   }
+  const what = `${t.kind} ${t.name || `(anon ${t.id})`}`;
+  if (t.size > MAX_LAYOUT_SIZE) {
+    throw new BtfError(
+      `${what}: size ${t.size} is larger than a record layout allows (${MAX_LAYOUT_SIZE} bytes)`,
+    );
+  }
   memo.set(t.id, undefined);
   const slots: Slot[] = [];
   collectSlots(btf, t, 0, slots, depth, memo);
@@ -617,12 +654,24 @@ function compositeLayout(
       `type id ${t.id}: more than ${MAX_FIELDS} fields with anonymous members opened up`,
     );
   }
+  let end = 0;
+  let values = 1;
   for (const s of slots) {
     if (s.offset + s.type.size > t.size) {
       throw new BtfError(
         `member "${s.name}" (${s.offset}+${s.type.size}) of ${t.kind} ${t.name || t.id} extends past its size ${t.size}`,
       );
     }
+    end = Math.max(end, s.offset + s.type.size);
+    values += valuesOf(s.type);
+  }
+  if (t.size - end > MAX_TRAILING_PADDING) {
+    throw new BtfError(
+      `${what}: size ${t.size}, but its members end at byte ${end} (more than ${MAX_TRAILING_PADDING} bytes of padding)`,
+    );
+  }
+  if (values > MAX_LAYOUT_VALUES) {
+    throw new BtfError(`${what}: decodes to more than ${MAX_LAYOUT_VALUES} values`);
   }
   let align = 1;
   try {
@@ -631,12 +680,8 @@ function compositeLayout(
     // Alignment is informative only for BTF layouts; offsets come from BTF.
     if (!(e instanceof BtfError)) throw e;
   }
-  const layout = makeRecord<Record<string, unknown>>(
-    slots,
-    t.size,
-    align,
-    `${t.kind} ${t.name || `(anon ${t.id})`}`,
-  );
+  const layout = makeRecord<Record<string, unknown>>(slots, t.size, align, what);
+  VALUES.set(layout, values);
   memo.set(t.id, layout);
   return layout;
 }

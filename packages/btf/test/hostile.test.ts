@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BtfError, parseBtf } from "../src/index.js";
+import { type Btf, BtfError, parseBtf } from "../src/index.js";
 import { BtfBuilder } from "./btf-builder.js";
 import { exercise } from "./exercise.js";
 import { fixtureBytes } from "./fixture.js";
@@ -168,5 +168,200 @@ describe("hostile type graphs", () => {
       offset: 24,
       message: expect.stringMatching(/needs 786432 bytes/),
     });
+  });
+});
+
+/** Counts calls of one method of `btf` (internal calls go through `this`, so they count too). */
+function countCalls<K extends "str" | "type">(btf: Btf, method: K): { calls: number } {
+  const counter = { calls: 0 };
+  const original = btf[method].bind(btf) as (...args: unknown[]) => unknown;
+  Object.defineProperty(btf, method, {
+    value: (...args: unknown[]) => {
+      counter.calls++;
+      return original(...args);
+    },
+  });
+  return counter;
+}
+
+/** layout.ts's bound (written out so this file also runs against older sources). */
+const MAX_LAYOUT_SIZE = 1 << 24;
+
+describe("bounded work on hostile BTF (issue 13, finding 8)", () => {
+  it("refuses a layout whose size would make encode() allocate beyond MAX_LAYOUT_SIZE", () => {
+    const b = new BtfBuilder();
+    const int = b.int("int", 4, { signed: true });
+    // A mutated blob declared 1 GiB for a struct holding one int: encode() allocated it.
+    b.composite("struct", "gib", 1 << 30, [{ name: "x", type: int, bitOffset: 0 }]);
+    // Members can justify 512 MiB (bit offsets are u32), still far above the cap.
+    b.composite("struct", "far", 2 ** 29, [
+      { name: "x", type: int, bitOffset: 0 },
+      { name: "y", type: int, bitOffset: 2 ** 32 - 32 },
+    ]);
+    // Under the cap, but 1 MiB of trailing padding nothing in the struct explains.
+    b.composite("struct", "padded", 1 << 20, [{ name: "x", type: int, bitOffset: 0 }]);
+    // Real shapes: page-aligned trailing padding (gdt_page), a member near the cap.
+    b.composite("struct", "page", 4096, [{ name: "x", type: int, bitOffset: 0 }]);
+    b.composite("struct", "wide", MAX_LAYOUT_SIZE, [
+      { name: "x", type: int, bitOffset: (MAX_LAYOUT_SIZE - 4) * 8 },
+    ]);
+    const btf = parseBtf(b.build());
+    expect(btfError(() => btf.layout("gib")).message).toMatch(
+      /struct gib: size 1073741824 is larger than a record layout allows \(16777216 bytes\)/,
+    );
+    expect(btfError(() => btf.layout("far")).message).toMatch(/larger than a record layout/);
+    expect(btfError(() => btf.layout("padded")).message).toMatch(
+      /struct padded: size 1048576, but its members end at byte 4/,
+    );
+    expect(btf.layout("page").encode({ x: 7 }).length).toBe(4096);
+    const wide = btf.layout("wide");
+    expect(wide.decode(wide.encode({ x: -2 }))).toEqual({ x: -2 });
+  });
+
+  it("refuses a layout whose decode() would create more than MAX_LAYOUT_VALUES values", () => {
+    const b = new BtfBuilder();
+    const u8 = b.int("u8", 1);
+    const int = b.int("int", 4);
+    const bytes = b.array(u8, int, 1024);
+    const members = (type: number) =>
+      Array.from({ length: 128 }, (_, i) => ({ name: `m${i}`, type, bitOffset: 0 }));
+    // Union members overlap: 1 KiB unions of 1 KiB unions of 1 KiB unions of
+    // u8[1024] decode to 128^3 * 1025 numbers (2^31), all from a few KiB of BTF.
+    const u0 = b.composite("union", "u0", 1024, members(bytes));
+    const u1 = b.composite("union", "u1", 1024, members(u0));
+    b.composite("union", "u2", 1024, members(u1));
+    // An array of unions multiplies the same way.
+    b.composite("struct", "rows", 1024, [{ name: "r", type: b.array(u1, int, 1), bitOffset: 0 }]);
+    const btf = parseBtf(b.build());
+    expect(btfError(() => btf.layout("u2")).message).toMatch(/decodes to more than 4194304 values/);
+    expect(btfError(() => btf.layout("u1")).message).toMatch(/more than 4194304 values/);
+    expect(btfError(() => btf.layout("rows")).message).toMatch(/more than 4194304 values/);
+    const small = btf.layout("u0");
+    const decoded = small.decode(new Uint8Array(1024).fill(3)) as Record<string, number[]>;
+    expect(decoded.m127).toHaveLength(1024);
+  });
+
+  it("builds the name index once when a name offset is bad, and remembers misses", () => {
+    const b = new BtfBuilder();
+    for (let i = 0; i < 5000; i++) b.int(`t${i}`, 4);
+    const bad = b.raw({ nameOff: 999_999, info: 2 << 24, sizeOrType: 1, extra: [] });
+    const btf = parseBtf(b.build());
+    const str = countCalls(btf, "str");
+    expect(btf.findType("t1", "int")?.id).toBe(2);
+    const first = str.calls;
+    // Every lookup used to rebuild the index: a full scan, 50-250 ms on vmlinux.
+    for (let i = 0; i < 200; i++) {
+      expect(btf.findType(`t${i * 7}`)?.name).toBe(`t${i * 7}`);
+      expect(btf.findType(`missing${i % 10}`)).toBeUndefined();
+      expect(btf.findTypeIds(`t${i}`)).toEqual([i + 1]);
+    }
+    expect(() => btf.lookup("missing")).toThrow(/no type "missing"/);
+    expect(first).toBeGreaterThanOrEqual(5000); // the one scan
+    expect(str.calls - first).toBeLessThan(1000);
+    // The type with the bad name still reports it where it is asked for.
+    expect(btfError(() => btf.type(bad)).message).toMatch(/string offset 999999/);
+  });
+
+  it("remembers a type that fails to decode instead of decoding it again", () => {
+    const b = new BtfBuilder();
+    const int = b.int("int", 4);
+    const members = Array.from({ length: 30_000 }, (_, i) => ({
+      name: "",
+      type: i === 29_999 ? 12345 : int,
+      bitOffset: 0,
+    }));
+    const s = b.composite("struct", "s", 4, members);
+    const btf = parseBtf(b.build());
+    const str = countCalls(btf, "str");
+    for (let i = 0; i < 50; i++) {
+      expect(btfError(() => btf.type(s)).message).toMatch(
+        /member 29999 of struct 2 refers to type id 12345/,
+      );
+      expect(btfError(() => btf.lookup("s")).message).toMatch(/type id 12345/);
+    }
+    expect(str.calls).toBeLessThan(2 * 30_000); // one decode, not 100
+  });
+
+  it("remembers an alignment that cannot be computed (the C printer asks once per member)", () => {
+    const b = new BtfBuilder();
+    const int = b.int("int", 4);
+    const proto = b.funcProto(int, []);
+    const fn = b.func("f", proto);
+    // 2000 members, the last one a FUNC, which has no alignment.
+    const inner = Array.from({ length: 2000 }, (_, i) => ({
+      name: `i${i}`,
+      type: i === 1999 ? fn : int,
+      bitOffset: 0,
+    }));
+    const u = b.composite("union", "u", 4, inner);
+    const outer = Array.from({ length: 2000 }, (_, i) => ({
+      name: `o${i}`,
+      type: u,
+      bitOffset: 0,
+    }));
+    b.composite("union", "t", 4, outer);
+    const btf = parseBtf(b.build());
+    const type = countCalls(btf, "type");
+    expect(btf.formatC("t")).toMatch(/^union t \{\n\tunion u o0;/);
+    // Quadratic before: 2000 members x 2000 members of u walked each time.
+    expect(type.calls).toBeLessThan(50_000);
+    expect(btfError(() => btf.alignOf("u")).message).toMatch(/func .* has no alignment/);
+  });
+
+  it("keeps a depth limit reached from far away from poisoning a nearer start", () => {
+    const b = new BtfBuilder();
+    const int = b.int("int", 4);
+    let prev = b.composite("struct", "s40", 4, [{ name: "x", type: int, bitOffset: 0 }]);
+    for (let level = 39; level >= 1; level--) {
+      prev = b.composite("struct", `s${level}`, 4, [{ name: "x", type: prev, bitOffset: 0 }]);
+    }
+    const btf = parseBtf(b.build());
+    expect(btfError(() => btf.alignOf("s1")).message).toMatch(/deeper than 32/);
+    expect(btf.alignOf("s20")).toBe(4);
+  });
+
+  it("reads the enumerator index once when one enum is malformed", () => {
+    const b = new BtfBuilder();
+    b.raw({ nameOff: 0, info: ((6 << 24) | 1) >>> 0, sizeOrType: 4, extra: [888_888, 1] });
+    b.enum("colour", 4, [["RED", 1]]);
+    const btf = parseBtf(b.build());
+    const type = countCalls(btf, "type");
+    for (let i = 0; i < 20; i++) expect(btf.enumerator("RED")).toEqual({ enum: 2, value: 1 });
+    expect(type.calls).toBeLessThan(5);
+    expect(btfError(() => btf.type(1)).message).toMatch(/string offset 888888/);
+  });
+
+  it("bounds iteratorTargets() over all targets, not per target", () => {
+    const b = new BtfBuilder();
+    const int = b.int("int", 4);
+    const wide = b.composite(
+      "union",
+      "",
+      4,
+      Array.from({ length: 4000 }, (_, i) => ({ name: `m${i}`, type: int, bitOffset: 0 })),
+    );
+    const proto = b.funcProto(int, []);
+    for (let i = 0; i < 100; i++) {
+      b.func(`bpf_iter_t${i}`, proto);
+      b.composite("struct", `bpf_iter__t${i}`, 4, [{ name: "", type: wide, bitOffset: 0 }]);
+    }
+    const btf = parseBtf(b.build());
+    // 100 targets x 4000 members each: the walk stops at the shared bound.
+    expect(btfError(() => btf.iteratorTargets()).message).toMatch(/too many members/);
+  });
+
+  it("refuses a flexible-array index that puts the offset past 4 GiB", () => {
+    const b = new BtfBuilder();
+    const int = b.int("int", 4);
+    const flex = b.array(int, int, 0);
+    b.composite("struct", "f", 4, [
+      { name: "n", type: int, bitOffset: 0 },
+      { name: "data", type: flex, bitOffset: 32 },
+    ]);
+    const btf = parseBtf(b.build());
+    expect(btf.memberOffset("f", "data[10]").offset).toBe(44);
+    expect(btfError(() => btf.memberOffset("f", "data[99999999999999999999]")).message).toMatch(
+      /past 4 GiB/,
+    );
   });
 });
