@@ -1,6 +1,7 @@
 // Mutates real BTF blobs (the clang fixture and a hand-built one with every
 // kind) for a fixed number of iterations: every outcome must be a valid result
 // or a BtfError — no other exception, hang or crash.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { BtfError, parseBtf } from "../src/index.js";
 import { BtfBuilder } from "./btf-builder.js";
@@ -81,4 +82,38 @@ describe("fuzzing parseBtf and every query", () => {
       expect(rejected).toBeLessThan(FUZZ_ITERATIONS);
     }, 300_000); // a guard against hangs on a loaded machine, not a speed test
   }
+});
+
+/** Values a mutation writes into a type-section word: limits, small ids and offsets, anything. */
+const WORD = fc.oneof(
+  fc.constantFrom(0, 1, 2, 4, 8, 0x7f, 0xff, 0xffff, 0x10000, 1 << 24, 1 << 30, 0x7fffffff),
+  fc.constantFrom(0x80000000, 0xfffffffe, 0xffffffff),
+  fc.nat(120),
+  fc.integer({ min: 0, max: 0xffffffff }),
+);
+
+describe("fast-check: type-aware mutations of real blobs", () => {
+  it("parse, every query, layout encode/decode: a result or BtfError, with bounded allocation", () => {
+    const blobs = [fixtureBytes(), everyKind()];
+    fc.assert(
+      fc.property(
+        fc.nat(blobs.length - 1),
+        // Words of the type section (header, sizes, member offsets, counts, ids).
+        fc.array(fc.tuple(fc.nat(), WORD), { minLength: 1, maxLength: 6 }),
+        (which, edits) => {
+          const blob = blobs[which]!.slice();
+          const view = new DataView(blob.buffer);
+          const typeWords = view.getUint32(12, true) >>> 2;
+          for (const [word, value] of edits)
+            view.setUint32(24 + (word % typeWords) * 4, value, true);
+          try {
+            exercise(parseBtf(blob));
+          } catch (e) {
+            if (!(e instanceof BtfError)) throw e;
+          }
+        },
+      ),
+      { numRuns: 1500, seed: 13 },
+    );
+  }, 300_000);
 });
