@@ -4,7 +4,7 @@
  * The message names the instruction and, when known, its position.
  */
 export class DslError extends Error {
-  override readonly name = "DslError";
+  override readonly name: string = "DslError";
   /** Index of the instruction in its listing (not the 8-byte slot), when known. */
   readonly index: number | undefined;
   /** The instruction as text, when one is involved. */

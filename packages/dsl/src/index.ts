@@ -10,6 +10,7 @@ export * from "./iter.js";
 export * from "./opcodes.js";
 export * from "./parse.js";
 export * from "./print.js";
+export * from "./printf.js";
 export * from "./program.js";
 export { checkInstruction } from "./validate.js";
 export * from "./verifier.js";

@@ -22,13 +22,14 @@ import {
 import { DslError } from "./errors.js";
 import { HelperId } from "./helpers.js";
 import type { Instruction, Item, MemSize } from "./insn.js";
+import { checkPrintfFormat, MAX_PRINTF_ARGS } from "./printf.js";
 import { type Body, type BuiltProgram, buildProgram, program } from "./program.js";
 
 /** Default label the NULL checks jump to; `iterReturn()` defines it. */
 export const OUT = "out";
 
 /** At most this many u64 arguments to bpf_seq_printf (MAX_BPRINTF_VARARGS). */
-export const SEQ_PRINTF_MAX_ARGS = 12;
+export const SEQ_PRINTF_MAX_ARGS = MAX_PRINTF_ARGS;
 
 /** What the iterator conveniences need from a Btf (a `Btf` from @ts-ebpf/btf has it). */
 export type BtfLike = Pick<Btf, "memberOffset" | "funcId">;
@@ -199,18 +200,12 @@ export function seqWrite(
 /** An argument of seqPrintf: a register, a constant, or a string constant (for %s). */
 export type PrintfArg = Reg | number | bigint | { readonly str: string };
 
-/** Conversions in a printf format (`%%` excluded). */
+/**
+ * Conversions in a printf format (`%%` excluded), as the kernel counts them;
+ * PrintfFormatError for a format the kernel would reject (see checkPrintfFormat).
+ */
 export function countConversions(fmt: string): number {
-  let n = 0;
-  for (let i = 0; i < fmt.length; i++) {
-    if (fmt[i] !== "%") continue;
-    if (fmt[i + 1] === "%") {
-      i++;
-      continue;
-    }
-    n++;
-  }
-  return n;
+  return checkPrintfFormat(fmt).length;
 }
 
 export interface SeqPrintfOptions {
@@ -224,7 +219,9 @@ export interface SeqPrintfOptions {
 /**
  * bpf_seq_printf(seq, fmt, sizeof(fmt), data, 8 * args.length): the format
  * (NUL-terminated) goes to read-only data, the arguments to a u64 array on
- * the stack. More than 12 arguments, or a count that does not match the
+ * the stack. A format the kernel would reject at run time (checkPrintfFormat:
+ * `%o`, `%f`, a precision, ...) is a PrintfFormatError naming the specifier
+ * and its index; more than 12 arguments, or a count that does not match the
  * format's conversions, is a DslError. Clobbers r0..r5.
  */
 export function seqPrintf(
@@ -239,7 +236,9 @@ export function seqPrintf(
       instruction: `call bpf_seq_printf ${JSON.stringify(fmt)}`,
     });
   }
-  const conversions = countConversions(fmt);
+  // The kernel checks the format only when the helper runs, and then fails
+  // every call: check it here, where the mistake can still be reported.
+  const conversions = checkPrintfFormat(fmt).length;
   if (conversions !== args.length) {
     throw new DslError(
       `seqPrintf: format has ${conversions} conversions but ${args.length} arguments`,
