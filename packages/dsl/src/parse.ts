@@ -71,9 +71,9 @@ const OPERATORS = [
   "#",
 ];
 const escapeRegExp = (o: string) => o.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
-/** One token at the sticky position: space, comment, number, operator, identifier, string. */
+/** One token at the sticky position: space, comment, number, operator, identifier (strings aside). */
 const TOKEN = new RegExp(
-  `([ \\t\\r]+)|(;|//)|(0x[0-9a-fA-F]+|\\d+)(?![\\w$])|(${OPERATORS.map(escapeRegExp).join("|")})|([A-Za-z_.$][\\w.$]*)|("(?:[^"\\\\]|\\\\.)*")`,
+  `([ \\t\\r]+)|(;|//)|(0x[0-9a-fA-F]+|\\d+)(?![\\w$])|(${OPERATORS.map(escapeRegExp).join("|")})|([A-Za-z_.$][\\w.$]*)`,
   "y",
 );
 
@@ -86,24 +86,85 @@ class LineError extends Error {
   }
 }
 
+const SIMPLE_ESCAPES: Record<string, string> = {
+  '"': '"',
+  "\\": "\\",
+  "/": "/",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+};
+
+/**
+ * The string literal opening at `line[start]` (JSON's syntax, what print()
+ * writes): its value and the index after its closing quote. Bad escapes and
+ * raw control characters are LineErrors at their own column.
+ */
+function scanString(line: string, start: number): { value: string; end: number } {
+  let value = "";
+  let i = start + 1;
+  while (i < line.length) {
+    const ch = line[i]!;
+    if (ch === '"') return { value, end: i + 1 };
+    const code = ch.charCodeAt(0);
+    if (code < 0x20) {
+      const hex = code.toString(16).padStart(4, "0");
+      throw new LineError(
+        `control character U+${hex} in a string: write it as an escape (\\u${hex})`,
+        i + 1,
+      );
+    }
+    if (ch !== "\\") {
+      value += ch;
+      i++;
+      continue;
+    }
+    const e = line[i + 1];
+    if (e !== undefined && Object.hasOwn(SIMPLE_ESCAPES, e)) {
+      value += SIMPLE_ESCAPES[e];
+      i += 2;
+    } else if (e === "u" && /^[0-9a-fA-F]{4}$/.test(line.slice(i + 2, i + 6))) {
+      value += String.fromCharCode(Number.parseInt(line.slice(i + 2, i + 6), 16));
+      i += 6;
+    } else {
+      if (e === undefined)
+        throw new LineError("unterminated string: \\ at the end of the line", i + 1);
+      const shown = e === "u" ? line.slice(i, i + 6) : `\\${e}`;
+      throw new LineError(
+        `invalid escape ${shown} in a string (\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)`,
+        i + 1,
+      );
+    }
+  }
+  throw new LineError("unterminated string", start + 1);
+}
+
 /** Tokens of `line` from index `start` (columns count from the line's start). */
 function tokenize(line: string, start = 0): Token[] {
   const tokens: Token[] = [];
-  TOKEN.lastIndex = start;
-  while (TOKEN.lastIndex < line.length) {
-    const i = TOKEN.lastIndex;
+  let at = start;
+  while (at < line.length) {
+    if (line[at] === '"') {
+      const { value, end } = scanString(line, at);
+      tokens.push({ kind: "str", text: value, col: at + 1 });
+      at = end;
+      continue;
+    }
+    TOKEN.lastIndex = at;
     const m = TOKEN.exec(line);
     if (m === null) {
-      if (line[i] === '"') throw new LineError("unterminated string", i + 1);
-      throw new LineError(`unexpected character ${JSON.stringify(line[i])}`, i + 1);
+      const ch = String.fromCodePoint(line.codePointAt(at)!);
+      throw new LineError(`unexpected character ${JSON.stringify(ch)}`, at + 1);
     }
+    const col = at + 1;
+    at = TOKEN.lastIndex;
     if (m[1] !== undefined) continue;
     if (m[2] !== undefined) break;
-    const col = i + 1;
     if (m[3] !== undefined) tokens.push({ kind: "num", text: m[3], col, value: BigInt(m[3]) });
     else if (m[4] !== undefined) tokens.push({ kind: "op", text: m[4], col });
-    else if (m[5] !== undefined) tokens.push({ kind: "ident", text: m[5], col });
-    else tokens.push({ kind: "str", text: JSON.parse(m[6]!) as string, col });
+    else tokens.push({ kind: "ident", text: m[5]!, col });
   }
   return tokens;
 }
