@@ -91,3 +91,25 @@ export class IteratorAbortError extends IteratorError {
     super("iterator read aborted", reason === undefined ? undefined : { cause: reason });
   }
 }
+
+/**
+ * read() of an iterator got EAGAIN, with no output, MAX_EAGAIN_WITHOUT_OUTPUT
+ * times in a row: the program keeps returning 1 (asking the kernel to run it
+ * again on the same object) and the iteration cannot move on.
+ */
+export class IteratorReplayError extends IteratorError {
+  override name = "IteratorReplayError";
+  readonly errno = "EAGAIN";
+  constructor(
+    readonly target: string | undefined,
+    readonly attempts: number,
+  ) {
+    super(
+      `the ${target ? `${target} ` : ""}iterator program keeps asking for a replay: ` +
+        `${attempts} reads in a row returned EAGAIN without output, so it returns 1 ` +
+        "(run me again on this object) every time and the iteration never moves on; " +
+        "return 0 once an object is done (the kernel's own EAGAIN, after 1,000,000 " +
+        `objects without output, would mean ${attempts} million silent objects)`,
+    );
+  }
+}

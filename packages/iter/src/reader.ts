@@ -3,10 +3,19 @@
 // event loop never blocks on the kernel running the BPF program.
 //
 // Kernel behaviour handled here (kernel/bpf/bpf_iter.c, bpf_seq_read):
-// - EAGAIN after ~1,000,000 objects produced no output: retried at once.
+// - EAGAIN: either the kernel visited 1,000,000 objects in one read(2) without
+//   output (it moved on: retrying continues the iteration), or the program
+//   returned 1 for an object with nothing buffered before it (retrying runs it
+//   on the same object again). Retried at once, up to MAX_EAGAIN_WITHOUT_OUTPUT
+//   in a row; then IteratorReplayError.
 // - E2BIG when one object's output exceeds the seq buffer: IteratorOverflowError.
 // - One read(2) returns at most the seq buffer (8 pages), whatever the size asked.
 // - EOF is final: an fd at EOF stays at EOF, so the reader closes its fd there.
+//
+// One read(2) at a time: read() calls queue behind each other; a consumer of
+// the whole output (readAll, forEachChunk, lines, records, for await, stream,
+// ...) has the reader to itself and any other read while it runs is refused.
+// The fd is closed only once no read(2) on the thread pool uses it.
 
 import * as fs from "node:fs";
 import { Readable } from "node:stream";
@@ -15,6 +24,7 @@ import {
   IteratorError,
   IteratorOverflowError,
   IteratorReadError,
+  IteratorReplayError,
 } from "./errors.js";
 
 /** The three file operations a reader needs (replaceable in tests). */
@@ -55,6 +65,17 @@ export interface ReaderOptions {
 
 export const DEFAULT_CHUNK_SIZE = 64 * 1024;
 
+/**
+ * EAGAINs in a row, with no byte in between, after which a reader gives up
+ * (IteratorReplayError). The kernel's own EAGAIN comes after 1,000,000 objects
+ * without output in one read(2) (MAX_ITER_OBJECTS in bpf_seq_read), so this
+ * many in a row would take 10^10 silent objects: more than the 2^32 entries
+ * a map can have, and than any kernel holds tasks, files or sockets. A
+ * program returning 1 gets here within a second or so: each of its EAGAINs
+ * ran it on one object.
+ */
+export const MAX_EAGAIN_WITHOUT_OUTPUT = 10_000;
+
 export interface ReadAllOptions {
   /** Bytes the whole output is expected to take: one allocation instead of doubling. */
   sizeHint?: number;
@@ -92,33 +113,52 @@ export function checkChunkSize(chunkSize: unknown): number {
 /**
  * One pass over an iterator. Single use: after EOF, an error or close() the
  * fd is closed; open a new reader (IteratorLink.open()) for fresh output.
+ *
+ * One read(2) at a time: overlapping read() calls queue and get successive
+ * chunks; a consumer of the whole output (readAll, text, forEachChunk,
+ * readRecords, lines, records, for await, stream, the *Sync methods) has the
+ * reader to itself, and any other read started while it runs is refused with
+ * an IteratorError. close() while a read(2) runs closes the fd once it returns.
  */
 export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncDisposable {
   readonly chunkSize: number;
   readonly target: string | undefined;
-  #fd: number;
-  #io: FdIo;
+  readonly #fd: number;
+  readonly #io: FdIo;
   #eof = false;
   #closed = false;
-  #inflight = false;
-  #closeWhenIdle = false;
+  #fdReleased = false;
+  /** read(2) calls on the thread pool: the fd stays open until they return. */
+  #ioPending = 0;
+  /** The consumer of the whole output that has the reader to itself, if any. */
+  #consumer: { name: string } | undefined;
+  /** read() calls waiting or running; each waits for the one before it. */
+  #queuedReads = 0;
+  #readQueue: Promise<unknown> = Promise.resolve();
+  /** EAGAINs since the last byte read. */
+  #eagainRun = 0;
   #signal: AbortSignal | undefined;
   #onAbort: (() => void) | undefined;
   #abortWaiters = new Set<(err: Error) => void>();
   #scratch: Buffer | undefined;
 
-  /** Takes ownership of `fd`. */
+  /** Takes ownership of `fd` (once the options are checked: a throwing constructor leaves it to the caller). */
   constructor(fd: number, options: ReaderOptions = {}) {
     if (!Number.isInteger(fd) || fd < 0)
       throw new TypeError(`fd must be a non-negative integer, got ${fd}`);
+    const chunkSize = checkChunkSize(options.chunkSize);
+    const signal = options.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new TypeError("signal must be an AbortSignal");
+    }
     this.#fd = fd;
-    this.chunkSize = checkChunkSize(options.chunkSize);
+    this.chunkSize = chunkSize;
     this.target = options.target;
     this.#io = options.io ?? nodeFdIo;
+    // Only now does the reader own the fd: the finalizer must not close an fd
+    // that a failed constructor left to its caller.
     finalizer.register(this, { fd, io: this.#io }, this);
-    const signal = options.signal;
     if (signal) {
-      if (!(signal instanceof AbortSignal)) throw new TypeError("signal must be an AbortSignal");
       this.#signal = signal;
       if (signal.aborted) {
         this.close();
@@ -150,9 +190,28 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
 
   #checkUsable(): void {
     if (this.#signal?.aborted) throw new IteratorAbortError(this.#signal.reason);
-    if (this.#closed && !this.#eof) {
+    if (this.#closed) {
       throw new IteratorError("iterator reader is closed (each open() gives a single-use reader)");
     }
+  }
+
+  /**
+   * Gives the reader to one consumer of the whole output, or refuses: two
+   * consumers would each get part of the output (and split records).
+   */
+  #claim(name: string): () => void {
+    const busy = this.#consumer?.name ?? (this.#queuedReads > 0 ? "read()" : undefined);
+    if (busy !== undefined) {
+      throw new IteratorError(
+        `iterator reader is busy: ${busy} is still reading it, so ${name} cannot start; ` +
+          "a reader has one consumer at a time (IteratorLink.open() gives another reader)",
+      );
+    }
+    const claim = { name };
+    this.#consumer = claim;
+    return () => {
+      if (this.#consumer === claim) this.#consumer = undefined;
+    };
   }
 
   #mapError(err: unknown): Error {
@@ -166,25 +225,43 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
     );
   }
 
+  /** EAGAIN: retry, unless the program has been asking for a replay for too long. */
+  #retryEagain(): void {
+    if (++this.#eagainRun < MAX_EAGAIN_WITHOUT_OUTPUT) return;
+    this.close();
+    throw new IteratorReplayError(this.target, this.#eagainRun);
+  }
+
+  #progress(n: number): number {
+    if (n > 0) this.#eagainRun = 0;
+    return n;
+  }
+
   /** One read(2), retrying EAGAIN/EINTR; rejects at once when aborted. */
   async #readOnce(buf: Uint8Array, offset: number, length: number): Promise<number> {
     for (;;) {
       this.#checkUsable();
+      if (this.#ioPending > 0)
+        throw new IteratorError("iterator reader: a read(2) is still running");
       const op = this.#io.read(this.#fd, buf, offset, length);
-      // The fd must stay open while the thread pool still reads from it, even
-      // when an abort already rejected the caller's promise.
-      this.#inflight = true;
+      // The fd stays open while the thread pool still reads from it, even
+      // when close() or an abort came first.
+      this.#ioPending++;
       const settle = () => {
-        this.#inflight = false;
-        if (this.#closeWhenIdle) this.#releaseFd();
+        this.#ioPending--;
+        if (this.#closed && this.#ioPending === 0) this.#releaseFd();
       };
       op.then(settle, settle);
       try {
-        return this.#signal ? await this.#raceAbort(op) : await op;
+        return this.#progress(this.#signal ? await this.#raceAbort(op) : await op);
       } catch (err) {
         if (err instanceof IteratorAbortError) throw err;
         const code = errnoCode(err);
-        if (code === "EAGAIN" || code === "EINTR") continue;
+        if (code === "EAGAIN") {
+          this.#retryEagain();
+          continue;
+        }
+        if (code === "EINTR") continue;
         this.close();
         throw this.#mapError(err);
       }
@@ -210,11 +287,17 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
   #readOnceSync(buf: Uint8Array, offset: number, length: number): number {
     for (;;) {
       this.#checkUsable();
+      if (this.#ioPending > 0)
+        throw new IteratorError("iterator reader: a read(2) is still running");
       try {
-        return this.#io.readSync(this.#fd, buf, offset, length);
+        return this.#progress(this.#io.readSync(this.#fd, buf, offset, length));
       } catch (err) {
         const code = errnoCode(err);
-        if (code === "EAGAIN" || code === "EINTR") continue;
+        if (code === "EAGAIN") {
+          this.#retryEagain();
+          continue;
+        }
+        if (code === "EINTR") continue;
         this.close();
         throw this.#mapError(err);
       }
@@ -226,8 +309,26 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
     this.close();
   }
 
-  /** The next chunk (what one read(2) returned), or null at the end. */
+  /**
+   * The next chunk (what one read(2) returned), or null at the end. Calls
+   * made while one is pending wait their turn and get the chunks after it.
+   */
   async read(): Promise<Buffer | null> {
+    if (this.#consumer) this.#claim("read()"); // throws: the reader is taken
+    // The first starts its read(2) now; later ones wait for the one before.
+    const turn =
+      this.#queuedReads === 0 ? this.#readChunk() : this.#readQueue.then(() => this.#readChunk());
+    this.#queuedReads++;
+    this.#readQueue = turn.catch(() => undefined);
+    try {
+      return await turn;
+    } finally {
+      this.#queuedReads--;
+    }
+  }
+
+  /** One chunk into the scratch buffer, copied out (only one read(2) runs at a time). */
+  async #readChunk(): Promise<Buffer | null> {
     if (this.#eof) return null;
     this.#scratch ??= Buffer.allocUnsafe(this.chunkSize);
     const scratch = this.#scratch;
@@ -239,23 +340,41 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
     return Buffer.from(scratch.subarray(0, n));
   }
 
+  /** The chunks up to the end, for a consumer that holds the claim. */
+  async *#chunks(): AsyncGenerator<Buffer, void, undefined> {
+    for (;;) {
+      const chunk = await this.#readChunk();
+      if (chunk === null) return;
+      yield chunk;
+    }
+  }
+
   /**
    * Everything up to the end, in one buffer. Closes the fd. `sizeHint`, the
    * output size expected (mapElemsRaw knows it from the map), lets the buffer
    * be allocated once instead of doubling.
    */
   async readAll(options: ReadAllOptions = {}): Promise<Buffer> {
-    if (this.#eof) return Buffer.alloc(0);
-    let buf = initialBuffer(this.chunkSize, options.sizeHint);
-    let used = 0;
-    for (;;) {
-      if (buf.length - used < this.chunkSize) buf = grow(buf, used, this.chunkSize);
-      const n = await this.#readOnce(buf, used, Math.min(this.chunkSize, buf.length - used));
-      if (n === 0) break;
-      used += n;
+    return this.#readAll("readAll()", options);
+  }
+
+  async #readAll(name: string, options: ReadAllOptions): Promise<Buffer> {
+    const release = this.#claim(name);
+    try {
+      if (this.#eof) return Buffer.alloc(0);
+      let buf = initialBuffer(this.chunkSize, options.sizeHint);
+      let used = 0;
+      for (;;) {
+        if (buf.length - used < this.chunkSize) buf = grow(buf, used, this.chunkSize);
+        const n = await this.#readOnce(buf, used, Math.min(this.chunkSize, buf.length - used));
+        if (n === 0) break;
+        used += n;
+      }
+      this.#atEof();
+      return fitted(buf, used);
+    } finally {
+      release();
     }
-    this.#atEof();
-    return fitted(buf, used);
   }
 
   /**
@@ -265,11 +384,16 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
    * valid only during its call (its buffer is reused two chunks later).
    */
   async forEachChunk(fn: (chunk: Buffer) => void): Promise<void> {
-    if (this.#eof) return;
-    const size = this.chunkSize;
-    const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)] as const;
-    let turn = 0;
+    return this.#forEachChunk("forEachChunk()", fn);
+  }
+
+  async #forEachChunk(name: string, fn: (chunk: Buffer) => void): Promise<void> {
+    const release = this.#claim(name);
     try {
+      if (this.#eof) return;
+      const size = this.chunkSize;
+      const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)] as const;
+      let turn = 0;
       let n = await this.#readOnce(buffers[0], 0, size);
       while (n > 0) {
         const current = buffers[turn]!;
@@ -286,40 +410,51 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
       }
       this.#atEof();
     } finally {
+      release();
       this.close();
     }
   }
 
   /** readAll() without the thread pool, for scripts. Blocks the event loop. */
   readAllSync(options: ReadAllOptions = {}): Buffer {
-    if (this.#eof) return Buffer.alloc(0);
-    let buf = initialBuffer(this.chunkSize, options.sizeHint);
-    let used = 0;
-    for (;;) {
-      if (buf.length - used < this.chunkSize) buf = grow(buf, used, this.chunkSize);
-      const n = this.#readOnceSync(buf, used, Math.min(this.chunkSize, buf.length - used));
-      if (n === 0) break;
-      used += n;
+    return this.#readAllSync("readAllSync()", options);
+  }
+
+  #readAllSync(name: string, options: ReadAllOptions): Buffer {
+    const release = this.#claim(name);
+    try {
+      if (this.#eof) return Buffer.alloc(0);
+      let buf = initialBuffer(this.chunkSize, options.sizeHint);
+      let used = 0;
+      for (;;) {
+        if (buf.length - used < this.chunkSize) buf = grow(buf, used, this.chunkSize);
+        const n = this.#readOnceSync(buf, used, Math.min(this.chunkSize, buf.length - used));
+        if (n === 0) break;
+        used += n;
+      }
+      this.#atEof();
+      return fitted(buf, used);
+    } finally {
+      release();
     }
-    this.#atEof();
-    return fitted(buf, used);
   }
 
   /** The whole output as UTF-8 text. */
   async text(): Promise<string> {
-    return (await this.readAll()).toString("utf8");
+    return (await this.#readAll("text()", {})).toString("utf8");
   }
 
   textSync(): string {
-    return this.readAllSync().toString("utf8");
+    return this.#readAllSync("textSync()", {}).toString("utf8");
   }
 
   /** Lines of text output, without their "\n"; a last unterminated line is included. */
   async *lines(): AsyncGenerator<string, void, undefined> {
+    const release = this.#claim("lines()");
     const decoder = new TextDecoder("utf-8");
     let pending = "";
     try {
-      for await (const chunk of this) {
+      for await (const chunk of this.#chunks()) {
         pending += decoder.decode(chunk, { stream: true });
         let nl = pending.indexOf("\n");
         let start = 0;
@@ -333,6 +468,7 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
       pending += decoder.decode();
       if (pending.length > 0) yield pending;
     } finally {
+      release();
       this.close();
     }
   }
@@ -340,9 +476,10 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
   /** Fixed-size records decoded one at a time as chunks arrive. */
   async *records<T>(decoder: RecordDecoder<T>): AsyncGenerator<T, void, undefined> {
     const size = checkDecoder(decoder);
+    const release = this.#claim("records()");
     let carry: Buffer = Buffer.alloc(0) as Buffer;
     try {
-      for await (const chunk of this) {
+      for await (const chunk of this.#chunks()) {
         const data = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
         const whole = data.length - (data.length % size);
         for (let off = 0; off < whole; off += size) yield decoder.decode(data, off);
@@ -350,6 +487,7 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
       }
       if (carry.length > 0) throw trailingBytes(carry.length, size);
     } finally {
+      release();
       this.close();
     }
   }
@@ -371,27 +509,32 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
         for (let off = from; off < to; off += size) out.push(decoder.decode(bytes, off));
       }
     };
-    await this.forEachChunk((chunk) => splitter.push(chunk, take));
+    await this.#forEachChunk("readRecords()", (chunk) => splitter.push(chunk, take));
     if (splitter.pending > 0) throw trailingBytes(splitter.pending, size);
     return out;
   }
 
   readRecordsSync<T>(decoder: RecordDecoder<T>): T[] {
     checkDecoder(decoder);
-    return decodeRecords(this.readAllSync(), decoder);
+    return decodeRecords(this.#readAllSync("readRecordsSync()", {}), decoder);
   }
 
-  /** A Node Readable of the chunks; destroying it closes the fd. */
+  /**
+   * A Node Readable of the chunks; it has the reader to itself until it ends
+   * (other reads are refused), and destroying it closes the fd.
+   */
   stream(): Readable {
+    const release = this.#claim("stream()");
     const stream = new Readable({
       highWaterMark: this.chunkSize,
       read: () => {
-        this.read().then(
+        this.#readChunk().then(
           (chunk) => stream.push(chunk),
           (err: Error) => stream.destroy(err),
         );
       },
       destroy: (err, callback) => {
+        release();
         this.close();
         callback(err);
       },
@@ -400,19 +543,18 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer, void, undefined> {
+    const release = this.#claim("for await");
     try {
-      for (;;) {
-        const chunk = await this.read();
-        if (chunk === null) return;
-        yield chunk;
-      }
+      yield* this.#chunks();
     } finally {
+      release();
       this.close();
     }
   }
 
   #releaseFd(): void {
-    this.#closeWhenIdle = false;
+    if (this.#fdReleased) return;
+    this.#fdReleased = true;
     finalizer.unregister(this);
     try {
       this.#io.close(this.#fd);
@@ -421,14 +563,16 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
     }
   }
 
-  /** Closes the fd (deferred until an in-flight read(2) returns). Idempotent. */
+  /**
+   * Closes the fd, once no read(2) uses it (a read in flight returns first;
+   * reads queued behind it are refused). Idempotent.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#scratch = undefined;
     if (this.#signal && this.#onAbort) this.#signal.removeEventListener("abort", this.#onAbort);
-    if (this.#inflight) this.#closeWhenIdle = true;
-    else this.#releaseFd();
+    if (this.#ioPending === 0) this.#releaseFd();
   }
 
   [Symbol.dispose](): void {
