@@ -67,6 +67,13 @@ export function fixupBtf(blob: Uint8Array, elf: ElfFile): Uint8Array {
   const out = new Uint8Array(blob);
   const view = new DataView(out.buffer);
   const { offsets, strStart } = typeOffsets(out);
+  // OBJECT symbols by section and name, looked up once per variable: a
+  // search of the symbol table per variable is quadratic on hostile input.
+  const objects = new Map<string, number>();
+  for (const s of elf.symbols) {
+    const key = `${s.section}:${s.name}`;
+    if (s.type === STT.OBJECT && !objects.has(key)) objects.set(key, s.value);
+  }
   const str = (off: number) => {
     const s = strStart + off;
     const e = out.indexOf(0, s);
@@ -91,10 +98,8 @@ export function fixupBtf(blob: Uint8Array, elf: ElfFile): Uint8Array {
       const linkage = view.getUint32(varAt + 12, true);
       if (linkage !== 1) continue; // static offsets are set; externs are not ours
       const name = str(view.getUint32(varAt, true));
-      const sym = elf.symbols.find(
-        (s) => s.name === name && s.section === section.index && s.type === STT.OBJECT,
-      );
-      if (sym) view.setUint32(vsi + 4, sym.value, true);
+      const value = objects.get(`${section.index}:${name}`);
+      if (value !== undefined) view.setUint32(vsi + 4, value, true);
     }
   }
   return out;

@@ -6,9 +6,9 @@
 // signedness, shifts, type id or enum value. A relocation that cannot be
 // resolved poisons its instruction (an invalid helper call), so it fails only
 // when the verifier reaches it, as with libbpf.
-import type { Btf, BtfType, CompositeType } from "@ts-ebpf/btf";
+import { type Btf, BtfError, type BtfType, type CompositeType } from "@ts-ebpf/btf";
 import type { CoreRelocationRecord } from "./btf-ext.js";
-import { CoreRelocationError } from "./errors.js";
+import { CoreRelocationError, ElfError } from "./errors.js";
 
 export const CoreReloKind = {
   FIELD_BYTE_OFFSET: 0,
@@ -79,7 +79,7 @@ function isComposite(t: BtfType): t is CompositeType {
 }
 
 function parseAccess(access: string): number[] {
-  if (!/^\d+(:\d+)*$/.test(access)) throw new Error(`bad CO-RE access string "${access}"`);
+  if (!/^\d+(:\d+)*$/.test(access)) throw new ElfError(`bad CO-RE access string "${access}"`);
   return access.split(":").map(Number);
 }
 
@@ -99,7 +99,7 @@ function localSpec(
     const t = btf.resolve(cur);
     if (isComposite(t)) {
       const m = t.members[idx];
-      if (!m) throw new Error(`member ${idx} of ${t.kind} ${t.name} does not exist`);
+      if (!m) throw new ElfError(`member ${idx} of ${t.kind} ${t.name} does not exist`);
       bitOffset += m.bitOffset;
       bitfieldSize = m.bitfieldSize;
       cur = m.type;
@@ -111,7 +111,7 @@ function localSpec(
       cur = t.type;
       steps.push({ kind: "array", index: idx });
     } else {
-      throw new Error(`access ${i} goes into ${t.kind} ${t.id}`);
+      throw new ElfError(`access ${i} goes into ${t.kind} ${t.id}`);
     }
   }
   return { steps, field: { bitOffset, type: cur, bitfieldSize, root: typeId } };
@@ -228,7 +228,7 @@ function fieldValue(btf: Btf, spec: FieldSpec, kind: number): { value: number; s
   if (bitfield) {
     byteOff = Math.floor(spec.bitOffset / 8 / byteSize) * byteSize;
     while (spec.bitOffset + bitSize - byteOff * 8 > byteSize * 8) {
-      if (byteSize >= 8) throw new Error("bitfield does not fit in 8 bytes");
+      if (byteSize >= 8) throw new ElfError("bitfield does not fit in 8 bytes");
       byteSize *= 2;
       byteOff = Math.floor(spec.bitOffset / 8 / byteSize) * byteSize;
     }
@@ -267,9 +267,37 @@ function candidates(local: Btf, id: number, target: Btf): number[] {
   return out;
 }
 
-/** libbpf's bpf_core_types_match, reduced: kinds, names, members and enumerators. */
-function typesMatch(local: Btf, lid: number, target: Btf, tid: number, depth = 0): boolean {
+/**
+ * libbpf's bpf_core_types_match, reduced: kinds, names, members and enumerators.
+ * `seen` remembers each comparison (pair and depth, so the result is the same
+ * as without it): members that point back (task_struct's parent, real_parent,
+ * group_leader) otherwise make the walk exponential in the depth.
+ */
+function typesMatch(
+  local: Btf,
+  lid: number,
+  target: Btf,
+  tid: number,
+  depth = 0,
+  seen = new Map<string, boolean>(),
+): boolean {
   if (depth > 16) return false;
+  const key = `${lid}:${tid}:${depth}`;
+  const known = seen.get(key);
+  if (known !== undefined) return known;
+  const result = typesMatchOnce(local, lid, target, tid, depth, seen);
+  seen.set(key, result);
+  return result;
+}
+
+function typesMatchOnce(
+  local: Btf,
+  lid: number,
+  target: Btf,
+  tid: number,
+  depth: number,
+  seen: Map<string, boolean>,
+): boolean {
   const l = local.resolve(lid);
   const t = target.resolve(tid);
   if (l.kind !== t.kind) return false;
@@ -280,7 +308,7 @@ function typesMatch(local: Btf, lid: number, target: Btf, tid: number, depth = 0
       const tc = t as CompositeType;
       return l.members.every((m) => {
         const tm = tc.members.find((x) => x.name === m.name);
-        return tm !== undefined && typesMatch(local, m.type, target, tm.type, depth + 1);
+        return tm !== undefined && typesMatch(local, m.type, target, tm.type, depth + 1, seen);
       });
     }
     case "enum":
@@ -291,11 +319,11 @@ function typesMatch(local: Btf, lid: number, target: Btf, tid: number, depth = 0
     case "int":
       return l.size === (t as typeof l).size && l.signed === (t as typeof l).signed;
     case "ptr":
-      return typesMatch(local, l.type, target, (t as typeof l).type, depth + 1);
+      return typesMatch(local, l.type, target, (t as typeof l).type, depth + 1, seen);
     case "array":
       return (
         l.nelems === (t as typeof l).nelems &&
-        typesMatch(local, l.type, target, (t as typeof l).type, depth + 1)
+        typesMatch(local, l.type, target, (t as typeof l).type, depth + 1, seen)
       );
     default:
       return true;
@@ -369,9 +397,10 @@ export function resolveCore(rec: CoreRelocationRecord, local: Btf, target: Btf):
   }
   if (kind === CoreReloKind.ENUMVAL_EXISTS || kind === CoreReloKind.ENUMVAL_VALUE) {
     const l = local.resolve(rec.typeId);
-    if (l.kind !== "enum" && l.kind !== "enum64") throw new Error("enum relocation on a non-enum");
+    if (l.kind !== "enum" && l.kind !== "enum64")
+      throw new ElfError("enum relocation on a non-enum");
     const v = l.values[access[0]!];
-    if (!v) throw new Error(`enumerator ${access[0]} does not exist`);
+    if (!v) throw new ElfError(`enumerator ${access[0]} does not exist`);
     let found: number | bigint | undefined;
     for (const c of candidates(local, rec.typeId, target)) {
       const t = target.resolve(c);
@@ -414,7 +443,7 @@ export function resolveCore(rec: CoreRelocationRecord, local: Btf, target: Btf):
         ? { local: localSize, target: undefined, reason: "no such type in the kernel's BTF" }
         : { local: localSize, target: target.sizeOf(matching[0]) };
     default:
-      throw new Error(`unknown CO-RE relocation kind ${kind}`);
+      throw new ElfError(`unknown CO-RE relocation kind ${kind}`);
   }
 }
 
@@ -460,7 +489,9 @@ export function applyCoreRelocations(
     try {
       r = resolveCore(rec, local, target);
     } catch (e) {
-      throw fail(e instanceof Error ? e.message : String(e), e);
+      // What malformed BTF or records raise; anything else is a bug, not wrapped.
+      if (e instanceof ElfError || e instanceof BtfError) throw fail(e.message, e);
+      throw e;
     }
     const at = rec.insnOff;
     const code = insns[at]!;

@@ -174,9 +174,12 @@ export class ElfFile {
         table.offset,
       );
     const start = table.offset + off;
-    const end = this.bytes.indexOf(0, start);
-    if (end < 0 || end >= table.offset + table.size)
+    // Searched within the table only: an unterminated table must not make
+    // every name a scan of the rest of the file.
+    const inTable = this.bytes.subarray(start, table.offset + table.size).indexOf(0);
+    if (inTable < 0)
       throw new ElfError(`unterminated string at ${off} in section ${table.index}`, start);
+    const end = start + inTable;
     return Buffer.from(this.bytes.buffer, this.bytes.byteOffset + start, end - start).toString(
       "latin1",
     );

@@ -106,6 +106,14 @@ function isGlobalData(name: string): boolean {
   );
 }
 
+/**
+ * A by-name record without a prototype: names come from the object, and
+ * "constructor", "toString" or "__proto__" are names like any other.
+ */
+function byName<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
 function cString(bytes: Uint8Array): string {
   const end = bytes.indexOf(0);
   return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString("utf8");
@@ -117,15 +125,32 @@ class Parser {
   readonly ext: BtfExt | undefined;
   readonly #kernel: Btf | undefined;
   readonly #kernelOption: Btf | undefined;
-  readonly maps: Record<string, ElfMapSpec> = {};
-  readonly variables: Record<string, GlobalVariable> = {};
+  readonly maps: Record<string, ElfMapSpec> = byName();
+  readonly variables: Record<string, GlobalVariable> = byName();
   /** Map name by symbol index of .maps / maps symbols. */
   readonly #mapBySymbol = new Map<number, string>();
   readonly #code = new Map<number, CodeSection>();
+  /** FUNC symbols by section index, and REL sections by the section they apply to. */
+  readonly #funcSymbols = new Map<number, ElfSymbol[]>();
+  readonly #relSections = new Map<number, Section[]>();
 
   constructor(bytes: Uint8Array, options: ParseOptions) {
     this.elf = parseElf(bytes);
     this.#kernelOption = options.kernelBtf;
+    // Grouped once: scanning every symbol and section per code section is
+    // quadratic in a hostile object's size.
+    for (const sym of this.elf.symbols) {
+      if (sym.type !== STT.FUNC) continue;
+      const list = this.#funcSymbols.get(sym.section) ?? [];
+      list.push(sym);
+      this.#funcSymbols.set(sym.section, list);
+    }
+    for (const rs of this.elf.sections) {
+      if (rs.type !== SHT.REL) continue;
+      const list = this.#relSections.get(rs.info) ?? [];
+      list.push(rs);
+      this.#relSections.set(rs.info, list);
+    }
     const btfSec = this.elf.section(".BTF");
     if (btfSec) {
       try {
@@ -164,7 +189,8 @@ class Parser {
         valueSize: s.size,
         maxEntries: 1,
         flags: readOnly ? BpfMapFlag.RDONLY_PROG : 0,
-        contents: new Uint8Array(this.elf.contents(s)),
+        // NOBITS contents are a fresh zeroed array already; PROGBITS a view to copy.
+        contents: s.type === SHT.NOBITS ? this.elf.contents(s) : this.elf.contents(s).slice(),
         freeze: readOnly,
       };
       for (const sym of this.elf.symbols) {
@@ -218,7 +244,7 @@ class Parser {
       const def = btf.resolve(variable.type);
       if (def.kind !== "struct")
         throw new ElfError(`map ${name}: its definition is a ${def.kind}, not a struct`);
-      const fields: Record<string, number> = {};
+      const fields: Record<string, number> = byName();
       let keySize: number | undefined;
       let valueSize: number | undefined;
       const typeIds: { btfKeyTypeId?: number; btfValueTypeId?: number } = {};
@@ -271,8 +297,7 @@ class Parser {
         `code section ${section.name}: ${section.size} bytes is not whole instructions`,
       );
     const insns = new Uint8Array(this.elf.contents(section));
-    const funcs: Func[] = this.elf.symbols
-      .filter((s) => s.section === index && s.type === STT.FUNC)
+    const funcs: Func[] = (this.#funcSymbols.get(index) ?? [])
       .map((s) => {
         if (s.value % 8 !== 0 || s.value + s.size > section.size || s.size === 0)
           throw new ElfError(
@@ -284,8 +309,7 @@ class Parser {
     if (funcs.length === 0 && section.size > 0)
       funcs.push({ section, name: section.name, start: 0, end: section.size });
     const relocs = new Map<number, ElfRelocation>();
-    for (const rs of this.elf.sections) {
-      if (rs.type !== SHT.REL || rs.info !== index) continue;
+    for (const rs of this.#relSections.get(index) ?? []) {
       for (const r of this.elf.relocations(rs)) {
         if (r.offset % 8 !== 0)
           throw new ElfError(`${rs.name}: relocation at ${r.offset} not on an instruction`);
@@ -353,10 +377,15 @@ class Parser {
       }
       for (const r of this.ext?.funcInfo.get(f.section.name) ?? [])
         if (r.insnOff >= f.start && r.insnOff < f.end)
-          funcInfo.push([base + (r.insnOff - f.start) / 8, r.typeId]);
+          funcInfo.push([base + insnIndex(r.insnOff - f.start, "func info", where), r.typeId]);
       for (const r of this.ext?.lineInfo.get(f.section.name) ?? [])
         if (r.insnOff >= f.start && r.insnOff < f.end)
-          lineInfo.push([base + (r.insnOff - f.start) / 8, r.fileNameOff, r.lineOff, r.lineCol]);
+          lineInfo.push([
+            base + insnIndex(r.insnOff - f.start, "line info", where),
+            r.fileNameOff,
+            r.lineOff,
+            r.lineCol,
+          ]);
       for (const p of code.poisoned)
         if (p.insn * 8 >= f.start && p.insn * 8 < f.end)
           poisoned.push({ ...p, insn: base + p.insn - f.start / 8 });
@@ -480,7 +509,7 @@ class Parser {
   }
 
   programs(): Record<string, ElfProgramSpec> {
-    const out: Record<string, ElfProgramSpec> = {};
+    const out = byName<ElfProgramSpec>();
     for (const s of this.elf.sections) {
       if (s.type !== SHT.PROGBITS || (s.flags & SHF_EXECINSTR) === 0 || s.name === ".text")
         continue;
@@ -498,6 +527,13 @@ class Parser {
   }
 }
 
+/** Instruction index of a .BTF.ext record's byte offset (from the function start). */
+function insnIndex(byteOff: number, what: string, where: string): number {
+  if (byteOff % 8 !== 0)
+    throw new ElfError(`${where}: ${what} record at byte ${byteOff} is not on an instruction`);
+  return byteOff / 8;
+}
+
 function records(rows: number[][], size: number): BtfExtRecords {
   rows.sort((a, b) => a[0]! - b[0]!);
   const bytes = new Uint8Array(rows.length * size);
@@ -512,7 +548,9 @@ function records(rows: number[][], size: number): BtfExtRecords {
 
 /**
  * Reads an ELF object (bytes) into a CollectionSpec. Malformed input raises
- * ElfError (BTF problems and internal range errors are wrapped, with the cause).
+ * ElfError; a problem in the object's .BTF is an ElfError whose cause is the
+ * BtfError. Any other cause (a TypeError, a RangeError) is a bug in this
+ * package: it is still wrapped, so callers see one error type.
  */
 export function parseCollection(bytes: Uint8Array, options: ParseOptions = {}): CollectionSpec {
   if (!(bytes instanceof Uint8Array)) throw new TypeError("parseCollection needs a Uint8Array");

@@ -1,0 +1,129 @@
+// Objects a hostile or careless producer could write: names that are
+// Object.prototype's, .BTF.ext records off the instruction grid, local types
+// that fan out. Each one parses to the right spec or fails with an ElfError.
+import { type Btf, loadKernelBtf, parseBtf } from "@ts-ebpf/btf";
+import { describe, expect, it } from "vitest";
+import { CoreReloKind, ElfError, parseCollection, parseElf, resolveCore } from "../src/index.js";
+import { fixture } from "./fixtures.js";
+
+const kernelBtf = loadKernelBtf();
+
+/** Renames a symbol in place (the new name must not be longer). */
+function renameSymbol(bytes: Uint8Array, from: string, to: string): void {
+  const elf = parseElf(bytes);
+  const sym = elf.symbols.find((s) => s.name === from)!;
+  const symtab = elf.sections.find((s) => s.type === 2)!;
+  const strtab = elf.sections[symtab.link]!;
+  const view = new DataView(bytes.buffer, bytes.byteOffset);
+  const nameOff = view.getUint32(symtab.offset + sym.index * 24, true);
+  expect(to.length).toBeLessThanOrEqual(from.length);
+  bytes.set([...new TextEncoder().encode(to), 0], strtab.offset + nameOff);
+}
+
+describe("hostile objects", () => {
+  it("names programs and variables after Object.prototype's properties like any others", () => {
+    const taskMap = fixture("task_map");
+    renameSymbol(taskMap, "mark_task", "toString");
+    const spec = parseCollection(taskMap, { kernelBtf });
+    // Before: "two programs are named toString" (Object.prototype.toString was there first).
+    expect(Object.keys(spec.programs)).toEqual(["toString"]);
+    expect(spec.programs.toString).toMatchObject({ name: "toString", section: "iter/task" });
+
+    const task = fixture("task");
+    renameSymbol(task, "tasks_seen", "__proto__");
+    const vars = parseCollection(task, { kernelBtf }).variables;
+    // Before: the assignment replaced the record's prototype and the variable vanished.
+    expect(Object.keys(vars)).toContain("__proto__");
+    expect(Object.getOwnPropertyDescriptor(vars, "__proto__")?.value).toEqual({
+      map: ".bss",
+      offset: 0,
+      size: 4,
+    });
+  });
+
+  it("refuses a func info record that is not on an instruction", () => {
+    const bytes = fixture("task");
+    const elf = parseElf(bytes);
+    const ext = elf.section(".BTF.ext")!;
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    const hdrLen = view.getUint32(ext.offset + 4, true);
+    const funcInfo = ext.offset + hdrLen + view.getUint32(ext.offset + 8, true);
+    // rec_size, then the first section's name and count, then its first record.
+    const firstRecord = funcInfo + 4 + 8;
+    expect(view.getUint32(firstRecord, true)).toBe(0);
+    view.setUint32(firstRecord, 4, true);
+    // Before: instruction index 0.5, written into the kernel's records as 0.
+    expect(() => parseCollection(bytes, { kernelBtf })).toThrow(
+      /func info record at byte 4 is not on an instruction/,
+    );
+  });
+
+  it("compares local types that fan out in bounded time (TYPE_MATCHES)", () => {
+    // Kernel: node0 -> node1 -> ... -> node7 through a "next" pointer; node7 holds an int.
+    // Local: the same chain, but every struct lists "next" 6 times: 6^7 paths.
+    const target = chain(1);
+    const local = chain(6);
+    let resolves = 0;
+    const resolve = target.resolve.bind(target);
+    Object.defineProperty(target, "resolve", {
+      value: (ref: Parameters<Btf["resolve"]>[0]) => {
+        resolves++;
+        return resolve(ref);
+      },
+    });
+    const rec = { insnOff: 0, typeId: 1, access: "0", kind: CoreReloKind.TYPE_MATCHES };
+    expect(resolveCore(rec, local, target)).toMatchObject({ local: 1, target: 1 });
+    expect(resolves).toBeLessThan(1000); // 951 781 on f626b01
+  });
+
+  it("reports malformed CO-RE records as ElfErrors, not plain Errors", () => {
+    const local = chain(1);
+    const bad = { insnOff: 0, typeId: 1, access: "0:x", kind: CoreReloKind.FIELD_BYTE_OFFSET };
+    expect(() => resolveCore(bad, local, local)).toThrow(ElfError);
+    const kind = { insnOff: 0, typeId: 1, access: "0", kind: 99 };
+    expect(() => resolveCore(kind, local, local)).toThrow(ElfError);
+  });
+});
+
+/**
+ * BTF with struct node0..node7 chained by `fanout` members named "next" and an
+ * int: node_i is id 1 + 2i, the pointer to node_(i+1) id 2 + 2i, the int id 17
+ * (node7 has one member, "v", an int; its pointer slot points at the int).
+ */
+function chain(fanout: number): Btf {
+  const strings = ["", "next", "v", "int", ...Array.from({ length: 8 }, (_, i) => `node${i}`)];
+  const off = new Map<string, number>();
+  let len = 0;
+  for (const s of strings) {
+    off.set(s, len);
+    len += s.length + 1;
+  }
+  const words: number[] = [];
+  const INT = 17;
+  for (let i = 0; i < 8; i++) {
+    const last = i === 7;
+    const n = last ? 1 : fanout;
+    words.push(off.get(`node${i}`)!, (4 << 24) | n, 8);
+    for (let m = 0; m < n; m++)
+      words.push(off.get(last ? "v" : "next")!, last ? INT : 2 + 2 * i, 0);
+    words.push(0, 2 << 24, 1 + 2 * (i + 1)); // ptr to node(i+1), the int after node7
+  }
+  words.push(off.get("int")!, 1 << 24, 4, (1 << 24) | 32);
+  const types = new Uint8Array(words.length * 4);
+  const tv = new DataView(types.buffer);
+  words.forEach((w, i) => {
+    tv.setUint32(i * 4, w >>> 0, true);
+  });
+  const str = new TextEncoder().encode(`${strings.join("\0")}\0`);
+  const blob = new Uint8Array(24 + types.length + str.length);
+  const h = new DataView(blob.buffer);
+  h.setUint16(0, 0xeb9f, true);
+  blob[2] = 1;
+  h.setUint32(4, 24, true);
+  h.setUint32(12, types.length, true);
+  h.setUint32(16, types.length, true);
+  h.setUint32(20, str.length, true);
+  blob.set(types, 24);
+  blob.set(str, 24 + types.length);
+  return parseBtf(blob);
+}
