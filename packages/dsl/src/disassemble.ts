@@ -1,7 +1,11 @@
 // Bytes back to a listing, with labels recovered for jump and call targets.
-import { classify, decode, type Instruction, type Item, slotsOf } from "./insn.js";
+// Only bytes that assemble() could have written are accepted, so that every
+// listing parse() reads back and assembles to the same bytes.
+import { DslError } from "./errors.js";
+import { decode, type Instruction, type Item, slotsOf } from "./insn.js";
 import { LdImm64Src } from "./opcodes.js";
-import { printInstruction } from "./print.js";
+import { printForm, printInstruction } from "./print.js";
+import { checkInstruction } from "./validate.js";
 
 export interface DisassembleOptions {
   /** Name jump and call targets (`L5:`, `sub_12:`) instead of printing offsets. Default true. */
@@ -28,13 +32,14 @@ function decodeWithTargets(bytes: Uint8Array): Decoded {
   const starts = new Set(slots);
   const names = new Map<number, string>();
   const targets: (number | undefined)[] = insns.map((insn, i) => {
-    let form: ReturnType<typeof classify>;
-    try {
-      form = classify(insn);
-    } catch {
-      return undefined;
-    }
     const at = slots[i]!;
+    let form: ReturnType<typeof checkInstruction>;
+    try {
+      form = checkInstruction(insn, i);
+    } catch (e) {
+      if (!(e instanceof DslError)) throw e;
+      throw new DslError(`${e.reason} (at slot ${at})`, { index: i, instruction: e.instruction });
+    }
     let to: number | undefined;
     let sub = false;
     if (form.kind === "ja" || form.kind === "jcond") to = at + 1 + form.off;
@@ -42,7 +47,18 @@ function decodeWithTargets(bytes: Uint8Array): Decoded {
     else if (form.kind === "call_subprog") [to, sub] = [at + 1 + form.imm, true];
     else if (form.kind === "ld_imm64" && form.pseudo === LdImm64Src.FUNC)
       [to, sub] = [at + 1 + form.imm, true];
-    if (to === undefined || !starts.has(to)) return undefined;
+    if (to === undefined) return undefined;
+    if (!starts.has(to)) {
+      // The same checks as assemble(): a listing it would refuse is not printed.
+      const where = { index: i, instruction: printForm(form, insn) };
+      if (to >= 0 && to < slot) {
+        throw new DslError(`jump into the middle of ld_imm64 at slot ${to - 1}`, where);
+      }
+      throw new DslError(
+        `jump out of range: target slot ${to} is outside the program (0..${slot - 1})`,
+        where,
+      );
+    }
     if (sub) names.set(to, `sub_${to}`);
     else if (!names.has(to)) names.set(to, `L${to}`);
     return to;
@@ -57,6 +73,9 @@ function decodeWithTargets(bytes: Uint8Array): Decoded {
 /**
  * Decodes bytes into a listing with labels at every jump and call target;
  * instructions keep their resolved offsets, so assemble() gives the same bytes.
+ * DslError (with the instruction's index) for bytes assemble() could not
+ * have written: an invalid instruction, a jump outside the program or into
+ * an ld_imm64, a truncated ld_imm64 or one with bits set in its second slot.
  */
 export function disassembleItems(bytes: Uint8Array): Item[] {
   const { insns, slots, names } = decodeWithTargets(bytes);
@@ -69,7 +88,11 @@ export function disassembleItems(bytes: Uint8Array): Item[] {
   return items;
 }
 
-/** The listing of instruction bytes, one instruction a line (see DisassembleOptions). */
+/**
+ * The listing of instruction bytes, one instruction a line (see
+ * DisassembleOptions); parse() reads it back to the same bytes. DslError for
+ * bytes that are not a program (see disassembleItems).
+ */
 export function disassemble(bytes: Uint8Array, options: DisassembleOptions = {}): string {
   const withLabels = options.labels ?? true;
   const { insns, slots, names } = decodeWithTargets(bytes);

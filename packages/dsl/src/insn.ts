@@ -299,6 +299,8 @@ export function classify(insn: Instruction): Form {
         }
         if (src === CallSrc.HELPER) {
           zero("off", off);
+          // Helper ids are enum bpf_func_id values: the kernel refuses a negative one.
+          if (imm < 0) fail(`invalid helper id ${imm}`);
           return { kind: "call", id: imm };
         }
         if (src === CallSrc.PSEUDO_CALL) {
@@ -426,6 +428,13 @@ export function decode(bytes: Uint8Array): Instruction[] {
     if (opcode === LD_IMM64) {
       if (at + 2 * INSN_SIZE > bytes.length) {
         throw new DslError(`instruction bytes: ld_imm64 at slot ${at / INSN_SIZE} is truncated`);
+      }
+      // The second slot holds only the upper immediate; the Instruction has
+      // nowhere to keep other bits, and the kernel refuses them.
+      if (view.getUint32(at + 8, true) !== 0) {
+        throw new DslError(
+          `instruction bytes: ld_imm64 at slot ${at / INSN_SIZE}: its second slot has opcode, registers or offset set (must be 0)`,
+        );
       }
       out.push({ ...base, imm2: view.getInt32(at + 12, true) });
       at += INSN_SIZE;
