@@ -54,7 +54,11 @@
  * Errors: `BtfError` (`.offset` is the byte offset in the blob, or -1) for
  * malformed or hostile BTF and for names that are not there; bounded work on any
  * input (reference loops, self-containing structs, fan-out, huge counts).
- * TypeError / RangeError for bad arguments.
+ * A BTF layout is refused (BtfError, when it is made) for a struct larger than
+ * 16 MiB, with more than 64 KiB past its last member, or decoding to more than
+ * 2^22 values. The name index is built once (a type with a bad name offset is
+ * left out; `type(id)` reports it); failed decodes, alignments and lookups are
+ * remembered. TypeError / RangeError for bad arguments.
  */
 export * from "./core.js";
 export {
