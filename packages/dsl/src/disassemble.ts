@@ -22,6 +22,7 @@ interface Decoded {
 }
 
 function decodeWithTargets(bytes: Uint8Array): Decoded {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError("bytes must be a Uint8Array");
   const insns = decode(bytes);
   const slots: number[] = [];
   let slot = 0;

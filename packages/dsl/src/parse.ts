@@ -737,6 +737,7 @@ const POSITION_PREFIX =
   /^(\s*\d+:\s*(?:\([0-9a-f]{2}\)\s*|(?:[0-9a-f]{2}[ \t]+){8}(?:(?:[0-9a-f]{2}[ \t]+){8})?)?)/;
 
 function parseWith(text: string, args: readonly unknown[]): Item[] {
+  if (typeof text !== "string") throw new TypeError(`text must be a string, not ${typeof text}`);
   const lines = text.split("\n");
   const labels = new Set<string>();
   for (const line of lines) {

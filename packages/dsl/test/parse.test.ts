@@ -3,7 +3,6 @@ import {
   asm,
   assemble,
   call,
-  callKfunc,
   disassemble,
   exit,
   ja,
