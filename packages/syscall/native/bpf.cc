@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -83,9 +84,28 @@ Napi::Value Address(const Napi::CallbackInfo& info) {
   return Napi::BigInt::New(info.Env(), static_cast<uint64_t>(reinterpret_cast<uintptr_t>(data)));
 }
 
+// dupAbove2(fd) -> a new close-on-exec fd >= 3 for the same file, or -errno.
+// Handles own such dups (libbpf's ensure_good_fd: fds 0-2 are stdio, and
+// code that treats 0 as "no fd" must never see a BPF object there).
+Napi::Value DupAbove2(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "dupAbove2(fd)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int64_t fd = info[0].As<Napi::Number>().Int64Value();
+  if (fd < 0 || fd > 0x7fffffff) {
+    Napi::RangeError::New(env, "fd out of range").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int r = fcntl(static_cast<int>(fd), F_DUPFD_CLOEXEC, 3);
+  return Napi::Number::New(env, r < 0 ? -errno : r);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bpf", Napi::Function::New(env, Bpf, "bpf"));
   exports.Set("address", Napi::Function::New(env, Address, "address"));
+  exports.Set("dupAbove2", Napi::Function::New(env, DupAbove2, "dupAbove2"));
   return exports;
 }
 

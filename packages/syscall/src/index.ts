@@ -26,8 +26,16 @@ export {
   refusedByPolicy,
   VerifierError,
 } from "./errors.js";
+export {
+  expectKind,
+  FdError,
+  type FdKind,
+  fdKind,
+  ObjectKindError,
+  objectKind,
+} from "./fds.js";
 // Handles that own their fd.
-export { FdHandle } from "./handles/fd.js";
+export { FdHandle, type PinOptions } from "./handles/fd.js";
 export { createIteratorLink, Link, openIteratorFd } from "./handles/link.js";
 export {
   BpfMap,

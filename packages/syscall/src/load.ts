@@ -3,6 +3,7 @@
 // that owns the maps it created.
 import { BpfMapFlag, BpfMapType } from "./constants/enums.gen.js";
 import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from "./constants/uapi.js";
+import { FdHandle, ownFd } from "./handles/fd.js";
 import { BpfMap } from "./handles/map.js";
 import { Program } from "./handles/program.js";
 import type { MapFdSource, MapReference, ProgramSpec } from "./spec.js";
@@ -72,18 +73,23 @@ function createSpecMaps(
   }
 }
 
+/** A handle's private fd (see FdHandle), or the fd of any other `{ fd }`. */
+function fdOf(source: MapFdSource): number {
+  return source instanceof FdHandle ? ownFd(source) : source.fd;
+}
+
 function resolve(
   ref: MapReference,
   byName: Record<string, MapFdSource>,
   callerMaps: Record<string, MapFdSource>,
 ): number {
-  if ("handle" in ref) return ref.handle.fd;
+  if ("handle" in ref) return fdOf(ref.handle);
   const source = callerMaps[ref.name] ?? byName[ref.name];
   if (!source)
     throw new RangeError(
       `relocation refers to map "${ref.name}", which neither the spec nor options.maps has`,
     );
-  return source.fd;
+  return fdOf(source);
 }
 
 /** Patches ld_imm64 instructions with map fds on a copy of the bytes. */
@@ -122,7 +128,8 @@ export function applyRelocations(
 function btfFields(spec: ProgramSpec, options: LoadOptions) {
   if (options.btf === undefined) return {};
   return {
-    progBtfFd: v.fd("options.btf.fd", options.btf.fd),
+    progBtfFd:
+      options.btf instanceof FdHandle ? ownFd(options.btf) : v.fd("options.btf.fd", options.btf.fd),
     ...(spec.funcInfo
       ? { funcInfo: spec.funcInfo.records, funcInfoRecSize: spec.funcInfo.recordSize }
       : {}),
@@ -156,7 +163,7 @@ export function loadProgram(spec: ProgramSpec, options: LoadOptions = {}): Progr
         name: spec.name ? kernelName(spec.name) : "",
         expectedAttachType: spec.expectedAttachType ?? 0,
         attachBtfId: spec.attachBtfId ?? 0,
-        attachBtfObjFd: spec.attachBtfObjFd ?? 0,
+        ...(spec.attachBtfObjFd === undefined ? {} : { attachBtfObjFd: spec.attachBtfObjFd }),
         ...(spec.attachTarget === undefined ? {} : { attachTarget: spec.attachTarget }),
         flags: spec.flags ?? 0,
         logLevel: options.logLevel ?? 0,

@@ -13,6 +13,8 @@ export interface NativeBinding {
   ): number;
   /** Address of a buffer's first byte (for attrs prepared once and reused). */
   address(buffer: Uint8Array): bigint;
+  /** fcntl(fd, F_DUPFD_CLOEXEC, 3): a new fd ≥ 3 for the same file, or -errno. */
+  dupAbove2(fd: number): number;
 }
 
 let binding: NativeBinding | undefined;

@@ -13,6 +13,7 @@ import {
   createIteratorLink,
   Link,
   loadProgram,
+  ObjectKindError,
   objGet,
   objPin,
   Program,
@@ -89,7 +90,8 @@ describeKernel("OBJ_PIN / OBJ_GET and bpftool interop", () => {
     open.push(l2);
     expect(l2.info().id).toBe(link.info().id);
     // A program pin is not a link.
-    expect(() => Link.fromPinned(path)).toThrow(BpfError);
+    expect(() => Link.fromPinned(path)).toThrow(ObjectKindError);
+    expect(() => Link.fromPinned(path)).toThrow(`${path} is a BPF program, not a link`);
   });
 
   it("errors: ENOENT for a missing path, EEXIST for a taken one, EINVAL for a bad fd, EPERM off bpffs", () => {

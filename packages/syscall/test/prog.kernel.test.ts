@@ -118,7 +118,7 @@ describeKernel("program commands", () => {
       logLevel: BpfLogLevel.INSNS,
       logSize: 128,
     });
-    open.push({ close: () => Program.fromFd(r.fd).close() });
+    open.push({ close: () => closeSync(r.fd) });
     expect(r.logSize).toBeGreaterThan(128);
     expect(r.log).toContain("processed 20 insns");
     expect(r.log.length).toBeGreaterThan(128);

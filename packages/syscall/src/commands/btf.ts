@@ -3,6 +3,7 @@ import { Attr } from "../attr.js";
 import { BpfCmd } from "../constants/enums.gen.js";
 import { Errno } from "../errno.js";
 import { BpfError, VerifierError } from "../errors.js";
+import { checkNewFd } from "../fds.js";
 import * as v from "../validate.js";
 import { MIN_LOG_SIZE } from "./prog.js";
 
@@ -33,7 +34,7 @@ export function btfLoad(
     const r = attr.call(BpfCmd.BTF_LOAD);
     const end = log ? log.indexOf(0) : -1;
     const text = log ? Buffer.from(log.subarray(0, end < 0 ? log.length : end)).toString() : "";
-    if (r >= 0) return { fd: r, log: text };
+    if (r >= 0) return { fd: checkNewFd(BpfCmd.BTF_LOAD, r), log: text };
     if (-r === Errno.ENOSPC && log && logSize < 0x3fffffff) {
       logSize = Math.min(0x3fffffff, Math.max(logSize * 4, attr.readU32("btf_log_true_size") + 1));
       continue;

@@ -3,6 +3,7 @@ import { Attr } from "../attr.js";
 import { BpfCmd } from "../constants/enums.gen.js";
 import { Errno } from "../errno.js";
 import { BpfError, check } from "../errors.js";
+import { checkNewFd } from "../fds.js";
 import * as v from "../validate.js";
 
 export type ObjectKind = "prog" | "map" | "link" | "btf";
@@ -56,5 +57,5 @@ export function getFdById(kind: ObjectKind, id: number, openFlags = 0): number {
       hint: `no ${kind} with id ${id} (it may have been freed)`,
     });
   }
-  return check(cmd, r);
+  return checkNewFd(cmd, r);
 }

@@ -3,6 +3,7 @@ import { Attr, StructReader } from "../attr.js";
 import { BpfCmd } from "../constants/enums.gen.js";
 import { BPF_F_REPLACE } from "../constants/uapi.js";
 import { check } from "../errors.js";
+import { checkNewFd, fdNotZero } from "../fds.js";
 import { BpfIterLinkInfoLayout } from "../layout/layouts.gen.js";
 import * as v from "../validate.js";
 
@@ -37,7 +38,7 @@ export function linkCreate(o: LinkCreateOptions): number {
   } else if (o.targetBtfId !== undefined) {
     attr.u32("target_btf_id", v.u32("targetBtfId", o.targetBtfId));
   }
-  return check(BpfCmd.LINK_CREATE, attr.call(BpfCmd.LINK_CREATE));
+  return checkNewFd(BpfCmd.LINK_CREATE, attr.call(BpfCmd.LINK_CREATE));
 }
 
 /** Parameters of an iterator link (`union bpf_iter_link_info`). Give at most one group. */
@@ -66,13 +67,13 @@ export function encodeIterLinkInfo(p: IterLinkParams): Uint8Array {
   ].filter(Boolean).length;
   if (groups > 1)
     throw new TypeError("iterator parameters: give map, cgroup or task parameters, not several");
-  if (p.mapFd !== undefined) info.setU32("map.map_fd", v.fd("mapFd", p.mapFd));
+  if (p.mapFd !== undefined) info.setU32("map.map_fd", fdNotZero("mapFd", p.mapFd));
   if (p.order !== undefined) info.setU32("cgroup.order", v.u32("order", p.order));
-  if (p.cgroupFd !== undefined) info.setU32("cgroup.cgroup_fd", v.fd("cgroupFd", p.cgroupFd));
+  if (p.cgroupFd !== undefined) info.setU32("cgroup.cgroup_fd", fdNotZero("cgroupFd", p.cgroupFd));
   if (p.cgroupId !== undefined) info.setU64("cgroup.cgroup_id", v.u64("cgroupId", p.cgroupId));
   if (p.tid !== undefined) info.setU32("task.tid", v.u32("tid", p.tid));
   if (p.pid !== undefined) info.setU32("task.pid", v.u32("pid", p.pid));
-  if (p.pidFd !== undefined) info.setU32("task.pid_fd", v.fd("pidFd", p.pidFd));
+  if (p.pidFd !== undefined) info.setU32("task.pid_fd", fdNotZero("pidFd", p.pidFd));
   return info.bytes;
 }
 
@@ -108,5 +109,5 @@ export function iterCreate(linkFd: number, flags = 0): number {
   const attr = new Attr("iter_create")
     .u32("link_fd", v.fd("linkFd", linkFd))
     .u32("flags", v.u32("flags", flags));
-  return check(BpfCmd.ITER_CREATE, attr.call(BpfCmd.ITER_CREATE));
+  return checkNewFd(BpfCmd.ITER_CREATE, attr.call(BpfCmd.ITER_CREATE));
 }

@@ -3,6 +3,7 @@ import { Attr } from "../attr.js";
 import { BpfCmd } from "../constants/enums.gen.js";
 import { Errno } from "../errno.js";
 import { BpfError, check } from "../errors.js";
+import { checkNewFd } from "../fds.js";
 import * as v from "../validate.js";
 
 export interface MapCreateOptions {
@@ -44,7 +45,7 @@ export function mapCreate(o: MapCreateOptions): number {
     .u32("btf_value_type_id", v.u32("btfValueTypeId", o.btfValueTypeId ?? 0))
     .u32("btf_vmlinux_value_type_id", v.u32("btfVmlinuxValueTypeId", o.btfVmlinuxValueTypeId ?? 0))
     .u64("map_extra", v.u64("mapExtra", o.mapExtra ?? 0));
-  return check(BpfCmd.MAP_CREATE, attr.call(BpfCmd.MAP_CREATE));
+  return checkNewFd(BpfCmd.MAP_CREATE, attr.call(BpfCmd.MAP_CREATE));
 }
 
 function elemAttr(mapFd: number, key: Uint8Array | null, value: Uint8Array | null, flags: number) {

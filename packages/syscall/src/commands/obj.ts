@@ -1,8 +1,10 @@
 // bpffs: OBJ_PIN and OBJ_GET.
 import { Attr } from "../attr.js";
 import { BpfCmd } from "../constants/enums.gen.js";
+import { BpfFileFlag } from "../constants/uapi.js";
 import { Errno } from "../errno.js";
-import { BpfError, check } from "../errors.js";
+import { BpfError } from "../errors.js";
+import { checkNewFd } from "../fds.js";
 import * as v from "../validate.js";
 
 function pinHint(errno: number, path: string): string | undefined {
@@ -29,6 +31,32 @@ export function objPin(fd: number, path: string, fileFlags = 0): void {
   }
 }
 
+/**
+ * BPF_OBJ_PIN of `name` relative to the directory open as `dirFd`, so the
+ * directory is looked up once by whoever opened it: BPF_F_PATH_FD (6.5+), or
+ * on older kernels (EINVAL / E2BIG for the flag) the path
+ * /proc/self/fd/<dirFd>/<name>, which resolves through the same open
+ * directory. `path` names the pin in errors.
+ */
+export function objPinAt(fd: number, dirFd: number, name: string, path = name): void {
+  const cname = v.cPath("name", name);
+  const attr = new Attr("obj")
+    .ptr("pathname", cname)
+    .u32("bpf_fd", v.fd("fd", fd))
+    .u32("file_flags", BpfFileFlag.PATH_FD)
+    .u32("path_fd", v.fd("dirFd", dirFd));
+  let r = attr.call(BpfCmd.OBJ_PIN);
+  if (r === -Errno.EINVAL || r === -Errno.E2BIG) {
+    const procPath = v.cPath("name", `/proc/self/fd/${dirFd}/${name}`);
+    const viaProc = new Attr("obj").ptr("pathname", procPath).u32("bpf_fd", fd);
+    r = viaProc.call(BpfCmd.OBJ_PIN);
+  }
+  if (r < 0) {
+    const hint = pinHint(-r, path);
+    throw new BpfError(BpfCmd.OBJ_PIN, -r, hint ? { hint } : {});
+  }
+}
+
 /** BPF_OBJ_GET: opens a pinned object → fd. `fileFlags`: BpfFileFlag.RDONLY / WRONLY. */
 export function objGet(path: string, fileFlags = 0): number {
   const cpath = v.cPath("path", path);
@@ -40,5 +68,5 @@ export function objGet(path: string, fileFlags = 0): number {
     const hint = pinHint(-r, path);
     throw new BpfError(BpfCmd.OBJ_GET, -r, hint ? { hint } : {});
   }
-  return check(BpfCmd.OBJ_GET, r);
+  return checkNewFd(BpfCmd.OBJ_GET, r);
 }

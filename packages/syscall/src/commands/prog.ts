@@ -3,6 +3,7 @@ import { Attr } from "../attr.js";
 import { BpfCmd } from "../constants/enums.gen.js";
 import { Errno } from "../errno.js";
 import { BpfError, check, lastLines, VerifierError } from "../errors.js";
+import { checkNewFd, fdNotZero } from "../fds.js";
 import * as v from "../validate.js";
 
 export interface ProgLoadOptions {
@@ -71,7 +72,7 @@ function validateLoad(o: ProgLoadOptions) {
   if (logSize > MAX_LOG_SIZE) throw new RangeError(`logSize must be at most ${MAX_LOG_SIZE}`);
   const funcInfo = extInfo("funcInfo", o.funcInfo, o.funcInfoRecSize);
   const lineInfo = extInfo("lineInfo", o.lineInfo, o.lineInfoRecSize);
-  if ((funcInfo || lineInfo) && !o.progBtfFd)
+  if ((funcInfo || lineInfo) && o.progBtfFd === undefined)
     throw new RangeError("funcInfo and lineInfo need progBtfFd (the program's BTF)");
   return { insns, license, name, logLevel, logSize, funcInfo, lineInfo };
 }
@@ -123,9 +124,9 @@ function attempt(
       .u32("line_info_cnt", p.lineInfo.count);
   }
   if (o.attachProgFd !== undefined)
-    attr.u32("attach_prog_fd", v.fd("attachProgFd", o.attachProgFd));
-  else if (o.attachBtfObjFd)
-    attr.u32("attach_btf_obj_fd", v.fd("attachBtfObjFd", o.attachBtfObjFd));
+    attr.u32("attach_prog_fd", fdNotZero("attachProgFd", o.attachProgFd));
+  else if (o.attachBtfObjFd !== undefined)
+    attr.u32("attach_btf_obj_fd", fdNotZero("attachBtfObjFd", o.attachBtfObjFd));
   // log_true_size (6.4+) is written back only when the size covers it; ask for
   // it only when a log is in play so older kernels see a shorter attr.
   if (log && attr.size > 0) attr.out("log_true_size");
@@ -163,7 +164,10 @@ export function progLoad(o: ProgLoadOptions): ProgLoadResult {
   for (;;) {
     const log = logLevel > 0 ? new Uint8Array(logSize) : null;
     const { r, logTrueSize } = attempt(o, p, logLevel, log);
-    if (r >= 0) return { fd: r, log: decodeLog(log), logSize: log ? logSize : 0 };
+    if (r >= 0) {
+      const fd = checkNewFd(BpfCmd.PROG_LOAD, r);
+      return { fd, log: decodeLog(log), logSize: log ? logSize : 0 };
+    }
     const errno = -r;
     if (errno === Errno.EAGAIN && eagain++ < EAGAIN_RETRIES) continue;
     if (errno === Errno.ENOSPC && log) {

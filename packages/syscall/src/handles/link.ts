@@ -1,5 +1,4 @@
 // Link: owns a link fd. Iterator links come from createIteratorLink().
-import { closeSync } from "node:fs";
 import { getFdById } from "../commands/id.js";
 import { type LinkInfo, linkInfo } from "../commands/info.js";
 import {
@@ -10,56 +9,64 @@ import {
   linkDetach,
   linkUpdate,
 } from "../commands/link.js";
-import { objGet } from "../commands/obj.js";
 import { BpfAttachType } from "../constants/enums.gen.js";
+import { expectKind } from "../fds.js";
 import * as v from "../validate.js";
-import { FdHandle } from "./fd.js";
+import { adopt, adoptDupOf, adoptPinned, FdHandle, ownFd } from "./fd.js";
 import type { Program } from "./program.js";
+
+/** The protected constructor, for createIteratorLink() in this module. */
+let newLink: (fd: number) => Link;
 
 export class Link extends FdHandle {
   protected constructor(fd: number) {
-    super(fd, `Link ${fd}`);
+    super(fd, "link", `Link ${fd}`);
   }
 
-  /** Takes ownership of a link fd. */
+  static {
+    newLink = (fd) => new Link(fd);
+  }
+
+  /**
+   * A handle on the link `fd` refers to. The handle works on its own duplicate:
+   * `fd` stays the caller's (open, on success and on failure). An
+   * ObjectKindError when `fd` is not a link; a RangeError for fds 0-2.
+   */
   static fromFd(fd: number): Link {
-    v.fd("fd", fd);
-    return new Link(fd);
+    return adoptDupOf(fd, "link", (dup) => new Link(dup));
   }
 
+  /** Opens a pinned link (BPF_OBJ_GET); an ObjectKindError when the pin is not a link. */
   static fromPinned(path: string): Link {
-    const fd = objGet(path);
-    try {
-      linkInfo(fd); // EINVAL unless the pinned object is a link
-    } catch (e) {
-      closeSync(fd);
-      throw e;
-    }
-    return new Link(fd);
+    return adoptPinned(path, "link", (fd) => new Link(fd));
   }
 
   static fromId(id: number): Link {
-    return new Link(getFdById("link", id));
+    return adopt(getFdById("link", id), (fd) => {
+      expectKind(fd, "link", `link id ${id}`);
+      return new Link(fd);
+    });
   }
 
   info(): LinkInfo {
-    return linkInfo(this.fd);
+    return linkInfo(ownFd(this));
   }
 
   /** BPF_LINK_UPDATE to another program (optionally only if `oldProgram` is attached). */
   update(program: Program | number, oldProgram?: Program | number): void {
     const options = oldProgram === undefined ? {} : { oldProgFd: fdOf(oldProgram) };
-    linkUpdate(this.fd, fdOf(program), options);
+    linkUpdate(ownFd(this), fdOf(program), options);
   }
 
   /** BPF_LINK_DETACH: the link stays open but inert. */
   detach(): void {
-    linkDetach(this.fd);
+    linkDetach(ownFd(this));
   }
 }
 
+/** A program's fd for a command: a handle's private fd, or a caller's number. */
 function fdOf(x: Program | number): number {
-  return typeof x === "number" ? v.fd("program fd", x) : x.fd;
+  return typeof x === "number" ? v.fd("program fd", x) : ownFd(x);
 }
 
 /**
@@ -76,12 +83,11 @@ export function createIteratorLink(
       : params instanceof Uint8Array
         ? params
         : encodeIterLinkInfo(params);
-  return Link.fromFd(
-    linkCreate({ progFd: fdOf(program), attachType: BpfAttachType.TRACE_ITER, iterInfo }),
-  );
+  const fd = linkCreate({ progFd: fdOf(program), attachType: BpfAttachType.TRACE_ITER, iterInfo });
+  return adopt(fd, newLink);
 }
 
 /** BPF_ITER_CREATE → a fresh fd to read() the iterator from; the caller closes it. */
 export function openIteratorFd(link: Link | number): number {
-  return iterCreate(typeof link === "number" ? v.fd("link fd", link) : link.fd);
+  return iterCreate(typeof link === "number" ? v.fd("link fd", link) : ownFd(link));
 }

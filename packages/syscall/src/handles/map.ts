@@ -1,7 +1,7 @@
 // Map: owns a map fd, with key/value codecs. Element access goes through one
 // preallocated attr whose key/value addresses are set once, so a lookup is one
 // N-API crossing with no allocation besides what the value codec returns.
-import { closeSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import {
   bytes as bytesCodec,
   type Codec,
@@ -20,14 +20,14 @@ import {
   mapLookupBatch,
   mapUpdateBatch,
 } from "../commands/map.js";
-import { objGet } from "../commands/obj.js";
 import { BpfCmd, BpfMapType, BpfUpdateFlag } from "../constants/enums.gen.js";
 import { Errno } from "../errno.js";
 import { BpfError } from "../errors.js";
+import { expectKind } from "../fds.js";
 import { BpfAttrLayout } from "../layout/layouts.gen.js";
 import { native } from "../native.js";
 import * as v from "../validate.js";
-import { FdHandle } from "./fd.js";
+import { adopt, adoptDupOf, adoptPinned, FdHandle, ownFd } from "./fd.js";
 
 const PERCPU_TYPES = new Set<number>([
   BpfMapType.PERCPU_HASH,
@@ -100,8 +100,9 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
   readonly #keyView: DataView;
   readonly #valueView: DataView;
 
+  /** `fd` becomes the private fd the preset attrs name (see FdHandle). */
   protected constructor(fd: number, shape: MapShape, codecs: MapCodecs<K, V> = {}) {
-    super(fd, `Map ${shape.name || fd}`);
+    super(fd, "map", `Map ${shape.name || fd}`);
     this.type = shape.type;
     this.keySize = shape.keySize;
     this.valueSize = shape.valueSize;
@@ -152,39 +153,27 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
     }
     // Codec sizes are checked before the map exists.
     pickCodec("key", options.key, v.u32("keySize", options.keySize));
-    const fd = mapCreate(options);
-    try {
-      return new BpfMap<K, V>(
-        fd,
-        {
-          type: options.type,
-          keySize: options.keySize,
-          valueSize: options.valueSize,
-          maxEntries: options.maxEntries,
-          flags: options.flags ?? 0,
-          name: options.name ?? "",
-        },
-        options,
-      );
-    } catch (e) {
-      closeQuietly(fd);
-      throw e;
-    }
+    const shape: MapShape = {
+      type: options.type,
+      keySize: options.keySize,
+      valueSize: options.valueSize,
+      maxEntries: options.maxEntries,
+      flags: options.flags ?? 0,
+      name: options.name ?? "",
+    };
+    return adopt(mapCreate(options), (fd) => new BpfMap<K, V>(fd, shape, options));
   }
 
-  /** Takes ownership of a map fd (closing it on error). */
+  /**
+   * A handle on the map `fd` refers to. The handle works on its own duplicate:
+   * `fd` stays the caller's (open, on success and on failure). An
+   * ObjectKindError when `fd` is not a map; a RangeError for fds 0-2.
+   */
   static fromFd<K = Uint8Array, V = Uint8Array>(
     fd: number,
     codecs?: MapCodecs<K, V>,
   ): BpfMap<K, V> {
-    v.fd("fd", fd);
-    try {
-      const info = mapInfo(fd);
-      return new BpfMap<K, V>(fd, info, codecs);
-    } catch (e) {
-      closeQuietly(fd);
-      throw e;
-    }
+    return adoptDupOf(fd, "map", (dup) => new BpfMap<K, V>(dup, mapInfo(dup), codecs));
   }
 
   /** Opens a pinned map (BPF_OBJ_GET). `fileFlags`: BpfFileFlag.RDONLY / WRONLY. */
@@ -193,7 +182,12 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
     codecs?: MapCodecs<K, V>,
     options: { fileFlags?: number } = {},
   ): BpfMap<K, V> {
-    return BpfMap.fromFd(objGet(path, options.fileFlags ?? 0), codecs);
+    return adoptPinned(
+      path,
+      "map",
+      (fd) => new BpfMap<K, V>(fd, mapInfo(fd), codecs),
+      options.fileFlags ?? 0,
+    );
   }
 
   /** Opens a map by id (MAP_GET_FD_BY_ID). */
@@ -201,11 +195,14 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
     id: number,
     codecs?: MapCodecs<K, V>,
   ): BpfMap<K, V> {
-    return BpfMap.fromFd(getFdById("map", id), codecs);
+    return adopt(getFdById("map", id), (fd) => {
+      expectKind(fd, "map", `map id ${id}`);
+      return new BpfMap<K, V>(fd, mapInfo(fd), codecs);
+    });
   }
 
   info(): MapInfo {
-    return mapInfo(this.fd);
+    return mapInfo(ownFd(this));
   }
 
   /** One element command through the preset attr (a TypeError on a closed handle). */
@@ -326,7 +323,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
         }
         let res: { count: number; done: boolean };
         try {
-          const o = { mapFd: self.fd, keys, values, count: n, inBatch, outBatch };
+          const o = { mapFd: ownFd(self), keys, values, count: n, inBatch, outBatch };
           res = cmd === "lookup" ? mapLookupBatch(o) : mapLookupAndDeleteBatch(o);
         } catch (e) {
           // A hash bucket larger than the batch: retry with room for it.
@@ -388,19 +385,19 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
       if (codec.encodeAt) codec.encodeAt(val, view, i * size);
       else codec.encode(val, values.subarray(i * size, (i + 1) * size));
     });
-    return mapUpdateBatch({ mapFd: this.fd, keys, values, count: list.length, elemFlags });
+    return mapUpdateBatch({ mapFd: ownFd(this), keys, values, count: list.length, elemFlags });
   }
 
   /** BPF_MAP_DELETE_BATCH → elements deleted (ENOENT for a missing key stops the batch). */
   deleteBatch(keys: Iterable<K>): number {
     const list = [...keys];
     if (list.length === 0) return 0;
-    return mapDeleteBatch({ mapFd: this.fd, keys: this.#packKeys(list), count: list.length });
+    return mapDeleteBatch({ mapFd: ownFd(this), keys: this.#packKeys(list), count: list.length });
   }
 
   /** BPF_MAP_FREEZE: no more writes from user space. */
   freeze(): void {
-    mapFreeze(this.fd);
+    mapFreeze(ownFd(this));
   }
 }
 
@@ -439,12 +436,4 @@ function acceptReturnedBytes(codec: Codec<unknown>): Codec<unknown> {
       }
     },
   };
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // nothing more to do
-  }
 }

@@ -1,8 +1,6 @@
 // Program: owns a program fd and the maps created for it by loadProgram.
-import { closeSync } from "node:fs";
 import { getFdById } from "../commands/id.js";
 import { type ProgInfo, progInfo } from "../commands/info.js";
-import { objGet } from "../commands/obj.js";
 import {
   type ProgLoadOptions,
   progLoad,
@@ -10,8 +8,8 @@ import {
   type TestRunOptions,
   type TestRunResult,
 } from "../commands/prog.js";
-import * as v from "../validate.js";
-import { FdHandle } from "./fd.js";
+import { expectKind } from "../fds.js";
+import { adopt, adoptDupOf, adoptPinned, FdHandle, ownFd } from "./fd.js";
 import type { BpfMap } from "./map.js";
 
 export class Program extends FdHandle {
@@ -30,7 +28,7 @@ export class Program extends FdHandle {
     log: string,
     maps: readonly BpfMap<unknown, unknown>[],
   ) {
-    super(fd, `Program ${name || fd}`);
+    super(fd, "prog", `Program ${name || fd}`);
     this.type = type;
     this.name = name;
     this.log = log;
@@ -43,36 +41,45 @@ export class Program extends FdHandle {
     ownedMaps: readonly BpfMap<unknown, unknown>[] = [],
   ): Program {
     const { fd, log } = progLoad(options);
-    return new Program(fd, options.type, options.name ?? "", log, ownedMaps);
+    return adopt(
+      fd,
+      (owned) => new Program(owned, options.type, options.name ?? "", log, ownedMaps),
+    );
   }
 
-  /** Takes ownership of a program fd. */
+  /**
+   * A handle on the program `fd` refers to. The handle works on its own
+   * duplicate: `fd` stays the caller's (open, on success and on failure). An
+   * ObjectKindError when `fd` is not a program; a RangeError for fds 0-2.
+   */
   static fromFd(fd: number): Program {
-    v.fd("fd", fd);
-    try {
-      const info = progInfo(fd);
-      return new Program(fd, info.type, info.name, "", []);
-    } catch (e) {
-      closeSync(fd);
-      throw e;
-    }
+    return adoptDupOf(fd, "prog", (dup) => Program.#fromOwnedFd(dup));
   }
 
+  /** Opens a pinned program (BPF_OBJ_GET); an ObjectKindError when the pin is not a program. */
   static fromPinned(path: string): Program {
-    return Program.fromFd(objGet(path));
+    return adoptPinned(path, "prog", (fd) => Program.#fromOwnedFd(fd));
   }
 
   static fromId(id: number): Program {
-    return Program.fromFd(getFdById("prog", id));
+    return adopt(getFdById("prog", id), (fd) => {
+      expectKind(fd, "prog", `program id ${id}`);
+      return Program.#fromOwnedFd(fd);
+    });
+  }
+
+  static #fromOwnedFd(fd: number): Program {
+    const info = progInfo(fd);
+    return new Program(fd, info.type, info.name, "", []);
   }
 
   info(): ProgInfo {
-    return progInfo(this.fd);
+    return progInfo(ownFd(this));
   }
 
   /** BPF_PROG_TEST_RUN on this program. */
   testRun(options: Omit<TestRunOptions, "progFd"> = {}): TestRunResult {
-    return progTestRun({ ...options, progFd: this.fd });
+    return progTestRun({ ...options, progFd: ownFd(this) });
   }
 
   override close(): void {
