@@ -170,8 +170,10 @@ function roundTrips(bytes: Uint8Array): boolean {
   }
   const hex = Buffer.from(bytes).toString("hex");
   expect(assemble(parse(listing)).bytes, `${hex}\n${listing}`).toEqual(bytes);
-  const numeric = disassemble(bytes, { labels: false, slots: true });
-  expect(assemble(parse(numeric)).bytes, `${hex}\n${numeric}`).toEqual(bytes);
+  for (const options of [{ labels: false, slots: true }, { slots: true }, { labels: false }]) {
+    const variant = disassemble(bytes, options);
+    expect(assemble(parse(variant)).bytes, `${hex}\n${variant}`).toEqual(bytes);
+  }
   return true;
 }
 
@@ -227,9 +229,9 @@ describe("parse(disassemble(bytes))", () => {
       fc.property(program, (bytes) => {
         if (roundTrips(bytes)) accepted++;
       }),
-      { numRuns: 2000 },
+      { numRuns: 1200 },
     );
     // The generator must reach valid programs often enough to matter.
-    expect(accepted).toBeGreaterThan(300);
+    expect(accepted).toBeGreaterThan(150);
   });
 });
