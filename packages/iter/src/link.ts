@@ -2,20 +2,27 @@
 // BPF_TRACE_ITER link with its parameters, and open readers on it.
 
 import { execFileSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { type Btf, loadKernelBtf } from "@ts-ebpf/btf";
 import {
   BpfError,
   createIteratorLink,
-  iterCreate,
   Link,
   loadProgram,
-  type Program,
+  openIteratorFd,
+  Program,
   type ProgramSpec,
+  progInfo,
   refusedByPolicy,
 } from "@ts-ebpf/syscall";
-import { BpfAttachType, BpfCgroupIterOrderName, BpfProgType } from "@ts-ebpf/syscall/constants";
+import {
+  BpfAttachType,
+  BpfCgroupIterOrderName,
+  BpfLinkTypeName,
+  BpfProgType,
+  BpfProgTypeName,
+} from "@ts-ebpf/syscall/constants";
 import { IteratorError, IteratorTargetRefusedError, UnsupportedTargetError } from "./errors.js";
 import {
   checkKernelParams,
@@ -24,6 +31,7 @@ import {
   type LinkParams,
   toIterLinkParams,
 } from "./params.js";
+import { bpfFdKind, kindPhrase, openPinnedFd } from "./pinned.js";
 import { IteratorReader, type ReaderOptions } from "./reader.js";
 import { checkTargetName, targetInfo } from "./targets.js";
 
@@ -66,6 +74,8 @@ function isSpec(p: unknown): p is ProgramSpec {
 }
 
 function isFdOwner(p: unknown): p is ProgramFdOwner {
+  // A Program handle makes a shared fd on first read of `fd`: tell it by class.
+  if (p instanceof Program) return true;
   return (
     typeof p === "object" && p !== null && "fd" in p && typeof (p as ProgramFdOwner).fd === "number"
   );
@@ -118,15 +128,80 @@ function closeFd(fd: number): void {
   }
 }
 
+const ITER_PREFIX = "bpf_iter_";
+
+/**
+ * The iterator target a loaded program was verified for: the kernel reports
+ * the BTF id of the function it attaches to (attach_btf_id), and an iterator
+ * program attaches to the FUNC bpf_iter_<target> of vmlinux BTF.
+ */
+export function loadedProgramTarget(program: ProgramFdOwner, btf: Btf = loadKernelBtf()): string {
+  let info: ReturnType<typeof progInfo>;
+  if (program instanceof Program) {
+    info = program.info();
+  } else {
+    // OBJ_GET_INFO_BY_FD answers for any BPF fd (a link's info read as a
+    // program's would be nonsense): ask what the fd is first.
+    const fd = program.fd;
+    let kind: ReturnType<typeof bpfFdKind>;
+    try {
+      kind = bpfFdKind(fd);
+    } catch (err) {
+      throw new IteratorError(`program fd ${fd} is not open`, { cause: err });
+    }
+    if (kind !== "prog") {
+      throw new IteratorError(
+        `program fd ${fd} is not a loaded BPF program: it is ${kindPhrase(kind)}`,
+      );
+    }
+    info = progInfo(fd);
+  }
+  const what = `program ${info.name ? `"${info.name}" ` : ""}(id ${info.id})`;
+  if (info.type !== BpfProgType.TRACING) {
+    const type = BpfProgTypeName[info.type] ?? `type ${info.type}`;
+    throw new IteratorError(
+      `${what} is a ${type} program, not an iterator program (TRACING, loaded for BPF_TRACE_ITER)`,
+    );
+  }
+  let attachedTo: string | undefined;
+  try {
+    const t = btf.type(info.attachBtfId);
+    if (t.kind === "func") attachedTo = t.name;
+  } catch {
+    // not a vmlinux type id: not an iterator program either
+  }
+  if (!attachedTo?.startsWith(ITER_PREFIX)) {
+    throw new IteratorError(
+      `${what} is not an iterator program: it attaches to ${attachedTo ?? `BTF id ${info.attachBtfId}`}, not to a bpf_iter_<target> function`,
+    );
+  }
+  return attachedTo.slice(ITER_PREFIX.length);
+}
+
+/** Refuses a loaded program verified for another target (the kernel would take it as its own target). */
+function checkLoadedFor(program: ProgramFdOwner, target: string, btf?: Btf): void {
+  const loadedFor = loadedProgramTarget(program, btf);
+  if (loadedFor !== target) {
+    throw new IteratorError(
+      `the program was loaded for the ${loadedFor} iterator, not for ${target}: ` +
+        `a ${target} iterator needs a program loaded for ${target} (or pass "${loadedFor}" as the target)`,
+    );
+  }
+}
+
 function loadFor(
   program: ProgramSpec | ProgramFdOwner,
   target: string,
+  btf?: Btf,
 ): { prog: ProgramFdOwner; owned?: Program } {
   if (isSpec(program)) {
-    const owned = loadIteratorProgram(program, target);
+    const owned = loadIteratorProgram(program, target, btf);
     return { prog: owned, owned };
   }
-  if (isFdOwner(program)) return { prog: program };
+  if (isFdOwner(program)) {
+    checkLoadedFor(program, target, btf);
+    return { prog: program };
+  }
   throw new TypeError("program must be a ProgramSpec (e.g. from @ts-ebpf/dsl) or a loaded Program");
 }
 
@@ -175,10 +250,11 @@ export function createIterator(
   targetBtfId(target, btf);
   checkKernelParams(btf, target, linkParams);
   const iterParams = toIterLinkParams(linkParams);
-  const { prog, owned } = loadFor(program, target);
+  const { prog, owned } = loadFor(program, target, btf);
   let link: Link;
   try {
-    link = createIteratorLink(prog.fd, iterParams);
+    // A Program handle is passed as such: it uses its own fd (no shared fd made for this).
+    link = createIteratorLink(prog instanceof Program ? prog : prog.fd, iterParams);
   } catch (err) {
     owned?.close();
     throw linkError(err, target, linkParams);
@@ -203,19 +279,41 @@ export function ensureBpffs(path: string): void {
 }
 
 /**
- * Opens a pinned iterator for reading (needs only the file's permissions).
- * Each call gives a fresh reader.
+ * Opens a pinned iterator for reading: needs only read permission on the pin
+ * (no capability, no bpf(2)). The path is looked up once; the opened file is
+ * checked to be a file on bpffs (IteratorError otherwise). Each call gives a
+ * fresh reader.
  */
 export function openPinned(path: string, options: ReaderOptions = {}): IteratorReader {
   if (typeof path !== "string" || path === "")
     throw new TypeError("path must be a non-empty string");
-  const fd = openSync(path, "r");
+  const fd = openPinnedFd(path);
   try {
     return new IteratorReader(fd, options);
   } catch (err) {
     closeFd(fd);
     throw err;
   }
+}
+
+/** Options of IteratorLink.pin(). */
+export interface IteratorPinOptions {
+  /** Permission bits of the pin (default 0o600). */
+  mode?: number;
+}
+
+/**
+ * An ObjectKindError of Link.fromPinned (the pin holds a map, a program...)
+ * restated for an iterator link; undefined for any other error.
+ */
+function notALink(err: unknown, path: string): IteratorError | undefined {
+  if (!(err instanceof Error) || err.name !== "ObjectKindError") return undefined;
+  const actual = (err as Error & { actual?: string }).actual;
+  const phrase =
+    actual === "map" || actual === "prog" || actual === "btf" || actual === "iter"
+      ? kindPhrase(actual)
+      : "not a BPF object";
+  return new IteratorError(`${path} is ${phrase}, not an iterator link`, { cause: err });
 }
 
 /** An iterator link: owns the link fd, and the program (and its maps) when it loaded it. */
@@ -233,15 +331,31 @@ export class IteratorLink implements Disposable, AsyncDisposable {
     this.#owned = owned;
   }
 
-  /** Opens a pinned iterator link (BPF_OBJ_GET); the target comes from link info. */
+  /**
+   * Opens a pinned iterator link: one BPF_OBJ_GET (the path is looked up
+   * once), then checks on that fd that it is a link, and an iterator link;
+   * the target comes from link info. open() then runs this very link.
+   */
   static fromPinned(path: string): IteratorLink {
     if (typeof path !== "string" || path === "")
       throw new TypeError("path must be a non-empty string");
-    const link = Link.fromPinned(path);
+    let link: Link;
     try {
-      const iter = link.info().iter;
-      if (!iter) throw new IteratorError(`${path} is a BPF link, but not an iterator link`);
-      return new IteratorLink(link, iter.targetName);
+      link = Link.fromPinned(path);
+    } catch (err) {
+      throw notALink(err, path) ?? err;
+    }
+    try {
+      const kind = bpfFdKind(link.fd);
+      if (kind !== "link") {
+        throw new IteratorError(`${path} is ${kindPhrase(kind)}, not an iterator link`);
+      }
+      const info = link.info();
+      if (!info.iter) {
+        const type = BpfLinkTypeName[info.type]?.toLowerCase() ?? `type ${info.type}`;
+        throw new IteratorError(`${path} is a BPF ${type} link, not an iterator link`);
+      }
+      return new IteratorLink(link, info.iter.targetName);
     } catch (err) {
       link.close();
       throw err;
@@ -264,7 +378,7 @@ export class IteratorLink implements Disposable, AsyncDisposable {
 
   /** A fresh reader (BPF_ITER_CREATE): each one runs the iteration from the start. */
   open(options: ReaderOptions = {}): IteratorReader {
-    const fd = iterCreate(this.fd);
+    const fd = openIteratorFd(this.#link);
     try {
       return new IteratorReader(fd, { target: this.target, ...options });
     } catch (err) {
@@ -286,15 +400,28 @@ export class IteratorLink implements Disposable, AsyncDisposable {
     return this.open(options).text();
   }
 
-  /** Pins the link on bpffs (mounting /sys/fs/bpf when needed); `cat path` then runs it. */
-  pin(path: string): void {
+  /**
+   * Pins the link on bpffs (mounting /sys/fs/bpf when needed); `cat path`
+   * then runs it. `mode`: the pin's permission bits, default 0o600 (the owner
+   * only); 0o644 lets every user read the iterator's output, with no
+   * capability.
+   */
+  pin(path: string, options: IteratorPinOptions = {}): void {
     if (typeof path !== "string" || path === "")
       throw new TypeError("path must be a non-empty string");
+    if (typeof options !== "object" || options === null)
+      throw new TypeError("pin options must be an object such as { mode: 0o644 }");
+    const mode = options.mode ?? 0o600;
+    if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
+      throw new RangeError(
+        `mode must be permission bits between 0 and 0o777, got ${typeof mode === "number" ? `0o${mode.toString(8)}` : String(mode)}`,
+      );
+    }
     ensureBpffs(path);
     if (!existsSync(dirname(path))) {
       throw new IteratorError(`cannot pin at ${path}: ${dirname(path)} does not exist`);
     }
-    this.#link.pin(path);
+    this.#link.pin(path, { mode });
   }
 
   /** Link info from the kernel: target name and the parameters it was created with. */
@@ -315,7 +442,7 @@ export class IteratorLink implements Disposable, AsyncDisposable {
   update(program: ProgramSpec | ProgramFdOwner): void {
     const { prog, owned } = loadFor(program, this.target);
     try {
-      this.#link.update(prog.fd);
+      this.#link.update(prog instanceof Program ? prog : prog.fd);
     } catch (err) {
       owned?.close();
       throw err;

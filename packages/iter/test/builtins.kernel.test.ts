@@ -392,6 +392,7 @@ describeKernel(`mapElems ${mapElem.note}`, () => {
         value: u64,
       });
       map.set(1, 2n);
+      void map.fd; // the handle's shared fd, made on first use and closed with the map
       const before = openFds();
       await expect(iter.mapElems(map)).rejects.toBeInstanceOf(iter.IteratorTargetRefusedError);
       expect(() => iter.mapElemsSync(map)).toThrow(/refuses bpf_map_elem iterator programs/);

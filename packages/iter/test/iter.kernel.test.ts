@@ -124,6 +124,7 @@ describeKernel("createIterator and readers", () => {
     "where the kernel refuses bpf_map_elem programs: IteratorTargetRefusedError names the target, no fd leaks",
     () => {
       using map = tinyHash("iter_refused");
+      void map.fd; // the handle's shared fd, made on first use and closed with the map
       const before = openFds();
       let err: unknown;
       try {

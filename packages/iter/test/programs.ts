@@ -202,3 +202,33 @@ export function ksymAddressProgram(replay?: { address: bigint; state: MapFdSourc
   body.push(...writeR9AndReturn("u64"));
   return iteratorSpec(btf(), "ksym", body, "test_ksym_addr");
 }
+
+/**
+ * ksym program writing each object's meta->seq_num (u64): the whole output is
+ * 0, 1, 2, ... n-1, so a chunk lost, repeated or taken out of order shows.
+ */
+export function ksymSeqNumProgram(): ProgramSpec {
+  const body: Item[] = [
+    ldx("u64", "r7", "r1", ctxOff("ksym", "meta")),
+    ldx("u64", "r8", "r1", ctxOff("ksym", "ksym")),
+    ldx("u64", "r6", "r7", metaOff("seq")),
+    jeq("r8", 0, "out"),
+    ldx("u64", "r9", "r7", metaOff("seq_num")),
+    ...writeR9AndReturn("u64"),
+  ];
+  return iteratorSpec(btf(), "ksym", body, "test_ksym_seq");
+}
+
+/** A task program returning 1 for every task: it asks the kernel to replay the same object forever. */
+export function alwaysReplayProgram(): ProgramSpec {
+  const body: Item[] = [
+    ldx("u64", "r8", "r1", ctxOff("task", "task")),
+    jeq("r8", 0, "out"),
+    mov("r0", 1),
+    exit(),
+    label("out"),
+    mov("r0", 0),
+    exit(),
+  ];
+  return iteratorSpec(btf(), "task", body, "test_replay");
+}
