@@ -140,21 +140,19 @@ function loadOne(
   btf: { fd: number } | undefined,
   logLevel: number,
 ): Program {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      // The collection's maps are shared by name; the spec's own copies are not created.
-      return loadProgram({ ...p, maps: [] }, { maps, logLevel, ...(btf ? { btf } : {}) });
-    } catch (err) {
-      // The verifier answers EAGAIN when a signal is pending; libbpf retries too.
-      if (err instanceof BpfError && err.code === "EAGAIN" && attempt < 5) continue;
-      if (err instanceof VerifierError) {
-        const core = poisonError(p, err);
-        if (core) throw core;
-        throw err;
-      }
-      if (err instanceof BpfError) throw loadError(p, err);
+  try {
+    // The collection's maps are shared by name; the spec's own copies are not
+    // created. PROG_LOAD's EAGAIN (a signal during verification) is retried
+    // inside progLoad, the one place that retries it.
+    return loadProgram({ ...p, maps: [] }, { maps, logLevel, ...(btf ? { btf } : {}) });
+  } catch (err) {
+    if (err instanceof VerifierError) {
+      const core = poisonError(p, err);
+      if (core) throw core;
       throw err;
     }
+    if (err instanceof BpfError) throw loadError(p, err);
+    throw err;
   }
 }
 

@@ -5,7 +5,9 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -21,15 +23,18 @@ bool BufferSpan(const Napi::Value& v, uint8_t** data, size_t* len) {
   return true;
 }
 
-// bpf(cmd, attr, size, [offset, buffer | null]...) -> result >= 0 or -errno.
-// Each (offset, buffer) pair writes the buffer's address (or 0 for null) as a
-// little-endian u64 into attr at offset before the call, so one crossing
-// carries a whole command.
+// bpf(cmd, attr, size, [offset, buffer | null, length]...) -> result >= 0 or -errno.
+// Each (offset, buffer, length) triple writes the buffer's address (or 0 for
+// null) as a little-endian u64 into attr at offset before the call, so one
+// crossing carries a whole command. `length` is how many bytes the kernel will
+// read or write through that pointer: a buffer shorter than that (a wrong
+// size, a detached or shrunk ArrayBuffer) is refused here, right before the
+// syscall, whatever the TypeScript checks before it concluded.
 Napi::Value Bpf(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   size_t argc = info.Length();
-  if (argc < 3 || (argc - 3) % 2 != 0 || !info[0].IsNumber() || !info[2].IsNumber()) {
-    Napi::TypeError::New(env, "bpf(cmd, attr, size, [offset, buffer]...)")
+  if (argc < 3 || (argc - 3) % 3 != 0 || !info[0].IsNumber() || !info[2].IsNumber()) {
+    Napi::TypeError::New(env, "bpf(cmd, attr, size, [offset, buffer, length]...)")
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -44,9 +49,12 @@ Napi::Value Bpf(const Napi::CallbackInfo& info) {
     Napi::RangeError::New(env, "size exceeds attr").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  for (size_t i = 3; i < argc; i += 2) {
-    if (!info[i].IsNumber()) {
-      Napi::TypeError::New(env, "pointer offset must be a number").ThrowAsJavaScriptException();
+  // Every check runs before the first address is written: a refused call
+  // leaves attr as it was.
+  for (size_t i = 3; i < argc; i += 3) {
+    if (!info[i].IsNumber() || !info[i + 2].IsNumber()) {
+      Napi::TypeError::New(env, "pointer offset and length must be numbers")
+          .ThrowAsJavaScriptException();
       return env.Undefined();
     }
     int64_t off = info[i].As<Napi::Number>().Int64Value();
@@ -54,15 +62,35 @@ Napi::Value Bpf(const Napi::CallbackInfo& info) {
       Napi::RangeError::New(env, "pointer offset outside attr").ThrowAsJavaScriptException();
       return env.Undefined();
     }
+    double need = info[i + 2].As<Napi::Number>().DoubleValue();
+    if (!(need >= 0 && need <= 9007199254740991.0)) {
+      Napi::RangeError::New(env, "pointer length must be a non-negative integer")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (info[i + 1].IsNull() || info[i + 1].IsUndefined()) continue;
+    uint8_t* data;
+    size_t len;
+    if (!BufferSpan(info[i + 1], &data, &len)) {
+      Napi::TypeError::New(env, "pointer target must be a Uint8Array or null")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (static_cast<double>(len) < need) {
+      std::string msg = "buffer for the pointer at attr offset " + std::to_string(off) +
+                        " has " + std::to_string(len) + " bytes, the kernel uses " +
+                        std::to_string(static_cast<uint64_t>(need));
+      Napi::RangeError::New(env, msg).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  for (size_t i = 3; i < argc; i += 3) {
+    int64_t off = info[i].As<Napi::Number>().Int64Value();
     uint64_t addr = 0;
     if (!info[i + 1].IsNull() && !info[i + 1].IsUndefined()) {
       uint8_t* data;
       size_t len;
-      if (!BufferSpan(info[i + 1], &data, &len)) {
-        Napi::TypeError::New(env, "pointer target must be a Uint8Array or null")
-            .ThrowAsJavaScriptException();
-        return env.Undefined();
-      }
+      BufferSpan(info[i + 1], &data, &len);
       addr = reinterpret_cast<uintptr_t>(data);
     }
     std::memcpy(attr + off, &addr, 8);  // x86-64 and arm64 are little-endian
@@ -102,10 +130,34 @@ Napi::Value DupAbove2(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, r < 0 ? -errno : r);
 }
 
+// sameFile(a, b) -> 0 when fds a and b refer to the same open file
+// (kcmp KCMP_FILE), 1 when they do not, or -errno (ENOSYS without CONFIG_KCMP;
+// EBADF when one is not open). A handle checks its public fd with it before
+// handing it out or closing it: a number closed and reused behind its back is
+// not its own any more.
+Napi::Value SameFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "sameFile(fd, fd)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int64_t a = info[0].As<Napi::Number>().Int64Value();
+  int64_t b = info[1].As<Napi::Number>().Int64Value();
+  if (a < 0 || a > 0x7fffffff || b < 0 || b > 0x7fffffff) {
+    Napi::RangeError::New(env, "fd out of range").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  pid_t self = getpid();
+  long r = syscall(SYS_kcmp, self, self, KCMP_FILE, static_cast<unsigned long>(a),
+                   static_cast<unsigned long>(b));
+  return Napi::Number::New(env, r < 0 ? -errno : (r == 0 ? 0 : 1));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bpf", Napi::Function::New(env, Bpf, "bpf"));
   exports.Set("address", Napi::Function::New(env, Address, "address"));
   exports.Set("dupAbove2", Napi::Function::New(env, DupAbove2, "dupAbove2"));
+  exports.Set("sameFile", Napi::Function::New(env, SameFile, "sameFile"));
   return exports;
 }
 

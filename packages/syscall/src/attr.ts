@@ -10,6 +10,7 @@ import {
   type StructLayout,
 } from "./layout/layouts.gen.js";
 import { native } from "./native.js";
+import { byteLength } from "./validate.js";
 
 /** Larger than any bpf_attr: the kernel writes output fields in place. */
 const ATTR_BUFFER_SIZE = 256;
@@ -21,6 +22,7 @@ export class Attr<C extends BpfAttrCommand> {
   readonly bytes = new Uint8Array(ATTR_BUFFER_SIZE);
   private readonly view = new DataView(this.bytes.buffer);
   private readonly layout: StructLayout;
+  /** (offset, buffer, length) triples for the addon. */
   private readonly pointers: (number | Uint8Array | null)[] = [];
   /** Bytes the kernel will see. */
   size = 0;
@@ -59,11 +61,25 @@ export class Attr<C extends BpfAttrCommand> {
     return this;
   }
 
-  /** A pointer field: the addon writes the buffer's address at call time. */
-  ptr(name: AttrField<C>, buffer: Uint8Array | null | undefined): this {
+  /**
+   * A pointer field: the addon writes the buffer's address at call time.
+   * `length` is how many bytes the kernel reads or writes through it, computed
+   * from the same numbers written into the attr; the addon refuses a shorter
+   * buffer right before the syscall (the commands' own RangeErrors come first).
+   */
+  ptr(name: AttrField<C>, buffer: Uint8Array | null | undefined, length: number): this {
     const f = this.field(name);
+    if (f.size !== 8) throw new Error(`bpf_attr.${this.command}.${name} is not a pointer`);
+    if (!Number.isSafeInteger(length) || length < 0)
+      throw new RangeError(`bpf_attr.${this.command}.${name}: bad length ${length}`);
     if (buffer) {
-      this.pointers.push(f.offset, buffer);
+      const given = byteLength(buffer);
+      if (given < length) {
+        throw new RangeError(
+          `bpf_attr.${this.command}.${name}: the kernel uses ${length} bytes, the buffer has ${given}`,
+        );
+      }
+      this.pointers.push(f.offset, buffer, length);
       this.use(f);
     }
     return this;

@@ -8,15 +8,64 @@ export {
 } from "./caps.js";
 export type { Codec } from "./codec.js";
 export * as codecs from "./codec.js";
-export * from "./commands/btf.js";
-export * from "./commands/id.js";
-export * from "./commands/info.js";
-export * from "./commands/link.js";
-// Commands: thin typed functions over bpf(2); fds they return belong to the caller.
-export * from "./commands/map.js";
-export { BatchError } from "./commands/map.js";
-export * from "./commands/obj.js";
-export * from "./commands/prog.js";
+// Commands: typed functions over bpf(2); fds they return belong to the caller.
+// Named one by one: every exported command checks each buffer against what
+// the kernel will copy; the modules' other exports are internal.
+export { type BtfLoadOptions, btfLoad } from "./commands/btf.js";
+export { getFdById, getNextId, ids, type ObjectKind } from "./commands/id.js";
+export {
+  type BtfInfo,
+  btfInfo,
+  type IterLinkInfo,
+  type LinkInfo,
+  linkInfo,
+  type MapInfo,
+  mapInfo,
+  objGetInfoByFd,
+  type ProgInfo,
+  progInfo,
+} from "./commands/info.js";
+export {
+  encodeIterLinkInfo,
+  type IterLinkParams,
+  iterCreate,
+  type LinkCreateOptions,
+  linkCreate,
+  linkDetach,
+  linkUpdate,
+} from "./commands/link.js";
+export {
+  BatchError,
+  type BatchOptions,
+  type BatchResult,
+  isPerCpuMapType,
+  type LookupBatchOptions,
+  type MapCreateOptions,
+  mapBatchTokenSize,
+  mapCreate,
+  mapDeleteBatch,
+  mapDeleteElem,
+  mapFreeze,
+  mapGetNextKey,
+  mapLookupAndDeleteBatch,
+  mapLookupBatch,
+  mapLookupElem,
+  mapUpdateBatch,
+  mapUpdateElem,
+  mapValueSlotSize,
+  possibleCpus,
+} from "./commands/map.js";
+export { objGet, objPin } from "./commands/obj.js";
+export {
+  EAGAIN_RETRY_BUDGET_MS,
+  MIN_LOG_SIZE,
+  type ProgLoadOptions,
+  type ProgLoadResult,
+  progLoad,
+  progTestRun,
+  type TestRunOptions,
+  type TestRunResult,
+} from "./commands/prog.js";
 export * from "./constants/index.js";
 export { Errno, errnoName } from "./errno.js";
 export {
@@ -44,7 +93,6 @@ export {
   type MapCodecs,
   type MapOptions,
   type MapShape,
-  possibleCpus,
 } from "./handles/map.js";
 export { Program } from "./handles/program.js";
 export { BpfAttrLayout, type FieldLayout, type StructLayout } from "./layout/layouts.gen.js";

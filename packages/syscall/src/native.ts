@@ -4,7 +4,11 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
 export interface NativeBinding {
-  /** bpf(cmd, attr, size, [offset, buffer | null]...) → result ≥ 0 or -errno. */
+  /**
+   * bpf(cmd, attr, size, [offset, buffer | null, length]...) → result ≥ 0 or
+   * -errno. `length` is what the kernel reads or writes through the pointer;
+   * a shorter buffer is refused with a RangeError right before the syscall.
+   */
   bpf(
     cmd: number,
     attr: Uint8Array,
@@ -15,6 +19,8 @@ export interface NativeBinding {
   address(buffer: Uint8Array): bigint;
   /** fcntl(fd, F_DUPFD_CLOEXEC, 3): a new fd ≥ 3 for the same file, or -errno. */
   dupAbove2(fd: number): number;
+  /** kcmp(KCMP_FILE): 0 when both fds are the same open file, 1 when not, or -errno. */
+  sameFile(a: number, b: number): number;
 }
 
 let binding: NativeBinding | undefined;

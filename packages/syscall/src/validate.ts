@@ -1,5 +1,6 @@
 // Argument checks that run before any syscall: wrong types are TypeErrors,
-// out-of-range numbers RangeErrors.
+// out-of-range numbers and buffers of the wrong size RangeErrors.
+import { isArrayBuffer, isUint8Array } from "node:util/types";
 
 export function u32(name: string, value: unknown): number {
   if (typeof value !== "number" || !Number.isInteger(value)) {
@@ -43,14 +44,71 @@ export function u64(name: string, value: unknown): bigint {
   return value;
 }
 
-export function bytes(name: string, value: unknown, size?: number): Uint8Array {
-  if (!(value instanceof Uint8Array)) {
+// The intrinsic byteLength getter: a Uint8Array subclass can override
+// `byteLength`, but not what this reads (detached or out-of-bounds views read 0).
+const typedArrayByteLength = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype) as object,
+  "byteLength",
+)?.get as (this: Uint8Array) => number;
+
+/** Bytes a Uint8Array spans now, as the engine sees them (not a getter a subclass overrides). */
+export function byteLength(buffer: Uint8Array): number {
+  return typedArrayByteLength.call(buffer);
+}
+
+/**
+ * A Uint8Array (a Buffer is one), checked by brand: a Proxy or an object that
+ * only inherits from Uint8Array.prototype is refused. With `size`, it must
+ * span exactly that many bytes; `what` says where the size comes from.
+ */
+export function bytes(name: string, value: unknown, size?: number, what?: string): Uint8Array {
+  if (!isUint8Array(value)) {
     throw new TypeError(`${name} must be a Uint8Array, got ${describe(value)}`);
   }
-  if (size !== undefined && value.byteLength !== size) {
-    throw new RangeError(`${name} must be ${size} bytes, got ${value.byteLength}`);
+  if (size !== undefined) {
+    const given = byteLength(value);
+    if (given !== size) {
+      throw new RangeError(
+        `${name} must be ${size} bytes${what ? ` (${what})` : ""}, got ${given}${detachedNote(value)}`,
+      );
+    }
   }
   return value;
+}
+
+/** A Uint8Array of at least `size` bytes (the kernel touches `size`). */
+export function bytesAtLeast(name: string, value: unknown, size: number, what: string): Uint8Array {
+  const b = bytes(name, value);
+  const given = byteLength(b);
+  if (given < size) {
+    throw new RangeError(
+      `${name} must be at least ${size} bytes (${what}), got ${given}${detachedNote(b)}`,
+    );
+  }
+  return b;
+}
+
+const typedArrayBuffer = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype) as object,
+  "buffer",
+)?.get as (this: Uint8Array) => ArrayBufferLike;
+
+function detachedNote(b: Uint8Array): string {
+  if (byteLength(b) !== 0) return "";
+  const buffer = typedArrayBuffer.call(b);
+  return isArrayBuffer(buffer) && isDetached(buffer) ? " (its ArrayBuffer is detached)" : "";
+}
+
+const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength")
+  ?.get as (this: ArrayBuffer) => number;
+const arrayBufferDetached = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "detached")
+  ?.get as ((this: ArrayBuffer) => boolean) | undefined;
+
+function isDetached(buffer: ArrayBuffer): boolean {
+  // Node 20 lacks ArrayBuffer.prototype.detached; a zero-length buffer is the best guess there.
+  return arrayBufferDetached
+    ? arrayBufferDetached.call(buffer)
+    : arrayBufferByteLength.call(buffer) === 0;
 }
 
 export function string(name: string, value: unknown): string {

@@ -61,8 +61,9 @@ describe("attr sizing", () => {
   });
 
   it("writes pointer slots only through the addon and names bad members", () => {
-    const a = new Attr("map_elem").ptr("key", new Uint8Array(4));
+    const a = new Attr("map_elem").ptr("key", new Uint8Array(4), 4);
     expect(a.size).toBe(16);
+    expect(() => a.ptr("value", new Uint8Array(4), 8)).toThrow(/uses 8 bytes, the buffer has 4/);
     expect(() => a.u32("key" as never, 1)).toThrow(/not 4 bytes/);
   });
 });

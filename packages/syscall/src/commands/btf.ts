@@ -19,15 +19,19 @@ export function btfLoad(
   options: BtfLoadOptions = {},
 ): { fd: number; log: string } {
   v.bytes("btf", btf);
-  if (btf.byteLength === 0) throw new RangeError("btf must not be empty");
+  if (typeof options !== "object" || options === null)
+    throw new TypeError("btfLoad options must be an object");
   let logLevel = v.u32("logLevel", options.logLevel ?? 0);
   let logSize = Math.max(MIN_LOG_SIZE, v.positiveU32("logSize", options.logSize ?? 64 * 1024));
+  // Sized after the options were read: nothing runs between here and the call.
+  const btfSize = v.byteLength(btf);
+  if (btfSize === 0) throw new RangeError("btf must not be empty");
   for (;;) {
     const log = logLevel > 0 ? new Uint8Array(logSize) : null;
     const attr = new Attr("btf_load")
-      .ptr("btf", btf)
-      .u32("btf_size", btf.byteLength)
-      .ptr("btf_log_buf", log)
+      .ptr("btf", btf, btfSize)
+      .u32("btf_size", btfSize)
+      .ptr("btf_log_buf", log, logSize)
       .u32("btf_log_size", log ? logSize : 0)
       .u32("btf_log_level", log ? logLevel : 0);
     if (log) attr.out("btf_log_true_size");

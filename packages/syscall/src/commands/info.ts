@@ -1,7 +1,19 @@
 // BPF_OBJ_GET_INFO_BY_FD for maps, programs, links and BTF objects.
+//
+// The info structs hold pointers the kernel writes through (a program's
+// map_ids, a link's target_name, a BTF object's data and name; a map's hash
+// on newer kernels), and a union whose meaning depends on the link type: an
+// iterator link's target_name is a kprobe_multi link's addrs array. So no
+// caller bytes ever reach the kernel as an info struct: each call fills a
+// zeroed struct of this module's, sets only the pointers it means (each with
+// its count, from the buffer's size), and asks for them only after the first
+// call has said what kind of object it is, on a private duplicate of the fd.
+import { closeSync } from "node:fs";
 import { Attr, StructReader } from "../attr.js";
 import { BpfCmd, BpfLinkType } from "../constants/enums.gen.js";
-import { check } from "../errors.js";
+import { Errno } from "../errno.js";
+import { BpfError, check } from "../errors.js";
+import { dupAbove2, FdError, fdKind, ObjectKindError } from "../fds.js";
 import {
   BpfBtfInfoLayout,
   BpfLinkInfoLayout,
@@ -11,40 +23,100 @@ import {
 } from "../layout/layouts.gen.js";
 import { native } from "../native.js";
 import * as v from "../validate.js";
+import type { ObjectKind } from "./id.js";
 
-/**
- * Raw BPF_OBJ_GET_INFO_BY_FD: the kernel fills `info` (input pointers inside
- * it must be set by the caller) → bytes it wrote (info_len).
- */
-export function objGetInfoByFd(
-  fd: number,
-  info: Uint8Array,
-  pointers: [number, Uint8Array][] = [],
-): number {
-  v.bytes("info", info);
-  const attr = new Attr("info")
-    .u32("bpf_fd", v.fd("fd", fd))
-    .u32("info_len", info.byteLength)
-    .ptr("info", info)
-    .out("info_len");
-  // Addresses of buffers the kernel fills through pointers inside `info`.
-  const view = new DataView(info.buffer, info.byteOffset, info.byteLength);
-  for (const [offset, buffer] of pointers) {
-    view.setBigUint64(offset, native().address(buffer), true);
-  }
-  check(BpfCmd.OBJ_GET_INFO_BY_FD, attr.call(BpfCmd.OBJ_GET_INFO_BY_FD));
-  return attr.readU32("info_len");
+/** A pointer field inside an info struct, with the count field the kernel sizes it by. */
+interface InfoPointer<L extends StructLayout> {
+  pointer: keyof L["fields"] & string;
+  /** The field holding how many `unit`-byte items `buffer` has room for. */
+  count: keyof L["fields"] & string;
+  unit: number;
+  buffer: Uint8Array;
 }
 
-function fetch<L extends StructLayout>(
+/**
+ * OBJ_GET_INFO_BY_FD into a fresh, zeroed struct with only `pointers` set,
+ * each written together with its count. The buffers are this module's own,
+ * and `fd` must be known to be of the struct's kind when pointers are given.
+ */
+function fetchInfo<L extends StructLayout>(
   fd: number,
   layout: L,
-  setup?: (r: StructReader<L>) => [number, Uint8Array][],
-) {
+  pointers: InfoPointer<L>[] = [],
+): StructReader<L> {
   const r = new StructReader(layout, new Uint8Array(layout.size));
-  const pointers = setup ? setup(r) : [];
-  const len = objGetInfoByFd(fd, r.bytes, pointers);
-  return { r, len };
+  const addon = native();
+  for (const p of pointers) {
+    r.setU32(p.count, p.buffer.byteLength / p.unit);
+    r.setU64(p.pointer, addon.address(p.buffer));
+  }
+  const attr = new Attr("info")
+    .u32("bpf_fd", fd)
+    .u32("info_len", r.bytes.byteLength)
+    .ptr("info", r.bytes, r.bytes.byteLength)
+    .out("info_len");
+  check(BpfCmd.OBJ_GET_INFO_BY_FD, attr.call(BpfCmd.OBJ_GET_INFO_BY_FD));
+  return r;
+}
+
+/** The kernel refuses info_len above a page (E2BIG). */
+const MAX_INFO_LEN = 4096;
+
+/**
+ * BPF_OBJ_GET_INFO_BY_FD for any BPF object: fills `info` with the start of
+ * its bpf_{map,prog,link,btf}_info → bytes the kernel wrote (info_len). The
+ * kernel gets a zeroed private copy and so follows no pointer: array fields
+ * come back as counts only (mapInfo, progInfo, linkInfo and btfInfo read them).
+ */
+export function objGetInfoByFd(fd: number, info: Uint8Array): number {
+  const bpfFd = v.fd("fd", fd);
+  const size = v.byteLength(v.bytes("info", info));
+  if (size > MAX_INFO_LEN) {
+    throw new RangeError(`info must be at most ${MAX_INFO_LEN} bytes, got ${size}`);
+  }
+  const scratch = new Uint8Array(size);
+  const attr = new Attr("info")
+    .u32("bpf_fd", bpfFd)
+    .u32("info_len", size)
+    .ptr("info", scratch, size)
+    .out("info_len");
+  check(BpfCmd.OBJ_GET_INFO_BY_FD, attr.call(BpfCmd.OBJ_GET_INFO_BY_FD));
+  const written = Math.min(size, attr.readU32("info_len"));
+  // The caller's buffer may have shrunk or been detached since (it is theirs).
+  info.set(scratch.subarray(0, Math.min(written, v.byteLength(info))));
+  return written;
+}
+
+/**
+ * Runs `use` on a private duplicate of `fd` once it is known to be a BPF
+ * object of `kind`: every call `use` makes reads that very object, even if
+ * the caller's fd number is closed and reused meanwhile.
+ */
+function onObject<T>(fd: number, kind: ObjectKind, use: (own: number) => T): T {
+  const caller = v.fd("fd", fd);
+  let own: number;
+  try {
+    own = dupAbove2(caller);
+  } catch (e) {
+    if (e instanceof FdError) {
+      throw new BpfError(BpfCmd.OBJ_GET_INFO_BY_FD, e.errno, { hint: `fd ${caller} is not open` });
+    }
+    throw e;
+  }
+  try {
+    const found = fdKind(own);
+    if (found.kind !== kind) {
+      if (found.kind === "other" || found.kind === "iter") {
+        throw new BpfError(BpfCmd.OBJ_GET_INFO_BY_FD, Errno.EINVAL, {
+          hint: `fd ${caller} is not a BPF object (it refers to ${found.target})`,
+        });
+      }
+      throw new ObjectKindError(`fd ${caller}`, kind, found.kind, found.target);
+    }
+    return use(own);
+  } finally {
+    closeSync(own);
+  }
 }
 
 /** Fields beyond what the running kernel wrote read as zero. */
@@ -63,8 +135,18 @@ export interface MapInfo {
   mapExtra: bigint;
 }
 
+/** The map `fd` refers to (an ObjectKindError for another BPF object). */
 export function mapInfo(fd: number): MapInfo {
-  const { r } = fetch(fd, BpfMapInfoLayout);
+  return onObject(fd, "map", mapInfoOf);
+}
+
+/**
+ * MAP info of an fd without checking its kind first (a zeroed struct: safe on
+ * any fd). For the element commands, which the kernel refuses on a non-map fd
+ * anyway; not part of the public API.
+ */
+export function mapInfoOf(fd: number): MapInfo {
+  const r = fetchInfo(fd, BpfMapInfoLayout);
   return {
     type: r.u32("type"),
     id: r.u32("id"),
@@ -102,18 +184,22 @@ export interface ProgInfo {
   attachBtfId: number;
 }
 
+/** The program `fd` refers to (an ObjectKindError for another BPF object). */
 export function progInfo(fd: number): ProgInfo {
+  return onObject(fd, "prog", progInfoOf);
+}
+
+function progInfoOf(fd: number): ProgInfo {
   // First call learns nr_map_ids; the second fetches the ids.
-  const first = fetch(fd, BpfProgInfoLayout).r;
+  const first = fetchInfo(fd, BpfProgInfoLayout);
   const nrMapIds = first.u32("nr_map_ids");
   let r = first;
   let mapIds: number[] = [];
   if (nrMapIds > 0) {
     const ids = new Uint8Array(nrMapIds * 4);
-    r = fetch(fd, BpfProgInfoLayout, (s) => {
-      s.setU32("nr_map_ids", nrMapIds);
-      return [[s.offsetOf("map_ids"), ids]];
-    }).r;
+    r = fetchInfo(fd, BpfProgInfoLayout, [
+      { pointer: "map_ids", count: "nr_map_ids", unit: 4, buffer: ids },
+    ]);
     const view = new DataView(ids.buffer);
     mapIds = Array.from({ length: Math.min(nrMapIds, r.u32("nr_map_ids")) }, (_, i) =>
       view.getUint32(i * 4, true),
@@ -161,13 +247,22 @@ export interface LinkInfo {
 const MAP_TARGETS = new Set(["bpf_map_elem", "bpf_sk_storage_map", "sockmap"]);
 const TASK_TARGETS = new Set(["task", "task_file", "task_vma"]);
 
+/** The link `fd` refers to (an ObjectKindError for another BPF object). */
 export function linkInfo(fd: number): LinkInfo {
-  const targetName = new Uint8Array(64);
-  const { r } = fetch(fd, BpfLinkInfoLayout, (s) => {
-    s.setU32("iter.target_name_len", targetName.byteLength);
-    return [[s.offsetOf("iter.target_name"), targetName]];
-  });
+  return onObject(fd, "link", linkInfoOf);
+}
+
+function linkInfoOf(fd: number): LinkInfo {
+  // The union after prog_id means something else for every link type: learn
+  // the type with no pointer set, then ask for an iterator's target name.
+  let r = fetchInfo(fd, BpfLinkInfoLayout);
   const type = r.u32("type");
+  const targetName = new Uint8Array(64);
+  if (type === BpfLinkType.ITER) {
+    r = fetchInfo(fd, BpfLinkInfoLayout, [
+      { pointer: "iter.target_name", count: "iter.target_name_len", unit: 1, buffer: targetName },
+    ]);
+  }
   const out: LinkInfo = { type, id: r.u32("id"), progId: r.u32("prog_id") };
   if (type === BpfLinkType.ITER) {
     const end = targetName.indexOf(0);
@@ -204,22 +299,24 @@ export interface BtfInfo {
   btf?: Uint8Array;
 }
 
+/** The BTF object `fd` refers to, with its raw data when asked (an ObjectKindError for another BPF object). */
 export function btfInfo(fd: number, options: { withData?: boolean } = {}): BtfInfo {
+  const withData = options.withData === true;
+  return onObject(fd, "btf", (own) => btfInfoOf(own, withData));
+}
+
+function btfInfoOf(fd: number, withData: boolean): BtfInfo {
   const name = new Uint8Array(64);
-  const setName = (s: StructReader<typeof BpfBtfInfoLayout>): [number, Uint8Array][] => {
-    s.setU32("name_len", name.byteLength);
-    return [[s.offsetOf("name"), name]];
-  };
-  let { r } = fetch(fd, BpfBtfInfoLayout, setName);
+  const nameField = { pointer: "name", count: "name_len", unit: 1, buffer: name } as const;
+  let r = fetchInfo(fd, BpfBtfInfoLayout, [nameField]);
   const size = r.u32("btf_size");
   let data: Uint8Array | undefined;
-  if (options.withData && size > 0) {
+  if (withData && size > 0) {
     data = new Uint8Array(size);
-    const buffer = data;
-    r = fetch(fd, BpfBtfInfoLayout, (s) => {
-      s.setU32("btf_size", buffer.byteLength);
-      return [...setName(s), [s.offsetOf("btf"), buffer]];
-    }).r;
+    r = fetchInfo(fd, BpfBtfInfoLayout, [
+      nameField,
+      { pointer: "btf", count: "btf_size", unit: 1, buffer: data },
+    ]);
   }
   const end = name.indexOf(0);
   const out: BtfInfo = {

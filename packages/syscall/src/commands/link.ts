@@ -1,6 +1,6 @@
 // Links: LINK_CREATE (iterators among others), LINK_UPDATE, LINK_DETACH, ITER_CREATE.
 import { Attr, StructReader } from "../attr.js";
-import { BpfCmd } from "../constants/enums.gen.js";
+import { BpfAttachType, BpfCmd } from "../constants/enums.gen.js";
 import { BPF_F_REPLACE } from "../constants/uapi.js";
 import { check } from "../errors.js";
 import { checkNewFd, fdNotZero } from "../fds.js";
@@ -14,9 +14,9 @@ export interface LinkCreateOptions {
   /** 0 for iterators. */
   targetFd?: number;
   flags?: number;
-  /** `union bpf_iter_link_info` bytes (see encodeIterLinkInfo). */
+  /** `union bpf_iter_link_info` bytes (see encodeIterLinkInfo); iterator links only. */
   iterInfo?: Uint8Array;
-  /** Overrides iter_info_len (default: iterInfo.byteLength); for ABI tests. */
+  /** iter_info_len, at most iterInfo's size (default: that size); for ABI tests. */
   iterInfoLen?: number;
   targetBtfId?: number;
 }
@@ -25,18 +25,37 @@ export interface LinkCreateOptions {
 export function linkCreate(o: LinkCreateOptions): number {
   if (typeof o !== "object" || o === null)
     throw new TypeError("linkCreate options must be an object");
-  if (o.iterInfo !== undefined) v.bytes("iterInfo", o.iterInfo);
+  // Each option is read once, and every size is taken after the last read.
+  const progFd = v.fd("progFd", o.progFd);
+  const targetFd = v.u32("targetFd", o.targetFd ?? 0);
+  const attachType = v.u32("attachType", o.attachType);
+  const flags = v.u32("flags", o.flags ?? 0);
+  const iterInfo = o.iterInfo === undefined ? undefined : v.bytes("iterInfo", o.iterInfo);
+  const iterInfoLen = o.iterInfoLen === undefined ? undefined : v.u32("iterInfoLen", o.iterInfoLen);
+  const targetBtfId = o.targetBtfId === undefined ? undefined : v.u32("targetBtfId", o.targetBtfId);
   const attr = new Attr("link_create")
-    .u32("prog_fd", v.fd("progFd", o.progFd))
-    .u32("target_fd", v.u32("targetFd", o.targetFd ?? 0))
-    .u32("attach_type", v.u32("attachType", o.attachType))
-    .u32("flags", v.u32("flags", o.flags ?? 0));
-  if (o.iterInfo !== undefined || o.iterInfoLen !== undefined) {
-    attr
-      .ptr("iter_info", o.iterInfo ?? null)
-      .u32("iter_info_len", v.u32("iterInfoLen", o.iterInfoLen ?? o.iterInfo?.byteLength ?? 0));
-  } else if (o.targetBtfId !== undefined) {
-    attr.u32("target_btf_id", v.u32("targetBtfId", o.targetBtfId));
+    .u32("prog_fd", progFd)
+    .u32("target_fd", targetFd)
+    .u32("attach_type", attachType)
+    .u32("flags", flags);
+  if (iterInfo !== undefined || iterInfoLen !== undefined) {
+    // iter_info shares a union with other link types' pointers (kprobe_multi
+    // syms, uprobe_multi path): it means iter_info only for iterator links.
+    if (attachType !== BpfAttachType.TRACE_ITER) {
+      throw new TypeError(
+        `iterInfo is for iterator links (attachType TRACE_ITER = ${BpfAttachType.TRACE_ITER}), got attachType ${attachType}`,
+      );
+    }
+    const size = iterInfo === undefined ? 0 : v.byteLength(iterInfo);
+    const len = iterInfoLen ?? size;
+    if (len > size) {
+      throw new RangeError(
+        `iterInfoLen must be at most ${size} bytes (the size of iterInfo), got ${len}`,
+      );
+    }
+    attr.ptr("iter_info", iterInfo ?? null, len).u32("iter_info_len", len);
+  } else if (targetBtfId !== undefined) {
+    attr.u32("target_btf_id", targetBtfId);
   }
   return checkNewFd(BpfCmd.LINK_CREATE, attr.call(BpfCmd.LINK_CREATE));
 }

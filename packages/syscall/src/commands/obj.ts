@@ -21,7 +21,7 @@ function pinHint(errno: number, path: string): string | undefined {
 export function objPin(fd: number, path: string, fileFlags = 0): void {
   const cpath = v.cPath("path", path);
   const attr = new Attr("obj")
-    .ptr("pathname", cpath)
+    .ptr("pathname", cpath, cpath.byteLength)
     .u32("bpf_fd", v.fd("fd", fd))
     .u32("file_flags", v.u32("fileFlags", fileFlags));
   const r = attr.call(BpfCmd.OBJ_PIN);
@@ -41,14 +41,16 @@ export function objPin(fd: number, path: string, fileFlags = 0): void {
 export function objPinAt(fd: number, dirFd: number, name: string, path = name): void {
   const cname = v.cPath("name", name);
   const attr = new Attr("obj")
-    .ptr("pathname", cname)
+    .ptr("pathname", cname, cname.byteLength)
     .u32("bpf_fd", v.fd("fd", fd))
     .u32("file_flags", BpfFileFlag.PATH_FD)
     .u32("path_fd", v.fd("dirFd", dirFd));
   let r = attr.call(BpfCmd.OBJ_PIN);
   if (r === -Errno.EINVAL || r === -Errno.E2BIG) {
     const procPath = v.cPath("name", `/proc/self/fd/${dirFd}/${name}`);
-    const viaProc = new Attr("obj").ptr("pathname", procPath).u32("bpf_fd", fd);
+    const viaProc = new Attr("obj")
+      .ptr("pathname", procPath, procPath.byteLength)
+      .u32("bpf_fd", fd);
     r = viaProc.call(BpfCmd.OBJ_PIN);
   }
   if (r < 0) {
@@ -61,7 +63,7 @@ export function objPinAt(fd: number, dirFd: number, name: string, path = name): 
 export function objGet(path: string, fileFlags = 0): number {
   const cpath = v.cPath("path", path);
   const attr = new Attr("obj")
-    .ptr("pathname", cpath)
+    .ptr("pathname", cpath, cpath.byteLength)
     .u32("file_flags", v.u32("fileFlags", fileFlags));
   const r = attr.call(BpfCmd.OBJ_GET);
   if (r < 0) {

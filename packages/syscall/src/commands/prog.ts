@@ -54,79 +54,129 @@ const DEFAULT_LOG_SIZE = 64 * 1024;
 /** Smallest log buffer every kernel accepts. */
 export const MIN_LOG_SIZE = 128;
 
-function validateLoad(o: ProgLoadOptions) {
+/** Everything PROG_LOAD sends, read from the options once (getters run once, before any call). */
+interface LoadPlan {
+  type: number;
+  insns: Uint8Array;
+  insnCount: number;
+  license: Uint8Array;
+  name: Uint8Array;
+  logLevel: number;
+  logSize: number;
+  kernVersion: number;
+  flags: number;
+  expectedAttachType: number;
+  progBtfFd: number;
+  attachBtfId: number;
+  attachProgFd: number | undefined;
+  attachBtfObjFd: number | undefined;
+  attachTarget: string | undefined;
+  funcInfo: ExtInfo | undefined;
+  lineInfo: ExtInfo | undefined;
+}
+
+/** A .BTF.ext record array as PROG_LOAD takes it: rec_size × cnt bytes at the pointer. */
+interface ExtInfo {
+  records: Uint8Array;
+  recSize: number;
+  count: number;
+}
+
+function planLoad(o: ProgLoadOptions): LoadPlan {
   if (typeof o !== "object" || o === null)
     throw new TypeError("progLoad options must be an object");
-  v.u32("type", o.type);
+  const type = v.u32("type", o.type);
   const insns = v.bytes("instructions", o.instructions);
-  if (insns.byteLength === 0 || insns.byteLength % 8 !== 0) {
-    throw new RangeError(
-      `instructions must be a non-empty multiple of 8 bytes, got ${insns.byteLength}`,
-    );
-  }
   const license = Buffer.from(`${v.string("license", o.license)}\0`, "utf8");
   const name = v.objName("name", o.name ?? "");
   const logLevel = v.u32("logLevel", o.logLevel ?? 0);
   // Kernels before 6.4 refuse log buffers under 128 bytes (EINVAL).
   const logSize = Math.max(MIN_LOG_SIZE, v.positiveU32("logSize", o.logSize ?? DEFAULT_LOG_SIZE));
   if (logSize > MAX_LOG_SIZE) throw new RangeError(`logSize must be at most ${MAX_LOG_SIZE}`);
-  const funcInfo = extInfo("funcInfo", o.funcInfo, o.funcInfoRecSize);
-  const lineInfo = extInfo("lineInfo", o.lineInfo, o.lineInfoRecSize);
-  if ((funcInfo || lineInfo) && o.progBtfFd === undefined)
+  const kernVersion = v.u32("kernVersion", o.kernVersion ?? 0);
+  const flags = v.u32("flags", o.flags ?? 0);
+  const expectedAttachType = v.u32("expectedAttachType", o.expectedAttachType ?? 0);
+  const progBtfFd = o.progBtfFd === undefined ? undefined : v.fd("progBtfFd", o.progBtfFd);
+  const attachBtfId = v.u32("attachBtfId", o.attachBtfId ?? 0);
+  const attachProgFd =
+    o.attachProgFd === undefined ? undefined : fdNotZero("attachProgFd", o.attachProgFd);
+  const attachBtfObjFd =
+    o.attachBtfObjFd === undefined ? undefined : fdNotZero("attachBtfObjFd", o.attachBtfObjFd);
+  const attachTarget =
+    o.attachTarget === undefined ? undefined : v.string("attachTarget", o.attachTarget);
+  const funcInfoRecords = o.funcInfo;
+  const funcInfoRecSize = o.funcInfoRecSize;
+  const lineInfoRecords = o.lineInfo;
+  const lineInfoRecSize = o.lineInfoRecSize;
+  // Sizes last: no option getter runs after a buffer was measured.
+  const funcInfo = extInfo("funcInfo", funcInfoRecords, funcInfoRecSize);
+  const lineInfo = extInfo("lineInfo", lineInfoRecords, lineInfoRecSize);
+  if ((funcInfo || lineInfo) && progBtfFd === undefined)
     throw new RangeError("funcInfo and lineInfo need progBtfFd (the program's BTF)");
-  return { insns, license, name, logLevel, logSize, funcInfo, lineInfo };
+  const insnBytes = v.byteLength(insns);
+  if (insnBytes === 0 || insnBytes % 8 !== 0) {
+    throw new RangeError(`instructions must be a non-empty multiple of 8 bytes, got ${insnBytes}`);
+  }
+  return {
+    type,
+    insns,
+    insnCount: insnBytes / 8,
+    license,
+    name,
+    logLevel,
+    logSize,
+    kernVersion,
+    flags,
+    expectedAttachType,
+    progBtfFd: progBtfFd ?? 0,
+    attachBtfId,
+    attachProgFd,
+    attachBtfObjFd,
+    attachTarget,
+    funcInfo,
+    lineInfo,
+  };
 }
 
 /** Checks a .BTF.ext record array: whole records of a plausible size. */
-function extInfo(
-  what: string,
-  records: Uint8Array | undefined,
-  recSize: number | undefined,
-): { records: Uint8Array; recSize: number; count: number } | undefined {
+function extInfo(what: string, records: unknown, recSize: unknown): ExtInfo | undefined {
   if (records === undefined) return undefined;
-  v.bytes(what, records);
+  const bytes = v.bytes(what, records);
   const size = v.positiveU32(`${what}RecSize`, recSize ?? 0);
-  if (records.byteLength % size !== 0)
-    throw new RangeError(`${what} (${records.byteLength} bytes) is not whole ${size}-byte records`);
-  return { records, recSize: size, count: records.byteLength / size };
+  const length = v.byteLength(bytes);
+  if (length % size !== 0)
+    throw new RangeError(`${what} (${length} bytes) is not whole ${size}-byte records`);
+  return { records: bytes, recSize: size, count: length / size };
 }
 
-function attempt(
-  o: ProgLoadOptions,
-  p: ReturnType<typeof validateLoad>,
-  logLevel: number,
-  log: Uint8Array | null,
-) {
+function attempt(p: LoadPlan, logLevel: number, log: Uint8Array | null) {
   const attr = new Attr("prog_load")
-    .u32("prog_type", o.type)
-    .u32("insn_cnt", p.insns.byteLength / 8)
-    .ptr("insns", p.insns)
-    .ptr("license", p.license)
+    .u32("prog_type", p.type)
+    .u32("insn_cnt", p.insnCount)
+    .ptr("insns", p.insns, p.insnCount * 8)
+    .ptr("license", p.license, p.license.byteLength)
     .u32("log_level", log ? logLevel : 0)
     .u32("log_size", log ? log.byteLength : 0)
-    .ptr("log_buf", log)
-    .u32("kern_version", v.u32("kernVersion", o.kernVersion ?? 0))
-    .u32("prog_flags", v.u32("flags", o.flags ?? 0))
+    .ptr("log_buf", log, log ? log.byteLength : 0)
+    .u32("kern_version", p.kernVersion)
+    .u32("prog_flags", p.flags)
     .chars("prog_name", p.name)
-    .u32("expected_attach_type", v.u32("expectedAttachType", o.expectedAttachType ?? 0))
-    .u32("prog_btf_fd", o.progBtfFd === undefined ? 0 : v.fd("progBtfFd", o.progBtfFd))
-    .u32("attach_btf_id", v.u32("attachBtfId", o.attachBtfId ?? 0));
-  if (p.funcInfo && p.funcInfo.count > 0) {
+    .u32("expected_attach_type", p.expectedAttachType)
+    .u32("prog_btf_fd", p.progBtfFd)
+    .u32("attach_btf_id", p.attachBtfId);
+  for (const [info, fields] of [
+    [p.funcInfo, ["func_info_rec_size", "func_info", "func_info_cnt"]],
+    [p.lineInfo, ["line_info_rec_size", "line_info", "line_info_cnt"]],
+  ] as const) {
+    if (!info || info.count === 0) continue;
+    const [recSize, pointer, count] = fields;
     attr
-      .u32("func_info_rec_size", p.funcInfo.recSize)
-      .ptr("func_info", p.funcInfo.records)
-      .u32("func_info_cnt", p.funcInfo.count);
+      .u32(recSize, info.recSize)
+      .ptr(pointer, info.records, info.recSize * info.count)
+      .u32(count, info.count);
   }
-  if (p.lineInfo && p.lineInfo.count > 0) {
-    attr
-      .u32("line_info_rec_size", p.lineInfo.recSize)
-      .ptr("line_info", p.lineInfo.records)
-      .u32("line_info_cnt", p.lineInfo.count);
-  }
-  if (o.attachProgFd !== undefined)
-    attr.u32("attach_prog_fd", fdNotZero("attachProgFd", o.attachProgFd));
-  else if (o.attachBtfObjFd !== undefined)
-    attr.u32("attach_btf_obj_fd", fdNotZero("attachBtfObjFd", o.attachBtfObjFd));
+  if (p.attachProgFd !== undefined) attr.u32("attach_prog_fd", p.attachProgFd);
+  else if (p.attachBtfObjFd !== undefined) attr.u32("attach_btf_obj_fd", p.attachBtfObjFd);
   // log_true_size (6.4+) is written back only when the size covers it; ask for
   // it only when a log is in play so older kernels see a shorter attr.
   if (log && attr.size > 0) attr.out("log_true_size");
@@ -140,36 +190,69 @@ function decodeLog(log: Uint8Array | null): string {
   return Buffer.from(log.subarray(0, end < 0 ? log.length : end)).toString("utf8");
 }
 
-function attachHint(o: ProgLoadOptions): string | undefined {
-  if (!o.attachBtfId && !o.attachTarget) return undefined;
-  const what = o.attachTarget
-    ? `${o.attachTarget} (BTF id ${o.attachBtfId ?? "?"})`
-    : `BTF id ${o.attachBtfId}`;
+function attachHint(p: LoadPlan): string | undefined {
+  if (!p.attachBtfId && !p.attachTarget) return undefined;
+  const what = p.attachTarget
+    ? `${p.attachTarget} (BTF id ${p.attachBtfId || "?"})`
+    : `BTF id ${p.attachBtfId}`;
   return `attach target ${what} does not exist in this kernel's BTF or does not accept this program type`;
 }
 
-/** How often PROG_LOAD is retried on EAGAIN (libbpf: 5). */
-const EAGAIN_RETRIES = 5;
+/**
+ * How long PROG_LOAD's EAGAIN is retried. The verifier gives up with EAGAIN
+ * when a signal is pending (a profiler's SIGPROF every millisecond, a child's
+ * SIGCHLD), and a retry verifies from the start, so EAGAIN is retried until
+ * the kernel stops reporting it (as cilium/ebpf does), within this budget.
+ */
+export const EAGAIN_RETRY_BUDGET_MS = 10_000;
 
 /**
- * BPF_PROG_LOAD → fd. Grows the log buffer on ENOSPC; retries EAGAIN, which
- * the verifier returns when a signal (a child's SIGCHLD is enough) is pending;
- * a rejected program throws VerifierError with the log and the failing instruction.
+ * Runs `load` again while it returns -EAGAIN, for at most `budgetMs` → its
+ * last result (≥ 0, another -errno, or -EAGAIN when the budget ran out) and
+ * how many times EAGAIN was seen. The one place PROG_LOAD's EAGAIN is retried.
  */
-export function progLoad(o: ProgLoadOptions): ProgLoadResult {
-  const p = validateLoad(o);
-  let logLevel = p.logLevel;
-  let logSize = p.logSize;
+export function retryEagain(
+  load: () => number,
+  budgetMs = EAGAIN_RETRY_BUDGET_MS,
+  now: () => number = performance.now.bind(performance),
+): { result: number; eagain: number } {
+  const start = now();
   let eagain = 0;
   for (;;) {
+    const result = load();
+    if (result !== -Errno.EAGAIN) return { result, eagain };
+    eagain++;
+    if (now() - start >= budgetMs) return { result, eagain };
+  }
+}
+
+/**
+ * BPF_PROG_LOAD → fd. Grows the log buffer on ENOSPC; retries EAGAIN (see
+ * EAGAIN_RETRY_BUDGET_MS); a rejected program throws VerifierError with the
+ * log and the failing instruction.
+ */
+export function progLoad(o: ProgLoadOptions): ProgLoadResult {
+  const p = planLoad(o);
+  let logLevel = p.logLevel;
+  let logSize = p.logSize;
+  for (;;) {
     const log = logLevel > 0 ? new Uint8Array(logSize) : null;
-    const { r, logTrueSize } = attempt(o, p, logLevel, log);
+    let logTrueSize = 0;
+    const { result: r, eagain } = retryEagain(() => {
+      const a = attempt(p, logLevel, log);
+      logTrueSize = a.logTrueSize;
+      return a.r;
+    });
     if (r >= 0) {
       const fd = checkNewFd(BpfCmd.PROG_LOAD, r);
       return { fd, log: decodeLog(log), logSize: log ? logSize : 0 };
     }
     const errno = -r;
-    if (errno === Errno.EAGAIN && eagain++ < EAGAIN_RETRIES) continue;
+    if (errno === Errno.EAGAIN) {
+      throw new BpfError(BpfCmd.PROG_LOAD, errno, {
+        hint: `the verifier was interrupted by a signal ${eagain} times in a row over ${EAGAIN_RETRY_BUDGET_MS / 1000} s (a profiler or timer signalling this thread faster than the program verifies?)`,
+      });
+    }
     if (errno === Errno.ENOSPC && log) {
       if (logSize >= MAX_LOG_SIZE) throw new VerifierError(BpfCmd.PROG_LOAD, errno, decodeLog(log));
       // The kernel says how much it needed (6.4+); otherwise grow fourfold.
@@ -188,12 +271,12 @@ export function progLoad(o: ProgLoadOptions): ProgLoadResult {
       const said = lastLines(text, 1) !== "";
       const hint = said
         ? undefined
-        : (attachHint(o) ??
+        : (attachHint(p) ??
           "refused before verification (program type, attach type or flags unsupported by this kernel?)");
       throw new VerifierError(BpfCmd.PROG_LOAD, errno, text, hint ? { hint } : {});
     }
     if (errno === Errno.ENOENT || errno === Errno.EINVAL || errno === Errno.ESRCH) {
-      const hint = attachHint(o);
+      const hint = attachHint(p);
       throw new BpfError(BpfCmd.PROG_LOAD, errno, hint ? { hint } : {});
     }
     throw new BpfError(BpfCmd.PROG_LOAD, errno);
@@ -220,32 +303,60 @@ export interface TestRunResult {
   ctxSizeOut: number;
 }
 
-/** BPF_PROG_TEST_RUN (BPF_PROG_RUN). */
+/**
+ * BPF_PROG_TEST_RUN (BPF_PROG_RUN). Every buffer goes with its size: the
+ * kernel copies the whole output packet through data_out when data_size_out
+ * is 0, so an empty dataOut or ctxOut is refused (leave it out for no output).
+ */
 export function progTestRun(o: TestRunOptions): TestRunResult {
   if (typeof o !== "object" || o === null)
     throw new TypeError("progTestRun options must be an object");
-  for (const k of ["dataIn", "dataOut", "ctxIn", "ctxOut"] as const) {
-    if (o[k] !== undefined) v.bytes(k, o[k]);
+  // Each option is read once; sizes are taken after the last read.
+  const progFd = v.fd("progFd", o.progFd);
+  const buffers = {
+    dataIn: o.dataIn === undefined ? undefined : v.bytes("dataIn", o.dataIn),
+    dataOut: o.dataOut === undefined ? undefined : v.bytes("dataOut", o.dataOut),
+    ctxIn: o.ctxIn === undefined ? undefined : v.bytes("ctxIn", o.ctxIn),
+    ctxOut: o.ctxOut === undefined ? undefined : v.bytes("ctxOut", o.ctxOut),
+  };
+  const repeat = v.u32("repeat", o.repeat ?? 0);
+  const flags = v.u32("flags", o.flags ?? 0);
+  const cpu = v.u32("cpu", o.cpu ?? 0);
+  const batchSize = v.u32("batchSize", o.batchSize ?? 0);
+  const size = (b: Uint8Array | undefined) => (b === undefined ? 0 : v.byteLength(b));
+  const dataIn = size(buffers.dataIn);
+  const dataOut = size(buffers.dataOut);
+  const ctxIn = size(buffers.ctxIn);
+  const ctxOut = size(buffers.ctxOut);
+  for (const [name, given] of [
+    ["dataOut", dataOut],
+    ["ctxOut", ctxOut],
+  ] as const) {
+    if (buffers[name] !== undefined && given === 0) {
+      throw new RangeError(
+        `${name} must be at least 1 byte (with size 0 the kernel writes its whole output), got 0`,
+      );
+    }
   }
   const attr = new Attr("test")
-    .u32("prog_fd", v.fd("progFd", o.progFd))
+    .u32("prog_fd", progFd)
     .out("retval")
-    .u32("data_size_in", o.dataIn?.byteLength ?? 0)
-    .u32("data_size_out", o.dataOut?.byteLength ?? 0)
-    .ptr("data_in", o.dataIn)
-    .ptr("data_out", o.dataOut)
-    .u32("repeat", v.u32("repeat", o.repeat ?? 0))
+    .u32("data_size_in", dataIn)
+    .u32("data_size_out", dataOut)
+    .ptr("data_in", buffers.dataIn, dataIn)
+    .ptr("data_out", buffers.dataOut, dataOut)
+    .u32("repeat", repeat)
     .out("duration")
-    .u32("ctx_size_in", o.ctxIn?.byteLength ?? 0)
-    .u32("ctx_size_out", o.ctxOut?.byteLength ?? 0)
-    .ptr("ctx_in", o.ctxIn)
-    .ptr("ctx_out", o.ctxOut)
-    .u32("flags", v.u32("flags", o.flags ?? 0))
-    .u32("cpu", v.u32("cpu", o.cpu ?? 0))
-    .u32("batch_size", v.u32("batchSize", o.batchSize ?? 0));
+    .u32("ctx_size_in", ctxIn)
+    .u32("ctx_size_out", ctxOut)
+    .ptr("ctx_in", buffers.ctxIn, ctxIn)
+    .ptr("ctx_out", buffers.ctxOut, ctxOut)
+    .u32("flags", flags)
+    .u32("cpu", cpu)
+    .u32("batch_size", batchSize);
   // The kernel writes data_size_out / ctx_size_out back when buffers are given.
-  if (o.dataOut) attr.out("data_size_out");
-  if (o.ctxOut) attr.out("ctx_size_out");
+  if (buffers.dataOut) attr.out("data_size_out");
+  if (buffers.ctxOut) attr.out("ctx_size_out");
   check(BpfCmd.PROG_TEST_RUN, attr.call(BpfCmd.PROG_TEST_RUN));
   return {
     retval: attr.readU32("retval"),

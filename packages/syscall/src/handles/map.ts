@@ -1,7 +1,6 @@
 // Map: owns a map fd, with key/value codecs. Element access goes through one
 // preallocated attr whose key/value addresses are set once, so a lookup is one
 // N-API crossing with no allocation besides what the value codec returns.
-import { readFileSync } from "node:fs";
 import {
   bytes as bytesCodec,
   type Codec,
@@ -19,8 +18,9 @@ import {
   mapLookupAndDeleteBatch,
   mapLookupBatch,
   mapUpdateBatch,
+  mapValueSlotSize,
 } from "../commands/map.js";
-import { BpfCmd, BpfMapType, BpfUpdateFlag } from "../constants/enums.gen.js";
+import { BpfCmd, BpfUpdateFlag } from "../constants/enums.gen.js";
 import { Errno } from "../errno.js";
 import { BpfError } from "../errors.js";
 import { expectKind } from "../fds.js";
@@ -28,29 +28,6 @@ import { BpfAttrLayout } from "../layout/layouts.gen.js";
 import { native } from "../native.js";
 import * as v from "../validate.js";
 import { adopt, adoptDupOf, adoptPinned, FdHandle, ownFd } from "./fd.js";
-
-const PERCPU_TYPES = new Set<number>([
-  BpfMapType.PERCPU_HASH,
-  BpfMapType.PERCPU_ARRAY,
-  BpfMapType.LRU_PERCPU_HASH,
-  BpfMapType.PERCPU_CGROUP_STORAGE,
-]);
-
-let possibleCpuCount: number | undefined;
-/** Number of possible CPUs (per-CPU values hold one slot for each). */
-export function possibleCpus(): number {
-  if (possibleCpuCount === undefined) {
-    let n = 0;
-    for (const range of readFileSync("/sys/devices/system/cpu/possible", "utf8")
-      .trim()
-      .split(",")) {
-      const [a, b] = range.split("-").map(Number);
-      n += b === undefined ? 1 : (b as number) - (a as number) + 1;
-    }
-    possibleCpuCount = n;
-  }
-  return possibleCpuCount;
-}
 
 export interface MapCodecs<K, V> {
   key?: Codec<K>;
@@ -109,9 +86,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
     this.maxEntries = shape.maxEntries;
     this.flags = shape.flags;
     this.name = shape.name;
-    this.valueSlotSize = PERCPU_TYPES.has(shape.type)
-      ? Math.ceil(shape.valueSize / 8) * 8 * possibleCpus()
-      : shape.valueSize;
+    this.valueSlotSize = mapValueSlotSize(shape.type, shape.valueSize);
     this.keyCodec = pickCodec("key", codecs.key, shape.keySize) as Codec<K>;
     this.valueCodec = pickCodec("value", codecs.value, this.valueSlotSize) as Codec<V>;
     // ArrayBuffer-backed buffers never move, so their addresses can be preset.
