@@ -2,7 +2,7 @@
 // libbpf's ensure_good_fd: fds 0-2 are stdio, and the kernel reads fd 0 as
 // "none" in several fields), and what an fd refers to is read from the kernel
 // (/proc/self/fd), never assumed from its number.
-import { closeSync, readlinkSync } from "node:fs";
+import { closeSync, readFileSync, readlinkSync } from "node:fs";
 import type { ObjectKind } from "./commands/id.js";
 import { errnoName } from "./errno.js";
 import { type BpfErrorOptions, check } from "./errors.js";
@@ -44,6 +44,32 @@ export function checkNewFd(cmd: number, result: number, options?: BpfErrorOption
   } finally {
     closeSync(fd);
   }
+}
+
+/** fdinfo lines that tell open files apart (not pos or counters that change). */
+const IDENTITY_LINE = /^(flags|mnt_id|ino|\w+_type|\w+_id):/;
+
+/**
+ * Whether fds `a` and `b` are the same open file (a dup of one another):
+ * kcmp(KCMP_FILE), or without it (no CONFIG_KCMP) their /proc/self/fdinfo
+ * identity lines. False when either is not open.
+ */
+export function sameOpenFile(a: number, b: number): boolean {
+  const r = native().sameFile(a, b);
+  if (r >= 0) return r === 0;
+  if (r === -9 /* EBADF */) return false;
+  const identity = (fd: number) => {
+    try {
+      return readFileSync(`/proc/self/fdinfo/${fd}`, "utf8")
+        .split("\n")
+        .filter((line) => IDENTITY_LINE.test(line))
+        .join("\n");
+    } catch {
+      return undefined;
+    }
+  };
+  const ia = identity(a);
+  return ia !== undefined && ia === identity(b);
 }
 
 /** What an fd can refer to: a BPF object kind, an iterator's read fd, or something else. */

@@ -6,6 +6,7 @@ import { closeSync, openSync, readlinkSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describeKernel } from "@ts-ebpf/testing";
 import { afterAll, describe, expect, it } from "vitest";
+import { dupAbove2, sameOpenFile } from "../src/fds.js";
 import {
   BpfAttachType,
   BpfMap,
@@ -21,6 +22,7 @@ import {
   Program,
   progLoad,
 } from "../src/index.js";
+import { native } from "../src/native.js";
 import { funcId, openFdCount, pinPath, removePins, returnZero } from "./helpers.js";
 
 const DIST = new URL("../dist/index.js", import.meta.url).href;
@@ -97,6 +99,52 @@ describeKernel("fd ownership by construction", () => {
     const r = child(script);
     expect({ status: r.status, signal: r.signal }).toEqual({ status: 0, signal: null });
     expect(r.json()).toEqual({ reused: true, values: ["42", "42"], after: "7", big: 1 << 20 });
+  });
+
+  it("a public fd closed behind the handle's back: the handle neither closes its new owner's file nor hands out the stale number", () => {
+    const m = BpfMap.create({ type: BpfMapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+    const id = m.info().id;
+    const stale = m.fd;
+    closeSync(stale);
+    const unrelated = openSync("/dev/null", "r");
+    try {
+      expect(unrelated).toBe(stale); // the number was reused
+      const fresh = m.fd;
+      expect(fresh).not.toBe(stale);
+      expect(readlinkSync(`/proc/self/fd/${fresh}`)).toBe("anon_inode:bpf-map");
+      const view = BpfMap.fromFd(fresh);
+      expect(view.info().id).toBe(id);
+      view.close();
+      m.close();
+      expect(readlinkSync(`/proc/self/fd/${unrelated}`)).toBe("/dev/null");
+      expect(() => readlinkSync(`/proc/self/fd/${fresh}`)).toThrow();
+    } finally {
+      closeSync(unrelated);
+    }
+  });
+
+  it("sameOpenFile tells a dup from another object with kcmp, and through fdinfo without it", () => {
+    const a = BpfMap.create({ type: BpfMapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+    const b = BpfMap.create({ type: BpfMapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+    const file = openSync("/dev/null", "r");
+    const binding = native();
+    const kcmp = binding.sameFile;
+    try {
+      for (const mode of ["kcmp", "fdinfo"]) {
+        if (mode === "fdinfo") binding.sameFile = () => -38; // ENOSYS: no CONFIG_KCMP
+        const dup = dupAbove2(a.fd);
+        expect({ mode, same: sameOpenFile(a.fd, dup) }).toEqual({ mode, same: true });
+        expect({ mode, same: sameOpenFile(a.fd, b.fd) }).toEqual({ mode, same: false });
+        expect({ mode, same: sameOpenFile(a.fd, file) }).toEqual({ mode, same: false });
+        closeSync(dup);
+        expect({ mode, same: sameOpenFile(a.fd, dup) }).toEqual({ mode, same: false });
+      }
+    } finally {
+      binding.sameFile = kcmp;
+      closeSync(file);
+      a.close();
+      b.close();
+    }
   });
 
   describe("object kinds are checked after OBJ_GET, GET_FD_BY_ID and fromFd", () => {

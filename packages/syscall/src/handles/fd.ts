@@ -7,8 +7,10 @@
 //   package. The public `fd` is a second fd (a dup made on first use) that the
 //   handle also owns. Closing the public fd behind the handle's back, and the
 //   number being reused by another object, cannot redirect the handle: its
-//   preset attrs (BpfMap's element fast path) name the private fd. The cost is
-//   one extra fd per handle whose `fd` is read.
+//   preset attrs (BpfMap's element fast path) name the private fd. Before
+//   handing out or closing the public fd the handle checks (kcmp) that the
+//   number is still its own open file, so it never closes another's file
+//   either. The cost is one extra fd per handle whose `fd` is read.
 // - The finalizer is registered only once a handle is fully built (adopt()):
 //   a constructor that throws leaves the fd to adopt(), which closes it once.
 //   Both closers share one record whose fds are set to -1 when closed, so an
@@ -28,7 +30,7 @@ import type { ObjectKind } from "../commands/id.js";
 import { objGet, objPinAt } from "../commands/obj.js";
 import { BpfCmd } from "../constants/enums.gen.js";
 import { BpfError } from "../errors.js";
-import { dupAbove2, expectKind } from "../fds.js";
+import { dupAbove2, expectKind, sameOpenFile } from "../fds.js";
 import * as v from "../validate.js";
 
 /** The fds one handle owns; shared by the handle and its finalizer. */
@@ -42,22 +44,34 @@ class OwnedFds {
     this.own = own;
   }
 
+  /** The public fd, made on first use, made again if it was closed behind our back. */
+  public(): number {
+    if (this.shown >= 0 && !sameOpenFile(this.shown, this.own)) this.shown = -1;
+    if (this.shown < 0) this.shown = dupAbove2(this.own);
+    return this.shown;
+  }
+
   close(): void {
     const { own, shown } = this;
     this.own = -1;
     this.shown = -1;
-    for (const fd of [shown, own]) {
-      if (fd < 0) continue;
-      try {
-        closeSync(fd);
-      } catch {
-        // closed behind our back (only possible for `shown`): nothing to do
-      }
+    // The public fd is closed only while it is still ours: closed and reused
+    // behind our back, the number belongs to someone else now.
+    try {
+      if (shown >= 0 && own >= 0 && sameOpenFile(shown, own)) closeSync(shown);
+    } finally {
+      if (own >= 0) closeSync(own);
     }
   }
 }
 
-const registry = new FinalizationRegistry<OwnedFds>((fds) => fds.close());
+const registry = new FinalizationRegistry<OwnedFds>((fds) => {
+  try {
+    fds.close();
+  } catch {
+    // a finalizer has no one to report to
+  }
+});
 
 /** Options of `pin()`. */
 export interface PinOptions {
@@ -103,12 +117,12 @@ export abstract class FdHandle {
   /**
    * An fd for passing this object to other calls. The handle owns it (close()
    * closes it); it is not the fd the handle itself uses, so closing it does not
-   * affect the handle. A TypeError once closed.
+   * affect the handle, and if it was closed (its number reused by another
+   * file) the next read of `fd` gives a fresh one. A TypeError once closed.
    */
   get fd(): number {
-    const own = privateFd(this);
-    if (this.#fds.shown < 0) this.#fds.shown = dupAbove2(own);
-    return this.#fds.shown;
+    privateFd(this); // a TypeError once closed
+    return this.#fds.public();
   }
 
   get closed(): boolean {
