@@ -154,14 +154,25 @@ class Parser {
     const btfSec = this.elf.section(".BTF");
     if (btfSec) {
       try {
-        this.btf = parseBtf(new Uint8Array(this.elf.contents(btfSec)));
+        this.btf = parseBtf(new Uint8Array(this.data(btfSec)));
       } catch (e) {
         throw new ElfError(`.BTF: ${(e as Error).message}`, btfSec.offset, { cause: e });
       }
       const extSec = this.elf.section(".BTF.ext");
-      if (extSec) this.ext = parseBtfExt(this.elf.contents(extSec), this.btf);
+      if (extSec) this.ext = parseBtfExt(this.data(extSec), this.btf);
     }
     void this.#kernel;
+  }
+
+  /**
+   * Contents of a section that must hold data from the file. A NOBITS one
+   * would be zeros the size of its header's claim (up to 256 MiB), allocated
+   * only to be rejected.
+   */
+  data(s: Section): Uint8Array {
+    if (s.type !== SHT.PROGBITS)
+      throw new ElfError(`section ${s.name} has type ${s.type}, not PROGBITS`, s.offset);
+    return this.elf.contents(s);
   }
 
   #kernelBtfCache: Btf | undefined;
@@ -172,7 +183,7 @@ class Parser {
 
   license(): string {
     const s = this.elf.section("license");
-    return s ? cString(this.elf.contents(s)) : "";
+    return s ? cString(this.data(s)) : "";
   }
 
   globalData(): void {
@@ -212,7 +223,7 @@ class Parser {
     const defSize = Math.floor(s.size / syms.length);
     if (defSize < 20)
       throw new ElfError(`legacy maps section: ${defSize}-byte definitions (need 20)`, s.offset);
-    const bytes = this.elf.contents(s);
+    const bytes = this.data(s);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (const sym of syms) {
       if (sym.value + 20 > s.size)
@@ -576,6 +587,6 @@ function parse(bytes: Uint8Array, options: ParseOptions): CollectionSpec {
     maps: p.maps,
     variables: p.variables,
     license: p.license(),
-    ...(btfSec && p.btf ? { btf: fixupBtf(p.elf.contents(btfSec), p.elf) } : {}),
+    ...(btfSec && p.btf ? { btf: fixupBtf(p.data(btfSec), p.elf) } : {}),
   };
 }

@@ -58,6 +58,22 @@ describe("hostile objects", () => {
     );
   });
 
+  it("does not allocate what a NOBITS .BTF claims before refusing it", () => {
+    const bytes = fixture("task");
+    const elf = parseElf(bytes);
+    const btf = elf.section(".BTF")!;
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    const header = Number(view.getBigUint64(40, true)) + btf.index * 64;
+    view.setUint32(header + 4, 8, true); // sh_type = SHT_NOBITS
+    view.setBigUint64(header + 32, 200n << 20n, true); // sh_size = 200 MiB
+    const before = process.memoryUsage().arrayBuffers;
+    // Before: 200 MiB of zeros and a 200 MiB copy, then "bad magic".
+    expect(() => parseCollection(bytes, { kernelBtf })).toThrow(
+      /section \.BTF has type 8, not PROGBITS/,
+    );
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 << 20);
+  });
+
   it("compares local types that fan out in bounded time (TYPE_MATCHES)", () => {
     // Kernel: node0 -> node1 -> ... -> node7 through a "next" pointer; node7 holds an int.
     // Local: the same chain, but every struct lists "next" 6 times: 6^7 paths.
