@@ -297,8 +297,14 @@ const MAX_U64 = 2n ** 64n - 1n;
 
 /** `dst = value ll`: a 64-bit constant (signed or unsigned range). */
 export function ldImm64(dst: Reg, value: bigint | number): Instruction {
-  const v =
-    typeof value === "number" ? BigInt(Number.isInteger(value) ? value : Number.NaN) : value;
+  if (typeof value !== "bigint" && typeof value !== "number")
+    throw new TypeError(`ldImm64: value must be a bigint or a number, not ${typeof value}`);
+  if (typeof value === "number" && !Number.isInteger(value)) {
+    throw new DslError(`64-bit constant ${value} is not an integer`, {
+      instruction: `${dst} = ${value} ll`,
+    });
+  }
+  const v = BigInt(value);
   if (v < MIN_I64 || v > MAX_U64) {
     throw new DslError(`64-bit constant ${value} out of range`, {
       instruction: `${dst} = ${value} ll`,

@@ -160,6 +160,12 @@ describe("DslError", () => {
     expect(err(() => add32("r1", 2 ** 32))).toMatch(/out of range/);
     expect(err(() => ldx("u64", "r1", "r2", 40000))).toMatch(/offset 40000 out of range/);
     expect(err(() => ldImm64("r1", 2n ** 64n))).toMatch(/out of range/);
+    expect(err(() => ldImm64("r1", 1.5))).toMatch(/1.5 is not an integer/);
+    // Found by the hostile-argument suite: a string reached BigInt() and threw a SyntaxError.
+    expect(() => ldImm64("r1", "bind" as unknown as bigint)).toThrow(TypeError);
+    expect(() => ldImm64("r1", "bind" as unknown as bigint)).toThrow(
+      /bigint or a number, not string/,
+    );
   });
   it("rejects unknown helpers", () => {
     expect(err(() => call("seq_writ"))).toMatch(/unknown helper "seq_writ"/);
