@@ -462,6 +462,7 @@ export const SIGNATURES: Record<string, Entry> = {
   // -------------------------------------------------------------------- dsl
   "dsl:DslError": errorCtor(2),
   "dsl:ParseError": errorCtor(4),
+  "dsl:PrintfFormatError": errorCtor(5),
   ...Object.fromEntries(alu2.map((f) => [`dsl:${f}`, { args: [reg, regOrImm] }])),
   ...Object.fromEntries(jumps.map((f) => [`dsl:${f}`, { args: [reg, regOrImm, "label"] }])),
   "dsl:neg": { args: [reg] },
@@ -486,6 +487,7 @@ export const SIGNATURES: Record<string, Entry> = {
   "dsl:callSubprog": { args: ["label"] },
   "dsl:checkInstruction": { args: ["insn", "int"] },
   "dsl:classify": { args: ["insn"] },
+  "dsl:checkPrintfFormat": { args: ["fmt", { obj: { helper: "str" } }] },
   "dsl:countConversions": { args: ["fmt"] },
   "dsl:decode": { args: ["insnBytes"] },
   "dsl:disassemble": { args: ["insnBytes", { obj: { offsets: "bool", raw: "bool" } }] },
