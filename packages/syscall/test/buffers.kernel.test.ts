@@ -387,6 +387,32 @@ describeKernel("finding 1: getters, subclasses, detached, resizable and shared b
     expect(mapLookupElem(m.fd, u32(0), new Uint8Array(64))).toBe(false);
   });
 
+  it("Map.create: an options getter answering differently on each read cannot size the handle's buffers (child process)", () => {
+    // f626b01 read valueSize for its buffers first (8) and for MAP_CREATE next
+    // (1 MiB): get() then had the kernel write 1 MiB into 8 bytes.
+    const dist = new URL("../dist/index.js", import.meta.url).href;
+    const script = `
+      const bpf = await import(${JSON.stringify(dist)});
+      let reads = 0;
+      const m = bpf.BpfMap.create({
+        type: bpf.BpfMapType.ARRAY, keySize: 4, maxEntries: 1,
+        get valueSize() { return reads++ % 2 === 0 ? 8 : 1 << 20; },
+      });
+      for (let i = 0; i < 8; i++) m.get(new Uint8Array(4));
+      console.log(JSON.stringify({ handle: m.valueSize, kernel: m.info().valueSize }));
+      m.close();`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+      encoding: "utf8",
+    });
+    expect({ signal: r.signal, status: r.status, stderr: r.stderr }).toEqual({
+      signal: null,
+      status: 0,
+      stderr: "",
+    });
+    const { handle, kernel } = JSON.parse(r.stdout.trim());
+    expect(handle).toBe(kernel);
+  });
+
   it("SharedArrayBuffer-backed buffers are checked like any other, and work at the right size", () => {
     const shared = new Uint8Array(new SharedArrayBuffer(64));
     expect(mapLookupElem(m.fd, u32(1), shared)).toBe(true);

@@ -9,7 +9,7 @@ import {
   u64 as u64Codec,
 } from "../codec.js";
 import { getFdById } from "../commands/id.js";
-import { type MapInfo, mapInfo } from "../commands/info.js";
+import { type MapInfo, mapInfo, mapInfoOf } from "../commands/info.js";
 import {
   type MapCreateOptions,
   mapCreate,
@@ -128,15 +128,9 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
     }
     // Codec sizes are checked before the map exists.
     pickCodec("key", options.key, v.u32("keySize", options.keySize));
-    const shape: MapShape = {
-      type: options.type,
-      keySize: options.keySize,
-      valueSize: options.valueSize,
-      maxEntries: options.maxEntries,
-      flags: options.flags ?? 0,
-      name: options.name ?? "",
-    };
-    return adopt(mapCreate(options), (fd) => new BpfMap<K, V>(fd, shape, options));
+    // The shape comes from the kernel, not from a second read of `options`: a
+    // getter answering differently then cannot size the handle's buffers.
+    return adopt(mapCreate(options), (fd) => new BpfMap<K, V>(fd, mapInfoOf(fd), options));
   }
 
   /**
