@@ -235,6 +235,8 @@ export function progLoad(o: ProgLoadOptions): ProgLoadResult {
   const p = planLoad(o);
   let logLevel = p.logLevel;
   let logSize = p.logSize;
+  // One budget for the whole call, however often the log grows.
+  const deadline = performance.now() + EAGAIN_RETRY_BUDGET_MS;
   for (;;) {
     const log = logLevel > 0 ? new Uint8Array(logSize) : null;
     let logTrueSize = 0;
@@ -242,7 +244,7 @@ export function progLoad(o: ProgLoadOptions): ProgLoadResult {
       const a = attempt(p, logLevel, log);
       logTrueSize = a.logTrueSize;
       return a.r;
-    });
+    }, deadline - performance.now());
     if (r >= 0) {
       const fd = checkNewFd(BpfCmd.PROG_LOAD, r);
       return { fd, log: decodeLog(log), logSize: log ? logSize : 0 };
