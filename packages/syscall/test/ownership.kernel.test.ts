@@ -123,6 +123,28 @@ describeKernel("fd ownership by construction", () => {
     }
   });
 
+  it("new on a handle class (callable from JavaScript) is a TypeError: it never owns, nor later closes, an fd nobody gave it", () => {
+    const before = openFdCount();
+    type AnyCtor = new (...args: unknown[]) => { close(): void };
+    for (const make of [
+      () => new (Link as unknown as AnyCtor)(2),
+      () => new (Program as unknown as AnyCtor)(0, 1, "p", "", []),
+      () => new (BpfMap as unknown as AnyCtor)(1, { type: 2, keySize: 4, valueSize: 4 }),
+    ]) {
+      expect(make).toThrow(TypeError);
+      expect(make).toThrow(/static methods/);
+    }
+    expect(readlinkSync("/proc/self/fd/2")).not.toBe("");
+    expect(openFdCount()).toBe(before);
+  });
+
+  it("Map#get checks its flags before the syscall (an object was a SyntaxError from BigInt)", () => {
+    using m = BpfMap.create({ type: BpfMapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+    expect(() => m.get(new Uint8Array(4), { length: -1 } as never)).toThrow(TypeError);
+    expect(() => m.get(new Uint8Array(4), -1)).toThrow(RangeError);
+    expect(m.get(new Uint8Array(4))).toEqual(new Uint8Array(4));
+  });
+
   it("sameOpenFile tells a dup from another object with kcmp, and through fdinfo without it", () => {
     const a = BpfMap.create({ type: BpfMapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
     const b = BpfMap.create({ type: BpfMapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });

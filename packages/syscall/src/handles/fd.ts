@@ -87,6 +87,13 @@ const BPF_FS_MAGIC = 0xcafe4a11;
 /** O_PATH (Node has no constant for it); the same value on x86-64 and arm64. */
 const O_PATH = 0o10000000;
 
+/**
+ * The fd adopt() is building a handle around, while it does. A constructor
+ * called any other way (from JavaScript, where `protected` does not hold)
+ * would own an fd nobody gave it: it throws instead.
+ */
+let adopting: number | undefined;
+
 let registerFinalizer: (handle: FdHandle) => void;
 let privateFd: (handle: FdHandle) => number;
 
@@ -109,6 +116,11 @@ export abstract class FdHandle {
    * registers the finalizer once the constructor has succeeded.
    */
   protected constructor(fd: number, kind: ObjectKind, label: string) {
+    if (adopting === undefined || adopting !== fd) {
+      throw new TypeError(
+        "handles are made by their static methods (create, load, fromFd, fromPinned, fromId), not with new",
+      );
+    }
     this.#fds = new OwnedFds(fd);
     this.#kind = kind;
     this.#label = label;
@@ -187,6 +199,8 @@ export function ownFd(handle: FdHandle): number {
  */
 export function adopt<T extends FdHandle>(fd: number, build: (fd: number) => T): T {
   let handle: T;
+  const outer = adopting;
+  adopting = fd;
   try {
     handle = build(fd);
   } catch (e) {
@@ -196,6 +210,8 @@ export function adopt<T extends FdHandle>(fd: number, build: (fd: number) => T):
       // nothing more to do
     }
     throw e;
+  } finally {
+    adopting = outer;
   }
   registerFinalizer(handle);
   return handle;

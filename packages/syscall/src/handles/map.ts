@@ -194,8 +194,9 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
   /** The value for `key`, or undefined. */
   get(key: K, flags = 0): V | undefined {
     if (this.closed) throw new TypeError(`Map ${this.name} is closed`);
+    const lookupFlags = v.u32("flags", flags);
     this.#encodeKey(key);
-    const r = this.#call(BpfCmd.MAP_LOOKUP_ELEM, flags);
+    const r = this.#call(BpfCmd.MAP_LOOKUP_ELEM, lookupFlags);
     if (r === -Errno.ENOENT) return undefined;
     if (r < 0) throw new BpfError(BpfCmd.MAP_LOOKUP_ELEM, -r);
     const codec = this.valueCodec;
