@@ -77,6 +77,16 @@ const CALL = 0x85;
 const LD_IMM64 = 0x18;
 const FUNC_INFO_SIZE = 8;
 const LINE_INFO_SIZE = 16;
+/** The kernel refuses longer programs (BPF_COMPLEXITY_LIMIT_INSNS, E2BIG). */
+const MAX_PROGRAM_INSNS = 1_000_000;
+/**
+ * Instructions linked for all programs together. Every program gets its own
+ * copy of the functions it calls, so an object of many small programs calling
+ * one long chain of functions links quadratically many.
+ */
+const MAX_LINKED_INSNS = 1 << 22;
+/** Functions placed for all programs together: linking costs per function too. */
+const MAX_LINKED_FUNCS = 1 << 16;
 
 interface Func {
   readonly section: Section;
@@ -91,6 +101,8 @@ interface CodeSection {
   /** The section's instructions, CO-RE applied. */
   readonly insns: Uint8Array;
   readonly funcs: Func[];
+  /** Index in `funcs` of the function each instruction belongs to (-1: none). */
+  readonly owner: Int32Array;
   /** Relocations by byte offset. */
   readonly relocs: Map<number, ElfRelocation>;
   readonly poisoned: PoisonedInstruction[];
@@ -133,6 +145,9 @@ class Parser {
   /** FUNC symbols by section index, and REL sections by the section they apply to. */
   readonly #funcSymbols = new Map<number, ElfSymbol[]>();
   readonly #relSections = new Map<number, Section[]>();
+  /** Instructions and functions linked so far, all programs together. */
+  #linked = 0;
+  #linkedFuncs = 0;
 
   constructor(bytes: Uint8Array, options: ParseOptions) {
     this.elf = parseElf(bytes);
@@ -310,7 +325,12 @@ class Parser {
     const insns = new Uint8Array(this.elf.contents(section));
     const funcs: Func[] = (this.#funcSymbols.get(index) ?? [])
       .map((s) => {
-        if (s.value % 8 !== 0 || s.value + s.size > section.size || s.size === 0)
+        if (
+          s.value % 8 !== 0 ||
+          s.size % 8 !== 0 ||
+          s.value + s.size > section.size ||
+          s.size === 0
+        )
           throw new ElfError(
             `function ${s.name} (${s.size} bytes at ${s.value}) outside ${section.name}`,
           );
@@ -319,6 +339,7 @@ class Parser {
       .sort((a, b) => a.start - b.start);
     if (funcs.length === 0 && section.size > 0)
       funcs.push({ section, name: section.name, start: 0, end: section.size });
+    const owner = ownerIndex(funcs, section.size / 8);
     const relocs = new Map<number, ElfRelocation>();
     for (const rs of this.#relSections.get(index) ?? []) {
       for (const r of this.elf.relocations(rs)) {
@@ -332,13 +353,15 @@ class Parser {
       core.length > 0 && this.btf
         ? applyCoreRelocations(insns, core, this.btf, this.kernel(), section.name)
         : [];
-    const code = { section, insns, funcs, relocs, poisoned };
+    const code = { section, insns, funcs, owner, relocs, poisoned };
     this.#code.set(index, code);
     return code;
   }
 
   funcAt(code: CodeSection, byteOff: number, from: string): Func {
-    const f = code.funcs.find((x) => byteOff >= x.start && byteOff < x.end);
+    // Looked up per call instruction: an index, not a search of every function.
+    const f =
+      byteOff % 8 === 0 && byteOff >= 0 ? code.funcs[code.owner[byteOff / 8] ?? -1] : undefined;
     if (!f) throw new ElfError(`${from}: no function at byte ${byteOff} of ${code.section.name}`);
     return f;
   }
@@ -357,7 +380,21 @@ class Parser {
       const at = placed.get(f);
       if (at !== undefined) return at;
       placed.set(f, length);
-      length += (f.end - f.start) / 8;
+      const n = (f.end - f.start) / 8;
+      length += n;
+      this.#linked += n;
+      if (length > MAX_PROGRAM_INSNS)
+        throw new ElfError(
+          `program ${entry.name} links more than ${MAX_PROGRAM_INSNS} instructions (the kernel's limit)`,
+        );
+      if (++this.#linkedFuncs > MAX_LINKED_FUNCS)
+        throw new ElfError(
+          `the object's programs link more than ${MAX_LINKED_FUNCS} functions together (each program copies the functions it calls)`,
+        );
+      if (this.#linked > MAX_LINKED_INSNS)
+        throw new ElfError(
+          `the object's programs link more than ${MAX_LINKED_INSNS} instructions together (each program copies the functions it calls)`,
+        );
       queue.push(f);
       return placed.get(f)!;
     };
@@ -536,6 +573,36 @@ class Parser {
     }
     return out;
   }
+}
+
+/**
+ * For each instruction slot, the index of the first function (in start order)
+ * that covers it, as a search of `funcs` would find it. Each slot is filled
+ * once ("next free slot" links), so overlapping functions cost no more.
+ */
+function ownerIndex(funcs: readonly Func[], slots: number): Int32Array {
+  const owner = new Int32Array(slots).fill(-1);
+  const nextFree = new Int32Array(slots + 1);
+  for (let i = 0; i <= slots; i++) nextFree[i] = i;
+  const free = (from: number): number => {
+    let i = from;
+    while (nextFree[i] !== i) i = nextFree[i]!;
+    // Path compression: later searches from `from` jump straight to `i`.
+    for (let j = from; nextFree[j] !== j; ) {
+      const k = nextFree[j]!;
+      nextFree[j] = i;
+      j = k;
+    }
+    return i;
+  };
+  funcs.forEach((f, index) => {
+    const end = f.end / 8;
+    for (let slot = free(f.start / 8); slot < end; slot = free(slot)) {
+      owner[slot] = index;
+      nextFree[slot] = slot + 1;
+    }
+  });
+  return owner;
 }
 
 /** Instruction index of a .BTF.ext record's byte offset (from the function start). */

@@ -4,6 +4,7 @@
 import { type Btf, loadKernelBtf, parseBtf } from "@ts-ebpf/btf";
 import { describe, expect, it } from "vitest";
 import { CoreReloKind, ElfError, parseCollection, parseElf, resolveCore } from "../src/index.js";
+import { type BuiltFunction, buildElf, call, concat, exit, R_BPF_64_32 } from "./elf-builder.js";
 import { fixture } from "./fixtures.js";
 
 const kernelBtf = loadKernelBtf();
@@ -72,6 +73,93 @@ describe("hostile objects", () => {
       /section \.BTF has type 8, not PROGBITS/,
     );
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 << 20);
+  });
+
+  it("links a program built by the test ELF writer (the writer itself is sound)", () => {
+    const spec = parseCollection(
+      buildElf([
+        {
+          name: "iter/task",
+          funcs: [
+            { name: "a", insns: concat([call(1), exit()]) },
+            { name: "b", insns: concat([call(-1), exit()]) },
+          ],
+          relocations: [{ offset: 16, symbol: "c", type: R_BPF_64_32 }],
+        },
+        { name: ".text", funcs: [{ name: "c", insns: exit() }] },
+      ]),
+      { kernelBtf },
+    );
+    expect(Object.keys(spec.programs)).toEqual(["a", "b"]);
+    // a calls b (pc-relative), b calls c in .text (relocation): each appended once.
+    expect(spec.programs.a!.instructions.length).toBe(8 * 5);
+    expect(spec.programs.b!.instructions.length).toBe(8 * 3);
+    expect(spec.license).toBe("GPL");
+  });
+
+  it("bounds the instructions programs link: one program, and all of them together", () => {
+    // One program of 1,000,001 instructions: the kernel would answer E2BIG.
+    const long = new Uint8Array(8 * 1_000_001);
+    for (let at = 0; at < long.length; at += 8) long[at] = 0x95;
+    const one = buildElf([{ name: "iter/task", funcs: [{ name: "long", insns: long }] }]);
+    expect(() => parseCollection(one, { kernelBtf })).toThrow(
+      /program long links more than 1000000 instructions/,
+    );
+
+    // 250 programs of 256 instructions, each calling the next: program i links
+    // 250 - i functions, 8 million instructions in all from a 500 KiB object.
+    const body = new Uint8Array(8 * 254);
+    for (let at = 0; at < body.length; at += 8) body[at] = 0xb7; // mov r0, 0
+    const funcs: BuiltFunction[] = Array.from({ length: 250 }, (_, i) => ({
+      name: `p${i}`,
+      insns: concat([body, i === 249 ? exit() : call(1), exit()]),
+    }));
+    expect(() => parseCollection(buildElf([{ name: "iter/task", funcs }]), { kernelBtf })).toThrow(
+      /programs link more than 4194304 instructions together/,
+    );
+    // Half of them link 2 million: fine.
+    const half = buildElf([{ name: "iter/task", funcs: funcs.slice(125) }]);
+    expect(parseCollection(half, { kernelBtf }).programs.p125!.instructions.length).toBe(
+      8 * 256 * 125,
+    );
+  });
+
+  it("bounds the functions programs link (work per function, however short)", () => {
+    // 3000 programs of one call each, calling the next: 4.5 million functions
+    // placed, about 10 s of linking, from a 100 KiB object.
+    const funcs: BuiltFunction[] = Array.from({ length: 3000 }, (_, i) => ({
+      name: `p${i}`,
+      insns: i === 2999 ? exit() : call(0),
+    }));
+    expect(() => parseCollection(buildElf([{ name: "iter/task", funcs }]), { kernelBtf })).toThrow(
+      /programs link more than 65536 functions together/,
+    );
+  });
+
+  it("finds each callee through the function index, among thousands of functions", () => {
+    // One program calling into a chain of 30000 one-call functions in .text.
+    const n = 30_000;
+    const chain: BuiltFunction[] = Array.from({ length: n }, (_, i) => ({
+      name: `f${i}`,
+      insns: i === n - 1 ? exit() : call(0),
+    }));
+    const spec = parseCollection(
+      buildElf([
+        {
+          name: "iter/task",
+          funcs: [{ name: "main", insns: concat([call(-1), exit()]) }],
+          relocations: [{ offset: 0, symbol: "f0", type: R_BPF_64_32 }],
+        },
+        { name: ".text", funcs: chain },
+      ]),
+      { kernelBtf },
+    );
+    const insns = spec.programs.main!.instructions;
+    expect(insns.length).toBe(8 * (n + 2));
+    // main's call lands on f0 (placed after main's exit), every f_i's on f_(i+1).
+    const view = new DataView(insns.buffer, insns.byteOffset);
+    expect(view.getInt32(4, true)).toBe(1);
+    for (let i = 2; i < n + 1; i++) expect(view.getInt32(i * 8 + 4, true)).toBe(0);
   });
 
   it("compares local types that fan out in bounded time (TYPE_MATCHES)", () => {
