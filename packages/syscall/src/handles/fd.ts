@@ -30,7 +30,7 @@ import type { ObjectKind } from "../commands/id.js";
 import { objGet, objPinAt } from "../commands/obj.js";
 import { BpfCmd } from "../constants/enums.gen.js";
 import { BpfError } from "../errors.js";
-import { dupAbove2, expectKind, sameOpenFile } from "../fds.js";
+import { dupAbove2, expectKind, objectKind, sameOpenFile } from "../fds.js";
 import * as v from "../validate.js";
 
 /** The fds one handle owns; shared by the handle and its finalizer. */
@@ -171,7 +171,7 @@ export abstract class FdHandle {
     const dirFd = openDir(dirname(path), path);
     try {
       objPinAt(own, dirFd, name, path);
-      setPinMode(dirFd, name, path, mode, own, this.#kind);
+      setPinModeAt(dirFd, name, path, mode, own, this.#kind);
     } finally {
       closeSync(dirFd);
     }
@@ -263,7 +263,12 @@ function openDir(dir: string, path: string): number {
   }
 }
 
-function setPinMode(
+/**
+ * Gives the pin `name` in the directory open as `dirFd` the permission bits
+ * `mode`, if it still is the pin of `own` just made (package-internal; pin()
+ * calls it). Anything else at the name is left alone: an OBJ_PIN EPERM.
+ */
+export function setPinModeAt(
   dirFd: number,
   name: string,
   path: string,
@@ -277,7 +282,12 @@ function setPinMode(
     });
   };
   // /proc/self/fd/<dirFd>/<name> resolves through the directory opened above.
-  const pinFd = openSync(`/proc/self/fd/${dirFd}/${name}`, O_PATH | constants.O_NOFOLLOW);
+  let pinFd: number;
+  try {
+    pinFd = openSync(`/proc/self/fd/${dirFd}/${name}`, O_PATH | constants.O_NOFOLLOW);
+  } catch (e) {
+    return fail(`opening it again failed (${(e as Error).message})`);
+  }
   try {
     const st = fstatSync(pinFd);
     if ((st.mode & 0o7777) === mode) return;
@@ -289,8 +299,7 @@ function setPinMode(
     // The very object pinned: open the file just checked and compare ids.
     const again = objGet(`/proc/self/fd/${pinFd}`);
     try {
-      expectKind(again, kind, path);
-      if (objectId(again, kind) !== objectId(own, kind))
+      if (objectKind(again) !== kind || objectId(again, kind) !== objectId(own, kind))
         fail("the name now refers to another object");
     } finally {
       closeSync(again);
