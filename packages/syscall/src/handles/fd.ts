@@ -276,31 +276,30 @@ export function setPinModeAt(
   own: number,
   kind: ObjectKind,
 ): void {
-  const fail = (why: string): never => {
-    throw new BpfError(BpfCmd.OBJ_PIN, 1 /* EPERM */, {
+  const refused = (why: string) =>
+    new BpfError(BpfCmd.OBJ_PIN, 1 /* EPERM */, {
       hint: `${path} was pinned, but ${why}; its mode was left as the kernel made it`,
     });
-  };
   // /proc/self/fd/<dirFd>/<name> resolves through the directory opened above.
   let pinFd: number;
   try {
     pinFd = openSync(`/proc/self/fd/${dirFd}/${name}`, O_PATH | constants.O_NOFOLLOW);
   } catch (e) {
-    return fail(`opening it again failed (${(e as Error).message})`);
+    throw refused(`opening it again failed (${(e as Error).message})`);
   }
   try {
     const st = fstatSync(pinFd);
     if ((st.mode & 0o7777) === mode) return;
-    if (!st.isFile()) fail("the name now refers to something that is not a pin");
+    if (!st.isFile()) throw refused("the name now refers to something that is not a pin");
     if (statfsSync(`/proc/self/fd/${pinFd}`).type !== BPF_FS_MAGIC)
-      fail("the name now refers to a file outside bpffs");
-    if (st.uid !== process.geteuid?.()) fail(`the file there is owned by uid ${st.uid}`);
-    if (st.nlink !== 1) fail("the file there has other hard links");
+      throw refused("the name now refers to a file outside bpffs");
+    if (st.uid !== process.geteuid?.()) throw refused(`the file there is owned by uid ${st.uid}`);
+    if (st.nlink !== 1) throw refused("the file there has other hard links");
     // The very object pinned: open the file just checked and compare ids.
     const again = objGet(`/proc/self/fd/${pinFd}`);
     try {
       if (objectKind(again) !== kind || objectId(again, kind) !== objectId(own, kind))
-        fail("the name now refers to another object");
+        throw refused("the name now refers to another object");
     } finally {
       closeSync(again);
     }
