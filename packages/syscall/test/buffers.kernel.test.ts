@@ -309,6 +309,101 @@ describeKernel("finding 1: every buffer is checked against what the kernel copie
     ).toBe("iterInfoLen must be at most 8 bytes (the size of iterInfo), got 64");
   });
 
+  it("the right sizes work on every kind of map, and one byte more or less is refused", () => {
+    const cpus = possibleCpus();
+    const inner = keep(
+      BpfMap.create({ type: BpfMapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 }),
+    );
+    const kinds: {
+      name: string;
+      type: number;
+      keySize: number;
+      valueSize: number;
+      /** What the element commands copy per value. */
+      slot: number;
+      flags?: number;
+      innerMapFd?: number;
+      /** The value to write (fd maps: an fd). */
+      value?: Uint8Array;
+    }[] = [
+      { name: "hash", type: BpfMapType.HASH, keySize: 4, valueSize: 8, slot: 8 },
+      { name: "array", type: BpfMapType.ARRAY, keySize: 4, valueSize: 8, slot: 8 },
+      {
+        name: "percpu_hash",
+        type: BpfMapType.PERCPU_HASH,
+        keySize: 4,
+        valueSize: 12,
+        slot: 16 * cpus,
+      },
+      {
+        name: "lru_percpu",
+        type: BpfMapType.LRU_PERCPU_HASH,
+        keySize: 4,
+        valueSize: 4,
+        slot: 8 * cpus,
+      },
+      {
+        name: "percpu_array",
+        type: BpfMapType.PERCPU_ARRAY,
+        keySize: 4,
+        valueSize: 20,
+        slot: 24 * cpus,
+      },
+      { name: "lpm_trie", type: BpfMapType.LPM_TRIE, keySize: 8, valueSize: 8, slot: 8, flags: 1 },
+      { name: "queue", type: BpfMapType.QUEUE, keySize: 0, valueSize: 8, slot: 8 },
+      { name: "stack", type: BpfMapType.STACK, keySize: 0, valueSize: 8, slot: 8 },
+      { name: "bloom", type: BpfMapType.BLOOM_FILTER, keySize: 0, valueSize: 8, slot: 8 },
+      ...[BpfMapType.HASH_OF_MAPS, BpfMapType.ARRAY_OF_MAPS].map((type) => ({
+        name: `maps_${type}`,
+        type,
+        keySize: 4,
+        valueSize: 4,
+        slot: 4,
+        innerMapFd: inner.fd,
+        value: u32(inner.fd),
+      })),
+    ];
+    for (const k of kinds) {
+      const m = keep(
+        BpfMap.create({
+          type: k.type,
+          keySize: k.keySize,
+          valueSize: k.valueSize,
+          maxEntries: 4,
+          flags: k.flags ?? 0,
+          ...(k.innerMapFd === undefined ? {} : { innerMapFd: k.innerMapFd }),
+        }),
+      );
+      expect(mapValueSlotSize(k.type, k.valueSize), k.name).toBe(k.slot);
+      // LPM trie keys start with a prefix length: /32 of the 4 bytes after it.
+      const key = k.keySize === 0 ? null : new Uint8Array(k.keySize);
+      if (k.type === BpfMapType.LPM_TRIE) key?.set(u32(32));
+      const value = k.value ?? new Uint8Array(k.slot).fill(3);
+      mapUpdateElem(m.fd, key, value);
+      const out = guarded(k.slot);
+      // A bloom filter's lookup reads the value to test for.
+      if (k.type === BpfMapType.BLOOM_FILTER) out.buffer.set(value);
+      expect(mapLookupElem(m.fd, key, out.buffer), k.name).toBe(true);
+      expect(out.intact(), k.name).toBe(true);
+      for (const size of [k.slot - 1, k.slot + 1]) {
+        expect(rangeError(() => mapLookupElem(m.fd, key, new Uint8Array(size))).message).toMatch(
+          new RegExp(`^value must be ${k.slot} bytes .*, got ${size}$`),
+        );
+      }
+      if (key === null) {
+        expect(rangeError(() => mapLookupElem(m.fd, new Uint8Array(4), out.buffer)).message).toBe(
+          "key must be 0 bytes (the map has no keys: key_size 0; pass null), got 4",
+        );
+      } else {
+        for (const size of [k.keySize - 1, k.keySize + 1]) {
+          expect(
+            rangeError(() => mapLookupElem(m.fd, new Uint8Array(size), out.buffer)).message,
+          ).toBe(`key must be ${k.keySize} bytes (the map's key_size), got ${size}`);
+        }
+      }
+    }
+  });
+
   it("a 1-byte value for a map with 1 MiB values is refused in a child process: no death by signal", () => {
     const fixture = fileURLToPath(new URL("./fixtures/huge-value-lookup.mjs", import.meta.url));
     const r = spawnSync(process.execPath, ["--expose-gc", fixture], { encoding: "utf8" });
