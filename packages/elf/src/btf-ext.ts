@@ -39,6 +39,10 @@ export interface BtfExt {
 const BTF_MAGIC = 0xeb9f;
 
 export function parseBtfExt(bytes: Uint8Array, btf: Btf): BtfExt {
+  if (!(bytes instanceof Uint8Array))
+    throw new TypeError("parseBtfExt: bytes must be a Uint8Array");
+  if (typeof (btf as Partial<Btf> | undefined)?.str !== "function")
+    throw new TypeError("parseBtfExt: btf must be the object's parsed .BTF (a Btf)");
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const len = bytes.byteLength;
   const u32 = (at: number) => {

@@ -1,9 +1,9 @@
 // Fix-ups libbpf makes before BTF_LOAD so the kernel accepts clang's .BTF:
 // clang leaves DATASEC sizes at 0 and the offsets of global (non-static)
 // variables unset; both come from the ELF section and symbol table.
+import { BtfError, parseBtf } from "@ts-ebpf/btf";
 import { ElfError } from "./errors.js";
-import type { ElfFile } from "./reader.js";
-import { STT } from "./reader.js";
+import { ElfFile, STT } from "./reader.js";
 
 const KIND_DATASEC = 15;
 const KIND_VAR = 14;
@@ -64,6 +64,15 @@ export function typeOffsets(blob: Uint8Array): { offsets: number[]; strStart: nu
  * from the ELF object (libbpf's btf_fixup_datasec).
  */
 export function fixupBtf(blob: Uint8Array, elf: ElfFile): Uint8Array {
+  if (!(blob instanceof Uint8Array)) throw new TypeError("fixupBtf: blob must be a Uint8Array");
+  if (!(elf instanceof ElfFile)) throw new TypeError("fixupBtf: elf must be an ElfFile");
+  // The walk below trusts the header and the type extents: check them first.
+  try {
+    parseBtf(blob);
+  } catch (e) {
+    if (e instanceof BtfError) throw new ElfError(`.BTF: ${e.message}`, -1, { cause: e });
+    throw e;
+  }
   const out = new Uint8Array(blob);
   const view = new DataView(out.buffer);
   const { offsets, strStart } = typeOffsets(out);

@@ -132,7 +132,7 @@ export class ElfFile {
     const shstr = raw[shstrndx]!;
     if (shstr.type !== SHT.STRTAB)
       throw new ElfError(`section name table (section ${shstrndx}) is not a STRTAB`, 62);
-    this.sections = raw.map((s, i) => ({ ...s, name: this.str(shstr, nameOffsets[i]!) }));
+    this.sections = raw.map((s, i) => ({ ...s, name: this.#str(shstr, nameOffsets[i]!) }));
     for (const s of this.sections) if (!this.#byName.has(s.name)) this.#byName.set(s.name, s);
     this.symbols = this.readSymbols();
   }
@@ -164,8 +164,29 @@ export class ElfFile {
     return Number(v);
   }
 
-  /** NUL-terminated string at `off` in string table `table`. */
-  str(table: Omit<Section, "name">, off: number): string {
+  /**
+   * The section of this file that `s` describes (same index and fields): only
+   * those had their offset and size checked against the data.
+   */
+  #own(s: unknown, what: string): Section {
+    const index = typeof s === "object" && s !== null ? (s as Section).index : undefined;
+    const own = typeof index === "number" ? this.sections[index] : undefined;
+    const same =
+      own !== undefined &&
+      (Object.keys(own) as (keyof Section)[]).every((k) => own[k] === (s as Section)[k]);
+    if (!same) throw new TypeError(`${what}: not a section of this ELF file`);
+    return own;
+  }
+
+  /** NUL-terminated string at `off` in string table `table` (one of `sections`). */
+  str(table: Section, off: number): string {
+    this.#own(table, "str");
+    if (!Number.isSafeInteger(off) || off < 0)
+      throw new RangeError(`str: offset must be a non-negative integer, got ${off}`);
+    return this.#str(table, off);
+  }
+
+  #str(table: Omit<Section, "name">, off: number): string {
     if (table.type !== SHT.STRTAB)
       throw new ElfError(`section ${table.index} is not a string table`, table.offset);
     if (off >= table.size)
@@ -199,7 +220,8 @@ export class ElfFile {
   }
 
   /** Contents of a section (a view; zeros for NOBITS). */
-  contents(s: Section): Uint8Array {
+  contents(section: Section): Uint8Array {
+    const s = this.#own(section, "contents");
     if (s.type === SHT.NOBITS) {
       if (s.size > MAX_NOBITS)
         throw new ElfError(`section ${s.name}: ${s.size} bytes of .bss-like data is too large`);
@@ -225,7 +247,7 @@ export class ElfFile {
       const info = this.bytes[at + 4]!;
       out.push({
         index: i,
-        name: this.str(strtab, this.u32(at)),
+        name: this.#str(strtab, this.u32(at)),
         type: info & 0xf,
         bind: info >> 4,
         section: this.u16(at + 6),
@@ -237,7 +259,8 @@ export class ElfFile {
   }
 
   /** REL relocations in `rel` (a SHT_REL section), checked against its target section. */
-  relocations(rel: Section): ElfRelocation[] {
+  relocations(section: Section): ElfRelocation[] {
+    const rel = this.#own(section, "relocations");
     if (rel.type !== SHT.REL) throw new ElfError(`section ${rel.name} is not SHT_REL`, rel.offset);
     if (rel.entsize !== REL_SIZE || rel.size % REL_SIZE !== 0)
       throw new ElfError(

@@ -3,7 +3,15 @@
 // that fan out. Each one parses to the right spec or fails with an ElfError.
 import { type Btf, loadKernelBtf, parseBtf } from "@ts-ebpf/btf";
 import { describe, expect, it } from "vitest";
-import { CoreReloKind, ElfError, parseCollection, parseElf, resolveCore } from "../src/index.js";
+import {
+  CoreReloKind,
+  ElfError,
+  fixupBtf,
+  parseBtfExt,
+  parseCollection,
+  parseElf,
+  resolveCore,
+} from "../src/index.js";
 import { type BuiltFunction, buildElf, call, concat, exit, R_BPF_64_32 } from "./elf-builder.js";
 import { fixture } from "./fixtures.js";
 
@@ -160,6 +168,30 @@ describe("hostile objects", () => {
     const view = new DataView(insns.buffer, insns.byteOffset);
     expect(view.getInt32(4, true)).toBe(1);
     for (let i = 2; i < n + 1; i++) expect(view.getInt32(i * 8 + 4, true)).toBe(0);
+  });
+
+  it("checks what the exported readers are given before reading through it", () => {
+    const elf = parseElf(fixture("task"));
+    const strtab = elf.sections.find((s) => s.name === ".strtab")!;
+    // A section from elsewhere with an offset of its own choosing.
+    const forged = { ...strtab, offset: 1e9 };
+    expect(() => elf.str(forged, 0)).toThrow(/not a section of this ELF file/);
+    expect(() => elf.contents({ ...strtab, size: 1e9 })).toThrow(TypeError);
+    expect(() => elf.relocations({ ...elf.section(".reliter/task")!, offset: 1e9 })).toThrow(
+      TypeError,
+    );
+    // A negative offset read from the end of the file.
+    expect(() => elf.str(strtab, -5)).toThrow(RangeError);
+    expect(elf.str(strtab, 1)).not.toBe("");
+    // fixupBtf walked the blob's types unchecked: a RangeError from a DataView.
+    const garbage = new Uint8Array(64);
+    new DataView(garbage.buffer).setUint16(0, 0xeb9f, true);
+    garbage[2] = 1;
+    new DataView(garbage.buffer).setUint32(4, 24, true);
+    new DataView(garbage.buffer).setUint32(12, 4000, true);
+    expect(() => fixupBtf(garbage, elf)).toThrow(ElfError);
+    expect(() => parseBtfExt("x" as unknown as Uint8Array, kernelBtf)).toThrow(TypeError);
+    expect(() => parseBtfExt(new Uint8Array(24), {} as Btf)).toThrow(TypeError);
   });
 
   it("compares local types that fan out in bounded time (TYPE_MATCHES)", () => {
