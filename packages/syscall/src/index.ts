@@ -84,6 +84,7 @@ export {
   objectKind,
 } from "./fds.js";
 // Handles that own their fd.
+export { Btf } from "./handles/btf.js";
 export { FdHandle, type PinOptions } from "./handles/fd.js";
 export { createIteratorLink, Link, openIteratorFd } from "./handles/link.js";
 export {

@@ -27,6 +27,7 @@ import {
   BpfMap,
   BpfMapType,
   BpfProgType,
+  Btf,
   createIteratorLink,
   encodeIterLinkInfo,
   getFdById,
@@ -297,6 +298,41 @@ describeKernel("fd ownership by construction", () => {
       m.close();
       expect(readlinkSync(`/proc/self/fd/${o.fd}`)).toBe("anon_inode:bpf-map");
     });
+  });
+
+  it("Btf: a handle on a BTF object, kind-checked like the others, not pinnable", () => {
+    const before = openFdCount();
+    const btf = Btf.load(tinyBtf());
+    const m = BpfMap.create({ type: BpfMapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+    try {
+      const { id } = btf.info();
+      const byId = Btf.fromId(id);
+      expect(byId.info().id).toBe(id);
+      byId.close();
+      const lent = Btf.fromFd(btf.fd);
+      expect(lent.info().id).toBe(id);
+      lent.close();
+      expect(readlinkSync(`/proc/self/fd/${btf.fd}`)).toBe("anon_inode:btf");
+      expect(() => Btf.fromFd(m.fd)).toThrow(`fd ${m.fd} is a BPF map, not a BTF object`);
+      expect(() => BpfMap.fromFd(btf.fd)).toThrow(`fd ${btf.fd} is a BTF object, not a map`);
+      expect(() => btf.pin(pinPath("btf"))).toThrow(/BTF objects cannot be pinned/);
+      // loadProgram takes it as the program's BTF.
+      const p = loadProgram(
+        {
+          type: BpfProgType.SOCKET_FILTER,
+          instructions: returnZero(),
+          license: "GPL",
+          relocations: [],
+        },
+        { btf },
+      );
+      expect(p.info().btfId).toBe(0); // no func_info: the kernel keeps no BTF
+      p.close();
+    } finally {
+      btf.close();
+      m.close();
+    }
+    expect(openFdCount()).toBe(before);
   });
 
   it("fds 0-2 are never handed out: with stdin closed, every fd-creating command gives an fd >= 3", () => {
