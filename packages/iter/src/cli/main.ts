@@ -3,7 +3,7 @@
 
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { Map as BpfMap } from "@ts-ebpf/syscall";
+import { BpfError, Map as BpfMap } from "@ts-ebpf/syscall";
 import * as it from "../index.js";
 import { type Column, formatTable, jsonLine, type Row } from "./format.js";
 
@@ -18,8 +18,11 @@ commands:
   cgroups [--cgroup-id N] [--order pre|post|up|self]
   kmem-caches                  slab caches (Linux 6.13+)
   map <id|pinned-path>         contents of a map (bpf_map_elem iterator)
-  pin <target> <path>          pin a built-in iterator on bpffs (binary records)
+  pin <target> <path> [--mode 0644]
+                               pin a built-in iterator on bpffs (binary records);
+                               --mode: the pin's permissions (default 0600: owner only)
   cat <pinned-path>            read a pinned iterator: a built-in's records as a table, else text
+                               (without bpf(2) privileges: a text iterator the pin's mode lets you read)
 
 options:
   --json      one JSON object per line
@@ -247,10 +250,16 @@ const BUILTIN_TARGETS: Record<string, string> = {
   kmem_cache: "kmem-caches",
 };
 
-function pin(target: string, path: string): void {
+function parseMode(mode: string): number {
+  if (!/^0?[0-7]{3}$/.test(mode))
+    throw new UsageError(`--mode must be octal permission bits such as 0644, got "${mode}"`);
+  return Number.parseInt(mode, 8);
+}
+
+function pin(target: string, path: string, mode: number | undefined): void {
   const link = it.builtinLink(target);
   try {
-    link.pin(path);
+    link.pin(path, mode === undefined ? {} : { mode });
   } finally {
     link.close();
   }
@@ -261,13 +270,61 @@ function pin(target: string, path: string): void {
 
 const COMMAND_OF_TARGET = BUILTIN_TARGETS;
 
-async function cat(path: string, json: boolean): Promise<void> {
-  let target: string;
-  {
-    using link = it.IteratorLink.fromPinned(path);
-    target = link.target;
+/** bpf(2) refused the path (no privileges; or, for a link pin, no write permission on it). */
+function refusedByBpf(err: unknown): boolean {
+  return (
+    err instanceof BpfError &&
+    err.command === "OBJ_GET" &&
+    (err.code === "EPERM" || err.code === "EACCES")
+  );
+}
+
+/**
+ * Reads the iterator pinned at `path`, looking the path up once. With bpf(2):
+ * BPF_OBJ_GET, checked to be an iterator link, and BPF_ITER_CREATE on that
+ * very fd (the target is known). Where bpf(2) refuses (a user without
+ * privileges, or a link pin they may read but not write, which OBJ_GET
+ * needs): one open() of the path, checked on the opened fd to be a file on
+ * bpffs; the target is then unknown.
+ */
+async function readPinned(path: string): Promise<{ bytes: Buffer; target?: string }> {
+  let link: it.IteratorLink;
+  try {
+    link = it.IteratorLink.fromPinned(path);
+  } catch (err) {
+    if (!refusedByBpf(err)) throw err;
+    let reader: it.IteratorReader;
+    try {
+      reader = it.openPinned(path);
+    } catch (openErr) {
+      if ((openErr as NodeJS.ErrnoException).code === "EACCES") {
+        throw new Error(
+          `cannot read ${path}: permission denied (reading a pinned iterator needs read permission on the pin)`,
+        );
+      }
+      throw openErr;
+    }
+    return { bytes: await reader.readAll() };
   }
-  const bytes = await it.openPinned(path).readAll();
+  try {
+    return { bytes: await link.open().readAll(), target: link.target };
+  } finally {
+    link.close();
+  }
+}
+
+async function cat(path: string, json: boolean): Promise<void> {
+  const { bytes, target } = await readPinned(path);
+  if (target === undefined) {
+    if (!isText(bytes)) {
+      throw new Error(
+        `${path} gives binary records, and which built-in wrote them is known only through ` +
+          "bpf(2) (BPF_OBJ_GET of a link needs write permission on the pin, or root)",
+      );
+    }
+    write(bytes.toString("utf8"));
+    return;
+  }
   const command = COMMAND_OF_TARGET[target];
   const size = command ? it.builtinRecordSize(target) : 0;
   // A built-in's binary records decode to its table; anything else is the program's own text.
@@ -328,6 +385,7 @@ export async function main(argv: string[]): Promise<number> {
       pid: { type: "string" },
       "cgroup-id": { type: "string" },
       order: { type: "string" },
+      mode: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -347,6 +405,8 @@ export async function main(argv: string[]): Promise<number> {
   if ((values["cgroup-id"] !== undefined || values.order !== undefined) && command !== "cgroups") {
     throw new UsageError("--cgroup-id and --order apply to cgroups only");
   }
+  if (values.mode !== undefined && command !== "pin")
+    throw new UsageError("--mode applies to pin only");
   const cgroupId = values["cgroup-id"];
   if (cgroupId !== undefined && !/^\d+$/.test(cgroupId))
     throw new UsageError("--cgroup-id must be a number");
@@ -359,8 +419,9 @@ export async function main(argv: string[]): Promise<number> {
       await dumpMap(rest[0]!, values.json);
       return 0;
     case "pin":
-      if (rest.length !== 2) throw new UsageError("usage: bpf-iter pin <target> <path>");
-      pin(rest[0]!, rest[1]!);
+      if (rest.length !== 2)
+        throw new UsageError("usage: bpf-iter pin <target> <path> [--mode 0644]");
+      pin(rest[0]!, rest[1]!, values.mode === undefined ? undefined : parseMode(values.mode));
       return 0;
     case "cat":
       if (rest.length !== 1) throw new UsageError("usage: bpf-iter cat <pinned-path>");
