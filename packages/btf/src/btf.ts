@@ -274,6 +274,9 @@ export class Btf {
 
   /** The NUL-terminated string at string offset `off`; `at` names the referencing byte. */
   str(off: number, at = -1): string {
+    if (!Number.isSafeInteger(off) || off < 0) {
+      throw new RangeError(`str: string offset must be a non-negative integer, got ${off}`);
+    }
     if (off < this.strBase) return this.base!.str(off, at);
     const local = off - this.strBase;
     if (local >= this.strEnd - this.strStart) {

@@ -350,6 +350,13 @@ describe("bounded work on hostile BTF (issue 13, finding 8)", () => {
     expect(btfError(() => btf.iteratorTargets()).message).toMatch(/too many members/);
   });
 
+  it("str() refuses a negative or fractional offset (it read the base of a BTF without one)", () => {
+    const btf = parseBtf(new BtfBuilder().build());
+    expect(() => btf.str(-1)).toThrow(RangeError);
+    expect(() => btf.str(0.5)).toThrow(RangeError);
+    expect(btf.str(0)).toBe("");
+  });
+
   it("refuses a flexible-array index that puts the offset past 4 GiB", () => {
     const b = new BtfBuilder();
     const int = b.int("int", 4);
