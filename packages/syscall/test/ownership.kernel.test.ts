@@ -2,26 +2,10 @@
 // fds by construction. Scripts that crash, close stdin or run the GC run in a
 // child node against the built dist.
 import { spawnSync } from "node:child_process";
-import {
-  chownSync,
-  closeSync,
-  linkSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readlinkSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { closeSync, openSync, readlinkSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describeKernel } from "@ts-ebpf/testing";
 import { afterAll, describe, expect, it } from "vitest";
-import { dupAbove2, sameOpenFile } from "../src/fds.js";
-import { ownFd, setPinModeAt } from "../src/handles/fd.js";
 import {
   BpfAttachType,
   BpfMap,
@@ -35,11 +19,9 @@ import {
   Link,
   loadProgram,
   ObjectKindError,
-  objPin,
   Program,
   progLoad,
 } from "../src/index.js";
-import { native } from "../src/native.js";
 import { funcId, openFdCount, pinPath, removePins, returnZero } from "./helpers.js";
 
 const DIST = new URL("../dist/index.js", import.meta.url).href;
@@ -160,30 +142,6 @@ describeKernel("fd ownership by construction", () => {
     expect(() => m.get(new Uint8Array(4), { length: -1 } as never)).toThrow(TypeError);
     expect(() => m.get(new Uint8Array(4), -1)).toThrow(RangeError);
     expect(m.get(new Uint8Array(4))).toEqual(new Uint8Array(4));
-  });
-
-  it("sameOpenFile tells a dup from another object with kcmp, and through fdinfo without it", () => {
-    const a = BpfMap.create({ type: BpfMapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
-    const b = BpfMap.create({ type: BpfMapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
-    const file = openSync("/dev/null", "r");
-    const binding = native();
-    const kcmp = binding.sameFile;
-    try {
-      for (const mode of ["kcmp", "fdinfo"]) {
-        if (mode === "fdinfo") binding.sameFile = () => -38; // ENOSYS: no CONFIG_KCMP
-        const dup = dupAbove2(a.fd);
-        expect({ mode, same: sameOpenFile(a.fd, dup) }).toEqual({ mode, same: true });
-        expect({ mode, same: sameOpenFile(a.fd, b.fd) }).toEqual({ mode, same: false });
-        expect({ mode, same: sameOpenFile(a.fd, file) }).toEqual({ mode, same: false });
-        closeSync(dup);
-        expect({ mode, same: sameOpenFile(a.fd, dup) }).toEqual({ mode, same: false });
-      }
-    } finally {
-      binding.sameFile = kcmp;
-      closeSync(file);
-      a.close();
-      b.close();
-    }
   });
 
   describe("object kinds are checked after OBJ_GET, GET_FD_BY_ID and fromFd", () => {
@@ -398,61 +356,6 @@ describeKernel("fd ownership by construction", () => {
       const r = child(script);
       expect(r.stderr).toBe("");
       expect(r.json()).toEqual(["600", "644", "640"]);
-    });
-
-    it("changes the mode only of the pin it just made: a symlink, hard link, foreign owner, other object or non-bpffs file at the name is left alone", () => {
-      const dir = pinPath("dir");
-      mkdirSync(dir);
-      const victim = join(mkdtempSync(join(tmpdir(), "ts-ebpf-pin-")), "victim");
-      writeFileSync(victim, "secret", { mode: 0o600 });
-      const m = BpfMap.create({ type: BpfMapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
-      const other = BpfMap.create({
-        type: BpfMapType.ARRAY,
-        keySize: 4,
-        valueSize: 4,
-        maxEntries: 1,
-      });
-      const prog = Program.load({
-        type: BpfProgType.SOCKET_FILTER,
-        instructions: returnZero(),
-        license: "GPL",
-      });
-      open.push(m, other, prog);
-      // What another user could have put at the name between OBJ_PIN and chmod.
-      symlinkSync(victim, join(dir, "symlink"));
-      objPin(m.fd, join(dir, "linked"));
-      linkSync(join(dir, "linked"), join(dir, "linked2"));
-      objPin(m.fd, join(dir, "foreign"));
-      chownSync(join(dir, "foreign"), 65534, 65534);
-      objPin(other.fd, join(dir, "other"));
-      objPin(prog.fd, join(dir, "prog"));
-      objPin(m.fd, join(dir, "ours"));
-      const dirFd = openSync(dir, "r");
-      const tmpFd = openSync(dirname(victim), "r");
-      try {
-        const set = (fd: number, name: string) =>
-          setPinModeAt(fd, name, name, 0o644, ownFd(m), "map");
-        expect(() => set(dirFd, "symlink")).toThrow(/was pinned, but .*not a pin/);
-        expect(() => set(dirFd, "linked")).toThrow(/other hard links/);
-        expect(() => set(dirFd, "foreign")).toThrow(/owned by uid 65534/);
-        expect(() => set(dirFd, "other")).toThrow(/another object/);
-        expect(() => set(dirFd, "prog")).toThrow(/another object/);
-        expect(() => set(dirFd, "gone")).toThrow(/opening it again failed/);
-        expect(() => set(tmpFd, "victim")).toThrow(/outside bpffs/);
-        for (const name of ["linked", "foreign", "other", "prog"])
-          expect({ name, mode: statSync(join(dir, name)).mode & 0o777 }).toEqual({
-            name,
-            mode: 0o600,
-          });
-        expect(statSync(victim).mode & 0o777).toBe(0o600);
-        set(dirFd, "ours");
-        expect(statSync(join(dir, "ours")).mode & 0o777).toBe(0o644);
-      } finally {
-        closeSync(dirFd);
-        closeSync(tmpFd);
-        rmSync(dir, { recursive: true });
-        rmSync(dirname(victim), { recursive: true });
-      }
     });
 
     it("checks mode and path before pinning; a missing directory is OBJ_PIN ENOENT", () => {
