@@ -11,6 +11,8 @@ import { FIXTURE_NAMES, fixture } from "./fixtures.js";
 const ITERATIONS = 400;
 /** A fixture parses in milliseconds; far longer means a loop that hostile input drives. */
 const MAX_PARSE_MS = 5000;
+/** A .bss may claim up to 256 MiB of zeros (reader.ts); nothing else allocates near that. */
+const MAX_PARSE_ALLOCATION = 272 << 20;
 const INTERESTING = [0, 1, 2, 4, 7, 8, 0x7f, 0xff, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff];
 
 function prng(seed: number) {
@@ -82,6 +84,7 @@ describe("fuzz: mutated objects", () => {
           }
         }
         const start = performance.now();
+        const buffersBefore = process.memoryUsage().arrayBuffers;
         try {
           parseCollection(bytes, { kernelBtf });
           outcomes.ok++;
@@ -92,6 +95,9 @@ describe("fuzz: mutated objects", () => {
         }
         const ms = performance.now() - start;
         if (ms > MAX_PARSE_MS) throw new Error(`iteration ${n}: parsing took ${Math.round(ms)} ms`);
+        const allocated = process.memoryUsage().arrayBuffers - buffersBefore;
+        if (allocated > MAX_PARSE_ALLOCATION)
+          throw new Error(`iteration ${n}: parsing allocated ${allocated} bytes`);
       }
       expect(outcomes.ok + outcomes.elfError).toBe(ITERATIONS);
       expect(outcomes.ok).toBeGreaterThan(0);
