@@ -308,7 +308,10 @@ export class Arbitraries {
       );
       const value = this.buffer(around(v));
       const fd = ref(`fd:map:${m}`);
-      const self = ref(`fresh:map:${m}`);
+      const self =
+        m === "hash"
+          ? fc.constantFrom(ref("fresh:map:hash"), ref("fresh:map:hijacked"))
+          : fc.constant(ref(`fresh:map:${m}`));
       const count = fc.constantFrom(0, 1, 2, 3, 16);
       const batch = count.chain((c) =>
         fc.record({
@@ -333,21 +336,27 @@ export class Arbitraries {
         case "batch":
           return batch.map((o) => ({ args: [{ o }] }));
         case "get":
-          return fc.tuple(key, flags).map(([a, c]) => ({ self, args: [a, c] }));
+          return fc
+            .tuple(key, flags)
+            .chain(([a, c]) => self.map((h) => ({ self: h, args: [a, c] })));
         case "has":
         case "delete#":
-          return key.map((a) => ({ self, args: [a] }));
+          return fc.tuple(self, key).map(([h, a]) => ({ self: h, args: [a] }));
         case "set":
-          return fc.tuple(key, value, flags).map(([a, b, c]) => ({ self, args: [a, b, c] }));
+          return fc
+            .tuple(key, value, flags)
+            .chain(([a, b, c]) => self.map((h) => ({ self: h, args: [a, b, c] })));
         case "updateBatch":
           return fc
             .array(
               fc.tuple(key, value).map(([a, b]): D => ({ a: [a, b] })),
               { maxLength: 3 },
             )
-            .map((a) => ({ self, args: [{ a }] }));
+            .chain((a) => self.map((h) => ({ self: h, args: [{ a }] })));
         case "deleteBatch":
-          return fc.array(key, { maxLength: 3 }).map((a) => ({ self, args: [{ a }] }));
+          return fc
+            .array(key, { maxLength: 3 })
+            .chain((a) => self.map((h) => ({ self: h, args: [{ a }] })));
         case "testRun":
           return fc
             .tuple(this.buffer(around(64)), this.buffer(around(64)))
@@ -627,6 +636,14 @@ export class Arbitraries {
     // caller's bug, not the library's.
     const notFds = this.hostileNotFd;
     def(
+      "safe:ownFdRaw",
+      fc.oneof(
+        { weight: 4, arbitrary: refs(...OWN_FDS) },
+        fc.constantFrom(-1, 1000, 2 ** 31, 1.5).map(n),
+        notFds,
+      ),
+    );
+    def(
       "safe:ownFd",
       fc.oneof(
         { weight: 4, arbitrary: refs(...OWN_FDS) },
@@ -712,6 +729,7 @@ export class Arbitraries {
         "fresh:map:array",
         "fresh:map:codec",
         "fresh:map:frozen",
+        "fresh:map:hijacked",
       ],
       prog: ["fresh:prog:task", "fresh:prog:sf"],
       link: ["fresh:link:task"],
@@ -882,6 +900,7 @@ export class Arbitraries {
       refs("fresh:map:hash", "fresh:map:big", "fresh:prog:task", "fresh:link:task"),
     );
     def("fresh:collection", refs("fresh:collection"));
+    def("fresh:btf", refs("fresh:btf"));
     def("fresh:splitter", refs("fresh:splitter"));
     def("fresh:mapElemsDecoder", refs("fresh:mapElemsDecoder"));
     def("elfFile", refs("val:elfFile"));

@@ -4,7 +4,7 @@
 // not hide the rest of the package (at most `maxCrashes` times).
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -71,13 +71,18 @@ export function runBatch(pkg: PackageName, o: BatchOptions): BatchResult {
       if (exclude.size > 0) args.push("--exclude", [...exclude].join(","));
       if (o.only) args.push("--only", o.only.join(","));
       if (!o.kernel) args.push("--no-kernel");
+      // stdout and stderr are files opened for writing: a call that reads fd 1
+      // or 2 gets EBADF instead of blocking on a pipe forever.
+      const outPath = join(dir, `output-${attempt}.txt`);
+      const out = openSync(outPath, "w");
       const child = spawnSync(process.execPath, args, {
-        stdio: ["ignore", "pipe", "pipe"],
+        stdio: ["ignore", out, out],
         timeout: o.timeoutMs,
         killSignal: "SIGKILL",
         maxBuffer: 64 << 20,
-        encoding: "utf8",
       });
+      closeSync(out);
+      const output = readFileSync(outPath, "utf8");
       if (child.status === 0 && child.signal === null && existsSync(report)) {
         const r = JSON.parse(readFileSync(report, "utf8")) as BatchReport;
         result.reports.push(r);
@@ -95,7 +100,7 @@ export function runBatch(pkg: PackageName, o: BatchOptions): BatchResult {
         lastCall,
         signal: timedOut ? `timeout after ${o.timeoutMs} ms` : child.signal,
         status: child.status,
-        stderr: `${child.stderr ?? ""}`.slice(-4000),
+        stderr: output.slice(-4000),
       });
       if (!key.includes(":") || exclude.has(key)) return result;
       exclude.add(key);

@@ -159,14 +159,16 @@ async function main(): Promise<void> {
     }
   }
 
-  const before = snapshotFds();
+  const poolValues = new Set(env.pool.values());
+  const before = snapshotFds(true);
   report.fds.beforeBatch = before.size;
   let calls = 0;
 
   outer: for (const [c, sig] of sigs) {
     if (only && !only.has(c.key)) continue;
     if (exclude.has(c.key)) continue;
-    const exp: ExportReport = { key: c.key, aliases: c.aliases, calls: 0, outcomes: {} };
+    const exp: ExportReport = { key: c.key, aliases: c.aliases, calls: 0, ms: 0, outcomes: {} };
+    const exportStarted = Date.now();
     report.exports.push(exp);
     const count = (what: string) => {
       exp.outcomes[what] = (exp.outcomes[what] ?? 0) + 1;
@@ -249,10 +251,15 @@ async function main(): Promise<void> {
           },
         );
       }
-      await disposeResult(result, sig, snapBefore, (e, what) => {
-        const k = classify(e, sig);
-        if (!k.ok) unexpected(e, what);
-      });
+      checkReturned(result, (kind, message) => finding(kind, message));
+      // What the call made is the caller's to close; not what it only shows
+      // (a getter's handle, the receiver returned for chaining, a pool object).
+      const made = c.kind !== "getter" && result !== self && !poolValues.has(result);
+      if (made)
+        await disposeResult(result, sig, snapBefore, (e, what) => {
+          const k = classify(e, sig);
+          if (!k.ok) unexpected(e, what);
+        });
       cleanup(ctx, snapBefore);
       if (sig.resetCaches) resetCaches();
       env.resizePooled(calls);
@@ -268,9 +275,65 @@ async function main(): Promise<void> {
           break outer;
         }
       }
-      if (calls % 40 === 0) await finalizerCheckpoint(c.key);
+      if (calls % 200 === 0) await finalizerCheckpoint(c.key);
     }
-    await finalizerCheckpoint(c.key);
+    // Constructors and factories are where a finalizer can be registered for an fd that is then closed.
+    if (c.kind === "constructor" || c.kind === "static") await finalizerCheckpoint(c.key);
+    exp.ms = Date.now() - exportStarted;
+  }
+
+  /**
+   * A handle that came back must hold what its class says (a BpfMap a map fd,
+   * a Link a link fd...), never fd 0-2, and an IteratorLink the target it
+   * names: accepting an object of the wrong kind is a finding even without
+   * an error.
+   */
+  function checkReturned(v: unknown, report: (kind: string, message: string) => void): void {
+    if (!kernel || !v || typeof v !== "object") return;
+    const S = modules.syscall as Any;
+    const I = modules.iter as Any;
+    const want =
+      v instanceof S.BpfMap
+        ? ["BpfMap", "anon_inode:bpf-map"]
+        : S.Btf && v instanceof S.Btf
+          ? ["Btf", "anon_inode:btf"]
+          : v instanceof S.Program
+            ? ["Program", "anon_inode:bpf-prog"]
+            : v instanceof S.Link || v instanceof I.IteratorLink
+              ? [v.constructor.name, "anon_inode:bpf_link"]
+              : undefined;
+    if (!want) return;
+    const h = v as Any;
+    if (h.closed) return;
+    const fd = h.fd as number;
+    let what: string;
+    try {
+      what = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      what = "(not open)";
+    }
+    if (fd <= 2)
+      report(
+        "stdio-handle",
+        `returned a ${want[0]} owning fd ${fd} (${what}); fds 0-2 are never a handle's`,
+      );
+    // A link reads "bpf_link" when created and "bpf-link" when reopened (OBJ_GET, GET_FD_BY_ID).
+    const accepted =
+      want[1] === "anon_inode:bpf_link" ? [want[1], "anon_inode:bpf-link"] : [want[1]];
+    if (!accepted.includes(what))
+      report("wrong-kind-accepted", `returned a ${want[0]} whose fd ${fd} is ${what}`);
+    if (v instanceof I.IteratorLink && typeof h.target === "string") {
+      try {
+        const info = h.info();
+        if (info.target !== h.target)
+          report(
+            "wrong-kind-accepted",
+            `returned an IteratorLink for target ${h.target} whose link iterates ${info.target}`,
+          );
+      } catch {
+        // info() failing is its own call's business
+      }
+    }
   }
 
   async function finalizerCheckpoint(key: string): Promise<void> {
@@ -312,7 +375,7 @@ async function main(): Promise<void> {
 
   resetCaches();
   await finalizerCheckpoint("(end of batch)");
-  const after = snapshotFds();
+  const after = snapshotFds(true);
   report.fds.afterBatch = after.size;
   report.fdDiff = diff(before, after);
   env.teardown();
@@ -405,6 +468,7 @@ async function disposeResult(
   if (sig.returns === "fdField" && v && typeof v === "object") closeRaw((v as { fd?: unknown }).fd);
   if (!v || (typeof v !== "object" && typeof v !== "function")) return;
   const o = v as Any;
+  if (typeof o.pipe === "function" && typeof o.destroy === "function") return; // a stream: consume() destroyed it
   try {
     if (typeof o.close === "function") await settle(o.close(), 5000);
     else if (typeof o[Symbol.asyncDispose] === "function")

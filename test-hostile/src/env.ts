@@ -46,7 +46,8 @@ interface Closeable {
 /** fd number → what it is ("anon_inode:bpf-map map_id:7", "/tmp/x/file", "pipe:[123]"). */
 export type FdSnapshot = Map<number, string>;
 
-export function snapshotFds(): FdSnapshot {
+/** `withIds`: also the object id of each BPF fd (slower: one fdinfo read per BPF fd). */
+export function snapshotFds(withIds = false): FdSnapshot {
   const out: FdSnapshot = new Map();
   for (const name of readdirSync("/proc/self/fd")) {
     const fd = Number(name);
@@ -56,7 +57,7 @@ export function snapshotFds(): FdSnapshot {
     } catch {
       continue; // the directory fd readdir itself used
     }
-    if (what.startsWith("anon_inode:")) {
+    if (withIds && what.startsWith("anon_inode:")) {
       try {
         const info = readFileSync(`/proc/self/fdinfo/${name}`, "utf8");
         const id = /^(map_id|prog_id|link_id|btf_id):\s*(\d+)/m.exec(info);
@@ -460,10 +461,20 @@ export class Env {
       },
       close: () => {},
     });
-    p.set("val:fdio:lying", {
-      read: () => Promise.resolve(1 << 30),
-      readSync: () => 1 << 30,
-      close: () => {},
+    // Claims more bytes than it was asked for, once, then end of file.
+    this.factories.set("val:fdio:lying", () => {
+      let told = false;
+      const lie = (length: number) => {
+        if (told) return 0;
+        told = true;
+        return length + 4096;
+      };
+      return {
+        read: (_fd: number, _b: Uint8Array, _o: number, length: number) =>
+          Promise.resolve(lie(length)),
+        readSync: (_fd: number, _b: Uint8Array, _o: number, length: number) => lie(length),
+        close: () => {},
+      };
     });
     p.set("val:mapDesc:fake", { fd: 1000, type: 1, keySize: 4, valueSize: 8 });
     p.set("val:mapDesc:zero", { fd: 1000, type: 1, keySize: 0, valueSize: 0 });
@@ -590,6 +601,19 @@ export class Env {
     own("fresh:map:codec", () =>
       makeMap("hash", { key: S.codecs.u32, value: S.codecs.u64, name: "hostile_codec" }),
     );
+    // A handle whose fd was closed behind its back and whose number now holds
+    // a map with 1 MiB values (issue 13, finding 2).
+    this.factories.set("fresh:map:hijacked", (ctx) => {
+      const m = ctx.ownHandle(makeMap("hash"));
+      const fd = m.fd;
+      closeSync(fd);
+      const big = ctx.ownFd(S.mapCreate({ ...mapShapes.big }));
+      if (big !== fd) closeSync(big); // the number went elsewhere: a handle of a closed fd then
+      return m;
+    });
+    // syscall's Btf handle, where the package has one.
+    if (typeof S.Btf?.load === "function") own("fresh:btf", () => S.Btf.load(p.get("val:btfBlob")));
+    else this.factories.set("fresh:btf", () => ({ fd: 1000 }));
     own("fresh:map:frozen", () => {
       const m = makeMap("array");
       m.freeze();
@@ -601,7 +625,9 @@ export class Env {
     own("fresh:iterLink", () => I.createIterator(prog, "task"));
     own("fresh:iterLink:owning", () => I.createIterator(taskSpec, "task"));
     own("fresh:reader", () => (p.get("h:iterLink") as Any).open());
-    own("fresh:reader:pid", () => I.createIterator(prog, "task", { pid: process.pid }).open());
+    this.factories.set("fresh:reader:pid", (ctx) =>
+      ctx.ownHandle(ctx.ownHandle(I.createIterator(prog, "task", { pid: process.pid })).open()),
+    );
     const ownObjFd = (name: string, path: string) =>
       this.factories.set(name, (ctx) => ctx.ownFd(S.objGet(path)));
     ownObjFd("own:map:hash", join(dir, "map"));
@@ -697,6 +723,7 @@ export class Env {
       "fresh:reader",
       "fresh:reader:pid",
       "fresh:collection",
+      "fresh:btf",
     ]) {
       this.factories.set(name, () => ({ fd: 1000 }));
     }

@@ -18,6 +18,7 @@ export interface ExportReport {
   key: string;
   aliases: string[];
   calls: number;
+  ms: number;
   /** Outcome → count: "ok", "TypeError", "BpfError", "TypeError(v8)" (an engine message, not the library's), ... */
   outcomes: Record<string, number>;
 }

@@ -395,6 +395,17 @@ export const SIGNATURES: Record<string, Entry> = {
     this: "fresh:prog",
   },
   "syscall:Program#close": { args: [], this: "fresh:prog" },
+  "syscall:Btf": { args: [{ safe: "ownFd" }, "str"] },
+  "syscall:Btf.load": {
+    args: ["btfBytes", { obj: { logLevel: { safe: "logLevel" }, logSize: { safe: "logSize" } } }],
+  },
+  "syscall:Btf.fromFd": { args: [{ safe: "ownFd" }] },
+  "syscall:Btf.fromId": { args: ["id"] },
+  "syscall:Btf#info": { args: [{ obj: { withData: "bool" } }], this: "fresh:btf" },
+  "syscall:Btf#pin": { args: ["pinPath", { obj: { mode: "int" } }], this: "fresh:btf" },
+  "syscall:isPerCpuMapType": { args: ["int"] },
+  "syscall:mapValueSlotSize": { args: ["int", "size"] },
+  "syscall:mapBatchTokenSize": { args: ["size"] },
 
   // -------------------------------------------------------------------- btf
   "btf:Btf": { args: ["btfBytes", "btf"] },
@@ -568,6 +579,8 @@ export const SIGNATURES: Record<string, Entry> = {
   "iter:IteratorReadError": errorCtor(3),
   "iter:IteratorTargetRefusedError": errorCtor(3),
   "iter:UnsupportedTargetError": errorCtor(3),
+  "iter:IteratorReplayError": errorCtor(3),
+  "iter:loadedProgramTarget": { args: ["handle:prog", "btf"] },
   "iter:IteratorLink": {
     args: [{ safe: "ownHandle:link" }, "target", "handle:prog", { safe: "ownHandle:prog" }],
   },
@@ -623,7 +636,7 @@ export const SIGNATURES: Record<string, Entry> = {
   // Raw fd io: close(fd) closes whatever it is given, so it gets only fds made for the call.
   "iter:nodeFdIo.read": { args: ["fd", "bytes", "int", "int"], allow: nodeIo() },
   "iter:nodeFdIo.readSync": { args: ["fd", "bytes", "int", "int"], allow: nodeIo() },
-  "iter:nodeFdIo.close": { args: [{ safe: "ownFd" }], allow: nodeIo() },
+  "iter:nodeFdIo.close": { args: [{ safe: "ownFdRaw" }], allow: nodeIo() },
   "iter:bpfLinks": { args: [readerOptions], resetCaches: true, runs: 0.3 },
   "iter:bpfMaps": { args: [readerOptions], resetCaches: true, runs: 0.3 },
   "iter:bpfProgs": { args: [readerOptions], resetCaches: true, runs: 0.3 },
