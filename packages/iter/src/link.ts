@@ -8,8 +8,10 @@ import { type Btf, loadKernelBtf } from "@ts-ebpf/btf";
 import {
   BpfError,
   createIteratorLink,
+  fdKind,
   Link,
   loadProgram,
+  ObjectKindError,
   openIteratorFd,
   Program,
   type ProgramSpec,
@@ -31,7 +33,7 @@ import {
   type LinkParams,
   toIterLinkParams,
 } from "./params.js";
-import { bpfFdKind, kindPhrase, openPinnedFd } from "./pinned.js";
+import { kindPhrase, openPinnedFd } from "./pinned.js";
 import { IteratorReader, type ReaderOptions } from "./reader.js";
 import { checkTargetName, targetInfo } from "./targets.js";
 
@@ -143,9 +145,9 @@ export function loadedProgramTarget(program: ProgramFdOwner, btf: Btf = loadKern
     // OBJ_GET_INFO_BY_FD answers for any BPF fd (a link's info read as a
     // program's would be nonsense): ask what the fd is first.
     const fd = program.fd;
-    let kind: ReturnType<typeof bpfFdKind>;
+    let kind: ReturnType<typeof fdKind>["kind"];
     try {
-      kind = bpfFdKind(fd);
+      kind = fdKind(fd).kind;
     } catch (err) {
       throw new IteratorError(`program fd ${fd} is not open`, { cause: err });
     }
@@ -307,13 +309,10 @@ export interface IteratorPinOptions {
  * restated for an iterator link; undefined for any other error.
  */
 function notALink(err: unknown, path: string): IteratorError | undefined {
-  if (!(err instanceof Error) || err.name !== "ObjectKindError") return undefined;
-  const actual = (err as Error & { actual?: string }).actual;
-  const phrase =
-    actual === "map" || actual === "prog" || actual === "btf" || actual === "iter"
-      ? kindPhrase(actual)
-      : "not a BPF object";
-  return new IteratorError(`${path} is ${phrase}, not an iterator link`, { cause: err });
+  if (!(err instanceof ObjectKindError)) return undefined;
+  return new IteratorError(`${path} is ${kindPhrase(err.actual)}, not an iterator link`, {
+    cause: err,
+  });
 }
 
 /** An iterator link: owns the link fd, and the program (and its maps) when it loaded it. */
@@ -341,15 +340,11 @@ export class IteratorLink implements Disposable, AsyncDisposable {
       throw new TypeError("path must be a non-empty string");
     let link: Link;
     try {
-      link = Link.fromPinned(path);
+      link = Link.fromPinned(path); // checks the kind: ObjectKindError for a map, a program...
     } catch (err) {
       throw notALink(err, path) ?? err;
     }
     try {
-      const kind = bpfFdKind(link.fd);
-      if (kind !== "link") {
-        throw new IteratorError(`${path} is ${kindPhrase(kind)}, not an iterator link`);
-      }
       const info = link.info();
       if (!info.iter) {
         const type = BpfLinkTypeName[info.type]?.toLowerCase() ?? `type ${info.type}`;

@@ -1,26 +1,11 @@
-// What an open fd is, read from the kernel's view of the open file (never
-// from a path looked up a second time): the kind of BPF object behind it, and
-// whether it is a file on bpffs.
-import { closeSync, constants, fstatSync, openSync, readlinkSync, statfsSync } from "node:fs";
+// Pinned iterators read through the file system: the path is opened once and
+// everything after looks at the open file (never at a path looked up a
+// second time). What a BPF fd is comes from @ts-ebpf/syscall's fdKind.
+import { closeSync, constants, fstatSync, openSync, statfsSync } from "node:fs";
+import type { FdKind } from "@ts-ebpf/syscall";
 import { IteratorError } from "./errors.js";
 
-/** What an fd refers to: a BPF object kind, an iterator's read fd, or anything else. */
-export type BpfFdKind = "map" | "prog" | "link" | "btf" | "iter" | "other";
-
-// readlink of /proc/self/fd/N gives "anon_inode:<name>" with the names the
-// kernel's bpf_map_new_fd, bpf_prog_new_fd, __btf_new_fd and bpf_iter_new_fd
-// pass to anon_inode_getfd. Links have two: "bpf_link" from LINK_CREATE
-// (bpf_link_prime), "bpf-link" from OBJ_GET and GET_FD_BY_ID (bpf_link_new_fd).
-const ANON_INODE_KINDS: Record<string, BpfFdKind> = {
-  "anon_inode:bpf-map": "map",
-  "anon_inode:bpf-prog": "prog",
-  "anon_inode:bpf_link": "link",
-  "anon_inode:bpf-link": "link",
-  "anon_inode:btf": "btf",
-  "anon_inode:bpf_iter": "iter",
-};
-
-const KIND_PHRASE: Record<BpfFdKind, string> = {
+const KIND_PHRASE: Record<FdKind, string> = {
   map: "a BPF map",
   prog: "a BPF program",
   link: "a BPF link",
@@ -29,12 +14,8 @@ const KIND_PHRASE: Record<BpfFdKind, string> = {
   other: "not a BPF object",
 };
 
-export function bpfFdKind(fd: number): BpfFdKind {
-  return ANON_INODE_KINDS[readlinkSync(`/proc/self/fd/${fd}`)] ?? "other";
-}
-
 /** "a BPF map", "a BPF program", ... for messages. */
-export function kindPhrase(kind: BpfFdKind): string {
+export function kindPhrase(kind: FdKind): string {
   return KIND_PHRASE[kind];
 }
 
