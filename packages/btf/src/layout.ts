@@ -494,7 +494,7 @@ const MAX_ZERO_SIZE_ELEMS = 4096;
  * vmlinux struct (cpu_entry_area) is 236 KiB; a hash map value must stay below
  * KMALLOC_MAX_SIZE (4 MiB on most kernels).
  */
-export const MAX_LAYOUT_SIZE = 1 << 24;
+const MAX_LAYOUT_SIZE = 1 << 24;
 /**
  * Bytes a struct may extend past its last member: trailing padding comes from
  * alignment, at most a page (64 KiB on arm64 and ppc64). More is a size the
@@ -506,7 +506,7 @@ const MAX_TRAILING_PADDING = 1 << 16;
  * array and record). Union members overlap, so a 1 KiB union of 1 KiB unions
  * of u8[1024] would decode to 10^9 numbers; vmlinux needs under 2^17.
  */
-export const MAX_LAYOUT_VALUES = 1 << 22;
+const MAX_LAYOUT_VALUES = 1 << 22;
 
 /** Values decode() creates for BTF-derived field types (absent: 1, a scalar or a string). */
 const VALUES = new WeakMap<FieldType<unknown>, number>();

@@ -270,8 +270,8 @@ function candidates(local: Btf, id: number, target: Btf): number[] {
 /**
  * libbpf's bpf_core_types_match, reduced: kinds, names, members and enumerators.
  * `seen` remembers each comparison (pair and depth, so the result is the same
- * as without it): members that point back (task_struct's parent, real_parent,
- * group_leader) otherwise make the walk exponential in the depth.
+ * as without it): a local struct listing the same pointer member many times,
+ * level after level, otherwise makes the walk exponential in the depth.
  */
 function typesMatch(
   local: Btf,
