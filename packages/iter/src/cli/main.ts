@@ -270,29 +270,41 @@ function pin(target: string, path: string, mode: number | undefined): void {
 
 const COMMAND_OF_TARGET = BUILTIN_TARGETS;
 
-/** bpf(2) refused the path (no privileges; or, for a link pin, no write permission on it). */
-function refusedByBpf(err: unknown): boolean {
-  return (
-    err instanceof BpfError &&
-    err.command === "OBJ_GET" &&
-    (err.code === "EPERM" || err.code === "EACCES")
+const isRoot = () => process.geteuid?.() === 0;
+
+/**
+ * Whether to read the pin as a file after BPF_OBJ_GET refused it: EPERM (no
+ * bpf(2) for this user), or EACCES for a user other than root (OBJ_GET of a
+ * link needs write permission; reading needs only read). Root may open any
+ * pin, so for root EACCES means the path holds no BPF object: reading it as a
+ * file would show root something that is no iterator (a map's contents, say).
+ */
+function readAsFile(err: unknown, path: string): boolean {
+  if (!(err instanceof BpfError) || err.command !== "OBJ_GET") return false;
+  if (err.code === "EPERM") return true;
+  if (err.code !== "EACCES") return false;
+  if (!isRoot()) return true;
+  throw new Error(
+    `${path} is not a pinned iterator: BPF_OBJ_GET refused it (EACCES), so it is no BPF object ` +
+      "(or a security policy keeps it from root)",
+    { cause: err },
   );
 }
 
 /**
  * Reads the iterator pinned at `path`, looking the path up once. With bpf(2):
  * BPF_OBJ_GET, checked to be an iterator link, and BPF_ITER_CREATE on that
- * very fd (the target is known). Where bpf(2) refuses (a user without
- * privileges, or a link pin they may read but not write, which OBJ_GET
- * needs): one open() of the path, checked on the opened fd to be a file on
- * bpffs; the target is then unknown.
+ * very fd (the target is known). Where bpf(2) refuses a user other than
+ * root (no privileges, or a link pin they may read but not write, which
+ * OBJ_GET needs): one open() of the path, checked on the opened fd to be a
+ * file on bpffs; the target is then unknown.
  */
 async function readPinned(path: string): Promise<{ bytes: Buffer; target?: string }> {
   let link: it.IteratorLink;
   try {
     link = it.IteratorLink.fromPinned(path);
   } catch (err) {
-    if (!refusedByBpf(err)) throw err;
+    if (!readAsFile(err, path)) throw err;
     let reader: it.IteratorReader;
     try {
       reader = it.openPinned(path);
