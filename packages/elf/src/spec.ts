@@ -5,7 +5,7 @@
 import { type Btf, loadKernelBtf, parseBtf } from "@ts-ebpf/btf";
 import type { BtfExtRecords, MapSpec, ProgramSpec, Relocation } from "@ts-ebpf/syscall";
 import { BpfMapFlag, BpfMapType } from "@ts-ebpf/syscall/constants";
-import { type BtfExt, parseBtfExt } from "./btf-ext.js";
+import { type BtfExt, type FuncInfoRecord, type LineInfoRecord, parseBtfExt } from "./btf-ext.js";
 import { fixupBtf } from "./btf-fix.js";
 import { applyCoreRelocations, type PoisonedInstruction } from "./core.js";
 import { ElfError } from "./errors.js";
@@ -105,7 +105,14 @@ interface CodeSection {
   readonly owner: Int32Array;
   /** Relocations by byte offset. */
   readonly relocs: Map<number, ElfRelocation>;
-  readonly poisoned: PoisonedInstruction[];
+  /**
+   * The section's func info, line info and poisoned instructions by byte
+   * offset (stable sort): each placed function takes its range by binary
+   * search instead of scanning all of them.
+   */
+  readonly funcInfo: readonly FuncInfoRecord[];
+  readonly lineInfo: readonly LineInfoRecord[];
+  readonly poisoned: readonly PoisonedInstruction[];
 }
 
 function isGlobalData(name: string): boolean {
@@ -353,7 +360,17 @@ class Parser {
       core.length > 0 && this.btf
         ? applyCoreRelocations(insns, core, this.btf, this.kernel(), section.name)
         : [];
-    const code = { section, insns, funcs, owner, relocs, poisoned };
+    const byInsnOff = (a: { insnOff: number }, b: { insnOff: number }) => a.insnOff - b.insnOff;
+    const code = {
+      section,
+      insns,
+      funcs,
+      owner,
+      relocs,
+      funcInfo: [...(this.ext?.funcInfo.get(section.name) ?? [])].sort(byInsnOff),
+      lineInfo: [...(this.ext?.lineInfo.get(section.name) ?? [])].sort(byInsnOff),
+      poisoned: [...poisoned].sort((a, b) => a.insn - b.insn),
+    };
     this.#code.set(index, code);
     return code;
   }
@@ -423,20 +440,17 @@ class Parser {
         }
         if (code0 === LD_IMM64) off += 8;
       }
-      for (const r of this.ext?.funcInfo.get(f.section.name) ?? [])
-        if (r.insnOff >= f.start && r.insnOff < f.end)
-          funcInfo.push([base + insnIndex(r.insnOff - f.start, "func info", where), r.typeId]);
-      for (const r of this.ext?.lineInfo.get(f.section.name) ?? [])
-        if (r.insnOff >= f.start && r.insnOff < f.end)
-          lineInfo.push([
-            base + insnIndex(r.insnOff - f.start, "line info", where),
-            r.fileNameOff,
-            r.lineOff,
-            r.lineCol,
-          ]);
-      for (const p of code.poisoned)
-        if (p.insn * 8 >= f.start && p.insn * 8 < f.end)
-          poisoned.push({ ...p, insn: base + p.insn - f.start / 8 });
+      for (const r of within(code.funcInfo, (x) => x.insnOff, f.start, f.end))
+        funcInfo.push([base + insnIndex(r.insnOff - f.start, "func info", where), r.typeId]);
+      for (const r of within(code.lineInfo, (x) => x.insnOff, f.start, f.end))
+        lineInfo.push([
+          base + insnIndex(r.insnOff - f.start, "line info", where),
+          r.fileNameOff,
+          r.lineOff,
+          r.lineCol,
+        ]);
+      for (const p of within(code.poisoned, (x) => x.insn * 8, f.start, f.end))
+        poisoned.push({ ...p, insn: base + p.insn - f.start / 8 });
     }
     const instructions = new Uint8Array(length * 8);
     let at = 0;
@@ -603,6 +617,26 @@ function ownerIndex(funcs: readonly Func[], slots: number): Int32Array {
     }
   });
   return owner;
+}
+
+/** The items of `sorted` (ascending by `at`) with `start <= at(item) < end`. */
+function within<T>(
+  sorted: readonly T[],
+  at: (item: T) => number,
+  start: number,
+  end: number,
+): readonly T[] {
+  const lowerBound = (value: number): number => {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (at(sorted[mid]!) < value) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  return sorted.slice(lowerBound(start), lowerBound(end));
 }
 
 /** Instruction index of a .BTF.ext record's byte offset (from the function start). */
