@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Brings a fresh clone to a runnable state: pnpm, dependencies, the native
 # addon and every package's build. With --test, also the Debian tools the
-# cross-check tests call (bpftool, clang, llvm, busybox), when running as root.
+# cross-check tests call (bpftool, clang, llvm, busybox, strace), when running as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +28,7 @@ if [ "${1:-}" = "--test" ]; then
   command -v llvm-objdump >/dev/null 2>&1 || missing+=(llvm)
   command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
   command -v busybox >/dev/null 2>&1 || missing+=(busybox-static) # test-vm's cpio test
+  command -v strace >/dev/null 2>&1 || missing+=(strace) # iter's bpf-iter cat race test
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
       echo "setup: installing ${missing[*]}" >&2

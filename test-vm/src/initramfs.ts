@@ -16,7 +16,7 @@ export const GUEST_NODE = "/usr/bin/node";
  * (with their libraries) when installed. util-linux's setpriv sits in
  * /usr/bin, ahead of busybox's reduced one in /bin.
  */
-export const GUEST_TOOLS = ["bpftool", "setpriv"];
+export const GUEST_TOOLS = ["bpftool", "setpriv", "strace"];
 
 function which(cmd: string): string {
   const found = findOnPath(cmd);
