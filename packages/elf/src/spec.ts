@@ -87,6 +87,14 @@ const MAX_PROGRAM_INSNS = 1_000_000;
 const MAX_LINKED_INSNS = 1 << 22;
 /** Functions placed for all programs together: linking costs per function too. */
 const MAX_LINKED_FUNCS = 1 << 16;
+/**
+ * Bytes of code sections copied, all together: sections may overlap in the
+ * file, so their sizes are not bounded by its length. The instructions the
+ * programs may link, as bytes.
+ */
+const MAX_CODE_BYTES = MAX_LINKED_INSNS * 8;
+/** Bytes of global data (map contents) for all sections together, as for one .bss. */
+const MAX_GLOBAL_DATA = 1 << 28;
 
 interface Func {
   readonly section: Section;
@@ -149,12 +157,15 @@ class Parser {
   /** Map name by symbol index of .maps / maps symbols. */
   readonly #mapBySymbol = new Map<number, string>();
   readonly #code = new Map<number, CodeSection>();
-  /** FUNC symbols by section index, and REL sections by the section they apply to. */
-  readonly #funcSymbols = new Map<number, ElfSymbol[]>();
+  /** Symbols by section index, and REL sections by the section they apply to. */
+  readonly #symbols = new Map<number, ElfSymbol[]>();
   readonly #relSections = new Map<number, Section[]>();
   /** Instructions and functions linked so far, all programs together. */
   #linked = 0;
   #linkedFuncs = 0;
+  /** Bytes of code sections copied so far. */
+  #codeBytes = 0;
+  #license: string | undefined;
 
   constructor(bytes: Uint8Array, options: ParseOptions) {
     this.elf = parseElf(bytes);
@@ -162,10 +173,9 @@ class Parser {
     // Grouped once: scanning every symbol and section per code section is
     // quadratic in a hostile object's size.
     for (const sym of this.elf.symbols) {
-      if (sym.type !== STT.FUNC) continue;
-      const list = this.#funcSymbols.get(sym.section) ?? [];
+      const list = this.#symbols.get(sym.section) ?? [];
       list.push(sym);
-      this.#funcSymbols.set(sym.section, list);
+      this.#symbols.set(sym.section, list);
     }
     for (const rs of this.elf.sections) {
       if (rs.type !== SHT.REL) continue;
@@ -203,15 +213,27 @@ class Parser {
     return this.#kernelBtfCache;
   }
 
+  /** Read once: every program carries it. */
   license(): string {
-    const s = this.elf.section("license");
-    return s ? cString(this.data(s)) : "";
+    if (this.#license === undefined) {
+      const s = this.elf.section("license");
+      this.#license = s ? cString(this.data(s)) : "";
+    }
+    return this.#license;
   }
 
   globalData(): void {
+    let total = 0;
     for (const s of this.elf.sections) {
       if (!isGlobalData(s.name) || (s.flags & SHF_ALLOC) === 0 || s.size === 0) continue;
       if (s.type !== SHT.PROGBITS && s.type !== SHT.NOBITS) continue;
+      // Each section's contents are copied (or allocated, for NOBITS), and
+      // sections may overlap or claim sizes the file does not hold.
+      total += s.size;
+      if (total > MAX_GLOBAL_DATA)
+        throw new ElfError(
+          `global data sections hold more than ${MAX_GLOBAL_DATA} bytes together (at ${s.name})`,
+        );
       const readOnly = s.name.startsWith(".rodata");
       const datasec = this.btf?.findType(s.name, "datasec");
       this.maps[s.name] = {
@@ -226,8 +248,8 @@ class Parser {
         contents: s.type === SHT.NOBITS ? this.elf.contents(s) : this.elf.contents(s).slice(),
         freeze: readOnly,
       };
-      for (const sym of this.elf.symbols) {
-        if (sym.section !== s.index || sym.type !== STT.OBJECT || sym.name === "") continue;
+      for (const sym of this.#symbols.get(s.index) ?? []) {
+        if (sym.type !== STT.OBJECT || sym.name === "") continue;
         if (sym.value + sym.size > s.size)
           throw new ElfError(`symbol ${sym.name} lies outside ${s.name}`);
         this.variables[sym.name] = { map: s.name, offset: sym.value, size: sym.size };
@@ -329,8 +351,14 @@ class Parser {
       throw new ElfError(
         `code section ${section.name}: ${section.size} bytes is not whole instructions`,
       );
+    this.#codeBytes += section.size;
+    if (this.#codeBytes > MAX_CODE_BYTES)
+      throw new ElfError(
+        `code sections hold more than ${MAX_CODE_BYTES} bytes together (at ${section.name})`,
+      );
     const insns = new Uint8Array(this.elf.contents(section));
-    const funcs: Func[] = (this.#funcSymbols.get(index) ?? [])
+    const funcs: Func[] = (this.#symbols.get(index) ?? [])
+      .filter((s) => s.type === STT.FUNC)
       .map((s) => {
         if (
           s.value % 8 !== 0 ||

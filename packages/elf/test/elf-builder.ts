@@ -17,6 +17,21 @@ export interface BuiltSection {
   readonly relocations?: readonly { offset: number; symbol: string; type: number }[];
 }
 
+/** A section without symbols: data, NOBITS, or a second header for another section's bytes. */
+export interface ExtraSection {
+  readonly name: string;
+  /** SHT_*: 1 PROGBITS, 8 NOBITS. */
+  readonly type: number;
+  /** SHF_*: 0x3 writable data, 0x6 code. */
+  readonly flags: number;
+  /** Contents (PROGBITS). */
+  readonly data?: Uint8Array;
+  /** Size a NOBITS section claims. */
+  readonly size?: number;
+  /** Describe the same file bytes as this code section (overlapping sections). */
+  readonly aliasOf?: string;
+}
+
 /** R_BPF_64_32: a call to a function symbol. */
 export const R_BPF_64_32 = 10;
 
@@ -43,9 +58,15 @@ interface RawSection {
   link: number;
   info: number;
   entsize: number;
+  /** NOBITS: the size claimed (no data in the file). */
+  size?: number;
+  aliasOf?: string;
 }
 
-export function buildElf(code: readonly BuiltSection[]): Uint8Array {
+export function buildElf(
+  code: readonly BuiltSection[],
+  extra: readonly ExtraSection[] = [],
+): Uint8Array {
   const names = new Strings();
   const shNames = new Strings();
   // Section indexes: 1..n the code sections, then license, .symtab, .strtab,
@@ -112,9 +133,22 @@ export function buildElf(code: readonly BuiltSection[]): Uint8Array {
       entsize: 16,
     });
   });
+  for (const e of extra) {
+    sections.push({
+      name: e.name,
+      type: e.type,
+      flags: e.flags,
+      data: e.data ?? new Uint8Array(0),
+      link: 0,
+      info: 0,
+      entsize: 0,
+      ...(e.size === undefined ? {} : { size: e.size }),
+      ...(e.aliasOf === undefined ? {} : { aliasOf: e.aliasOf }),
+    });
+  }
   const nameOffs = sections.map((s) => shNames.add(s.name));
   nameOffs.push(shNames.add(".shstrtab"));
-  const all = [
+  const all: RawSection[] = [
     ...sections,
     { name: ".shstrtab", type: 3, flags: 0, data: shNames.bytes(), link: 0, info: 0, entsize: 0 },
   ];
@@ -123,6 +157,12 @@ export function buildElf(code: readonly BuiltSection[]): Uint8Array {
     const at = offset;
     offset += Math.ceil(s.data.length / 8) * 8;
     return at;
+  });
+  all.forEach((s, i) => {
+    if (s.aliasOf === undefined) return;
+    const j = all.findIndex((t) => t.name === s.aliasOf);
+    placed[i] = placed[j]!;
+    s.size = all[j]!.data.length;
   });
   const shoff = offset;
   const out = new Uint8Array(shoff + 64 * (all.length + 1));
@@ -143,7 +183,7 @@ export function buildElf(code: readonly BuiltSection[]): Uint8Array {
     v.setUint32(h + 4, s.type, true);
     v.setBigUint64(h + 8, BigInt(s.flags), true);
     v.setBigUint64(h + 24, BigInt(placed[i]!), true);
-    v.setBigUint64(h + 32, BigInt(s.data.length), true);
+    v.setBigUint64(h + 32, BigInt(s.size ?? s.data.length), true);
     v.setUint32(h + 40, s.link, true);
     v.setUint32(h + 44, s.info, true);
     v.setBigUint64(h + 48, 8n, true);

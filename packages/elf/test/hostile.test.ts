@@ -144,6 +144,35 @@ describe("hostile objects", () => {
     );
   });
 
+  it("bounds the global data and code that sections claim together", () => {
+    const main = { name: "iter/task", funcs: [{ name: "main", insns: exit() }] };
+    // Eight .data sections claiming 100 MiB of zeros each: 800 MiB of map
+    // contents from a 1 KiB object.
+    const data = Array.from({ length: 8 }, (_, i) => ({
+      name: `.data.big${i}`,
+      type: 8,
+      flags: 0x3,
+      size: 100 << 20,
+    }));
+    expect(() => parseCollection(buildElf([main], data), { kernelBtf })).toThrow(
+      /global data sections hold more than 268435456 bytes together \(at \.data\.big2\)/,
+    );
+    // Forty program sections over the same 1 MiB of code: each is copied.
+    const code = new Uint8Array(1 << 20);
+    for (let at = 0; at < code.length; at += 8) code[at] = 0x95;
+    const aliases = Array.from({ length: 40 }, (_, i) => ({
+      name: `iter/alias${i}`,
+      type: 1,
+      flags: 0x6,
+      aliasOf: "iter/task",
+    }));
+    const overlapping = buildElf(
+      [{ name: "iter/task", funcs: [{ name: "big", insns: code }] }],
+      aliases,
+    );
+    expect(() => parseCollection(overlapping, { kernelBtf })).toThrow(/more than \d+ .* together/);
+  });
+
   it("finds each callee through the function index, among thousands of functions", () => {
     // One program calling into a chain of 30000 one-call functions in .text.
     const n = 30_000;
