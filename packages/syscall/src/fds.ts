@@ -55,7 +55,7 @@ const IDENTITY_LINE = /^(flags|mnt_id|ino|\w+_type|\w+_id):/;
  * identity lines. False when either is not open.
  */
 export function sameOpenFile(a: number, b: number): boolean {
-  const r = native().sameFile(a, b);
+  const r = native().sameFile(v.fd("a", a), v.fd("b", b));
   if (r >= 0) return r === 0;
   if (r === -9 /* EBADF */) return false;
   const identity = (fd: number) => {

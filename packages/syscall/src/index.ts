@@ -76,12 +76,14 @@ export {
   VerifierError,
 } from "./errors.js";
 export {
+  dupAbove2,
   expectKind,
   FdError,
   type FdKind,
   fdKind,
   ObjectKindError,
   objectKind,
+  sameOpenFile,
 } from "./fds.js";
 // Handles that own their fd.
 export { Btf } from "./handles/btf.js";
