@@ -151,6 +151,8 @@ export class Btf {
   private readonly decodeErrors = new Map<number, BtfError>();
   /** findType results by kind and name, misses (null) included. */
   private readonly findCache = new Map<string, BtfType | null>();
+  /** lookup results by name, misses (the BtfError) included. */
+  private readonly lookupCache = new Map<string, BtfType | BtfError>();
 
   constructor(data: Uint8Array, base?: Btf) {
     let bytes = data;
@@ -642,8 +644,25 @@ export class Btf {
    */
   lookup(ref: TypeRef): BtfType {
     if (typeof ref === "number") return this.type(ref);
-    if (typeof ref === "object") return ref;
+    if (typeof ref === "object" && ref !== null) return ref;
     if (typeof ref !== "string") throw new TypeError("type reference must be an id, name or type");
+    // Remembered like findType's: a bare name shared by many forward
+    // declarations, functions or variables is otherwise walked on every lookup.
+    const cached = this.lookupCache.get(ref);
+    if (cached instanceof BtfError) throw cached;
+    if (cached) return cached;
+    if (this.lookupCache.size >= MAX_LOOKUP_CACHE) this.lookupCache.clear();
+    try {
+      const found = this.lookupUncached(ref);
+      this.lookupCache.set(ref, found);
+      return found;
+    } catch (e) {
+      if (e instanceof BtfError) this.lookupCache.set(ref, e);
+      throw e;
+    }
+  }
+
+  private lookupUncached(ref: string): BtfType {
     const m = /^(struct|union|enum)\s+(\S+)$/.exec(ref.trim());
     if (m) {
       const tag = m[1] as "struct" | "union" | "enum";

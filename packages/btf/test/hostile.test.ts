@@ -172,7 +172,7 @@ describe("hostile type graphs", () => {
 });
 
 /** Counts calls of one method of `btf` (internal calls go through `this`, so they count too). */
-function countCalls<K extends "str" | "type">(btf: Btf, method: K): { calls: number } {
+function countCalls<K extends "str" | "type" | "kindOf">(btf: Btf, method: K): { calls: number } {
   const counter = { calls: 0 };
   const original = btf[method].bind(btf) as (...args: unknown[]) => unknown;
   Object.defineProperty(btf, method, {
@@ -260,6 +260,19 @@ describe("bounded work on hostile BTF (issue 13, finding 8)", () => {
     expect(str.calls - first).toBeLessThan(1000);
     // The type with the bad name still reports it where it is asked for.
     expect(btfError(() => btf.type(bad)).message).toMatch(/string offset 999999/);
+  });
+
+  it("remembers bare-name lookups: a name shared by thousands of declarations is walked once", () => {
+    const b = new BtfBuilder();
+    for (let i = 0; i < 20_000; i++) b.fwd("x");
+    const btf = parseBtf(b.build());
+    const kindOf = countCalls(btf, "kindOf");
+    for (let i = 0; i < 100; i++) {
+      expect(btf.lookup("x")).toMatchObject({ id: 1, kind: "fwd" });
+      expect(() => btf.lookup("y")).toThrow(/no type "y"/);
+    }
+    expect(kindOf.calls).toBeLessThan(25_000); // 2 million before
+    expect(() => btf.lookup(null as unknown as string)).toThrow(TypeError);
   });
 
   it("remembers a type that fails to decode instead of decoding it again", () => {
