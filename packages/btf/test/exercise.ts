@@ -35,6 +35,7 @@ export function exercise(btf: Btf): void {
       attempt(() => btf.typeName(id));
       attempt(() => btf.formatC(id));
       attempt(() => btf.findType(t.name, t.kind));
+      if (t.name) attempt(() => btf.lookup(t.name));
       if (t.kind === "struct" || t.kind === "union") {
         attempt(() => {
           const layout = btf.layout(id);
