@@ -78,13 +78,17 @@ const EVIL = [
   "evil:symbolIterator",
 ];
 
-/** Objects of the wrong kind: real handles and values from other packages. */
+/**
+ * Objects of the wrong kind: real handles made for the call (a library may
+ * call close() on what it was given: never on an object the batch keeps),
+ * closed handles, and values of other packages.
+ */
 const WRONG_OBJECTS = [
-  "h:map:hash",
-  "h:map:big",
-  "h:prog:task",
-  "h:link:task",
-  "h:iterLink",
+  "fresh:map:hash",
+  "fresh:map:big",
+  "fresh:prog:task",
+  "fresh:link:task",
+  "fresh:iterLink",
   "h:closed:map",
   "h:closed:prog",
   "h:closed:link",
@@ -299,6 +303,23 @@ export class Arbitraries {
       fc.constantFrom(
         ...new Set([0, 1, size >> 1, size - 1, size, size + 1, size + 8].filter((x) => x >= 0)),
       );
+    if (name === "createIterator") {
+      // A loaded program (or a spec) for one target, attached as another, with
+      // the other target's parameters (issue 13, finding 5).
+      return fc
+        .tuple(
+          refs("h:prog:task", "val:spec:task", "fresh:prog:task"),
+          this.plausible("target"),
+          fc.oneof(
+            fc.constant<D>({ o: { map: ref("h:map:hash") } }),
+            fc.constant<D>({ o: { map: ref("fd:map:hash") } }),
+            fc.constant<D>({ o: { pid: ref("val:ownPid") } }),
+            fc.constant<D>({ o: { order: s("pre") } }),
+            fc.constant<D>(u("undefined")),
+          ),
+        )
+        .map((args) => ({ args }));
+    }
     // Mostly flags 0 and zeroed keys: the kernel then finds element 0 and copies it.
     const flags = fc.oneof({ weight: 4, arbitrary: fc.constant(n(0)) }, this.plausible("flags"));
     return fc.constantFrom(...maps).chain(({ m, k, v }) => {
@@ -669,7 +690,6 @@ export class Arbitraries {
       "path:dir",
       "path:symlink",
       "path:dangling",
-      "path:fifo",
       "path:elf",
       "path:nul",
       "path:long",

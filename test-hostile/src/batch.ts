@@ -92,13 +92,18 @@ export function runBatch(pkg: PackageName, o: BatchOptions): BatchResult {
       const lines = existsSync(progress)
         ? readFileSync(progress, "utf8").trimEnd().split("\n")
         : [];
+      const watchdog = lines.at(-1)?.startsWith("(watchdog)") ? lines.pop() : undefined;
       const lastCall = lines.at(-1) ?? "(before the first call)";
       const key = lastCall.split(" ")[0] ?? "";
       const timedOut = child.error && /ETIMEDOUT/.test(String(child.error));
       result.crashes.push({
         key,
         lastCall,
-        signal: timedOut ? `timeout after ${o.timeoutMs} ms` : child.signal,
+        signal: watchdog
+          ? `${child.signal} ${watchdog}`
+          : timedOut
+            ? `timeout after ${o.timeoutMs} ms`
+            : child.signal,
         status: child.status,
         stderr: output.slice(-4000),
       });

@@ -7,6 +7,7 @@
 
 import { appendFileSync, closeSync, openSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { Worker } from "node:worker_threads";
 import fc from "fast-check";
 import { Arbitraries, type Kind } from "./arbitraries.js";
 import { type D, describeArgs } from "./descriptor.js";
@@ -54,6 +55,27 @@ const progressPath = opts.progress;
 const started = Date.now();
 
 const gc = (globalThis as { gc?: () => void }).gc;
+
+// A call that blocks synchronously never lets a timer run: a watchdog thread
+// kills the process when the call counter has not moved for four times the
+// call timeout, after writing which call it was to the progress file.
+const heartbeat = new Int32Array(new SharedArrayBuffer(8));
+const watchdog = new Worker(
+  `const { workerData } = require("node:worker_threads");
+   const { appendFileSync } = require("node:fs");
+   const beat = workerData.beat;
+   let last = -1, since = Date.now();
+   setInterval(() => {
+     const now = Atomics.load(beat, 0);
+     if (now !== last || Atomics.load(beat, 1) === 0) { last = now; since = Date.now(); return; }
+     if (Date.now() - since > workerData.limit) {
+       if (workerData.progress) appendFileSync(workerData.progress, "(watchdog) the call above blocked for " + workerData.limit + " ms\\n");
+       process.kill(process.pid, "SIGKILL");
+     }
+   }, 250);`,
+  { eval: true, workerData: { beat: heartbeat, limit: callTimeoutMs * 4, progress: progressPath } },
+);
+watchdog.unref();
 
 /** Deterministic per-callable seed, so one export replays alone with --only. */
 function seedFor(key: string): number {
@@ -221,6 +243,8 @@ async function main(): Promise<void> {
       if (progressPath) appendFileSync(progressPath, `${c.key} run ${run} ${desc}\n`);
       calls++;
       exp.calls++;
+      Atomics.store(heartbeat, 0, calls);
+      Atomics.store(heartbeat, 1, 1);
       let result: unknown;
       try {
         result = invoke(c, self, args);
@@ -251,7 +275,14 @@ async function main(): Promise<void> {
           },
         );
       }
-      checkReturned(result, (kind, message) => finding(kind, message));
+      try {
+        checkReturned(result, (kind, message) => finding(kind, message));
+      } catch (e) {
+        finding(
+          "wrong-kind-accepted",
+          `returned a ${errorType(result)} that cannot say what it holds: ${String((e as Error)?.message ?? e)}`,
+        );
+      }
       // What the call made is the caller's to close; not what it only shows
       // (a getter's handle, the receiver returned for chaining, a pool object).
       const made = c.kind !== "getter" && result !== self && !poolValues.has(result);
@@ -260,6 +291,7 @@ async function main(): Promise<void> {
           const k = classify(e, sig);
           if (!k.ok) unexpected(e, what);
         });
+      Atomics.store(heartbeat, 1, 0);
       cleanup(ctx, snapBefore);
       if (sig.resetCaches) resetCaches();
       env.resizePooled(calls);
@@ -510,6 +542,7 @@ function diff(a: FdSnapshot, b: FdSnapshot): { added: string[]; removed: string[
 }
 
 function errorType(e: unknown): string {
+  if (e && typeof e === "object" && !(e instanceof Error)) return e.constructor?.name ?? "object";
   if (e instanceof Error) {
     const sys = e as NodeJS.ErrnoException;
     if (typeof sys.code === "string" && typeof sys.syscall === "string") return "SystemError";

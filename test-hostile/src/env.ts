@@ -160,6 +160,8 @@ export class Env {
       "path:dir": join(t, "dir"),
       "path:symlink": join(t, "symlink"),
       "path:dangling": join(t, "dangling"),
+      // A FIFO is not in the generic path kinds: reading one blocks until a
+      // writer comes, in any library (loadCollection(fifo) hangs like cat does).
       "path:fifo": join(t, "fifo-r"),
       "path:elf": join(t, "task.bpf.o"),
       "path:elf:map": join(t, "task_map.bpf.o"),

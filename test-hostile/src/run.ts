@@ -6,7 +6,7 @@ import { PACKAGES, type PackageName } from "./enumerate.js";
 
 const pkgs = (process.argv.slice(2).length > 0 ? process.argv.slice(2) : PACKAGES) as PackageName[];
 const seed = Number(process.env.HOSTILE_SEED ?? Date.now() % 2 ** 31);
-const runs = Number(process.env.HOSTILE_RUNS ?? 20);
+const runs = Number(process.env.HOSTILE_RUNS ?? 30);
 const kernel = process.env.HOSTILE_NO_KERNEL !== "1";
 console.log(`hostile seed ${seed}, runs ${runs}`);
 for (const pkg of pkgs) {

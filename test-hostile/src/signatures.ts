@@ -188,6 +188,8 @@ export const SIGNATURES: Record<string, Entry> = {
   "syscall:expectKind": { args: ["fd", "objKind", "str"] },
   "syscall:failingInstruction": { args: ["str"] },
   "syscall:fdKind": { args: ["fd"] },
+  "syscall:dupAbove2": { args: ["fd"], returns: "fd" },
+  "syscall:sameOpenFile": { args: ["fd", "fd"] },
   "syscall:getFdById": { args: ["objKind", "id", "flags"], returns: "fd" },
   "syscall:getNextId": { args: ["objKind", "id"] },
   "syscall:ids": { args: ["objKind"] },
@@ -660,7 +662,7 @@ export const SIGNATURES: Record<string, Entry> = {
   "iter:compileRecord": { args: ["btf", "target", "typeRef", "fieldDefs", "name"], runs: 0.5 },
   "iter:createIterator": {
     args: [{ oneOf: ["spec", "handle:prog"] }, "target", "iterParams"],
-    runs: 0.5,
+    coupled: "createIterator",
   },
   "iter:decodeBuiltin": { args: ["target", "bytes"] },
   "iter:decodeMapElems": { args: ["mapDesc", "bytes"] },

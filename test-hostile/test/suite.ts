@@ -11,7 +11,7 @@ import { KNOWN } from "../src/known.js";
 import type { Finding } from "../src/report.js";
 
 export const seed = Number(process.env.HOSTILE_SEED ?? Math.floor(Math.random() * 2 ** 31));
-export const runs = Number(process.env.HOSTILE_RUNS ?? 20);
+export const runs = Number(process.env.HOSTILE_RUNS ?? 30);
 const useKnown = process.env.HOSTILE_NO_KNOWN !== "1";
 
 /** Packages whose batch needs the kernel; the others run without it too. */
@@ -81,12 +81,15 @@ export function hostileSuite(pkg: PackageName, timeoutMs = 150_000): void {
         console.warn(
           `hostile ${pkg}: ${knownHits.length} findings on the known list (src/known.ts)`,
         );
-      const seen = new Set<string>();
+      // One line per callable and kind of finding (the first one in full), with a count.
+      const groups = new Map<string, Finding[]>();
       for (const f of r.findings.filter((f) => !isKnown(f))) {
-        const k = `${f.kind} ${f.key} ${f.type ?? ""} ${f.message.slice(0, 60)}`;
-        if (seen.has(k)) continue;
-        seen.add(k);
-        problems.push(describeFinding(f));
+        const k = `${f.kind} ${f.key} ${f.type ?? ""}`;
+        groups.set(k, [...(groups.get(k) ?? []), f]);
+      }
+      for (const fs of groups.values()) {
+        const more = fs.length > 1 ? `\n    (${fs.length} calls like this)` : "";
+        problems.push(describeFinding(fs[0]!) + more);
       }
       expect(
         problems,
