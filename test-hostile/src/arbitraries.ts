@@ -5,6 +5,18 @@
 import fc from "fast-check";
 import type { BufVariant, D } from "./descriptor.js";
 
+/**
+ * A whole argument list of the right shape. `needs`: [argument path, bytes]
+ * for buffers the kernel reads or writes that many bytes of ("1" is the
+ * second argument, "0.keys" a field of the first): a call that succeeds with
+ * a shorter one handed the kernel memory outside the buffer.
+ */
+export interface Coupled {
+  self?: D;
+  args: D[];
+  needs?: [string, number][];
+}
+
 /** An argument kind: a name (see KINDS below) or a shape built from kinds. */
 export type Kind =
   | string
@@ -291,7 +303,7 @@ export class Arbitraries {
    * as receiver) with key and value buffers sized around its key size and
    * value slot (0..size+8, 1 byte for a 1 MiB value...). Memory bugs hide here.
    */
-  coupled(name: string): fc.Arbitrary<{ self?: D; args: D[] }> {
+  coupled(name: string): fc.Arbitrary<Coupled> {
     const { ncpu } = this.sizes;
     const maps = [
       { m: "hash", k: 4, v: 8 },
@@ -322,7 +334,7 @@ export class Arbitraries {
     }
     // Mostly flags 0 and zeroed keys: the kernel then finds element 0 and copies it.
     const flags = fc.oneof({ weight: 4, arbitrary: fc.constant(n(0)) }, this.plausible("flags"));
-    return fc.constantFrom(...maps).chain(({ m, k, v }) => {
+    return fc.constantFrom(...maps).chain(({ m, k, v }): fc.Arbitrary<Coupled> => {
       const key = fc.oneof(
         { weight: 3, arbitrary: around(k).map((len): D => ({ buf: "plain", len })) },
         this.buffer(around(k)),
@@ -347,15 +359,34 @@ export class Arbitraries {
       switch (name) {
         case "lookup":
         case "update":
-          return fc.tuple(key, value, flags).map(([a, b, c]) => ({ args: [fd, a, b, c] }));
+          return fc.tuple(key, value, flags).map(([a, b, c]) => ({
+            args: [fd, a, b, c],
+            needs: [
+              ["1", k],
+              ["2", v],
+            ],
+          }));
         case "delete":
-          return fc.tuple(key, flags).map(([a, c]) => ({ args: [fd, a, c] }));
+          return fc.tuple(key, flags).map(([a, c]) => ({ args: [fd, a, c], needs: [["1", k]] }));
         case "nextKey":
-          return fc
-            .tuple(fc.oneof(key, fc.constant<D>(u("null"))), key)
-            .map(([a, b]) => ({ args: [fd, a, b] }));
+          return fc.tuple(fc.oneof(key, fc.constant<D>(u("null"))), key).map(([a, b]) => ({
+            args: [fd, a, b],
+            needs: [
+              ["1", k],
+              ["2", k],
+            ],
+          }));
         case "batch":
-          return batch.map((o) => ({ args: [{ o }] }));
+          return batch.map((o) => {
+            const c = (o.count as { n: number }).n;
+            return {
+              args: [{ o }],
+              needs: [
+                ["0.keys", k * c],
+                ["0.values", v * c],
+              ],
+            };
+          });
         case "get":
           return fc
             .tuple(key, flags)

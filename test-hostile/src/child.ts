@@ -209,6 +209,7 @@ async function main(): Promise<void> {
           args: x.args,
           arity: 0,
           extra: { u: "undefined" } as D,
+          needs: x.needs,
         }))
       : undefined;
     const samples = fc.sample(shaped ? fc.oneof(independent, shaped) : independent, {
@@ -255,6 +256,14 @@ async function main(): Promise<void> {
           if (!k.ok) unexpected(e, "while iterating the result");
         });
         count("ok");
+        for (const [path, bytes] of (sample as { needs?: [string, number][] }).needs ?? []) {
+          const got = byteLengthAt(args, path);
+          if (got !== undefined && got < bytes)
+            finding(
+              "short-buffer-accepted",
+              `succeeded with ${path.replace(/^(\d+)/, "argument $1")} of ${got} bytes where the kernel uses ${bytes}`,
+            );
+        }
       } catch (e) {
         if (e instanceof Timeout) {
           count("hang");
@@ -539,6 +548,13 @@ function diff(a: FdSnapshot, b: FdSnapshot): { added: string[]; removed: string[
   for (const [fd, what] of b) if (a.get(fd) !== what) added.push(`${fd} ${what}`);
   for (const [fd, what] of a) if (b.get(fd) !== what) removed.push(`${fd} ${what}`);
   return { added, removed };
+}
+
+/** Byte length of a buffer argument ("1", "0.keys"), when it is one. */
+function byteLengthAt(args: unknown[], path: string): number | undefined {
+  let v: unknown = args;
+  for (const part of path.split(".")) v = v && typeof v === "object" ? (v as Any)[part] : undefined;
+  return ArrayBuffer.isView(v) ? v.byteLength : undefined;
 }
 
 function errorType(e: unknown): string {
