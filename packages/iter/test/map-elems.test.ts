@@ -1,4 +1,4 @@
-import { codecs } from "@ts-ebpf/syscall";
+import { codecs, mapValueSlotSize, possibleCpus } from "@ts-ebpf/syscall";
 import { BpfMapType } from "@ts-ebpf/syscall/constants";
 import { describe, expect, it } from "vitest";
 import { decodeMapElems, type IterableMap, MapElemsDecoder } from "../src/builtins/map-elems.js";
@@ -62,5 +62,44 @@ describe("MapElemsDecoder", () => {
     expect(() => decodeMapElems(map, new Uint8Array(13))).toThrow(
       /13 bytes is not a multiple of 12/,
     );
+  });
+});
+
+// Issue 13: which maps are per-CPU, and how big their values are, has one
+// owner: @ts-ebpf/syscall's mapValueSlotSize (iter's own list missed
+// PERCPU_CGROUP_STORAGE and needed valueSlotSize for per-CPU maps).
+describe("value sizes come from syscall's mapValueSlotSize", () => {
+  /** `count` records of a 4-byte key and a `slot`-byte value, value bytes all `i`. */
+  function recordsOf(count: number, slot: number): Uint8Array {
+    const bytes = new Uint8Array(count * (4 + slot));
+    for (let i = 0; i < count; i++) bytes.fill(i + 1, i * (4 + slot) + 4, (i + 1) * (4 + slot));
+    return bytes;
+  }
+
+  it("every map type's records split at mapValueSlotSize(type, valueSize), with or without valueSlotSize", () => {
+    const types: number[] = Object.values(BpfMapType);
+    expect(types).toContain(BpfMapType.PERCPU_CGROUP_STORAGE);
+    for (const type of types) {
+      const slot = mapValueSlotSize(type, 4);
+      const shape = { fd: -1, type, keySize: 4, valueSize: 4 };
+      for (const m of [shape, { ...shape, valueSlotSize: slot }]) {
+        const pairs = decodeMapElems(m, recordsOf(3, slot));
+        expect({ type, values: pairs.map(([, v]) => v.length) }).toEqual({
+          type,
+          values: [slot, slot, slot],
+        });
+        expect(pairs[2]![1].every((b) => b === 3)).toBe(true);
+      }
+    }
+    expect(mapValueSlotSize(BpfMapType.PERCPU_CGROUP_STORAGE, 4)).toBe(8 * possibleCpus());
+  });
+
+  it("a valueSlotSize that disagrees with the map's type and value size is a TypeError", () => {
+    const perCpu = { fd: -1, type: BpfMapType.PERCPU_HASH, keySize: 4, valueSize: 4 };
+    expect(() => new MapElemsDecoder({ ...perCpu, valueSlotSize: 4 })).toThrow(TypeError);
+    expect(() => new MapElemsDecoder({ ...perCpu, valueSlotSize: 4 })).toThrow(
+      new RegExp(`valueSlotSize is 4, but .* has ${8 * possibleCpus()}-byte value slots`),
+    );
+    expect(() => new MapElemsDecoder({ ...perCpu, type: Number.NaN })).toThrow(/no usable type/);
   });
 });

@@ -1,11 +1,12 @@
 // mapElems: the contents of any map through the bpf_map_elem iterator, one
 // bpf_seq_write of the key and one of the value per element. Per-CPU maps
-// give every CPU's value, each rounded up to 8 bytes, as MAP_LOOKUP_ELEM does.
+// give every CPU's value, each rounded up to 8 bytes, as MAP_LOOKUP_ELEM does:
+// which maps those are and the size of their values is @ts-ebpf/syscall's
+// (mapValueSlotSize), the one owner of that list.
 
 import { loadKernelBtf } from "@ts-ebpf/btf";
 import { call, exit, type Item, jeq, label, ldx, mov } from "@ts-ebpf/dsl";
-import { codecs, type Program } from "@ts-ebpf/syscall";
-import { BpfMapType } from "@ts-ebpf/syscall/constants";
+import { codecs, mapValueSlotSize, type Program } from "@ts-ebpf/syscall";
 import { IteratorError } from "../errors.js";
 import { createIterator, loadIteratorProgram } from "../link.js";
 import { type IteratorReader, type ReaderOptions, RecordSplitter } from "../reader.js";
@@ -17,7 +18,11 @@ export interface IterableMap<K = Uint8Array, V = Uint8Array> {
   readonly type: number;
   readonly keySize: number;
   readonly valueSize: number;
-  /** Bytes of one value as user space sees it (per-CPU: rounded to 8 × possible CPUs). */
+  /**
+   * Bytes of one value as user space sees it (per-CPU: rounded to 8 × possible
+   * CPUs). Optional: it follows from type and valueSize (syscall's
+   * mapValueSlotSize); a value that disagrees is a TypeError.
+   */
   readonly valueSlotSize?: number;
   /** When known, sizes mapElemsRaw's buffer in one go. */
   readonly maxEntries?: number;
@@ -34,12 +39,6 @@ export interface ElemDecoder<T> {
   decode(bytes: Uint8Array): T;
   decodeAt?(view: DataView, offset: number): T;
 }
-
-const PERCPU = new Set<number>([
-  BpfMapType.PERCPU_HASH,
-  BpfMapType.PERCPU_ARRAY,
-  BpfMapType.LRU_PERCPU_HASH,
-]);
 
 const programs = new Map<string, Program>();
 
@@ -58,8 +57,16 @@ function checkMap(map: IterableMap<unknown, unknown>): { keySize: number; valueS
   if (!Number.isInteger(keySize) || keySize < 1 || !Number.isInteger(valueSize) || valueSize < 1) {
     throw new TypeError(`map has no usable key/value sizes (key ${keySize}, value ${valueSize})`);
   }
-  const slot = map.valueSlotSize ?? (PERCPU.has(map.type) ? Number.NaN : valueSize);
-  if (!Number.isInteger(slot)) throw new TypeError("per-CPU map without valueSlotSize");
+  const type = map.type;
+  if (!Number.isInteger(type) || type < 0) {
+    throw new TypeError(`map has no usable type (a BPF_MAP_TYPE_* number), got ${String(type)}`);
+  }
+  const slot = mapValueSlotSize(type, valueSize);
+  if (map.valueSlotSize !== undefined && map.valueSlotSize !== slot) {
+    throw new TypeError(
+      `map.valueSlotSize is ${String(map.valueSlotSize)}, but a map of type ${type} with ${valueSize}-byte values has ${slot}-byte value slots`,
+    );
+  }
   return { keySize, valueSize: slot };
 }
 
