@@ -2,7 +2,7 @@
 // BPF_TRACE_ITER link with its parameters, and open readers on it.
 
 import { execFileSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { type Btf, loadKernelBtf } from "@ts-ebpf/btf";
 import {
@@ -26,6 +26,7 @@ import {
   BpfProgTypeName,
 } from "@ts-ebpf/syscall/constants";
 import { IteratorError, IteratorTargetRefusedError, UnsupportedTargetError } from "./errors.js";
+import { checkFdAbove2, readerOwning } from "./owned-fd.js";
 import {
   checkKernelParams,
   checkParams,
@@ -122,14 +123,6 @@ export function loadIteratorProgram(spec: ProgramSpec, target: string, btf?: Btf
   }
 }
 
-function closeFd(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // already gone
-  }
-}
-
 const ITER_PREFIX = "bpf_iter_";
 
 /**
@@ -144,7 +137,7 @@ export function loadedProgramTarget(program: ProgramFdOwner, btf: Btf = loadKern
   } else {
     // OBJ_GET_INFO_BY_FD answers for any BPF fd (a link's info read as a
     // program's would be nonsense): ask what the fd is first.
-    const fd = program.fd;
+    const fd = checkFdAbove2("program fd", program.fd);
     let kind: ReturnType<typeof fdKind>["kind"];
     try {
       kind = fdKind(fd).kind;
@@ -289,13 +282,8 @@ export function ensureBpffs(path: string): void {
 export function openPinned(path: string, options: ReaderOptions = {}): IteratorReader {
   if (typeof path !== "string" || path === "")
     throw new TypeError("path must be a non-empty string");
-  const fd = openPinnedFd(path);
-  try {
-    return new IteratorReader(fd, options);
-  } catch (err) {
-    closeFd(fd);
-    throw err;
-  }
+  // The reader reads from this very fd, which no one else knows.
+  return readerOwning(openPinnedFd(path), (fd) => new IteratorReader(fd, options));
 }
 
 /** Options of IteratorLink.pin(). */
@@ -373,13 +361,14 @@ export class IteratorLink implements Disposable, AsyncDisposable {
 
   /** A fresh reader (BPF_ITER_CREATE): each one runs the iteration from the start. */
   open(options: ReaderOptions = {}): IteratorReader {
-    const fd = openIteratorFd(this.#link);
-    try {
-      return new IteratorReader(fd, { target: this.target, ...options });
-    } catch (err) {
-      closeFd(fd);
-      throw err;
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("reader options must be an object");
     }
+    // BPF_ITER_CREATE gives an fd ≥ 3 that no one else knows: the reader reads from it.
+    return readerOwning(
+      openIteratorFd(this.#link),
+      (fd) => new IteratorReader(fd, { target: this.target, ...options }),
+    );
   }
 
   /** Shortcut: open() and read everything. */

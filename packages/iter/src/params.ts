@@ -75,14 +75,38 @@ function u32(name: string, value: unknown, min = 0): number {
   return value;
 }
 
+/** The largest fd number (the kernel's fds are ints). */
+const MAX_FD = 0x7fffffff;
+
+/**
+ * An fd parameter. Fds 0-2 are a RangeError: stdin, stdout and stderr are no
+ * map, cgroup or pidfd, and the kernel reads fd 0 as "not given" in these
+ * fields (cgroup fd 0 would silently mean the root cgroup).
+ */
+function fdParam(name: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw new IteratorParamError(`${name} must be an fd (an integer), got ${String(value)}`);
+  }
+  if (value >= 0 && value < 3) {
+    throw new RangeError(
+      `${name} is fd ${value}: fds 0-2 are stdin, stdout and stderr, and the kernel reads fd 0 ` +
+        'as "not given" here; pass an fd of 3 or more (a handle\'s fd always is)',
+    );
+  }
+  if (value < 0 || value > MAX_FD) {
+    throw new IteratorParamError(`${name} must be an fd between 3 and ${MAX_FD}, got ${value}`);
+  }
+  return value;
+}
+
 function fdOf(name: string, value: unknown): number {
-  if (typeof value === "number") return u32(name, value);
+  if (typeof value === "number") return fdParam(name, value);
   if (typeof value === "object" && value !== null && "fd" in value) {
     const fd = (value as MapFdOwner).fd;
     if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0) {
       throw new IteratorParamError(`${name} is closed or has no valid fd (fd ${String(fd)})`);
     }
-    return fd;
+    return fdParam(`${name}.fd`, fd);
   }
   throw new IteratorParamError(`${name} must be a Map handle (with an fd) or an fd number`);
 }
@@ -153,7 +177,7 @@ export function checkParams(target: string, params: unknown): LinkParams {
         kind: "task",
         tid: "tid" in p ? u32("tid", p.tid, 1) : 0,
         pid: "pid" in p ? u32("pid", p.pid, 1) : 0,
-        pidFd: "pidFd" in p ? u32("pidFd", p.pidFd, 1) : 0,
+        pidFd: "pidFd" in p ? fdParam("pidFd", p.pidFd) : 0,
       };
     }
     case "cgroup": {
@@ -178,7 +202,7 @@ export function checkParams(target: string, params: unknown): LinkParams {
       return {
         kind: "cgroup",
         order: order as CgroupOrder,
-        cgroupFd: "cgroupFd" in p ? u32("cgroupFd", p.cgroupFd) : 0,
+        cgroupFd: "cgroupFd" in p ? fdParam("cgroupFd", p.cgroupFd) : 0,
         cgroupId,
       };
     }

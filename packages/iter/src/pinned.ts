@@ -4,6 +4,7 @@
 import { closeSync, constants, fstatSync, openSync, statfsSync } from "node:fs";
 import type { FdKind } from "@ts-ebpf/syscall";
 import { IteratorError } from "./errors.js";
+import { ownedAbove2 } from "./owned-fd.js";
 
 const KIND_PHRASE: Record<FdKind, string> = {
   map: "a BPF map",
@@ -24,13 +25,16 @@ const BPF_FS_MAGIC = 0xcafe4a11;
 
 /**
  * Opens `path` once for reading a pinned iterator and checks, on the opened
- * fd, that it is a regular file on bpffs; the caller owns the fd. O_NONBLOCK
+ * fd, that it is a regular file on bpffs; the caller owns the fd (≥ 3). O_NONBLOCK
  * so that a FIFO swapped in under the name cannot block the open (bpffs
  * iterators ignore the flag); statfs of /proc/self/fd/N is fstatfs: it
  * describes the open file, whatever the name points to by now.
  */
 export function openPinnedFd(path: string): number {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  // open(2) gives the lowest free number (0 with stdin closed): moved above 2.
+  const fd = ownedAbove2(
+    openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY),
+  );
   try {
     const onBpffs = statfsSync(`/proc/self/fd/${fd}`).type === BPF_FS_MAGIC;
     if (!onBpffs || !fstatSync(fd).isFile()) {

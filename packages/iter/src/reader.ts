@@ -16,9 +16,18 @@
 // the whole output (readAll, forEachChunk, lines, records, for await, stream,
 // ...) has the reader to itself and any other read while it runs is refused.
 // The fd is closed only once no read(2) on the thread pool uses it.
+//
+// fd ownership, as @ts-ebpf/syscall's handles: a reader reads from a private
+// fd that never leaves it. The public `fd` is a second fd (a dup) the reader
+// also owns; before handing it out or closing it the reader checks (kcmp) that
+// the number is still its own open file. So closing `reader.fd` behind its
+// back, and the number going to another file (/etc/shadow opened by someone
+// else), neither redirects the reader nor makes close() close that file.
+// Every fd a reader owns is ≥ 3.
 
 import * as fs from "node:fs";
 import { Readable } from "node:stream";
+import { dupAbove2, sameOpenFile } from "@ts-ebpf/syscall";
 import {
   IteratorAbortError,
   IteratorError,
@@ -26,12 +35,21 @@ import {
   IteratorReadError,
   IteratorReplayError,
 } from "./errors.js";
+import { checkFdAbove2, isAdopting } from "./owned-fd.js";
 
-/** The three file operations a reader needs (replaceable in tests). */
+/**
+ * The file operations a reader needs (replaceable in tests, for
+ * `new IteratorReader(fd, { io })` only: open() and openPinned() read kernel
+ * fds with nodeFdIo).
+ */
 export interface FdIo {
   read(fd: number, buffer: Uint8Array, offset: number, length: number): Promise<number>;
   readSync(fd: number, buffer: Uint8Array, offset: number, length: number): number;
   close(fd: number): void;
+  /** A new fd ≥ 3 for the same open file, owned by the caller (fcntl F_DUPFD_CLOEXEC). */
+  dup(fd: number): number;
+  /** Whether `a` and `b` are the same open file (kcmp KCMP_FILE); false when either is not open. */
+  sameFile(a: number, b: number): boolean;
 }
 
 export const nodeFdIo: FdIo = {
@@ -41,7 +59,87 @@ export const nodeFdIo: FdIo = {
     }),
   readSync: (fd, buffer, offset, length) => fs.readSync(fd, buffer, offset, length, null),
   close: (fd) => fs.closeSync(fd),
+  dup: (fd) => dupAbove2(fd),
+  sameFile: (a, b) => sameOpenFile(a, b),
 };
+
+const FD_IO_OPERATIONS = ["read", "readSync", "close", "dup", "sameFile"] as const;
+
+function checkIo(io: unknown): FdIo {
+  if (io === undefined) return nodeFdIo;
+  if (typeof io !== "object" || io === null) {
+    throw new TypeError(`io must be an object with ${FD_IO_OPERATIONS.join(", ")}`);
+  }
+  const missing = FD_IO_OPERATIONS.filter(
+    (op) => typeof (io as Record<string, unknown>)[op] !== "function",
+  );
+  if (missing.length > 0) throw new TypeError(`io has no ${missing.join(", ")} function`);
+  return io as FdIo;
+}
+
+/** A dup of `fd` through `io`, checked to be an fd ≥ 3. */
+function dupOf(io: FdIo, fd: number): number {
+  let dup: unknown;
+  try {
+    dup = io.dup(fd);
+  } catch (err) {
+    const code = errnoCode(err) ?? "unknown";
+    throw new IteratorReadError(
+      code,
+      `cannot read fd ${fd}: ${code === "EBADF" ? "it is not open" : `duplicating it failed (${code})`}`,
+      { cause: err },
+    );
+  }
+  if (typeof dup !== "number" || !Number.isInteger(dup) || dup < 3) {
+    throw new IteratorError(`io.dup(${fd}) gave ${String(dup)}, not an fd of 3 or more`);
+  }
+  return dup;
+}
+
+/**
+ * The fds one reader owns; shared by the reader and its finalizer (which
+ * never references the reader). Closed fds are set to -1, so none is closed twice.
+ */
+class ReaderFds {
+  /** The fd reads use; never handed out. */
+  own: number;
+  /** The fd `reader.fd` hands out (-1 until first asked for). */
+  shown: number;
+  readonly io: FdIo;
+
+  constructor(own: number, shown: number, io: FdIo) {
+    this.own = own;
+    this.shown = shown;
+    this.io = io;
+  }
+
+  /** The public fd: made on first use, made again if it was closed behind our back. */
+  public(): number {
+    if (this.shown >= 0 && !this.io.sameFile(this.shown, this.own)) this.shown = -1;
+    if (this.shown < 0) this.shown = dupOf(this.io, this.own);
+    return this.shown;
+  }
+
+  /**
+   * Closes the public fd while it is still ours: closed and reused behind our
+   * back, the number belongs to someone else now. `own` must still be open.
+   */
+  closeShown(): void {
+    const shown = this.shown;
+    this.shown = -1;
+    if (shown >= 0 && this.own >= 0 && this.io.sameFile(shown, this.own)) this.io.close(shown);
+  }
+
+  closeAll(): void {
+    const own = this.own;
+    try {
+      this.closeShown();
+    } finally {
+      this.own = -1;
+      if (own >= 0) this.io.close(own);
+    }
+  }
+}
 
 /** Decodes fixed-size records; `@ts-ebpf/btf` record layouts satisfy it. */
 export interface RecordDecoder<T> {
@@ -81,12 +179,12 @@ export interface ReadAllOptions {
   sizeHint?: number;
 }
 
-// Safety net only: a reader dropped without close() or reaching EOF gives its fd back.
-const finalizer = new FinalizationRegistry<{ fd: number; io: FdIo }>(({ fd, io }) => {
+// Safety net only: a reader dropped without close() or reaching EOF gives its fds back.
+const finalizer = new FinalizationRegistry<ReaderFds>((fds) => {
   try {
-    io.close(fd);
+    fds.closeAll();
   } catch {
-    // already closed
+    // a finalizer has no one to report to
   }
 });
 const MAX_CHUNK_SIZE = 1 << 30;
@@ -123,7 +221,8 @@ export function checkChunkSize(chunkSize: unknown): number {
 export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncDisposable {
   readonly chunkSize: number;
   readonly target: string | undefined;
-  readonly #fd: number;
+  /** The private fd (reads) and the public one (`fd`). */
+  readonly #fds: ReaderFds;
   readonly #io: FdIo;
   #eof = false;
   #closed = false;
@@ -142,22 +241,43 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
   #abortWaiters = new Set<(err: Error) => void>();
   #scratch: Buffer | undefined;
 
-  /** Takes ownership of `fd` (once the options are checked: a throwing constructor leaves it to the caller). */
+  /**
+   * Takes ownership of `fd` (≥ 3: a RangeError for 0-2), once everything is
+   * checked: a throwing constructor leaves it to the caller. The caller knows
+   * `fd`, so the reader reads from a dup of it only the reader knows; `fd`
+   * becomes the reader's public `fd`. Closing it behind the reader's back
+   * does not affect the reads.
+   */
   constructor(fd: number, options: ReaderOptions = {}) {
-    if (!Number.isInteger(fd) || fd < 0)
-      throw new TypeError(`fd must be a non-negative integer, got ${fd}`);
+    checkFdAbove2("fd", fd);
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("reader options must be an object");
+    }
     const chunkSize = checkChunkSize(options.chunkSize);
     const signal = options.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
       throw new TypeError("signal must be an AbortSignal");
     }
-    this.#fd = fd;
+    const target = options.target;
+    if (target !== undefined && typeof target !== "string") {
+      throw new TypeError(`target must be a string, got ${typeof target}`);
+    }
+    const io = checkIo(options.io);
+    // open() and openPinned() hand over an fd nobody else knows: it is the
+    // private one. Any other caller keeps knowing `fd`: it is the public one.
+    const adopted = isAdopting(fd);
+    if (adopted && io !== nodeFdIo) {
+      throw new TypeError(
+        "io is only for new IteratorReader(fd, { io }): open() and openPinned() read kernel fds with nodeFdIo",
+      );
+    }
+    this.#fds = adopted ? new ReaderFds(fd, -1, io) : new ReaderFds(dupOf(io, fd), fd, io);
     this.chunkSize = chunkSize;
-    this.target = options.target;
-    this.#io = options.io ?? nodeFdIo;
-    // Only now does the reader own the fd: the finalizer must not close an fd
+    this.target = target;
+    this.#io = io;
+    // Only now does the reader own its fds: the finalizer must not close an fd
     // that a failed constructor left to its caller.
-    finalizer.register(this, { fd, io: this.#io }, this);
+    finalizer.register(this, this.#fds, this.#fds);
     if (signal) {
       this.#signal = signal;
       if (signal.aborted) {
@@ -174,9 +294,15 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
     }
   }
 
-  /** The fd, or -1 once closed. */
+  /**
+   * An fd of this iterator for other calls (poll, a child's stdio...), or -1
+   * once closed. The reader owns it and closes it on close(); it is not the fd
+   * the reader reads from, so closing it does not affect the reader, and if it
+   * was closed (its number reused by another file) the next read of `fd`
+   * gives a fresh one. Reading from it takes output away from the reader.
+   */
   get fd(): number {
-    return this.#closed ? -1 : this.#fd;
+    return this.#closed ? -1 : this.#fds.public();
   }
 
   get closed(): boolean {
@@ -220,7 +346,7 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
     const what = this.target ? `${this.target} iterator` : "iterator";
     return new IteratorReadError(
       code ?? "unknown",
-      `read() of ${what} fd ${this.#fd} failed: ${err instanceof Error ? err.message : String(err)}`,
+      `read() of the ${what} failed: ${err instanceof Error ? err.message : String(err)}`,
       { cause: err },
     );
   }
@@ -243,7 +369,7 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
       this.#checkUsable();
       if (this.#ioPending > 0)
         throw new IteratorError("iterator reader: a read(2) is still running");
-      const op = this.#io.read(this.#fd, buf, offset, length);
+      const op = this.#io.read(this.#fds.own, buf, offset, length);
       // The fd stays open while the thread pool still reads from it, even
       // when close() or an abort came first.
       this.#ioPending++;
@@ -290,7 +416,7 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
       if (this.#ioPending > 0)
         throw new IteratorError("iterator reader: a read(2) is still running");
       try {
-        return this.#progress(this.#io.readSync(this.#fd, buf, offset, length));
+        return this.#progress(this.#io.readSync(this.#fds.own, buf, offset, length));
       } catch (err) {
         const code = errnoCode(err);
         if (code === "EAGAIN") {
@@ -555,23 +681,29 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
   #releaseFd(): void {
     if (this.#fdReleased) return;
     this.#fdReleased = true;
-    finalizer.unregister(this);
+    finalizer.unregister(this.#fds);
     try {
-      this.#io.close(this.#fd);
+      this.#fds.closeAll();
     } catch {
       // Nothing useful to do: the fd is gone either way.
     }
   }
 
   /**
-   * Closes the fd, once no read(2) uses it (a read in flight returns first;
-   * reads queued behind it are refused). Idempotent.
+   * Closes the public fd now and the fd reads use once no read(2) uses it (a
+   * read in flight returns first; reads queued behind it are refused).
+   * Idempotent.
    */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#scratch = undefined;
     if (this.#signal && this.#onAbort) this.#signal.removeEventListener("abort", this.#onAbort);
+    try {
+      this.#fds.closeShown();
+    } catch {
+      // the public fd is left to whoever holds it now
+    }
     if (this.#ioPending === 0) this.#releaseFd();
   }
 

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { loadKernelBtf } from "@ts-ebpf/btf";
-import { BpfError, Map as BpfMap, codecs, loadProgram } from "@ts-ebpf/syscall";
+import { BpfError, Map as BpfMap, codecs, loadProgram, openIteratorFd } from "@ts-ebpf/syscall";
 import { BpfMapType } from "@ts-ebpf/syscall/constants";
 import { describeKernel } from "@ts-ebpf/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -14,6 +14,7 @@ import {
   IteratorLink,
   IteratorOverflowError,
   IteratorParamError,
+  IteratorReader,
   IteratorTargetRefusedError,
   mapElemProgram,
   nodeFdIo,
@@ -217,7 +218,9 @@ describeKernel("kernel error paths", () => {
             throw e;
           }),
       };
-      const out = await link.open({ io }).readAll();
+      // A reader with its own file operations is built with new, on an fd of
+      // the link (open() reads kernel fds with nodeFdIo only).
+      const out = await new IteratorReader(openIteratorFd(link.fd), { io }).readAll();
       expect(eagain).toBeGreaterThanOrEqual(1);
       expect(Array.from(new Uint32Array(out.buffer, out.byteOffset, out.length / 4))).toEqual([
         n - 3,

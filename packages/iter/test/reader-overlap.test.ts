@@ -2,19 +2,31 @@
 // queued or refused, never mixed; close() during a read waits for the read(2)
 // on the thread pool; nothing reads after close; a program asking for a
 // replay forever ends in an IteratorError.
-import { closeSync, fstatSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { IteratorError } from "../src/errors.js";
 import { type FdIo, IteratorReader } from "../src/reader.js";
+import { fakeFdTable } from "./fake-fds.js";
 
 /**
  * A fake fd whose reads complete when the test says so (or at once when
  * `auto`), serving `data` in `chunk`-byte pieces. It records every event and
- * the largest number of read(2) calls in flight at once.
+ * the largest number of read(2) calls in flight at once. The reader reads
+ * from its own dup of the fd it was given (fd 1000): "close" is that fd's
+ * close; the public fd the reader was given closes at once, unrecorded.
  */
 function controlledFd(data: Uint8Array, chunk: number, auto = false) {
+  const table = fakeFdTable(1000);
   const events: string[] = [];
   const pending: Array<() => void> = [];
   let offset = 0;
@@ -50,11 +62,15 @@ function controlledFd(data: Uint8Array, chunk: number, auto = false) {
       offset += n;
       return n;
     },
-    close: () => {
+    close: (fd) => {
+      table.closed(fd);
+      if (fd !== 1000) return;
       if (inFlight > 0) closedWhileReading = true;
       closed = true;
       events.push("close");
     },
+    dup: table.dup,
+    sameFile: table.sameFile,
   };
   return {
     io,
@@ -70,6 +86,15 @@ function controlledFd(data: Uint8Array, chunk: number, auto = false) {
     },
     stats: () => ({ maxInFlight, readsAfterClose, closedWhileReading, closed }),
   };
+}
+
+function isOpen(fd: number): boolean {
+  try {
+    fstatSync(fd);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const bytes = (n: number) => Uint8Array.from({ length: n }, (_, i) => i % 251);
@@ -211,7 +236,7 @@ describe("close() during a pending read", () => {
     expect(fd.stats().readsAfterClose).toBe(0);
   });
 
-  it("close() with a real fd: it stays open until the thread-pool read returns, then closes", async () => {
+  it("close() with a real fd: the fd reads use stays open until the thread-pool read returns, then closes", async () => {
     // A pipe: the read blocks in the thread pool until the test writes.
     const dir = mkdtempSync(join(tmpdir(), "iter-fifo-"));
     const fifo = join(dir, "fifo");
@@ -219,25 +244,28 @@ describe("close() during a pending read", () => {
     execFileSync("mkfifo", [fifo]);
     const readFd = openSync(fifo, "r+"); // O_RDWR: opening does not wait for a writer
     const writeFd = openSync(fifo, "w");
+    /** This process's fds open on the FIFO: writeFd, and the reader's. */
+    const fifoFds = () =>
+      readdirSync("/proc/self/fd").filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === fifo;
+        } catch {
+          return false;
+        }
+      }).length;
     const r = new IteratorReader(readFd, { chunkSize: 64 });
+    expect(fifoFds()).toBe(3); // readFd (now the reader's public fd), its private dup, writeFd
     const first = r.read();
     const second = r.read().catch((e: unknown) => e);
     r.close();
-    const isOpen = () => {
-      try {
-        fstatSync(readFd);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     await new Promise((res) => setTimeout(res, 50));
-    expect(isOpen()).toBe(true);
+    expect(isOpen(readFd)).toBe(false); // the public fd: no read uses it
+    expect(fifoFds()).toBe(2); // the private fd stays while read(2) runs
     writeFileSync(writeFd, "hello");
     expect((await first)?.toString()).toBe("hello");
     expect(await second).toBeInstanceOf(IteratorError);
     await new Promise((res) => setTimeout(res, 20));
-    expect(isOpen()).toBe(false);
+    expect(fifoFds()).toBe(1);
     closeSync(writeFd);
   });
 });
@@ -275,6 +303,7 @@ describe("a program asking for a replay forever", () => {
         return 0;
       },
       close: () => {},
+      ...fakeFdTable(),
     };
     return { io, calls: () => calls };
   }
@@ -318,6 +347,7 @@ describe("a program asking for a replay forever", () => {
         ),
       readSync: () => 0,
       close: () => {},
+      ...fakeFdTable(),
     };
     expect((await new IteratorReader(223, { io }).readAll()).toString()).toBe("x");
   });

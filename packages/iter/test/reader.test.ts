@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { IteratorAbortError, IteratorOverflowError, IteratorReadError } from "../src/errors.js";
 import { type FdIo, IteratorReader } from "../src/reader.js";
+import { fakeFdTable } from "./fake-fds.js";
 
 const dir = mkdtempSync(join(tmpdir(), "iter-reader-"));
 let n = 0;
@@ -22,9 +23,13 @@ function isOpen(fd: number): boolean {
   }
 }
 
-/** A fake fd that serves scripted results: byte strings, errno codes, or 0 for EOF. */
+/**
+ * A fake fd that serves scripted results: byte strings, errno codes, or 0 for
+ * EOF. The reader reads from its own dup of the fd it was given: fd 1000.
+ */
 function scripted(steps: Array<string | { code: string } | { delay: number; data: string }>) {
   const closed: number[] = [];
+  const table = fakeFdTable(1000);
   let reads = 0;
   const enc = new TextEncoder();
   const next = (buf: Uint8Array, off: number, len: number): number | Error => {
@@ -55,7 +60,12 @@ function scripted(steps: Array<string | { code: string } | { delay: number; data
       if (r instanceof Error) throw r;
       return r;
     },
-    close: (fd) => closed.push(fd),
+    close: (fd) => {
+      table.closed(fd);
+      closed.push(fd);
+    },
+    dup: table.dup,
+    sameFile: table.sameFile,
   };
   return { io, closed, reads: () => reads };
 }
@@ -137,9 +147,10 @@ describe("IteratorReader on a real fd", () => {
   });
 
   it("rejects bad arguments before reading", () => {
-    expect(() => new IteratorReader(-1)).toThrow(TypeError);
-    expect(() => new IteratorReader(0, { chunkSize: 0 })).toThrow(RangeError);
-    expect(() => new IteratorReader(0, { chunkSize: 1.5 })).toThrow(TypeError);
+    expect(() => new IteratorReader(1.5)).toThrow(TypeError);
+    expect(() => new IteratorReader(-1)).toThrow(RangeError);
+    expect(() => new IteratorReader(3, { chunkSize: 0 })).toThrow(RangeError);
+    expect(() => new IteratorReader(3, { chunkSize: 1.5 })).toThrow(TypeError);
   });
 });
 
@@ -148,7 +159,7 @@ describe("IteratorReader kernel error paths (scripted)", () => {
     const s = scripted(["a", { code: "EAGAIN" }, { code: "EAGAIN" }, "b", { code: "EINTR" }, "c"]);
     const r = new IteratorReader(100, { io: s.io });
     expect((await r.readAll()).toString()).toBe("abc");
-    expect(s.closed).toEqual([100]);
+    expect(s.closed).toEqual([100, 1000]);
     const s2 = scripted([{ code: "EAGAIN" }, "z"]);
     expect(new IteratorReader(5, { io: s2.io }).readAllSync().toString()).toBe("z");
   });
@@ -159,17 +170,19 @@ describe("IteratorReader kernel error paths (scripted)", () => {
     const err = await r.readAll().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IteratorOverflowError);
     expect(String(err)).toMatch(/task iterator .*one object exceeded the kernel's seq buffer/);
-    expect(s.closed).toEqual([101]);
+    expect(s.closed).toEqual([101, 1000]);
     const s2 = scripted([{ code: "E2BIG" }]);
-    expect(() => new IteratorReader(1, { io: s2.io }).readAllSync()).toThrow(IteratorOverflowError);
+    expect(() => new IteratorReader(6, { io: s2.io }).readAllSync()).toThrow(IteratorOverflowError);
   });
 
-  it("other errnos name the fd and code", async () => {
+  it("other errnos name the target and code", async () => {
     const s = scripted([{ code: "EFAULT" }]);
-    const err = await new IteratorReader(102, { io: s.io }).read().catch((e: unknown) => e);
+    const err = await new IteratorReader(102, { io: s.io, target: "task" })
+      .read()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IteratorReadError);
     expect((err as IteratorReadError).errno).toBe("EFAULT");
-    expect(String(err)).toMatch(/fd 102/);
+    expect(String(err)).toMatch(/read\(\) of the task iterator failed: EFAULT/);
   });
 
   it("abort mid-read rejects at once and closes the fd after the read returns", async () => {
@@ -180,9 +193,10 @@ describe("IteratorReader kernel error paths (scripted)", () => {
     const pending = r.read();
     setTimeout(() => ac.abort(new Error("stop")), 20);
     await expect(pending).rejects.toBeInstanceOf(IteratorAbortError);
-    expect(s.closed).toEqual([]); // the thread-pool read still owns the fd
-    await new Promise((res) => setTimeout(res, 250));
+    // The public fd closes at once; the one the thread-pool read uses after it returns.
     expect(s.closed).toEqual([103]);
+    await new Promise((res) => setTimeout(res, 250));
+    expect(s.closed).toEqual([103, 1000]);
     await expect(r.read()).rejects.toBeInstanceOf(IteratorAbortError);
     expect(s.reads()).toBe(2);
   });
@@ -190,7 +204,7 @@ describe("IteratorReader kernel error paths (scripted)", () => {
   it("an already aborted signal closes at once", async () => {
     const s = scripted(["x"]);
     const r = new IteratorReader(104, { io: s.io, signal: AbortSignal.abort() });
-    expect(s.closed).toEqual([104]);
+    expect(s.closed).toEqual([104, 1000]);
     await expect(r.readAll()).rejects.toBeInstanceOf(IteratorAbortError);
   });
 });
@@ -216,7 +230,7 @@ describe("IteratorReader.forEachChunk (double-buffered)", () => {
     // read 1, then read 2 is in flight while "ab" is decoded, and so on; the
     // last read returns 0 (EOF).
     expect(events).toEqual(["read", "read", "fn ab", "read", "fn cd", "read", "fn ef"]);
-    expect(s.closed).toEqual([110]);
+    expect(s.closed).toEqual([110, 1000]);
     expect(r.done).toBe(true);
   });
 
@@ -230,7 +244,7 @@ describe("IteratorReader.forEachChunk (double-buffered)", () => {
       .catch((e: unknown) => e);
     expect(String(err)).toMatch(/decode failed/);
     expect(s.reads()).toBe(2);
-    expect(s.closed).toEqual([111]);
+    expect(s.closed).toEqual([111, 1000]);
   });
 
   it("read errors propagate (E2BIG as IteratorOverflowError) and close the fd", async () => {
@@ -240,7 +254,7 @@ describe("IteratorReader.forEachChunk (double-buffered)", () => {
     const err = await r.forEachChunk((c) => seen.push(c.toString())).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IteratorOverflowError);
     expect(seen).toEqual(["ab", "cd"]);
-    expect(s.closed).toEqual([112]);
+    expect(s.closed).toEqual([112, 1000]);
   });
 });
 
@@ -254,7 +268,7 @@ describe("IteratorReader.readRecords across chunk boundaries", () => {
     const s = scripted(["ab", "cdef", "g", "hi", "jklmno"]);
     const got = await new IteratorReader(120, { io: s.io }).readRecords(text3);
     expect(got).toEqual(["abc", "def", "ghi", "jkl", "mno"]);
-    expect(s.closed).toEqual([120]);
+    expect(s.closed).toEqual([120, 1000]);
     const withAll = {
       ...text3,
       decodeAll: (b: Uint8Array) =>
@@ -273,7 +287,7 @@ describe("IteratorReader.readRecords across chunk boundaries", () => {
     await expect(new IteratorReader(122, { io: s.io }).readRecords(text3)).rejects.toThrow(
       /ends with 1 bytes that do not make a whole 3-byte record/,
     );
-    expect(s.closed).toEqual([122]);
+    expect(s.closed).toEqual([122, 1000]);
   });
 });
 
