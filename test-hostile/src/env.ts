@@ -717,6 +717,7 @@ export class Env {
       "fresh:map:array",
       "fresh:map:codec",
       "fresh:map:frozen",
+      "fresh:map:hijacked",
       "fresh:prog:task",
       "fresh:prog:sf",
       "fresh:link:task",
