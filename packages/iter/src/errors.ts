@@ -24,7 +24,10 @@ export class IteratorOverflowError extends IteratorError {
   }
 }
 
-/** A read failed with an errno other than the ones the reader handles itself. */
+/**
+ * A read failed with an errno other than the ones the reader handles itself,
+ * or open(2) of a pinned iterator (openPinned) failed: `errno` is its code.
+ */
 export class IteratorReadError extends IteratorError {
   override name = "IteratorReadError";
   constructor(

@@ -254,7 +254,7 @@ export function createIterator(
     owned?.close();
     throw linkError(err, target, linkParams);
   }
-  return new IteratorLink(link, target, prog, owned);
+  return newIteratorLink(link, target, prog, owned);
 }
 
 /** Mounts bpffs at /sys/fs/bpf when a pin path needs it and nothing is mounted there. */
@@ -303,6 +303,29 @@ function notALink(err: unknown, path: string): IteratorError | undefined {
   });
 }
 
+/**
+ * The link newIteratorLink() is building an IteratorLink around, while it
+ * does: the constructor refuses any other call (from JavaScript, with a link
+ * that is not one, or of another target than it is told).
+ */
+let building: Link | undefined;
+
+/** Builds the IteratorLink of a link just created or opened, checked to iterate `target`. */
+function newIteratorLink(
+  link: Link,
+  target: string,
+  prog?: ProgramFdOwner,
+  owned?: Program,
+): IteratorLink {
+  const outer = building;
+  building = link;
+  try {
+    return new IteratorLink(link, target, prog, owned);
+  } finally {
+    building = outer;
+  }
+}
+
 /** An iterator link: owns the link fd, and the program (and its maps) when it loaded it. */
 export class IteratorLink implements Disposable, AsyncDisposable {
   readonly target: string;
@@ -310,8 +333,17 @@ export class IteratorLink implements Disposable, AsyncDisposable {
   #prog: ProgramFdOwner | undefined;
   #owned: Program | undefined;
 
-  /** Takes ownership of `link` and of `owned` (the program it loaded, if any). */
+  /**
+   * Not for calling: iterator links are made by createIterator() (or
+   * builtinLink()) and IteratorLink.fromPinned(), which know the link is an
+   * iterator link of `target`. A TypeError otherwise.
+   */
   constructor(link: Link, target: string, prog?: ProgramFdOwner, owned?: Program) {
+    if (building === undefined || building !== link) {
+      throw new TypeError(
+        "iterator links are made by createIterator() and IteratorLink.fromPinned(), not with new",
+      );
+    }
     this.#link = link;
     this.target = target;
     this.#prog = prog;
@@ -338,7 +370,7 @@ export class IteratorLink implements Disposable, AsyncDisposable {
         const type = BpfLinkTypeName[info.type]?.toLowerCase() ?? `type ${info.type}`;
         throw new IteratorError(`${path} is a BPF ${type} link, not an iterator link`);
       }
-      return new IteratorLink(link, info.iter.targetName);
+      return newIteratorLink(link, info.iter.targetName);
     } catch (err) {
       link.close();
       throw err;

@@ -3,7 +3,7 @@
 // second time). What a BPF fd is comes from @ts-ebpf/syscall's fdKind.
 import { closeSync, constants, fstatSync, openSync, statfsSync } from "node:fs";
 import type { FdKind } from "@ts-ebpf/syscall";
-import { IteratorError } from "./errors.js";
+import { IteratorError, IteratorReadError } from "./errors.js";
 import { ownedAbove2 } from "./owned-fd.js";
 
 const KIND_PHRASE: Record<FdKind, string> = {
@@ -31,10 +31,14 @@ const BPF_FS_MAGIC = 0xcafe4a11;
  * describes the open file, whatever the name points to by now.
  */
 export function openPinnedFd(path: string): number {
+  let opened: number;
+  try {
+    opened = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (err) {
+    throw openError(err, path);
+  }
   // open(2) gives the lowest free number (0 with stdin closed): moved above 2.
-  const fd = ownedAbove2(
-    openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY),
-  );
+  const fd = ownedAbove2(opened);
   try {
     const onBpffs = statfsSync(`/proc/self/fd/${fd}`).type === BPF_FS_MAGIC;
     if (!onBpffs || !fstatSync(fd).isFile()) {
@@ -47,4 +51,25 @@ export function openPinnedFd(path: string): number {
     closeSync(fd);
     throw err;
   }
+}
+
+/** Why open(2) of a pin failed, for the errnos a caller can do something about. */
+const OPEN_ERRNO_REASONS: Record<string, string> = {
+  ENOENT: "no such file",
+  ENOTDIR: "a component of the path is not a directory",
+  EACCES: "permission denied (reading a pinned iterator needs read permission on the pin)",
+  EPERM: "permission denied (reading a pinned iterator needs read permission on the pin)",
+  // bpffs opens iterator links only: a pinned map, program or other link is EIO.
+  EIO: "not a pinned iterator (bpffs refuses to open pinned maps, programs and other links)",
+  ELOOP: "too many symbolic links",
+  ENAMETOOLONG: "the path is too long",
+  EISDIR: "a directory, not a pinned iterator",
+};
+
+/** open(2)'s failure as an IteratorReadError naming the path (errno kept); other errors as they are. */
+function openError(err: unknown, path: string): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code !== "string" || !/^E[A-Z0-9]+$/.test(code)) return err;
+  const reason = OPEN_ERRNO_REASONS[code] ?? (err as Error).message;
+  return new IteratorReadError(code, `cannot open ${path}: ${reason} (${code})`, { cause: err });
 }

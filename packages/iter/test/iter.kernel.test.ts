@@ -14,6 +14,7 @@ import {
   IteratorLink,
   IteratorOverflowError,
   IteratorParamError,
+  IteratorReadError,
   IteratorReader,
   IteratorTargetRefusedError,
   mapElemProgram,
@@ -383,5 +384,27 @@ describeKernel("link parameters", () => {
   it("task parameters need 6.1: the running kernel's bpf_iter_link_info has them", () => {
     const u = loadKernelBtf().findType("bpf_iter_link_info", "union");
     expect(u?.members.map((m) => m.name)).toEqual(expect.arrayContaining(["map"]));
+  });
+});
+
+describeKernel("openPinned() of a pin that is no iterator", () => {
+  it("a pinned map: bpffs refuses the open (EIO), an IteratorReadError naming the path", () => {
+    const path = `/sys/fs/bpf/ts_ebpf_iter_map_pin_${process.pid}`;
+    rmSync(path, { force: true });
+    using map = tinyHash("iter_pin_eio");
+    map.pin(path);
+    try {
+      let err: unknown;
+      try {
+        openPinned(path);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(IteratorReadError);
+      expect((err as IteratorReadError).errno).toBe("EIO");
+      expect(String(err)).toContain(`cannot open ${path}: not a pinned iterator`);
+    } finally {
+      rmSync(path, { force: true });
+    }
   });
 });

@@ -309,7 +309,7 @@ async function readPinned(path: string): Promise<{ bytes: Buffer; target?: strin
     try {
       reader = it.openPinned(path);
     } catch (openErr) {
-      if ((openErr as NodeJS.ErrnoException).code === "EACCES") {
+      if (openErr instanceof it.IteratorReadError && openErr.errno === "EACCES") {
         throw new Error(
           `cannot read ${path}: permission denied (reading a pinned iterator needs read permission on the pin)`,
         );
