@@ -45,6 +45,7 @@ const BUF_VARIANTS: BufVariant[] = [
   "resizable",
   "shrunk",
   "pooled",
+  "guarded",
   "int32",
   "dataview",
 ];
@@ -315,6 +316,17 @@ export class Arbitraries {
       fc.constantFrom(
         ...new Set([0, 1, size >> 1, size - 1, size, size + 1, size + 8].filter((x) => x >= 0)),
       );
+    if (name === "infoPointers") {
+      // Caller pointers into a greedy bpf_prog_info (the base API took them).
+      const small = fc.constantFrom(0, 1, 8).map((len): D => ({ buf: "guarded", len }));
+      return fc.tuple(small, small).map(([a, b]) => ({
+        args: [
+          ref("fd:prog:task"),
+          ref("val:progInfo:greedy"),
+          { a: [{ a: [n(32), a] }, { a: [n(56), b] }] },
+        ],
+      }));
+    }
     if (name === "createIterator") {
       // A loaded program (or a spec) for one target, attached as another, with
       // the other target's parameters (issue 13, finding 5).
@@ -337,9 +349,13 @@ export class Arbitraries {
     return fc.constantFrom(...maps).chain(({ m, k, v }): fc.Arbitrary<Coupled> => {
       const key = fc.oneof(
         { weight: 3, arbitrary: around(k).map((len): D => ({ buf: "plain", len })) },
+        { weight: 2, arbitrary: around(k).map((len): D => ({ buf: "guarded", len })) },
         this.buffer(around(k)),
       );
-      const value = this.buffer(around(v));
+      const value = fc.oneof(
+        { weight: 2, arbitrary: around(v).map((len): D => ({ buf: "guarded", len })) },
+        this.buffer(around(v)),
+      );
       const fd = ref(`fd:map:${m}`);
       const self =
         m === "hash"

@@ -301,6 +301,8 @@ async function main(): Promise<void> {
           if (!k.ok) unexpected(e, what);
         });
       Atomics.store(heartbeat, 1, 0);
+      for (const damage of ctx.checkGuards())
+        finding("wrote-outside-buffer", `the guard bytes around ${damage}`);
       cleanup(ctx, snapBefore);
       if (sig.resetCaches) resetCaches();
       env.resizePooled(calls);

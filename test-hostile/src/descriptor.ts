@@ -15,6 +15,7 @@ export type BufVariant =
   | "resizable" // length-tracking view on a resizable ArrayBuffer
   | "shrunk" // fixed-length view on a resizable ArrayBuffer shrunk below it (out of bounds)
   | "pooled" // the batch's one length-tracking resizable buffer, resized between calls
+  | "guarded" // inside a larger buffer whose bytes around it are checked after the call
   | "int32" // an Int32Array of the same byte length (a typed array of the wrong kind)
   | "dataview"; // a DataView over len bytes
 

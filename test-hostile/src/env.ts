@@ -482,6 +482,16 @@ export class Env {
     p.set("val:mapDesc:zero", { fd: 1000, type: 1, keySize: 0, valueSize: 0 });
     p.set("val:mapDesc:huge", { fd: 1000, type: 1, keySize: 2 ** 31, valueSize: 2 ** 31 });
     p.set("val:ownPid", process.pid);
+    // struct bpf_prog_info asking for 4096 bytes of translated instructions
+    // (xlated_prog_len at 20) and 64 map ids (nr_map_ids at 52): what the
+    // kernel writes through the pointers at 32 and 56 if anyone patches them in.
+    this.factories.set("val:progInfo:greedy", () => {
+      const b = new Uint8Array(224);
+      const dv = new DataView(b.buffer);
+      dv.setUint32(20, 4096, true);
+      dv.setUint32(52, 64, true);
+      return b;
+    });
     const elfFile = (this.m as Any).elf.parseElf(p.get("val:elf:task"));
     p.set("val:elfFile", elfFile);
     p.set("val:section:text", elfFile.section(".text") ?? elfFile.section("iter/task") ?? {});
@@ -760,6 +770,9 @@ export class Env {
   }
 }
 
+const GUARD = 4096;
+const GUARD_BYTE = 0xa5;
+
 /** What one call made, so it can be cleaned up after it. */
 export class CallContext {
   readonly buffers: { ab: ArrayBuffer | SharedArrayBuffer; view: Uint8Array }[] = [];
@@ -768,7 +781,32 @@ export class CallContext {
   readonly ownedHandles: Closeable[] = [];
   readonly paths: string[] = [];
 
+  /** Buffers with guard bytes around them (see checkGuards). */
+  readonly guarded: { view: Uint8Array; len: number }[] = [];
+
   constructor(readonly env: Env) {}
+
+  /**
+   * Guard bytes that changed: someone (the kernel) wrote outside a buffer it
+   * was handed. Returns a description per damaged buffer.
+   */
+  checkGuards(): string[] {
+    const out: string[] = [];
+    for (const { view, len } of this.guarded) {
+      const ab = view.buffer as ArrayBuffer;
+      if (ab.byteLength !== len + 2 * GUARD) continue; // detached or resized by the call's own hostility
+      const all = new Uint8Array(ab);
+      let before = 0;
+      let after = 0;
+      for (let i = 0; i < GUARD; i++) if (all[i] !== GUARD_BYTE) before++;
+      for (let i = GUARD + len; i < all.length; i++) if (all[i] !== GUARD_BYTE) after++;
+      if (before || after)
+        out.push(
+          `a ${len}-byte buffer: ${after} bytes changed after its end, ${before} before its start`,
+        );
+    }
+    return out;
+  }
 
   ownFd(fd: number): number {
     let what: string | undefined;
@@ -874,6 +912,13 @@ export class CallContext {
         ab.resize(len >> 1);
         this.buffers.push({ ab, view });
         return view;
+      }
+      case "guarded": {
+        const ab = new ArrayBuffer(len + 2 * GUARD);
+        new Uint8Array(ab).fill(GUARD_BYTE);
+        const view = new Uint8Array(ab, GUARD, len);
+        this.guarded.push({ view, len });
+        return track(view);
       }
       case "pooled":
         return this.env.pooledView();

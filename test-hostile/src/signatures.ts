@@ -255,6 +255,7 @@ export const SIGNATURES: Record<string, Entry> = {
   "syscall:objGet": { args: ["path", "flags"], returns: "fd" },
   "syscall:objGetInfoByFd": {
     args: ["fd", "info", { arrayOf: { tuple: ["infoOffset", "bytes"] }, max: 3 }],
+    coupled: "infoPointers",
   },
   "syscall:objPin": { args: ["fd", "pinPath", "flags"] },
   "syscall:objPinAt": { args: ["fd", "fd", "name", "pinPath"] },
