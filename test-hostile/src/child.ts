@@ -50,7 +50,8 @@ const runs = Number(opts.runs ?? 20);
 const only = opts.only ? new Set(opts.only.split(",")) : undefined;
 const exclude = new Set(opts.exclude ? opts.exclude.split(",") : []);
 const kernel = !opts["no-kernel"];
-const callTimeoutMs = Number(opts["call-timeout"] ?? 5000);
+// Generous: turbo runs every package's tests at once on two cores.
+const callTimeoutMs = Number(opts["call-timeout"] ?? 15_000);
 const progressPath = opts.progress;
 const started = Date.now();
 
@@ -474,7 +475,7 @@ async function consume(v: unknown, onError: (e: unknown) => void): Promise<void>
   let timedOut: Timeout | undefined;
   try {
     for (let i = 0; i < 5; i++) {
-      const step = isAsync ? await settle(o.next(), 5000) : o.next();
+      const step = isAsync ? await settle(o.next(), callTimeoutMs) : o.next();
       if ((step as { done?: boolean })?.done) break;
     }
   } catch (e) {
@@ -483,7 +484,7 @@ async function consume(v: unknown, onError: (e: unknown) => void): Promise<void>
   }
   try {
     const r = o.return?.();
-    if (isAsync) await settle(r, 5000);
+    if (isAsync) await settle(r, callTimeoutMs);
   } catch (e) {
     if (e instanceof Timeout) timedOut ??= e;
     else onError(e);
@@ -513,9 +514,9 @@ async function disposeResult(
   const o = v as Any;
   if (typeof o.pipe === "function" && typeof o.destroy === "function") return; // a stream: consume() destroyed it
   try {
-    if (typeof o.close === "function") await settle(o.close(), 5000);
+    if (typeof o.close === "function") await settle(o.close(), callTimeoutMs);
     else if (typeof o[Symbol.asyncDispose] === "function")
-      await settle(o[Symbol.asyncDispose](), 5000);
+      await settle(o[Symbol.asyncDispose](), callTimeoutMs);
     else if (typeof o[Symbol.dispose] === "function") o[Symbol.dispose]();
   } catch (e) {
     onError(e, "closing the returned object");
