@@ -26,7 +26,7 @@ import {
   BpfProgTypeName,
 } from "@ts-ebpf/syscall/constants";
 import { IteratorError, IteratorTargetRefusedError, UnsupportedTargetError } from "./errors.js";
-import { checkFdAbove2, readerOwning } from "./owned-fd.js";
+import { checkFdAbove2, consumeOwnReader, readerOwning } from "./owned-fd.js";
 import {
   checkKernelParams,
   checkParams,
@@ -405,7 +405,7 @@ export class IteratorLink implements Disposable, AsyncDisposable {
 
   /** Shortcut: open() and read everything. */
   readAll(options: ReaderOptions = {}): Promise<Buffer> {
-    return this.open(options).readAll();
+    return consumeOwnReader(this.open(options), (r) => r.readAll());
   }
 
   readAllSync(options: ReaderOptions = {}): Buffer {
@@ -413,7 +413,7 @@ export class IteratorLink implements Disposable, AsyncDisposable {
   }
 
   text(options: ReaderOptions = {}): Promise<string> {
-    return this.open(options).text();
+    return consumeOwnReader(this.open(options), (r) => r.text());
   }
 
   /**

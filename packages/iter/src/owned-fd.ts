@@ -87,3 +87,37 @@ export function readerOwning<T>(fd: number, build: (fd: number) => T): T {
     adopting = outer;
   }
 }
+
+/** Per reader: resolves once the reader has closed the fd it reads from. */
+const released = new WeakMap<object, Promise<void>>();
+
+/** Called by a reader as it is built: the function it calls once its fd is closed. */
+export function trackRelease(reader: object): () => void {
+  let resolve!: () => void;
+  released.set(
+    reader,
+    new Promise<void>((r) => {
+      resolve = r;
+    }),
+  );
+  return resolve;
+}
+
+/**
+ * Runs `consume` on a reader this package made and never hands out (a
+ * built-in, mapElems, IteratorLink.readAll), and settles only once the
+ * reader's fd is closed: an abort rejects a read at once while its read(2)
+ * still runs on the thread pool, and the caller must not be left with an fd
+ * it cannot reach (or see it closed during its next call).
+ */
+export async function consumeOwnReader<R extends { close(): void }, T>(
+  reader: R,
+  consume: (reader: R) => Promise<T>,
+): Promise<T> {
+  try {
+    return await consume(reader);
+  } finally {
+    reader.close();
+    await released.get(reader);
+  }
+}

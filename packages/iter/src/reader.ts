@@ -35,7 +35,7 @@ import {
   IteratorReadError,
   IteratorReplayError,
 } from "./errors.js";
-import { checkFdAbove2, isAdopting } from "./owned-fd.js";
+import { checkFdAbove2, isAdopting, trackRelease } from "./owned-fd.js";
 
 /**
  * The file operations a reader needs (replaceable in tests, for
@@ -240,6 +240,8 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
   #onAbort: (() => void) | undefined;
   #abortWaiters = new Set<(err: Error) => void>();
   #scratch: Buffer | undefined;
+  /** Resolves the promise consumeOwnReader waits on, once the fds are closed. */
+  readonly #released: () => void;
 
   /**
    * Takes ownership of `fd` (≥ 3: a RangeError for 0-2), once everything is
@@ -275,6 +277,7 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
     this.chunkSize = chunkSize;
     this.target = target;
     this.#io = io;
+    this.#released = trackRelease(this);
     // Only now does the reader own its fds: the finalizer must not close an fd
     // that a failed constructor left to its caller.
     finalizer.register(this, this.#fds, this.#fds);
@@ -687,6 +690,7 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
     } catch {
       // Nothing useful to do: the fd is gone either way.
     }
+    this.#released();
   }
 
   /**

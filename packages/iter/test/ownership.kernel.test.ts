@@ -9,14 +9,22 @@
 // reused by another file neither redirects its reads nor gets that file
 // closed by close() or the finalizer.
 import { spawnSync } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describeKernel } from "@ts-ebpf/testing";
 import { expect, it } from "vitest";
-import { createIterator } from "../src/index.js";
-import { taskTextProgram } from "./programs.js";
+import { createIterator, ksyms } from "../src/index.js";
+import { ksymAddressProgram, taskTextProgram } from "./programs.js";
 
 const DIST = new URL("../dist/index.js", import.meta.url).href;
 
@@ -189,3 +197,38 @@ function openAtSameNumber(path: string, fd: number): number {
     for (const e of extra) closeSync(e);
   }
 }
+
+describeKernel("calls that make their own reader settle only once its fd is closed", () => {
+  /** This process's iterator read fds (BPF_ITER_CREATE). */
+  const iterFds = () =>
+    readdirSync("/proc/self/fd").filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === "anon_inode:bpf_iter";
+      } catch {
+        return false;
+      }
+    }).length;
+
+  it("ksyms() and IteratorLink.readAll() aborted mid-read: when they reject, no iterator fd is left open", async () => {
+    using link = createIterator(ksymAddressProgram(), "ksym");
+    const before = iterFds();
+    const left: string[] = [];
+    let aborted = 0;
+    for (let round = 0; round < 40; round++) {
+      const ac = new AbortController();
+      const call =
+        round % 2 === 0 ? ksyms({ signal: ac.signal }) : link.readAll({ signal: ac.signal });
+      // Aborts land while a read(2) runs on the thread pool: both calls take hundreds of reads.
+      setTimeout(() => ac.abort(), round % 5);
+      const outcome = await call.then(
+        () => "done",
+        (e: unknown) => (e as Error).name,
+      );
+      if (outcome === "AbortError") aborted++;
+      if (iterFds() !== before)
+        left.push(`round ${round} (${outcome}): ${iterFds() - before} fd(s)`);
+    }
+    expect(aborted).toBeGreaterThan(10);
+    expect(left).toEqual([]);
+  });
+});

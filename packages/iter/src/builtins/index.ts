@@ -6,6 +6,7 @@ import { loadKernelBtf, type RecordLayout } from "@ts-ebpf/btf";
 import type { Program } from "@ts-ebpf/syscall";
 import { BpfLinkTypeName, BpfMapTypeName, BpfProgTypeName } from "@ts-ebpf/syscall/constants";
 import { createIterator, type IteratorLink, loadIteratorProgram, targetBtfId } from "../link.js";
+import { consumeOwnReader } from "../owned-fd.js";
 import type { IteratorParams, MapFdOwner, TaskParams } from "../params.js";
 import { decodeRecords, type ReaderOptions } from "../reader.js";
 import {
@@ -199,7 +200,8 @@ async function run<R>(
   const layout = c.program.layout as RecordLayout<Record<string, unknown>>;
   const link = linkFor(c, target, params);
   try {
-    return (await link.open(options).readRecords(layout)).map(c.convert);
+    const records = await consumeOwnReader(link.open(options), (r) => r.readRecords(layout));
+    return records.map(c.convert);
   } finally {
     if (link !== c.link) link.close();
   }

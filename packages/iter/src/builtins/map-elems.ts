@@ -9,6 +9,7 @@ import { call, exit, type Item, jeq, label, ldx, mov } from "@ts-ebpf/dsl";
 import { codecs, mapValueSlotSize, type Program } from "@ts-ebpf/syscall";
 import { IteratorError } from "../errors.js";
 import { createIterator, loadIteratorProgram } from "../link.js";
+import { consumeOwnReader } from "../owned-fd.js";
 import { type IteratorReader, type ReaderOptions, RecordSplitter } from "../reader.js";
 import { iteratorSpec } from "./record.js";
 
@@ -121,7 +122,10 @@ export async function mapElemsRaw(
   map: IterableMap<unknown, unknown>,
   options: ReaderOptions = {},
 ): Promise<Buffer> {
-  return openMapElems(map, { chunkSize: 1 << 20, ...options }).readAll({ sizeHint: sizeHint(map) });
+  const hint = sizeHint(map);
+  return consumeOwnReader(openMapElems(map, { chunkSize: 1 << 20, ...options }), (r) =>
+    r.readAll({ sizeHint: hint }),
+  );
 }
 
 export function mapElemsRawSync(
@@ -228,7 +232,7 @@ export async function mapElems<K = Uint8Array, V = Uint8Array>(
     chunkSize: 1 << 20,
     ...options,
   });
-  await reader.forEachChunk((chunk) => decoder.push(chunk));
+  await consumeOwnReader(reader, (r) => r.forEachChunk((chunk) => decoder.push(chunk)));
   return decoder.end();
 }
 
