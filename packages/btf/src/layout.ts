@@ -76,7 +76,13 @@ function scalar<T>(
   return Object.freeze({ describe, size, align: size, read, write });
 }
 
-const toBig = (x: bigint | number): bigint => (typeof x === "bigint" ? x : BigInt(x));
+/** A 64-bit field's value: a bigint or an integer number; anything else is a TypeError. */
+function toBig(x: bigint | number): bigint {
+  if (typeof x === "bigint") return x;
+  if (typeof x === "number" && Number.isInteger(x)) return BigInt(x);
+  const what = typeof x === "number" ? String(x) : typeof x;
+  throw new TypeError(`a 64-bit field takes a bigint or an integer number, got ${what}`);
+}
 
 export const u8: FieldType<number> = scalar(
   "u8",

@@ -141,6 +141,17 @@ describe("struct() layouts", () => {
     expect(() => task.offsetOf("nope")).toThrow(RangeError);
     expect(() => struct({ ["__proto__"]: u8 })).toThrow(TypeError);
   });
+
+  it("refuses a 64-bit field value that is not a bigint or an integer with TypeError", () => {
+    // On f626b01 BigInt() threw SyntaxError ("abc", {}) or RangeError (1.5) from inside write().
+    const view = new DataView(new ArrayBuffer(8));
+    for (const bad of ["abc", {}, 1.5, Number.NaN, null, Symbol("s")]) {
+      expect(() => i64.write(view, 0, bad as unknown as bigint)).toThrow(TypeError);
+      expect(() => u64.write(view, 0, bad as unknown as bigint)).toThrow(TypeError);
+    }
+    u64.write(view, 0, 7);
+    expect(u64.read(view, 0)).toBe(7n);
+  });
 });
 
 describe("layouts from BTF", () => {
