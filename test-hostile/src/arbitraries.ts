@@ -194,7 +194,8 @@ export class Arbitraries {
       fc.string({ maxLength: 12 }),
     );
     this.hostileNotFd = fc.oneof(
-      special,
+      // -0 is fd 0 to anything that takes a number
+      special.filter((d) => !("u" in d && d.u === "-0")),
       bigints,
       strings.map(s),
       refs(...EVIL.filter((e) => !/cyclic|deepNest/.test(e))),
@@ -393,15 +394,12 @@ export class Arbitraries {
             ],
           }));
         case "batch":
+        case "deleteBatchRaw":
           return batch.map((o) => {
             const c = (o.count as { n: number }).n;
-            return {
-              args: [{ o }],
-              needs: [
-                ["0.keys", k * c],
-                ["0.values", v * c],
-              ],
-            };
+            const needs: [string, number][] = [["0.keys", k * c]];
+            if (name === "batch") needs.push(["0.values", v * c]); // DELETE_BATCH reads no values
+            return { args: [{ o }], needs };
           });
         case "get":
           return fc

@@ -307,7 +307,14 @@ async function main(): Promise<void> {
       cleanup(ctx, snapBefore);
       if (sig.resetCaches) resetCaches();
       env.resizePooled(calls);
-      const snapAfter = snapshotFds();
+      let snapAfter = snapshotFds();
+      // A read still in flight on the thread pool when an abort or an error
+      // ended the call closes its fd when it returns (a deferred close, by
+      // design): give it a moment before calling the fd leaked.
+      for (let wait = 0; wait < 40 && diff(snapBefore, snapAfter).added.length > 0; wait++) {
+        await new Promise((r) => setTimeout(r, 10));
+        snapAfter = snapshotFds();
+      }
       const { added, removed } = diff(snapBefore, snapAfter);
       if (added.length > 0) finding("fd-leak", `fds left open by the call: ${added.join("; ")}`);
       if (removed.length > 0) {

@@ -236,7 +236,7 @@ export const SIGNATURES: Record<string, Entry> = {
     runs: 0.5,
   },
   "syscall:mapCreate": { args: [mapCreateOptions], returns: "fd" },
-  "syscall:mapDeleteBatch": { args: [batchOptions], coupled: "batch" },
+  "syscall:mapDeleteBatch": { args: [batchOptions], coupled: "deleteBatchRaw" },
   "syscall:mapDeleteElem": { args: ["fd:map", "key", "flags"], coupled: "delete" },
   // Freezing: only maps made for the call (a frozen pool map would refuse the writes under test).
   "syscall:mapFreeze": { args: [{ oneOf: ["own:map:new", "fd"] }] },
