@@ -52,13 +52,52 @@ export interface FdIo {
   sameFile(a: number, b: number): boolean;
 }
 
+/**
+ * An fd argument of nodeFdIo, checked before node sees it: node's own check
+ * of some values (a Symbol given to closeSync) aborts the process.
+ */
+function ioFd(fd: unknown): number {
+  if (typeof fd !== "number" || !Number.isInteger(fd)) {
+    throw new TypeError(`fd must be an integer, got ${typeof fd === "number" ? fd : typeof fd}`);
+  }
+  if (fd < 0 || fd > 0x7fffffff)
+    throw new RangeError(`fd must be between 0 and 2147483647, got ${fd}`);
+  return fd;
+}
+
+/** The buffer, offset and length of a nodeFdIo read, checked against each other. */
+function ioRange(buffer: unknown, offset: unknown, length: unknown): void {
+  if (!(buffer instanceof Uint8Array)) throw new TypeError("buffer must be a Uint8Array");
+  for (const [name, value] of [
+    ["offset", offset],
+    ["length", length],
+  ] as const) {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
+      throw new TypeError(
+        `${name} must be a non-negative integer, got ${typeof value === "number" ? value : typeof value}`,
+      );
+    }
+  }
+  if ((offset as number) + (length as number) > buffer.length) {
+    throw new RangeError(
+      `offset ${offset as number} + length ${length as number} is past the buffer's ${buffer.length} bytes`,
+    );
+  }
+}
+
 export const nodeFdIo: FdIo = {
   read: (fd, buffer, offset, length) =>
     new Promise((resolve, reject) => {
+      ioFd(fd);
+      ioRange(buffer, offset, length);
       fs.read(fd, buffer, offset, length, null, (err, n) => (err ? reject(err) : resolve(n)));
     }),
-  readSync: (fd, buffer, offset, length) => fs.readSync(fd, buffer, offset, length, null),
-  close: (fd) => fs.closeSync(fd),
+  readSync: (fd, buffer, offset, length) => {
+    ioFd(fd);
+    ioRange(buffer, offset, length);
+    return fs.readSync(fd, buffer, offset, length, null);
+  },
+  close: (fd) => fs.closeSync(ioFd(fd)),
   dup: (fd) => dupAbove2(fd),
   sameFile: (a, b) => sameOpenFile(a, b),
 };

@@ -1,10 +1,13 @@
 // Public entry points the hostile-argument suite (test-hostile) found taking
 // what they should refuse (issue 13): the IteratorLink constructor took any
 // object as its link (a fake { fd: 0 } it then owned and closed), and
-// openPinned let node's fs errors through as SystemErrors.
+// openPinned let node's fs errors through as SystemErrors, and nodeFdIo.close
+// handed a Symbol to closeSync, which aborts node.
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Link } from "@ts-ebpf/syscall";
 import { describe, expect, it } from "vitest";
 import { IteratorReadError } from "../src/errors.js";
@@ -49,5 +52,42 @@ describe("openPinned() of what is no pinned iterator", () => {
     writeFileSync(join(dir, "plain"), "not an iterator");
     expect(() => openPinned(join(dir, "sub"))).toThrow(/not a pinned iterator/);
     expect(() => openPinned(join(dir, "plain"))).toThrow(/not on a bpffs mount/);
+  });
+});
+
+describe("nodeFdIo checks its arguments before node does", () => {
+  it("a Symbol, a string or a fraction as the fd, or a range past the buffer: TypeError or RangeError, no abort", () => {
+    // Node 20's closeSync(Symbol()) aborts the process: the calls run in a child node.
+    const dist = new URL("../dist/index.js", import.meta.url).href;
+    const script = `
+      import { nodeFdIo } from ${JSON.stringify(dist)};
+      const errors = [];
+      const attempt = async (f) => { try { await f(); errors.push("none"); } catch (e) { errors.push(e.name); } };
+      await attempt(() => nodeFdIo.close(Symbol("hostile")));
+      await attempt(() => nodeFdIo.close("3"));
+      await attempt(() => nodeFdIo.close(2.5));
+      await attempt(() => nodeFdIo.readSync(Symbol("hostile"), new Uint8Array(4), 0, 4));
+      await attempt(() => nodeFdIo.read(Symbol("hostile"), new Uint8Array(4), 0, 4));
+      await attempt(() => nodeFdIo.readSync(0, new Uint8Array(4), Symbol("hostile"), 4));
+      await attempt(() => nodeFdIo.read(0, new Uint8Array(4), 2, 4));
+      await attempt(() => nodeFdIo.readSync(0, "buffer", 0, 4));
+      console.log(JSON.stringify(errors));
+    `;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: fileURLToPath(new URL("..", import.meta.url)),
+      encoding: "utf8",
+    });
+    expect(r.signal).toBeNull();
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout.trim())).toEqual([
+      "TypeError",
+      "TypeError",
+      "TypeError",
+      "TypeError",
+      "TypeError",
+      "TypeError",
+      "RangeError",
+      "TypeError",
+    ]);
   });
 });
