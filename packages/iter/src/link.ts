@@ -26,7 +26,12 @@ import {
   BpfProgTypeName,
 } from "@ts-ebpf/syscall/constants";
 import { IteratorError, IteratorTargetRefusedError, UnsupportedTargetError } from "./errors.js";
-import { checkFdAbove2, consumeOwnReader, readerOwning } from "./owned-fd.js";
+import {
+  checkFdAbove2,
+  consumeOwnReader,
+  readerOptionsSnapshot,
+  readerOwning,
+} from "./owned-fd.js";
 import {
   checkKernelParams,
   checkParams,
@@ -282,8 +287,9 @@ export function ensureBpffs(path: string): void {
 export function openPinned(path: string, options: ReaderOptions = {}): IteratorReader {
   if (typeof path !== "string" || path === "")
     throw new TypeError("path must be a non-empty string");
+  const snapshot = readerOptionsSnapshot(options);
   // The reader reads from this very fd, which no one else knows.
-  return readerOwning(openPinnedFd(path), (fd) => new IteratorReader(fd, options));
+  return readerOwning(openPinnedFd(path), (fd) => new IteratorReader(fd, snapshot));
 }
 
 /** Options of IteratorLink.pin(). */
@@ -393,14 +399,10 @@ export class IteratorLink implements Disposable, AsyncDisposable {
 
   /** A fresh reader (BPF_ITER_CREATE): each one runs the iteration from the start. */
   open(options: ReaderOptions = {}): IteratorReader {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError("reader options must be an object");
-    }
+    const snapshot = readerOptionsSnapshot(options);
+    snapshot.target ??= this.target;
     // BPF_ITER_CREATE gives an fd ≥ 3 that no one else knows: the reader reads from it.
-    return readerOwning(
-      openIteratorFd(this.#link),
-      (fd) => new IteratorReader(fd, { target: this.target, ...options }),
-    );
+    return readerOwning(openIteratorFd(this.#link), (fd) => new IteratorReader(fd, snapshot));
   }
 
   /** Shortcut: open() and read everything. */

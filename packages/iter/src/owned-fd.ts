@@ -4,6 +4,7 @@
 // fields), and a caller's fd number is checked before anything uses it.
 import { closeSync } from "node:fs";
 import { dupAbove2 } from "@ts-ebpf/syscall";
+import type { ReaderOptions } from "./reader.js";
 
 /** The largest fd number (the kernel's fds are ints). */
 const MAX_FD = 0x7fffffff;
@@ -65,9 +66,14 @@ function describe(value: unknown): string {
  */
 let adopting: number | undefined;
 
-/** Whether the reader being constructed around `fd` is built by readerOwning(). */
-export function isAdopting(fd: number): boolean {
-  return adopting !== undefined && adopting === fd;
+/**
+ * Whether the reader being constructed around `fd` is built by readerOwning();
+ * the first constructor to ask takes the answer (a second one gets false).
+ */
+export function claimAdoption(fd: number): boolean {
+  if (adopting === undefined || adopting !== fd) return false;
+  adopting = undefined;
+  return true;
 }
 
 /**
@@ -120,4 +126,23 @@ export async function consumeOwnReader<R extends { close(): void }, T>(
     reader.close();
     await released.get(reader);
   }
+}
+
+/**
+ * The reader options, each read once, before open() or openPinned() makes an
+ * fd: no getter of the caller's runs while an fd only this package knows is
+ * open (it could close or reuse the number).
+ */
+export function readerOptionsSnapshot(options: unknown): ReaderOptions {
+  if (options === undefined) return {};
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("reader options must be an object");
+  }
+  const { chunkSize, signal, target, io } = options as ReaderOptions;
+  const snapshot: ReaderOptions = {};
+  if (chunkSize !== undefined) snapshot.chunkSize = chunkSize;
+  if (signal !== undefined) snapshot.signal = signal;
+  if (target !== undefined) snapshot.target = target;
+  if (io !== undefined) snapshot.io = io;
+  return snapshot;
 }

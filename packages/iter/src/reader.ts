@@ -35,7 +35,7 @@ import {
   IteratorReadError,
   IteratorReplayError,
 } from "./errors.js";
-import { checkFdAbove2, isAdopting, trackRelease } from "./owned-fd.js";
+import { checkFdAbove2, claimAdoption, trackRelease } from "./owned-fd.js";
 
 /**
  * The file operations a reader needs (replaceable in tests, for
@@ -228,6 +228,24 @@ const finalizer = new FinalizationRegistry<ReaderFds>((fds) => {
 });
 const MAX_CHUNK_SIZE = 1 << 30;
 
+// AbortSignal's own accessors and EventTarget's methods, called on the signal:
+// a genuine signal is checked by its brand (an object made with
+// Object.create(AbortSignal.prototype) throws), and a getter or method the
+// caller put on it never runs (none runs once the reader owns its fds).
+const signalAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "aborted")!.get!;
+const signalReason = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "reason")!.get!;
+const addListener = EventTarget.prototype.addEventListener;
+const removeListener = EventTarget.prototype.removeEventListener;
+
+/** Whether `signal` is aborted; a TypeError unless it is an AbortSignal. */
+function abortedOf(signal: unknown): boolean {
+  try {
+    return signalAborted.call(signal) as boolean;
+  } catch {
+    throw new TypeError("signal must be an AbortSignal");
+  }
+}
+
 function errnoCode(err: unknown): string | undefined {
   if (typeof err === "object" && err !== null && "code" in err) {
     const code = (err as { code: unknown }).code;
@@ -291,27 +309,26 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
    */
   constructor(fd: number, options: ReaderOptions = {}) {
     checkFdAbove2("fd", fd);
+    // open() and openPinned() hand over an fd nobody else knows: it is the
+    // private one. Any other caller keeps knowing `fd`: it is the public one.
+    const adopted = claimAdoption(fd);
     if (typeof options !== "object" || options === null) {
       throw new TypeError("reader options must be an object");
     }
     const chunkSize = checkChunkSize(options.chunkSize);
     const signal = options.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      throw new TypeError("signal must be an AbortSignal");
-    }
+    const aborted = signal !== undefined && abortedOf(signal);
     const target = options.target;
     if (target !== undefined && typeof target !== "string") {
       throw new TypeError(`target must be a string, got ${typeof target}`);
     }
-    const io = checkIo(options.io);
-    // open() and openPinned() hand over an fd nobody else knows: it is the
-    // private one. Any other caller keeps knowing `fd`: it is the public one.
-    const adopted = isAdopting(fd);
-    if (adopted && io !== nodeFdIo) {
+    const ioOption = options.io;
+    if (adopted && ioOption !== undefined && ioOption !== nodeFdIo) {
       throw new TypeError(
         "io is only for new IteratorReader(fd, { io }): open() and openPinned() read kernel fds with nodeFdIo",
       );
     }
+    const io = checkIo(ioOption);
     this.#fds = adopted ? new ReaderFds(fd, -1, io) : new ReaderFds(dupOf(io, fd), fd, io);
     this.chunkSize = chunkSize;
     this.target = target;
@@ -320,18 +337,20 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
     // Only now does the reader own its fds: the finalizer must not close an fd
     // that a failed constructor left to its caller.
     finalizer.register(this, this.#fds, this.#fds);
+    // From here on nothing may throw (the reader owns its fds): the signal is
+    // a genuine AbortSignal, used through AbortSignal's and EventTarget's own code.
     if (signal) {
       this.#signal = signal;
-      if (signal.aborted) {
+      if (aborted) {
         this.close();
       } else {
         this.#onAbort = () => {
-          const err = new IteratorAbortError(signal.reason);
+          const err = new IteratorAbortError(signalReason.call(signal));
           for (const reject of this.#abortWaiters) reject(err);
           this.#abortWaiters.clear();
           this.close();
         };
-        signal.addEventListener("abort", this.#onAbort, { once: true });
+        addListener.call(signal, "abort", this.#onAbort, { once: true });
       }
     }
   }
@@ -357,7 +376,9 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
   }
 
   #checkUsable(): void {
-    if (this.#signal?.aborted) throw new IteratorAbortError(this.#signal.reason);
+    if (this.#signal && signalAborted.call(this.#signal)) {
+      throw new IteratorAbortError(signalReason.call(this.#signal));
+    }
     if (this.#closed) {
       throw new IteratorError("iterator reader is closed (each open() gives a single-use reader)");
     }
@@ -741,7 +762,7 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
     if (this.#closed) return;
     this.#closed = true;
     this.#scratch = undefined;
-    if (this.#signal && this.#onAbort) this.#signal.removeEventListener("abort", this.#onAbort);
+    if (this.#signal && this.#onAbort) removeListener.call(this.#signal, "abort", this.#onAbort);
     try {
       this.#fds.closeShown();
     } catch {

@@ -87,6 +87,40 @@ describeKernel("reader fd ownership", () => {
   });
 });
 
+describeKernel("reader fd ownership: signals", () => {
+  it("a signal that only looks like an AbortSignal is refused before the reader owns its fd, and the fd is closed once", () => {
+    const pin = `/sys/fs/bpf/ts_ebpf_iter_fake_signal_${process.pid}`;
+    const script = `
+      import { builtinLink, closeBuiltins, IteratorReader, openPinned } from ${JSON.stringify(DIST)};
+      import { closeSync, fstatSync, openSync, rmSync } from "node:fs";
+      const link = builtinLink("task");
+      link.pin(${JSON.stringify(pin)});
+      const fake = () => Object.create(AbortSignal.prototype); // passes instanceof; its getters throw
+      const errors = new Set();
+      const attempt = (f) => { try { f(); errors.add("none"); } catch (e) { errors.add(e.name + ": " + e.message); } };
+      for (let i = 0; i < 20; i++) {
+        attempt(() => link.open({ signal: fake() }));
+        attempt(() => openPinned(${JSON.stringify(pin)}, { signal: fake() }));
+        const fd = openSync("/dev/null", "r");
+        attempt(() => new IteratorReader(fd, { signal: fake() }));
+        closeSync(fd); // a failed constructor left it to its caller
+      }
+      rmSync(${JSON.stringify(pin)});
+      const files = Array.from({ length: 40 }, () => openSync("/dev/null", "r"));
+      for (let i = 0; i < 10; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); }
+      const closedBehindOurBack = files.filter((fd) => { try { fstatSync(fd); return false; } catch { return true; } }).length;
+      closeBuiltins();
+      console.log(JSON.stringify({ errors: [...errors], closedBehindOurBack }));
+    `;
+    const r = child(script);
+    expect(r.stderr).toBe("");
+    expect(r.json()).toEqual({
+      errors: ["TypeError: signal must be an AbortSignal"],
+      closedBehindOurBack: 0,
+    });
+  });
+});
+
 describeKernel("readers own fds >= 3 (finding 10)", () => {
   it("with stdin closed, openPinned() and open() keep no fd 0-2: the pin opened as fd 0 is moved up", () => {
     const pin = `/sys/fs/bpf/ts_ebpf_iter_low_${process.pid}`;
