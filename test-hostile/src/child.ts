@@ -251,11 +251,13 @@ async function main(): Promise<void> {
       try {
         result = invoke(c, self, args);
         result = await settle(result, callTimeoutMs);
-        await consume(result, (e) => {
-          const k = classify(e, sig);
-          count(`${k.type} (while iterating the result)`);
-          if (!k.ok) unexpected(e, "while iterating the result");
-        });
+        // An argument handed back (lookup(type) returns the type) is the caller's, not a result to walk.
+        if (!args.includes(result) && result !== self)
+          await consume(result, (e) => {
+            const k = classify(e, sig);
+            count(`${k.type} (while iterating the result)`);
+            if (!k.ok) unexpected(e, "while iterating the result");
+          });
         count("ok");
         for (const [path, bytes] of (sample as { needs?: [string, number][] }).needs ?? []) {
           const got = byteLengthAt(args, path);
@@ -285,8 +287,9 @@ async function main(): Promise<void> {
           },
         );
       }
+      const handedBack = args.includes(result) || result === self || poolValues.has(result);
       try {
-        checkReturned(result, (kind, message) => finding(kind, message));
+        if (!handedBack) checkReturned(result, (kind, message) => finding(kind, message));
       } catch (e) {
         finding(
           "wrong-kind-accepted",
@@ -295,7 +298,8 @@ async function main(): Promise<void> {
       }
       // What the call made is the caller's to close; not what it only shows
       // (a getter's handle, the receiver returned for chaining, a pool object).
-      const made = c.kind !== "getter" && result !== self && !poolValues.has(result);
+      const made =
+        c.kind !== "getter" && result !== self && !args.includes(result) && !poolValues.has(result);
       if (made)
         await disposeResult(result, sig, snapBefore, (e, what) => {
           const k = classify(e, sig);
@@ -472,13 +476,22 @@ function invoke(c: Callable, self: unknown, args: unknown[]): unknown {
 async function consume(v: unknown, onError: (e: unknown) => void): Promise<void> {
   if (!v || (typeof v !== "object" && typeof v !== "function")) return;
   const o = v as Any;
-  if (typeof o.pipe === "function" && typeof o.destroy === "function") {
+  let isStream: boolean;
+  let isIterator: boolean;
+  let isAsync: boolean;
+  try {
+    isStream = typeof o.pipe === "function" && typeof o.destroy === "function";
+    isIterator = typeof o.next === "function";
+    isAsync = typeof o[Symbol.asyncIterator] === "function";
+  } catch {
+    return; // a revoked or throwing Proxy handed back
+  }
+  if (isStream) {
     o.on?.("error", () => {});
     o.destroy();
     return;
   }
-  if (typeof o.next !== "function") return;
-  const isAsync = typeof o[Symbol.asyncIterator] === "function";
+  if (!isIterator) return;
   let timedOut: Timeout | undefined;
   try {
     for (let i = 0; i < 5; i++) {
@@ -519,7 +532,11 @@ async function disposeResult(
   if (sig.returns === "fdField" && v && typeof v === "object") closeRaw((v as { fd?: unknown }).fd);
   if (!v || (typeof v !== "object" && typeof v !== "function")) return;
   const o = v as Any;
-  if (typeof o.pipe === "function" && typeof o.destroy === "function") return; // a stream: consume() destroyed it
+  try {
+    if (typeof o.pipe === "function" && typeof o.destroy === "function") return; // a stream: consume() destroyed it
+  } catch {
+    return; // a revoked or throwing Proxy handed back: nothing to close
+  }
   try {
     if (typeof o.close === "function") await settle(o.close(), callTimeoutMs);
     else if (typeof o[Symbol.asyncDispose] === "function")
@@ -568,6 +585,14 @@ function byteLengthAt(args: unknown[], path: string): number | undefined {
 }
 
 function errorType(e: unknown): string {
+  try {
+    return errorTypeOf(e);
+  } catch {
+    return "a revoked or throwing Proxy";
+  }
+}
+
+function errorTypeOf(e: unknown): string {
   if (e && typeof e === "object" && !(e instanceof Error)) return e.constructor?.name ?? "object";
   if (e instanceof Error) {
     const sys = e as NodeJS.ErrnoException;
