@@ -37,6 +37,9 @@ export function entryPoints(pkg: PackageName): { subpath: string; file: string }
     manifest.exports ?? { ".": manifest.main },
   )) {
     if (subpath.endsWith(".json")) continue;
+    // An "internal" subpath is the packages' declared non-public API (raw
+    // commands that cannot be made safe): not part of the public surface.
+    if (/(^|\/)internal(\/|$)/.test(subpath)) continue;
     const file =
       typeof target === "string"
         ? target
