@@ -81,12 +81,21 @@ function isSpec(p: unknown): p is ProgramSpec {
   return typeof p === "object" && p !== null && "instructions" in p && "type" in p;
 }
 
-function isFdOwner(p: unknown): p is ProgramFdOwner {
+/**
+ * The program argument of createIterator and update: a spec, a Program
+ * handle, or `{ fd }` whose fd is read here, once (a getter giving another
+ * program's fd after the target check would attach a program loaded for
+ * another target), and checked to be 3 or more.
+ */
+function programArg(p: unknown): ProgramSpec | Program | Readonly<ProgramFdOwner> {
+  if (isSpec(p)) return p;
   // A Program handle makes a shared fd on first read of `fd`: tell it by class.
-  if (p instanceof Program) return true;
-  return (
-    typeof p === "object" && p !== null && "fd" in p && typeof (p as ProgramFdOwner).fd === "number"
-  );
+  if (p instanceof Program) return p;
+  if (typeof p === "object" && p !== null && "fd" in p) {
+    const fd = (p as ProgramFdOwner).fd;
+    if (typeof fd === "number") return Object.freeze({ fd: checkFdAbove2("program fd", fd) });
+  }
+  throw new TypeError("program must be a ProgramSpec (e.g. from @ts-ebpf/dsl) or a loaded Program");
 }
 
 /** Fills in what an iterator program needs (type, attach type, attach BTF id) and checks the rest. */
@@ -190,7 +199,7 @@ function checkLoadedFor(program: ProgramFdOwner, target: string, btf?: Btf): voi
 }
 
 function loadFor(
-  program: ProgramSpec | ProgramFdOwner,
+  program: ProgramSpec | Program | Readonly<ProgramFdOwner>,
   target: string,
   btf?: Btf,
 ): { prog: ProgramFdOwner; owned?: Program } {
@@ -198,11 +207,8 @@ function loadFor(
     const owned = loadIteratorProgram(program, target, btf);
     return { prog: owned, owned };
   }
-  if (isFdOwner(program)) {
-    checkLoadedFor(program, target, btf);
-    return { prog: program };
-  }
-  throw new TypeError("program must be a ProgramSpec (e.g. from @ts-ebpf/dsl) or a loaded Program");
+  checkLoadedFor(program, target, btf);
+  return { prog: program };
 }
 
 function linkError(err: unknown, target: string, params: LinkParams): unknown {
@@ -241,16 +247,12 @@ export function createIterator(
   }
   checkTargetName(target);
   const linkParams = checkParams(target, params);
-  if (!isSpec(program) && !isFdOwner(program)) {
-    throw new TypeError(
-      "program must be a ProgramSpec (e.g. from @ts-ebpf/dsl) or a loaded Program",
-    );
-  }
+  const source = programArg(program);
   const btf = loadKernelBtf();
   targetBtfId(target, btf);
   checkKernelParams(btf, target, linkParams);
   const iterParams = toIterLinkParams(linkParams);
-  const { prog, owned } = loadFor(program, target, btf);
+  const { prog, owned } = loadFor(source, target, btf);
   let link: Link;
   try {
     // A Program handle is passed as such: it uses its own fd (no shared fd made for this).
@@ -458,7 +460,7 @@ export class IteratorLink implements Disposable, AsyncDisposable {
 
   /** Swaps the program (BPF_LINK_UPDATE); a program this link loaded is closed. */
   update(program: ProgramSpec | ProgramFdOwner): void {
-    const { prog, owned } = loadFor(program, this.target);
+    const { prog, owned } = loadFor(programArg(program), this.target);
     try {
       this.#link.update(prog instanceof Program ? prog : prog.fd);
     } catch (err) {

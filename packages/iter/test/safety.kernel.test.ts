@@ -164,6 +164,25 @@ describeKernel("createIterator with a loaded program checks its target", () => {
     expect(() => link.update(ksymProg)).toThrow(/loaded for the ksym iterator, not for task/);
   });
 
+  it("a program given as { fd } is read once: a getter cannot swap in a program for another target after the check", () => {
+    using taskProg = loadProgram(taskLineProgram("task\n"));
+    using ksymProg = loadProgram(ksymAddressProgram());
+    let reads = 0;
+    // The task program for the first read (the check), the ksym program after.
+    const swapping = {
+      get fd() {
+        return reads++ === 0 ? taskProg.fd : ksymProg.fd;
+      },
+    };
+    using link = createIterator(swapping, "task");
+    expect(reads).toBe(1);
+    expect(link.info().progId).toBe(taskProg.info().id);
+    reads = 0;
+    expect(() => link.update(swapping)).not.toThrow();
+    expect(reads).toBe(1);
+    expect(link.info().progId).toBe(taskProg.info().id);
+  });
+
   it("a program that is no iterator program is refused as such", () => {
     using taskProg = loadProgram(taskLineProgram("x\n"));
     using link = createIterator(taskProg, "task");
