@@ -248,6 +248,17 @@ async function main(): Promise<void> {
       Atomics.store(heartbeat, 0, calls);
       Atomics.store(heartbeat, 1, 1);
       let result: unknown;
+      // Every other run of an async reader method starts a second, overlapping
+      // call on the same receiver first (issue 13, finding 3): it must be
+      // queued or refused with a documented error, never crash or mix fds.
+      let overlapping: Promise<unknown> | undefined;
+      if (sig.overlap && run % 2 === 1) {
+        try {
+          overlapping = Promise.resolve(invoke(c, self, args));
+        } catch (e) {
+          overlapping = Promise.reject(e);
+        }
+      }
       try {
         result = invoke(c, self, args);
         result = await settle(result, callTimeoutMs);
@@ -305,6 +316,22 @@ async function main(): Promise<void> {
           const k = classify(e, sig);
           if (!k.ok) unexpected(e, what);
         });
+      if (overlapping) {
+        try {
+          const other = await settle(overlapping, callTimeoutMs);
+          count("ok (overlapping call)");
+          await disposeResult(other, sig, snapBefore, () => {});
+        } catch (e) {
+          if (e instanceof Timeout) {
+            count("hang (overlapping call)");
+            finding("hang", `the overlapping call: no result after ${callTimeoutMs} ms`);
+          } else {
+            const k = classify(e, sig);
+            count(`${k.type} (overlapping call)`);
+            if (!k.ok) unexpected(e, "the overlapping call");
+          }
+        }
+      }
       Atomics.store(heartbeat, 1, 0);
       for (const damage of ctx.checkGuards())
         finding("wrote-outside-buffer", `the guard bytes around ${damage}`);

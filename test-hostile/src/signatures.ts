@@ -26,6 +26,8 @@ export interface Sig {
   runs?: number;
   /** A generator of whole argument lists of the right shape and near-right sizes (see Arbitraries.coupled), used for half the runs. */
   coupled?: string;
+  /** Every other run also starts a second call on the same receiver while the first is in flight. */
+  overlap?: boolean;
   /** Calls module caches to reset after each call (closeBuiltins...). */
   resetCaches?: boolean;
 }
@@ -593,9 +595,9 @@ export const SIGNATURES: Record<string, Entry> = {
   "iter:IteratorLink#closed": { args: [], this: "fresh:iterLink" },
   "iter:IteratorLink#program": { args: [], this: "fresh:iterLink" },
   "iter:IteratorLink#open": { args: [readerOptions], this: "fresh:iterLink" },
-  "iter:IteratorLink#readAll": { args: [readerOptions], this: "fresh:iterLink" },
+  "iter:IteratorLink#readAll": { args: [readerOptions], this: "fresh:iterLink", overlap: true },
   "iter:IteratorLink#readAllSync": { args: [readerOptions], this: "fresh:iterLink" },
-  "iter:IteratorLink#text": { args: [readerOptions], this: "fresh:iterLink" },
+  "iter:IteratorLink#text": { args: [readerOptions], this: "fresh:iterLink", overlap: true },
   "iter:IteratorLink#pin": { args: ["pinPath"], this: "fresh:iterLink" },
   "iter:IteratorLink#info": { args: [], this: "fresh:iterLink" },
   "iter:IteratorLink#update": {
@@ -611,18 +613,22 @@ export const SIGNATURES: Record<string, Entry> = {
   "iter:IteratorReader#fd": { args: [], this: "fresh:reader" },
   "iter:IteratorReader#closed": { args: [], this: "fresh:reader" },
   "iter:IteratorReader#done": { args: [], this: "fresh:reader" },
-  "iter:IteratorReader#read": { args: [], this: "fresh:reader" },
-  "iter:IteratorReader#readAll": { args: [{ obj: { sizeHint: "size" } }], this: "fresh:reader" },
-  "iter:IteratorReader#forEachChunk": { args: ["fn"], this: "fresh:reader" },
+  "iter:IteratorReader#read": { args: [], this: "fresh:reader", overlap: true },
+  "iter:IteratorReader#readAll": {
+    args: [{ obj: { sizeHint: "size" } }],
+    this: "fresh:reader",
+    overlap: true,
+  },
+  "iter:IteratorReader#forEachChunk": { args: ["fn"], this: "fresh:reader", overlap: true },
   "iter:IteratorReader#readAllSync": {
     args: [{ obj: { sizeHint: "size" } }],
     this: "fresh:reader",
   },
-  "iter:IteratorReader#text": { args: [], this: "fresh:reader" },
+  "iter:IteratorReader#text": { args: [], this: "fresh:reader", overlap: true },
   "iter:IteratorReader#textSync": { args: [], this: "fresh:reader" },
   "iter:IteratorReader#lines": { args: [], this: "fresh:reader" },
   "iter:IteratorReader#records": { args: ["decoder"], this: "fresh:reader" },
-  "iter:IteratorReader#readRecords": { args: ["decoder"], this: "fresh:reader" },
+  "iter:IteratorReader#readRecords": { args: ["decoder"], this: "fresh:reader", overlap: true },
   "iter:IteratorReader#readRecordsSync": { args: ["decoder"], this: "fresh:reader" },
   "iter:IteratorReader#stream": { args: [], this: "fresh:reader" },
   "iter:IteratorReader#close": { args: [], this: "fresh:reader" },
