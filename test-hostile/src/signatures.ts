@@ -172,6 +172,8 @@ const jumps = [
   "jslt32",
 ];
 
+// Disposal methods appear as "[nodejs.dispose]" on node 20 (its polyfilled
+// Symbol.dispose) and "[Symbol.dispose]" on newer node: both are listed.
 export const SIGNATURES: Record<string, Entry> = {
   // ---------------------------------------------------------------- syscall
   "syscall:applyRelocations": { args: ["spec", "fn"] },
@@ -247,7 +249,6 @@ export const SIGNATURES: Record<string, Entry> = {
     coupled: "nextKey",
   },
   "syscall:mapInfo": { args: ["fd:map"] },
-  "syscall:mapInfoOf": { args: ["fd:map"] },
   "syscall:mapLookupAndDeleteBatch": { args: [batchOptions], coupled: "batch" },
   "syscall:mapLookupBatch": { args: [batchOptions], coupled: "batch" },
   "syscall:mapLookupElem": { args: ["fd:map", "key", "value", "flags"], coupled: "lookup" },
@@ -260,7 +261,6 @@ export const SIGNATURES: Record<string, Entry> = {
     coupled: "infoPointers",
   },
   "syscall:objPin": { args: ["fd", "pinPath", "flags"] },
-  "syscall:objPinAt": { args: ["fd", "fd", "name", "pinPath"] },
   "syscall:objectKind": { args: ["fd"] },
   "syscall:openIteratorFd": { args: [{ oneOf: ["handle:link", "fd:link"] }], returns: "fd" },
   "syscall:possibleCpus": { args: [] },
