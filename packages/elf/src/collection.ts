@@ -12,6 +12,7 @@ import {
   refusedByPolicy,
   VerifierError,
 } from "@ts-ebpf/syscall";
+import { initializeSpecMap, specMapCreateOptions } from "@ts-ebpf/syscall/internal";
 import { POISON_HELPER } from "./core.js";
 import { CoreRelocationError, ElfError, ProgramLoadError } from "./errors.js";
 import {
@@ -35,11 +36,6 @@ export interface LoadCollectionOptions extends ParseOptions {
   logLevel?: number;
   /** Maps the caller owns, by name: used instead of creating the object's map of that name. */
   maps?: Readonly<Record<string, MapFdSource>>;
-}
-
-/** Map names the kernel accepts: 15 bytes of [A-Za-z0-9_.]. */
-function kernelName(name: string): string {
-  return name.replace(/[^A-Za-z0-9_.]/g, "_").slice(0, 15);
 }
 
 export class Collection implements Disposable {
@@ -80,14 +76,7 @@ export class Collection implements Disposable {
 
 /** Creates a map with its BTF type ids, or without them when the kernel refuses those (as libbpf does). */
 function createMap(name: string, m: ElfMapSpec, btfFd: number | undefined): BpfMap {
-  const options = {
-    type: m.type,
-    keySize: m.keySize,
-    valueSize: m.valueSize,
-    maxEntries: m.maxEntries,
-    flags: m.flags ?? 0,
-    name: kernelName(name),
-  };
+  const options = specMapCreateOptions(name, m);
   if (btfFd !== undefined && m.btfValueTypeId) {
     try {
       return BpfMap.create({
@@ -113,12 +102,7 @@ function createMaps(
     if (caller[name]) continue;
     const map = createMap(name, m, btfFd);
     out[name] = map;
-    if (m.contents !== undefined) {
-      const value = new Uint8Array(map.valueSlotSize);
-      value.set(m.contents.subarray(0, value.length));
-      map.set(new Uint8Array(4), value);
-    }
-    if (m.freeze) map.freeze();
+    initializeSpecMap(map, name, m);
   }
 }
 

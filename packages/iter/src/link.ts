@@ -20,10 +20,12 @@ import {
 } from "@ts-ebpf/syscall";
 import {
   BpfAttachType,
-  BpfCgroupIterOrderName,
+  BpfCgroupIterOrder,
   BpfLinkTypeName,
   BpfProgType,
   BpfProgTypeName,
+  iterFuncName,
+  iterTargetOfFunc,
 } from "@ts-ebpf/syscall/constants";
 import { IteratorError, IteratorTargetRefusedError, UnsupportedTargetError } from "./errors.js";
 import {
@@ -33,6 +35,7 @@ import {
   readerOwning,
 } from "./owned-fd.js";
 import {
+  CGROUP_ORDERS,
   checkKernelParams,
   checkParams,
   type IteratorParams,
@@ -72,7 +75,7 @@ function kernelRelease(): string | undefined {
 
 /** Attach BTF id of `target` on this kernel, or UnsupportedTargetError. */
 export function targetBtfId(target: string, btf: Btf = loadKernelBtf()): number {
-  const t = btf.findType(`bpf_iter_${target}`, "func");
+  const t = btf.findType(iterFuncName(target), "func");
   if (!t) throw new UnsupportedTargetError(target, targetInfo(target)?.since, kernelRelease());
   return t.id;
 }
@@ -137,8 +140,6 @@ export function loadIteratorProgram(spec: ProgramSpec, target: string, btf?: Btf
   }
 }
 
-const ITER_PREFIX = "bpf_iter_";
-
 /**
  * The iterator target a loaded program was verified for: the kernel reports
  * the BTF id of the function it attaches to (attach_btf_id), and an iterator
@@ -179,12 +180,13 @@ export function loadedProgramTarget(program: ProgramFdOwner, btf: Btf = loadKern
   } catch {
     // not a vmlinux type id: not an iterator program either
   }
-  if (!attachedTo?.startsWith(ITER_PREFIX)) {
+  const target = attachedTo === undefined ? undefined : iterTargetOfFunc(attachedTo);
+  if (target === undefined) {
     throw new IteratorError(
       `${what} is not an iterator program: it attaches to ${attachedTo ?? `BTF id ${info.attachBtfId}`}, not to a bpf_iter_<target> function`,
     );
   }
-  return attachedTo.slice(ITER_PREFIX.length);
+  return target;
 }
 
 /** Refuses a loaded program verified for another target (the kernel would take it as its own target). */
@@ -488,15 +490,8 @@ export class IteratorLink implements Disposable, AsyncDisposable {
   }
 }
 
-const ORDER_NAMES: Record<string, string> = {
-  SELF_ONLY: "self",
-  DESCENDANTS_PRE: "pre",
-  DESCENDANTS_POST: "post",
-  ANCESTORS_UP: "up",
-  ORDER_UNSPEC: "unspec",
-};
-
+/** The name CGROUP_ORDERS gives a walk order the kernel reports (its one table of them). */
 function orderName(order: number): string {
-  const n = BpfCgroupIterOrderName[order];
-  return (n && ORDER_NAMES[n]) ?? String(order);
+  for (const [name, value] of Object.entries(CGROUP_ORDERS)) if (value === order) return name;
+  return order === BpfCgroupIterOrder.ORDER_UNSPEC ? "unspec" : String(order);
 }

@@ -6,7 +6,7 @@ import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from "./constants/uapi.js";
 import { FdHandle, ownFd } from "./handles/fd.js";
 import { BpfMap } from "./handles/map.js";
 import { Program } from "./handles/program.js";
-import type { MapFdSource, MapReference, ProgramSpec } from "./spec.js";
+import type { MapFdSource, MapReference, MapSpec, ProgramSpec } from "./spec.js";
 import * as v from "./validate.js";
 
 export interface LoadOptions {
@@ -25,9 +25,43 @@ export interface LoadOptions {
 
 const LD_IMM64 = 0x18;
 
-/** Map names the kernel accepts: 15 bytes of [A-Za-z0-9_.]. */
-function kernelName(name: string): string {
+/**
+ * An object name the kernel accepts (15 bytes of [A-Za-z0-9_.]) made from any
+ * name: other characters become "_". Program and map names of specs
+ * (".rodata", "my-map") go through it, for loadProgram and @ts-ebpf/elf.
+ */
+export function kernelObjectName(name: string): string {
   return name.replace(/[^A-Za-z0-9_.]/g, "_").slice(0, 15);
+}
+
+/** MAP_CREATE options for a spec's map (its BTF ids, if any, are the caller's to add). */
+export function specMapCreateOptions(name: string, spec: MapSpec) {
+  return {
+    type: spec.type,
+    keySize: spec.keySize,
+    valueSize: spec.valueSize,
+    maxEntries: spec.maxEntries,
+    flags: spec.flags ?? 0,
+    name: kernelObjectName(name),
+  };
+}
+
+/**
+ * Sets a newly created spec map up: writes its contents (global data: value 0
+ * of an array map, cut to the value slot) and freezes it when the spec asks.
+ * loadProgram and @ts-ebpf/elf's loadCollection both set their maps up here.
+ */
+export function initializeSpecMap(
+  map: BpfMap,
+  name: string,
+  spec: Pick<MapSpec, "contents" | "freeze">,
+): void {
+  if (spec.contents !== undefined) {
+    const value = new Uint8Array(map.valueSlotSize);
+    value.set(v.bytes(`maps.${name}.contents`, spec.contents).subarray(0, value.length));
+    map.set(new Uint8Array(4), value);
+  }
+  if (spec.freeze) map.freeze();
 }
 
 function createSpecMaps(
@@ -36,22 +70,9 @@ function createSpecMaps(
   byName: Record<string, MapFdSource>,
 ) {
   for (const m of spec.maps ?? []) {
-    const map = BpfMap.create({
-      type: m.type,
-      keySize: m.keySize,
-      valueSize: m.valueSize,
-      maxEntries: m.maxEntries,
-      flags: m.flags ?? 0,
-      name: kernelName(m.name),
-    });
+    const map = BpfMap.create(specMapCreateOptions(m.name, m));
     created.push(map as BpfMap<unknown, unknown>);
-    if (m.contents !== undefined) {
-      // Global data: an array map whose value 0 holds the contents.
-      const value = new Uint8Array(map.valueSlotSize);
-      value.set(v.bytes(`maps.${m.name}.contents`, m.contents).subarray(0, value.length));
-      map.set(new Uint8Array(4), value);
-    }
-    if (m.freeze) map.freeze();
+    initializeSpecMap(map, m.name, m);
     byName[m.name] = map;
   }
   for (const ro of spec.readonlyData ?? []) {
@@ -62,13 +83,10 @@ function createSpecMaps(
       valueSize: Math.max(1, data.byteLength),
       maxEntries: 1,
       flags: BpfMapFlag.RDONLY_PROG,
-      name: kernelName(ro.name),
+      name: kernelObjectName(ro.name),
     });
     created.push(map as BpfMap<unknown, unknown>);
-    const value = new Uint8Array(map.valueSlotSize);
-    value.set(data);
-    map.set(new Uint8Array(4), value);
-    map.freeze();
+    initializeSpecMap(map, ro.name, { contents: data, freeze: true });
     byName[ro.name] = map;
   }
 }
@@ -160,7 +178,7 @@ export function loadProgram(spec: ProgramSpec, options: LoadOptions = {}): Progr
         type: spec.type,
         instructions: insns,
         license: spec.license,
-        name: spec.name ? kernelName(spec.name) : "",
+        name: spec.name ? kernelObjectName(spec.name) : "",
         expectedAttachType: spec.expectedAttachType ?? 0,
         attachBtfId: spec.attachBtfId ?? 0,
         ...(spec.attachBtfObjFd === undefined ? {} : { attachBtfObjFd: spec.attachBtfObjFd }),

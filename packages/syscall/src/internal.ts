@@ -1,0 +1,3 @@
+// @ts-ebpf/syscall/internal: what the other @ts-ebpf packages share with this
+// one and are the only users of (not public API: no stability promise).
+export { initializeSpecMap, kernelObjectName, specMapCreateOptions } from "./load.js";
