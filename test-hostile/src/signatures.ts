@@ -198,6 +198,11 @@ export const SIGNATURES: Record<string, Entry> = {
   "syscall:getNextId": { args: ["objKind", "id"] },
   "syscall:ids": { args: ["objKind"] },
   "syscall:iterCreate": { args: ["fd:link", "flags"], returns: "fd" },
+  "syscall:iterContextStruct": { args: ["target"] },
+  "syscall:iterFuncName": { args: ["target"] },
+  "syscall:iterParamKind": { args: ["target"] },
+  "syscall:iterTargetInfo": { args: ["target"] },
+  "syscall:iterTargetOfFunc": { args: ["str"] },
   "syscall:kernelVersion": { args: ["str"] },
   "syscall:linkCreate": {
     args: [

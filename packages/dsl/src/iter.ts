@@ -3,7 +3,12 @@
 // helpers bpf_seq_write / bpf_seq_printf.
 import type { Btf, MemberLocation } from "@ts-ebpf/btf";
 import type { ProgramSpec } from "@ts-ebpf/syscall";
-import { BpfAttachType, BpfProgType } from "@ts-ebpf/syscall/constants";
+import {
+  BpfAttachType,
+  BpfProgType,
+  iterContextStruct,
+  iterFuncName,
+} from "@ts-ebpf/syscall/constants";
 import {
   add,
   call,
@@ -134,11 +139,11 @@ export interface IterContext {
  */
 export function iterContext(btf: BtfLike, target: string, reg: Reg = "r6"): IterContext {
   regNumber(reg, "context register");
-  const struct = `bpf_iter__${target}`;
+  const struct = iterContextStruct(target);
   let attachBtfId: number;
   try {
     btf.memberOffset(struct, "meta");
-    attachBtfId = btf.funcId(`bpf_iter_${target}`);
+    attachBtfId = btf.funcId(iterFuncName(target));
   } catch (e) {
     throw new DslError(
       `iterator target ${JSON.stringify(target)} is not in this kernel's BTF: ${(e as Error).message}`,

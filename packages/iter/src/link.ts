@@ -7,6 +7,7 @@ import { dirname } from "node:path";
 import { type Btf, loadKernelBtf } from "@ts-ebpf/btf";
 import {
   BpfError,
+  bpffsMountPoints,
   createIteratorLink,
   fdKind,
   Link,
@@ -269,8 +270,7 @@ export function createIterator(
 /** Mounts bpffs at /sys/fs/bpf when a pin path needs it and nothing is mounted there. */
 export function ensureBpffs(path: string): void {
   if (!path.startsWith("/sys/fs/bpf/")) return;
-  const mounts = readFileSync("/proc/self/mounts", "utf8");
-  if (/^\S+ \/sys\/fs\/bpf bpf /m.test(mounts)) return;
+  if (bpffsMountPoints().includes("/sys/fs/bpf")) return;
   try {
     mkdirSync("/sys/fs/bpf", { recursive: true });
     execFileSync("mount", ["-t", "bpf", "bpf", "/sys/fs/bpf"], { stdio: "pipe" });

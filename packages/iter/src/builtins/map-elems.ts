@@ -7,6 +7,7 @@
 import { loadKernelBtf } from "@ts-ebpf/btf";
 import { call, exit, type Item, jeq, label, ldx, mov } from "@ts-ebpf/dsl";
 import { codecs, mapValueSlotSize, type Program } from "@ts-ebpf/syscall";
+import { iterContextStruct } from "@ts-ebpf/syscall/constants";
 import { IteratorError } from "../errors.js";
 import { createIterator, loadIteratorProgram } from "../link.js";
 import { consumeOwnReader } from "../owned-fd.js";
@@ -78,7 +79,7 @@ export function mapElemProgram(keySize: number, valueSize: number): Program {
   if (!prog) {
     const btf = loadKernelBtf();
     const seq = btf.memberOffset("bpf_iter_meta", "seq").offset;
-    const ctx = (m: string) => btf.memberOffset("bpf_iter__bpf_map_elem", m).offset;
+    const ctx = (m: string) => btf.memberOffset(iterContextStruct("bpf_map_elem"), m).offset;
     const body: Item[] = [
       ldx("u64", "r6", "r1", ctx("meta")),
       ldx("u64", "r6", "r6", seq),

@@ -22,7 +22,12 @@ import {
   stx,
 } from "@ts-ebpf/dsl";
 import type { ProgramSpec } from "@ts-ebpf/syscall";
-import { BpfAttachType, BpfProgType } from "@ts-ebpf/syscall/constants";
+import {
+  BpfAttachType,
+  BpfProgType,
+  iterContextStruct,
+  iterFuncName,
+} from "@ts-ebpf/syscall/constants";
 import { IteratorError } from "../errors.js";
 
 /** How a field is copied and decoded. */
@@ -107,11 +112,12 @@ function ctxMember(
   target: string,
   name: string,
 ): { offset: number; type: number } | undefined {
-  if (!btf.findType(`bpf_iter__${target}`, "struct")) {
-    throw new IteratorError(`kernel BTF has no struct bpf_iter__${target}`);
+  const struct = iterContextStruct(target);
+  if (!btf.findType(struct, "struct")) {
+    throw new IteratorError(`kernel BTF has no struct ${struct}`);
   }
   try {
-    const loc = btf.memberOffset(`struct bpf_iter__${target}`, name);
+    const loc = btf.memberOffset(`struct ${struct}`, name);
     return { offset: loc.offset, type: loc.type };
   } catch {
     return undefined;
@@ -306,7 +312,7 @@ export function iteratorSpec(
     name,
     type: BpfProgType.TRACING,
     expectedAttachType: BpfAttachType.TRACE_ITER,
-    attachBtfId: btf.funcId(`bpf_iter_${target}`),
+    attachBtfId: btf.funcId(iterFuncName(target)),
     license: "GPL",
     instructions: assembled.bytes,
     relocations: assembled.relocations,

@@ -11,6 +11,7 @@
 import { closeSync } from "node:fs";
 import { Attr, StructReader } from "../attr.js";
 import { BpfCmd, BpfLinkType } from "../constants/enums.gen.js";
+import { iterParamKind } from "../constants/iter-targets.js";
 import { Errno } from "../errno.js";
 import { BpfError, check } from "../errors.js";
 import { dupAbove2, FdError, fdKind, ObjectKindError } from "../fds.js";
@@ -244,9 +245,6 @@ export interface LinkInfo {
   tracing?: { attachType: number; targetObjId: number; targetBtfId: number };
 }
 
-const MAP_TARGETS = new Set(["bpf_map_elem", "bpf_sk_storage_map", "sockmap"]);
-const TASK_TARGETS = new Set(["task", "task_file", "task_vma"]);
-
 /** The link `fd` refers to (an ObjectKindError for another BPF object). */
 export function linkInfo(fd: number): LinkInfo {
   return onObject(fd, "link", linkInfoOf);
@@ -270,14 +268,19 @@ function linkInfoOf(fd: number): LinkInfo {
       "utf8",
     );
     const iter: IterLinkInfo = { targetName: name };
-    if (MAP_TARGETS.has(name)) iter.mapId = r.u32("iter.map.map_id");
-    if (name === "cgroup") {
-      iter.cgroupId = r.u64("iter.cgroup.cgroup_id");
-      iter.order = r.u32("iter.cgroup.order");
-    }
-    if (TASK_TARGETS.has(name)) {
-      iter.tid = r.u32("iter.task.tid");
-      iter.pid = r.u32("iter.task.pid");
+    // Which union member the kernel filled in depends on the target's parameter kind.
+    switch (iterParamKind(name)) {
+      case "map":
+        iter.mapId = r.u32("iter.map.map_id");
+        break;
+      case "cgroup":
+        iter.cgroupId = r.u64("iter.cgroup.cgroup_id");
+        iter.order = r.u32("iter.cgroup.order");
+        break;
+      case "task":
+        iter.tid = r.u32("iter.task.tid");
+        iter.pid = r.u32("iter.task.pid");
+        break;
     }
     out.iter = iter;
   } else if (type === BpfLinkType.TRACING) {
