@@ -552,7 +552,7 @@ export class Env {
     );
     const prog = keep("h:prog:task", makeProg());
     keep("h:prog:sf", makeSfProg());
-    const link = keep("h:link:task", S.createIteratorLink(prog));
+    const link = keep("h:link:task", S.attachIterator(prog));
     keep("h:iterLink", I.createIterator(prog, "task"));
     // A BTF object, and a raw bpf_iter fd.
     const btf = S.btfLoad(p.get("val:btfBlob"));
@@ -567,7 +567,7 @@ export class Env {
     for (const [name, make] of [
       ["h:closed:map", () => makeMap("hash")],
       ["h:closed:prog", makeProg],
-      ["h:closed:link", () => S.createIteratorLink(prog)],
+      ["h:closed:link", () => S.attachIterator(prog)],
       ["h:closed:iterLink", () => I.createIterator(prog, "task")],
     ] as const) {
       const h = (make as () => Closeable)();
@@ -633,7 +633,7 @@ export class Env {
     });
     own("fresh:prog:task", makeProg);
     own("fresh:prog:sf", makeSfProg);
-    own("fresh:link:task", () => S.createIteratorLink(prog));
+    own("fresh:link:task", () => S.attachIterator(prog));
     own("fresh:iterLink", () => I.createIterator(prog, "task"));
     own("fresh:iterLink:owning", () => I.createIterator(taskSpec, "task"));
     own("fresh:reader", () => (p.get("h:iterLink") as Any).open());

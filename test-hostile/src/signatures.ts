@@ -183,7 +183,7 @@ export const SIGNATURES: Record<string, Entry> = {
     args: ["btfBytes", { obj: { logLevel: { safe: "logLevel" }, logSize: { safe: "logSize" } } }],
     returns: "fdField",
   },
-  "syscall:createIteratorLink": {
+  "syscall:attachIterator": {
     args: [{ oneOf: ["handle:prog", "fd:prog"] }, { oneOf: [iterLinkParams, "bytes"] }],
   },
   "syscall:effectiveCapabilities": { args: ["bigint"] },
@@ -682,6 +682,8 @@ export const SIGNATURES: Record<string, Entry> = {
   "iter:decodeBuiltin": { args: ["target", "bytes"] },
   "iter:decodeMapElems": { args: ["mapDesc", "bytes"] },
   "iter:decodeRecords": { args: ["bytes", "decoder"] },
+  "iter:builtinOf": { args: ["target"] },
+  "iter:builtins": { args: [] },
   "iter:ensureBpffs": { args: ["path"] },
   "iter:iteratorProgramSpec": { args: ["spec", "target", "btf"] },
   "iter:iteratorSpec": { args: ["btf", "target", "items", "name"] },

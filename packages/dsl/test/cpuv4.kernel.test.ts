@@ -3,7 +3,7 @@
 // for each task's pid and the test checks the results against JavaScript.
 import { closeSync, readSync } from "node:fs";
 import { loadKernelBtf } from "@ts-ebpf/btf";
-import { createIteratorLink, kernelVersion, loadProgram, openIteratorFd } from "@ts-ebpf/syscall";
+import { attachIterator, kernelVersion, loadProgram, openIteratorFd } from "@ts-ebpf/syscall";
 import { describeKernel } from "@ts-ebpf/testing";
 import { expect, it } from "vitest";
 import {
@@ -72,7 +72,7 @@ describeKernel("cpu v4 instructions in the kernel", () => {
       const program = loadProgram(built.spec);
       let text: string;
       try {
-        const link = createIteratorLink(program);
+        const link = attachIterator(program);
         try {
           const fd = openIteratorFd(link);
           try {

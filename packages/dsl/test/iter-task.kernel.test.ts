@@ -5,8 +5,8 @@
 import { closeSync, readFileSync, readSync } from "node:fs";
 import { loadKernelBtf } from "@ts-ebpf/btf";
 import {
+  attachIterator,
   BpfLogLevel,
-  createIteratorLink,
   loadProgram,
   openIteratorFd,
   VerifierError,
@@ -81,7 +81,7 @@ describeKernel("DSL task iterator (seed program)", () => {
       throw e;
     }
     try {
-      const link = createIteratorLink(program);
+      const link = attachIterator(program);
       try {
         const fd = openIteratorFd(link);
         let text: string;
@@ -136,7 +136,7 @@ describeKernel("DSL task iterator (seed program)", () => {
     const built = buildIterProgram(ctx, body, { name: "dsl_task_asm" });
     const program = loadProgram(built.spec);
     try {
-      const link = createIteratorLink(program);
+      const link = attachIterator(program);
       try {
         const fd = openIteratorFd(link);
         let text: string;
@@ -195,7 +195,7 @@ describeKernel("DSL task iterator (seed program)", () => {
     ]);
     const program = loadProgram(built.spec);
     try {
-      const link = createIteratorLink(program);
+      const link = attachIterator(program);
       try {
         const fd = openIteratorFd(link);
         try {

@@ -7,7 +7,7 @@
 // `%p%`, a control character right after `%p`): those are not compared.
 import { closeSync, readSync } from "node:fs";
 import { loadKernelBtf } from "@ts-ebpf/btf";
-import { createIteratorLink, loadProgram, openIteratorFd } from "@ts-ebpf/syscall";
+import { attachIterator, loadProgram, openIteratorFd } from "@ts-ebpf/syscall";
 import { describeKernel } from "@ts-ebpf/testing";
 import fc from "fast-check";
 import { expect, it } from "vitest";
@@ -74,7 +74,7 @@ function kernelResults(formats: readonly string[]): number[] {
   const program = loadProgram(built.spec);
   let text: string;
   try {
-    const link = createIteratorLink(program);
+    const link = attachIterator(program);
     try {
       const fd = openIteratorFd(link);
       try {

@@ -6,9 +6,9 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { type Btf, loadKernelBtf } from "@ts-ebpf/btf";
 import {
+  attachIterator,
   BpfError,
   bpffsMountPoints,
-  createIteratorLink,
   fdKind,
   Link,
   loadProgram,
@@ -259,7 +259,7 @@ export function createIterator(
   let link: Link;
   try {
     // A Program handle is passed as such: it uses its own fd (no shared fd made for this).
-    link = createIteratorLink(prog instanceof Program ? prog : prog.fd, iterParams);
+    link = attachIterator(prog instanceof Program ? prog : prog.fd, iterParams);
   } catch (err) {
     owned?.close();
     throw linkError(err, target, linkParams);

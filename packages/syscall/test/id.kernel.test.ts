@@ -2,6 +2,7 @@ import { closeSync, openSync } from "node:fs";
 import { describeKernel } from "@ts-ebpf/testing";
 import { afterAll, expect, it } from "vitest";
 import {
+  attachIterator,
   BpfAttachType,
   BpfError,
   BpfMap,
@@ -9,7 +10,6 @@ import {
   BpfProgType,
   btfInfo,
   btfLoad,
-  createIteratorLink,
   getFdById,
   getNextId,
   ids,
@@ -87,7 +87,7 @@ describeKernel("ids, fds by id, object info, BTF_LOAD", () => {
       relocations: [],
     });
     open.push(prog);
-    const link = createIteratorLink(prog);
+    const link = attachIterator(prog);
     open.push(link);
     const id = link.info().id;
     expect([...ids("link")]).toContain(id);

@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { describeKernel, kernelFeature } from "@ts-ebpf/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import {
+  attachIterator,
   BpfAttachType,
   BpfCgroupIterOrder,
   BpfError,
@@ -10,7 +11,6 @@ import {
   BpfMapType,
   BpfProgType,
   codecs,
-  createIteratorLink,
   encodeIterLinkInfo,
   iterCreate,
   Link,
@@ -140,7 +140,7 @@ describeKernel("link and iterator commands", () => {
       );
       for (const k of [3, 5, 7]) map.set(k, BigInt(k));
       const prog = keep(keyDumper());
-      const link = keep(createIteratorLink(prog, { mapFd: map.fd }));
+      const link = keep(attachIterator(prog, { mapFd: map.fd }));
       const out = readAll(openIteratorFd(link));
       expect(out.length).toBe(3 * 6);
       const keys: number[] = [];
@@ -240,7 +240,7 @@ describeKernel("link and iterator commands", () => {
   it("LINK_UPDATE swaps the program; LINK_DETACH leaves an inert link", () => {
     const a = keep(emptyIterator("bpf_map"));
     const b = keep(emptyIterator("bpf_map"));
-    const link = keep(createIteratorLink(a));
+    const link = keep(attachIterator(a));
     expect(link.info().progId).toBe(a.info().id);
     link.update(b);
     expect(link.info().progId).toBe(b.info().id);
@@ -256,9 +256,9 @@ describeKernel("link and iterator commands", () => {
 
   it("task iterator link info reports tid and pid (6.1+)", () => {
     const prog = keep(emptyIterator("task"));
-    const byTid = keep(createIteratorLink(prog, { tid: process.pid }));
+    const byTid = keep(attachIterator(prog, { tid: process.pid }));
     expect(byTid.info().iter).toEqual({ targetName: "task", tid: process.pid, pid: 0 });
-    const byPid = keep(createIteratorLink(prog, { pid: process.pid }));
+    const byPid = keep(attachIterator(prog, { pid: process.pid }));
     expect(byPid.info().iter).toEqual({ targetName: "task", tid: 0, pid: process.pid });
     expect(readAll(openIteratorFd(byPid)).length).toBe(0);
   });
@@ -278,7 +278,7 @@ describeKernel("link and iterator commands", () => {
         const dir = openSync(cgroup2!, "r");
         try {
           const link = keep(
-            createIteratorLink(prog, { cgroupFd: dir, order: BpfCgroupIterOrder.ANCESTORS_UP }),
+            attachIterator(prog, { cgroupFd: dir, order: BpfCgroupIterOrder.ANCESTORS_UP }),
           );
           expect(link.info().iter).toEqual({
             targetName: "cgroup",
@@ -324,7 +324,7 @@ describeKernel("link and iterator commands", () => {
 
   it("Link.fromId and info for a tracing-typed link", () => {
     const prog = keep(emptyIterator("bpf_prog"));
-    const link = keep(createIteratorLink(prog));
+    const link = keep(attachIterator(prog));
     const again = keep(Link.fromId(link.info().id));
     expect(again.info()).toEqual(link.info());
     expect(again.info().iter).toEqual({ targetName: "bpf_prog" });

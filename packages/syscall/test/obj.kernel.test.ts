@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { describeKernel } from "@ts-ebpf/testing";
 import { afterAll, expect, it } from "vitest";
 import {
+  attachIterator,
   BpfAttachType,
   BpfError,
   BpfFileFlag,
@@ -10,7 +11,6 @@ import {
   BpfMapType,
   BpfProgType,
   codecs,
-  createIteratorLink,
   Link,
   loadProgram,
   ObjectKindError,
@@ -82,7 +82,7 @@ describeKernel("OBJ_PIN / OBJ_GET and bpftool interop", () => {
       relocations: [],
     });
     open.push(iter);
-    const link = createIteratorLink(iter);
+    const link = attachIterator(iter);
     open.push(link);
     const linkPath = pinPath("link");
     link.pin(linkPath);

@@ -7,12 +7,12 @@ import { fileURLToPath } from "node:url";
 import { describeKernel } from "@ts-ebpf/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import {
+  attachIterator,
   BpfAttachType,
   BpfMap,
   BpfMapType,
   BpfProgType,
   Btf,
-  createIteratorLink,
   encodeIterLinkInfo,
   getFdById,
   ids,
@@ -177,7 +177,7 @@ describeKernel("fd ownership by construction", () => {
         relocations: [],
       });
       open.push(iter);
-      const l = createIteratorLink(iter);
+      const l = attachIterator(iter);
       open.push(l);
       for (const [kind, h] of [
         ["map", m],
@@ -319,7 +319,7 @@ describeKernel("fd ownership by construction", () => {
       const iter = s.loadProgram({ type: s.BpfProgType.TRACING, expectedAttachType: s.BpfAttachType.TRACE_ITER, attachBtfId: iterTarget, license: "GPL", instructions: insns, relocations: [] });
       const linkFd = run("linkCreate", () => s.linkCreate({ progFd: iter.fd, attachType: s.BpfAttachType.TRACE_ITER }));
       run("iterCreate", () => s.iterCreate(linkFd));
-      run("createIteratorLink", () => s.createIteratorLink(iter).fd);
+      run("attachIterator", () => s.attachIterator(iter).fd);
       const bpfAtLow = [0, 1, 2].filter((fd) => { try { return readlinkSync("/proc/self/fd/" + fd).startsWith("anon_inode:"); } catch { return false; } });
       let fromFdLow;
       try { s.BpfMap.fromFd(0); } catch (e) { fromFdLow = e.name; }

@@ -1,4 +1,4 @@
-// Link: owns a link fd. Iterator links come from createIteratorLink().
+// Link: owns a link fd. Iterator links come from attachIterator().
 import { getFdById } from "../commands/id.js";
 import { type LinkInfo, linkInfo } from "../commands/info.js";
 import {
@@ -15,7 +15,7 @@ import * as v from "../validate.js";
 import { adopt, adoptDupOf, adoptPinned, FdHandle, ownFd } from "./fd.js";
 import type { Program } from "./program.js";
 
-/** The protected constructor, for createIteratorLink() in this module. */
+/** The protected constructor, for attachIterator() in this module. */
 let newLink: (fd: number) => Link;
 
 export class Link extends FdHandle {
@@ -70,10 +70,12 @@ function fdOf(x: Program | number): number {
 }
 
 /**
- * BPF_LINK_CREATE for an iterator program (attach type TRACE_ITER, target_fd 0),
- * with optional parameters (`union bpf_iter_link_info`).
+ * Attaches an iterator program: BPF_LINK_CREATE (attach type TRACE_ITER,
+ * target_fd 0) with optional parameters (`union bpf_iter_link_info`). Returns
+ * the plain Link that owns the link fd; open readers with openIteratorFd
+ * (@ts-ebpf/iter's createIterator returns an IteratorLink that does both).
  */
-export function createIteratorLink(
+export function attachIterator(
   program: Program | number,
   params?: IterLinkParams | Uint8Array,
 ): Link {
