@@ -3,6 +3,7 @@
 // fds; close() / Symbol.dispose closes them.
 import { closeSync, readFileSync } from "node:fs";
 import {
+  BpfCmd,
   BpfError,
   BpfMap,
   btfLoad,
@@ -14,7 +15,7 @@ import {
 } from "@ts-ebpf/syscall";
 import { initializeSpecMap, specMapCreateOptions } from "@ts-ebpf/syscall/internal";
 import { POISON_HELPER } from "./core.js";
-import { CoreRelocationError, ElfError, ProgramLoadError } from "./errors.js";
+import { CoreRelocationError, ElfError } from "./errors.js";
 import {
   type CollectionSpec,
   type ElfMapSpec,
@@ -36,6 +37,32 @@ export interface LoadCollectionOptions extends ParseOptions {
   logLevel?: number;
   /** Maps the caller owns, by name: used instead of creating the object's map of that name. */
   maps?: Readonly<Record<string, MapFdSource>>;
+}
+
+/**
+ * The kernel refused a program of the object for a reason other than the
+ * verifier (whose VerifierError is thrown as is). A kernel refusal, not a
+ * malformed object: a BpfError whose command, errno and code are the
+ * refusal's (PROG_LOAD, e.g. EPERM), that also names the program and its
+ * section; `cause` is the refusal's own BpfError.
+ */
+export class ProgramLoadError extends BpfError {
+  override readonly name = "ProgramLoadError";
+  readonly program: string;
+  readonly section: string;
+
+  constructor(program: string, section: string, message: string, options?: ErrorOptions) {
+    const hasCause = typeof options === "object" && options !== null && "cause" in options;
+    const cause: unknown = hasCause ? options.cause : undefined;
+    const refusal = cause instanceof BpfError ? cause : undefined;
+    super(refusal?.cmd ?? BpfCmd.PROG_LOAD, refusal?.errno ?? 0, {
+      hint: refusal?.hint,
+      ...(hasCause ? { cause } : {}),
+    });
+    this.message = `program ${program} (section ${section}): ${message}`;
+    this.program = program;
+    this.section = section;
+  }
 }
 
 export class Collection implements Disposable {

@@ -1,6 +1,8 @@
 // The package's typed errors: malformed objects are ElfError (never a crash),
 // unsupported or inconsistent BPF content is ElfError too, CO-RE failures
-// CoreRelocationError (they name the field and the type, as libbpf does).
+// CoreRelocationError (they name the field and the type, as libbpf does). A
+// program the kernel refuses is not an ELF error: collection.ts's
+// ProgramLoadError is a BpfError (and keeps this module free of the loader).
 
 /** A malformed or unsupported ELF object. `offset` is the byte offset involved, or -1. */
 export class ElfError extends Error {
@@ -25,22 +27,5 @@ export class CoreRelocationError extends ElfError {
     super(`program ${program}: CO-RE relocation of ${access}: ${message}`, -1, options);
     this.program = program;
     this.access = access;
-  }
-}
-
-/**
- * A program of the object did not load for a reason other than the verifier
- * (whose VerifierError is thrown as is): names the program and its section;
- * the BpfError is the cause.
- */
-export class ProgramLoadError extends ElfError {
-  override readonly name = "ProgramLoadError";
-  readonly program: string;
-  readonly section: string;
-
-  constructor(program: string, section: string, message: string, options?: ErrorOptions) {
-    super(`program ${program} (section ${section}): ${message}`, -1, options);
-    this.program = program;
-    this.section = section;
   }
 }

@@ -7,9 +7,10 @@ export {
   type LoadCollectionOptions,
   loadCollection,
   loadCollectionSpec,
+  ProgramLoadError,
 } from "./collection.js";
 export { CoreReloKind, POISON_HELPER, type PoisonedInstruction, resolveCore } from "./core.js";
-export { CoreRelocationError, ElfError, ProgramLoadError } from "./errors.js";
+export { CoreRelocationError, ElfError } from "./errors.js";
 export {
   ElfFile,
   type ElfRelocation,

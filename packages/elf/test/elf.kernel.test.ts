@@ -14,12 +14,13 @@ import {
   seqPrintf,
 } from "@ts-ebpf/dsl";
 import { createIterator, mapElems, probeIteratorTarget, taskFiles, tcp } from "@ts-ebpf/iter";
-import { BpfMap, codecs, VerifierError } from "@ts-ebpf/syscall";
+import { BpfError, BpfMap, codecs, VerifierError } from "@ts-ebpf/syscall";
 import { BpfMapType } from "@ts-ebpf/syscall/constants";
 import { describeKernel, kernelFeature } from "@ts-ebpf/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import {
   CoreRelocationError,
+  ElfError,
   loadCollection,
   loadCollectionSpec,
   ProgramLoadError,
@@ -202,7 +203,11 @@ describeKernel("ELF objects on the kernel", () => {
         err = e;
       }
       expect(err).toBeInstanceOf(ProgramLoadError);
+      // A kernel refusal: a BpfError with the refusal's code, not a malformed-ELF error.
+      expect(err).toBeInstanceOf(BpfError);
+      expect(err).not.toBeInstanceOf(ElfError);
       const e = err as ProgramLoadError;
+      expect(e.code).toBe("EPERM");
       expect(e.program).toBe("dump_map_elem");
       expect(e.section).toBe("iter/bpf_map_elem");
       expect(e.message).toMatch(/refuses bpf_map_elem iterator programs .*EPERM/);

@@ -14,7 +14,7 @@ function describeErrno(errno: number): string {
   return "unknown error";
 }
 
-export interface BpfErrorOptions {
+export interface BpfErrorOptions extends ErrorOptions {
   /** Extra words about the cause, e.g. the attach target that is missing. */
   hint?: string;
 }
@@ -32,7 +32,10 @@ export class BpfError extends Error {
     const command = BpfCmdName[cmd] ?? `command ${cmd}`;
     const code = errnoName(errno);
     const hint = options.hint ?? defaultHint(cmd, errno);
-    super(`BPF_${command}: ${code} (${describeErrno(errno)})${hint ? `: ${hint}` : ""}`);
+    super(
+      `BPF_${command}: ${code} (${describeErrno(errno)})${hint ? `: ${hint}` : ""}`,
+      "cause" in options ? { cause: options.cause } : undefined,
+    );
     this.name = "BpfError";
     this.command = command;
     this.cmd = cmd;
