@@ -1,6 +1,7 @@
 // Map: owns a map fd, with key/value codecs. Element access goes through one
 // preallocated attr whose key/value addresses are set once, so a lookup is one
 // N-API crossing with no allocation besides what the value codec returns.
+import { markAsUntransferable } from "node:worker_threads";
 import {
   bytes as bytesCodec,
   type Codec,
@@ -64,7 +65,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
   /** Bytes of one value as user space sees it (per-CPU: rounded to 8 × CPUs). */
   readonly valueSlotSize: number;
 
-  // One ArrayBuffer holds attr, key and value (see the constructor).
+  // The attrs and the key/value slots are in two ArrayBuffers (see the constructor).
   readonly #attr: Uint8Array;
   readonly #attrView: DataView;
   /** flags currently in #attr (written only when they change). */
@@ -89,34 +90,32 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
     this.valueSlotSize = mapValueSlotSize(shape.type, shape.valueSize);
     this.keyCodec = pickCodec("key", codecs.key, shape.keySize) as Codec<K>;
     this.valueCodec = pickCodec("value", codecs.value, this.valueSlotSize) as Codec<V>;
-    // ArrayBuffer-backed buffers never move, so their addresses can be preset.
-    // attr, key and value share one ArrayBuffer: ArrayBuffer memory never
-    // moves, so the addresses are written into the attr once, and adjacent
-    // buffers mean fewer pages for the kernel to touch per call.
+    // ArrayBuffer memory never moves, so the key/value addresses are written
+    // into the attrs once. Two arenas: the attrs (map_fd, key/value pointers)
+    // live in one no codec ever sees; the key/value slots the codecs get live
+    // in another, so a codec writing through `target.buffer` reaches only key
+    // and value bytes. Both are untransferable: a codec cannot detach (and so
+    // free) memory whose address the attrs hold.
     const align = (n: number) => Math.ceil(Math.max(1, n) / 8) * 8;
     const keyBytes = align(shape.keySize);
-    const layout = [ELEM_ATTR_SIZE, keyBytes, align(this.valueSlotSize), ELEM_ATTR_SIZE, keyBytes];
-    const arena = new ArrayBuffer(layout.reduce((a, b) => a + b, 0));
-    let at = 0;
-    const take = (n: number, used = n) => {
-      const view = new Uint8Array(arena, at, used);
-      at += n;
-      return view;
-    };
-    this.#attr = take(ELEM_ATTR_SIZE);
-    this.#key = take(keyBytes, Math.max(1, shape.keySize));
-    this.#value = take(align(this.valueSlotSize), Math.max(1, this.valueSlotSize));
-    this.#nextAttr = take(ELEM_ATTR_SIZE);
-    this.#nextKey = take(keyBytes, Math.max(1, shape.keySize));
-    this.#attrView = new DataView(arena, 0, ELEM_ATTR_SIZE);
-    this.#keyView = new DataView(arena, this.#key.byteOffset, this.#key.byteLength);
-    this.#valueView = new DataView(arena, this.#value.byteOffset, this.#value.byteLength);
+    const attrs = new ArrayBuffer(2 * ELEM_ATTR_SIZE);
+    const slots = new ArrayBuffer(2 * keyBytes + align(this.valueSlotSize));
+    markAsUntransferable(attrs);
+    markAsUntransferable(slots);
+    this.#attr = new Uint8Array(attrs, 0, ELEM_ATTR_SIZE);
+    this.#nextAttr = new Uint8Array(attrs, ELEM_ATTR_SIZE, ELEM_ATTR_SIZE);
+    this.#attrView = new DataView(attrs, 0, ELEM_ATTR_SIZE);
+    this.#key = new Uint8Array(slots, 0, Math.max(1, shape.keySize));
+    this.#nextKey = new Uint8Array(slots, keyBytes, Math.max(1, shape.keySize));
+    this.#value = new Uint8Array(slots, 2 * keyBytes, Math.max(1, this.valueSlotSize));
+    this.#keyView = new DataView(slots, this.#key.byteOffset, this.#key.byteLength);
+    this.#valueView = new DataView(slots, this.#value.byteOffset, this.#value.byteLength);
     const addr = native().address;
     const a = this.#attrView;
     a.setUint32(ELEM.map_fd.offset, fd, true);
     a.setBigUint64(ELEM.key.offset, shape.keySize ? addr(this.#key) : 0n, true);
     a.setBigUint64(ELEM.value.offset, addr(this.#value), true);
-    const n = new DataView(arena, this.#nextAttr.byteOffset, ELEM_ATTR_SIZE);
+    const n = new DataView(attrs, ELEM_ATTR_SIZE, ELEM_ATTR_SIZE);
     n.setUint32(ELEM.map_fd.offset, fd, true);
     n.setBigUint64(ELEM.next_key.offset, addr(this.#nextKey), true);
   }
