@@ -3,6 +3,7 @@
 // second time). What a BPF fd is comes from @ts-ebpf/syscall's fdKind.
 import { closeSync, constants, fstatSync, openSync, statfsSync } from "node:fs";
 import type { FdKind } from "@ts-ebpf/syscall";
+import { BPF_FS_MAGIC } from "@ts-ebpf/syscall/constants";
 import { IteratorError, IteratorReadError } from "./errors.js";
 import { ownedAbove2 } from "./owned-fd.js";
 
@@ -19,9 +20,6 @@ const KIND_PHRASE: Record<FdKind, string> = {
 export function kindPhrase(kind: FdKind): string {
   return KIND_PHRASE[kind];
 }
-
-/** bpffs's f_type (include/uapi/linux/magic.h BPF_FS_MAGIC). */
-const BPF_FS_MAGIC = 0xcafe4a11;
 
 /**
  * Opens `path` once for reading a pinned iterator and checks, on the opened

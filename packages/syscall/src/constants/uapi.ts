@@ -6,6 +6,11 @@
 export const BPF_OBJ_NAME_LEN = 16;
 /** `BPF_TAG_SIZE`: program tag bytes in bpf_prog_info. */
 export const BPF_TAG_SIZE = 8;
+/**
+ * `BPF_FS_MAGIC` (include/uapi/linux/magic.h): bpffs's f_type in statfs, how a
+ * pin path or an opened pin is checked to be on bpffs.
+ */
+export const BPF_FS_MAGIC = 0xcafe4a11;
 
 // ld_imm64 src_reg values (include/uapi/linux/bpf.h).
 /** `BPF_PSEUDO_MAP_FD`: imm holds a map fd. */

@@ -29,6 +29,7 @@ import { basename, dirname } from "node:path";
 import type { ObjectKind } from "../commands/id.js";
 import { objGet, objPinAt } from "../commands/obj.js";
 import { BpfCmd } from "../constants/enums.gen.js";
+import { BPF_FS_MAGIC } from "../constants/uapi.js";
 import { BpfError } from "../errors.js";
 import { dupAbove2, expectKind, objectKind, sameOpenFile } from "../fds.js";
 import * as v from "../validate.js";
@@ -82,15 +83,16 @@ export interface PinOptions {
   mode?: number;
 }
 
-/** bpffs's f_type (include/uapi/linux/magic.h BPF_FS_MAGIC). */
-const BPF_FS_MAGIC = 0xcafe4a11;
 /** O_PATH (Node has no constant for it); the same value on x86-64 and arm64. */
 const O_PATH = 0o10000000;
 
 /**
- * The fd adopt() is building a handle around, while it does. A constructor
- * called any other way (from JavaScript, where `protected` does not hold)
- * would own an fd nobody gave it: it throws instead.
+ * The fd adopt() is building a handle around, until the handle's constructor
+ * takes it (the first thing FdHandle's constructor does). A constructor called
+ * any other way (from JavaScript, where `protected` does not hold) would own an
+ * fd nobody gave it: it throws instead. adopt()'s callers read every option of
+ * the caller's (codecs, getters) before adopt(): no caller code runs while a
+ * handle is being adopted.
  */
 let adopting: number | undefined;
 
@@ -121,6 +123,10 @@ export abstract class FdHandle {
         "handles are made by their static methods (create, load, fromFd, fromPinned, fromId), not with new",
       );
     }
+    // One handle per adoption: the token is used up before anything else runs,
+    // so code running later in a subclass constructor cannot build a second
+    // handle around the same fd.
+    adopting = undefined;
     this.#fds = new OwnedFds(fd);
     this.#kind = kind;
     this.#label = label;
