@@ -34,7 +34,9 @@ export class BpfError extends Error {
     const hint = options.hint ?? defaultHint(cmd, errno);
     super(
       `BPF_${command}: ${code} (${describeErrno(errno)})${hint ? `: ${hint}` : ""}`,
-      "cause" in options ? { cause: options.cause } : undefined,
+      typeof options === "object" && options !== null && "cause" in options
+        ? { cause: options.cause }
+        : undefined,
     );
     this.name = "BpfError";
     this.command = command;
