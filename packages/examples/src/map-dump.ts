@@ -6,7 +6,7 @@
 
 import { existsSync } from "node:fs";
 import { mapElems } from "@ts-ebpf/iter";
-import { Map as BpfMap, codecs } from "@ts-ebpf/syscall";
+import { BpfMap, codecs } from "@ts-ebpf/syscall";
 import { BpfMapType } from "@ts-ebpf/syscall/constants";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");

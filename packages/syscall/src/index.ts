@@ -91,8 +91,6 @@ export { FdHandle, type PinOptions } from "./handles/fd.js";
 export { attachIterator, Link, openIteratorFd } from "./handles/link.js";
 export {
   BpfMap,
-  /** The map handle under the name the design uses (same class as BpfMap). */
-  BpfMap as Map,
   type MapCodecs,
   type MapOptions,
   type MapShape,

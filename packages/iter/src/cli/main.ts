@@ -3,7 +3,7 @@
 
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { BpfError, Map as BpfMap } from "@ts-ebpf/syscall";
+import { BpfError, BpfMap } from "@ts-ebpf/syscall";
 import * as it from "../index.js";
 import { type Column, formatTable, jsonLine, type Row } from "./format.js";
 
