@@ -150,7 +150,6 @@ class Parser {
   readonly elf: ElfFile;
   readonly btf: Btf | undefined;
   readonly ext: BtfExt | undefined;
-  readonly #kernel: Btf | undefined;
   readonly #kernelOption: Btf | undefined;
   readonly maps: Record<string, ElfMapSpec> = byName();
   readonly variables: Record<string, GlobalVariable> = byName();
@@ -193,7 +192,6 @@ class Parser {
       const extSec = this.elf.section(".BTF.ext");
       if (extSec) this.ext = parseBtfExt(this.data(extSec), this.btf);
     }
-    void this.#kernel;
   }
 
   /**
@@ -458,7 +456,7 @@ class Parser {
         const src = (bytes[i * 8 + 1]! >> 4) & 0xf;
         const rel = code.relocs.get(off);
         if (rel) {
-          this.relocate(rel, code0, view, i, base, where, place, relocations, f);
+          this.relocate(rel, code0, view, i, base, where, place, relocations);
         } else if (code0 === CALL && src === BPF_PSEUDO_CALL) {
           // A call inside the section with no relocation: pc-relative.
           const target = off + (view.getInt32(i * 8 + 4, true) + 1) * 8;
@@ -520,7 +518,6 @@ class Parser {
     where: string,
     place: (f: Func) => number,
     relocations: Relocation[],
-    from: Func,
   ): void {
     const sym: ElfSymbol = rel.symbol;
     const what = `${where}: relocation at instruction ${rel.offset / 8} (symbol ${sym.name || `#${sym.index}`})`;
@@ -577,7 +574,6 @@ class Parser {
       view.setInt32(i * 8 + 4, at - (base + i + 1), true);
       return;
     }
-    void from;
     throw new ElfError(
       `${what}: refers to section ${target.name}, which is neither a map nor data`,
     );

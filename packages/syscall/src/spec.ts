@@ -1,10 +1,10 @@
 // ProgramSpec: the plain data shape a program is described by before loading.
-// The DSL produces it, later an ELF loader will too; loadProgram() consumes it.
+// The DSL and @ts-ebpf/elf's parseCollection produce it; loadProgram() consumes it.
 // It holds no fds: maps are referenced by name (resolved at load time from
 // the spec's own map specs and read-only data, or from maps the caller passes)
 // or by a handle the caller owns.
 
-/** Something that owns a map fd (a `Map` handle satisfies it). */
+/** Something that owns a map fd (a `BpfMap` handle satisfies it). */
 export interface MapFdSource {
   readonly fd: number;
 }
