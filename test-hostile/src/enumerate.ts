@@ -19,7 +19,7 @@ export interface Callable {
   key: string;
   pkg: PackageName;
   kind: CallableKind;
-  /** Every name it is exported under (aliases such as Map = BpfMap). */
+  /** Every name it is exported under (an alias exports the same value under another name). */
   aliases: string[];
   fn: Function;
   /** For objectFn: the object it is a property of (its natural `this`). */
@@ -28,8 +28,14 @@ export interface Callable {
 
 const require = createRequire(import.meta.url);
 
-/** The entry points of a package: "." and every subpath of its package.json "exports". */
-export function entryPoints(pkg: PackageName): { subpath: string; file: string }[] {
+/**
+ * The entry points of a package: "." and every subpath of its package.json
+ * "exports" (the "internal" ones only when asked for).
+ */
+export function entryPoints(
+  pkg: PackageName,
+  options: { internal?: boolean } = {},
+): { subpath: string; file: string }[] {
   const manifestPath = require.resolve(`@ts-ebpf/${pkg}/package.json`);
   const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
   const out: { subpath: string; file: string }[] = [];
@@ -39,7 +45,7 @@ export function entryPoints(pkg: PackageName): { subpath: string; file: string }
     if (subpath.endsWith(".json")) continue;
     // An "internal" subpath is the packages' declared non-public API (raw
     // commands that cannot be made safe): not part of the public surface.
-    if (/(^|\/)internal(\/|$)/.test(subpath)) continue;
+    if (!options.internal && /(^|\/)internal(\/|$)/.test(subpath)) continue;
     const file =
       typeof target === "string"
         ? target
