@@ -659,7 +659,9 @@ export const SIGNATURES: Record<string, Entry> = {
   "iter:bpfProgs": { args: [readerOptions], resetCaches: true, runs: 0.3 },
   "iter:builtinLayout": { args: ["target"] },
   "iter:builtinLink": { args: ["target", "iterParams"], resetCaches: true, runs: 0.5 },
+  "iter:builtinOf": { args: ["target"] },
   "iter:builtinRecordSize": { args: ["target"] },
+  "iter:builtins": { args: [] },
   "iter:cgroups": {
     args: [
       { obj: { cgroupFd: "fd", cgroupId: { oneOf: ["bigint", "int"] }, order: "str" } },
@@ -682,8 +684,6 @@ export const SIGNATURES: Record<string, Entry> = {
   "iter:decodeBuiltin": { args: ["target", "bytes"] },
   "iter:decodeMapElems": { args: ["mapDesc", "bytes"] },
   "iter:decodeRecords": { args: ["bytes", "decoder"] },
-  "iter:builtinOf": { args: ["target"] },
-  "iter:builtins": { args: [] },
   "iter:ensureBpffs": { args: ["path"] },
   "iter:iteratorProgramSpec": { args: ["spec", "target", "btf"] },
   "iter:iteratorSpec": { args: ["btf", "target", "items", "name"] },

@@ -1,23 +1,27 @@
-// What each built-in iterator copies out of the kernel. Paths are BTF member
-// paths resolved against the running kernel (see record.ts); `alt` lists the
-// names a member had in other kernels.
+// The built-in iterators, one definition each: the target, what each copies
+// out of the kernel (BTF member paths resolved against the running kernel, see
+// record.ts; `alt` lists the names a member had in other kernels), the
+// converter to the public record (whose type is derived from it), and the
+// bpf-iter command that shows it. Adding a built-in is adding one here.
 
-import type { FieldDef } from "./record.js";
+import { BpfLinkTypeName, BpfMapTypeName, BpfProgTypeName } from "@ts-ebpf/syscall/constants";
+import type { Column, Row } from "../cli/format.js";
+import type { CgroupParams, IteratorParams, TaskParams } from "../params.js";
+import type { ReaderOptions } from "../reader.js";
+import { type BuiltinRecord, defineBuiltin } from "./builtin.js";
+import { inetFields, inetSocket, udpSocket } from "./net.js";
 
-export interface BuiltinDef {
-  /** Iterator target. */
-  readonly target: string;
-  /** Context member that is NULL at the end of the iteration. */
-  readonly object: string;
-  readonly fields: readonly FieldDef[];
-}
+const hex = (n: number | bigint) => `0x${n.toString(16)}`;
+const lowerName = (names: Readonly<Record<number, string>>, value: number) =>
+  (names[value] ?? String(value)).toLowerCase();
 
-const taskIds = (ctx: string): FieldDef[] => [
-  { name: "tgid", ctx, path: "tgid", kind: "u32" },
-  { name: "pid", ctx, path: "pid", kind: "u32" },
-];
+const taskIds = <const C extends string>(ctx: C) =>
+  [
+    { name: "tgid", ctx, path: "tgid", kind: "u32" },
+    { name: "pid", ctx, path: "pid", kind: "u32" },
+  ] as const;
 
-export const TASK: BuiltinDef = {
+export const TASK = defineBuiltin({
   target: "task",
   object: "task",
   fields: [
@@ -25,15 +29,30 @@ export const TASK: BuiltinDef = {
     { name: "ppid", ctx: "task", path: "real_parent.tgid", kind: "u32" },
     { name: "uid", ctx: "task", path: "cred.uid.val", kind: "u32" },
     { name: "gid", ctx: "task", path: "cred.gid.val", kind: "u32" },
+    /** task_struct.flags (PF_*). */
     { name: "flags", ctx: "task", path: "flags", kind: "u32" },
+    /** task_struct.__state (TASK_* bits). */
     { name: "state", ctx: "task", path: "__state", alt: ["state"], kind: "u32" },
     { name: "threads", ctx: "task", path: "signal.nr_threads", kind: "u32" },
+    /** Start time in ns since boot (CLOCK_MONOTONIC). */
     { name: "startTime", ctx: "task", path: "start_time", kind: "u64" },
     { name: "comm", ctx: "task", path: "comm", kind: "char", len: 16 },
   ],
-};
+  cli: {
+    command: "tasks",
+    help: "tasks (threads) of every process",
+    columns: [
+      { key: "tgid", right: true },
+      { key: "pid", right: true },
+      { key: "ppid", right: true },
+      { key: "uid", right: true },
+      { key: "threads", header: "THR", right: true },
+      { key: "comm" },
+    ],
+  },
+});
 
-export const TASK_FILE: BuiltinDef = {
+export const TASK_FILE = defineBuiltin({
   target: "task_file",
   object: "file",
   fields: [
@@ -45,9 +64,22 @@ export const TASK_FILE: BuiltinDef = {
     { name: "pos", ctx: "file", path: "f_pos", kind: "u64" },
     { name: "comm", ctx: "task", path: "comm", kind: "char", len: 16 },
   ],
-};
+  cli: {
+    command: "files",
+    help: "open files",
+    columns: [
+      { key: "tgid", right: true },
+      { key: "fd", right: true },
+      { key: "ino", right: true },
+      { key: "mode" },
+      { key: "flags" },
+      { key: "pos", right: true },
+      { key: "comm" },
+    ],
+  },
+});
 
-export const TASK_VMA: BuiltinDef = {
+export const TASK_VMA = defineBuiltin({
   target: "task_vma",
   object: "vma",
   fields: [
@@ -56,12 +88,29 @@ export const TASK_VMA: BuiltinDef = {
     { name: "end", ctx: "vma", path: "vm_end", kind: "u64" },
     { name: "flags", ctx: "vma", path: "vm_flags", alt: ["__vm_flags"], kind: "u64" },
     { name: "pgoff", ctx: "vma", path: "vm_pgoff", kind: "u64" },
+    /** Inode of the mapped file, 0n for anonymous memory. */
     { name: "ino", ctx: "vma", path: "vm_file.f_inode.i_ino", kind: "u64" },
     { name: "comm", ctx: "task", path: "comm", kind: "char", len: 16 },
   ],
-};
+  cli: {
+    command: "vmas",
+    help: "memory maps",
+    columns: [
+      { key: "tgid", right: true },
+      { key: "range" },
+      { key: "flagsHex", header: "FLAGS" },
+      { key: "pgoff", right: true },
+      { key: "ino", right: true },
+      { key: "comm" },
+    ],
+    extra: (v) => ({
+      range: `${v.start.toString(16)}-${v.end.toString(16)}`,
+      flagsHex: hex(v.flags),
+    }),
+  },
+});
 
-export const BPF_MAP: BuiltinDef = {
+export const BPF_MAP = defineBuiltin({
   target: "bpf_map",
   object: "map",
   fields: [
@@ -73,9 +122,22 @@ export const BPF_MAP: BuiltinDef = {
     { name: "flags", ctx: "map", path: "map_flags", kind: "u32" },
     { name: "name", ctx: "map", path: "name", kind: "char", len: 16 },
   ],
-};
+  convert: (m) => ({ ...m, typeName: lowerName(BpfMapTypeName, m.type) }),
+  cli: {
+    command: "maps",
+    help: "BPF maps",
+    columns: [
+      { key: "id", right: true },
+      { key: "typeName", header: "TYPE" },
+      { key: "keySize", header: "KEY", right: true },
+      { key: "valueSize", header: "VALUE", right: true },
+      { key: "maxEntries", header: "MAX", right: true },
+      { key: "name" },
+    ],
+  },
+});
 
-export const BPF_PROG: BuiltinDef = {
+export const BPF_PROG = defineBuiltin({
   target: "bpf_prog",
   object: "prog",
   fields: [
@@ -84,13 +146,30 @@ export const BPF_PROG: BuiltinDef = {
     { name: "attachType", ctx: "prog", path: "expected_attach_type", kind: "u32" },
     { name: "insns", ctx: "prog", path: "len", kind: "u32" },
     { name: "jitedLen", ctx: "prog", path: "jited_len", kind: "u32" },
+    /** Load time in ns since boot. */
     { name: "loadTime", ctx: "prog", path: "aux.load_time", kind: "u64" },
     { name: "tag", ctx: "prog", path: "tag", kind: "bytes", len: 8 },
     { name: "name", ctx: "prog", path: "aux.name", kind: "char", len: 16 },
   ],
-};
+  convert: (p) => ({
+    ...p,
+    typeName: lowerName(BpfProgTypeName, p.type),
+    tag: Buffer.from(p.tag).toString("hex"),
+  }),
+  cli: {
+    command: "progs",
+    help: "BPF programs",
+    columns: [
+      { key: "id", right: true },
+      { key: "typeName", header: "TYPE" },
+      { key: "insns", right: true },
+      { key: "tag" },
+      { key: "name" },
+    ],
+  },
+});
 
-export const BPF_LINK: BuiltinDef = {
+export const BPF_LINK = defineBuiltin({
   target: "bpf_link",
   object: "link",
   fields: [
@@ -98,43 +177,74 @@ export const BPF_LINK: BuiltinDef = {
     { name: "type", ctx: "link", path: "type", kind: "u32" },
     { name: "progId", ctx: "link", path: "prog.aux.id", kind: "u32" },
   ],
-};
-
-const inet = (ctx: string, prefix: string): FieldDef[] => [
-  { name: "family", ctx, path: `${prefix}skc_family`, kind: "u16" },
-  { name: "state", ctx, path: `${prefix}skc_state`, kind: "u8" },
-  { name: "sport", ctx, path: `${prefix}skc_num`, kind: "u16" },
-  { name: "dport", ctx, path: `${prefix}skc_dport`, kind: "be16" },
-  { name: "saddr4", ctx, path: `${prefix}skc_rcv_saddr`, kind: "bytes", len: 4 },
-  { name: "daddr4", ctx, path: `${prefix}skc_daddr`, kind: "bytes", len: 4 },
-  {
-    name: "saddr6",
-    ctx,
-    path: `${prefix}skc_v6_rcv_saddr`,
-    kind: "bytes",
-    len: 16,
-    optional: true,
+  convert: (l) => ({ ...l, typeName: lowerName(BpfLinkTypeName, l.type) }),
+  cli: {
+    command: "links",
+    help: "BPF links",
+    columns: [
+      { key: "id", right: true },
+      { key: "typeName", header: "TYPE" },
+      { key: "progId", header: "PROG", right: true },
+    ],
   },
-  { name: "daddr6", ctx, path: `${prefix}skc_v6_daddr`, kind: "bytes", len: 16, optional: true },
+});
+
+const socketColumns: readonly Column[] = [
+  { key: "stateName", header: "STATE" },
+  { key: "local" },
+  { key: "remote" },
+  { key: "uid", right: true },
 ];
 
-export const TCP: BuiltinDef = {
+const hostPort = (a: string, p: number) => (a.includes(":") ? `[${a}]:${p}` : `${a}:${p}`);
+
+function socketRow(s: ReturnType<typeof inetSocket>): Row {
+  return {
+    stateName: s.stateName,
+    local: hostPort(s.localAddress, s.localPort),
+    remote: hostPort(s.remoteAddress, s.remotePort),
+    uid: s.uid,
+  };
+}
+
+export const TCP = defineBuiltin({
   target: "tcp",
   object: "sk_common",
-  fields: [...inet("sk_common", ""), { name: "uid", ctx: "uid", kind: "u32" }],
-};
+  fields: [...inetFields("sk_common", ""), { name: "uid", ctx: "uid", kind: "u32" }],
+  convert: inetSocket,
+  cli: {
+    command: "tcp",
+    help: "TCP sockets of this network namespace",
+    columns: socketColumns,
+    tableRow: socketRow,
+  },
+});
 
-export const UDP: BuiltinDef = {
+export const UDP = defineBuiltin({
   target: "udp",
   object: "udp_sk",
   fields: [
-    ...inet("udp_sk", "inet.sk.__sk_common."),
+    ...inetFields("udp_sk", "inet.sk.__sk_common."),
     { name: "uid", ctx: "uid", kind: "u32" },
     { name: "bucket", ctx: "bucket", kind: "u32" },
   ],
-};
+  convert: udpSocket,
+  cli: {
+    command: "udp",
+    help: "UDP sockets of this network namespace",
+    columns: socketColumns,
+    tableRow: socketRow,
+  },
+});
 
-export const UNIX: BuiltinDef = {
+const SOCK_TYPES: Readonly<Record<number, "stream" | "dgram" | "seqpacket">> = {
+  1: "stream",
+  2: "dgram",
+  5: "seqpacket",
+};
+const SUN_PATH_OFFSET = 2; // offsetof(struct sockaddr_un, sun_path)
+
+export const UNIX = defineBuiltin({
   target: "unix",
   object: "unix_sk",
   fields: [
@@ -145,9 +255,33 @@ export const UNIX: BuiltinDef = {
     { name: "addrLen", ctx: "unix_sk", path: "addr.len", kind: "u32" },
     { name: "path", ctx: "unix_sk", path: "addr.name[0].sun_path", kind: "bytes", len: 108 },
   ],
-};
+  convert: (r) => {
+    const len = Math.max(0, Math.min(r.path.length, r.addrLen - SUN_PATH_OFFSET));
+    let path = "";
+    if (len > 0) {
+      // "@name" for an abstract address, the filesystem path otherwise; "" when unbound.
+      if (r.path[0] === 0) path = `@${Buffer.from(r.path.subarray(1, len)).toString("utf8")}`;
+      else {
+        const end = r.path.indexOf(0);
+        path = Buffer.from(r.path.subarray(0, end < 0 || end > len ? len : end)).toString("utf8");
+      }
+    }
+    return { type: SOCK_TYPES[r.type] ?? r.type, state: r.state, uid: r.uid, ino: r.ino, path };
+  },
+  cli: {
+    command: "unix",
+    help: "unix sockets of this network namespace",
+    columns: [
+      { key: "type" },
+      { key: "state", right: true },
+      { key: "uid", right: true },
+      { key: "ino", right: true },
+      { key: "path" },
+    ],
+  },
+});
 
-export const KSYM: BuiltinDef = {
+export const KSYM = defineBuiltin({
   target: "ksym",
   object: "ksym",
   fields: [
@@ -157,9 +291,22 @@ export const KSYM: BuiltinDef = {
     // KSYM_NAME_LEN is 512 since 6.1; longer names are cut to keep records small.
     { name: "name", ctx: "ksym", path: "name", kind: "char", len: 128 },
   ],
-};
+  // type: the nm-style letter (T, t, D, ...); module: "" for the kernel itself.
+  convert: (k) => ({
+    value: k.value,
+    type: String.fromCharCode(k.type),
+    name: k.name,
+    module: k.module,
+  }),
+  cli: {
+    command: "ksyms",
+    help: "kernel symbols",
+    columns: [{ key: "address" }, { key: "type" }, { key: "name" }, { key: "module" }],
+    extra: (k) => ({ address: k.value.toString(16).padStart(16, "0") }),
+  },
+});
 
-export const CGROUP: BuiltinDef = {
+export const CGROUP = defineBuiltin({
   target: "cgroup",
   object: "cgroup",
   fields: [
@@ -167,9 +314,14 @@ export const CGROUP: BuiltinDef = {
     { name: "level", ctx: "cgroup", path: "level", kind: "u32" },
     { name: "name", ctx: "cgroup", path: "kn.name", kind: "str", len: 128 },
   ],
-};
+  cli: {
+    command: "cgroups",
+    help: "cgroups",
+    columns: [{ key: "id", right: true }, { key: "level", right: true }, { key: "name" }],
+  },
+});
 
-export const KMEM_CACHE: BuiltinDef = {
+export const KMEM_CACHE = defineBuiltin({
   target: "kmem_cache",
   object: "s",
   fields: [
@@ -179,4 +331,109 @@ export const KMEM_CACHE: BuiltinDef = {
     { name: "flags", ctx: "s", path: "flags", kind: "u32" },
     { name: "name", ctx: "s", path: "name", kind: "str", len: 64 },
   ],
-};
+  cli: {
+    command: "kmem-caches",
+    help: "slab caches (Linux 6.13+)",
+    columns: [
+      { key: "size", right: true },
+      { key: "objectSize", header: "OBJSIZE", right: true },
+      { key: "align", right: true },
+      { key: "name" },
+    ],
+  },
+});
+
+// ------------------------------------------------------- record types
+
+export type Task = BuiltinRecord<typeof TASK>;
+export type TaskFile = BuiltinRecord<typeof TASK_FILE>;
+export type TaskVma = BuiltinRecord<typeof TASK_VMA>;
+export type BpfMapRecord = BuiltinRecord<typeof BPF_MAP>;
+export type BpfProgRecord = BuiltinRecord<typeof BPF_PROG>;
+export type BpfLinkRecord = BuiltinRecord<typeof BPF_LINK>;
+export type InetSocket = BuiltinRecord<typeof TCP>;
+export type UdpSocket = BuiltinRecord<typeof UDP>;
+export type UnixSocket = BuiltinRecord<typeof UNIX>;
+export type Ksym = BuiltinRecord<typeof KSYM>;
+export type Cgroup = BuiltinRecord<typeof CGROUP>;
+export type KmemCache = BuiltinRecord<typeof KMEM_CACHE>;
+
+// ------------------------------------------------------- functions
+
+/** Options of every built-in: reader options plus the target's parameters where it has some. */
+export type BuiltinOptions = ReaderOptions;
+
+function taskParams(p: TaskParams | undefined): IteratorParams | undefined {
+  if (!p) return undefined;
+  const { tid, pid, pidFd } = p;
+  if (tid === undefined && pid === undefined && pidFd === undefined) return undefined;
+  return { tid, pid, pidFd };
+}
+
+/** Every task (thread) of the caller's pid namespace; `{ pid }` limits to one process (6.1+). */
+export async function tasks(filter?: TaskParams, options: ReaderOptions = {}): Promise<Task[]> {
+  return TASK.read(taskParams(filter), options);
+}
+
+export function tasksSync(filter?: TaskParams, options: ReaderOptions = {}): Task[] {
+  return TASK.readSync(taskParams(filter), options);
+}
+
+/** Open files of every process (or of one with `{ pid }`). */
+export async function taskFiles(
+  filter?: TaskParams,
+  options: ReaderOptions = {},
+): Promise<TaskFile[]> {
+  return TASK_FILE.read(taskParams(filter), options);
+}
+
+/** Memory mappings of every process (or of one with `{ pid }`). */
+export async function taskVmas(
+  filter?: TaskParams,
+  options: ReaderOptions = {},
+): Promise<TaskVma[]> {
+  return TASK_VMA.read(taskParams(filter), options);
+}
+
+export async function bpfMaps(options: ReaderOptions = {}): Promise<BpfMapRecord[]> {
+  return BPF_MAP.read(undefined, options);
+}
+
+export async function bpfProgs(options: ReaderOptions = {}): Promise<BpfProgRecord[]> {
+  return BPF_PROG.read(undefined, options);
+}
+
+export async function bpfLinks(options: ReaderOptions = {}): Promise<BpfLinkRecord[]> {
+  return BPF_LINK.read(undefined, options);
+}
+
+/** TCP sockets (IPv4 and IPv6) of the caller's network namespace. */
+export async function tcp(options: ReaderOptions = {}): Promise<InetSocket[]> {
+  return TCP.read(undefined, options);
+}
+
+export async function udp(options: ReaderOptions = {}): Promise<UdpSocket[]> {
+  return UDP.read(undefined, options);
+}
+
+export async function unix(options: ReaderOptions = {}): Promise<UnixSocket[]> {
+  return UNIX.read(undefined, options);
+}
+
+/** Kernel symbols (like /proc/kallsyms); names longer than 127 bytes are cut. */
+export async function ksyms(options: ReaderOptions = {}): Promise<Ksym[]> {
+  return KSYM.read(undefined, options);
+}
+
+/** cgroups from the root (or `{ cgroupFd | cgroupId }`) in `order` (default "pre"). */
+export async function cgroups(
+  params?: CgroupParams,
+  options: ReaderOptions = {},
+): Promise<Cgroup[]> {
+  return CGROUP.read(params, options);
+}
+
+/** Slab caches (Linux 6.13+). */
+export async function kmemCaches(options: ReaderOptions = {}): Promise<KmemCache[]> {
+  return KMEM_CACHE.read(undefined, options);
+}

@@ -7,16 +7,30 @@ import { BpfError, BpfMap } from "@ts-ebpf/syscall";
 import * as it from "../index.js";
 import { type Column, formatTable, jsonLine, type Row } from "./format.js";
 
-const USAGE = `usage: bpf-iter <command> [options]
+const OPTIONS_OF_PARAMS: Record<string, string> = {
+  task: " [--pid N]", // one process, Linux 6.1+
+  cgroup: " [--cgroup-id N] [--order pre|post|up|self]",
+};
+
+/** Usage line of each built-in's command, from its definition. */
+function builtinUsage(): string {
+  return it
+    .builtins()
+    .map((b) => {
+      const names = [b.cli.command, ...(b.cli.aliases ?? [])].join("|");
+      const head = `  ${names}${OPTIONS_OF_PARAMS[it.paramKind(b.target)] ?? ""}`;
+      return head.length < 31
+        ? `${head.padEnd(31)}${b.cli.help}`
+        : `${head}\n${" ".repeat(31)}${b.cli.help}`;
+    })
+    .join("\n");
+}
+
+const USAGE = () => `usage: bpf-iter <command> [options]
 
 commands:
   list                         iterator targets of the running kernel
-  tasks|files|vmas [--pid N]   tasks, open files, memory maps (--pid: one process, Linux 6.1+)
-  maps|progs|links             BPF maps, programs, links
-  tcp|udp|unix                 sockets of this network namespace
-  ksyms                        kernel symbols
-  cgroups [--cgroup-id N] [--order pre|post|up|self]
-  kmem-caches                  slab caches (Linux 6.13+)
+${builtinUsage()}
   map <id|pinned-path>         contents of a map (bpf_map_elem iterator)
   pin <target> <path> [--mode 0644]
                                pin a built-in iterator on bpffs (binary records);
@@ -30,145 +44,40 @@ options:
 
 class UsageError extends Error {}
 
-interface Listing {
-  rows: () => Promise<object[]>;
-  columns: Column[];
+/** The built-in a command (or alias) names. */
+function builtinOfCommand(command: string): it.Builtin<object> | undefined {
+  return it
+    .builtins()
+    .find((b) => b.cli.command === command || (b.cli.aliases ?? []).includes(command));
 }
 
-const hex = (n: number | bigint) => `0x${n.toString(16)}`;
+/** Commands of the built-ins whose target takes parameters of `kind`: "tasks, files and vmas". */
+function commandsTaking(kind: it.ParamKind): string {
+  const names = it
+    .builtins()
+    .filter((b) => it.paramKind(b.target) === kind)
+    .map((b) => b.cli.command);
+  return names.length < 2 ? names.join("") : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
+}
 
-function listings(
+/** A built-in's parameters from the command line, by the kind its target takes. */
+function builtinParams(
+  builtin: it.Builtin<object>,
   pid: number | undefined,
   cgroup: { id?: bigint; order?: string },
-): Record<string, Listing> {
-  const filter = pid === undefined ? undefined : { pid };
-  return {
-    tasks: {
-      rows: () => it.tasks(filter),
-      columns: [
-        { key: "tgid", right: true },
-        { key: "pid", right: true },
-        { key: "ppid", right: true },
-        { key: "uid", right: true },
-        { key: "threads", header: "THR", right: true },
-        { key: "comm" },
-      ],
-    },
-    files: {
-      rows: () => it.taskFiles(filter),
-      columns: [
-        { key: "tgid", right: true },
-        { key: "fd", right: true },
-        { key: "ino", right: true },
-        { key: "mode" },
-        { key: "flags" },
-        { key: "pos", right: true },
-        { key: "comm" },
-      ],
-    },
-    vmas: {
-      rows: async () =>
-        (await it.taskVmas(filter)).map((v) => ({
-          ...v,
-          range: `${v.start.toString(16)}-${v.end.toString(16)}`,
-          flagsHex: hex(v.flags),
-        })),
-      columns: [
-        { key: "tgid", right: true },
-        { key: "range" },
-        { key: "flagsHex", header: "FLAGS" },
-        { key: "pgoff", right: true },
-        { key: "ino", right: true },
-        { key: "comm" },
-      ],
-    },
-    maps: {
-      rows: () => it.bpfMaps(),
-      columns: [
-        { key: "id", right: true },
-        { key: "typeName", header: "TYPE" },
-        { key: "keySize", header: "KEY", right: true },
-        { key: "valueSize", header: "VALUE", right: true },
-        { key: "maxEntries", header: "MAX", right: true },
-        { key: "name" },
-      ],
-    },
-    progs: {
-      rows: () => it.bpfProgs(),
-      columns: [
-        { key: "id", right: true },
-        { key: "typeName", header: "TYPE" },
-        { key: "insns", right: true },
-        { key: "tag" },
-        { key: "name" },
-      ],
-    },
-    links: {
-      rows: () => it.bpfLinks(),
-      columns: [
-        { key: "id", right: true },
-        { key: "typeName", header: "TYPE" },
-        { key: "progId", header: "PROG", right: true },
-      ],
-    },
-    tcp: { rows: () => it.tcp(), columns: socketColumns },
-    udp: { rows: () => it.udp(), columns: socketColumns },
-    unix: {
-      rows: () => it.unix(),
-      columns: [
-        { key: "type" },
-        { key: "state", right: true },
-        { key: "uid", right: true },
-        { key: "ino", right: true },
-        { key: "path" },
-      ],
-    },
-    ksyms: {
-      rows: async () =>
-        (await it.ksyms()).map((k) => ({ ...k, address: k.value.toString(16).padStart(16, "0") })),
-      columns: [{ key: "address" }, { key: "type" }, { key: "name" }, { key: "module" }],
-    },
-    cgroups: {
-      rows: () =>
-        it.cgroups(
-          cgroup.id === undefined && cgroup.order === undefined
-            ? undefined
-            : {
-                ...(cgroup.id === undefined ? {} : { cgroupId: cgroup.id }),
-                ...(cgroup.order === undefined
-                  ? {}
-                  : { order: cgroup.order as "pre" | "post" | "up" | "self" }),
-              },
-        ),
-      columns: [{ key: "id", right: true }, { key: "level", right: true }, { key: "name" }],
-    },
-    "kmem-caches": {
-      rows: () => it.kmemCaches(),
-      columns: [
-        { key: "size", right: true },
-        { key: "objectSize", header: "OBJSIZE", right: true },
-        { key: "align", right: true },
-        { key: "name" },
-      ],
-    },
-  };
-}
-
-const socketColumns: Column[] = [
-  { key: "stateName", header: "STATE" },
-  { key: "local" },
-  { key: "remote" },
-  { key: "uid", right: true },
-];
-
-function socketRow(s: it.InetSocket): Row {
-  const addr = (a: string, p: number) => (a.includes(":") ? `[${a}]:${p}` : `${a}:${p}`);
-  return {
-    stateName: s.stateName,
-    local: addr(s.localAddress, s.localPort),
-    remote: addr(s.remoteAddress, s.remotePort),
-    uid: s.uid,
-  };
+): it.IteratorParams | undefined {
+  switch (it.paramKind(builtin.target)) {
+    case "task":
+      return pid === undefined ? undefined : { pid };
+    case "cgroup":
+      if (cgroup.id === undefined && cgroup.order === undefined) return undefined;
+      return {
+        ...(cgroup.id === undefined ? {} : { cgroupId: cgroup.id }),
+        ...(cgroup.order === undefined ? {} : { order: cgroup.order as it.CgroupOrder }),
+      };
+    default:
+      return undefined;
+  }
 }
 
 function write(text: string): void {
@@ -235,21 +144,6 @@ function pick(map: BpfMap): it.IterableMap {
   };
 }
 
-const BUILTIN_TARGETS: Record<string, string> = {
-  task: "tasks",
-  task_file: "files",
-  task_vma: "vmas",
-  bpf_map: "maps",
-  bpf_prog: "progs",
-  bpf_link: "links",
-  tcp: "tcp",
-  udp: "udp",
-  unix: "unix",
-  ksym: "ksyms",
-  cgroup: "cgroups",
-  kmem_cache: "kmem-caches",
-};
-
 function parseMode(mode: string): number {
   if (!/^0?[0-7]{3}$/.test(mode))
     throw new UsageError(`--mode must be octal permission bits such as 0644, got "${mode}"`);
@@ -267,8 +161,6 @@ function pin(target: string, path: string, mode: number | undefined): void {
     `pinned ${target} iterator at ${path} (records of ${it.builtinRecordSize(target)} bytes)\n`,
   );
 }
-
-const COMMAND_OF_TARGET = BUILTIN_TARGETS;
 
 const isRoot = () => process.geteuid?.() === 0;
 
@@ -337,14 +229,11 @@ async function cat(path: string, json: boolean): Promise<void> {
     write(bytes.toString("utf8"));
     return;
   }
-  const command = COMMAND_OF_TARGET[target];
-  const size = command ? it.builtinRecordSize(target) : 0;
+  const builtin = it.builtinOf(target);
+  const size = builtin ? it.builtinRecordSize(target) : 0;
   // A built-in's binary records decode to its table; anything else is the program's own text.
-  if (command && bytes.length % size === 0 && !isText(bytes)) {
-    let rows = it.decodeBuiltin(target, bytes) as object[];
-    if (!json && (target === "tcp" || target === "udp"))
-      rows = (rows as it.InetSocket[]).map(socketRow);
-    print(rows, listings(undefined, {})[command]!.columns, json);
+  if (builtin && bytes.length % size === 0 && !isText(bytes)) {
+    print(builtin.decodeRows(bytes, !json), builtin.cli.columns, json);
     return;
   }
   write(bytes.toString("utf8"));
@@ -363,7 +252,7 @@ function list(json: boolean): void {
     target: t.name,
     since: t.since ?? "?",
     params: t.params === "none" ? "" : t.params,
-    builtin: BUILTIN_TARGETS[t.name] ?? "",
+    builtin: it.builtinOf(t.name)?.cli.command ?? "",
     context: t.context.map((m) => `${m.type} ${m.name}`.replace("* ", "*")).join(", "),
   }));
   for (const t of it.missingTargets()) {
@@ -403,19 +292,23 @@ export async function main(argv: string[]): Promise<number> {
   });
   const [command, ...rest] = positionals;
   if (values.help || command === undefined) {
-    write(`${USAGE}\n`);
+    write(`${USAGE()}\n`);
     return command === undefined && !values.help ? 1 : 0;
   }
   let pid: number | undefined;
   if (values.pid !== undefined) {
     if (!/^\d+$/.test(values.pid) || Number(values.pid) < 1)
       throw new UsageError(`--pid must be a positive integer, got "${values.pid}"`);
-    if (!["tasks", "files", "vmas"].includes(command))
-      throw new UsageError(`--pid applies to tasks, files and vmas, not ${command}`);
+    const target = builtinOfCommand(command)?.target;
+    if (target === undefined || it.paramKind(target) !== "task")
+      throw new UsageError(`--pid applies to ${commandsTaking("task")}, not ${command}`);
     pid = Number(values.pid);
   }
-  if ((values["cgroup-id"] !== undefined || values.order !== undefined) && command !== "cgroups") {
-    throw new UsageError("--cgroup-id and --order apply to cgroups only");
+  if (
+    (values["cgroup-id"] !== undefined || values.order !== undefined) &&
+    it.paramKind(builtinOfCommand(command)?.target ?? "") !== "cgroup"
+  ) {
+    throw new UsageError(`--cgroup-id and --order apply to ${commandsTaking("cgroup")} only`);
   }
   if (values.mode !== undefined && command !== "pin")
     throw new UsageError("--mode applies to pin only");
@@ -440,19 +333,16 @@ export async function main(argv: string[]): Promise<number> {
       await cat(rest[0]!, values.json);
       return 0;
   }
-  const listing = listings(pid, {
-    ...(cgroupId === undefined ? {} : { id: BigInt(cgroupId) }),
-    ...(values.order === undefined ? {} : { order: values.order }),
-  })[command];
-  if (!listing) throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+  const builtin = builtinOfCommand(command);
+  if (!builtin) throw new UsageError(`unknown command "${command}"\n\n${USAGE()}`);
   if (rest.length > 0)
     throw new UsageError(`${command} takes no arguments, got "${rest.join(" ")}"`);
-  let rows = await listing.rows();
-  if (command === "tcp" || command === "udp") {
-    const sockets = rows as it.InetSocket[];
-    rows = values.json ? sockets : sockets.map(socketRow);
-  }
-  print(rows, listing.columns, values.json);
+  const params = builtinParams(builtin, pid, {
+    ...(cgroupId === undefined ? {} : { id: BigInt(cgroupId) }),
+    ...(values.order === undefined ? {} : { order: values.order }),
+  });
+  const rows = await builtin.readRows(params, !values.json);
+  print(rows, builtin.cli.columns, values.json);
   return 0;
 }
 
