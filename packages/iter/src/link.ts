@@ -354,6 +354,7 @@ export class IteratorLink implements Disposable, AsyncDisposable {
         "iterator links are made by createIterator() and IteratorLink.fromPinned(), not with new",
       );
     }
+    building = undefined; // one IteratorLink per link built
     this.#link = link;
     this.target = target;
     this.#prog = prog;

@@ -2,9 +2,45 @@
 // kernel is told (attack review of issue 13): the preset attrs live in memory no
 // codec sees, the buffers whose addresses are preset cannot be detached, and no
 // caller code runs while a handle is being adopted.
+import { closeSync, unlinkSync } from "node:fs";
 import { describeKernel } from "@ts-ebpf/testing";
 import { describe, expect, it } from "vitest";
-import { BpfMap, BpfMapType, type Codec, codecs } from "../src/index.js";
+import {
+  BpfMap,
+  BpfMapType,
+  BpfProgType,
+  type Codec,
+  codecs,
+  mapCreate,
+  Program,
+} from "../src/index.js";
+import { pinPath, returnZero } from "./helpers.js";
+
+/**
+ * Tries to build a handle around every fd number, as caller code running
+ * inside adopt() could (`protected` does not hold in JavaScript); the handles
+ * it managed to build.
+ */
+function forgeAll(build: (fd: number) => unknown): unknown[] {
+  const forged: unknown[] = [];
+  for (let fd = 3; fd < 1024; fd++) {
+    try {
+      forged.push(build(fd));
+    } catch {
+      // refused: what must happen for every fd
+    }
+  }
+  return forged;
+}
+
+const shape = {
+  type: BpfMapType.ARRAY,
+  keySize: 4,
+  valueSize: 8,
+  maxEntries: 1,
+  flags: 0,
+  name: "x",
+};
 
 describeKernel("codecs and the preset attrs", () => {
   describe("a codec writing through target.buffer", () => {
@@ -45,11 +81,11 @@ describeKernel("codecs and the preset attrs", () => {
         size: 4,
         encode(k, target) {
           attempts++;
-          structuredClone(target.buffer, { transfer: [target.buffer] });
+          structuredClone(target.buffer, { transfer: [target.buffer as ArrayBuffer] });
           new DataView(target.buffer, target.byteOffset, 4).setUint32(0, k, true);
         },
         decode(b) {
-          structuredClone(b.buffer, { transfer: [b.buffer] });
+          structuredClone(b.buffer, { transfer: [b.buffer as ArrayBuffer] });
           return new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
         },
       };
@@ -66,5 +102,83 @@ describeKernel("codecs and the preset attrs", () => {
       expect(m.get(0)).toBe(0);
       expect(attempts).toBeGreaterThan(0);
     });
+  });
+});
+
+describeKernel("no caller code runs while a handle is adopted", () => {
+  /** A u32 codec whose every property read tries to forge a second map handle. */
+  function forgingCodec(forged: unknown[]): Codec<number> {
+    const forge = () => forged.push(...forgeAll((fd) => Reflect.construct(BpfMap, [fd, shape])));
+    return {
+      get size() {
+        forge();
+        return 4;
+      },
+      get encode() {
+        forge();
+        return codecs.u32.encode;
+      },
+      get decode() {
+        forge();
+        return codecs.u32.decode;
+      },
+    } as Codec<number>;
+  }
+
+  it("BpfMap.fromFd, fromPinned, fromId and create read codecs before adopting", () => {
+    const forged: unknown[] = [];
+    const fd = mapCreate({ type: BpfMapType.ARRAY, keySize: 4, valueSize: 1 << 20, maxEntries: 1 });
+    const path = pinPath("adopt-window");
+    try {
+      using a = BpfMap.fromFd(fd, { key: forgingCodec(forged) });
+      a.pin(path);
+      using b = BpfMap.fromPinned(path, { key: forgingCodec(forged) });
+      using c = BpfMap.fromId(a.info().id, { key: forgingCodec(forged) });
+      using d = BpfMap.create({
+        type: BpfMapType.HASH,
+        keySize: 4,
+        valueSize: 4,
+        maxEntries: 1,
+        key: forgingCodec(forged),
+        value: forgingCodec(forged),
+      });
+      expect([a.valueSize, b.valueSize, c.valueSize, d.valueSize]).toEqual([
+        1 << 20,
+        1 << 20,
+        1 << 20,
+        4,
+      ]);
+    } finally {
+      closeSync(fd);
+      try {
+        unlinkSync(path);
+      } catch {
+        // not pinned
+      }
+    }
+    expect(forged).toEqual([]);
+  });
+
+  it("Program.load reads type and name once, before adopting", () => {
+    const forged: unknown[] = [];
+    let typeReads = 0;
+    const options = {
+      get type() {
+        typeReads++;
+        forged.push(...forgeAll((fd) => Reflect.construct(Program, [fd, 1, "forged", "", []])));
+        return BpfProgType.SOCKET_FILTER;
+      },
+      get name() {
+        forged.push(...forgeAll((fd) => Reflect.construct(Program, [fd, 1, "forged", "", []])));
+        return "adopted";
+      },
+      instructions: returnZero(),
+      license: "GPL",
+    };
+    using p = Program.load(options);
+    expect(p.name).toBe("adopted");
+    expect(p.type).toBe(BpfProgType.SOCKET_FILTER);
+    expect(typeReads).toBe(1);
+    expect(forged).toEqual([]);
   });
 });

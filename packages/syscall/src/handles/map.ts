@@ -2,13 +2,7 @@
 // preallocated attr whose key/value addresses are set once, so a lookup is one
 // N-API crossing with no allocation besides what the value codec returns.
 import { markAsUntransferable } from "node:worker_threads";
-import {
-  bytes as bytesCodec,
-  type Codec,
-  isCodec,
-  u32 as u32Codec,
-  u64 as u64Codec,
-} from "../codec.js";
+import { bytes as bytesCodec, type Codec, u32 as u32Codec, u64 as u64Codec } from "../codec.js";
 import { getFdById } from "../commands/id.js";
 import { type MapInfo, mapInfo, mapInfoOf } from "../commands/info.js";
 import {
@@ -78,8 +72,11 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
   readonly #keyView: DataView;
   readonly #valueView: DataView;
 
-  /** `fd` becomes the private fd the preset attrs name (see FdHandle). */
-  protected constructor(fd: number, shape: MapShape, codecs: MapCodecs<K, V> = {}) {
+  /**
+   * `fd` becomes the private fd the preset attrs name (see FdHandle). `codecs`
+   * were read before adopt() (readCodecs): nothing here runs caller code.
+   */
+  protected constructor(fd: number, shape: MapShape, codecs: ReadCodecs = {}) {
     super(fd, "map", `Map ${shape.name || fd}`);
     this.type = shape.type;
     this.keySize = shape.keySize;
@@ -125,11 +122,13 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
     if (typeof options !== "object" || options === null) {
       throw new TypeError("Map.create options must be an object");
     }
-    // Codec sizes are checked before the map exists.
-    pickCodec("key", options.key, v.u32("keySize", options.keySize));
+    // Codecs are read once, before the map exists (no getter runs in adopt()),
+    // and the key codec's size is checked before then too.
+    const codecs = readCodecs({ key: options.key, value: options.value });
+    pickCodec("key", codecs.key, v.u32("keySize", options.keySize));
     // The shape comes from the kernel, not from a second read of `options`: a
     // getter answering differently then cannot size the handle's buffers.
-    return adopt(mapCreate(options), (fd) => new BpfMap<K, V>(fd, mapInfoOf(fd), options));
+    return adopt(mapCreate(options), (fd) => new BpfMap<K, V>(fd, mapInfoOf(fd), codecs));
   }
 
   /**
@@ -141,7 +140,8 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
     fd: number,
     codecs?: MapCodecs<K, V>,
   ): BpfMap<K, V> {
-    return adoptDupOf(fd, "map", (dup) => new BpfMap<K, V>(dup, mapInfo(dup), codecs));
+    const read = readCodecs(codecs);
+    return adoptDupOf(fd, "map", (dup) => new BpfMap<K, V>(dup, mapInfo(dup), read));
   }
 
   /** Opens a pinned map (BPF_OBJ_GET). `fileFlags`: BpfFileFlag.RDONLY / WRONLY. */
@@ -150,12 +150,9 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
     codecs?: MapCodecs<K, V>,
     options: { fileFlags?: number } = {},
   ): BpfMap<K, V> {
-    return adoptPinned(
-      path,
-      "map",
-      (fd) => new BpfMap<K, V>(fd, mapInfo(fd), codecs),
-      options.fileFlags ?? 0,
-    );
+    const read = readCodecs(codecs);
+    const fileFlags = options.fileFlags ?? 0;
+    return adoptPinned(path, "map", (fd) => new BpfMap<K, V>(fd, mapInfo(fd), read), fileFlags);
   }
 
   /** Opens a map by id (MAP_GET_FD_BY_ID). */
@@ -163,9 +160,10 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
     id: number,
     codecs?: MapCodecs<K, V>,
   ): BpfMap<K, V> {
+    const read = readCodecs(codecs);
     return adopt(getFdById("map", id), (fd) => {
       expectKind(fd, "map", `map id ${id}`);
-      return new BpfMap<K, V>(fd, mapInfo(fd), codecs);
+      return new BpfMap<K, V>(fd, mapInfo(fd), read);
     });
   }
 
@@ -370,31 +368,73 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
   }
 }
 
-function pickCodec(which: string, codec: unknown, size: number): Codec<unknown> {
+/** A caller's codec, read once into values of ours (readCodec). */
+interface ReadCodec {
+  readonly size: number;
+  readonly codec: Codec<unknown>;
+}
+
+/** Codecs as a handle's constructor takes them: already read (readCodecs). */
+interface ReadCodecs {
+  readonly key?: ReadCodec;
+  readonly value?: ReadCodec;
+}
+
+/**
+ * Reads the caller's codecs once, before a handle is adopted: every property
+ * (size, encode, decode, decodeAt) is read here, so no getter of the caller's
+ * runs while the handle's constructor holds the fd (it could build a second
+ * handle around it), and a getter answering differently later changes nothing.
+ */
+function readCodecs(codecs: unknown): ReadCodecs {
+  if (codecs === undefined) return {};
+  if (typeof codecs !== "object" || codecs === null) {
+    throw new TypeError("codecs must be an object such as { key, value }");
+  }
+  const { key, value } = codecs as MapCodecs<unknown, unknown>;
+  return { key: readCodec("key", key), value: readCodec("value", value) };
+}
+
+function readCodec(which: string, codec: unknown): ReadCodec | undefined {
+  if (codec === undefined) return undefined;
+  const bad = () => new TypeError(`${which} codec must be {size, encode, decode}`);
+  if (typeof codec !== "object" || codec === null) throw bad();
+  const { size, encode, decode, decodeAt } = codec as Codec<unknown>;
+  if (typeof size !== "number" || typeof encode !== "function" || typeof decode !== "function") {
+    throw bad();
+  }
+  // u32/u64 are ours: keep their encodeAt/decodeAt fast paths as they are.
+  if (codec === u32Codec || codec === u64Codec) return { size, codec: codec as Codec<unknown> };
+  return { size, codec: acceptReturnedBytes(codec, size, encode, decode, decodeAt) };
+}
+
+function pickCodec(which: string, codec: ReadCodec | undefined, size: number): Codec<unknown> {
   if (codec === undefined) return bytesCodec(Math.max(1, size));
-  if (!isCodec(codec)) throw new TypeError(`${which} codec must be {size, encode, decode}`);
   if (codec.size !== size) {
     throw new RangeError(`${which} codec is ${codec.size} bytes, the map's ${which} is ${size}`);
   }
-  return acceptReturnedBytes(codec);
+  return codec.codec;
 }
 
 /**
  * Codecs whose encode returns fresh bytes instead of writing into the slot
  * (a @ts-ebpf/btf record layout's `encode(value)`) would otherwise store
- * zeros: copy what they return into the slot.
+ * zeros: copy what they return into the slot. Binding reads the functions'
+ * name and length: this runs in readCodec, before any adopt().
  */
-function acceptReturnedBytes(codec: Codec<unknown>): Codec<unknown> {
-  if (codec === u32Codec || codec === u64Codec) return codec;
-  const encode = codec.encode.bind(codec);
-  const decodeAt = codec.decodeAt?.bind(codec);
-  return {
-    size: codec.size,
-    decode: codec.decode.bind(codec),
-    // Reading has no returned-bytes problem: keep the codec's fast path.
-    ...(decodeAt ? { decodeAt } : {}),
+function acceptReturnedBytes(
+  self: object,
+  size: number,
+  encode: Codec<unknown>["encode"],
+  decode: Codec<unknown>["decode"],
+  decodeAt: Codec<unknown>["decodeAt"],
+): Codec<unknown> {
+  const boundEncode = encode.bind(self);
+  const codec: Codec<unknown> = {
+    size,
+    decode: decode.bind(self),
     encode(value, target) {
-      const out: unknown = encode(value, target);
+      const out: unknown = boundEncode(value, target);
       if (out instanceof Uint8Array && out !== target) {
         if (out.byteLength !== target.byteLength) {
           throw new RangeError(
@@ -405,4 +445,7 @@ function acceptReturnedBytes(codec: Codec<unknown>): Codec<unknown> {
       }
     },
   };
+  // Reading has no returned-bytes problem: keep the codec's fast path.
+  if (typeof decodeAt === "function") codec.decodeAt = decodeAt.bind(self);
+  return codec;
 }

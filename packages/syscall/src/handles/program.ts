@@ -40,11 +40,19 @@ export class Program extends FdHandle {
     options: ProgLoadOptions,
     ownedMaps: readonly BpfMap<unknown, unknown>[] = [],
   ): Program {
-    const { fd, log } = progLoad(options);
-    return adopt(
-      fd,
-      (owned) => new Program(owned, options.type, options.name ?? "", log, ownedMaps),
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("Program.load options must be an object");
+    }
+    // type and name are read once, before the load: progLoad reads the same
+    // values (own data properties over the caller's object), and no getter of
+    // the caller's runs inside adopt() (it could build a second handle there).
+    const type = options.type;
+    const name = options.name;
+    const maps = Array.from(ownedMaps);
+    const { fd, log } = progLoad(
+      Object.create(options, { type: { value: type }, name: { value: name } }),
     );
+    return adopt(fd, (owned) => new Program(owned, type, name ?? "", log, maps));
   }
 
   /**
