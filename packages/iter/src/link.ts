@@ -28,6 +28,7 @@ import {
   iterFuncName,
   iterTargetOfFunc,
 } from "@ts-ebpf/syscall/constants";
+import { programInfoOf } from "@ts-ebpf/syscall/internal";
 import { IteratorError, IteratorTargetRefusedError, UnsupportedTargetError } from "./errors.js";
 import {
   checkFdAbove2,
@@ -149,7 +150,9 @@ export function loadIteratorProgram(spec: ProgramSpec, target: string, btf?: Btf
 export function loadedProgramTarget(program: ProgramFdOwner, btf: Btf = loadKernelBtf()): string {
   let info: ReturnType<typeof progInfo>;
   if (program instanceof Program) {
-    info = program.info();
+    // From the handle's private fd: never through a method of the object,
+    // which the caller can override (an own `info` answering for another target).
+    info = programInfoOf(program);
   } else {
     // OBJ_GET_INFO_BY_FD answers for any BPF fd (a link's info read as a
     // program's would be nonsense): ask what the fd is first.

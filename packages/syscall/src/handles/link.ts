@@ -13,7 +13,7 @@ import { BpfAttachType } from "../constants/enums.gen.js";
 import { expectKind } from "../fds.js";
 import * as v from "../validate.js";
 import { adopt, adoptDupOf, adoptPinned, FdHandle, ownFd } from "./fd.js";
-import type { Program } from "./program.js";
+import { type Program, programFdOf } from "./program.js";
 
 /** The protected constructor, for attachIterator() in this module. */
 let newLink: (fd: number) => Link;
@@ -66,7 +66,7 @@ export class Link extends FdHandle {
 
 /** A program's fd for a command: a handle's private fd, or a caller's number. */
 function fdOf(x: Program | number): number {
-  return typeof x === "number" ? v.fd("program fd", x) : ownFd(x);
+  return typeof x === "number" ? v.fd("program fd", x) : programFdOf(x);
 }
 
 /**

@@ -12,6 +12,8 @@ import { expectKind } from "../fds.js";
 import { adopt, adoptDupOf, adoptPinned, FdHandle, ownFd } from "./fd.js";
 import type { BpfMap } from "./map.js";
 
+let programBrand: (x: object) => boolean;
+
 export class Program extends FdHandle {
   /** `enum bpf_prog_type`. */
   readonly type: number;
@@ -20,6 +22,12 @@ export class Program extends FdHandle {
   readonly log: string;
   /** Maps this program owns (closed with it). */
   readonly maps: readonly BpfMap<unknown, unknown>[];
+  /** Present only on genuine Program handles (see programFdOf). */
+  readonly #program = true;
+
+  static {
+    programBrand = (x) => #program in x;
+  }
 
   protected constructor(
     fd: number,
@@ -95,4 +103,27 @@ export class Program extends FdHandle {
     super.close();
     for (const m of this.maps) m.close();
   }
+}
+
+/**
+ * The private fd of a genuine Program handle (package-internal). A TypeError
+ * for anything else, whatever its prototype, `instanceof` answer or own
+ * properties say: an object made to look like a Program, or another kind of
+ * handle given Program.prototype, has no Program brand.
+ */
+export function programFdOf(program: Program): number {
+  if (typeof program !== "object" || program === null || !programBrand(program)) {
+    throw new TypeError("program must be a Program handle from @ts-ebpf/syscall");
+  }
+  return ownFd(program);
+}
+
+/**
+ * What the kernel reports about the program a Program handle owns, read from
+ * its private fd (exported for @ts-ebpf/iter through ./internal): never
+ * through `info()`, which a caller can override on the object (an own
+ * property) to pass a security check.
+ */
+export function programInfoOf(program: Program): ProgInfo {
+  return progInfo(programFdOf(program));
 }
