@@ -27,6 +27,8 @@ describe("built-in definitions", () => {
       "ksym",
       "cgroup",
       "kmem_cache",
+      "ipv6_route",
+      "netlink",
     ]);
     const known = new Map(TARGETS.map((t) => [t.name, t]));
     for (const b of all) {

@@ -9,7 +9,7 @@ import type { Column, Row } from "../cli/format.js";
 import type { CgroupParams, IteratorParams, TaskParams } from "../params.js";
 import type { ReaderOptions } from "../reader.js";
 import { type BuiltinRecord, defineBuiltin } from "./builtin.js";
-import { inetFields, inetSocket, udpSocket } from "./net.js";
+import { inetFields, inetSocket, ipv6, udpSocket } from "./net.js";
 
 const hex = (n: number | bigint) => `0x${n.toString(16)}`;
 const lowerName = (names: Readonly<Record<number, string>>, value: number) =>
@@ -21,7 +21,7 @@ const taskIds = <const C extends string>(ctx: C) =>
     { name: "pid", ctx, path: "pid", kind: "u32" },
   ] as const;
 
-export const TASK = defineBuiltin({
+const TASK = defineBuiltin({
   target: "task",
   object: "task",
   fields: [
@@ -52,7 +52,7 @@ export const TASK = defineBuiltin({
   },
 });
 
-export const TASK_FILE = defineBuiltin({
+const TASK_FILE = defineBuiltin({
   target: "task_file",
   object: "file",
   fields: [
@@ -79,7 +79,7 @@ export const TASK_FILE = defineBuiltin({
   },
 });
 
-export const TASK_VMA = defineBuiltin({
+const TASK_VMA = defineBuiltin({
   target: "task_vma",
   object: "vma",
   fields: [
@@ -110,7 +110,7 @@ export const TASK_VMA = defineBuiltin({
   },
 });
 
-export const BPF_MAP = defineBuiltin({
+const BPF_MAP = defineBuiltin({
   target: "bpf_map",
   object: "map",
   fields: [
@@ -137,7 +137,7 @@ export const BPF_MAP = defineBuiltin({
   },
 });
 
-export const BPF_PROG = defineBuiltin({
+const BPF_PROG = defineBuiltin({
   target: "bpf_prog",
   object: "prog",
   fields: [
@@ -169,7 +169,7 @@ export const BPF_PROG = defineBuiltin({
   },
 });
 
-export const BPF_LINK = defineBuiltin({
+const BPF_LINK = defineBuiltin({
   target: "bpf_link",
   object: "link",
   fields: [
@@ -207,7 +207,7 @@ function socketRow(s: ReturnType<typeof inetSocket>): Row {
   };
 }
 
-export const TCP = defineBuiltin({
+const TCP = defineBuiltin({
   target: "tcp",
   object: "sk_common",
   fields: [...inetFields("sk_common", ""), { name: "uid", ctx: "uid", kind: "u32" }],
@@ -220,7 +220,7 @@ export const TCP = defineBuiltin({
   },
 });
 
-export const UDP = defineBuiltin({
+const UDP = defineBuiltin({
   target: "udp",
   object: "udp_sk",
   fields: [
@@ -244,7 +244,7 @@ const SOCK_TYPES: Readonly<Record<number, "stream" | "dgram" | "seqpacket">> = {
 };
 const SUN_PATH_OFFSET = 2; // offsetof(struct sockaddr_un, sun_path)
 
-export const UNIX = defineBuiltin({
+const UNIX = defineBuiltin({
   target: "unix",
   object: "unix_sk",
   fields: [
@@ -281,7 +281,7 @@ export const UNIX = defineBuiltin({
   },
 });
 
-export const KSYM = defineBuiltin({
+const KSYM = defineBuiltin({
   target: "ksym",
   object: "ksym",
   fields: [
@@ -306,7 +306,7 @@ export const KSYM = defineBuiltin({
   },
 });
 
-export const CGROUP = defineBuiltin({
+const CGROUP = defineBuiltin({
   target: "cgroup",
   object: "cgroup",
   fields: [
@@ -321,7 +321,7 @@ export const CGROUP = defineBuiltin({
   },
 });
 
-export const KMEM_CACHE = defineBuiltin({
+const KMEM_CACHE = defineBuiltin({
   target: "kmem_cache",
   object: "s",
   fields: [
@@ -343,6 +343,106 @@ export const KMEM_CACHE = defineBuiltin({
   },
 });
 
+const RTF_GATEWAY = 0x2;
+
+const IPV6_ROUTE = defineBuiltin({
+  target: "ipv6_route",
+  object: "rt",
+  fields: [
+    { name: "dst", ctx: "rt", path: "fib6_dst.addr", kind: "bytes", len: 16 },
+    { name: "dstLen", ctx: "rt", path: "fib6_dst.plen", kind: "u32" },
+    // Source routing (CONFIG_IPV6_SUBTREES) only.
+    { name: "src", ctx: "rt", path: "fib6_src.addr", kind: "bytes", len: 16, optional: true },
+    { name: "srcLen", ctx: "rt", path: "fib6_src.plen", kind: "u32", optional: true },
+    // A route using a nexthop object (`ip nexthop`) has no fib6_nh of its own.
+    { name: "nexthopObject", ctx: "rt", path: "nh", kind: "nonzero" },
+    { name: "gatewayFamily", ctx: "rt", path: "fib6_nh[0].nh_common.nhc_gw_family", kind: "u8" },
+    {
+      name: "gateway",
+      ctx: "rt",
+      path: "fib6_nh[0].nh_common.nhc_gw.ipv6",
+      kind: "bytes",
+      len: 16,
+    },
+    { name: "device", ctx: "rt", path: "fib6_nh[0].nh_common.nhc_dev.name", kind: "char", len: 16 },
+    { name: "metric", ctx: "rt", path: "fib6_metric", kind: "u32" },
+    { name: "refs", ctx: "rt", path: "fib6_ref.refs.counter", kind: "u32" },
+    { name: "flags", ctx: "rt", path: "fib6_flags", kind: "u32" },
+    { name: "type", ctx: "rt", path: "fib6_type", kind: "u8" },
+    { name: "protocol", ctx: "rt", path: "fib6_protocol", kind: "u8" },
+    { name: "table", ctx: "rt", path: "fib6_table.tb6_id", kind: "u32" },
+  ],
+  convert: (r) => {
+    const own = r.nexthopObject === 0;
+    const gateway = own && r.gatewayFamily !== 0;
+    return {
+      destination: ipv6(r.dst),
+      destinationLength: r.dstLen,
+      source: ipv6(r.src),
+      sourceLength: r.srcLen,
+      // "" when the route has no gateway (or its nexthop object has it).
+      gateway: gateway ? ipv6(r.gateway) : "",
+      // "" for a route without its own device (a nexthop object's, or none).
+      device: own ? r.device : "",
+      metric: r.metric,
+      refs: r.refs,
+      // RTF_* as /proc/net/ipv6_route shows them (RTF_GATEWAY when there is a gateway).
+      flags: gateway ? r.flags | RTF_GATEWAY : r.flags,
+      type: r.type,
+      protocol: r.protocol,
+      table: r.table,
+    };
+  },
+  cli: {
+    command: "routes6",
+    aliases: ["ipv6-routes"],
+    help: "IPv6 routes of this network namespace (every table)",
+    columns: [
+      { key: "route" },
+      { key: "via" },
+      { key: "device", header: "DEV" },
+      { key: "metric", right: true },
+      { key: "table", right: true },
+      { key: "flagsHex", header: "FLAGS" },
+    ],
+    extra: (r) => ({
+      route: `${r.destination}/${r.destinationLength}`,
+      via: r.gateway,
+      flagsHex: hex(r.flags),
+    }),
+  },
+});
+
+const NETLINK = defineBuiltin({
+  target: "netlink",
+  object: "sk",
+  fields: [
+    { name: "protocol", ctx: "sk", path: "sk.sk_protocol", kind: "u16" },
+    { name: "portid", ctx: "sk", path: "portid", kind: "u32" },
+    { name: "dstPortid", ctx: "sk", path: "dst_portid", kind: "u32" },
+    { name: "groups", ctx: "sk", path: "ngroups", kind: "u32" },
+    { name: "uid", ctx: "sk", path: "sk.sk_uid.val", kind: "u32" },
+    { name: "rmem", ctx: "sk", path: "sk.sk_backlog.rmem_alloc.counter", kind: "u32" },
+    { name: "wmem", ctx: "sk", path: "sk.sk_wmem_alloc.refs.counter", kind: "u32" },
+    { name: "refs", ctx: "sk", path: "sk.__sk_common.skc_refcnt.refs.counter", kind: "u32" },
+    { name: "dumping", ctx: "sk", path: "cb_running", kind: "u8" },
+  ],
+  // wmem as /proc shows it: sk_wmem_alloc starts at 1 (the socket's own reference).
+  convert: (r) => ({ ...r, wmem: Math.max(0, r.wmem - 1), dumping: r.dumping !== 0 }),
+  cli: {
+    command: "netlink",
+    help: "netlink sockets of this network namespace",
+    columns: [
+      { key: "protocol", header: "PROTO", right: true },
+      { key: "portid", header: "PORTID", right: true },
+      { key: "groups", right: true },
+      { key: "rmem", right: true },
+      { key: "wmem", right: true },
+      { key: "uid", right: true },
+    ],
+  },
+});
+
 // ------------------------------------------------------- record types
 
 export type Task = BuiltinRecord<typeof TASK>;
@@ -357,6 +457,8 @@ export type UnixSocket = BuiltinRecord<typeof UNIX>;
 export type Ksym = BuiltinRecord<typeof KSYM>;
 export type Cgroup = BuiltinRecord<typeof CGROUP>;
 export type KmemCache = BuiltinRecord<typeof KMEM_CACHE>;
+export type Ipv6Route = BuiltinRecord<typeof IPV6_ROUTE>;
+export type NetlinkSocket = BuiltinRecord<typeof NETLINK>;
 
 // ------------------------------------------------------- functions
 
@@ -436,4 +538,14 @@ export async function cgroups(
 /** Slab caches (Linux 6.13+). */
 export async function kmemCaches(options: ReaderOptions = {}): Promise<KmemCache[]> {
   return KMEM_CACHE.read(undefined, options);
+}
+
+/** IPv6 routes of the caller's network namespace, every table (like /proc/net/ipv6_route). */
+export async function ipv6Routes(options: ReaderOptions = {}): Promise<Ipv6Route[]> {
+  return IPV6_ROUTE.read(undefined, options);
+}
+
+/** Netlink sockets of the caller's network namespace (like /proc/net/netlink). */
+export async function netlinkSockets(options: ReaderOptions = {}): Promise<NetlinkSocket[]> {
+  return NETLINK.read(undefined, options);
 }

@@ -20,34 +20,8 @@ export {
   type FieldValue,
   type RawRecord,
 } from "./builtin.js";
-export {
-  type BpfLinkRecord,
-  type BpfMapRecord,
-  type BpfProgRecord,
-  type BuiltinOptions,
-  bpfLinks,
-  bpfMaps,
-  bpfProgs,
-  type Cgroup,
-  cgroups,
-  type InetSocket,
-  type KmemCache,
-  type Ksym,
-  kmemCaches,
-  ksyms,
-  type Task,
-  type TaskFile,
-  type TaskVma,
-  taskFiles,
-  tasks,
-  tasksSync,
-  taskVmas,
-  tcp,
-  type UdpSocket,
-  type UnixSocket,
-  udp,
-  unix,
-} from "./defs.js";
+// defs.ts exports each built-in's function and record type (the definitions stay private).
+export * from "./defs.js";
 export * from "./map-elems.js";
 export {
   compileRecord,

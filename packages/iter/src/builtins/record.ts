@@ -39,6 +39,8 @@ export type FieldKind =
   | "u64"
   /** A big-endian 16-bit value (ports), stored in host order. */
   | "be16"
+  /** 1 when the member (a pointer, say) is not zero, else 0: its value never leaves the kernel. */
+  | "nonzero"
   /** `len` raw bytes of an array member (addresses). */
   | "bytes"
   /** A char array member, decoded up to its NUL. */
@@ -75,6 +77,7 @@ const MAX_RECORD = 448; // leaves stack for nothing else; the BPF stack is 512 b
 function fieldType(def: FieldDef, len: number): FieldType<unknown> {
   switch (def.kind) {
     case "u8":
+    case "nonzero":
       return u8;
     case "u16":
     case "be16":
@@ -260,6 +263,9 @@ export function compileRecord<T = Record<string, unknown>>(
         if (!ms) throw new IteratorError(`field ${r.def.name}: member of ${r.size} bytes`);
         body.push(ldx(ms, "r0", from, r.offset));
         if (r.def.kind === "be16") body.push(be("r0", 16));
+        // 1 for any value but 0 (no arithmetic on a pointer): no address in the record.
+        if (r.def.kind === "nonzero")
+          body.push(mov("r1", 0), jeq("r0", 0, 1), mov("r1", 1), mov("r0", "r1"));
         // Store with the record's width (a narrower member is zero-extended by ldx).
         const width = layout.fields.find((f) => f.name === r.def.name)!.size;
         const ws = SCALAR_SIZE[width]!;
