@@ -552,7 +552,17 @@ export class Env {
     );
     const prog = keep("h:prog:task", makeProg());
     keep("h:prog:sf", makeSfProg());
-    const link = keep("h:link:task", S.attachIterator(prog));
+    // A plain Link of an iterator: attachIterator is internal (it checks no
+    // target), so the public way is a Link on the fd of a checked IteratorLink.
+    const plainLinkOf = () => {
+      const checked = I.createIterator(prog, "task");
+      try {
+        return S.Link.fromFd(checked.fd);
+      } finally {
+        checked.close();
+      }
+    };
+    const link = keep("h:link:task", plainLinkOf());
     keep("h:iterLink", I.createIterator(prog, "task"));
     // A BTF object, and a raw bpf_iter fd.
     const btf = S.btfLoad(p.get("val:btfBlob"));
@@ -567,7 +577,7 @@ export class Env {
     for (const [name, make] of [
       ["h:closed:map", () => makeMap("hash")],
       ["h:closed:prog", makeProg],
-      ["h:closed:link", () => S.attachIterator(prog)],
+      ["h:closed:link", plainLinkOf],
       ["h:closed:iterLink", () => I.createIterator(prog, "task")],
     ] as const) {
       const h = (make as () => Closeable)();
@@ -633,7 +643,7 @@ export class Env {
     });
     own("fresh:prog:task", makeProg);
     own("fresh:prog:sf", makeSfProg);
-    own("fresh:link:task", () => S.attachIterator(prog));
+    own("fresh:link:task", plainLinkOf);
     own("fresh:iterLink", () => I.createIterator(prog, "task"));
     own("fresh:iterLink:owning", () => I.createIterator(taskSpec, "task"));
     own("fresh:reader", () => (p.get("h:iterLink") as Any).open());

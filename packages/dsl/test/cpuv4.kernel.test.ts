@@ -3,7 +3,8 @@
 // for each task's pid and the test checks the results against JavaScript.
 import { closeSync, readSync } from "node:fs";
 import { loadKernelBtf } from "@ts-ebpf/btf";
-import { attachIterator, kernelVersion, loadProgram, openIteratorFd } from "@ts-ebpf/syscall";
+import { kernelVersion, loadProgram, openIteratorFd } from "@ts-ebpf/syscall";
+import { attachIterator } from "@ts-ebpf/syscall/internal";
 import { describeKernel } from "@ts-ebpf/testing";
 import { expect, it } from "vitest";
 import {

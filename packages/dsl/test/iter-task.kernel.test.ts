@@ -4,13 +4,8 @@
 // this test process.
 import { closeSync, readFileSync, readSync } from "node:fs";
 import { loadKernelBtf } from "@ts-ebpf/btf";
-import {
-  attachIterator,
-  BpfLogLevel,
-  loadProgram,
-  openIteratorFd,
-  VerifierError,
-} from "@ts-ebpf/syscall";
+import { BpfLogLevel, loadProgram, openIteratorFd, VerifierError } from "@ts-ebpf/syscall";
+import { attachIterator } from "@ts-ebpf/syscall/internal";
 import { describeKernel } from "@ts-ebpf/testing";
 import { expect, it } from "vitest";
 import {

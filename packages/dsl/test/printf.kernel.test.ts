@@ -7,7 +7,8 @@
 // `%p%`, a control character right after `%p`): those are not compared.
 import { closeSync, readSync } from "node:fs";
 import { loadKernelBtf } from "@ts-ebpf/btf";
-import { attachIterator, loadProgram, openIteratorFd } from "@ts-ebpf/syscall";
+import { loadProgram, openIteratorFd } from "@ts-ebpf/syscall";
+import { attachIterator } from "@ts-ebpf/syscall/internal";
 import { describeKernel } from "@ts-ebpf/testing";
 import fc from "fast-check";
 import { expect, it } from "vitest";

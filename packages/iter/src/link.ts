@@ -6,7 +6,6 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { type Btf, loadKernelBtf } from "@ts-ebpf/btf";
 import {
-  attachIterator,
   BpfError,
   bpffsMountPoints,
   fdKind,
@@ -28,7 +27,7 @@ import {
   iterFuncName,
   iterTargetOfFunc,
 } from "@ts-ebpf/syscall/constants";
-import { programInfoOf } from "@ts-ebpf/syscall/internal";
+import { attachIterator, programInfoOf } from "@ts-ebpf/syscall/internal";
 import { IteratorError, IteratorTargetRefusedError, UnsupportedTargetError } from "./errors.js";
 import {
   checkFdAbove2,

@@ -88,7 +88,7 @@ export {
 // Handles that own their fd.
 export { Btf } from "./handles/btf.js";
 export { FdHandle, type PinOptions } from "./handles/fd.js";
-export { attachIterator, Link, openIteratorFd } from "./handles/link.js";
+export { Link, openIteratorFd } from "./handles/link.js";
 export {
   BpfMap,
   type MapCodecs,

@@ -1,5 +1,9 @@
 // @ts-ebpf/syscall/internal: what the other @ts-ebpf packages share with this
 // one and are the only users of (not public API: no stability promise).
 
+// Attaches any iterator program with any parameters: it cannot check that the
+// parameters belong to the program's target (that needs BTF names); iter's
+// createIterator is the checked public path.
+export { attachIterator } from "./handles/link.js";
 export { programInfoOf } from "./handles/program.js";
 export { initializeSpecMap, kernelObjectName, specMapCreateOptions } from "./load.js";

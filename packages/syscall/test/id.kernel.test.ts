@@ -2,7 +2,6 @@ import { closeSync, openSync } from "node:fs";
 import { describeKernel } from "@ts-ebpf/testing";
 import { afterAll, expect, it } from "vitest";
 import {
-  attachIterator,
   BpfAttachType,
   BpfError,
   BpfMap,
@@ -18,6 +17,7 @@ import {
   Program,
   VerifierError,
 } from "../src/index.js";
+import { attachIterator } from "../src/internal.js";
 import { funcId, returnZero } from "./helpers.js";
 
 /** A minimal BTF blob: one 32-bit signed INT "int" (or a broken one). */

@@ -2,7 +2,6 @@ import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { describeKernel, kernelFeature } from "@ts-ebpf/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  attachIterator,
   BpfAttachType,
   BpfCgroupIterOrder,
   BpfError,
@@ -22,6 +21,7 @@ import {
   type Program,
   refusedByPolicy,
 } from "../src/index.js";
+import { attachIterator } from "../src/internal.js";
 import {
   BPF_FUNC_seq_write,
   call,

@@ -3,7 +3,6 @@ import { existsSync } from "node:fs";
 import { describeKernel } from "@ts-ebpf/testing";
 import { afterAll, expect, it } from "vitest";
 import {
-  attachIterator,
   BpfAttachType,
   BpfError,
   BpfFileFlag,
@@ -18,6 +17,7 @@ import {
   objPin,
   Program,
 } from "../src/index.js";
+import { attachIterator } from "../src/internal.js";
 import { funcId, pinPath, removePins, returnZero } from "./helpers.js";
 
 describeKernel("OBJ_PIN / OBJ_GET and bpftool interop", () => {

@@ -7,7 +7,6 @@ import { fileURLToPath } from "node:url";
 import { describeKernel } from "@ts-ebpf/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  attachIterator,
   BpfAttachType,
   BpfMap,
   BpfMapType,
@@ -22,6 +21,7 @@ import {
   Program,
   progLoad,
 } from "../src/index.js";
+import { attachIterator } from "../src/internal.js";
 import { funcId, openFdCount, pinPath, removePins, returnZero } from "./helpers.js";
 
 const DIST = new URL("../dist/index.js", import.meta.url).href;
@@ -296,6 +296,7 @@ describeKernel("fd ownership by construction", () => {
   it("fds 0-2 are never handed out: with stdin closed, every fd-creating command gives an fd >= 3", () => {
     const script = `
       import * as s from ${JSON.stringify(DIST)};
+      import { attachIterator } from ${JSON.stringify(DIST.replace(/index\.js$/, "internal.js"))};
       import { closeSync, existsSync, readlinkSync, rmSync } from "node:fs";
       const insns = new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
       const btf = new Uint8Array(${JSON.stringify([...tinyBtf()])});
@@ -319,7 +320,7 @@ describeKernel("fd ownership by construction", () => {
       const iter = s.loadProgram({ type: s.BpfProgType.TRACING, expectedAttachType: s.BpfAttachType.TRACE_ITER, attachBtfId: iterTarget, license: "GPL", instructions: insns, relocations: [] });
       const linkFd = run("linkCreate", () => s.linkCreate({ progFd: iter.fd, attachType: s.BpfAttachType.TRACE_ITER }));
       run("iterCreate", () => s.iterCreate(linkFd));
-      run("attachIterator", () => s.attachIterator(iter).fd);
+      run("attachIterator", () => attachIterator(iter).fd);
       const bpfAtLow = [0, 1, 2].filter((fd) => { try { return readlinkSync("/proc/self/fd/" + fd).startsWith("anon_inode:"); } catch { return false; } });
       let fromFdLow;
       try { s.BpfMap.fromFd(0); } catch (e) { fromFdLow = e.name; }

@@ -1,4 +1,6 @@
-// Link: owns a link fd. Iterator links come from attachIterator().
+// Link: owns a link fd. Iterator links come from attachIterator(), which is
+// package-internal (./internal): @ts-ebpf/iter's createIterator is the public
+// way, checking the program's target against the target and its parameters.
 import { getFdById } from "../commands/id.js";
 import { type LinkInfo, linkInfo } from "../commands/info.js";
 import {
@@ -71,7 +73,10 @@ function fdOf(x: Program | number): number {
 
 /**
  * Attaches an iterator program: BPF_LINK_CREATE (attach type TRACE_ITER,
- * target_fd 0) with optional parameters (`union bpf_iter_link_info`). Returns
+ * target_fd 0) with optional parameters (`union bpf_iter_link_info`).
+ * Internal (exported through ./internal only): nothing here can tell which
+ * target the program was verified for, so a task program given { mapFd }
+ * would take the map's fd number as a tid; createIterator checks. Returns
  * the plain Link that owns the link fd; open readers with openIteratorFd
  * (@ts-ebpf/iter's createIterator returns an IteratorLink that does both).
  */
