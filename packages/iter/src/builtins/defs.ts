@@ -8,7 +8,7 @@ import { BpfLinkTypeName, BpfMapTypeName, BpfProgTypeName } from "@ts-ebpf/sysca
 import type { Column, Row } from "../cli/format.js";
 import type { CgroupParams, IteratorParams, TaskParams } from "../params.js";
 import type { ReaderOptions } from "../reader.js";
-import { type BuiltinRecord, defineBuiltin } from "./builtin.js";
+import { type Builtin, type BuiltinRecord, defineBuiltin } from "./builtin.js";
 import { inetFields, inetSocket, ipv6, udpSocket } from "./net.js";
 
 const hex = (n: number | bigint) => `0x${n.toString(16)}`;
@@ -465,6 +465,12 @@ export type NetlinkSocket = BuiltinRecord<typeof NETLINK>;
 /** Options of every built-in: reader options plus the target's parameters where it has some. */
 export type BuiltinOptions = ReaderOptions;
 
+/** The function giving every record of a built-in that takes no parameters. */
+const readAll =
+  <R extends object>(builtin: Builtin<R>) =>
+  async (options: ReaderOptions = {}): Promise<R[]> =>
+    builtin.read(undefined, options);
+
 function taskParams(p: TaskParams | undefined): IteratorParams | undefined {
   if (!p) return undefined;
   const { tid, pid, pidFd } = p;
@@ -472,60 +478,40 @@ function taskParams(p: TaskParams | undefined): IteratorParams | undefined {
   return { tid, pid, pidFd };
 }
 
+/** The function giving every record of a task built-in, or those of one task or process. */
+const readTasks =
+  <R extends object>(builtin: Builtin<R>) =>
+  async (filter?: TaskParams, options: ReaderOptions = {}): Promise<R[]> =>
+    builtin.read(taskParams(filter), options);
+
 /** Every task (thread) of the caller's pid namespace; `{ pid }` limits to one process (6.1+). */
-export async function tasks(filter?: TaskParams, options: ReaderOptions = {}): Promise<Task[]> {
-  return TASK.read(taskParams(filter), options);
-}
+export const tasks = readTasks(TASK);
 
 export function tasksSync(filter?: TaskParams, options: ReaderOptions = {}): Task[] {
   return TASK.readSync(taskParams(filter), options);
 }
 
 /** Open files of every process (or of one with `{ pid }`). */
-export async function taskFiles(
-  filter?: TaskParams,
-  options: ReaderOptions = {},
-): Promise<TaskFile[]> {
-  return TASK_FILE.read(taskParams(filter), options);
-}
+export const taskFiles = readTasks(TASK_FILE);
 
 /** Memory mappings of every process (or of one with `{ pid }`). */
-export async function taskVmas(
-  filter?: TaskParams,
-  options: ReaderOptions = {},
-): Promise<TaskVma[]> {
-  return TASK_VMA.read(taskParams(filter), options);
-}
+export const taskVmas = readTasks(TASK_VMA);
 
-export async function bpfMaps(options: ReaderOptions = {}): Promise<BpfMapRecord[]> {
-  return BPF_MAP.read(undefined, options);
-}
+export const bpfMaps = readAll(BPF_MAP);
 
-export async function bpfProgs(options: ReaderOptions = {}): Promise<BpfProgRecord[]> {
-  return BPF_PROG.read(undefined, options);
-}
+export const bpfProgs = readAll(BPF_PROG);
 
-export async function bpfLinks(options: ReaderOptions = {}): Promise<BpfLinkRecord[]> {
-  return BPF_LINK.read(undefined, options);
-}
+export const bpfLinks = readAll(BPF_LINK);
 
 /** TCP sockets (IPv4 and IPv6) of the caller's network namespace. */
-export async function tcp(options: ReaderOptions = {}): Promise<InetSocket[]> {
-  return TCP.read(undefined, options);
-}
+export const tcp = readAll(TCP);
 
-export async function udp(options: ReaderOptions = {}): Promise<UdpSocket[]> {
-  return UDP.read(undefined, options);
-}
+export const udp = readAll(UDP);
 
-export async function unix(options: ReaderOptions = {}): Promise<UnixSocket[]> {
-  return UNIX.read(undefined, options);
-}
+export const unix = readAll(UNIX);
 
 /** Kernel symbols (like /proc/kallsyms); names longer than 127 bytes are cut. */
-export async function ksyms(options: ReaderOptions = {}): Promise<Ksym[]> {
-  return KSYM.read(undefined, options);
-}
+export const ksyms = readAll(KSYM);
 
 /** cgroups from the root (or `{ cgroupFd | cgroupId }`) in `order` (default "pre"). */
 export async function cgroups(
@@ -536,16 +522,10 @@ export async function cgroups(
 }
 
 /** Slab caches (Linux 6.13+). */
-export async function kmemCaches(options: ReaderOptions = {}): Promise<KmemCache[]> {
-  return KMEM_CACHE.read(undefined, options);
-}
+export const kmemCaches = readAll(KMEM_CACHE);
 
 /** IPv6 routes of the caller's network namespace, every table (like /proc/net/ipv6_route). */
-export async function ipv6Routes(options: ReaderOptions = {}): Promise<Ipv6Route[]> {
-  return IPV6_ROUTE.read(undefined, options);
-}
+export const ipv6Routes = readAll(IPV6_ROUTE);
 
 /** Netlink sockets of the caller's network namespace (like /proc/net/netlink). */
-export async function netlinkSockets(options: ReaderOptions = {}): Promise<NetlinkSocket[]> {
-  return NETLINK.read(undefined, options);
-}
+export const netlinkSockets = readAll(NETLINK);
