@@ -27,6 +27,7 @@
 
 import * as fs from "node:fs";
 import { Readable } from "node:stream";
+import { markAsUntransferable } from "node:worker_threads";
 import { dupAbove2, sameOpenFile } from "@ts-ebpf/syscall";
 import {
   IteratorAbortError,
@@ -581,7 +582,7 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
     try {
       if (this.#eof) return;
       const size = this.chunkSize;
-      const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)] as const;
+      const buffers = [inFlightBuffer(size), inFlightBuffer(size)] as const;
       let turn = 0;
       let n = await this.#readOnce(buffers[0], 0, size);
       while (n > 0) {
@@ -781,6 +782,18 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
 }
 
 const MAX_SIZE_HINT = 1 << 30;
+
+/**
+ * A buffer a read(2) fills while caller code holds a view of it (forEachChunk
+ * hands `fn` one buffer while the thread pool reads into the other): its own
+ * ArrayBuffer, untransferable, so a callback cannot detach it (and let GC free
+ * it) while the kernel writes into it.
+ */
+function inFlightBuffer(size: number): Buffer {
+  const buf = Buffer.allocUnsafeSlow(size);
+  markAsUntransferable(buf.buffer);
+  return buf;
+}
 
 function initialBuffer(chunkSize: number, sizeHint: number | undefined): Buffer {
   if (sizeHint !== undefined && (!Number.isInteger(sizeHint) || sizeHint < 0)) {

@@ -182,3 +182,33 @@ describeKernel("no caller code runs while a handle is adopted", () => {
     expect(forged).toEqual([]);
   });
 });
+
+describeKernel("keys() and the key its GET_NEXT_KEY attr points at", () => {
+  it("a key codec cannot detach the previous key the next step reads", () => {
+    const attached: boolean[] = [];
+    const detaching: Codec<number> = {
+      size: 4,
+      encode: codecs.u32.encode,
+      decode(source) {
+        try {
+          structuredClone(source.buffer, { transfer: [source.buffer as ArrayBuffer] });
+        } catch {
+          // refused: kept
+        }
+        attached.push(source.byteLength === 4);
+        return new DataView(source.buffer, source.byteOffset, 4).getUint32(0, true);
+      },
+    };
+    using m = BpfMap.create({
+      type: BpfMapType.HASH,
+      keySize: 4,
+      valueSize: 4,
+      maxEntries: 8,
+      key: detaching,
+      value: codecs.u32,
+    });
+    for (let i = 1; i <= 5; i++) m.set(i, i);
+    expect([...m.keys()].sort()).toEqual([1, 2, 3, 4, 5]);
+    expect(attached).toEqual([true, true, true, true, true]);
+  });
+});

@@ -234,6 +234,9 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
     // No key pointer: the first key.
     view.setBigUint64(ELEM.key.offset, 0n, true);
     const prev = new Uint8Array(new ArrayBuffer(Math.max(1, this.keySize)));
+    // The codec gets `prev` while the attr keeps its address: it must not be
+    // able to detach (and free) it before the next GET_NEXT_KEY reads it.
+    markAsUntransferable(prev.buffer);
     const prevView = new DataView(prev.buffer);
     // ArrayBuffer memory never moves: the address is taken once. It is stored
     // every step so interleaved keys() walks (sharing #nextAttr) stay correct.
