@@ -165,20 +165,22 @@ function pin(target: string, path: string, mode: number | undefined): void {
 const isRoot = () => process.geteuid?.() === 0;
 
 /**
- * Whether to read the pin as a file after BPF_OBJ_GET refused it: EPERM (no
- * bpf(2) for this user), or EACCES for a user other than root (OBJ_GET of a
- * link needs write permission; reading needs only read). Root may open any
- * pin, so for root EACCES means the path holds no BPF object: reading it as a
- * file would show root something that is no iterator (a map's contents, say).
+ * Whether to read the pin as a file after BPF_OBJ_GET refused it, for a user
+ * other than root: EPERM (no bpf(2) for this user) or EACCES (OBJ_GET of a
+ * link needs write permission; reading needs only read). Root never falls
+ * back, whatever the errno: a second lookup of the path is what `cat` must
+ * not do (the name can be swapped in between), and for root OBJ_GET's refusal
+ * means the path holds no BPF object, or a security policy keeps it from root.
  */
 function readAsFile(err: unknown, path: string): boolean {
   if (!(err instanceof BpfError) || err.command !== "OBJ_GET") return false;
-  if (err.code === "EPERM") return true;
-  if (err.code !== "EACCES") return false;
+  if (err.code !== "EPERM" && err.code !== "EACCES") return false;
   if (!isRoot()) return true;
   throw new Error(
-    `${path} is not a pinned iterator: BPF_OBJ_GET refused it (EACCES), so it is no BPF object ` +
-      "(or a security policy keeps it from root)",
+    `${path} is not a pinned iterator: BPF_OBJ_GET refused it (${err.code}), ` +
+      (err.code === "EACCES"
+        ? `so it is no BPF object (or a security policy keeps it from root)${err.hint ? `: ${err.hint}` : ""}`
+        : "so a security policy keeps it from root"),
     { cause: err },
   );
 }

@@ -1,7 +1,8 @@
 // bpffs: OBJ_PIN and OBJ_GET.
+import { statfsSync, statSync } from "node:fs";
 import { Attr } from "../attr.js";
 import { BpfCmd } from "../constants/enums.gen.js";
-import { BpfFileFlag } from "../constants/uapi.js";
+import { BPF_FS_MAGIC, BpfFileFlag } from "../constants/uapi.js";
 import { Errno } from "../errno.js";
 import { BpfError } from "../errors.js";
 import { checkNewFd } from "../fds.js";
@@ -15,6 +16,39 @@ function pinHint(errno: number, path: string): string | undefined {
     return `${path} is not on a bpffs mount (mount -t bpf bpf /sys/fs/bpf)`;
   }
   return undefined;
+}
+
+/**
+ * OBJ_GET's EACCES covers both "no BPF object there" (a directory, a file
+ * outside bpffs) and a pin this user may not open: say which, as bpftool
+ * does. Looked up after the fact for the message only; nothing is decided
+ * on it.
+ */
+function notAnObjectHint(path: string): string | undefined {
+  try {
+    const st = statSync(path);
+    const what = st.isDirectory()
+      ? "a directory"
+      : st.isFile()
+        ? "a regular file"
+        : st.isCharacterDevice()
+          ? "a character device"
+          : st.isBlockDevice()
+            ? "a block device"
+            : st.isFIFO()
+              ? "a FIFO"
+              : st.isSocket()
+                ? "a socket"
+                : "not a pin";
+    if (st.isDirectory()) return `${path} is not a BPF object (a directory)`;
+    if (statfsSync(path).type !== BPF_FS_MAGIC) {
+      return `${path} is not a BPF object (${what} outside bpffs)`;
+    }
+    if (!st.isFile()) return `${path} is not a BPF object (${what})`;
+    return `${path}: permission denied (BPF_OBJ_GET needs read and write permission on the pin; read only with fileFlags RDONLY)`;
+  } catch {
+    return undefined;
+  }
 }
 
 /** BPF_OBJ_PIN: pins a map, program or link fd at a bpffs path. */
@@ -67,7 +101,7 @@ export function objGet(path: string, fileFlags = 0): number {
     .u32("file_flags", v.u32("fileFlags", fileFlags));
   const r = attr.call(BpfCmd.OBJ_GET);
   if (r < 0) {
-    const hint = pinHint(-r, path);
+    const hint = -r === Errno.EACCES ? notAnObjectHint(path) : pinHint(-r, path);
     throw new BpfError(BpfCmd.OBJ_GET, -r, hint ? { hint } : {});
   }
   return checkNewFd(BpfCmd.OBJ_GET, r);
