@@ -331,18 +331,26 @@ export class Arbitraries {
     if (name === "createIterator") {
       // A loaded program (or a spec) for one target, attached as another, with
       // the other target's parameters (issue 13, finding 5).
+      const mismatched = fc.tuple(
+        refs("h:prog:task", "val:spec:task", "fresh:prog:task", "fresh:prog:patchedInfo"),
+        this.plausible("target"),
+        fc.oneof(
+          fc.constant<D>({ o: { map: ref("h:map:hash") } }),
+          fc.constant<D>({ o: { map: ref("fd:map:hash") } }),
+          fc.constant<D>({ o: { pid: ref("val:ownPid") } }),
+          fc.constant<D>({ o: { order: s("pre") } }),
+          fc.constant<D>(u("undefined")),
+        ),
+      );
+      // A task program whose own info() claims bpf_map, attached as bpf_map
+      // (attack review of issue 13): the returned link must iterate what it names.
+      const patched = fc.constant<D[]>([
+        ref("fresh:prog:patchedInfo"),
+        s("bpf_map"),
+        u("undefined"),
+      ]);
       return fc
-        .tuple(
-          refs("h:prog:task", "val:spec:task", "fresh:prog:task"),
-          this.plausible("target"),
-          fc.oneof(
-            fc.constant<D>({ o: { map: ref("h:map:hash") } }),
-            fc.constant<D>({ o: { map: ref("fd:map:hash") } }),
-            fc.constant<D>({ o: { pid: ref("val:ownPid") } }),
-            fc.constant<D>({ o: { order: s("pre") } }),
-            fc.constant<D>(u("undefined")),
-          ),
-        )
+        .oneof({ weight: 3, arbitrary: mismatched }, { weight: 1, arbitrary: patched })
         .map((args) => ({ args }));
     }
     // Mostly flags 0 and zeroed keys: the kernel then finds element 0 and copies it.
@@ -894,12 +902,18 @@ export class Arbitraries {
         "val:codec:bytes3",
         "val:codec:lying",
         "val:codec:huge",
+        "val:codec:arena",
+        "val:codec:detaching",
+        "val:codec:forging",
       ),
     );
     def(
       "decoder",
       refs("val:decoder:fake", "val:decoder:zero", "val:decoder:throwing", "val:layout:struct"),
     );
+    // Callbacks handed the buffers of reads in flight (forEachChunk, readRecords).
+    def("chunkFn", fc.oneof(this.plausible("fn"), refs("evil:fnDetachesChunk")));
+    def("chunkDecoder", fc.oneof(this.plausible("decoder"), refs("evil:decoderDetachesChunk")));
     def("layout", refs("val:layout:struct", "val:layout:u32", "val:codec:u32"));
     def("btf", refs("h:btf:kernel", "h:btf:small", "h:btf:hugeSize"));
     def("iterCtx", refs("val:iterCtx:task"));

@@ -295,6 +295,37 @@ export class Env {
     this.factories.set("evil:fnReturnsMinus1", () => () => -1);
     this.factories.set("evil:fnReturnsHostile", () => () => ({ valueOf: thrower("valueOf") }));
     this.factories.set("evil:class", () => class Hostile {});
+    // chunk-detach: a forEachChunk callback / readRecords decoder that transfers
+    // the previous chunk's buffer (a read(2) may be filling it now) and its own.
+    const chunkDetacher = () => {
+      let prev: Uint8Array | undefined;
+      return (chunk: unknown) => {
+        if (!(chunk instanceof Uint8Array)) return;
+        for (const b of prev ? [prev, chunk] : [chunk]) {
+          const before = b.byteLength;
+          try {
+            structuredClone(b.buffer, { transfer: [b.buffer as ArrayBuffer] });
+          } catch {
+            continue; // refused: as it should be
+          }
+          if (before > 0 && b.byteLength === 0) {
+            throw new Error("a callback detached a buffer a read(2) may be filling");
+          }
+        }
+        prev = chunk;
+      };
+    };
+    this.factories.set("evil:fnDetachesChunk", chunkDetacher);
+    this.factories.set("evil:decoderDetachesChunk", () => {
+      const seen = chunkDetacher();
+      return {
+        size: 8,
+        decode(bytes: unknown, offset: number) {
+          seen(bytes);
+          return offset;
+        },
+      };
+    });
     this.factories.set("evil:date", () => new Date(0));
     this.factories.set("evil:regexp", () => /x/g);
     this.factories.set("evil:promise", () => Promise.resolve(1));
@@ -424,6 +455,79 @@ export class Env {
       decode: () => 0,
     });
     p.set("val:codec:huge", { size: 2 ** 31, encode() {}, decode: () => 0 });
+    // Codecs as an attacker writes them (attack review of issue 13). Each throws a
+    // plain Error (an undocumented type: a finding) when its attack got through.
+    const sys = this.sys as Any;
+    const u32At = (b: Uint8Array, k: unknown) =>
+      new DataView(b.buffer, b.byteOffset, 4).setUint32(0, Number(k) >>> 0, true);
+    // codec-arena: the slot's ArrayBuffer held the preset element attr, map_fd
+    // first; this writes the fd of a map with 1 MiB values there (then get()
+    // copies 1 MiB into the handle's value slot: heap corruption, a signal).
+    p.set("val:codec:arena", {
+      size: 4,
+      encode(k: unknown, target: Uint8Array) {
+        u32At(target, k);
+        const big = p.get("h:map:big") as { fd?: number } | undefined;
+        if (target.byteOffset >= 4 && typeof big?.fd === "number") {
+          new DataView(target.buffer).setUint32(0, big.fd, true);
+        }
+      },
+      decode: (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true),
+    });
+    // keys-detach / codec slots: transfers the buffer it is handed; a slot whose
+    // address the kernel is given must not come loose.
+    const detach = (b: Uint8Array, what: string) => {
+      const before = b.byteLength;
+      try {
+        structuredClone(b.buffer, { transfer: [b.buffer as ArrayBuffer] });
+      } catch {
+        return; // refused: as it should be
+      }
+      if (before > 0 && b.byteLength === 0) {
+        throw new Error(`a codec detached the ${what} buffer whose address the kernel is given`);
+      }
+    };
+    p.set("val:codec:detaching", {
+      size: 4,
+      encode(k: unknown, target: Uint8Array) {
+        detach(target, "key/value");
+        u32At(target, k);
+      },
+      decode(b: Uint8Array) {
+        detach(b, "key/value/previous key");
+        return new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
+      },
+    });
+    // adopt-window: every property read tries to build a second map handle on
+    // each fd (the constructor is only `protected`); one built is a finding.
+    const forge = () => {
+      const shape = { type: 2, keySize: 4, valueSize: 8, maxEntries: 1, flags: 0, name: "forged" };
+      for (let fd = 3; fd < 512; fd++) {
+        let forged: Any;
+        try {
+          forged = Reflect.construct(sys.BpfMap, [fd, shape]);
+        } catch {
+          continue;
+        }
+        throw new Error(
+          `a codec getter built a second map handle around fd ${fd} (${forged?.name})`,
+        );
+      }
+    };
+    p.set("val:codec:forging", {
+      get size() {
+        forge();
+        return 4;
+      },
+      get encode() {
+        forge();
+        return sys.codecs.u32.encode;
+      },
+      get decode() {
+        forge();
+        return sys.codecs.u32.decode;
+      },
+    });
     try {
       p.set("val:iterCtx:task", dsl.iterContext(kbtf, "task"));
     } catch {
@@ -643,6 +747,17 @@ export class Env {
     });
     own("fresh:prog:task", makeProg);
     own("fresh:prog:sf", makeSfProg);
+    // patched-info: a genuine task program whose own info() claims it was
+    // loaded for bpf_map; the target check must not ask the object.
+    own("fresh:prog:patchedInfo", () => {
+      const prog = makeProg();
+      const real = prog.info();
+      const claimed = (p.get("h:btf:kernel") as Any)?.findType?.("bpf_iter_bpf_map", "func")?.id;
+      Object.defineProperty(prog, "info", {
+        value: () => ({ ...real, attachBtfId: claimed ?? real.attachBtfId }),
+      });
+      return prog;
+    });
     own("fresh:link:task", plainLinkOf);
     own("fresh:iterLink", () => I.createIterator(prog, "task"));
     own("fresh:iterLink:owning", () => I.createIterator(taskSpec, "task"));

@@ -621,7 +621,7 @@ export const SIGNATURES: Record<string, Entry> = {
     this: "fresh:reader",
     overlap: true,
   },
-  "iter:IteratorReader#forEachChunk": { args: ["fn"], this: "fresh:reader", overlap: true },
+  "iter:IteratorReader#forEachChunk": { args: ["chunkFn"], this: "fresh:reader", overlap: true },
   "iter:IteratorReader#readAllSync": {
     args: [{ obj: { sizeHint: "size" } }],
     this: "fresh:reader",
@@ -630,7 +630,11 @@ export const SIGNATURES: Record<string, Entry> = {
   "iter:IteratorReader#textSync": { args: [], this: "fresh:reader" },
   "iter:IteratorReader#lines": { args: [], this: "fresh:reader" },
   "iter:IteratorReader#records": { args: ["decoder"], this: "fresh:reader" },
-  "iter:IteratorReader#readRecords": { args: ["decoder"], this: "fresh:reader", overlap: true },
+  "iter:IteratorReader#readRecords": {
+    args: ["chunkDecoder"],
+    this: "fresh:reader",
+    overlap: true,
+  },
   "iter:IteratorReader#readRecordsSync": { args: ["decoder"], this: "fresh:reader" },
   "iter:IteratorReader#stream": { args: [], this: "fresh:reader" },
   "iter:IteratorReader#close": { args: [], this: "fresh:reader" },
