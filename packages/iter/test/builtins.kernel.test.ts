@@ -22,9 +22,9 @@ import {
   hasTarget,
   mapElem,
   openFds,
+  openFdsSettled,
   procComm,
   procPids,
-  settle,
   startSleepers,
 } from "./helpers.js";
 
@@ -401,8 +401,7 @@ describeKernel(`mapElems ${mapElem.note}`, () => {
         target: "bpf_map_elem",
         errno: "EPERM",
       });
-      await settle();
-      expect(openFds()).toBe(before);
+      expect(await openFdsSettled(before)).toBe(before);
     },
   );
 });

@@ -62,5 +62,17 @@ export function openFds(): number {
   return readdirSync("/proc/self/fd").length;
 }
 
-/** Lets pending fd closes (deferred until a thread-pool read returns) happen. */
-export const settle = () => new Promise((res) => setTimeout(res, 50));
+/**
+ * The open fd count once pending closes (deferred until a thread-pool read
+ * returns) have happened: polls until it reaches `expected`, for at most 10 s
+ * (a TCG guest sharing two cores can take far longer than 50 ms), then
+ * returns whatever it is, for the caller to assert.
+ */
+export async function openFdsSettled(expected: number): Promise<number> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const n = openFds();
+    if (n === expected || Date.now() > deadline) return n;
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}

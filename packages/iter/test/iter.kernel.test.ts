@@ -22,7 +22,7 @@ import {
   openPinned,
   UnsupportedTargetError,
 } from "../src/index.js";
-import { mapElem, openFds, procComm, settle, startSleepers, tinyHash } from "./helpers.js";
+import { mapElem, openFds, openFdsSettled, procComm, startSleepers, tinyHash } from "./helpers.js";
 import {
   bigObjectProgram,
   keyWriterProgram,
@@ -187,8 +187,7 @@ describeKernel("kernel error paths", () => {
     expect(err).toBeInstanceOf(IteratorOverflowError);
     expect(String(err)).toMatch(/exceeded the kernel's seq buffer/);
     expect(() => link.open().readAllSync()).toThrow(IteratorOverflowError);
-    await settle();
-    expect(openFds()).toBe(before);
+    expect(await openFdsSettled(before)).toBe(before);
     // Below the buffer the same program works: one record per map.
     using small = createIterator(bigObjectProgram(1000), "bpf_map");
     const out = await small.open().readAll();
@@ -272,8 +271,7 @@ describeKernel("kernel error paths", () => {
     ac.abort();
     await expect(pending).rejects.toBeInstanceOf(IteratorAbortError);
     await expect(reader.read()).rejects.toBeInstanceOf(IteratorAbortError);
-    await settle();
-    expect(openFds()).toBe(before);
+    expect(await openFdsSettled(before)).toBe(before);
     expect(reader.closed).toBe(true);
   });
 
@@ -320,8 +318,7 @@ describeKernel("kernel error paths", () => {
       if (out.length !== 6) throw new Error(`cycle ${i}: ${out.length} bytes`);
     }
     void map;
-    await settle();
-    expect(openFds()).toBe(before);
+    expect(await openFdsSettled(before)).toBe(before);
   }, 600_000);
 });
 

@@ -5,7 +5,7 @@ import { loadProgram } from "@ts-ebpf/syscall";
 import { describeKernel } from "@ts-ebpf/testing";
 import { expect, it } from "vitest";
 import { createIterator, IteratorError } from "../src/index.js";
-import { openFds, settle, tinyHash } from "./helpers.js";
+import { openFds, openFdsSettled, tinyHash } from "./helpers.js";
 import {
   alwaysReplayProgram,
   ksymAddressProgram,
@@ -110,8 +110,7 @@ describeKernel("overlapping reads on one reader (ksym iterator)", () => {
       const chunk = await first;
       expect(seqNums(chunk!)[0]).toBe(0n);
       for (const q of await Promise.all(queued)) expect(q).toBeInstanceOf(IteratorError);
-      await settle();
-      expect(openFds()).toBe(before);
+      expect(await openFdsSettled(before)).toBe(before);
       await expect(reader.read()).rejects.toThrow(/closed/);
     }
   });
@@ -128,8 +127,7 @@ describeKernel("a program asking for a replay forever", () => {
     expect(err).toBeInstanceOf(IteratorError);
     expect(String(err)).toMatch(/task iterator program keeps asking for a replay/);
     expect(() => link.open().readAllSync()).toThrow(/keeps asking for a replay/);
-    await settle();
-    expect(openFds()).toBe(before);
+    expect(await openFdsSettled(before)).toBe(before);
   }, 60_000); // hangs forever where replays are retried without a bound
 });
 
