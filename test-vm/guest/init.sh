@@ -19,6 +19,9 @@ mount -t debugfs debugfs /sys/kernel/debug
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 hostname ts-ebpf-vm
+# Loopback up, as on any machine: its ::1 and 127.0.0.1 routes are what the ipv6_route and socket
+# built-ins' tests compare with /proc.
+ip link set lo up 2>/dev/null || ifconfig lo up
 
 # Machine-readable events go to the second serial port, one JSON per line.
 CHANNEL=/dev/ttyS1
