@@ -1,10 +1,6 @@
-// The cpu v4 instructions (6.6+: sdiv/smod, movsx, sign-extending loads,
-// bswap, gotol) through the real verifier and JIT: the program computes them
-// for each task's pid and the test checks the results against JavaScript.
-import { closeSync, readSync } from "node:fs";
+
 import { loadKernelBtf } from "@ts-ebpf/btf";
-import { kernelVersion, loadProgram, openIteratorFd } from "@ts-ebpf/syscall";
-import { attachIterator } from "@ts-ebpf/syscall/internal";
+import { kernelVersion, } from "@ts-ebpf/syscall";
 import { describeKernel } from "@ts-ebpf/testing";
 import { expect, it } from "vitest";
 import {
@@ -25,17 +21,10 @@ import {
   smod,
   stx,
 } from "../src/index.js";
+import { runIterator } from "./run-iterator.js";
 
 const [major, minor] = kernelVersion();
 const hasCpuV4 = major > 6 || (major === 6 && minor >= 6);
-
-function readAll(fd: number): string {
-  const chunks: Buffer[] = [];
-  const buf = Buffer.alloc(1 << 16);
-  for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf))
-    chunks.push(Buffer.from(buf.subarray(0, n)));
-  return Buffer.concat(chunks).toString("utf8");
-}
 
 describeKernel("cpu v4 instructions in the kernel", () => {
   it.skipIf(!hasCpuV4)(
@@ -70,23 +59,7 @@ describeKernel("cpu v4 instructions in the kernel", () => {
         }),
         iterReturn(0),
       ]);
-      const program = loadProgram(built.spec);
-      let text: string;
-      try {
-        const link = attachIterator(program);
-        try {
-          const fd = openIteratorFd(link);
-          try {
-            text = readAll(fd);
-          } finally {
-            closeSync(fd);
-          }
-        } finally {
-          link.close();
-        }
-      } finally {
-        program.close();
-      }
+      const text = runIterator(built.spec);
       const p = process.pid;
       const s8 = (p << 24) >> 24;
       const s16 = (p << 16) >> 16;

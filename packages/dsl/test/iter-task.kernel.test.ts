@@ -2,7 +2,7 @@
 // task's pid and comm with bpf_seq_printf (offsets from kernel BTF, NULL
 // check, header at seq_num == 0). It must load, and its output must list
 // this test process.
-import { closeSync, readFileSync, readSync } from "node:fs";
+import { closeSync, readFileSync, } from "node:fs";
 import { loadKernelBtf } from "@ts-ebpf/btf";
 import { BpfLogLevel, loadProgram, openIteratorFd, VerifierError } from "@ts-ebpf/syscall";
 import { attachIterator } from "@ts-ebpf/syscall/internal";
@@ -28,17 +28,7 @@ import {
   seqWrite,
   subprog,
 } from "../src/index.js";
-
-function readAll(fd: number): string {
-  const chunks: Buffer[] = [];
-  const buf = Buffer.alloc(1 << 16);
-  for (;;) {
-    const n = readSync(fd, buf);
-    if (n === 0) break;
-    chunks.push(Buffer.from(buf.subarray(0, n)));
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
+import { readIteratorFd } from "./run-iterator.js";
 
 function taskDump() {
   const btf = loadKernelBtf();
@@ -81,7 +71,7 @@ describeKernel("DSL task iterator (seed program)", () => {
         const fd = openIteratorFd(link);
         let text: string;
         try {
-          text = readAll(fd);
+          text = readIteratorFd(fd);
         } finally {
           closeSync(fd);
         }
@@ -136,7 +126,7 @@ describeKernel("DSL task iterator (seed program)", () => {
         const fd = openIteratorFd(link);
         let text: string;
         try {
-          text = readAll(fd);
+          text = readIteratorFd(fd);
         } finally {
           closeSync(fd);
         }
@@ -194,7 +184,7 @@ describeKernel("DSL task iterator (seed program)", () => {
       try {
         const fd = openIteratorFd(link);
         try {
-          expect(readAll(fd).split("\n")).toContain(String(2 * process.pid));
+          expect(readIteratorFd(fd).split("\n")).toContain(String(2 * process.pid));
         } finally {
           closeSync(fd);
         }

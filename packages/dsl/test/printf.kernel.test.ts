@@ -1,14 +1,5 @@
-// checkPrintfFormat mirrors the kernel's bpf_bprintf_prepare(): cross-checked
-// here against the running kernel. One iterator program calls bpf_seq_printf
-// with many formats (12 arguments each, all a pointer to task->comm) and
-// prints each call's return value; the kernel must return 0 exactly for the
-// formats the DSL accepts and -EINVAL for the others. A few refusals are
-// deliberately stricter than some kernels (non-ASCII text, an empty format,
-// `%p%`, a control character right after `%p`): those are not compared.
-import { closeSync, readSync } from "node:fs";
+
 import { loadKernelBtf } from "@ts-ebpf/btf";
-import { loadProgram, openIteratorFd } from "@ts-ebpf/syscall";
-import { attachIterator } from "@ts-ebpf/syscall/internal";
 import { describeKernel } from "@ts-ebpf/testing";
 import fc from "fast-check";
 import { expect, it } from "vitest";
@@ -30,19 +21,9 @@ import {
   seqPrintf,
   stx,
 } from "../src/index.js";
+import { runIterator } from "./run-iterator.js";
 
 const EINVAL = 22;
-
-function readAll(fd: number): string {
-  const chunks: Buffer[] = [];
-  const buf = Buffer.alloc(1 << 16);
-  for (;;) {
-    const n = readSync(fd, buf);
-    if (n === 0) break;
-    chunks.push(Buffer.from(buf.subarray(0, n)));
-  }
-  return Buffer.concat(chunks).toString("latin1");
-}
 
 /** bpf_seq_printf's return value for each format, on the first task of one iterator run. */
 function kernelResults(formats: readonly string[]): number[] {
@@ -72,23 +53,7 @@ function kernelResults(formats: readonly string[]): number[] {
     calls,
     iterReturn(0),
   ]);
-  const program = loadProgram(built.spec);
-  let text: string;
-  try {
-    const link = attachIterator(program);
-    try {
-      const fd = openIteratorFd(link);
-      try {
-        text = readAll(fd);
-      } finally {
-        closeSync(fd);
-      }
-    } finally {
-      link.close();
-    }
-  } finally {
-    program.close();
-  }
+  const text = runIterator(built.spec, "latin1");
   const results = new Map<number, number>();
   for (const m of text.matchAll(/\n#(\d+)=(-?\d+)\n/g)) results.set(Number(m[1]), Number(m[2]));
   return formats.map((fmt, k) => {
