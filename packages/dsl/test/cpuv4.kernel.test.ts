@@ -1,6 +1,8 @@
-
+// The cpu v4 instructions (6.6+: sdiv/smod, movsx, sign-extending loads,
+// bswap, gotol) through the real verifier and JIT: the program computes them
+// for each task's pid and the test checks the results against JavaScript.
 import { loadKernelBtf } from "@ts-ebpf/btf";
-import { kernelVersion, } from "@ts-ebpf/syscall";
+import { kernelVersion } from "@ts-ebpf/syscall";
 import { describeKernel } from "@ts-ebpf/testing";
 import { expect, it } from "vitest";
 import {

@@ -2,7 +2,7 @@
 // task's pid and comm with bpf_seq_printf (offsets from kernel BTF, NULL
 // check, header at seq_num == 0). It must load, and its output must list
 // this test process.
-import { closeSync, readFileSync, } from "node:fs";
+import { closeSync, readFileSync } from "node:fs";
 import { loadKernelBtf } from "@ts-ebpf/btf";
 import { BpfLogLevel, loadProgram, openIteratorFd, VerifierError } from "@ts-ebpf/syscall";
 import { attachIterator } from "@ts-ebpf/syscall/internal";

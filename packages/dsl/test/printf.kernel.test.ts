@@ -1,4 +1,10 @@
-
+// checkPrintfFormat mirrors the kernel's bpf_bprintf_prepare(): cross-checked
+// here against the running kernel. One iterator program calls bpf_seq_printf
+// with many formats (12 arguments each, all a pointer to task->comm) and
+// prints each call's return value; the kernel must return 0 exactly for the
+// formats the DSL accepts and -EINVAL for the others. A few refusals are
+// deliberately stricter than some kernels (non-ASCII text, an empty format,
+// `%p%`, a control character right after `%p`): those are not compared.
 import { loadKernelBtf } from "@ts-ebpf/btf";
 import { describeKernel } from "@ts-ebpf/testing";
 import fc from "fast-check";
