@@ -200,6 +200,11 @@ export const SIGNATURES: Record<string, Entry> = {
   "syscall:iterParamKind": { args: ["target"] },
   "syscall:iterTargetInfo": { args: ["target"] },
   "syscall:iterTargetOfFunc": { args: ["str"] },
+  "spec:iterContextStruct": { args: ["target"] },
+  "spec:iterFuncName": { args: ["target"] },
+  "spec:iterParamKind": { args: ["target"] },
+  "spec:iterTargetInfo": { args: ["target"] },
+  "spec:iterTargetOfFunc": { args: ["str"] },
   "syscall:kernelVersion": { args: ["str"] },
   "syscall:linkCreate": {
     args: [

@@ -1,6 +1,6 @@
 // Resolves labels and encodes a listing into instruction bytes, collecting
 // the map relocations the loader applies.
-import type { Relocation } from "@ts-ebpf/syscall";
+import type { Relocation } from "@ts-ebpf/spec";
 import { DslError } from "./errors.js";
 import {
   encodeInto,

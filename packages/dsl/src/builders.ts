@@ -1,7 +1,7 @@
 // Typed builders: one function per instruction form. Each returns a checked
 // Instruction; a bad register, immediate or offset is a DslError here, where
 // the caller's stack points at the line that wrote it.
-import type { MapReference } from "@ts-ebpf/syscall";
+import type { MapReference } from "@ts-ebpf/spec";
 import { DslError } from "./errors.js";
 import { helperId } from "./helpers.js";
 import {

@@ -1,7 +1,7 @@
 // The instruction model: one BPF instruction as the kernel sees it, plus the
 // symbolic parts (labels, map references) that stay symbolic until assemble()
 // or load time. ld_imm64 is one instruction of two 8-byte slots.
-import type { MapReference } from "@ts-ebpf/syscall";
+import type { MapReference } from "@ts-ebpf/spec";
 import { DslError } from "./errors.js";
 import {
   AluOp,

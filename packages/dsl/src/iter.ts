@@ -2,13 +2,13 @@
 // from BTF at build time, never hard-coded), NULL checks, and the seq_file
 // helpers bpf_seq_write / bpf_seq_printf.
 import type { Btf, MemberLocation } from "@ts-ebpf/btf";
-import type { ProgramSpec } from "@ts-ebpf/syscall";
+import type { ProgramSpec } from "@ts-ebpf/spec";
 import {
   BpfAttachType,
   BpfProgType,
   iterContextStruct,
   iterFuncName,
-} from "@ts-ebpf/syscall/constants";
+} from "@ts-ebpf/spec/constants";
 import {
   add,
   call,

@@ -9,7 +9,7 @@ import {
   BPF_PSEUDO_MAP_IDX,
   BPF_PSEUDO_MAP_IDX_VALUE,
   BPF_PSEUDO_MAP_VALUE,
-} from "@ts-ebpf/syscall/constants";
+} from "@ts-ebpf/spec/constants";
 
 /** Instruction classes: the low 3 bits of the opcode. */
 export const Class = {

@@ -2,7 +2,7 @@
 // verifier log's variants (decimal numbers, `pc+3`, `+8)` without a space,
 // `call bpf_seq_write#127`, leading `12: (79)` positions). One statement per
 // line; labels as `name:`; comments after `;` or `//`.
-import type { MapReference } from "@ts-ebpf/syscall";
+import type { MapReference } from "@ts-ebpf/spec";
 import * as b from "./builders.js";
 import { DslError, ParseError } from "./errors.js";
 import { helperId } from "./helpers.js";

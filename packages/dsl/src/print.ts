@@ -1,7 +1,7 @@
 // Text form of instructions, in llvm-objdump's syntax (the verifier's is a
 // close cousin; the parser reads both). Where llvm-objdump has no syntax or
 // prints something ambiguous, we follow llvm's assembler or the kernel.
-import type { MapReference } from "@ts-ebpf/syscall";
+import type { MapReference } from "@ts-ebpf/spec";
 import { helperName } from "./helpers.js";
 import {
   type AluName,

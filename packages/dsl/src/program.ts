@@ -1,14 +1,14 @@
 // program(): a listing in, a ProgramSpec out — instruction bytes, map
 // relocations, and string constants gathered into `.rodata`.
-import type { MapSpec, ProgramSpec, ReadonlyData } from "@ts-ebpf/syscall";
-import { BPF_OBJ_NAME_LEN } from "@ts-ebpf/syscall/constants";
+import type { MapSpec, ProgramSpec, ReadonlyData } from "@ts-ebpf/spec";
+import { BPF_OBJ_NAME_LEN } from "@ts-ebpf/spec/constants";
 import { type Assembled, assemble } from "./assemble.js";
 import { RODATA } from "./builders.js";
 import { DslError } from "./errors.js";
 import { type Instruction, type Item, isLabel } from "./insn.js";
 
 export interface ProgramOptions {
-  /** `enum bpf_prog_type` value (BpfProgType from @ts-ebpf/syscall/constants). */
+  /** `enum bpf_prog_type` value (BpfProgType from @ts-ebpf/spec/constants). */
   readonly type: number;
   /** `enum bpf_attach_type` value, e.g. BpfAttachType.TRACE_ITER. */
   readonly expectedAttachType?: number;

@@ -1,6 +1,6 @@
 // When the kernel rejects a program: the verifier's failing instruction and
 // complaint next to the DSL listing, with labels.
-import type { ProgramSpec } from "@ts-ebpf/syscall";
+import type { ProgramSpec } from "@ts-ebpf/spec";
 import { assemble } from "./assemble.js";
 import { disassembleItems } from "./disassemble.js";
 import { type Item, isLabel } from "./insn.js";

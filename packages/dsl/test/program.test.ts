@@ -1,5 +1,5 @@
 import type { MemberLocation } from "@ts-ebpf/btf";
-import { BpfAttachType, BpfProgType } from "@ts-ebpf/syscall/constants";
+import { BpfAttachType, BpfProgType } from "@ts-ebpf/spec/constants";
 import { describe, expect, it } from "vitest";
 import {
   type BtfLike,

@@ -1,6 +1,6 @@
 // Program section names → program type, expected attach type and attach
 // target, after libbpf's section_defs (the names C programs use with SEC()).
-import { BpfAttachType as A, BpfProgLoadFlag, BpfProgType as P } from "@ts-ebpf/syscall/constants";
+import { BpfAttachType as A, BpfProgLoadFlag, BpfProgType as P } from "@ts-ebpf/spec/constants";
 
 /** What a section name says about its programs. */
 export interface SectionKind {

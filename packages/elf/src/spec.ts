@@ -3,8 +3,8 @@
 // func and line info, CO-RE applied against the kernel's BTF; MapSpecs from
 // .maps, legacy maps and global data sections; the fixed-up .BTF.
 import { type Btf, loadKernelBtf, parseBtf } from "@ts-ebpf/btf";
-import type { BtfExtRecords, MapSpec, ProgramSpec, Relocation } from "@ts-ebpf/syscall";
-import { BpfMapFlag, BpfMapType } from "@ts-ebpf/syscall/constants";
+import type { BtfExtRecords, MapSpec, ProgramSpec, Relocation } from "@ts-ebpf/spec";
+import { BpfMapFlag, BpfMapType } from "@ts-ebpf/spec/constants";
 import { type BtfExt, type FuncInfoRecord, type LineInfoRecord, parseBtfExt } from "./btf-ext.js";
 import { fixupBtf } from "./btf-fix.js";
 import { applyCoreRelocations, type PoisonedInstruction } from "./core.js";

@@ -14,8 +14,8 @@ import {
   seqPrintf,
 } from "@ts-ebpf/dsl";
 import { createIterator, mapElems, probeIteratorTarget, taskFiles, tcp } from "@ts-ebpf/iter";
+import { BpfMapType } from "@ts-ebpf/spec/constants";
 import { BpfError, BpfMap, codecs, VerifierError } from "@ts-ebpf/syscall";
-import { BpfMapType } from "@ts-ebpf/syscall/constants";
 import { describeKernel, kernelFeature } from "@ts-ebpf/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import {

@@ -1,4 +1,4 @@
-import { BpfAttachType, BpfProgLoadFlag, BpfProgType } from "@ts-ebpf/syscall/constants";
+import { BpfAttachType, BpfProgLoadFlag, BpfProgType } from "@ts-ebpf/spec/constants";
 import { describe, expect, it } from "vitest";
 import { sectionKind } from "../src/index.js";
 

@@ -1,5 +1,5 @@
 import { loadKernelBtf } from "@ts-ebpf/btf";
-import { BpfAttachType, BpfMapFlag, BpfMapType, BpfProgType } from "@ts-ebpf/syscall/constants";
+import { BpfAttachType, BpfMapFlag, BpfMapType, BpfProgType } from "@ts-ebpf/spec/constants";
 import { describe, expect, it } from "vitest";
 import { parseCollection } from "../src/index.js";
 import { fixture } from "./fixtures.js";

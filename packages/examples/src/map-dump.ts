@@ -6,8 +6,8 @@
 
 import { existsSync } from "node:fs";
 import { mapElems } from "@ts-ebpf/iter";
+import { BpfMapType } from "@ts-ebpf/spec/constants";
 import { BpfMap, codecs } from "@ts-ebpf/syscall";
-import { BpfMapType } from "@ts-ebpf/syscall/constants";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 

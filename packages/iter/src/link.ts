@@ -6,6 +6,15 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { type Btf, loadKernelBtf } from "@ts-ebpf/btf";
 import {
+  BpfAttachType,
+  BpfCgroupIterOrder,
+  BpfLinkTypeName,
+  BpfProgType,
+  BpfProgTypeName,
+  iterFuncName,
+  iterTargetOfFunc,
+} from "@ts-ebpf/spec/constants";
+import {
   BpfError,
   bpffsMountPoints,
   fdKind,
@@ -18,15 +27,6 @@ import {
   progInfo,
   refusedByPolicy,
 } from "@ts-ebpf/syscall";
-import {
-  BpfAttachType,
-  BpfCgroupIterOrder,
-  BpfLinkTypeName,
-  BpfProgType,
-  BpfProgTypeName,
-  iterFuncName,
-  iterTargetOfFunc,
-} from "@ts-ebpf/syscall/constants";
 import { attachIterator, programInfoOf } from "@ts-ebpf/syscall/internal";
 import { IteratorError, IteratorTargetRefusedError, UnsupportedTargetError } from "./errors.js";
 import {

@@ -3,8 +3,8 @@
 // describes.
 
 import type { Btf } from "@ts-ebpf/btf";
+import { BpfCgroupIterOrder } from "@ts-ebpf/spec/constants";
 import type { IterLinkParams } from "@ts-ebpf/syscall";
-import { BpfCgroupIterOrder } from "@ts-ebpf/syscall/constants";
 import { IteratorParamError } from "./errors.js";
 import { type ParamKind, paramKind, targetInfo } from "./targets.js";
 

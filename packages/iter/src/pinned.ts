@@ -2,8 +2,8 @@
 // everything after looks at the open file (never at a path looked up a
 // second time). What a BPF fd is comes from @ts-ebpf/syscall's fdKind.
 import { closeSync, constants, fstatSync, openSync, statfsSync } from "node:fs";
+import { BPF_FS_MAGIC } from "@ts-ebpf/spec/constants";
 import type { FdKind } from "@ts-ebpf/syscall";
-import { BPF_FS_MAGIC } from "@ts-ebpf/syscall/constants";
 import { IteratorError, IteratorReadError } from "./errors.js";
 import { ownedAbove2 } from "./owned-fd.js";
 

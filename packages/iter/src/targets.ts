@@ -6,7 +6,7 @@ import {
   type IterTargetInfo,
   iterParamKind,
   iterTargetInfo,
-} from "@ts-ebpf/syscall/constants";
+} from "@ts-ebpf/spec/constants";
 
 export type ParamKind = IterParamKind;
 export type TargetInfo = IterTargetInfo;

@@ -13,8 +13,8 @@ import {
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { BpfMapType } from "@ts-ebpf/spec/constants";
 import { BpfMap, codecs, possibleCpus } from "@ts-ebpf/syscall";
-import { BpfMapType } from "@ts-ebpf/syscall/constants";
 import { describeKernel } from "@ts-ebpf/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import * as iter from "../src/index.js";

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { loadKernelBtf } from "@ts-ebpf/btf";
+import { BpfMapType } from "@ts-ebpf/spec/constants";
 import { BpfMap } from "@ts-ebpf/syscall";
-import { BpfMapType } from "@ts-ebpf/syscall/constants";
 import { kernelFeature } from "@ts-ebpf/testing";
 import { probeIteratorTarget } from "../src/index.js";
 

@@ -2,8 +2,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { loadKernelBtf } from "@ts-ebpf/btf";
+import { BpfMapType } from "@ts-ebpf/spec/constants";
 import { BpfError, BpfMap, codecs, loadProgram, openIteratorFd } from "@ts-ebpf/syscall";
-import { BpfMapType } from "@ts-ebpf/syscall/constants";
 import { describeKernel } from "@ts-ebpf/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import {

@@ -1,5 +1,5 @@
+import { BpfMapType } from "@ts-ebpf/spec/constants";
 import { codecs, mapValueSlotSize, possibleCpus } from "@ts-ebpf/syscall";
-import { BpfMapType } from "@ts-ebpf/syscall/constants";
 import { describe, expect, it } from "vitest";
 import { decodeMapElems, type IterableMap, MapElemsDecoder } from "../src/builtins/map-elems.js";
 import { IteratorError } from "../src/errors.js";

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Generates src/constants/enums.gen.ts and src/layout/layouts.gen.ts from
+// Generates ../spec/src/constants/enums.gen.ts (the kernel's enums, pure, owned by
+// @ts-ebpf/spec) and src/layout/layouts.gen.ts (bpf_attr layouts, used only here) from
 // kernel BTF (default /sys/kernel/btf/vmlinux, or the path given as argument).
 // Run: pnpm gen-constants [path/to/vmlinux-btf] (or `npx turbo run gen-constants
 // --filter=@ts-ebpf/syscall`, which builds @ts-ebpf/btf first).
@@ -77,9 +78,8 @@ for (const [name, s] of Object.entries(tables.info)) {
   layouts += `\n/** \`${s.cName}\`. */\nexport const ${name} = {\n  size: ${s.size},\n  fields: {\n${renderFields(s.fields).replace(/^ {2}/gm, "")}  },\n} as const satisfies StructLayout;\n`;
 }
 
-mkdirSync(join(root, "src/constants"), { recursive: true });
 mkdirSync(join(root, "src/layout"), { recursive: true });
-writeFileSync(join(root, "src/constants/enums.gen.ts"), enums);
+writeFileSync(join(root, "../spec/src/constants/enums.gen.ts"), enums);
 writeFileSync(join(root, "src/layout/layouts.gen.ts"), layouts);
 console.log(
   `wrote ${Object.keys(tables.enums).length} enums, ${Object.keys(tables.attr).length} bpf_attr structs, ${Object.keys(tables.info).length} info structs from ${source}`,

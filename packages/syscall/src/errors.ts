@@ -1,7 +1,7 @@
 // Errors of bpf(2): the command, errno and its name, and a hint at the cause.
 import { getSystemErrorMap } from "node:util";
+import { BpfCmd, BpfCmdName } from "@ts-ebpf/spec/constants";
 import { effectiveCapabilities, missingBpfCapabilities } from "./caps.js";
-import { BpfCmd, BpfCmdName } from "./constants/enums.gen.js";
 import { Errno, errnoName } from "./errno.js";
 
 const systemErrors = getSystemErrorMap();

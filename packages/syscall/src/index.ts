@@ -1,5 +1,14 @@
 // @ts-ebpf/syscall: bpf(2) from TypeScript. The addon loads on the first syscall.
 
+export type {
+  BtfExtRecords,
+  MapFdSource,
+  MapReference,
+  MapSpec,
+  ProgramSpec,
+  ReadonlyData,
+  Relocation,
+} from "@ts-ebpf/spec";
 export {
   Capability,
   type CapabilityName,
@@ -98,5 +107,4 @@ export {
 export { Program } from "./handles/program.js";
 export { BpfAttrLayout, type FieldLayout, type StructLayout } from "./layout/layouts.gen.js";
 export { applyRelocations, type LoadOptions, loadProgram } from "./load.js";
-export * from "./spec.js";
 export { bpffsMountPoints, kernelVersion, type SystemInfo, system } from "./system.js";

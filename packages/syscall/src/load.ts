@@ -1,12 +1,17 @@
 // loadProgram(spec): creates the spec's maps and read-only data maps, applies
 // map relocations on a copy of the instructions, loads, and returns a Program
 // that owns the maps it created.
-import { BpfMapFlag, BpfMapType } from "./constants/enums.gen.js";
-import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from "./constants/uapi.js";
+
+import type { MapFdSource, MapReference, MapSpec, ProgramSpec } from "@ts-ebpf/spec";
+import {
+  BPF_PSEUDO_MAP_FD,
+  BPF_PSEUDO_MAP_VALUE,
+  BpfMapFlag,
+  BpfMapType,
+} from "@ts-ebpf/spec/constants";
 import { FdHandle, ownFd } from "./handles/fd.js";
 import { BpfMap } from "./handles/map.js";
 import { Program } from "./handles/program.js";
-import type { MapFdSource, MapReference, MapSpec, ProgramSpec } from "./spec.js";
 import * as v from "./validate.js";
 
 export interface LoadOptions {

@@ -1,10 +1,10 @@
 // The attr size rule against the kernel: bytes past the attr the kernel knows
 // must be zero (else E2BIG), so encoders send only up to their last used field.
 import { closeSync } from "node:fs";
+import { BpfCmd, BpfMapType } from "@ts-ebpf/spec/constants";
 import { describeKernel } from "@ts-ebpf/testing";
 import { expect, it } from "vitest";
 import { Attr } from "../src/attr.js";
-import { BpfCmd, BpfMapType } from "../src/constants/index.js";
 import { Errno } from "../src/errno.js";
 import { native } from "../src/native.js";
 

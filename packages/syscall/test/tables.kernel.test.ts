@@ -4,14 +4,14 @@
 import { readFileSync } from "node:fs";
 import { release } from "node:os";
 import { loadKernelBtf } from "@ts-ebpf/btf";
+import * as enums from "@ts-ebpf/spec/constants";
 import { describeKernel } from "@ts-ebpf/testing";
 import { expect, it } from "vitest";
 import { extractTables } from "../scripts/btf-tables.mjs";
-import * as enums from "../src/constants/enums.gen.js";
 import * as layouts from "../src/layout/layouts.gen.js";
 
 const generatedFrom = /BTF of kernel (\S+)\./.exec(
-  readFileSync(new URL("../src/constants/enums.gen.ts", import.meta.url), "utf8"),
+  readFileSync(new URL("../../spec/src/constants/enums.gen.ts", import.meta.url), "utf8"),
 )?.[1];
 const sameKernel = generatedFrom === release();
 const kernelTables = extractTables(loadKernelBtf());

@@ -1,8 +1,9 @@
 // Unit tests: no kernel, no privileges, and no addon — every bad input here
 // must be refused before the native module is even loaded.
+
+import * as constants from "@ts-ebpf/spec/constants";
 import { afterAll, describe, expect, it } from "vitest";
 import { Attr } from "../src/attr.js";
-import * as constants from "../src/constants/index.js";
 import {
   applyRelocations,
   BPF_PSEUDO_MAP_FD,

@@ -4,7 +4,7 @@
 // converter to the public record (whose type is derived from it), and the
 // bpf-iter command that shows it. Adding a built-in is adding one here.
 
-import { BpfLinkTypeName, BpfMapTypeName, BpfProgTypeName } from "@ts-ebpf/syscall/constants";
+import { BpfLinkTypeName, BpfMapTypeName, BpfProgTypeName } from "@ts-ebpf/spec/constants";
 import type { Column, Row } from "../cli/format.js";
 import type { CgroupParams, IteratorParams, TaskParams } from "../params.js";
 import type { ReaderOptions } from "../reader.js";

@@ -6,8 +6,8 @@
 
 import { loadKernelBtf } from "@ts-ebpf/btf";
 import { call, exit, type Item, jeq, label, ldx, mov } from "@ts-ebpf/dsl";
+import { iterContextStruct } from "@ts-ebpf/spec/constants";
 import { codecs, mapValueSlotSize, type Program } from "@ts-ebpf/syscall";
-import { iterContextStruct } from "@ts-ebpf/syscall/constants";
 import { IteratorError } from "../errors.js";
 import { createIterator, loadIteratorProgram } from "../link.js";
 import { consumeOwnReader } from "../owned-fd.js";

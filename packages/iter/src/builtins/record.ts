@@ -21,13 +21,13 @@ import {
   st,
   stx,
 } from "@ts-ebpf/dsl";
-import type { ProgramSpec } from "@ts-ebpf/syscall";
+import type { ProgramSpec } from "@ts-ebpf/spec";
 import {
   BpfAttachType,
   BpfProgType,
   iterContextStruct,
   iterFuncName,
-} from "@ts-ebpf/syscall/constants";
+} from "@ts-ebpf/spec/constants";
 import { IteratorError } from "../errors.js";
 
 /** How a field is copied and decoded. */

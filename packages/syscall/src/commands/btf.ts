@@ -1,6 +1,7 @@
 // BTF_LOAD.
+
+import { BpfCmd } from "@ts-ebpf/spec/constants";
 import { Attr } from "../attr.js";
-import { BpfCmd } from "../constants/enums.gen.js";
 import { Errno } from "../errno.js";
 import { BpfError, VerifierError } from "../errors.js";
 import { checkNewFd } from "../fds.js";

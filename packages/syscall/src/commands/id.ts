@@ -1,6 +1,7 @@
 // Walking kernel objects by id: *_GET_NEXT_ID and *_GET_FD_BY_ID.
+
+import { BpfCmd } from "@ts-ebpf/spec/constants";
 import { Attr } from "../attr.js";
-import { BpfCmd } from "../constants/enums.gen.js";
 import { Errno } from "../errno.js";
 import { BpfError, check } from "../errors.js";
 import { checkNewFd } from "../fds.js";

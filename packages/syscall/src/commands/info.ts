@@ -9,9 +9,8 @@
 // its count, from the buffer's size), and asks for them only after the first
 // call has said what kind of object it is, on a private duplicate of the fd.
 import { closeSync } from "node:fs";
+import { BpfCmd, BpfLinkType, iterParamKind } from "@ts-ebpf/spec/constants";
 import { Attr, StructReader } from "../attr.js";
-import { BpfCmd, BpfLinkType } from "../constants/enums.gen.js";
-import { iterParamKind } from "../constants/iter-targets.js";
 import { Errno } from "../errno.js";
 import { BpfError, check } from "../errors.js";
 import { dupAbove2, FdError, fdKind, ObjectKindError } from "../fds.js";

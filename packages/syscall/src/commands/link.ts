@@ -1,7 +1,7 @@
 // Links: LINK_CREATE (iterators among others), LINK_UPDATE, LINK_DETACH, ITER_CREATE.
+
+import { BPF_F_REPLACE, BpfAttachType, BpfCmd } from "@ts-ebpf/spec/constants";
 import { Attr, StructReader } from "../attr.js";
-import { BpfAttachType, BpfCmd } from "../constants/enums.gen.js";
-import { BPF_F_REPLACE } from "../constants/uapi.js";
 import { check } from "../errors.js";
 import { checkNewFd, fdNotZero } from "../fds.js";
 import { BpfIterLinkInfoLayout } from "../layout/layouts.gen.js";

@@ -5,8 +5,8 @@
 // before the command: a RangeError names the argument, the size needed and
 // the size given, and nothing reaches the kernel.
 import { closeSync, readFileSync } from "node:fs";
+import { BpfCmd, BpfMapType } from "@ts-ebpf/spec/constants";
 import { Attr } from "../attr.js";
-import { BpfCmd, BpfMapType } from "../constants/enums.gen.js";
 import { Errno } from "../errno.js";
 import { BpfError, check } from "../errors.js";
 import { checkNewFd, dupAbove2, FdError, fdKind, ObjectKindError } from "../fds.js";

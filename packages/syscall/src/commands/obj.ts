@@ -1,8 +1,7 @@
 // bpffs: OBJ_PIN and OBJ_GET.
 import { statfsSync, statSync } from "node:fs";
+import { BPF_FS_MAGIC, BpfCmd, BpfFileFlag } from "@ts-ebpf/spec/constants";
 import { Attr } from "../attr.js";
-import { BpfCmd } from "../constants/enums.gen.js";
-import { BPF_FS_MAGIC, BpfFileFlag } from "../constants/uapi.js";
 import { Errno } from "../errno.js";
 import { BpfError } from "../errors.js";
 import { checkNewFd } from "../fds.js";

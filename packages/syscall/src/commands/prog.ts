@@ -1,6 +1,7 @@
 // Program commands: PROG_LOAD (with verifier log growth) and PROG_TEST_RUN.
+
+import { BpfCmd } from "@ts-ebpf/spec/constants";
 import { Attr } from "../attr.js";
-import { BpfCmd } from "../constants/enums.gen.js";
 import { Errno } from "../errno.js";
 import { BpfError, check, lastLines, VerifierError } from "../errors.js";
 import { checkNewFd, fdNotZero } from "../fds.js";

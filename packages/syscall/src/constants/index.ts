@@ -1,5 +1,4 @@
-// @ts-ebpf/syscall/constants: pure tables, no native code. Safe to import from
-// the DSL and in a browser.
-export * from "./enums.gen.js";
-export * from "./iter-targets.js";
-export * from "./uapi.js";
+// @ts-ebpf/syscall/constants: the kernel constants, owned by @ts-ebpf/spec
+// (pure, no native code) and re-exported here for code that imports them
+// beside the commands.
+export * from "@ts-ebpf/spec/constants";

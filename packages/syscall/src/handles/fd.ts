@@ -26,10 +26,9 @@ import {
   statfsSync,
 } from "node:fs";
 import { basename, dirname } from "node:path";
+import { BPF_FS_MAGIC, BpfCmd } from "@ts-ebpf/spec/constants";
 import type { ObjectKind } from "../commands/id.js";
 import { objGet, objPinAt } from "../commands/obj.js";
-import { BpfCmd } from "../constants/enums.gen.js";
-import { BPF_FS_MAGIC } from "../constants/uapi.js";
 import { BpfError } from "../errors.js";
 import { dupAbove2, expectKind, objectKind, sameOpenFile } from "../fds.js";
 import * as v from "../validate.js";

@@ -1,6 +1,8 @@
 // Link: owns a link fd. Iterator links come from attachIterator(), which is
 // package-internal (./internal): @ts-ebpf/iter's createIterator is the public
 // way, checking the program's target against the target and its parameters.
+
+import { BpfAttachType } from "@ts-ebpf/spec/constants";
 import { getFdById } from "../commands/id.js";
 import { type LinkInfo, linkInfo } from "../commands/info.js";
 import {
@@ -11,7 +13,6 @@ import {
   linkDetach,
   linkUpdate,
 } from "../commands/link.js";
-import { BpfAttachType } from "../constants/enums.gen.js";
 import { expectKind } from "../fds.js";
 import * as v from "../validate.js";
 import { adopt, adoptDupOf, adoptPinned, FdHandle, ownFd } from "./fd.js";

@@ -2,6 +2,7 @@
 // preallocated attr whose key/value addresses are set once, so a lookup is one
 // N-API crossing with no allocation besides what the value codec returns.
 import { markAsUntransferable } from "node:worker_threads";
+import { BpfCmd, BpfUpdateFlag } from "@ts-ebpf/spec/constants";
 import { bytes as bytesCodec, type Codec, u32 as u32Codec, u64 as u64Codec } from "../codec.js";
 import { getFdById } from "../commands/id.js";
 import { type MapInfo, mapInfo, mapInfoOf } from "../commands/info.js";
@@ -15,7 +16,6 @@ import {
   mapUpdateBatch,
   mapValueSlotSize,
 } from "../commands/map.js";
-import { BpfCmd, BpfUpdateFlag } from "../constants/enums.gen.js";
 import { Errno } from "../errno.js";
 import { BpfError } from "../errors.js";
 import { expectKind } from "../fds.js";

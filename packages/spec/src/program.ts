@@ -65,7 +65,7 @@ export interface BtfExtRecords {
 export interface ProgramSpec {
   /** Up to 15 characters are kept by the kernel (BPF_OBJ_NAME_LEN - 1). */
   readonly name?: string;
-  /** `enum bpf_prog_type` value (see BpfProgType in @ts-ebpf/syscall/constants). */
+  /** `enum bpf_prog_type` value (see BpfProgType in @ts-ebpf/spec/constants). */
   readonly type: number;
   /** `enum bpf_attach_type` value, e.g. BpfAttachType.TRACE_ITER. */
   readonly expectedAttachType?: number;
