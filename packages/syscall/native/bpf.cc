@@ -1,13 +1,19 @@
-// The only native code of @ts-ebpf/syscall: the bpf(2) syscall itself and the
-// addresses of JS buffers. Every attr layout is built in TypeScript.
+// The only native code of @ts-ebpf/syscall: the bpf(2) syscall itself, the
+// addresses of JS buffers, and iterator fds made inside another network
+// namespace (on a thread of their own). Every other attr layout is built in
+// TypeScript.
 #include <napi.h>
 
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <linux/kcmp.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -153,11 +159,106 @@ Napi::Value SameFile(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, r < 0 ? -errno : (r == 0 ? 0 : 1));
 }
 
+// The work of one iterCreateInNetns call, done on a thread of its own.
+struct NetnsIterJob {
+  uint32_t linkFd;
+  std::vector<int> nsFds;
+  // Per namespace: the new iterator fd, or -errno of setns (setnsFailed set) or of BPF_ITER_CREATE.
+  std::vector<long> results;
+  std::vector<bool> setnsFailed;
+};
+
+void* RunNetnsIterJob(void* arg) {
+  auto* job = static_cast<NetnsIterJob*>(arg);
+  for (size_t i = 0; i < job->nsFds.size(); i++) {
+    // setns(CLONE_NEWNET) changes the network namespace of this thread only
+    // (each task has its own nsproxy); the process's other threads, the
+    // event loop among them, stay where they are. The thread ends afterwards.
+    if (setns(job->nsFds[i], CLONE_NEWNET) != 0) {
+      job->results[i] = -errno;
+      job->setnsFailed[i] = true;
+      continue;
+    }
+    // The iterator's seq_file takes the creating task's network namespace
+    // (bpf_iter_init_seq_net: current->nsproxy->net_ns) when the fd is made.
+    union bpf_attr attr;
+    std::memset(&attr, 0, sizeof(attr));
+    attr.iter_create.link_fd = job->linkFd;
+    long r = syscall(__NR_bpf, BPF_ITER_CREATE, &attr, sizeof(attr.iter_create));
+    job->results[i] = r < 0 ? -errno : r;
+  }
+  return nullptr;
+}
+
+// iterCreateInNetns(linkFd, nsFds[]) -> [{ fd } | { errno, setns }]: one
+// BPF_ITER_CREATE per network namespace fd, each made by a thread that has
+// entered that namespace, so the iterator walks that namespace's sockets or
+// routes. The calling thread's namespaces never change. The thread is joined
+// before returning (each step is a syscall that does not block).
+Napi::Value IterCreateInNetns(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsArray()) {
+    Napi::TypeError::New(env, "iterCreateInNetns(linkFd, nsFds[])").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int64_t linkFd = info[0].As<Napi::Number>().Int64Value();
+  if (linkFd < 0 || linkFd > 0x7fffffff) {
+    Napi::RangeError::New(env, "linkFd out of range").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Array fds = info[1].As<Napi::Array>();
+  uint32_t n = fds.Length();
+  if (n > 65536) {
+    Napi::RangeError::New(env, "too many namespace fds").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  NetnsIterJob job;
+  job.linkFd = static_cast<uint32_t>(linkFd);
+  for (uint32_t i = 0; i < n; i++) {
+    Napi::Value v = fds.Get(i);
+    if (!v.IsNumber()) {
+      Napi::TypeError::New(env, "namespace fds must be numbers").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    int64_t fd = v.As<Napi::Number>().Int64Value();
+    if (fd < 0 || fd > 0x7fffffff) {
+      Napi::RangeError::New(env, "namespace fd out of range").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    job.nsFds.push_back(static_cast<int>(fd));
+  }
+  job.results.assign(n, 0);
+  job.setnsFailed.assign(n, false);
+  Napi::Array out = Napi::Array::New(env, n);
+  if (n == 0) return out;
+  pthread_t thread;
+  int err = pthread_create(&thread, nullptr, RunNetnsIterJob, &job);
+  if (err != 0) {
+    Napi::Error::New(env, std::string("pthread_create: ") + std::strerror(err))
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  pthread_join(thread, nullptr);
+  for (uint32_t i = 0; i < n; i++) {
+    Napi::Object o = Napi::Object::New(env);
+    if (job.results[i] >= 0) {
+      o.Set("fd", Napi::Number::New(env, static_cast<double>(job.results[i])));
+    } else {
+      o.Set("errno", Napi::Number::New(env, static_cast<double>(-job.results[i])));
+      o.Set("setns", Napi::Boolean::New(env, job.setnsFailed[i]));
+    }
+    out.Set(i, o);
+  }
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bpf", Napi::Function::New(env, Bpf, "bpf"));
   exports.Set("address", Napi::Function::New(env, Address, "address"));
   exports.Set("dupAbove2", Napi::Function::New(env, DupAbove2, "dupAbove2"));
   exports.Set("sameFile", Napi::Function::New(env, SameFile, "sameFile"));
+  exports.Set("iterCreateInNetns",
+              Napi::Function::New(env, IterCreateInNetns, "iterCreateInNetns"));
   return exports;
 }
 

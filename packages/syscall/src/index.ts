@@ -105,6 +105,12 @@ export {
   type MapShape,
 } from "./handles/map.js";
 export { Program } from "./handles/program.js";
+export {
+  NamespaceError,
+  type NetnsIteratorFd,
+  openIteratorFdInNetns,
+  openIteratorFdsInNetns,
+} from "./netns.js";
 export { BpfAttrLayout, type FieldLayout, type StructLayout } from "./layout/layouts.gen.js";
 export { applyRelocations, type LoadOptions, loadProgram } from "./load.js";
 export { bpffsMountPoints, kernelVersion, type SystemInfo, system } from "./system.js";

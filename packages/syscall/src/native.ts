@@ -1,6 +1,13 @@
 // Lazy access to the addon: nothing native is loaded until the first syscall,
 // so importing the package (or its constants) never touches a .node file.
+//
+// The addon is found by node-gyp-build: a source build in build/Release (the
+// monorepo, or a user who rebuilt), else the prebuild shipped in the tarball
+// (prebuilds/linux-x64, prebuilds/linux-arm64, glibc). When neither loads, the
+// error says why and which command of the user's package manager fixes it.
+import { existsSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export interface NativeBinding {
@@ -23,14 +30,135 @@ export interface NativeBinding {
   sameFile(a: number, b: number): number;
 }
 
+/** The addon could not be loaded; `message` says why and what to run. */
+export class NativeAddonError extends Error {
+  override name = "NativeAddonError";
+  readonly code = "ERR_TS_EBPF_ADDON";
+}
+
+export type PackageManager = "npm" | "pnpm" | "yarn" | "bun";
+
+/** What explainLoadFailure needs to know about the machine and the installed package. */
+export interface LoadContext {
+  platform: string;
+  arch: string;
+  /** "glibc" or "musl" on Linux. */
+  libc: string;
+  packageDir: string;
+  /** Directory names under prebuilds/ ("linux-x64", ...). */
+  prebuilds: string[];
+  manager: PackageManager;
+  /** Whether node-gyp-build found a file to load (and loading it failed). */
+  found: boolean;
+}
+
+const PACKAGE = "@ts-ebpf/syscall";
+
+/** The commands that build the addon from source with each package manager. */
+export function rebuildCommand(manager: PackageManager): string {
+  switch (manager) {
+    case "pnpm":
+      // pnpm 10 runs no dependency's install script unless the project allows it.
+      return `pnpm approve-builds (select ${PACKAGE}), then pnpm rebuild ${PACKAGE}`;
+    case "yarn":
+      return `yarn rebuild ${PACKAGE}`;
+    case "bun":
+      return `bun pm trust ${PACKAGE} (or add it to "trustedDependencies"), then bun install`;
+    default:
+      return `npm rebuild ${PACKAGE}`;
+  }
+}
+
+/** The message of a NativeAddonError: what failed, why, and what to run. */
+export function explainLoadFailure(cause: unknown, ctx: LoadContext): string {
+  const detail = cause instanceof Error ? cause.message.split("\n")[0] : String(cause);
+  if (ctx.platform !== "linux") {
+    return `${PACKAGE} calls bpf(2), which only Linux has; this is ${ctx.platform}. (${detail})`;
+  }
+  const target = `linux-${ctx.arch}`;
+  const shipped = ctx.prebuilds.length > 0 ? ctx.prebuilds.join(", ") : "none";
+  const compiler =
+    "a C++ compiler, make and python3 (Debian/Ubuntu: apt-get install g++ make python3)";
+  if (ctx.found) {
+    const musl = ctx.libc === "musl" ? " The prebuilds are for glibc; this system uses musl." : "";
+    return (
+      `${PACKAGE}: the native addon failed to load: ${detail}.${musl} ` +
+      `Build it for this system from source with ${compiler}: ${rebuildCommand(ctx.manager)}.`
+    );
+  }
+  const has = ctx.prebuilds.includes(target);
+  const why = has
+    ? `the ${target} prebuild is for glibc and this system uses ${ctx.libc}`
+    : `no prebuilt addon for ${target} ships in the package (it has: ${shipped})`;
+  const pnpmNote =
+    ctx.manager === "pnpm"
+      ? " pnpm 10 skips dependencies' build scripts by default, so no source build ran at install."
+      : " No source build was made at install.";
+  return (
+    `${PACKAGE}: no native addon to load: ${why}.${pnpmNote} ` +
+    `Build it from source with ${compiler}: ${rebuildCommand(ctx.manager)}. ` +
+    `(searched ${ctx.packageDir}/build/Release and ${ctx.packageDir}/prebuilds)`
+  );
+}
+
+/** Which package manager installed the package at `dir`, from its path and the lockfiles above it. */
+export function detectPackageManager(dir: string): PackageManager {
+  const agent = process.env.npm_config_user_agent?.split("/")[0];
+  if (agent === "pnpm" || agent === "yarn" || agent === "bun") return agent;
+  if (dir.includes("/node_modules/.pnpm/")) return "pnpm";
+  const lockfiles: [string, PackageManager][] = [
+    ["pnpm-lock.yaml", "pnpm"],
+    ["yarn.lock", "yarn"],
+    ["bun.lock", "bun"],
+    ["bun.lockb", "bun"],
+    ["package-lock.json", "npm"],
+  ];
+  for (let d = dir; ; d = dirname(d)) {
+    for (const [file, manager] of lockfiles) if (existsSync(join(d, file))) return manager;
+    if (dirname(d) === d) return "npm";
+  }
+}
+
+function libc(): string {
+  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } };
+  return report?.header?.glibcVersionRuntime ? "glibc" : "musl";
+}
+
+function listPrebuilds(dir: string): string[] {
+  try {
+    return readdirSync(join(dir, "prebuilds")).sort();
+  } catch {
+    return [];
+  }
+}
+
+type NodeGypBuild = ((dir: string) => NativeBinding) & { resolve(dir: string): string };
+
 let binding: NativeBinding | undefined;
 
 export function native(): NativeBinding {
   if (binding === undefined) {
     const require = createRequire(import.meta.url);
-    const load = require("node-gyp-build") as (dir: string) => NativeBinding;
     // src/native.ts and dist/native.js both sit one level below the package root.
-    binding = load(fileURLToPath(new URL("..", import.meta.url)));
+    const packageDir = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
+    let found = false;
+    try {
+      const load = require("node-gyp-build") as NodeGypBuild;
+      const file = load.resolve(packageDir);
+      found = true;
+      binding = require(file) as NativeBinding;
+    } catch (cause) {
+      const ctx: LoadContext = {
+        platform: process.platform,
+        arch: process.arch,
+        libc: process.platform === "linux" ? libc() : "",
+        packageDir,
+        prebuilds: listPrebuilds(packageDir),
+        manager: detectPackageManager(packageDir),
+        found,
+      };
+      throw new NativeAddonError(explainLoadFailure(cause, ctx), { cause });
+    }
   }
   return binding;
 }
