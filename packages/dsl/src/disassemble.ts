@@ -1,6 +1,7 @@
 // Bytes back to a listing, with labels recovered for jump and call targets.
 // Only bytes that assemble() could have written are accepted, so that every
 // listing parse() reads back and assembles to the same bytes.
+import { InstructionError } from "@ts-ebpf/spec";
 import { DslError } from "./errors.js";
 import { decode, type Instruction, type Item, slotsOf } from "./insn.js";
 import { LdImm64Src } from "./opcodes.js";
@@ -23,7 +24,13 @@ interface Decoded {
 
 function decodeWithTargets(bytes: Uint8Array): Decoded {
   if (!(bytes instanceof Uint8Array)) throw new TypeError("bytes must be a Uint8Array");
-  const insns = decode(bytes);
+  let insns: Instruction[];
+  try {
+    insns = decode(bytes);
+  } catch (e) {
+    if (!(e instanceof InstructionError)) throw e;
+    throw new DslError(e.reason, {}, { cause: e });
+  }
   const slots: number[] = [];
   let slot = 0;
   for (const insn of insns) {

@@ -1,7 +1,7 @@
 // Text form of instructions, in llvm-objdump's syntax (the verifier's is a
 // close cousin; the parser reads both). Where llvm-objdump has no syntax or
 // prints something ambiguous, we follow llvm's assembler or the kernel.
-import type { MapReference } from "@ts-ebpf/spec";
+import { formatRaw, type MapReference } from "@ts-ebpf/spec";
 import { helperName } from "./helpers.js";
 import {
   type AluName,
@@ -176,10 +176,7 @@ export function printForm(f: Form, insn: Instruction): string {
 }
 
 /** Raw fields, for messages about instructions that are not valid. */
-export function printRaw(insn: Instruction): string {
-  const imm2 = insn.imm2 === undefined ? "" : ` imm2=${insn.imm2}`;
-  return `.insn opcode=0x${(insn.opcode >>> 0).toString(16).padStart(2, "0")} dst=${insn.dst} src=${insn.src} off=${insn.off} imm=${insn.imm}${imm2}`;
-}
+export const printRaw = formatRaw;
 
 /** One instruction as text; invalid fields print raw (`.insn opcode=...`). */
 export function printInstruction(insn: Instruction): string {

@@ -1,0 +1,126 @@
+// References: what an instruction points at that is not a number yet (a
+// label, a map, a string constant, a CO-RE access), which instructions may
+// carry which, and the one place they are resolved and a program encoded for
+// the kernel (encodeProgram, called by the loader).
+import type { MapReference } from "../program.js";
+import { InstructionError } from "./errors.js";
+import {
+  classify,
+  encodeInto,
+  type Form,
+  formatRaw,
+  INSN_SIZE,
+  type Instruction,
+  slotsOf,
+} from "./instruction.js";
+import { LdImm64Src } from "./opcodes.js";
+
+/** Forms whose target (off or imm) may be a label. */
+export function takesTarget(f: Form): boolean {
+  return (
+    f.kind === "ja" ||
+    f.kind === "gotol" ||
+    f.kind === "jcond" ||
+    f.kind === "call_subprog" ||
+    (f.kind === "ld_imm64" && f.pseudo === LdImm64Src.FUNC)
+  );
+}
+
+/** True for ld_imm64 map fd / map value: the instructions a map reference belongs on. */
+export function takesMap(f: Form): boolean {
+  return (
+    f.kind === "ld_imm64" && (f.pseudo === LdImm64Src.MAP_FD || f.pseudo === LdImm64Src.MAP_VALUE)
+  );
+}
+
+/**
+ * Why the instruction's references do not fit its form (a label on an add, a
+ * map on a call...), or undefined when they do.
+ */
+export function referenceProblem(f: Form, insn: Instruction): string | undefined {
+  if (insn.target !== undefined) {
+    if (!takesTarget(f)) return "only jumps, calls of subprograms and func references take a label";
+    if (typeof insn.target !== "string" || insn.target === "")
+      return "label must be a non-empty string";
+  }
+  if (insn.map !== undefined && !takesMap(f))
+    return "only ld_imm64 map fd / map value take a map reference";
+  if (insn.str !== undefined) {
+    if (typeof insn.str !== "string") return "str must be a string";
+    if (!(f.kind === "ld_imm64" && f.pseudo === LdImm64Src.MAP_VALUE))
+      return "only ld_imm64 map value takes a string constant";
+  }
+  return undefined;
+}
+
+/** How the loader resolves references to numbers. */
+export interface ReferenceResolver {
+  /** The fd a map reference stands for; throws when there is none. */
+  mapFd(ref: MapReference): number;
+}
+
+/**
+ * Encodes a program for PROG_LOAD: every instruction checked, every
+ * reference resolved (a map to its fd in imm; a map value's offset stays in
+ * imm2). InstructionError, naming the instruction, for an invalid
+ * instruction, a reference on an instruction that cannot take it, a string
+ * constant not placed in read-only data, a CO-RE relocation not applied, a
+ * negative map value offset or a resolver answer that is not an fd. Errors
+ * the resolver throws pass through. The instructions are not changed.
+ */
+export function encodeProgram(
+  instructions: readonly Instruction[],
+  resolver: ReferenceResolver,
+): Uint8Array {
+  if (!Array.isArray(instructions)) throw new TypeError("instructions must be an array");
+  let slots = 0;
+  instructions.forEach((insn: unknown, index) => {
+    if (typeof insn !== "object" || insn === null)
+      throw new TypeError(`instructions[${index}] is not an instruction`);
+    const i = insn as Instruction;
+    const fail = (reason: string, cause?: unknown): never => {
+      throw new InstructionError(
+        reason,
+        { index, instruction: formatRaw(i) },
+        cause === undefined ? undefined : { cause },
+      );
+    };
+    let form: Form;
+    try {
+      form = classify(i);
+    } catch (e) {
+      if (!(e instanceof InstructionError)) throw e;
+      return fail(e.reason, e);
+    }
+    const problem = referenceProblem(form, i);
+    if (problem !== undefined) fail(problem);
+    if (i.core !== undefined)
+      fail(
+        `CO-RE relocation (type ${i.core.typeId}, access ${i.core.access}) not applied: load the object with @ts-ebpf/elf, which applies it against kernel types`,
+      );
+    if (i.str !== undefined && i.map === undefined)
+      fail("string constant not placed in read-only data (build the program with program())");
+    if (i.map !== undefined && form.kind === "ld_imm64" && form.pseudo === LdImm64Src.MAP_VALUE) {
+      if (form.imm2 < 0) fail(`map value offset ${form.imm2} is negative`);
+    }
+    slots += slotsOf(i);
+  });
+  const bytes = new Uint8Array(slots * INSN_SIZE);
+  const view = new DataView(bytes.buffer);
+  let at = 0;
+  instructions.forEach((insn, index) => {
+    let out = insn;
+    if (insn.map !== undefined) {
+      const fd = resolver.mapFd(insn.map);
+      if (!Number.isInteger(fd) || fd < 0 || fd >= 2 ** 31)
+        throw new InstructionError(`map reference resolved to ${fd}, not an fd`, {
+          index,
+          instruction: formatRaw(insn),
+        });
+      out = { ...insn, imm: fd };
+    }
+    encodeInto(view, at, out);
+    at += slotsOf(insn) * INSN_SIZE;
+  });
+  return bytes;
+}
