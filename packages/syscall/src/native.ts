@@ -28,6 +28,15 @@ export interface NativeBinding {
   dupAbove2(fd: number): number;
   /** kcmp(KCMP_FILE): 0 when both fds are the same open file, 1 when not, or -errno. */
   sameFile(a: number, b: number): number;
+  /**
+   * BPF_ITER_CREATE(linkFd) once per network namespace fd, each from a thread
+   * that entered that namespace: per namespace the new fd, or -errno with
+   * `setns` telling whether entering the namespace failed.
+   */
+  iterCreateInNetns(
+    linkFd: number,
+    netnsFds: number[],
+  ): { fd?: number; errno?: number; setns?: boolean }[];
 }
 
 /** The addon could not be loaded; `message` says why and what to run. */
