@@ -29,6 +29,8 @@ describe("built-in definitions", () => {
       "kmem_cache",
       "ipv6_route",
       "netlink",
+      "sockmap",
+      "bpf_sk_storage_map",
     ]);
     const known = new Map(TARGETS.map((t) => [t.name, t]));
     for (const b of all) {

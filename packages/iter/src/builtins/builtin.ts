@@ -4,13 +4,20 @@
 // converter, and the program, decoder and CLI table all come from the same
 // object. Defining one registers it: builtinLink, decodeBuiltin, the CLI's
 // commands and `list` find it by target.
+//
+// A built-in over a map's elements (sockmap, bpf_sk_storage_map) takes the
+// map as its parameter, and its record holds the map's key or value: those
+// fields are sized by the map (`map.sized`), so its program and decoder are
+// made per key/value size, from the sizes the kernel reports for the map.
 
 import { loadKernelBtf, type RecordLayout } from "@ts-ebpf/btf";
-import type { Program } from "@ts-ebpf/syscall";
+import { BpfMapTypeName } from "@ts-ebpf/spec/constants";
+import { BpfMap, type Program } from "@ts-ebpf/syscall";
 import type { Column, Row } from "../cli/format.js";
+import { IteratorError, IteratorParamError } from "../errors.js";
 import { createIterator, type IteratorLink, loadIteratorProgram, targetBtfId } from "../link.js";
 import { consumeOwnReader } from "../owned-fd.js";
-import type { IteratorParams } from "../params.js";
+import { checkParams, type IteratorParams } from "../params.js";
 import { decodeRecords, type ReaderOptions } from "../reader.js";
 import { compileRecord, type FieldDef, type FieldKind, type RecordProgram } from "./record.js";
 
@@ -47,12 +54,25 @@ export interface BuiltinCli<R> extends BuiltinCommand {
   readonly tableRow?: (record: R) => Row;
 }
 
+/** What a built-in over a map's elements knows of the map it is given. */
+export interface MapOfBuiltin<N extends string = string> {
+  /** BPF_MAP_TYPE_* the target walks (another map is a TypeError before anything loads). */
+  readonly types: readonly number[];
+  /**
+   * Fields copying the bytes a context pointer points to (kind "bytes", no
+   * path), each as long as the map's key_size or value_size.
+   */
+  readonly sized: Readonly<Partial<Record<N, "keySize" | "valueSize">>>;
+}
+
 interface Definition<F extends readonly FieldDef[]> {
   /** Iterator target. */
   readonly target: string;
   /** Context member that is NULL at the end of the iteration. */
   readonly object: string;
   readonly fields: F;
+  /** For a target walking a map's elements: the map it needs as `{ map }`. */
+  readonly map?: MapOfBuiltin<F[number]["name"]>;
 }
 
 /** A built-in iterator: the definition, and the program compiled from it on first use. */
@@ -61,20 +81,22 @@ export interface Builtin<R> {
   readonly object: string;
   readonly fields: readonly FieldDef[];
   readonly cli: BuiltinCommand;
+  /** Set for a built-in over a map's elements: it needs `{ map }`. */
+  readonly map?: MapOfBuiltin;
   /** Every record of one run of the iterator. */
   read(params: IteratorParams | undefined, options: ReaderOptions): Promise<R[]>;
   readSync(params: IteratorParams | undefined, options: ReaderOptions): R[];
   /** A new link running this built-in's program (the caller closes it). */
   link(params?: IteratorParams): IteratorLink;
-  /** Decoder of the raw records the program writes. */
-  layout(): RecordLayout<Record<string, unknown>>;
+  /** Decoder of the raw records the program writes (a map built-in's depends on `{ map }`). */
+  layout(params?: IteratorParams): RecordLayout<Record<string, unknown>>;
   /** Records written by this built-in's program (e.g. read from a pin), converted. */
-  decode(bytes: Uint8Array): R[];
+  decode(bytes: Uint8Array, params?: IteratorParams): R[];
   /** What bpf-iter prints for one run: the records with their extra cells, or table rows. */
   readRows(params: IteratorParams | undefined, table: boolean): Promise<object[]>;
   /** What bpf-iter prints for records read from a pin. */
-  decodeRows(bytes: Uint8Array, table: boolean): object[];
-  /** Closes the cached program and link (reloaded on next use). */
+  decodeRows(bytes: Uint8Array, table: boolean, params?: IteratorParams): object[];
+  /** Closes the cached programs and link (reloaded on next use). */
   close(): void;
 }
 
@@ -114,33 +136,99 @@ function register<R extends object>(builtin: Builtin<R>): Builtin<R> {
   return builtin;
 }
 
+/** The map a map built-in is given, as its own handle (a duplicate of the caller's fd). */
+function openMapParam(
+  target: string,
+  of: MapOfBuiltin,
+  params: IteratorParams | undefined,
+): BpfMap {
+  // The target's parameter check: { map } present, an fd of 3 or more, read once.
+  const checked = checkParams(target, params);
+  if (checked.kind !== "map") throw new IteratorParamError(`the ${target} iterator needs { map }`);
+  // Its sizes come from the kernel, from the very map the link will walk.
+  const map = BpfMap.fromFd(checked.mapFd);
+  if (!of.types.includes(map.type)) {
+    map.close();
+    const name = (t: number) => BpfMapTypeName[t] ?? `type ${t}`;
+    throw new TypeError(
+      `the ${target} iterator walks ${of.types.map(name).join(" or ")} maps; map fd ${checked.mapFd} is a ${name(map.type)} map`,
+    );
+  }
+  return map;
+}
+
+/** One compiled shape: the program for these field lengths, loaded on first use. */
+interface Shaped<F extends readonly FieldDef[]> {
+  readonly program: RecordProgram<RawRecord<F>>;
+  loaded?: Program;
+}
+
 function makeBuiltin<F extends readonly FieldDef[], R extends object>(
   def: Definition<F>,
   convert: (raw: RawRecord<F>) => R,
   cli: BuiltinCli<R>,
 ): Builtin<R> {
-  let program: RecordProgram<RawRecord<F>> | undefined;
-  /** Loaded once per process, shared by every link of this built-in. */
-  let loaded: Program | undefined;
+  const of = def.map;
+  /** Compiled programs by the lengths of the map-sized fields ("" without a map). */
+  const shapes = new Map<string, Shaped<F>>();
   /** Link without parameters, created on first use and kept for the process. */
   let shared: IteratorLink | undefined;
 
-  const compiled = (): RecordProgram<RawRecord<F>> => {
-    if (!program) {
+  const compiled = (map: BpfMap | undefined): Shaped<F> => {
+    const sized = of?.sized as Readonly<Record<string, "keySize" | "valueSize">> | undefined;
+    const fields =
+      map && sized
+        ? def.fields.map((f) => (sized[f.name] ? { ...f, len: map[sized[f.name]!] } : f))
+        : def.fields;
+    const key = map ? fields.map((f) => f.len ?? "").join(",") : "";
+    let shaped = shapes.get(key);
+    if (!shaped) {
       const btf = loadKernelBtf();
       targetBtfId(def.target, btf);
-      program = compileRecord<RawRecord<F>>(btf, def.target, def.object, def.fields);
+      let program: RecordProgram<RawRecord<F>>;
+      try {
+        program = compileRecord<RawRecord<F>>(btf, def.target, def.object, fields);
+      } catch (err) {
+        if (!map || !(err instanceof IteratorError)) throw err;
+        throw new IteratorError(
+          `the ${def.target} built-in cannot copy the elements of a map with ${map.keySize}-byte keys and ${map.valueSize}-byte values: ${err.message}`,
+          { cause: err },
+        );
+      }
+      shaped = { program };
+      shapes.set(key, shaped);
     }
-    return program;
+    return shaped;
   };
-  const newLink = (params: IteratorParams | undefined): IteratorLink => {
-    loaded ??= loadIteratorProgram(compiled().spec, def.target);
-    return createIterator(loaded, def.target, params);
+  /** A new link, and the layout of the records its program writes. */
+  const linkWithLayout = (params: IteratorParams | undefined) => {
+    let shaped: Shaped<F>;
+    let link: IteratorLink;
+    if (!of) {
+      shaped = compiled(undefined);
+      shaped.loaded ??= loadIteratorProgram(shaped.program.spec, def.target);
+      link = createIterator(shaped.loaded, def.target, params);
+    } else {
+      // The map is opened once (its fd read once): program, layout and link are of that map.
+      // The link holds its own reference on the map, so the handle can go once it exists.
+      using map = openMapParam(def.target, of, params);
+      shaped = compiled(map);
+      shaped.loaded ??= loadIteratorProgram(shaped.program.spec, def.target);
+      link = createIterator(shaped.loaded, def.target, { map });
+    }
+    return { link, layout: shaped.program.layout };
   };
-  const linkFor = (params: IteratorParams | undefined): IteratorLink => {
-    if (params !== undefined) return newLink(params);
+  const newLink = (params: IteratorParams | undefined): IteratorLink => linkWithLayout(params).link;
+  /** The link of one run (the shared one without parameters), and its records' layout. */
+  const runOf = (params: IteratorParams | undefined) => {
+    if (of || params !== undefined) return linkWithLayout(params);
     shared ??= newLink(undefined);
-    return shared;
+    return { link: shared, layout: compiled(undefined).program.layout };
+  };
+  const layoutOf = (params: IteratorParams | undefined) => {
+    if (!of) return compiled(undefined).program.layout;
+    using map = openMapParam(def.target, of, params);
+    return compiled(map).program.layout;
   };
   const done = (link: IteratorLink) => {
     if (link !== shared) link.close();
@@ -157,9 +245,9 @@ function makeBuiltin<F extends readonly FieldDef[], R extends object>(
     object: def.object,
     fields: def.fields,
     cli,
+    ...(of ? { map: of as MapOfBuiltin } : {}),
     async read(params, options) {
-      const { layout } = compiled();
-      const link = linkFor(params);
+      const { link, layout } = runOf(params);
       try {
         const records = await consumeOwnReader(link.open(options), (r) => r.readRecords(layout));
         return records.map(convert);
@@ -168,8 +256,7 @@ function makeBuiltin<F extends readonly FieldDef[], R extends object>(
       }
     },
     readSync(params, options) {
-      const { layout } = compiled();
-      const link = linkFor(params);
+      const { link, layout } = runOf(params);
       try {
         return link.open(options).readRecordsSync(layout).map(convert);
       } finally {
@@ -179,18 +266,17 @@ function makeBuiltin<F extends readonly FieldDef[], R extends object>(
     async readRows(params, table) {
       return show(await this.read(params, {}), table);
     },
-    decodeRows(bytes, table) {
-      return show(this.decode(bytes), table);
+    decodeRows(bytes, table, params) {
+      return show(this.decode(bytes, params), table);
     },
     link: newLink,
-    layout: () => compiled().layout,
-    decode: (bytes) => decodeRecords(bytes, compiled().layout).map(convert),
+    layout: (params) => layoutOf(params) as RecordLayout<Record<string, unknown>>,
+    decode: (bytes, params) => decodeRecords(bytes, layoutOf(params)).map(convert),
     close() {
       shared?.close();
-      loaded?.close();
       shared = undefined;
-      loaded = undefined;
-      program = undefined;
+      for (const shaped of shapes.values()) shaped.loaded?.close();
+      shapes.clear();
     },
   };
 }
@@ -220,19 +306,26 @@ export function builtinLink(target: string, params?: IteratorParams): IteratorLi
   return builtinFor(target).link(params);
 }
 
-/** Bytes per record of the built-in of `target`. */
-export function builtinRecordSize(target: string): number {
-  return builtinFor(target).layout().size;
+/** Bytes per record of the built-in of `target` (for a map's elements: of that `{ map }`). */
+export function builtinRecordSize(target: string, params?: IteratorParams): number {
+  return builtinFor(target).layout(params).size;
 }
 
 /** Record layout (decoder) of the built-in of `target`, e.g. to read a pinned one. */
-export function builtinLayout(target: string): RecordLayout<Record<string, unknown>> {
-  return builtinFor(target).layout();
+export function builtinLayout(
+  target: string,
+  params?: IteratorParams,
+): RecordLayout<Record<string, unknown>> {
+  return builtinFor(target).layout(params);
 }
 
 /** Decodes the output of a built-in program (e.g. read from a pinned one) into typed objects. */
-export function decodeBuiltin(target: string, bytes: Uint8Array): unknown[] {
-  return builtinFor(target).decode(bytes);
+export function decodeBuiltin(
+  target: string,
+  bytes: Uint8Array,
+  params?: IteratorParams,
+): unknown[] {
+  return builtinFor(target).decode(bytes, params);
 }
 
 /** Closes the cached programs and links of every built-in (they are reloaded on next use). */

@@ -4,11 +4,16 @@
 // converter to the public record (whose type is derived from it), and the
 // bpf-iter command that shows it. Adding a built-in is adding one here.
 
-import { BpfLinkTypeName, BpfMapTypeName, BpfProgTypeName } from "@ts-ebpf/spec/constants";
+import {
+  BpfLinkTypeName,
+  BpfMapType,
+  BpfMapTypeName,
+  BpfProgTypeName,
+} from "@ts-ebpf/spec/constants";
 import type { Column, Row } from "../cli/format.js";
-import type { CgroupParams, IteratorParams, TaskParams } from "../params.js";
+import type { CgroupParams, IteratorParams, MapFdOwner, TaskParams } from "../params.js";
 import type { ReaderOptions } from "../reader.js";
-import { type Builtin, type BuiltinRecord, defineBuiltin } from "./builtin.js";
+import { type Builtin, type BuiltinRecord, defineBuiltin, type RawRecord } from "./builtin.js";
 import { inetFields, inetSocket, ipv6, udpSocket } from "./net.js";
 
 const hex = (n: number | bigint) => `0x${n.toString(16)}`;
@@ -443,6 +448,95 @@ const NETLINK = defineBuiltin({
   },
 });
 
+/** What the built-ins over a map of sockets show of each socket (struct sock at `ctx`). */
+const sockFields = <const C extends string>(ctx: C) =>
+  [
+    ...inetFields(ctx, "__sk_common."),
+    { name: "type", ctx, path: "sk_type", kind: "u16" },
+    { name: "protocol", ctx, path: "sk_protocol", kind: "u16" },
+    { name: "uid", ctx, path: "sk_uid.val", kind: "u32" },
+    /** Inode of the socket's file, as /proc/<pid>/fd shows it ("socket:[ino]"). */
+    { name: "ino", ctx, path: "sk_socket.file.f_inode.i_ino", kind: "u64" },
+  ] as const;
+
+const AF_UNIX = 1;
+
+/** A socket of a sockmap, sockhash or socket-local storage map. */
+function mapSocket(r: RawRecord<ReturnType<typeof sockFields>>) {
+  const inet = inetSocket(r);
+  const isInet = typeof inet.family === "string";
+  return {
+    family: r.family === AF_UNIX ? ("unix" as const) : inet.family,
+    type: SOCK_TYPES[r.type] ?? r.type,
+    protocol: r.protocol,
+    state: inet.state,
+    stateName: inet.stateName,
+    // Addresses and ports of inet sockets; "" and 0 for others (unix).
+    localAddress: isInet ? inet.localAddress : "",
+    localPort: isInet ? inet.localPort : 0,
+    remoteAddress: isInet ? inet.remoteAddress : "",
+    remotePort: isInet ? inet.remotePort : 0,
+    uid: r.uid,
+    ino: r.ino,
+  };
+}
+
+function mapSocketRow(s: ReturnType<typeof mapSocket>): Row {
+  const inet = s.family === "inet" || s.family === "inet6";
+  return {
+    family: String(s.family),
+    type: String(s.type),
+    stateName: s.stateName,
+    local: inet ? hostPort(s.localAddress, s.localPort) : "",
+    remote: inet ? hostPort(s.remoteAddress, s.remotePort) : "",
+    ino: s.ino,
+  };
+}
+
+const mapSocketColumns: readonly Column[] = [
+  { key: "family" },
+  { key: "type" },
+  { key: "stateName", header: "STATE" },
+  { key: "local" },
+  { key: "remote" },
+  { key: "ino", right: true },
+];
+
+const spacedHex = (b: Uint8Array) =>
+  Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
+
+const SOCKMAP = defineBuiltin({
+  target: "sockmap",
+  object: "sk",
+  fields: [{ name: "key", ctx: "key", kind: "bytes" }, ...sockFields("sk")],
+  // key: the map's key_size bytes; empty slots of a sockmap (no socket) are left out.
+  map: { types: [BpfMapType.SOCKMAP, BpfMapType.SOCKHASH], sized: { key: "keySize" } },
+  convert: (r) => ({ key: r.key, ...mapSocket(r) }),
+  cli: {
+    command: "sockmap",
+    aliases: ["sockhash"],
+    help: "sockets of a sockmap or sockhash, with their keys",
+    columns: [{ key: "key" }, ...mapSocketColumns],
+    tableRow: (s) => ({ key: spacedHex(s.key), ...mapSocketRow(s) }),
+  },
+});
+
+const SK_STORAGE = defineBuiltin({
+  target: "bpf_sk_storage_map",
+  object: "sk",
+  fields: [...sockFields("sk"), { name: "value", ctx: "value", kind: "bytes" }],
+  // value: the map's value_size bytes, the storage of that socket.
+  map: { types: [BpfMapType.SK_STORAGE], sized: { value: "valueSize" } },
+  convert: (r) => ({ ...mapSocket(r), value: r.value }),
+  cli: {
+    command: "sk-storage",
+    aliases: ["sk_storage"],
+    help: "sockets with storage in a socket-local storage map, and the value",
+    columns: [...mapSocketColumns, { key: "value" }],
+    tableRow: (s) => ({ ...mapSocketRow(s), value: spacedHex(s.value) }),
+  },
+});
+
 // ------------------------------------------------------- record types
 
 export type Task = BuiltinRecord<typeof TASK>;
@@ -459,6 +553,8 @@ export type Cgroup = BuiltinRecord<typeof CGROUP>;
 export type KmemCache = BuiltinRecord<typeof KMEM_CACHE>;
 export type Ipv6Route = BuiltinRecord<typeof IPV6_ROUTE>;
 export type NetlinkSocket = BuiltinRecord<typeof NETLINK>;
+export type SockmapSocket = BuiltinRecord<typeof SOCKMAP>;
+export type SkStorageEntry = BuiltinRecord<typeof SK_STORAGE>;
 
 // ------------------------------------------------------- functions
 
@@ -529,3 +625,21 @@ export const ipv6Routes = readAll(IPV6_ROUTE);
 
 /** Netlink sockets of the caller's network namespace (like /proc/net/netlink). */
 export const netlinkSockets = readAll(NETLINK);
+
+/** The function giving every record of a built-in over the elements of a map. */
+const readMap =
+  <R extends object>(builtin: Builtin<R>) =>
+  async (map: MapFdOwner | number, options: ReaderOptions = {}): Promise<R[]> =>
+    builtin.read({ map }, options);
+
+/**
+ * Every socket of a sockmap or sockhash (Linux 5.10+) with its key (the map's
+ * key_size bytes; a sockmap's is its u32 index). Empty sockmap slots are left out.
+ */
+export const sockmapSockets = readMap(SOCKMAP);
+
+/**
+ * Every socket with storage in a socket-local storage map
+ * (BPF_MAP_TYPE_SK_STORAGE, Linux 5.9+), and its value (value_size bytes).
+ */
+export const skStorage = readMap(SK_STORAGE);

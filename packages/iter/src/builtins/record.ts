@@ -137,8 +137,16 @@ function resolveField(btf: Btf, target: string, def: FieldDef): Resolved | undef
   const mtype = btf.resolve(member.type);
   const ctxSize = btf.sizeOf(member.type);
   if (def.path === undefined) {
-    if (mtype.kind === "ptr")
-      throw new IteratorError(`field ${def.name}: ${def.ctx} is a pointer, give a path`);
+    if (mtype.kind === "ptr") {
+      // A pointer to bytes (a map's key or value, sized by the caller): `len` bytes of them.
+      if (def.kind === "bytes" && def.len !== undefined && def.len > 0) {
+        const len = def.len;
+        return { def, ctxOffset, ctxPointer: true, ctxSize, hops: [], offset: 0, size: len, len };
+      }
+      throw new IteratorError(
+        `field ${def.name}: ${def.ctx} is a pointer, give a path (or kind "bytes" and a len for the bytes it points to)`,
+      );
+    }
     return {
       def,
       ctxOffset,

@@ -10,6 +10,7 @@ import { type Column, formatTable, jsonLine, type Row } from "./format.js";
 const OPTIONS_OF_PARAMS: Record<string, string> = {
   task: " [--pid N]", // one process, Linux 6.1+
   cgroup: " [--cgroup-id N] [--order pre|post|up|self]",
+  map: " <map-id|pinned-path>",
 };
 
 /** Usage line of each built-in's command, from its definition. */
@@ -32,9 +33,10 @@ commands:
   list                         iterator targets of the running kernel
 ${builtinUsage()}
   map <id|pinned-path>         contents of a map (bpf_map_elem iterator)
-  pin <target> <path> [--mode 0644]
+  pin <target> <path> [--mode 0644] [--map <map-id|pinned-path>]
                                pin a built-in iterator on bpffs (binary records);
-                               --mode: the pin's permissions (default 0600: owner only)
+                               --mode: the pin's permissions (default 0600: owner only);
+                               --map: the map of a built-in over a map's elements
   cat <pinned-path>            read a pinned iterator: a built-in's records as a table, else text
                                (without bpf(2) privileges: a text iterator the pin's mode lets you read)
 
@@ -150,15 +152,24 @@ function parseMode(mode: string): number {
   return Number.parseInt(mode, 8);
 }
 
-function pin(target: string, path: string, mode: number | undefined): void {
-  const link = it.builtinLink(target);
+function pin(target: string, path: string, mode: number | undefined, mapArg?: string): void {
+  const builtin = it.builtinOf(target);
+  if (mapArg !== undefined && !builtin?.map) {
+    throw new UsageError(`--map applies to the built-ins over a map's elements, not ${target}`);
+  }
+  if (builtin?.map && mapArg === undefined) {
+    throw new UsageError(`pin ${target} needs the map: --map <map-id|pinned-path>`);
+  }
+  using map = mapArg === undefined ? undefined : openMap(mapArg);
+  const params = map ? { map } : undefined;
+  const link = it.builtinLink(target, params);
   try {
     link.pin(path, mode === undefined ? {} : { mode });
   } finally {
     link.close();
   }
   write(
-    `pinned ${target} iterator at ${path} (records of ${it.builtinRecordSize(target)} bytes)\n`,
+    `pinned ${target} iterator at ${path} (records of ${it.builtinRecordSize(target, params)} bytes)\n`,
   );
 }
 
@@ -193,7 +204,9 @@ function readAsFile(err: unknown, path: string): boolean {
  * OBJ_GET needs): one open() of the path, checked on the opened fd to be a
  * file on bpffs; the target is then unknown.
  */
-async function readPinned(path: string): Promise<{ bytes: Buffer; target?: string }> {
+async function readPinned(
+  path: string,
+): Promise<{ bytes: Buffer; target?: string; mapId?: number }> {
   let link: it.IteratorLink;
   try {
     link = it.IteratorLink.fromPinned(path);
@@ -213,14 +226,16 @@ async function readPinned(path: string): Promise<{ bytes: Buffer; target?: strin
     return { bytes: await reader.readAll() };
   }
   try {
-    return { bytes: await link.open().readAll(), target: link.target };
+    const bytes = await link.open().readAll();
+    const { mapId } = link.info();
+    return { bytes, target: link.target, ...(mapId ? { mapId } : {}) };
   } finally {
     link.close();
   }
 }
 
 async function cat(path: string, json: boolean): Promise<void> {
-  const { bytes, target } = await readPinned(path);
+  const { bytes, target, mapId } = await readPinned(path);
   if (target === undefined) {
     if (!isText(bytes)) {
       throw new Error(
@@ -232,10 +247,13 @@ async function cat(path: string, json: boolean): Promise<void> {
     return;
   }
   const builtin = it.builtinOf(target);
-  const size = builtin ? it.builtinRecordSize(target) : 0;
+  // A map built-in's records hold the map's keys or values: their size is the link's map's.
+  using map = builtin?.map && mapId !== undefined ? BpfMap.fromId(mapId) : undefined;
+  const params = map ? { map } : undefined;
+  const size = builtin && (!builtin.map || map) ? it.builtinRecordSize(target, params) : 0;
   // A built-in's binary records decode to its table; anything else is the program's own text.
-  if (builtin && bytes.length % size === 0 && !isText(bytes)) {
-    print(builtin.decodeRows(bytes, !json), builtin.cli.columns, json);
+  if (builtin && size > 0 && bytes.length % size === 0 && !isText(bytes)) {
+    print(builtin.decodeRows(bytes, !json, params), builtin.cli.columns, json);
     return;
   }
   write(bytes.toString("utf8"));
@@ -289,6 +307,7 @@ export async function main(argv: string[]): Promise<number> {
       "cgroup-id": { type: "string" },
       order: { type: "string" },
       mode: { type: "string" },
+      map: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -314,6 +333,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (values.mode !== undefined && command !== "pin")
     throw new UsageError("--mode applies to pin only");
+  if (values.map !== undefined && command !== "pin")
+    throw new UsageError("--map applies to pin only (other commands take the map as argument)");
   const cgroupId = values["cgroup-id"];
   if (cgroupId !== undefined && !/^\d+$/.test(cgroupId))
     throw new UsageError("--cgroup-id must be a number");
@@ -327,8 +348,15 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case "pin":
       if (rest.length !== 2)
-        throw new UsageError("usage: bpf-iter pin <target> <path> [--mode 0644]");
-      pin(rest[0]!, rest[1]!, values.mode === undefined ? undefined : parseMode(values.mode));
+        throw new UsageError(
+          "usage: bpf-iter pin <target> <path> [--mode 0644] [--map <map-id|pinned-path>]",
+        );
+      pin(
+        rest[0]!,
+        rest[1]!,
+        values.mode === undefined ? undefined : parseMode(values.mode),
+        values.map,
+      );
       return 0;
     case "cat":
       if (rest.length !== 1) throw new UsageError("usage: bpf-iter cat <pinned-path>");
@@ -337,6 +365,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   const builtin = builtinOfCommand(command);
   if (!builtin) throw new UsageError(`unknown command "${command}"\n\n${USAGE()}`);
+  if (builtin.map) {
+    // A built-in over a map's elements: the map is its one argument.
+    if (rest.length !== 1) throw new UsageError(`usage: bpf-iter ${command} <map-id|pinned-path>`);
+    using map = openMap(rest[0]!);
+    const rows = await builtin.readRows({ map }, !values.json);
+    print(rows, builtin.cli.columns, values.json);
+    return 0;
+  }
   if (rest.length > 0)
     throw new UsageError(`${command} takes no arguments, got "${rest.join(" ")}"`);
   const params = builtinParams(builtin, pid, {
