@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import type { GuestConfig } from "./events.js";
 import { buildInitramfs } from "./initramfs.js";
 import { type KernelEntry, loadKernels, type PreparedKernel, prepareKernel } from "./kernels.js";
-import { cacheDir } from "./paths.js";
+import { cacheDir, repoRoot } from "./paths.js";
 import { pinEntry } from "./pin.js";
 import { type Accel, detectAccel, runExec, runGuest, runShell } from "./qemu.js";
 import { formatSummary, type KernelSummary, progressLine, seconds, summarize } from "./summary.js";
@@ -26,7 +26,9 @@ const USAGE = `usage: pnpm test:vm [options]
   --cpus <n>          guest vCPUs (default 2)
   --self-test <kind>  run the harness's fixture instead: pass, fail or hang
   --no-tutorials      skip the tutorials' test script
-  --pin <package>     print the kernels.json entry for apt's candidate of a linux-image package`;
+  --pin <package>     print the kernels.json entry for the newest version of a linux-image
+                      package in the suites kernels.json names (private apt under .cache/apt)
+  --suite <suite>     with --pin: also look in this Debian suite (e.g. sid)`;
 
 function fail(msg: string): never {
   console.error(`test-vm: ${msg}`);
@@ -39,6 +41,32 @@ function positiveInt(name: string, v: string | undefined, dflt: number): number 
   if (!Number.isInteger(n) || n <= 0)
     fail(`--${name} must be a positive integer, got ${JSON.stringify(v)}`);
   return n;
+}
+
+/**
+ * The node binary a guest runs: the host's, or the entry's Node major from the
+ * npm registry (scripts/fetch-node.mjs, cached in .cache/node). The addons are
+ * N-API, so the host's build loads in every major.
+ */
+function nodeBinary(
+  major: number | undefined,
+  log: (m: string) => void,
+): { path: string; version: string } {
+  const hostMajor = Number(process.versions.node.split(".")[0]);
+  if (major === undefined || major === hostMajor) {
+    return { path: process.execPath, version: process.version };
+  }
+  const fetched = spawnSync(
+    process.execPath,
+    [join(repoRoot, "scripts", "fetch-node.mjs"), String(major)],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const path = fetched.stdout?.trim();
+  if (fetched.status !== 0 || !path) fail(`scripts/fetch-node.mjs ${major} failed`);
+  const version = spawnSync(path, ["--version"], { encoding: "utf8" }).stdout?.trim();
+  if (!version?.startsWith(`v${major}.`)) fail(`${path} is not Node ${major} (${version})`);
+  log(`node ${version} (${path})`);
+  return { path, version };
 }
 
 async function main(): Promise<number> {
@@ -61,6 +89,7 @@ async function main(): Promise<number> {
       "self-test": { type: "string" },
       "no-tutorials": { type: "boolean" },
       pin: { type: "string" },
+      suite: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -70,7 +99,15 @@ async function main(): Promise<number> {
     return 0;
   }
   if (values.pin !== undefined) {
-    console.log(JSON.stringify(pinEntry(values.pin), null, 2));
+    const suites = loadKernels().map((k) => ({ suite: k.suite, component: k.component }));
+    if (values.suite !== undefined) suites.push({ suite: values.suite, component: "main" });
+    console.log(
+      JSON.stringify(
+        pinEntry(values.pin, suites, (m) => console.error(`test-vm: ${m}`)),
+        null,
+        2,
+      ),
+    );
     return 0;
   }
   const selfTest = values["self-test"];
@@ -99,10 +136,16 @@ async function main(): Promise<number> {
     wanted.length > 0 ? all.filter((k) => wanted.includes(k.name)) : all;
 
   const t0 = Date.now();
-  const prepared: { kernel: PreparedKernel; initramfs: string }[] = [];
+  const prepared: { kernel: PreparedKernel; initramfs: string; node: string }[] = [];
   for (const entry of selected) {
-    const kernel = prepareKernel(entry, (m) => console.log(`[${entry.name}] ${m}`));
-    prepared.push({ kernel, initramfs: buildInitramfs({ kernel }) });
+    const log = (m: string) => console.log(`[${entry.name}] ${m}`);
+    const kernel = prepareKernel(entry, log, all);
+    const node = nodeBinary(entry.node, log);
+    prepared.push({
+      kernel,
+      initramfs: buildInitramfs({ kernel, node: node.path }),
+      node: node.version,
+    });
   }
   console.log(
     `test-vm: ${prepared.length} guest(s), ${accel.toUpperCase()}, ${cpus} vCPU, ${memoryMiB} MiB; prepared in ${seconds(Date.now() - t0)}`,
@@ -159,10 +202,10 @@ async function main(): Promise<number> {
   const queue = [...prepared];
   const worker = async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {
-      const { kernel, initramfs } = next;
+      const { kernel, initramfs, node } = next;
       const name = kernel.entry.name;
       const logPath = join(cacheDir, "logs", `${name}-${stamp}.log`);
-      console.log(`[${name}] booting ${kernel.release} (console: ${logPath})`);
+      console.log(`[${name}] booting ${kernel.release}, node ${node} (console: ${logPath})`);
       const outcome = await runGuest({
         ...common,
         kernel,
@@ -175,7 +218,10 @@ async function main(): Promise<number> {
         },
       });
       summaries.push(
-        summarize(name, kernel.release, accel, outcome, { filtered: values.filter !== undefined }),
+        summarize(name, kernel.release, accel, outcome, {
+          filtered: values.filter !== undefined,
+          node,
+        }),
       );
     }
   };

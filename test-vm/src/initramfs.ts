@@ -73,12 +73,18 @@ export function nativeAddons(root = repoRoot): string[] {
 
 export interface GuestImageOptions {
   kernel: PreparedKernel;
+  /** The node binary the guest runs (default: this process's). */
+  node?: string;
   /** Extra files to place in the image, e.g. a fixture. */
   extra?: { path: string; data: Buffer; mode?: number }[];
 }
 
 /** Builds the initramfs for one kernel; returns its path. */
-export function buildInitramfs({ kernel, extra = [] }: GuestImageOptions): string {
+export function buildInitramfs({
+  kernel,
+  node: nodeBinary = process.execPath,
+  extra = [],
+}: GuestImageOptions): string {
   const img = new CpioArchive();
   for (const d of [
     "dev",
@@ -102,7 +108,7 @@ export function buildInitramfs({ kernel, extra = [] }: GuestImageOptions): strin
   }
   img.file("init", readFileSync(join(testVmDir, "guest", "init.sh")), 0o755);
 
-  const node = realpathSync(process.execPath);
+  const node = realpathSync(nodeBinary);
   img.file(GUEST_NODE.slice(1), { hostPath: node }, 0o755);
   const libs = new Set(sharedLibraries(node));
   // Tools the kernel tests compare against, when the host has them.

@@ -24,11 +24,18 @@ export interface KernelEntry {
   sha256: string;
   /**
    * Debian suite and component serving the package (e.g. "bookworm-security",
-   * "main"), used when the host's apt lacks it: the mirror comes from the
-   * host's own apt sources, so no host name is pinned here.
+   * "main"), fetched through a private apt: the mirror comes from the host's
+   * own apt sources, so no host name is pinned here.
    */
   suite: string;
   component: string;
+  /**
+   * Further packages of the same version the kernel is split into (Debian 7.x:
+   * linux-binary-*, linux-modules-*, linux-base-*), each pinned by sha256.
+   */
+  parts?: { package: string; sha256: string }[];
+  /** Node major the guest runs the tests with (from the npm registry); default: the host's node. */
+  node?: number;
 }
 
 export interface PreparedKernel {
@@ -51,6 +58,23 @@ export function loadKernels(file = kernelsFile): KernelEntry[] {
       if (typeof k[key] !== "string" || k[key] === "") {
         throw new TypeError(`${file}: kernels[${i}].${key} must be a non-empty string`);
       }
+    }
+    if (
+      k.parts !== undefined &&
+      !(
+        Array.isArray(k.parts) &&
+        k.parts.every(
+          (p: { package?: unknown; sha256?: unknown }) =>
+            typeof p.package === "string" &&
+            typeof p.sha256 === "string" &&
+            /^[0-9a-f]{64}$/.test(p.sha256),
+        )
+      )
+    ) {
+      throw new TypeError(`${file}: kernels[${i}].parts must be [{ package, sha256 }]`);
+    }
+    if (k.node !== undefined && !(Number.isInteger(k.node) && (k.node as number) >= 18)) {
+      throw new TypeError(`${file}: kernels[${i}].node must be a Node major (an integer >= 18)`);
     }
     return k as unknown as KernelEntry;
   });
@@ -80,8 +104,14 @@ export function hostAptUris(etc = "/etc/apt"): string[] {
   return uris;
 }
 
-/** A sources.list line for the entry's suite on the host's Debian mirror. */
-export function sourceLine(entry: KernelEntry, uris = hostAptUris()): string {
+/** Debian's archive keyring (package debian-archive-keyring): what the private apt trusts. */
+export const DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg";
+
+/** A sources.list line for a suite on the host's Debian mirror, signed by Debian's keyring. */
+export function sourceLine(
+  entry: Pick<KernelEntry, "suite" | "component">,
+  uris = hostAptUris(),
+): string {
   const security = entry.suite.endsWith("-security");
   const debian = uris.filter((u) => /\/debian(-security)?\/?$/.test(u));
   const uri = debian.find((u) => /-security\/?$/.test(u) === security);
@@ -90,65 +120,104 @@ export function sourceLine(entry: KernelEntry, uris = hostAptUris()): string {
       `no Debian ${security ? "security " : ""}mirror in the host's apt sources to fetch ${entry.suite} from`,
     );
   }
-  return `deb ${uri} ${entry.suite} ${entry.component}`;
+  return `deb [signed-by=${DEBIAN_KEYRING}] ${uri} ${entry.suite} ${entry.component}`;
 }
 
-/** apt options that use a private sources list and state under the cache. */
-function privateApt(entry: KernelEntry): string[] {
-  const dir = join(cacheDir, "apt", entry.name);
+/**
+ * apt options for a private apt under test-vm/.cache/apt: its own sources
+ * list (one line per suite the entries name, on the host's mirror), lists,
+ * cache and state, so the host's sources, lists and pins are neither read nor
+ * changed. Writes the sources list; returns the options.
+ */
+export function privateApt(
+  suites: Pick<KernelEntry, "suite" | "component">[],
+  dir = join(cacheDir, "apt"),
+): string[] {
+  if (!existsSync(DEBIAN_KEYRING)) {
+    throw new Error(`${DEBIAN_KEYRING} is missing (apt-get install debian-archive-keyring)`);
+  }
   mkdirSync(join(dir, "lists", "partial"), { recursive: true });
-  mkdirSync(join(dir, "archives", "partial"), { recursive: true });
-  writeFileSync(join(dir, "sources.list"), `${sourceLine(entry)}\n`);
+  mkdirSync(join(dir, "cache", "archives", "partial"), { recursive: true });
+  const lines = [...new Set(suites.map((s) => sourceLine(s)))].sort();
+  writeFileSync(join(dir, "sources.list"), `${lines.join("\n")}\n`);
+  const status = join(dir, "status");
+  if (!existsSync(status)) writeFileSync(status, "");
   return [
     "-o",
     `Dir::Etc::SourceList=${join(dir, "sources.list")}`,
     "-o",
     "Dir::Etc::SourceParts=/nonexistent",
     "-o",
+    "Dir::Etc::Preferences=/nonexistent",
+    "-o",
+    "Dir::Etc::PreferencesParts=/nonexistent",
+    "-o",
+    `Dir::State=${dir}`,
+    "-o",
     `Dir::State::Lists=${join(dir, "lists")}`,
     "-o",
-    `Dir::Cache=${dir}`,
+    `Dir::State::status=${status}`,
+    "-o",
+    `Dir::Cache=${join(dir, "cache")}`,
     "-o",
     "APT::Sandbox::User=root",
   ];
 }
 
+/** Updates the private apt's lists, at most once per process. */
+let privateAptUpdated = false;
+export function privateAptUpdate(opts: string[], log: (msg: string) => void): void {
+  if (privateAptUpdated) return;
+  log("apt-get update (private apt under test-vm/.cache/apt)");
+  run("apt-get", [...opts, "update", "-q"]);
+  privateAptUpdated = true;
+}
+
+/** One pinned .deb: a package at a version with its sha256. */
+export interface PinnedDeb {
+  package: string;
+  version: string;
+  sha256: string;
+}
+
+/** The .debs a kernel is unpacked from: its image package, then its parts. */
+export const debsOf = (entry: KernelEntry): PinnedDeb[] => [
+  { package: entry.package, version: entry.version, sha256: entry.sha256 },
+  ...(entry.parts ?? []).map((p) => ({ ...p, version: entry.version })),
+];
+
 /** Returns the path of the verified .deb, downloading it when not cached. */
-export function fetchDeb(entry: KernelEntry, log: (msg: string) => void): string {
+export function fetchDeb(
+  deb: PinnedDeb,
+  log: (msg: string) => void,
+  suites: Pick<KernelEntry, "suite" | "component">[],
+): string {
   const debDir = join(cacheDir, "debs");
   mkdirSync(debDir, { recursive: true });
-  const prefix = `${entry.package}_`;
+  const prefix = `${deb.package}_`;
   const cached = readdirSync(debDir).find((f) => f.startsWith(prefix) && f.endsWith(".deb"));
   if (cached) {
     const path = join(debDir, cached);
-    if (sha256(path) === entry.sha256) return path;
+    if (sha256(path) === deb.sha256) return path;
     rmSync(path);
   }
-  const tmp = join(debDir, `.download-${entry.name}-${process.pid}`);
+  const tmp = join(debDir, `.download-${deb.package}-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
-  const spec = `${entry.package}=${entry.version}`;
+  const spec = `${deb.package}=${deb.version}`;
   try {
+    // Always the private apt: the result does not depend on what the host's
+    // sources list, and the host's apt state is never touched.
+    const opts = privateApt(suites);
+    privateAptUpdate(opts, log);
     log(`downloading ${spec}`);
-    const sandbox = ["-o", "APT::Sandbox::User=root"];
-    try {
-      run("apt-get", [...sandbox, "download", "-q", spec], { cwd: tmp });
-    } catch (first) {
-      // The host's apt does not serve it (suite not configured): use the
-      // entry's own source, without touching the host's apt configuration.
-      log(
-        `host apt cannot serve ${spec} (${(first as Error).message.split("\n")[0]}); using suite ${entry.suite}`,
-      );
-      const opts = privateApt(entry);
-      run("apt-get", [...opts, "update", "-q"]);
-      run("apt-get", [...opts, "download", "-q", spec], { cwd: tmp });
-    }
+    run("apt-get", [...opts, "download", "-q", spec], { cwd: tmp });
     const file = readdirSync(tmp).find((f) => f.endsWith(".deb"));
     if (!file) throw new Error(`apt-get download ${spec} produced no .deb`);
     const got = sha256(join(tmp, file));
-    if (got !== entry.sha256) {
+    if (got !== deb.sha256) {
       throw new Error(
-        `sha256 mismatch for ${spec}: kernels.json pins ${entry.sha256}, the registry served ${got}`,
+        `sha256 mismatch for ${spec}: kernels.json pins ${deb.sha256}, the registry served ${got}`,
       );
     }
     renameSync(join(tmp, file), join(debDir, file));
@@ -167,11 +236,15 @@ function loadModule(path: string): Buffer {
 }
 
 /** Fetches, verifies and unpacks a kernel; cached by package version. */
-export function prepareKernel(entry: KernelEntry, log: (msg: string) => void): PreparedKernel {
+export function prepareKernel(
+  entry: KernelEntry,
+  log: (msg: string) => void,
+  all: KernelEntry[] = [entry],
+): PreparedKernel {
   const dir = join(cacheDir, "kernels", entry.name);
   const stampFile = join(dir, "stamp.json");
   // The stamp records what the cache was unpacked from; any change re-unpacks.
-  const stampKey = JSON.stringify([entry.package, entry.version, entry.sha256, GUEST_MODULES]);
+  const stampKey = JSON.stringify([debsOf(entry), GUEST_MODULES]);
   const fromStamp = (release: string, names: string[]): PreparedKernel => ({
     entry,
     release,
@@ -186,19 +259,28 @@ export function prepareKernel(entry: KernelEntry, log: (msg: string) => void): P
     };
     if (stamp.key === stampKey) return fromStamp(stamp.release, stamp.modules);
   }
-  const deb = fetchDeb(entry, log);
-  log(`unpacking ${entry.package}`);
+  const suites = all.map((k) => ({ suite: k.suite, component: k.component }));
+  const debs = debsOf(entry).map((d) => fetchDeb(d, log, suites));
+  log(`unpacking ${debs.length} package(s) of ${entry.package}`);
   rmSync(dir, { recursive: true, force: true });
   const tmp = join(cacheDir, "kernels", `.unpack-${entry.name}-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   try {
-    run("dpkg-deb", ["-x", deb, tmp]);
-    const releases = readdirSync(join(tmp, "lib", "modules"));
+    for (const deb of debs) run("dpkg-deb", ["-x", deb, tmp]);
+    // Debian through 6.x: lib/modules/<release>/ and boot/{vmlinuz,config}-<release>;
+    // since 7.x (split linux-binary/-modules/-base packages): everything in usr/lib/modules/<release>/.
+    const modulesDir = ["usr/lib/modules", "lib/modules"]
+      .map((d) => join(tmp, d))
+      .find((d) => existsSync(d));
+    if (!modulesDir) throw new Error(`${entry.package}: no lib/modules in ${debs.join(", ")}`);
+    const releases = readdirSync(modulesDir);
     if (releases.length !== 1)
-      throw new Error(`${deb}: expected one lib/modules/<release>, found ${releases.join(", ")}`);
+      throw new Error(
+        `${entry.package}: expected one lib/modules/<release>, found ${releases.join(", ")}`,
+      );
     const release = releases[0]!;
-    const modRoot = join(tmp, "lib", "modules", release);
+    const modRoot = join(modulesDir, release);
     const index = indexModules(
       join(modRoot, "kernel"),
       readFileSync(join(modRoot, "modules.builtin"), "utf8"),
@@ -206,8 +288,19 @@ export function prepareKernel(entry: KernelEntry, log: (msg: string) => void): P
     const closure = moduleClosure(GUEST_MODULES, index, loadModule);
     mkdirSync(join(dir, "modules"), { recursive: true });
     for (const m of closure) writeFileSync(join(dir, "modules", `${m.name}.ko`), m.elf);
-    renameSync(join(tmp, "boot", `vmlinuz-${release}`), join(dir, "vmlinuz"));
-    renameSync(join(tmp, "boot", `config-${release}`), join(dir, "config"));
+    const firstOf = (...paths: string[]) => {
+      const found = paths.find((p) => existsSync(p));
+      if (!found) throw new Error(`${entry.package}: none of ${paths.join(", ")}`);
+      return found;
+    };
+    renameSync(
+      firstOf(join(tmp, "boot", `vmlinuz-${release}`), join(modRoot, "vmlinuz")),
+      join(dir, "vmlinuz"),
+    );
+    renameSync(
+      firstOf(join(tmp, "boot", `config-${release}`), join(modRoot, "config")),
+      join(dir, "config"),
+    );
     const names = closure.map((m) => m.name);
     writeFileSync(
       stampFile,

@@ -7,6 +7,8 @@ export interface KernelSummary {
   kernel: string;
   release: string;
   accel: string;
+  /** Node version the guest ran the tests with (e.g. v22.23.5). */
+  node?: string;
   status: GuestOutcome["status"];
   bootMs?: number;
   wallMs: number;
@@ -29,7 +31,7 @@ export function summarize(
   release: string,
   accel: string,
   outcome: GuestOutcome,
-  opts: { filtered: boolean },
+  opts: { filtered: boolean; node?: string },
 ): KernelSummary {
   const s: KernelSummary = {
     kernel,
@@ -47,6 +49,7 @@ export function summarize(
     logPath: outcome.logPath,
     ok: false,
   };
+  if (opts.node !== undefined) s.node = opts.node;
   if (outcome.bootMs !== undefined) s.bootMs = outcome.bootMs;
   if (outcome.cpuMs !== undefined) s.cpuMs = outcome.cpuMs;
   if (outcome.status !== "completed")
@@ -127,6 +130,7 @@ export function formatSummary(rows: KernelSummary[]): string {
   const header = [
     "kernel",
     "release",
+    "node",
     "accel",
     "result",
     "boot",
@@ -134,10 +138,12 @@ export function formatSummary(rows: KernelSummary[]): string {
     "failed",
     "skipped",
     "time",
+    "qemu cpu",
   ];
   const table = rows.map((r) => [
     r.kernel,
     r.release,
+    r.node ?? "-",
     r.accel,
     r.ok ? "ok" : r.status === "completed" ? "FAILED" : r.status.toUpperCase(),
     seconds(r.bootMs),

@@ -51,7 +51,7 @@ describe("summarize", () => {
     expect(s.problems).toEqual([]);
     expect(s.skips[0]!.reason).toBe("kmem_cache needs 6.13");
     const text = formatSummary([s]);
-    expect(text).toMatch(/6\.1\s+6\.1\.0-50-amd64\s+tcg\s+FAILED\s+5\.0 s\s+1\s+1\s+1/);
+    expect(text).toMatch(/6\.1\s+6\.1\.0-50-amd64\s+-\s+tcg\s+FAILED\s+5\.0 s\s+1\s+1\s+1/);
     expect(text).toContain("FAIL  packages/a/test/x.kernel.test.ts > a > breaks");
     expect(text).toContain(
       "SKIP  packages/a/test/x.kernel.test.ts > a > needs 6.13: kmem_cache needs 6.13",
