@@ -62,6 +62,11 @@ describe("built-in definitions", () => {
       threads: number;
       startTime: bigint;
       comm: string;
+      netns: number;
+      mntns: number;
+      pidLevel: number;
+      cgroupId: bigint;
+      pidns: number;
     }>();
     expectTypeOf<TaskVma["flags"]>().toEqualTypeOf<bigint>();
     expectTypeOf<BpfMapRecord["typeName"]>().toEqualTypeOf<string>();

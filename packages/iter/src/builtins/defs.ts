@@ -14,7 +14,17 @@ import type { Column, Row } from "../cli/format.js";
 import type { CgroupParams, IteratorParams, MapFdOwner, TaskParams } from "../params.js";
 import type { ReaderOptions } from "../reader.js";
 import { type Builtin, type BuiltinRecord, defineBuiltin, type RawRecord } from "./builtin.js";
+import {
+  type FoundNamespace,
+  findNetworkNamespaces,
+  type InNetns,
+  type NetnsOptions,
+  readPerNetns,
+  taskNamespaceFields,
+  taskWithNamespaces,
+} from "./namespaces.js";
 import { inetFields, inetSocket, ipv6, udpSocket } from "./net.js";
+import { type TaskViewFields, type TaskViewQuery, taskViews } from "./pidns.js";
 
 const hex = (n: number | bigint) => `0x${n.toString(16)}`;
 const lowerName = (names: Readonly<Record<number, string>>, value: number) =>
@@ -42,9 +52,12 @@ const TASK = defineBuiltin({
     /** Start time in ns since boot (CLOCK_MONOTONIC). */
     { name: "startTime", ctx: "task", path: "start_time", kind: "u64" },
     { name: "comm", ctx: "task", path: "comm", kind: "char", len: 16 },
+    ...taskNamespaceFields,
   ],
+  convert: taskWithNamespaces,
   cli: {
     command: "tasks",
+    aliases: ["ps"],
     help: "tasks (threads) of every process",
     columns: [
       { key: "tgid", right: true },
@@ -545,14 +558,14 @@ export type TaskVma = BuiltinRecord<typeof TASK_VMA>;
 export type BpfMapRecord = BuiltinRecord<typeof BPF_MAP>;
 export type BpfProgRecord = BuiltinRecord<typeof BPF_PROG>;
 export type BpfLinkRecord = BuiltinRecord<typeof BPF_LINK>;
-export type InetSocket = BuiltinRecord<typeof TCP>;
-export type UdpSocket = BuiltinRecord<typeof UDP>;
-export type UnixSocket = BuiltinRecord<typeof UNIX>;
+export type InetSocket = InNetns<BuiltinRecord<typeof TCP>>;
+export type UdpSocket = InNetns<BuiltinRecord<typeof UDP>>;
+export type UnixSocket = InNetns<BuiltinRecord<typeof UNIX>>;
 export type Ksym = BuiltinRecord<typeof KSYM>;
 export type Cgroup = BuiltinRecord<typeof CGROUP>;
 export type KmemCache = BuiltinRecord<typeof KMEM_CACHE>;
-export type Ipv6Route = BuiltinRecord<typeof IPV6_ROUTE>;
-export type NetlinkSocket = BuiltinRecord<typeof NETLINK>;
+export type Ipv6Route = InNetns<BuiltinRecord<typeof IPV6_ROUTE>>;
+export type NetlinkSocket = InNetns<BuiltinRecord<typeof NETLINK>>;
 export type SockmapSocket = BuiltinRecord<typeof SOCKMAP>;
 export type SkStorageEntry = BuiltinRecord<typeof SK_STORAGE>;
 
@@ -580,8 +593,23 @@ const readTasks =
   async (filter?: TaskParams, options: ReaderOptions = {}): Promise<R[]> =>
     builtin.read(taskParams(filter), options);
 
-/** Every task (thread) of the caller's pid namespace; `{ pid }` limits to one process (6.1+). */
-export const tasks = readTasks(TASK);
+/** What tasks() takes: one task or process (6.1+), a pid namespace's view, cgroup paths. */
+export type TaskQuery = TaskParams & TaskViewQuery;
+
+/**
+ * Every task (thread) of the caller's pid namespace, with its namespaces'
+ * inodes and cgroup id; `{ pid }` limits to one process (6.1+); `{ pidns }`
+ * gives only the tasks that pid namespace sees, with ids as it sees them;
+ * `{ cgroupPath: true }` adds cgroup paths.
+ */
+export async function tasks(
+  query?: TaskQuery,
+  options: ReaderOptions = {},
+): Promise<(Task & TaskViewFields)[]> {
+  const records = await TASK.read(taskParams(query), options);
+  if (query?.pidns === undefined && !query?.cgroupPath) return records;
+  return taskViews(records, query, options, () => TASK.read(undefined, options));
+}
 
 export function tasksSync(filter?: TaskParams, options: ReaderOptions = {}): Task[] {
   return TASK.readSync(taskParams(filter), options);
@@ -599,12 +627,34 @@ export const bpfProgs = readAll(BPF_PROG);
 
 export const bpfLinks = readAll(BPF_LINK);
 
-/** TCP sockets (IPv4 and IPv6) of the caller's network namespace. */
-export const tcp = readAll(TCP);
+/** The tasks' namespaces, for `{ netns: "all" }` to find every network namespace in use. */
+const namespaceTasks = () => TASK.read(undefined, {});
 
-export const udp = readAll(UDP);
+/**
+ * Every network namespace in use (what `{ netns: "all" }` walks): the tasks'
+ * and those only a bind mount keeps alive, with where each was found.
+ */
+export const networkNamespaces = (): Promise<FoundNamespace[]> =>
+  findNetworkNamespaces(namespaceTasks);
 
-export const unix = readAll(UNIX);
+/** The function giving every record of a per-network-namespace built-in, in `{ netns }`. */
+const readNetns =
+  <R extends object>(builtin: Builtin<R>) =>
+  (options: NetnsOptions = {}): Promise<InNetns<R>[]> =>
+    readPerNetns(builtin, namespaceTasks, options);
+
+/**
+ * TCP sockets (IPv4 and IPv6) of the caller's network namespace, or of
+ * `{ netns }`: a pid, a path (/run/netns/<name>), `{ fd }`, or "all"; each
+ * record carries its namespace's inode (`netns`).
+ */
+export const tcp = readNetns(TCP);
+
+/** UDP sockets of the caller's network namespace, or of `{ netns }` (see tcp). */
+export const udp = readNetns(UDP);
+
+/** Unix sockets of the caller's network namespace, or of `{ netns }` (see tcp). */
+export const unix = readNetns(UNIX);
 
 /** Kernel symbols (like /proc/kallsyms); names longer than 127 bytes are cut. */
 export const ksyms = readAll(KSYM);
@@ -620,11 +670,14 @@ export async function cgroups(
 /** Slab caches (Linux 6.13+). */
 export const kmemCaches = readAll(KMEM_CACHE);
 
-/** IPv6 routes of the caller's network namespace, every table (like /proc/net/ipv6_route). */
-export const ipv6Routes = readAll(IPV6_ROUTE);
+/**
+ * IPv6 routes of the caller's network namespace (or of `{ netns }`, see
+ * tcp), every table (like /proc/net/ipv6_route).
+ */
+export const ipv6Routes = readNetns(IPV6_ROUTE);
 
-/** Netlink sockets of the caller's network namespace (like /proc/net/netlink). */
-export const netlinkSockets = readAll(NETLINK);
+/** Netlink sockets of the caller's network namespace, or of `{ netns }` (like /proc/net/netlink). */
+export const netlinkSockets = readNetns(NETLINK);
 
 /** The function giving every record of a built-in over the elements of a map. */
 const readMap =

@@ -6,6 +6,7 @@
 import type { MapFdOwner } from "../params.js";
 import { closeBuiltinPrograms } from "./builtin.js";
 import { closeMapElemPrograms } from "./map-elems.js";
+import { closePidnsPrograms } from "./pidns.js";
 
 export {
   type Builtin,
@@ -24,6 +25,25 @@ export {
 export * from "./defs.js";
 export * from "./map-elems.js";
 export {
+  type FoundNamespace,
+  type InNetns,
+  NETNS_TARGETS,
+  type NetnsOptions,
+  type NetnsSelector,
+  netnsMounts,
+  ownNetnsInode,
+  type SkippedNamespace,
+} from "./namespaces.js";
+export {
+  cgroupPaths,
+  type NsIds,
+  type PidnsSelector,
+  pidnsInode,
+  readNsIds,
+  type TaskViewFields,
+  type TaskViewQuery,
+} from "./pidns.js";
+export {
   compileRecord,
   type FieldDef,
   type FieldKind,
@@ -35,6 +55,7 @@ export {
 export function closeBuiltins(): void {
   closeBuiltinPrograms();
   closeMapElemPrograms();
+  closePidnsPrograms();
 }
 
 export type { MapFdOwner };
