@@ -713,10 +713,30 @@ export class Btf {
     return this.sizeAt(this.lookup(ref), 0);
   }
 
-  private sizeAt(t: BtfType, depth: number): number {
+  /**
+   * The type a typedef, modifier or var stands for (undefined for any other
+   * kind), after checking that the walk that reached `t` is not too deep.
+   */
+  private standsFor(t: BtfType, depth: number): BtfType | undefined {
     if (depth > MAX_RESOLVE_DEPTH) {
       throw new DepthError(`type id ${t.id}: nesting deeper than ${MAX_RESOLVE_DEPTH} (a loop?)`);
     }
+    switch (t.kind) {
+      case "typedef":
+      case "const":
+      case "volatile":
+      case "restrict":
+      case "type_tag":
+      case "var":
+        return this.type(t.type);
+      default:
+        return undefined;
+    }
+  }
+
+  private sizeAt(t: BtfType, depth: number): number {
+    const target = this.standsFor(t, depth);
+    if (target) return this.sizeAt(target, depth + 1);
     switch (t.kind) {
       case "int":
       case "float":
@@ -733,13 +753,6 @@ export class Btf {
         if (size > 0xffffffff) throw new BtfError(`array ${t.id}: size ${size} overflows u32`);
         return size;
       }
-      case "typedef":
-      case "const":
-      case "volatile":
-      case "restrict":
-      case "type_tag":
-      case "var":
-        return this.sizeAt(this.type(t.type), depth + 1);
       default:
         throw new BtfError(`${t.kind} ${t.id} "${t.name}" has no size`);
     }
@@ -751,9 +764,8 @@ export class Btf {
   }
 
   private alignAt(t: BtfType, depth: number): number {
-    if (depth > MAX_RESOLVE_DEPTH) {
-      throw new DepthError(`type id ${t.id}: nesting deeper than ${MAX_RESOLVE_DEPTH} (a loop?)`);
-    }
+    const target = this.standsFor(t, depth);
+    if (target) return this.alignAt(target, depth + 1);
     switch (t.kind) {
       case "int":
       case "float":
@@ -763,12 +775,6 @@ export class Btf {
       case "ptr":
         return 8;
       case "array":
-      case "typedef":
-      case "const":
-      case "volatile":
-      case "restrict":
-      case "type_tag":
-      case "var":
         return this.alignAt(this.type(t.type), depth + 1);
       case "struct":
       case "union": {

@@ -39,15 +39,19 @@
  *   ("struct task_struct *", "char[16]").
  * - `layout<T>(ref)` → RecordLayout of a BTF struct/union, members at BTF's offsets.
  *
- * Record layouts. Every RecordLayout is a codec `{ size, encode, decode }`, the
- * shape map handles accept for keys and values.
+ * Record layouts. Every RecordLayout, and every field type, is a `Codec` of
+ * @ts-ebpf/spec, the one codec shape: map handles take them for keys and values
+ * as they are, iterator readers decode records with them.
  * - `struct({ pid: u32, comm: char(16), start: u64 }, { packed?, align? })`: C layout
  *   rules (each field at its alignment, size padded to the largest). Field types:
  *   u8 u16 u32 u64 i8 i16 i32 i64 f32 f64 ptr, char(n) (string up to the first NUL),
- *   bytes(n), array(t, n), a nested struct(...), aligned(t, n).
+ *   bytes(n) (the scalars are spec's, re-exported), array(t, n), a nested
+ *   struct(...), aligned(t, n).
  * - `.size`, `.align`, `.fields` [{ name, offset, size, type }], `.offsetOf("a.b")`,
- *   `.decode(bytes, offset?)`, `.decodeAll(bytes, { allowTrailing? })` (back-to-back
- *   records; compiled readers), `.encode(value)`, `.encodeInto(value, bytes, offset?)`.
+ *   `.decode(bytes, offset?)`, `.decodeAt(view, offset)` (in place),
+ *   `.decodeAll(bytes, { allowTrailing? })` (back-to-back records; compiled readers),
+ *   `.encode(value)` (new bytes), `.encode(value, bytes, offset?)` / `.encodeInto(...)`,
+ *   `.encodeAt(value, view, offset)`.
  *   64-bit integers and pointers decode to bigint; BTF bitfields to numbers (bigint
  *   above 32 bits); anonymous struct/union members appear as their fields.
  *

@@ -1,35 +1,53 @@
 // Record layouts: the byte shape of a C struct, declared in TypeScript
-// (`struct({ pid: u32, comm: char(16) })`) or taken from a BTF struct, with
-// decoders to plain objects and encoders back to bytes. Layouts satisfy the
-// codec shape `{ size, encode, decode }` that map handles accept.
+// (`struct({ pid: u32, comm: char(16) })`) or taken from a BTF struct. A
+// layout is the codec of its record (@ts-ebpf/spec's `Codec`, the shape map
+// handles and iterator readers take), and a field type itself: records nest.
+// The scalar field types (u8..u64, f32, f64, ptr, char, bytes) are spec's.
+import {
+  bytes,
+  char,
+  defineField,
+  type FieldType,
+  f32,
+  f64,
+  i8,
+  i16,
+  i32,
+  i64,
+  ptr,
+  SCALAR_READS,
+  u8,
+  u16,
+  u32,
+  u64,
+} from "@ts-ebpf/spec";
 import type { Btf } from "./btf.js";
 import { BtfError } from "./errors.js";
 import type { BtfType, CompositeType } from "./types.js";
+
+export {
+  bytes,
+  type Codec,
+  char,
+  type FieldType,
+  f32,
+  f64,
+  i8,
+  i16,
+  i32,
+  i64,
+  ptr,
+  u8,
+  u16,
+  u32,
+  u64,
+} from "@ts-ebpf/spec";
 
 /** Data is read and written in host byte order, as BPF programs produce it. */
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const MAX_NESTING = 32;
 /** Anonymous members opened up can multiply fields; real structs have hundreds. */
 const MAX_FIELDS = 1 << 16;
-
-/** A value type that can be a field of a record. */
-export interface FieldType<T> {
-  /** Bytes the value occupies. */
-  readonly size: number;
-  /** Alignment in bytes (C rules). */
-  readonly align: number;
-  /** Short C-like description, for messages: "u32", "char[16]", "struct { ... }". */
-  readonly describe: string;
-  read(view: DataView, offset: number): T;
-  write(view: DataView, offset: number, value: T): void;
-}
-
-/** The codec shape map handles accept for keys and values. */
-export interface Codec<T> {
-  readonly size: number;
-  encode(value: T): Uint8Array;
-  decode(bytes: Uint8Array): T;
-}
 
 export interface LayoutField {
   readonly name: string;
@@ -44,128 +62,30 @@ export interface DecodeAllOptions {
   allowTrailing?: boolean;
 }
 
-export interface RecordLayout<T> extends FieldType<T>, Codec<T> {
+/**
+ * A record's codec: `decode(bytes, offset?)`, `decodeAt(view, offset)` (in
+ * place, no copy), `encode(value)` (a new buffer; missing fields are zero),
+ * `encode(value, bytes, offset?)`, `encodeAt(value, view, offset)`.
+ */
+export interface RecordLayout<T> extends FieldType<T> {
   readonly fields: readonly LayoutField[];
   /** Byte offset of a field (top level, or dotted through nested records). */
   offsetOf(path: string): number;
-  /** Decodes one record at `offset` (default 0) of `bytes`. */
-  decode(bytes: Uint8Array, offset?: number): T;
-  /** Decodes one record at `offset` of a DataView (a map reader's whole-chunk view): no copy. */
-  decodeAt(view: DataView, offset: number): T;
   /** Decodes back-to-back records filling `bytes`. */
   decodeAll(bytes: Uint8Array, options?: DecodeAllOptions): T[];
-  /** A new buffer of `size` bytes holding `value` (missing fields are zero). */
-  encode(value: T): Uint8Array;
-  /** Writes `value` into `bytes` at `offset`. */
+  /** Writes `value` into `bytes` at `offset`, as `encode(value, bytes, offset)` does. */
   encodeInto(value: T, bytes: Uint8Array, offset?: number): void;
 }
 
 export type Infer<L> = L extends FieldType<infer T> ? T : never;
 
-/** DataView calls for scalar fields, inlined into compiled readers. */
-const INLINE_READ = new Map<FieldType<unknown>, string>();
-
-// ---------------------------------------------------------------- scalars
-
-function scalar<T>(
-  describe: string,
-  size: number,
-  read: (v: DataView, o: number) => T,
-  write: (v: DataView, o: number, x: T) => void,
-): FieldType<T> {
-  return Object.freeze({ describe, size, align: size, read, write });
-}
-
-/** A 64-bit field's value: a bigint or an integer number; anything else is a TypeError. */
+/** A 64-bit bitfield's value: a bigint or an integer number; anything else is a TypeError. */
 function toBig(x: bigint | number): bigint {
   if (typeof x === "bigint") return x;
   if (typeof x === "number" && Number.isInteger(x)) return BigInt(x);
   const what = typeof x === "number" ? String(x) : typeof x;
-  throw new TypeError(`a 64-bit field takes a bigint or an integer number, got ${what}`);
+  throw new TypeError(`a bitfield takes a bigint or an integer number, got ${what}`);
 }
-
-export const u8: FieldType<number> = scalar(
-  "u8",
-  1,
-  (v, o) => v.getUint8(o),
-  (v, o, x) => v.setUint8(o, x),
-);
-export const i8: FieldType<number> = scalar(
-  "i8",
-  1,
-  (v, o) => v.getInt8(o),
-  (v, o, x) => v.setInt8(o, x),
-);
-export const u16: FieldType<number> = scalar(
-  "u16",
-  2,
-  (v, o) => v.getUint16(o, LE),
-  (v, o, x) => v.setUint16(o, x, LE),
-);
-export const i16: FieldType<number> = scalar(
-  "i16",
-  2,
-  (v, o) => v.getInt16(o, LE),
-  (v, o, x) => v.setInt16(o, x, LE),
-);
-export const u32: FieldType<number> = scalar(
-  "u32",
-  4,
-  (v, o) => v.getUint32(o, LE),
-  (v, o, x) => v.setUint32(o, x, LE),
-);
-export const i32: FieldType<number> = scalar(
-  "i32",
-  4,
-  (v, o) => v.getInt32(o, LE),
-  (v, o, x) => v.setInt32(o, x, LE),
-);
-export const u64: FieldType<bigint> = scalar(
-  "u64",
-  8,
-  (v, o) => v.getBigUint64(o, LE),
-  (v, o, x) => v.setBigUint64(o, toBig(x), LE),
-);
-export const i64: FieldType<bigint> = scalar(
-  "i64",
-  8,
-  (v, o) => v.getBigInt64(o, LE),
-  (v, o, x) => v.setBigInt64(o, toBig(x), LE),
-);
-export const f32: FieldType<number> = scalar(
-  "f32",
-  4,
-  (v, o) => v.getFloat32(o, LE),
-  (v, o, x) => v.setFloat32(o, x, LE),
-);
-export const f64: FieldType<number> = scalar(
-  "f64",
-  8,
-  (v, o) => v.getFloat64(o, LE),
-  (v, o, x) => v.setFloat64(o, x, LE),
-);
-for (const [type, code] of [
-  [u8, "v.getUint8(@)"],
-  [i8, "v.getInt8(@)"],
-  [u16, `v.getUint16(@, ${LE})`],
-  [i16, `v.getInt16(@, ${LE})`],
-  [u32, `v.getUint32(@, ${LE})`],
-  [i32, `v.getInt32(@, ${LE})`],
-  [u64, `v.getBigUint64(@, ${LE})`],
-  [i64, `v.getBigInt64(@, ${LE})`],
-  [f32, `v.getFloat32(@, ${LE})`],
-  [f64, `v.getFloat64(@, ${LE})`],
-] as const) {
-  INLINE_READ.set(type as FieldType<unknown>, code);
-}
-
-/** A pointer-sized value (kernel addresses), as bigint. */
-export const ptr: FieldType<bigint> = Object.freeze({ ...u64, describe: "ptr" });
-INLINE_READ.set(ptr as FieldType<unknown>, `v.getBigUint64(@, ${LE})`);
-
-const utf8 = new TextDecoder("utf-8");
-
-const utf8Encoder = new TextEncoder();
 
 function checkCount(n: number, what: string): void {
   if (!Number.isInteger(n) || n < 0 || n > 0x7fffffff) {
@@ -173,74 +93,42 @@ function checkCount(n: number, what: string): void {
   }
 }
 
-/** A `char[n]` field, decoded as the string before the first NUL (UTF-8). */
-export function char(n: number): FieldType<string> {
-  checkCount(n, "char()");
-  return Object.freeze({
-    describe: `char[${n}]`,
-    size: n,
-    align: 1,
-    read(v: DataView, o: number): string {
-      // ASCII (the common case) is built char by char: no allocation
-      // besides the string itself.
-      const stop = o + n;
-      let out = "";
-      let i = o;
-      for (; i < stop; i++) {
-        const c = v.getUint8(i);
-        if (c === 0) return out;
-        if (c >= 0x80) break;
-        out += String.fromCharCode(c);
-      }
-      if (i === stop) return out;
-      let end = i;
-      while (end < stop && v.getUint8(end) !== 0) end++;
-      return utf8.decode(new Uint8Array(v.buffer, v.byteOffset + o, end - o));
-    },
-    write(v: DataView, o: number, x: string): void {
-      const dst = new Uint8Array(v.buffer, v.byteOffset + o, n);
-      dst.fill(0);
-      // Truncated to n bytes; a string of n bytes has no NUL, as in C.
-      utf8Encoder.encodeInto(String(x ?? ""), dst);
-    },
-  });
-}
-
-/** `n` raw bytes, decoded as a copy. */
-export function bytes(n: number): FieldType<Uint8Array> {
-  checkCount(n, "bytes()");
-  return Object.freeze({
-    describe: `u8[${n}]`,
-    size: n,
-    align: 1,
-    read: (v: DataView, o: number) =>
-      new Uint8Array(v.buffer.slice(v.byteOffset + o, v.byteOffset + o + n)),
-    write(v: DataView, o: number, x: Uint8Array): void {
-      const dst = new Uint8Array(v.buffer, v.byteOffset + o, n);
-      dst.fill(0);
-      if (x) dst.set(x.subarray(0, n));
-    },
-  });
+/** A TypeError unless `type` is a field type (a codec with alignment that reads and writes in place). */
+function checkFieldType(what: string, type: unknown): FieldType<unknown> {
+  const t = type as Partial<FieldType<unknown>> | null;
+  if (
+    typeof t !== "object" ||
+    t === null ||
+    typeof t.decodeAt !== "function" ||
+    typeof t.encodeAt !== "function" ||
+    typeof t.size !== "number" ||
+    typeof t.align !== "number"
+  ) {
+    throw new TypeError(`${what} is not a field type`);
+  }
+  return t as FieldType<unknown>;
 }
 
 /** `n` elements of `type`, decoded to an array. */
 export function array<T>(type: FieldType<T>, n: number): FieldType<T[]> {
+  checkFieldType("array(): the element type", type);
   checkCount(n, "array()");
   const es = type.size;
-  return Object.freeze({
+  const { decodeAt, encodeAt } = type;
+  return defineField({
     describe: `${type.describe}[${n}]`,
     size: es * n,
     align: type.align,
-    read(v: DataView, o: number): T[] {
+    decodeAt(v: DataView, o: number): T[] {
       const out = new Array<T>(n);
-      for (let i = 0; i < n; i++) out[i] = type.read(v, o + i * es);
+      for (let i = 0; i < n; i++) out[i] = decodeAt(v, o + i * es);
       return out;
     },
-    write(v: DataView, o: number, x: readonly T[]): void {
+    encodeAt(x: readonly T[], v: DataView, o: number): void {
       for (let i = 0; i < n; i++) {
         const e = x?.[i];
         if (e === undefined) new Uint8Array(v.buffer, v.byteOffset + o + i * es, es).fill(0);
-        else type.write(v, o + i * es, e);
+        else encodeAt(e, v, o + i * es);
       }
     },
   });
@@ -248,12 +136,17 @@ export function array<T>(type: FieldType<T>, n: number): FieldType<T[]> {
 
 /** `type` with a larger alignment, like `__attribute__((aligned(n)))`. */
 export function aligned<T>(type: FieldType<T>, n: number): FieldType<T> {
+  checkFieldType("aligned(): the type", type);
   if (!Number.isInteger(n) || n < 1 || (n & (n - 1)) !== 0) {
     throw new RangeError(`aligned(): alignment must be a power of two, got ${n}`);
   }
   const align = Math.max(type.align, n);
   const size = Math.ceil(type.size / align) * align;
-  return Object.freeze({ ...type, align, size, describe: type.describe });
+  const { decodeAt, encodeAt, describe } = type;
+  // A record keeps its fields, so offsetOf still reaches through it.
+  const { fields, offsetOf } = type as Partial<RecordLayout<T>>;
+  const extra = typeof offsetOf === "function" ? { fields, offsetOf } : {};
+  return defineField({ describe, size, align, decodeAt, encodeAt }, extra);
 }
 
 /** A bitfield read from the bytes at the field's byte offset. */
@@ -272,11 +165,11 @@ function bitfield(bitShift: number, bits: number, signed: boolean): FieldType<nu
   const mask = ((1n << BigInt(bits)) - 1n) << BigInt(shift);
   // Fits 32 bits: plain number arithmetic, no BigInt per read.
   const small = span <= 4;
-  return Object.freeze({
+  return defineField({
     describe: `${signed ? "i" : "u"}${bits}:bitfield`,
     size: span,
     align: 1,
-    read(v: DataView, o: number): number | bigint {
+    decodeAt(v: DataView, o: number): number | bigint {
       if (small) {
         let raw = 0;
         if (LE) for (let i = span - 1; i >= 0; i--) raw = raw * 256 + v.getUint8(o + i);
@@ -288,7 +181,7 @@ function bitfield(bitShift: number, bits: number, signed: boolean): FieldType<nu
       if (signed) x = BigInt.asIntN(bits, x);
       return big ? x : Number(x);
     },
-    write(v: DataView, o: number, x: number | bigint): void {
+    encodeAt(x: number | bigint, v: DataView, o: number): void {
       let raw = loadBig(v, o);
       raw = (raw & ~mask) | ((BigInt.asUintN(bits, toBig(x ?? 0)) << BigInt(shift)) & mask);
       if (LE) {
@@ -326,9 +219,9 @@ function compileReader<T>(
   slots: Slot[],
 ): ((v: DataView, o: number) => T) | undefined {
   const parts = names.map((name, i) => {
-    const inline = INLINE_READ.get(slots[i]!.type);
+    const getter = SCALAR_READS.get(slots[i]!.type);
     const at = `o + ${offsets[i]}`;
-    const value = inline ? inline.replace("@", at) : `r[${i}](v, ${at})`;
+    const value = getter ? `v.${getter}(${at}, ${LE})` : `r[${i}](v, ${at})`;
     return `${JSON.stringify(name)}: ${value}`;
   });
   try {
@@ -336,7 +229,7 @@ function compileReader<T>(
       "r",
       `return function read(v, o) { return { ${parts.join(", ")} }; };`,
     );
-    return make(slots.map((s) => s.type.read)) as (v: DataView, o: number) => T;
+    return make(slots.map((s) => s.type.decodeAt)) as (v: DataView, o: number) => T;
   } catch {
     return undefined;
   }
@@ -350,8 +243,8 @@ function makeRecord<T>(
 ): RecordLayout<T> {
   const names = slots.map((s) => s.name);
   const offsets = slots.map((s) => s.offset);
-  const readers = slots.map((s) => s.type.read);
-  const writers = slots.map((s) => s.type.write);
+  const readers = slots.map((s) => s.type.decodeAt);
+  const writers = slots.map((s) => s.type.encodeAt);
   const n = slots.length;
   const byName = new Map(slots.map((s) => [s.name, s]));
   const fields: LayoutField[] = slots.map((s) =>
@@ -365,83 +258,69 @@ function makeRecord<T>(
       for (let i = 0; i < n; i++) out[names[i]!] = readers[i]!(v, o + offsets[i]!);
       return out as T;
     });
-  const write = (v: DataView, o: number, x: T): void => {
-    new Uint8Array(v.buffer, v.byteOffset + o, size).fill(0);
-    const obj = (x ?? {}) as Record<string, unknown>;
-    for (let i = 0; i < n; i++) {
-      const val = obj[names[i]!];
-      if (val !== undefined) writers[i]!(v, o + offsets[i]!, val);
+  const checkView = (what: string, view: unknown, offset: unknown): DataView => {
+    if (!(view instanceof DataView)) throw new TypeError(`${what}: view must be a DataView`);
+    if (!(typeof offset === "number" && offset >= 0) || offset + size > view.byteLength) {
+      throw new RangeError(
+        `${what}: record of ${size} bytes at offset ${String(offset)} does not fit ${view.byteLength} bytes`,
+      );
     }
+    return view;
   };
-  const viewOf = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
-  const layout: RecordLayout<T> = {
-    size,
-    align,
-    describe,
-    fields: Object.freeze(fields),
-    read,
-    write,
-    offsetOf(path: string): number {
-      const [head, ...rest] = path.split(".");
-      const slot = byName.get(head!);
-      if (!slot) throw new RangeError(`record ${describe} has no field "${head}"`);
-      if (rest.length === 0) return slot.offset;
-      const inner = slot.type as Partial<RecordLayout<unknown>>;
-      if (typeof inner.offsetOf !== "function") {
-        throw new RangeError(`field "${head}" of ${describe} is not a record`);
-      }
-      return slot.offset + inner.offsetOf(rest.join("."));
+  const layout: RecordLayout<T> = defineField<T, Omit<RecordLayout<T>, keyof FieldType<T>>>(
+    {
+      describe,
+      size,
+      align,
+      decodeAt: (view: DataView, offset: number): T =>
+        read(checkView("decodeAt", view, offset), offset),
+      encodeAt(value: T, view: DataView, offset: number): void {
+        checkView("encodeAt", view, offset);
+        new Uint8Array(view.buffer, view.byteOffset + offset, size).fill(0);
+        const obj = (value ?? {}) as Record<string, unknown>;
+        for (let i = 0; i < n; i++) {
+          const val = obj[names[i]!];
+          if (val !== undefined) writers[i]!(val, view, offset + offsets[i]!);
+        }
+      },
     },
-    decode(bytes: Uint8Array, offset = 0): T {
-      if (!(bytes instanceof Uint8Array)) throw new TypeError("decode: bytes must be a Uint8Array");
-      if (offset < 0 || offset + size > bytes.byteLength) {
-        throw new RangeError(
-          `decode: record of ${size} bytes at offset ${offset} does not fit ${bytes.byteLength} bytes`,
-        );
-      }
-      return read(viewOf(bytes), offset);
+    {
+      fields: Object.freeze(fields),
+      offsetOf(path: string): number {
+        const [head, ...rest] = String(path).split(".");
+        const slot = byName.get(head!);
+        if (!slot) throw new RangeError(`record ${describe} has no field "${head}"`);
+        if (rest.length === 0) return slot.offset;
+        const inner = slot.type as Partial<RecordLayout<unknown>>;
+        if (typeof inner.offsetOf !== "function") {
+          throw new RangeError(`field "${head}" of ${describe} is not a record`);
+        }
+        return slot.offset + inner.offsetOf(rest.join("."));
+      },
+      decodeAll(bytes: Uint8Array, options?: DecodeAllOptions): T[] {
+        if (!(bytes instanceof Uint8Array)) {
+          throw new TypeError("decodeAll: bytes must be a Uint8Array");
+        }
+        if (size === 0) throw new RangeError("decodeAll: layout has size 0");
+        const count = Math.floor(bytes.byteLength / size);
+        const rest = bytes.byteLength - count * size;
+        if (rest !== 0 && !options?.allowTrailing) {
+          throw new RangeError(
+            `decodeAll: ${bytes.byteLength} bytes is not a whole number of ${size}-byte records (${rest} left over)`,
+          );
+        }
+        const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        const out = new Array<T>(count);
+        for (let i = 0, o = 0; i < count; i++, o += size) out[i] = read(v, o);
+        return out;
+      },
+      encodeInto(value: T, bytes: Uint8Array, offset = 0): void {
+        layout.encode(value, bytes, offset);
+      },
     },
-    decodeAt(view: DataView, offset: number): T {
-      if (!(view instanceof DataView)) throw new TypeError("decodeAt: view must be a DataView");
-      if (!(offset >= 0) || offset + size > view.byteLength) {
-        throw new RangeError(
-          `decodeAt: record of ${size} bytes at offset ${offset} does not fit ${view.byteLength} bytes`,
-        );
-      }
-      return read(view, offset);
-    },
-    decodeAll(bytes: Uint8Array, options?: DecodeAllOptions): T[] {
-      if (!(bytes instanceof Uint8Array))
-        throw new TypeError("decodeAll: bytes must be a Uint8Array");
-      if (size === 0) throw new RangeError("decodeAll: layout has size 0");
-      const count = Math.floor(bytes.byteLength / size);
-      const rest = bytes.byteLength - count * size;
-      if (rest !== 0 && !options?.allowTrailing) {
-        throw new RangeError(
-          `decodeAll: ${bytes.byteLength} bytes is not a whole number of ${size}-byte records (${rest} left over)`,
-        );
-      }
-      const v = viewOf(bytes);
-      const out = new Array<T>(count);
-      for (let i = 0, o = 0; i < count; i++, o += size) out[i] = read(v, o);
-      return out;
-    },
-    encode(value: T): Uint8Array {
-      const b = new Uint8Array(size);
-      write(viewOf(b), 0, value);
-      return b;
-    },
-    encodeInto(value: T, bytes: Uint8Array, offset = 0): void {
-      if (offset < 0 || offset + size > bytes.byteLength) {
-        throw new RangeError(
-          `encodeInto: record of ${size} bytes at offset ${offset} does not fit ${bytes.byteLength} bytes`,
-        );
-      }
-      write(viewOf(bytes), offset, value);
-    },
-  };
-  return Object.freeze(layout);
+  );
+  return layout;
 }
 
 export interface StructOptions {
@@ -473,9 +352,7 @@ export function struct<F extends Fields>(
   }
   for (const [name, type] of Object.entries(fields)) {
     if (name === "__proto__") throw new TypeError('struct(): "__proto__" cannot be a field name');
-    if (!type || typeof type.read !== "function") {
-      throw new TypeError(`struct(): field "${name}" is not a field type`);
-    }
+    checkFieldType(`struct(): field "${name}"`, type);
     const a = options.packed ? 1 : type.align;
     off = Math.ceil(off / a) * a;
     slots.push({ name, offset: off, type });
@@ -518,31 +395,24 @@ const MAX_LAYOUT_VALUES = 1 << 22;
 const VALUES = new WeakMap<FieldType<unknown>, number>();
 const valuesOf = (type: FieldType<unknown>): number => VALUES.get(type) ?? 1;
 
+/** [unsigned, signed] field types of BTF integers and enums by size (a `char` is a u8 or an i8). */
+const INTEGERS: Record<number, readonly [FieldType<unknown>, FieldType<unknown>]> = {
+  1: [u8, i8],
+  2: [u16, i16],
+  4: [u32, i32],
+  8: [u64, i64],
+};
+
 function fieldFromBtf(btf: Btf, id: number, depth: number, memo: Memo): FieldType<unknown> {
   if (depth > MAX_NESTING)
     throw new BtfError(`type id ${id}: records nest deeper than ${MAX_NESTING}`);
   const t: BtfType = btf.resolve(id);
   switch (t.kind) {
-    case "int": {
-      if (t.size === 1 && (t.char || t.name === "char")) return t.signed ? i8 : u8;
-      const table: Record<number, [FieldType<unknown>, FieldType<unknown>]> = {
-        1: [u8, i8],
-        2: [u16, i16],
-        4: [u32, i32],
-        8: [u64, i64],
-      };
-      const pair = table[t.size];
-      return pair ? pair[t.signed ? 1 : 0] : bytes(t.size);
-    }
+    case "int":
     case "enum":
     case "enum64": {
-      const table: Record<number, [FieldType<unknown>, FieldType<unknown>]> = {
-        1: [u8, i8],
-        2: [u16, i16],
-        4: [u32, i32],
-        8: [u64, i64],
-      };
-      const pair = table[t.size];
+      // Integers of other sizes (__int128) decode as their bytes.
+      const pair = INTEGERS[t.size];
       return pair ? pair[t.signed ? 1 : 0] : bytes(t.size);
     }
     case "float":

@@ -143,14 +143,14 @@ describe("struct() layouts", () => {
   });
 
   it("refuses a 64-bit field value that is not a bigint or an integer with TypeError", () => {
-    // On f626b01 BigInt() threw SyntaxError ("abc", {}) or RangeError (1.5) from inside write().
+    // On f626b01 BigInt() threw SyntaxError ("abc", {}) or RangeError (1.5) from inside write() (now encodeAt).
     const view = new DataView(new ArrayBuffer(8));
     for (const bad of ["abc", {}, 1.5, Number.NaN, null, Symbol("s")]) {
-      expect(() => i64.write(view, 0, bad as unknown as bigint)).toThrow(TypeError);
-      expect(() => u64.write(view, 0, bad as unknown as bigint)).toThrow(TypeError);
+      expect(() => i64.encodeAt(bad as unknown as bigint, view, 0)).toThrow(TypeError);
+      expect(() => u64.encodeAt(bad as unknown as bigint, view, 0)).toThrow(TypeError);
     }
-    u64.write(view, 0, 7 as unknown as bigint); // an integer number is taken too
-    expect(u64.read(view, 0)).toBe(7n);
+    u64.encodeAt(7 as unknown as bigint, view, 0); // an integer number is taken too
+    expect(u64.decodeAt(view, 0)).toBe(7n);
   });
 });
 

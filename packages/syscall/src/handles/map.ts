@@ -2,8 +2,8 @@
 // preallocated attr whose key/value addresses are set once, so a lookup is one
 // N-API crossing with no allocation besides what the value codec returns.
 import { markAsUntransferable } from "node:worker_threads";
+import { bytes as bytesCodec, type Codec, completeCodec } from "@ts-ebpf/spec";
 import { BpfCmd, BpfUpdateFlag } from "@ts-ebpf/spec/constants";
-import { bytes as bytesCodec, type Codec, u32 as u32Codec, u64 as u64Codec } from "../codec.js";
 import { getFdById } from "../commands/id.js";
 import { type MapInfo, mapInfo, mapInfoOf } from "../commands/info.js";
 import {
@@ -54,8 +54,9 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
   readonly maxEntries: number;
   readonly flags: number;
   readonly name: string;
-  readonly keyCodec: Codec<K>;
-  readonly valueCodec: Codec<V>;
+  /** The key codec as read when the handle was made, with its in-place methods (completeCodec). */
+  readonly keyCodec: Required<Codec<K>>;
+  readonly valueCodec: Required<Codec<V>>;
   /** Bytes of one value as user space sees it (per-CPU: rounded to 8 × CPUs). */
   readonly valueSlotSize: number;
 
@@ -68,7 +69,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
   readonly #value: Uint8Array;
   readonly #nextKey: Uint8Array;
   readonly #nextAttr: Uint8Array;
-  /** Views over #key and #value for the codecs' encodeAt/decodeAt fast paths. */
+  /** Views over #key and #value: the codecs read and write them in place. */
   readonly #keyView: DataView;
   readonly #valueView: DataView;
 
@@ -85,8 +86,8 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
     this.flags = shape.flags;
     this.name = shape.name;
     this.valueSlotSize = mapValueSlotSize(shape.type, shape.valueSize);
-    this.keyCodec = pickCodec("key", codecs.key, shape.keySize) as Codec<K>;
-    this.valueCodec = pickCodec("value", codecs.value, this.valueSlotSize) as Codec<V>;
+    this.keyCodec = pickCodec("key", codecs.key, shape.keySize) as Required<Codec<K>>;
+    this.valueCodec = pickCodec("value", codecs.value, this.valueSlotSize) as Required<Codec<V>>;
     // ArrayBuffer memory never moves, so the key/value addresses are written
     // into the attrs once. Two arenas: the attrs (map_fd, key/value pointers)
     // live in one no codec ever sees; the key/value slots the codecs get live
@@ -181,11 +182,9 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
     return native().bpf(cmd, this.#attr, ELEM_ATTR_SIZE);
   }
 
-  /** Writes `key` into the preset key buffer (no allocation when the codec has encodeAt). */
+  /** Writes `key` into the preset key buffer. */
   #encodeKey(key: K): void {
-    const codec = this.keyCodec;
-    if (codec.encodeAt) codec.encodeAt(key, this.#keyView, 0);
-    else codec.encode(key, this.#key);
+    this.keyCodec.encodeAt(key, this.#keyView, 0);
   }
 
   /** The value for `key`, or undefined. */
@@ -196,8 +195,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
     const r = this.#call(BpfCmd.MAP_LOOKUP_ELEM, lookupFlags);
     if (r === -Errno.ENOENT) return undefined;
     if (r < 0) throw new BpfError(BpfCmd.MAP_LOOKUP_ELEM, -r);
-    const codec = this.valueCodec;
-    return codec.decodeAt ? codec.decodeAt(this.#valueView, 0) : codec.decode(this.#value);
+    return this.valueCodec.decodeAt(this.#valueView, 0);
   }
 
   has(key: K): boolean {
@@ -208,9 +206,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
   set(key: K, value: V, flags: number = BpfUpdateFlag.ANY): this {
     if (this.closed) throw new TypeError(`Map ${this.name} is closed`);
     this.#encodeKey(key);
-    const valueCodec = this.valueCodec;
-    if (valueCodec.encodeAt) valueCodec.encodeAt(value, this.#valueView, 0);
-    else valueCodec.encode(value, this.#value);
+    this.valueCodec.encodeAt(value, this.#valueView, 0);
     const r = this.#call(BpfCmd.MAP_UPDATE_ELEM, v.u32("flags", flags));
     if (r < 0) throw new BpfError(BpfCmd.MAP_UPDATE_ELEM, -r);
     return this;
@@ -250,7 +246,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
       if (r < 0) throw new BpfError(BpfCmd.MAP_GET_NEXT_KEY, -r);
       prev.set(this.#nextKey);
       view.setBigUint64(ELEM.key.offset, prevAddress, true);
-      yield codec.decodeAt ? codec.decodeAt(prevView, 0) : codec.decode(prev);
+      yield codec.decodeAt(prevView, 0);
     }
   }
 
@@ -306,13 +302,10 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
         // The buffers are only rewritten by the next batch call, which comes
         // after every element of this one was decoded.
         for (let i = 0; i < res.count; i++) {
-          const k = keyCodec.decodeAt
-            ? keyCodec.decodeAt(keyView, i * keySize)
-            : keyCodec.decode(keys.subarray(i * keySize, (i + 1) * keySize));
-          const val = valueCodec.decodeAt
-            ? valueCodec.decodeAt(valueView, i * valueSize)
-            : valueCodec.decode(values.subarray(i * valueSize, (i + 1) * valueSize));
-          yield [k, val];
+          yield [
+            keyCodec.decodeAt(keyView, i * keySize),
+            valueCodec.decodeAt(valueView, i * valueSize),
+          ];
         }
         if (res.done) return;
         inBatch = outBatch.slice();
@@ -335,10 +328,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
     const out = new Uint8Array(size * keys.length);
     const view = new DataView(out.buffer);
     const codec = this.keyCodec;
-    keys.forEach((k, i) => {
-      if (codec.encodeAt) codec.encodeAt(k, view, i * size);
-      else codec.encode(k, out.subarray(i * size, (i + 1) * size));
-    });
+    for (let i = 0; i < keys.length; i++) codec.encodeAt(keys[i] as K, view, i * size);
     return out;
   }
 
@@ -351,10 +341,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
     const values = new Uint8Array(size * list.length);
     const view = new DataView(values.buffer);
     const codec = this.valueCodec;
-    list.forEach(([, val], i) => {
-      if (codec.encodeAt) codec.encodeAt(val, view, i * size);
-      else codec.encode(val, values.subarray(i * size, (i + 1) * size));
-    });
+    for (let i = 0; i < list.length; i++) codec.encodeAt(list[i]![1], view, i * size);
     return mapUpdateBatch({ mapFd: ownFd(this), keys, values, count: list.length, elemFlags });
   }
 
@@ -371,23 +358,17 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
   }
 }
 
-/** A caller's codec, read once into values of ours (readCodec). */
-interface ReadCodec {
-  readonly size: number;
-  readonly codec: Codec<unknown>;
-}
-
 /** Codecs as a handle's constructor takes them: already read (readCodecs). */
 interface ReadCodecs {
-  readonly key?: ReadCodec;
-  readonly value?: ReadCodec;
+  readonly key?: Required<Codec<unknown>>;
+  readonly value?: Required<Codec<unknown>>;
 }
 
 /**
- * Reads the caller's codecs once, before a handle is adopted: every property
- * (size, encode, decode, decodeAt) is read here, so no getter of the caller's
- * runs while the handle's constructor holds the fd (it could build a second
- * handle around it), and a getter answering differently later changes nothing.
+ * Reads the caller's codecs once, before a handle is adopted (completeCodec
+ * reads every property then): no getter of the caller's runs while the
+ * handle's constructor holds the fd (it could build a second handle around
+ * it), and a getter answering differently later changes nothing.
  */
 function readCodecs(codecs: unknown): ReadCodecs {
   if (codecs === undefined) return {};
@@ -395,60 +376,20 @@ function readCodecs(codecs: unknown): ReadCodecs {
     throw new TypeError("codecs must be an object such as { key, value }");
   }
   const { key, value } = codecs as MapCodecs<unknown, unknown>;
-  return { key: readCodec("key", key), value: readCodec("value", value) };
+  return {
+    key: key === undefined ? undefined : completeCodec("key", key),
+    value: value === undefined ? undefined : completeCodec("value", value),
+  };
 }
 
-function readCodec(which: string, codec: unknown): ReadCodec | undefined {
-  if (codec === undefined) return undefined;
-  const bad = () => new TypeError(`${which} codec must be {size, encode, decode}`);
-  if (typeof codec !== "object" || codec === null) throw bad();
-  const { size, encode, decode, decodeAt } = codec as Codec<unknown>;
-  if (typeof size !== "number" || typeof encode !== "function" || typeof decode !== "function") {
-    throw bad();
-  }
-  // u32/u64 are ours: keep their encodeAt/decodeAt fast paths as they are.
-  if (codec === u32Codec || codec === u64Codec) return { size, codec: codec as Codec<unknown> };
-  return { size, codec: acceptReturnedBytes(codec, size, encode, decode, decodeAt) };
-}
-
-function pickCodec(which: string, codec: ReadCodec | undefined, size: number): Codec<unknown> {
+function pickCodec(
+  which: string,
+  codec: Required<Codec<unknown>> | undefined,
+  size: number,
+): Required<Codec<unknown>> {
   if (codec === undefined) return bytesCodec(Math.max(1, size));
   if (codec.size !== size) {
     throw new RangeError(`${which} codec is ${codec.size} bytes, the map's ${which} is ${size}`);
   }
-  return codec.codec;
-}
-
-/**
- * Codecs whose encode returns fresh bytes instead of writing into the slot
- * (a @ts-ebpf/btf record layout's `encode(value)`) would otherwise store
- * zeros: copy what they return into the slot. Binding reads the functions'
- * name and length: this runs in readCodec, before any adopt().
- */
-function acceptReturnedBytes(
-  self: object,
-  size: number,
-  encode: Codec<unknown>["encode"],
-  decode: Codec<unknown>["decode"],
-  decodeAt: Codec<unknown>["decodeAt"],
-): Codec<unknown> {
-  const boundEncode = encode.bind(self);
-  const codec: Codec<unknown> = {
-    size,
-    decode: decode.bind(self),
-    encode(value, target) {
-      const out: unknown = boundEncode(value, target);
-      if (out instanceof Uint8Array && out !== target) {
-        if (out.byteLength !== target.byteLength) {
-          throw new RangeError(
-            `codec encoded ${out.byteLength} bytes, expected ${target.byteLength}`,
-          );
-        }
-        target.set(out);
-      }
-    },
-  };
-  // Reading has no returned-bytes problem: keep the codec's fast path.
-  if (typeof decodeAt === "function") codec.decodeAt = decodeAt.bind(self);
   return codec;
 }

@@ -1,0 +1,424 @@
+// Codecs: how a value of a fixed size is read from bytes and written back.
+// This is the one codec shape of ts-ebpf: map handles take it for keys and
+// values, a record layout (declared, or made from BTF) is the codec of its
+// record, and iterator readers decode records with it. The scalar codecs
+// (u8..u64, i8..i64, f32, f64, ptr, bytes, char) are defined here, once.
+//
+// Reading in place is the fast path: `decodeAt(view, offset)` reads a value
+// out of a DataView over a whole buffer of values (a batch, an iterator
+// chunk) with no per-value subarray or DataView; `encodeAt` writes likewise.
+// Codecs written by hand may leave both out (`{ size, encode, decode }`):
+// `completeCodec` and `decoderAt` give generic code the in-place form of any
+// codec.
+
+/** Data is read and written in host byte order, as BPF programs and the kernel produce it. */
+const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+export interface Codec<T> {
+  /** Bytes one value occupies (a map's key or value size, a record's size). */
+  readonly size: number;
+  /**
+   * Reads the value at `offset` (default 0) of `bytes`. Generic code calls a
+   * caller's codec with an exact `size`-byte slice and no offset. The bytes
+   * are reused afterwards: copy what you keep.
+   */
+  decode(bytes: Uint8Array, offset?: number): T;
+  /**
+   * Writes `value` into `target` at `offset` (default 0), every one of its
+   * `size` bytes. A codec may instead return `size` bytes of its own, which
+   * generic code then copies into the target (`completeCodec`). Field types
+   * (the scalars here, record layouts) return `target`, and without one
+   * encode into a new `size`-byte array they return.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a codec that writes into the target returns nothing
+  encode(value: T, target: Uint8Array, offset?: number): Uint8Array | void;
+  /** Fast path: reads the value at `offset` of `view`, as `decode` would. */
+  decodeAt?(view: DataView, offset: number): T;
+  /** Fast path: writes `value` at `offset` of `view`, as `encode` would. */
+  encodeAt?(value: T, view: DataView, offset: number): void;
+}
+
+/** The reading half of a codec: what record readers need. */
+export type Decoder<T> = Pick<Codec<T>, "size" | "decode" | "decodeAt">;
+
+/**
+ * A codec that can be a member of a C struct: it knows its alignment, and
+ * reads and writes in place. The scalars here, `char(n)`, `bytes(n)` and
+ * @ts-ebpf/btf's records and arrays are field types.
+ */
+export interface FieldType<T> extends Codec<T> {
+  /** Alignment in bytes (C rules). */
+  readonly align: number;
+  /** Short C-like description, for messages: "u32", "char[16]", "struct { ... }". */
+  readonly describe: string;
+  decode(bytes: Uint8Array, offset?: number): T;
+  encode(value: T, target?: Uint8Array, offset?: number): Uint8Array;
+  decodeAt(view: DataView, offset: number): T;
+  encodeAt(value: T, view: DataView, offset: number): void;
+}
+
+/** What defineField needs: the in-place reader and writer; decode and encode follow from them. */
+export interface FieldParts<T> {
+  readonly describe: string;
+  readonly size: number;
+  readonly align: number;
+  decodeAt(view: DataView, offset: number): T;
+  encodeAt(value: T, view: DataView, offset: number): void;
+}
+
+/** Field types made by defineField: frozen, with no getters, safe to use as they are. */
+const FIELDS = new WeakSet<object>();
+
+/** A DataView over all of `bytes`, after checking that `size` bytes at `offset` fit. */
+function viewFor(what: string, bytes: unknown, offset: unknown, size: number): DataView {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`${what}: bytes must be a Uint8Array`);
+  if (typeof offset !== "number" || !Number.isInteger(offset)) {
+    throw new TypeError(`${what}: offset must be an integer, got ${describe(offset)}`);
+  }
+  if (offset < 0 || offset + size > bytes.byteLength) {
+    throw new RangeError(
+      `${what}: ${size} bytes at offset ${offset} do not fit ${bytes.byteLength} bytes`,
+    );
+  }
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * A field type from its in-place reader and writer, plus `extra` members (a
+ * record's fields...). `decode`/`encode` check their arguments, then use
+ * `decodeAt`/`encodeAt`, so every path reads and writes the same way.
+ */
+export function defineField<T, X extends object = object>(
+  parts: FieldParts<T>,
+  extra?: X,
+): FieldType<T> & X {
+  const { size, decodeAt, encodeAt } = parts;
+  const field = Object.freeze({
+    ...extra,
+    describe: parts.describe,
+    size,
+    align: parts.align,
+    decodeAt,
+    encodeAt,
+    decode(bytes: Uint8Array, offset = 0): T {
+      return decodeAt(viewFor("decode", bytes, offset, size), offset);
+    },
+    encode(value: T, target?: Uint8Array, offset = 0): Uint8Array {
+      const out = target ?? new Uint8Array(size);
+      encodeAt(value, viewFor("encode", out, offset, size), offset);
+      return out;
+    },
+  }) as FieldType<T> & X;
+  FIELDS.add(field);
+  return field;
+}
+
+// ---------------------------------------------------------------- scalars
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "object" || typeof value === "function") return typeof value;
+  if (typeof value === "string") return JSON.stringify(value.slice(0, 40));
+  return String(value);
+}
+
+/** An integer value of `bits` bits, checked: TypeError for a non-integer, RangeError out of range. */
+function intIn(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw new TypeError(`a ${name} value must be an integer, got ${describe(value)}`);
+  }
+  if (value < min || value > max) {
+    throw new RangeError(`a ${name} value must be between ${min} and ${max}, got ${value}`);
+  }
+  return value;
+}
+
+/** A 64-bit value: a bigint or a safe integer number, in range. */
+function bigIn(name: string, value: unknown, min: bigint, max: bigint): bigint {
+  let big: bigint;
+  if (typeof value === "bigint") big = value;
+  else if (typeof value === "number" && Number.isSafeInteger(value)) big = BigInt(value);
+  else {
+    throw new TypeError(
+      `a ${name} value must be a bigint or a safe integer number, got ${describe(value)}`,
+    );
+  }
+  if (big < min || big > max) {
+    throw new RangeError(`a ${name} value must be between ${min} and ${max}, got ${big}`);
+  }
+  return big;
+}
+
+function floatOf(name: string, value: unknown): number {
+  if (typeof value !== "number") {
+    throw new TypeError(`a ${name} value must be a number, got ${describe(value)}`);
+  }
+  return value;
+}
+
+export const u8: FieldType<number> = defineField({
+  describe: "u8",
+  size: 1,
+  align: 1,
+  decodeAt: (v, o) => v.getUint8(o),
+  encodeAt: (x, v, o) => v.setUint8(o, intIn("u8", x, 0, 0xff)),
+});
+export const i8: FieldType<number> = defineField({
+  describe: "i8",
+  size: 1,
+  align: 1,
+  decodeAt: (v, o) => v.getInt8(o),
+  encodeAt: (x, v, o) => v.setInt8(o, intIn("i8", x, -0x80, 0x7f)),
+});
+export const u16: FieldType<number> = defineField({
+  describe: "u16",
+  size: 2,
+  align: 2,
+  decodeAt: (v, o) => v.getUint16(o, LE),
+  encodeAt: (x, v, o) => v.setUint16(o, intIn("u16", x, 0, 0xffff), LE),
+});
+export const i16: FieldType<number> = defineField({
+  describe: "i16",
+  size: 2,
+  align: 2,
+  decodeAt: (v, o) => v.getInt16(o, LE),
+  encodeAt: (x, v, o) => v.setInt16(o, intIn("i16", x, -0x8000, 0x7fff), LE),
+});
+export const u32: FieldType<number> = defineField({
+  describe: "u32",
+  size: 4,
+  align: 4,
+  decodeAt: (v, o) => v.getUint32(o, LE),
+  encodeAt: (x, v, o) => v.setUint32(o, intIn("u32", x, 0, 0xffffffff), LE),
+});
+export const i32: FieldType<number> = defineField({
+  describe: "i32",
+  size: 4,
+  align: 4,
+  decodeAt: (v, o) => v.getInt32(o, LE),
+  encodeAt: (x, v, o) => v.setInt32(o, intIn("i32", x, -0x80000000, 0x7fffffff), LE),
+});
+const U64_MAX = (1n << 64n) - 1n;
+const I64_MIN = -(1n << 63n);
+const I64_MAX = (1n << 63n) - 1n;
+export const u64: FieldType<bigint> = defineField({
+  describe: "u64",
+  size: 8,
+  align: 8,
+  decodeAt: (v, o) => v.getBigUint64(o, LE),
+  encodeAt: (x, v, o) => v.setBigUint64(o, bigIn("u64", x, 0n, U64_MAX), LE),
+});
+export const i64: FieldType<bigint> = defineField({
+  describe: "i64",
+  size: 8,
+  align: 8,
+  decodeAt: (v, o) => v.getBigInt64(o, LE),
+  encodeAt: (x, v, o) => v.setBigInt64(o, bigIn("i64", x, I64_MIN, I64_MAX), LE),
+});
+export const f32: FieldType<number> = defineField({
+  describe: "f32",
+  size: 4,
+  align: 4,
+  decodeAt: (v, o) => v.getFloat32(o, LE),
+  encodeAt: (x, v, o) => v.setFloat32(o, floatOf("f32", x), LE),
+});
+export const f64: FieldType<number> = defineField({
+  describe: "f64",
+  size: 8,
+  align: 8,
+  decodeAt: (v, o) => v.getFloat64(o, LE),
+  encodeAt: (x, v, o) => v.setFloat64(o, floatOf("f64", x), LE),
+});
+/** A pointer-sized value (kernel addresses), as bigint. */
+export const ptr: FieldType<bigint> = defineField({
+  describe: "ptr",
+  size: 8,
+  align: 8,
+  decodeAt: u64.decodeAt,
+  encodeAt: (x, v, o) => v.setBigUint64(o, bigIn("ptr", x, 0n, U64_MAX), LE),
+});
+
+/**
+ * The DataView getter each scalar's decodeAt calls (in host byte order), for
+ * readers that inline it: @ts-ebpf/btf's compiled record readers.
+ */
+export const SCALAR_READS: ReadonlyMap<FieldType<unknown>, string> = new Map<
+  FieldType<unknown>,
+  string
+>([
+  [u8, "getUint8"],
+  [i8, "getInt8"],
+  [u16, "getUint16"],
+  [i16, "getInt16"],
+  [u32, "getUint32"],
+  [i32, "getInt32"],
+  [u64, "getBigUint64"],
+  [i64, "getBigInt64"],
+  [f32, "getFloat32"],
+  [f64, "getFloat64"],
+  [ptr, "getBigUint64"],
+] as Array<[FieldType<unknown>, string]>);
+
+function checkLength(what: string, n: unknown): number {
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 0x7fffffff) {
+    throw new RangeError(`${what}: length must be an integer in 0..2^31-1, got ${describe(n)}`);
+  }
+  return n;
+}
+
+/** `n` raw bytes, decoded as a copy; encoding takes exactly `n` bytes. */
+export function bytes(n: number): FieldType<Uint8Array> {
+  checkLength("bytes()", n);
+  return defineField({
+    describe: `u8[${n}]`,
+    size: n,
+    align: 1,
+    decodeAt(v: DataView, o: number): Uint8Array {
+      if (!(v instanceof DataView)) throw new TypeError("decodeAt: view must be a DataView");
+      if (!(o >= 0) || o + n > v.byteLength) {
+        throw new RangeError(`bytes(${n}): decode at ${o} is outside ${v.byteLength} bytes`);
+      }
+      return new Uint8Array(v.buffer.slice(v.byteOffset + o, v.byteOffset + o + n));
+    },
+    encodeAt(x: Uint8Array, v: DataView, o: number): void {
+      if (!(x instanceof Uint8Array)) {
+        throw new TypeError(`a u8[${n}] value must be a Uint8Array, got ${describe(x)}`);
+      }
+      if (x.byteLength !== n) {
+        throw new RangeError(`a u8[${n}] value must be ${n} bytes, got ${x.byteLength}`);
+      }
+      new Uint8Array(v.buffer, v.byteOffset + o, n).set(x);
+    },
+  });
+}
+
+const utf8 = new TextDecoder("utf-8");
+const utf8Encoder = new TextEncoder();
+
+/** A `char[n]` field, decoded as the string before the first NUL (UTF-8). */
+export function char(n: number): FieldType<string> {
+  checkLength("char()", n);
+  return defineField({
+    describe: `char[${n}]`,
+    size: n,
+    align: 1,
+    decodeAt(v: DataView, o: number): string {
+      // ASCII (the common case) is built char by char: no allocation
+      // besides the string itself.
+      const stop = o + n;
+      let out = "";
+      let i = o;
+      for (; i < stop; i++) {
+        const c = v.getUint8(i);
+        if (c === 0) return out;
+        if (c >= 0x80) break;
+        out += String.fromCharCode(c);
+      }
+      if (i === stop) return out;
+      let end = i;
+      while (end < stop && v.getUint8(end) !== 0) end++;
+      return utf8.decode(new Uint8Array(v.buffer, v.byteOffset + o, end - o));
+    },
+    encodeAt(x: string, v: DataView, o: number): void {
+      if (typeof x !== "string") {
+        throw new TypeError(`a char[${n}] value must be a string, got ${describe(x)}`);
+      }
+      const dst = new Uint8Array(v.buffer, v.byteOffset + o, n);
+      dst.fill(0);
+      // Truncated to n bytes; a string of n bytes has no NUL, as in C.
+      utf8Encoder.encodeInto(x, dst);
+    },
+  });
+}
+
+// ---------------------------------------------------------------- any codec, in place
+
+/** Whether `value` has the codec shape `{ size, encode, decode }`. */
+export function isCodec(value: unknown): value is Codec<unknown> {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as Codec<unknown>).size === "number" &&
+    typeof (value as Codec<unknown>).encode === "function" &&
+    typeof (value as Codec<unknown>).decode === "function"
+  );
+}
+
+/**
+ * How generic code reads values of `decoder` in place: its decodeAt, or its
+ * decode over an exact `size`-byte slice (made once per view and offset, so
+ * reading one slot again and again allocates nothing).
+ */
+export function decoderAt<T>(decoder: Decoder<T>): (view: DataView, offset: number) => T {
+  const { size, decode, decodeAt } = decoder;
+  if (typeof decodeAt === "function") return decodeAt.bind(decoder);
+  if (typeof decode !== "function") throw new TypeError("decoder must have a decode method");
+  const bound = decode.bind(decoder);
+  const slice = sliceCache(size);
+  return (view, offset) => bound(slice(view, offset));
+}
+
+/** `size` bytes at `offset` of a view, as a Uint8Array; the last one is reused. */
+function sliceCache(size: number): (view: DataView, offset: number) => Uint8Array {
+  let lastView: DataView | undefined;
+  let lastOffset = -1;
+  let last: Uint8Array = new Uint8Array(0);
+  return (view, offset) => {
+    if (view !== lastView || offset !== lastOffset || last.byteLength !== size) {
+      if (!(offset >= 0) || offset + size > view.byteLength) {
+        throw new RangeError(`codec: ${size} bytes at ${offset} are outside ${view.byteLength}`);
+      }
+      last = new Uint8Array(view.buffer, view.byteOffset + offset, size);
+      lastView = view;
+      lastOffset = offset;
+    }
+    return last;
+  };
+}
+
+/**
+ * A caller's codec read once (every property, before anything else runs:
+ * a getter answering differently later changes nothing) into a frozen codec
+ * with both in-place methods: its own, or ones made from decode/encode.
+ * Field types made here (defineField) are returned as they are. `what` names
+ * the codec in the TypeError for anything that is not `{size, encode, decode}`.
+ */
+export function completeCodec<T>(what: string, codec: unknown): Required<Codec<T>> {
+  const bad = () => new TypeError(`${what} codec must be {size, encode, decode}`);
+  if (typeof codec !== "object" || codec === null) throw bad();
+  if (FIELDS.has(codec)) return codec as FieldType<T>;
+  const { size, encode, decode, decodeAt, encodeAt } = codec as Codec<T>;
+  if (typeof size !== "number" || typeof encode !== "function" || typeof decode !== "function") {
+    throw bad();
+  }
+  // Binding reads the functions' name and length: here, not later.
+  const boundEncode = encode.bind(codec);
+  const boundDecode = decode.bind(codec);
+  let inPlaceEncode: (value: T, view: DataView, offset: number) => void;
+  if (typeof encodeAt === "function") inPlaceEncode = encodeAt.bind(codec);
+  else {
+    const slice = sliceCache(size);
+    inPlaceEncode = (value, view, offset) => {
+      const slot = slice(view, offset);
+      const out: unknown = boundEncode(value, slot);
+      // A codec that returns bytes of its own instead of writing the slot.
+      if (out instanceof Uint8Array && out !== slot) {
+        if (out.byteLength !== size) {
+          throw new RangeError(`${what} codec encoded ${out.byteLength} bytes, expected ${size}`);
+        }
+        slot.set(out);
+      }
+    };
+  }
+  return Object.freeze({
+    size,
+    decode: boundDecode,
+    encode: boundEncode,
+    decodeAt:
+      typeof decodeAt === "function"
+        ? decodeAt.bind(codec)
+        : decoderAt({ size, decode: boundDecode }),
+    encodeAt: inPlaceEncode,
+  });
+}
