@@ -96,6 +96,8 @@ export interface Builtin<R> {
   readRows(params: IteratorParams | undefined, table: boolean): Promise<object[]>;
   /** What bpf-iter prints for records read from a pin. */
   decodeRows(bytes: Uint8Array, table: boolean, params?: IteratorParams): object[];
+  /** What bpf-iter prints for records read some other way (e.g. in other network namespaces). */
+  rows(records: readonly R[], table: boolean): object[];
   /** Closes the cached programs and link (reloaded on next use). */
   close(): void;
 }
@@ -266,6 +268,7 @@ function makeBuiltin<F extends readonly FieldDef[], R extends object>(
     async readRows(params, table) {
       return show(await this.read(params, {}), table);
     },
+    rows: (records, table) => show([...records], table),
     decodeRows(bytes, table, params) {
       return show(this.decode(bytes, params), table);
     },

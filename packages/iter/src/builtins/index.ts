@@ -32,7 +32,9 @@ export {
   type NetnsSelector,
   netnsMounts,
   ownNetnsInode,
+  readPerNetns,
   type SkippedNamespace,
+  type TaskNamespaces,
 } from "./namespaces.js";
 export {
   cgroupPaths,

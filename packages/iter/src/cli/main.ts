@@ -13,13 +13,20 @@ const OPTIONS_OF_PARAMS: Record<string, string> = {
   map: " <map-id|pinned-path>",
 };
 
+/** Options of a built-in's command beyond its target's parameters. */
+function commandOptions(b: it.Builtin<object>): string {
+  if (it.NETNS_TARGETS.has(b.target)) return " [--netns pid|path|all]";
+  if (b.target === "task") return " [--pidns pid|path]";
+  return "";
+}
+
 /** Usage line of each built-in's command, from its definition. */
 function builtinUsage(): string {
   return it
     .builtins()
     .map((b) => {
       const names = [b.cli.command, ...(b.cli.aliases ?? [])].join("|");
-      const head = `  ${names}${OPTIONS_OF_PARAMS[it.paramKind(b.target)] ?? ""}`;
+      const head = `  ${names}${OPTIONS_OF_PARAMS[it.paramKind(b.target)] ?? ""}${commandOptions(b)}`;
       return head.length < 31
         ? `${head.padEnd(31)}${b.cli.help}`
         : `${head}\n${" ".repeat(31)}${b.cli.help}`;
@@ -41,6 +48,12 @@ ${builtinUsage()}
                                (without bpf(2) privileges: a text iterator the pin's mode lets you read)
 
 options:
+  --netns X   sockets/routes of network namespace X: a pid, a path
+              (/run/netns/<name>, /proc/<pid>/ns/net) or "all" (every namespace
+              in use); adds a NETNS column (the namespace inode); entering a
+              namespace needs CAP_SYS_ADMIN
+  --pidns X   tasks as pid namespace X (a pid or a path) sees them: its ids,
+              only the tasks it sees, and their cgroup paths
   --json      one JSON object per line
   -h, --help  this text`;
 
@@ -307,6 +320,8 @@ export async function main(argv: string[]): Promise<number> {
       "cgroup-id": { type: "string" },
       order: { type: "string" },
       mode: { type: "string" },
+      netns: { type: "string" },
+      pidns: { type: "string" },
       map: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -375,13 +390,106 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (rest.length > 0)
     throw new UsageError(`${command} takes no arguments, got "${rest.join(" ")}"`);
+  if (values.netns !== undefined && !it.NETNS_TARGETS.has(builtin.target)) {
+    throw new UsageError(`--netns applies to ${netnsCommands()}, not ${command}`);
+  }
+  if (values.pidns !== undefined && builtin.target !== "task") {
+    throw new UsageError(`--pidns applies to tasks (ps) only, not ${command}`);
+  }
   const params = builtinParams(builtin, pid, {
     ...(cgroupId === undefined ? {} : { id: BigInt(cgroupId) }),
     ...(values.order === undefined ? {} : { order: values.order }),
   });
+  if (values.netns !== undefined) {
+    await printInNetns(builtin, namespaceArg("--netns", values.netns, true), values.json);
+    return 0;
+  }
+  if (values.pidns !== undefined) {
+    await printInPidns(namespaceArg("--pidns", values.pidns, false), params, values.json);
+    return 0;
+  }
   const rows = await builtin.readRows(params, !values.json);
   print(rows, builtin.cli.columns, values.json);
   return 0;
+}
+
+/** The commands of the per-network-namespace built-ins. */
+function netnsCommands(): string {
+  return it
+    .builtins()
+    .filter((b) => it.NETNS_TARGETS.has(b.target))
+    .map((b) => b.cli.command)
+    .join(", ");
+}
+
+/** A namespace option's value: a pid (digits), "all" where allowed, else an absolute path. */
+function namespaceArg(option: string, value: string, allowAll: boolean): number | string {
+  if (/^\d+$/.test(value)) {
+    if (Number(value) < 1) throw new UsageError(`${option}: a pid must be positive, got ${value}`);
+    return Number(value);
+  }
+  if (value === "all" && allowAll) return "all";
+  if (!value.startsWith("/")) {
+    throw new UsageError(
+      `${option} must be a pid, ${allowAll ? '"all" or ' : ""}an absolute path such as ${allowAll ? "/run/netns/<name>" : "/proc/<pid>/ns/pid"}, got "${value}"`,
+    );
+  }
+  return value;
+}
+
+/** A per-namespace built-in's records in one or every network namespace, with a NETNS column. */
+async function printInNetns(
+  builtin: it.Builtin<object>,
+  netns: number | string,
+  json: boolean,
+): Promise<void> {
+  const records = await it.readPerNetns(builtin, () => it.tasks(), {
+    netns,
+    onSkipped: (s) =>
+      process.stderr.write(
+        `bpf-iter: skipped network namespace ${s.inode ?? "?"} (${s.source}): ${s.error.message}\n`,
+      ),
+  });
+  const rows = builtin.rows(records, !json);
+  print(
+    json ? rows : rows.map((row, i) => ({ netns: records[i]!.netns, ...row })),
+    [{ key: "netns", header: "NETNS", right: true }, ...builtin.cli.columns],
+    json,
+  );
+}
+
+/** Tasks as a pid namespace sees them: its ids, the host's, cgroup paths. */
+async function printInPidns(
+  pidns: number | string,
+  params: it.IteratorParams | undefined,
+  json: boolean,
+): Promise<void> {
+  const tasks = await it.tasks({ ...(params as it.TaskParams), pidns, cgroupPath: true });
+  if (json) {
+    print(tasks, [], true);
+    return;
+  }
+  print(
+    tasks.map((t) => ({
+      pid: t.nsTgid,
+      tid: t.nsPid,
+      ppid: t.nsPpid,
+      hostPid: t.tgid,
+      uid: t.uid,
+      cgroup: t.cgroupPath,
+      comm: t.comm,
+    })),
+    [
+      { key: "pid", right: true },
+      { key: "tid", right: true },
+      { key: "ppid", right: true },
+      { key: "hostPid", header: "HOST-PID", right: true },
+      { key: "uid", right: true },
+      { key: "cgroup" },
+      { key: "comm" },
+    ],
+    false,
+  );
 }
 
 // `bpf-iter ksyms | head`: a closed pipe ends the output quietly, as with other tools.
