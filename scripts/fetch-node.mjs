@@ -10,11 +10,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const args = process.argv.slice(2);
-const major = args.find((a) => /^\d+$/.test(a));
+// A major ("22") or an exact version ("20.19.0", e.g. the lowest one `engines` allows).
+const major = args.find((a) => /^\d+(\.\d+\.\d+)?$/.test(a));
 const archIndex = args.indexOf("--arch");
 const arch = archIndex >= 0 ? args[archIndex + 1] : process.arch;
 if (!major || !["x64", "arm64"].includes(arch ?? "")) {
-  console.error("usage: node scripts/fetch-node.mjs <major> [--arch x64|arm64]");
+  console.error("usage: node scripts/fetch-node.mjs <major or x.y.z> [--arch x64|arm64]");
   process.exit(2);
 }
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");

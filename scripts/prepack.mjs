@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `prepack` of every published package (run by `pnpm pack` and `pnpm publish` in the
-// package's directory): build the packages it depends on, drop compiled files whose
-// source is gone (tsc never deletes, and a moved module would ship twice), build the
-// package, then check that every file its manifest points at is in the tarball's reach.
+// package's directory): build it and the packages it depends on, drop compiled files
+// whose source is gone (tsc never deletes, and a moved module would ship twice), then
+// check that every file its manifest points at is in the tarball's reach.
 // Packing an unbuilt clone therefore gives the same tarball as packing a built one.
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -15,11 +15,12 @@ const manifest = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
 const run = (cmd, args, cwd = pkgDir) =>
   execFileSync(cmd, args, { cwd, stdio: ["ignore", "inherit", "inherit"] });
 
-// 1. The workspace packages this one builds against ("^..." = dependencies only).
+// 1. The package and the workspace packages it builds against, through turbo: a build
+//    that is current (CI has just built everything) is a cache hit, not a second tsc run.
 run(join(root, "node_modules", ".bin", "turbo"), [
   "run",
   "build",
-  `--filter=${manifest.name}^...`,
+  `--filter=${manifest.name}...`,
   "--output-logs=errors-only",
   "--log-prefix=none",
 ]);
@@ -48,10 +49,7 @@ function prune(dir) {
 }
 prune(dist);
 
-// 3. The package itself.
-run("pnpm", ["run", "--silent", "build"]);
-
-// 4. Everything main/types/exports/bin name must exist (a missing one is a broken install).
+// 3. Everything main/types/exports/bin name must exist (a missing one is a broken install).
 const targets = [manifest.main, manifest.types];
 const walk = (v) => {
   if (typeof v === "string") targets.push(v);

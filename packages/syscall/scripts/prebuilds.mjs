@@ -40,7 +40,8 @@ const toolchains = {
 const sources = ["binding.gyp", ...readdirSync(join(pkgDir, "native")).map((f) => `native/${f}`)];
 const newestSource = Math.max(...sources.map((f) => statSync(join(pkgDir, f)).mtimeMs));
 const output = (arch) => join(pkgDir, "prebuilds", `linux-${arch}`, FILE);
-const current = (arch) => existsSync(output(arch)) && statSync(output(arch)).mtimeMs >= newestSource;
+const current = (arch) =>
+  existsSync(output(arch)) && statSync(output(arch)).mtimeMs >= newestSource;
 
 function onPath(command) {
   try {
@@ -108,16 +109,20 @@ function build(arch) {
 }
 
 if (process.platform !== "linux" || !(process.arch in toolchains)) {
-  console.error(`prebuilds: builds on linux-x64 or linux-arm64, not ${process.platform}-${process.arch}`);
+  console.error(
+    `prebuilds: builds on linux-x64 or linux-arm64, not ${process.platform}-${process.arch}`,
+  );
   process.exit(1);
 }
-let stale = [];
+const stale = [];
 for (const arch of Object.keys(toolchains)) {
   if (!force && current(arch)) continue;
   if (checkOnly) stale.push(arch);
   else build(arch);
 }
 if (stale.length > 0) {
-  console.error(`prebuilds: missing or older than native/: ${stale.join(", ")} (run pnpm prebuilds)`);
+  console.error(
+    `prebuilds: missing or older than native/: ${stale.join(", ")} (run pnpm prebuilds)`,
+  );
   process.exit(1);
 }
