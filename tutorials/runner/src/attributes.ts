@@ -10,6 +10,12 @@ export interface CellAttributes {
   expect?: RegExp;
   /** Milliseconds before the cell counts as hung (default 60 s). */
   timeoutMs?: number;
+  /**
+   * Iterator targets whose programs the cell's demonstration loads (`needs=bpf_map_elem`).
+   * Where the kernel refuses one, the cell still runs (and must say so), but a recording
+   * made where it loads is kept rather than overwritten.
+   */
+  needs: string[];
 }
 
 /** Info-string words that mark a fence as a notebook code cell. */
@@ -82,7 +88,7 @@ function parseRegex(word: string, value: string): RegExp {
  * such as `expcet=/x/` cannot silently turn a check off.
  */
 export function parseCellAttributes(words: readonly string[]): CellAttributes {
-  const attrs: CellAttributes = { hidden: false, throws: false };
+  const attrs: CellAttributes = { hidden: false, throws: false, needs: [] };
   for (const word of words) {
     const eq = word.indexOf("=");
     const key = eq < 0 ? word : word.slice(0, eq);
@@ -105,6 +111,16 @@ export function parseCellAttributes(words: readonly string[]): CellAttributes {
           throw new AttributeError(`${word}: timeout needs a positive number of milliseconds`);
         }
         attrs.timeoutMs = ms;
+        break;
+      }
+      case "needs": {
+        const targets = value?.split(",") ?? [];
+        if (targets.length === 0 || targets.some((t) => !/^[a-z0-9_]{1,64}$/.test(t))) {
+          throw new AttributeError(
+            `${word}: needs takes iterator target names, e.g. needs=bpf_map_elem`,
+          );
+        }
+        attrs.needs.push(...targets);
         break;
       }
       default:

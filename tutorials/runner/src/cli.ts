@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// ts-ebpf-notebook [--record] [--out-dir DIR] [--part SLUG]... [--chapter N]... [--no-stale-check] [DIR]
+// ts-ebpf-notebook [--record [--merge DIR]] [--out-dir DIR] [--part SLUG]... [--chapter N]... [--no-stale-check] [DIR]
 // Runs the book's chapters (every part-*/README.md under DIR, default: this package) and
 // exits non-zero when a cell throws unexpectedly, misses its expectation, or the recorded
-// outputs are stale. Outputs that differ from the recording (pids, timings) never fail a run.
+// outputs are stale. Outputs that differ from the recording (pids, timings) never fail a run;
+// each such cell is named with its first differing line. --merge DIR: cells that `needs=` an
+// iterator target this kernel refuses take their recording from DIR (a VM guest's --out-dir).
 import { readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,7 +14,7 @@ import { readPart } from "./markdown.js";
 import { runParts } from "./run.js";
 
 const usage =
-  "usage: ts-ebpf-notebook [--record] [--out-dir DIR] [--part SLUG]... [--chapter N]... [--no-stale-check] [DIR]";
+  "usage: ts-ebpf-notebook [--record [--merge DIR]] [--out-dir DIR] [--part SLUG]... [--chapter N]... [--no-stale-check] [DIR]";
 
 function main(): Promise<number> | number {
   let args: ReturnType<typeof parse>;
@@ -42,10 +44,15 @@ function main(): Promise<number> | number {
     console.error(`--chapter takes a chapter number\n${usage}`);
     return 2;
   }
+  if (args.values.merge && !args.values.record) {
+    console.error(`--merge goes with --record\n${usage}`);
+    return 2;
+  }
   const parts = slugs.map((slug) => readPart(join(root, slug, "README.md")));
   return runParts(parts, {
     record: args.values.record ?? false,
     outDir: args.values["out-dir"] ? resolve(args.values["out-dir"]) : undefined,
+    merge: args.values.merge ? resolve(args.values.merge) : undefined,
     checkRecorded: !(args.values["no-stale-check"] ?? false),
     chapters: chapters ? new Set(chapters) : undefined,
     kernelUnavailable: kernelUnavailableReason(),
@@ -70,6 +77,7 @@ function parse() {
     options: {
       record: { type: "boolean" },
       "out-dir": { type: "string" },
+      merge: { type: "string" },
       part: { type: "string", multiple: true },
       chapter: { type: "string", multiple: true },
       "no-stale-check": { type: "boolean" },

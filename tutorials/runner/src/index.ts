@@ -6,6 +6,7 @@ export {
 } from "./attributes.js";
 export { describeError, formatValue } from "./format.js";
 export { kernelUnavailableReason } from "./kernel.js";
+export { describeMachine, detectVirtualization, type Machine, thisMachine } from "./machine.js";
 export {
   type Block,
   type Chapter,
@@ -19,6 +20,7 @@ export {
   readPart,
 } from "./markdown.js";
 export {
+  cellMachine,
   OUTPUTS_FILE,
   type OutputsFile,
   outputsPath,
@@ -31,6 +33,7 @@ export type { CellResult } from "./protocol.js";
 export {
   type CellOutcome,
   type ChapterOutcome,
+  describeDifference,
   judgeCell,
   type RunOptions,
   type RunSummary,

@@ -2,6 +2,7 @@
 // `--record`, read by the site generator and compared against by every run.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import type { Machine } from "./machine.js";
 import type { Part } from "./markdown.js";
 
 export interface RecordedCell {
@@ -13,6 +14,16 @@ export interface RecordedCell {
   value?: string;
   /** "Name: message" when the cell threw (expected, or the recording would not exist). */
   error?: string;
+  /**
+   * Where this cell was recorded, when not on the chapter's machine: a cell that `needs=` an
+   * iterator target the recording machine refuses keeps its recording from a machine that
+   * loads it (a VM guest, with --merge).
+   */
+  machine?: Machine;
+  /** ISO date of the run that recorded this cell, when not the chapter's. */
+  date?: string;
+  /** The cell's `needs=` targets that the machine it was recorded on refused. */
+  unmet?: string[];
 }
 
 export interface RecordedChapter {
@@ -20,6 +31,8 @@ export interface RecordedChapter {
   title: string;
   /** os.release() of the kernel the chapter ran on. */
   kernel: string;
+  /** The machine the chapter ran on (absent in recordings older than this field). */
+  machine?: Machine;
   /** ISO date and time of the run. */
   date: string;
   node: string;
@@ -60,6 +73,14 @@ export function writeOutputs(file: string, outputs: OutputsFile): void {
     ),
   };
   writeFileSync(file, `${JSON.stringify(ordered, null, 2)}\n`);
+}
+
+/** The machine a recorded cell ran on: its own, else its chapter's. */
+export function cellMachine(chapter: RecordedChapter, cell: RecordedCell): Machine {
+  return (
+    cell.machine ??
+    chapter.machine ?? { kernel: chapter.kernel, virtualization: "none", cpu: "not recorded" }
+  );
 }
 
 /** Keeps a recording readable: at most MAX_RECORDED_LINES lines and MAX_RECORDED_CHARS chars. */

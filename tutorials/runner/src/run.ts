@@ -2,11 +2,12 @@
 // attributes; compares with the recorded outputs; writes them in record mode.
 import { type ChildProcess, fork } from "node:child_process";
 import { existsSync } from "node:fs";
-import { release } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { describeMachine, type Machine, thisMachine } from "./machine.js";
 import type { Chapter, CodeCell, Part } from "./markdown.js";
 import {
+  cellMachine,
   type OutputsFile,
   outputsPath,
   type RecordedCell,
@@ -35,6 +36,16 @@ export interface RunOptions {
   chapters?: ReadonlySet<number>;
   /** Progress and diagnostics (default: stderr). */
   log?: (line: string) => void;
+  /**
+   * With record: a folder of recordings made elsewhere (`<merge>/<part>/outputs.json`, e.g.
+   * a VM guest's --out-dir). A cell whose `needs=` targets this kernel refuses takes its
+   * recording from there when that machine loaded them.
+   */
+  merge?: string;
+  /** Whether this kernel loads programs of an iterator target (default: @ts-ebpf/iter's probe). */
+  probeTarget?: (target: string) => Promise<boolean> | boolean;
+  /** The machine recordings are attributed to (default: this one). */
+  machine?: Machine;
 }
 
 export type CellStatus = "passed" | "failed" | "not-run";
@@ -47,6 +58,10 @@ export interface CellOutcome {
   problem?: string;
   /** True when the output differs from the recording (information, never a failure). */
   differs?: boolean;
+  /** How it differs (the first differing line of each part), when it does. */
+  difference?: string;
+  /** The cell's `needs=` targets this kernel refuses. */
+  unmet?: string[];
 }
 
 export interface ChapterOutcome {
@@ -181,13 +196,31 @@ class Kernel {
   }
 }
 
-function sameOutput(recorded: RecordedCell, result: CellResult): boolean {
-  return (
-    recorded.stdout === truncateForRecord(result.stdout) &&
-    recorded.stderr === truncateForRecord(result.stderr) &&
-    (recorded.value ?? "") === truncateForRecord(result.value ?? "") &&
-    (recorded.error ?? "") === (result.error?.text ?? "")
-  );
+const clip = (s: string) => JSON.stringify(s.length > 60 ? `${s.slice(0, 57)}…` : s);
+
+/** The first differing line of one part of a cell's output, or undefined when equal. */
+function differingLine(part: string, recorded: string, now: string): string | undefined {
+  if (recorded === now) return undefined;
+  const a = recorded.split("\n");
+  const b = now.split("\n");
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  if (i >= a.length)
+    return `${part}: ${b.length - a.length} more line(s), first ${clip(b[i] ?? "")}`;
+  if (i >= b.length)
+    return `${part}: ${a.length - b.length} line(s) fewer, first ${clip(a[i] ?? "")}`;
+  return `${part} line ${i + 1}: recorded ${clip(a[i]!)}, now ${clip(b[i]!)}`;
+}
+
+/** How a cell's output differs from its recording (first differing line per part), or undefined. */
+export function describeDifference(recorded: RecordedCell, result: CellResult): string | undefined {
+  const parts = [
+    differingLine("stdout", recorded.stdout, truncateForRecord(result.stdout)),
+    differingLine("stderr", recorded.stderr, truncateForRecord(result.stderr)),
+    differingLine("value", recorded.value ?? "", truncateForRecord(result.value ?? "")),
+    differingLine("error", recorded.error ?? "", result.error?.text ?? ""),
+  ].filter((p) => p !== undefined);
+  return parts.length > 0 ? parts.join("; ") : undefined;
 }
 
 export async function runChapter(
@@ -248,25 +281,75 @@ function recordingProblems(chapter: Chapter, recorded: RecordedChapter | undefin
   return problems;
 }
 
-function toRecorded(chapter: Chapter, outcomes: CellOutcome[], date: string): RecordedChapter {
+/** This run's recording of one cell. */
+function recordCell(outcome: CellOutcome): RecordedCell {
+  const { cell, result } = outcome;
+  const r: RecordedCell = {
+    index: cell.index,
+    hash: cell.hash,
+    stdout: truncateForRecord(result?.stdout ?? ""),
+    stderr: truncateForRecord(result?.stderr ?? ""),
+  };
+  if (result?.value !== undefined) r.value = truncateForRecord(result.value);
+  if (result?.error) r.error = result.error.text;
+  if (outcome.unmet && outcome.unmet.length > 0) r.unmet = outcome.unmet;
+  return r;
+}
+
+/**
+ * A recording of `cell` made where its needs were met, from another chapter recording, with
+ * its machine and date made explicit; undefined when there is none for this text of the cell.
+ */
+function recordedWhereMet(
+  cell: CodeCell,
+  from: RecordedChapter | undefined,
+): RecordedCell | undefined {
+  const r = from?.cells[cell.index];
+  if (!from || !r || r.hash !== cell.hash || (r.unmet && r.unmet.length > 0)) return undefined;
+  return { ...r, machine: cellMachine(from, r), date: r.date ?? from.date };
+}
+
+function toRecorded(
+  chapter: Chapter,
+  outcomes: CellOutcome[],
+  date: string,
+  machine: Machine,
+  committed: RecordedChapter | undefined,
+  merged: RecordedChapter | undefined,
+): RecordedChapter {
   return {
     number: chapter.number,
     title: chapter.title,
-    kernel: release(),
+    kernel: machine.kernel,
+    machine,
     date,
     node: process.version,
-    cells: outcomes.map(({ cell, result }) => {
-      const r: RecordedCell = {
-        index: cell.index,
-        hash: cell.hash,
-        stdout: truncateForRecord(result?.stdout ?? ""),
-        stderr: truncateForRecord(result?.stderr ?? ""),
-      };
-      if (result?.value !== undefined) r.value = truncateForRecord(result.value);
-      if (result?.error) r.error = result.error.text;
-      return r;
+    cells: outcomes.map((outcome) => {
+      if (outcome.unmet && outcome.unmet.length > 0) {
+        // This kernel refuses what the cell demonstrates: keep a recording from one that does.
+        const kept =
+          recordedWhereMet(outcome.cell, merged) ?? recordedWhereMet(outcome.cell, committed);
+        if (kept) return kept;
+      }
+      return recordCell(outcome);
     }),
   };
+}
+
+/** Which of the chapter's `needs=` targets this kernel refuses. */
+async function unmetTargets(
+  chapter: Chapter,
+  probe: (target: string) => Promise<boolean> | boolean,
+): Promise<Set<string>> {
+  const wanted = new Set(chapter.cells.flatMap((c) => c.attrs.needs));
+  const unmet = new Set<string>();
+  for (const target of wanted) if (!(await probe(target))) unmet.add(target);
+  return unmet;
+}
+
+async function probeWithIter(target: string): Promise<boolean> {
+  const { probeIteratorTarget } = await import("@ts-ebpf/iter");
+  return probeIteratorTarget(target).loadable;
 }
 
 function failIfStale(
@@ -292,9 +375,13 @@ export async function runParts(
   const checkRecorded = options.checkRecorded ?? true;
   const summary: RunSummary = { chapters: [], passed: 0, failed: 0, skipped: 0, ok: true };
   const date = new Date().toISOString();
+  const machine = options.machine ?? thisMachine();
 
   for (const part of parts) {
     const committed = readOutputs(outputsPath(part), part.slug);
+    const merged = options.merge
+      ? readOutputs(outputsPath(part, options.merge), part.slug)
+      : undefined;
     const target = outputsPath(part, options.outDir);
     const written: OutputsFile = options.outDir
       ? readOutputs(target, part.slug)
@@ -333,13 +420,33 @@ export async function runParts(
       }
 
       log(`chapter ${chapter.number} — ${chapter.title} (${chapter.cells.length} cells)`);
+      const unmet = await unmetTargets(chapter, options.probeTarget ?? probeWithIter);
+      if (unmet.size > 0) {
+        log(
+          `  this kernel refuses ${[...unmet].join(", ")} programs: the cells that need them run without their demonstration`,
+        );
+      }
       outcome.cells = await runChapter(part, chapter, log);
-      let differing = 0;
+      const differing: string[] = [];
       for (const cell of outcome.cells) {
+        const missing = cell.cell.attrs.needs.filter((t) => unmet.has(t));
+        if (missing.length > 0) cell.unmet = missing;
         const r = recorded?.cells[cell.cell.index];
-        if (cell.result && r && r.hash === cell.cell.hash && !sameOutput(r, cell.result)) {
+        const difference =
+          cell.result && r && r.hash === cell.cell.hash
+            ? describeDifference(r, cell.result)
+            : undefined;
+        if (difference && recorded && r) {
           cell.differs = true;
-          differing++;
+          cell.difference = difference;
+          const where = cellMachine(recorded, r);
+          const why =
+            missing.length > 0 && !r.unmet
+              ? ` (recorded on ${describeMachine(where)}, which loads ${missing.join(", ")}; this kernel does not)`
+              : ` (recorded on ${describeMachine(where)})`;
+          differing.push(
+            `  cell ${cell.cell.index + 1} (line ${cell.cell.line})${why}: ${difference}`,
+          );
         }
         if (cell.status === "passed") summary.passed++;
         else summary.failed++;
@@ -351,14 +458,22 @@ export async function runParts(
       }
       if (outcome.cells.some((c) => c.status !== "passed")) outcome.status = "failed";
       if (outcome.status === "failed") outcome.reason = "a cell failed";
-      if (recorded && differing > 0) {
+      if (recorded && differing.length > 0) {
         log(
-          `  ${differing} cell(s) print differently from the recording (kernel ${recorded.kernel}, ${recorded.date}) — information only`,
+          `  ${differing.length} cell(s) print differently from the recording (information only):`,
         );
+        for (const line of differing) log(line);
       }
       failIfStale(outcome, summary, log);
       if (options.record && outcome.status === "passed") {
-        written.chapters[String(chapter.number)] = toRecorded(chapter, outcome.cells, date);
+        written.chapters[String(chapter.number)] = toRecorded(
+          chapter,
+          outcome.cells,
+          date,
+          machine,
+          recorded,
+          merged?.chapters[String(chapter.number)],
+        );
         changed = true;
       }
     }

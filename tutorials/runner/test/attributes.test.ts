@@ -31,8 +31,17 @@ describe("parseCellAttributes", () => {
   });
 
   it("defaults to a visible cell that must not throw", () => {
-    expect(parseCellAttributes([])).toEqual({ hidden: false, throws: false });
+    expect(parseCellAttributes([])).toEqual({ hidden: false, throws: false, needs: [] });
     expect(parseCellAttributes(["throws"]).throws).toBe(true);
+  });
+
+  it("reads the iterator targets a cell needs", () => {
+    expect(parseCellAttributes(["needs=bpf_map_elem,sockmap"]).needs).toEqual([
+      "bpf_map_elem",
+      "sockmap",
+    ]);
+    expect(() => parseCellAttributes(["needs"])).toThrow(/needs takes iterator target names/);
+    expect(() => parseCellAttributes(["needs=Bad-Name"])).toThrow(AttributeError);
   });
 
   it("rejects unknown words, so a typo cannot switch a check off", () => {

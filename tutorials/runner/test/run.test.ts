@@ -2,9 +2,10 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import type { Machine } from "../src/machine.js";
 import { readPart } from "../src/markdown.js";
 import { readOutputs } from "../src/outputs.js";
-import { type RunOptions, runParts } from "../src/run.js";
+import { describeDifference, type RunOptions, runParts } from "../src/run.js";
 
 const fixtures = join(import.meta.dirname, "fixtures");
 const temp = mkdtempSync(join(tmpdir(), "notebook-test-"));
@@ -102,6 +103,80 @@ describe("runParts on a notebook that passes", () => {
       Object.keys(readOutputs(join(out, "part-1-kernel", "outputs.json"), "x").chapters),
     ).toEqual(["2"]);
     expect(readFileSync(join(dir, "part-1-kernel", "outputs.json"), "utf8")).toBe(committed);
+  });
+});
+
+describe("cells that need an iterator target", () => {
+  const dir = copyFixture("needs");
+  const guest: Machine = { kernel: "6.12.117", virtualization: "TCG", cpu: "QEMU TCG CPU × 2" };
+  const host: Machine = { kernel: "6.18.44", virtualization: "KVM", cpu: "AMD EPYC × 2" };
+  const file = join(dir, "part-1-needs", "outputs.json");
+  const runAs = (name: string, options: RunOptions) => {
+    process.env.FIXTURE_RUN = name;
+    return run(dir, "part-1-needs", { record: true, ...options });
+  };
+
+  it("keep the recording from a machine that loads the target; the rest is recorded here", async () => {
+    await runAs("guest", { machine: guest, probeTarget: () => true });
+    const first = readOutputs(file, "x").chapters["1"]!;
+    expect(first.machine).toEqual(guest);
+    expect(first.cells.map((c) => c.value)).toEqual(["needs: guest", "plain: guest"]);
+
+    const summary = await runAs("host", { machine: host, probeTarget: () => false });
+    expect(summary.ok).toBe(true);
+    expect(summary.log.join("\n")).toContain("this kernel refuses bpf_map_elem programs");
+    const second = readOutputs(file, "x").chapters["1"]!;
+    expect(second.machine).toEqual(host);
+    expect(second.cells[0]).toMatchObject({ value: "needs: guest", machine: guest });
+    expect(second.cells[0]!.date).toBe(first.date);
+    expect(second.cells[1]).toMatchObject({ value: "plain: host" });
+    expect(second.cells[1]!.machine).toBeUndefined();
+  });
+
+  it("take them from --merge, and record unmet needs when no machine met them", async () => {
+    const out = join(temp, "needs-guest");
+    await runAs("guest2", { machine: guest, probeTarget: () => true, outDir: out });
+    await runAs("host2", { machine: host, probeTarget: () => false, merge: out });
+    const merged = readOutputs(file, "x").chapters["1"]!;
+    expect(merged.cells[0]).toMatchObject({ value: "needs: guest2", machine: guest });
+    expect(merged.cells[1]).toMatchObject({ value: "plain: host2" });
+
+    rmSync(file);
+    await runAs("host3", { machine: host, probeTarget: () => false });
+    const alone = readOutputs(file, "x").chapters["1"]!;
+    expect(alone.cells[0]).toMatchObject({ value: "needs: host3", unmet: ["bpf_map_elem"] });
+  });
+
+  it("name each differing cell, how it differs and where it was recorded", async () => {
+    await runAs("guest4", { machine: guest, probeTarget: () => true });
+    process.env.FIXTURE_RUN = "host4";
+    const checked = await run(dir, "part-1-needs", {
+      checkRecorded: true,
+      probeTarget: () => false,
+    });
+    const log = checked.log.join("\n");
+    expect(log).toContain("2 cell(s) print differently from the recording");
+    expect(log).toMatch(
+      /cell 1 \(line \d+\) \(recorded on Linux 6\.12\.117 \(TCG, QEMU TCG CPU × 2\), which loads bpf_map_elem; this kernel does not\): value line 1: recorded "needs: guest4", now "needs: host4"/,
+    );
+    expect(log).toMatch(
+      /cell 2 \(line \d+\) \(recorded on Linux 6\.12\.117 [^)]*\)\): value line 1/,
+    );
+  });
+});
+
+describe("describeDifference", () => {
+  const recorded = { index: 0, hash: "h", stdout: "a\nb\n", stderr: "", value: "1" };
+  it("gives the first differing line of each part", () => {
+    expect(describeDifference(recorded, { stdout: "a\nb\n", stderr: "", value: "1" })).toBe(
+      undefined,
+    );
+    expect(describeDifference(recorded, { stdout: "a\nc\n", stderr: "w", value: "1" })).toBe(
+      'stdout line 2: recorded "b", now "c"; stderr line 1: recorded "", now "w"',
+    );
+    expect(describeDifference(recorded, { stdout: "a\nb\n", stderr: "", value: "1\n2\n3" })).toBe(
+      'value: 2 more line(s), first "2"',
+    );
   });
 });
 
