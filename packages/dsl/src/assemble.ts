@@ -1,6 +1,7 @@
-// Resolves labels and encodes a listing into instruction bytes, collecting
-// the map relocations the loader applies.
-import type { Relocation } from "@ts-ebpf/spec";
+// Resolves labels and checks a listing: the instructions a ProgramSpec
+// carries, plus their bytes and where their map references sit (for tools;
+// the loader encodes a spec's instructions itself, resolving the references).
+import type { MapReference } from "@ts-ebpf/spec";
 import { DslError } from "./errors.js";
 import {
   encodeInto,
@@ -16,10 +17,23 @@ import { LdImm64Src } from "./opcodes.js";
 import { printForm } from "./print.js";
 import { checkInstruction } from "./validate.js";
 
+/** Where an ld_imm64 instruction of an assembled listing refers to a map. */
+export type Relocation =
+  /** `r = map[fd]`: src_reg = BPF_PSEUDO_MAP_FD, imm = map fd. */
+  | { readonly kind: "map_fd"; readonly insn: number; readonly map: MapReference }
+  /** `r = map[fd][0] + offset`: src_reg = BPF_PSEUDO_MAP_VALUE, imm = fd, next imm = offset. */
+  | {
+      readonly kind: "map_value";
+      /** Slot (8-byte index) of the ld_imm64. */
+      readonly insn: number;
+      readonly map: MapReference;
+      readonly offset: number;
+    };
+
 export interface Assembled {
-  /** Encoded program, 8 bytes per slot. */
+  /** The program's fields encoded, 8 bytes per slot (map references as imm 0). */
   readonly bytes: Uint8Array;
-  /** The instructions with jump offsets and immediates resolved (labels kept in `target`). */
+  /** The instructions with jump offsets and immediates resolved (labels kept in `target`, maps in `map`). */
   readonly instructions: readonly Instruction[];
   /** Slot (8-byte index) of each instruction. */
   readonly slots: readonly number[];

@@ -16,21 +16,33 @@ export interface DisassembleOptions {
 }
 
 interface Decoded {
-  readonly insns: Instruction[];
+  readonly insns: readonly Instruction[];
   readonly slots: number[];
   /** Slot -> label name. */
   readonly names: Map<number, string>;
 }
 
-function decodeWithTargets(bytes: Uint8Array): Decoded {
-  if (!(bytes instanceof Uint8Array)) throw new TypeError("bytes must be a Uint8Array");
-  let insns: Instruction[];
+/** Instructions of bytes or of a list (a ProgramSpec's), checked to be a program. */
+function instructionsOf(program: Uint8Array | readonly Instruction[]): readonly Instruction[] {
+  if (Array.isArray(program)) {
+    program.forEach((insn: unknown, i) => {
+      if (typeof insn !== "object" || insn === null)
+        throw new TypeError(`instructions[${i}] is not an instruction`);
+    });
+    return program;
+  }
+  if (!(program instanceof Uint8Array))
+    throw new TypeError("bytes must be a Uint8Array (or the instructions an array)");
   try {
-    insns = decode(bytes);
+    return decode(program);
   } catch (e) {
     if (!(e instanceof InstructionError)) throw e;
     throw new DslError(e.reason, {}, { cause: e });
   }
+}
+
+function decodeWithTargets(program: Uint8Array | readonly Instruction[]): Decoded {
+  const insns = instructionsOf(program);
   const slots: number[] = [];
   let slot = 0;
   for (const insn of insns) {
@@ -79,14 +91,15 @@ function decodeWithTargets(bytes: Uint8Array): Decoded {
 }
 
 /**
- * Decodes bytes into a listing with labels at every jump and call target;
- * instructions keep their resolved offsets, so assemble() gives the same bytes.
+ * Decodes bytes (or takes instructions, e.g. a ProgramSpec's) into a listing
+ * with labels at every jump and call target; instructions keep their
+ * resolved offsets, so assemble() gives the same bytes.
  * DslError (with the instruction's index) for bytes assemble() could not
  * have written: an invalid instruction, a jump outside the program or into
  * an ld_imm64, a truncated ld_imm64 or one with bits set in its second slot.
  */
-export function disassembleItems(bytes: Uint8Array): Item[] {
-  const { insns, slots, names } = decodeWithTargets(bytes);
+export function disassembleItems(program: Uint8Array | readonly Instruction[]): Item[] {
+  const { insns, slots, names } = decodeWithTargets(program);
   const items: Item[] = [];
   insns.forEach((insn, i) => {
     const name = names.get(slots[i]!);
@@ -97,13 +110,16 @@ export function disassembleItems(bytes: Uint8Array): Item[] {
 }
 
 /**
- * The listing of instruction bytes, one instruction a line (see
- * DisassembleOptions); parse() reads it back to the same bytes. DslError for
- * bytes that are not a program (see disassembleItems).
+ * The listing of instruction bytes (or instructions, e.g. a ProgramSpec's),
+ * one instruction a line (see DisassembleOptions); parse() reads it back to
+ * the same bytes. DslError for what is not a program (see disassembleItems).
  */
-export function disassemble(bytes: Uint8Array, options: DisassembleOptions = {}): string {
+export function disassemble(
+  program: Uint8Array | readonly Instruction[],
+  options: DisassembleOptions = {},
+): string {
   const withLabels = options.labels ?? true;
-  const { insns, slots, names } = decodeWithTargets(bytes);
+  const { insns, slots, names } = decodeWithTargets(program);
   const width = String(Math.max(0, slots.at(-1) ?? 0)).length;
   const lines: string[] = [];
   insns.forEach((insn, i) => {

@@ -1,5 +1,6 @@
 // @ts-ebpf/dsl: write, assemble and read BPF programs. Pure TypeScript: it
-// imports only types and constants from @ts-ebpf/syscall, never the addon.
+// builds on @ts-ebpf/spec (the instruction model, ProgramSpec, constants) and
+// @ts-ebpf/btf, never the addon.
 export * from "./assemble.js";
 export * from "./builders.js";
 export * from "./disassemble.js";

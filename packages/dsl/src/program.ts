@@ -1,5 +1,6 @@
-// program(): a listing in, a ProgramSpec out — instruction bytes, map
-// relocations, and string constants gathered into `.rodata`.
+// program(): a listing in, a ProgramSpec out — the assembled instructions
+// (labels resolved, map references kept) and string constants gathered into
+// `.rodata`.
 import type { MapSpec, ProgramSpec, ReadonlyData } from "@ts-ebpf/spec";
 import { BPF_OBJ_NAME_LEN } from "@ts-ebpf/spec/constants";
 import { type Assembled, assemble } from "./assemble.js";
@@ -124,8 +125,7 @@ export function buildProgram(options: ProgramOptions, body: Body): BuiltProgram 
     ...(options.attachBtfId !== undefined && { attachBtfId: options.attachBtfId }),
     ...(options.attachBtfObjFd !== undefined && { attachBtfObjFd: options.attachBtfObjFd }),
     license: options.license,
-    instructions: assembled.bytes,
-    relocations: assembled.relocations,
+    instructions: assembled.instructions,
     ...(rodata !== undefined && { readonlyData: [rodata] }),
     ...(options.maps !== undefined && { maps: options.maps }),
     ...(options.flags !== undefined && { flags: options.flags }),
@@ -134,9 +134,10 @@ export function buildProgram(options: ProgramOptions, body: Body): BuiltProgram 
 }
 
 /**
- * Assembles a program body into a ProgramSpec: instruction bytes, map
- * relocations (by name or by handle), and string constants (ldStr) in a
- * `.rodata` ReadonlyData referenced by ld_imm64 map value relocations.
+ * Assembles a program body into a ProgramSpec: instructions with labels
+ * resolved and map references (by name or by handle) kept for the loader,
+ * and string constants (ldStr) in a `.rodata` ReadonlyData that ld_imm64
+ * map value instructions refer to.
  */
 export function program(options: ProgramOptions, body: Body): ProgramSpec {
   return buildProgram(options, body).spec;

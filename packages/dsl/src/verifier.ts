@@ -65,8 +65,7 @@ function listingOf(program: readonly Item[] | Uint8Array | ProgramSpec | BuiltPr
   let items: readonly Item[];
   let slots: readonly number[];
   if (program instanceof Uint8Array || "instructions" in program) {
-    const bytes = program instanceof Uint8Array ? program : program.instructions;
-    items = disassembleItems(bytes);
+    items = disassembleItems(program instanceof Uint8Array ? program : program.instructions);
     slots = assemble(items).slots;
   } else if ("assembled" in program) {
     items = program.items;

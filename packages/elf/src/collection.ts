@@ -1,7 +1,9 @@
-// loadCollection: creates an object's maps once, loads its BTF, and loads
-// every program against those maps (shared by name). The Collection owns all
-// fds; close() / Symbol.dispose closes them.
+// loadCollection: creates an object's maps once, loads its BTF, binds every
+// program to kernel types (CO-RE, attach targets: the running kernel's unless
+// the caller passes others) and loads it against those maps (shared by name).
+// The Collection owns all fds; close() / Symbol.dispose closes them.
 import { closeSync, readFileSync } from "node:fs";
+import { type Btf, loadKernelBtf } from "@ts-ebpf/btf";
 import {
   BpfCmd,
   BpfError,
@@ -14,13 +16,12 @@ import {
   VerifierError,
 } from "@ts-ebpf/syscall";
 import { initializeSpecMap, specMapCreateOptions } from "@ts-ebpf/syscall/internal";
-import { POISON_HELPER } from "./core.js";
+import { type BoundProgramSpec, bindProgramSpec, needsKernelTypes, POISON_HELPER } from "./core.js";
 import { CoreRelocationError, ElfError } from "./errors.js";
 import {
   type CollectionSpec,
   type ElfMapSpec,
   type ElfProgramSpec,
-  type ParseOptions,
   parseCollection,
 } from "./spec.js";
 
@@ -32,7 +33,12 @@ export type CollectionProgram = Program & {
   readonly iterTarget?: string;
 };
 
-export interface LoadCollectionOptions extends ParseOptions {
+export interface LoadCollectionOptions {
+  /**
+   * Kernel types CO-RE relocations and attach targets are resolved against
+   * (default: the running kernel's, read only when a program needs them).
+   */
+  kernelTypes?: Btf;
   /** Verifier log level for every program (logs land in Program.log). */
   logLevel?: number;
   /** Maps the caller owns, by name: used instead of creating the object's map of that name. */
@@ -134,7 +140,7 @@ function createMaps(
 }
 
 /** The CO-RE error behind a verifier rejection at a poisoned instruction, if that is what it was. */
-function poisonError(p: ElfProgramSpec, err: VerifierError): CoreRelocationError | undefined {
+function poisonError(p: BoundProgramSpec, err: VerifierError): CoreRelocationError | undefined {
   if (p.poisoned.length === 0 || !err.log.includes(`unknown#${POISON_HELPER}`)) return undefined;
   const hit = p.poisoned.find((x) => x.insn === err.instruction) ?? p.poisoned[0]!;
   return new CoreRelocationError(
@@ -146,7 +152,7 @@ function poisonError(p: ElfProgramSpec, err: VerifierError): CoreRelocationError
 }
 
 function loadOne(
-  p: ElfProgramSpec,
+  p: BoundProgramSpec,
   maps: Record<string, MapFdSource>,
   btf: { fd: number } | undefined,
   logLevel: number,
@@ -198,9 +204,13 @@ export function loadCollectionSpec(
     }
     createMaps(spec, caller, maps, btfFd);
     const byName: Record<string, MapFdSource> = { ...maps, ...caller };
+    let kernelTypes = options.kernelTypes;
     for (const [name, p] of Object.entries(spec.programs)) {
+      const bound: BoundProgramSpec = needsKernelTypes(p)
+        ? bindProgramSpec(p, (kernelTypes ??= loadKernelBtf()))
+        : { ...p, poisoned: [] };
       const prog = loadOne(
-        p,
+        bound,
         byName,
         btfFd === undefined ? undefined : { fd: btfFd },
         options.logLevel ?? 0,
@@ -238,5 +248,5 @@ export function loadCollection(
   } else {
     throw new TypeError("loadCollection needs a path or the object's bytes");
   }
-  return loadCollectionSpec(parseCollection(bytes, options), options);
+  return loadCollectionSpec(parseCollection(bytes), options);
 }

@@ -1,5 +1,7 @@
-// CO-RE: `.BTF.ext` relocations resolved against the running kernel's BTF, as
-// libbpf's relo_core.c does. A local access spec ("0:1:2": index into the root
+// CO-RE: `.BTF.ext` relocations, kept on their instructions by
+// parseCollection, resolved against kernel types at load (bindProgramSpec;
+// loadCollection passes the running kernel's by default), as libbpf's
+// relo_core.c does. A local access spec ("0:1:2": index into the root
 // type, then member / element indexes) is matched by member names against
 // kernel types of the same essential name (`task_struct___old` matches
 // `task_struct`); the instruction gets the kernel's offset, size, existence,
@@ -7,8 +9,24 @@
 // resolved poisons its instruction (an invalid helper call), so it fails only
 // when the verifier reaches it, as with libbpf.
 import { type Btf, BtfError, type BtfType, type CompositeType } from "@ts-ebpf/btf";
+import {
+  CallSrc,
+  Class,
+  type Instruction,
+  JmpOp,
+  LD_IMM64,
+  opClass,
+  opSize,
+  opSource,
+  Size,
+  Source,
+  slotsOf,
+  withOpSize,
+} from "@ts-ebpf/spec";
 import type { CoreRelocationRecord } from "./btf-ext.js";
 import { CoreRelocationError, ElfError } from "./errors.js";
+import { attachTargetName, sectionKind } from "./sections.js";
+import type { ElfProgramSpec } from "./spec.js";
 
 export const CoreReloKind = {
   FIELD_BYTE_OFFSET: 0,
@@ -448,43 +466,72 @@ export function resolveCore(rec: CoreRelocationRecord, local: Btf, target: Btf):
 }
 
 export interface PoisonedInstruction {
-  /** Instruction index in the section. */
+  /** Slot (8-byte index) of the instruction in its program, as the verifier counts. */
   readonly insn: number;
   readonly access: string;
   readonly kind: string;
   readonly reason: string;
 }
 
-const SIZE_BITS: Record<number, number> = { 1: 0x10, 2: 0x08, 4: 0x00, 8: 0x18 };
-const BITS_SIZE: Record<number, number> = { 16: 1, 8: 2, 0: 4, 24: 8 };
+/** A program spec bound to kernel types: CO-RE applied, the attach target's BTF id found. */
+export interface BoundProgramSpec extends ElfProgramSpec {
+  /** Instructions poisoned by CO-RE relocations the kernel types cannot satisfy. */
+  readonly poisoned: readonly PoisonedInstruction[];
+}
+
+const SIZE_OF_BYTES: Record<number, number> = { 1: Size.B, 2: Size.H, 4: Size.W, 8: Size.DW };
+const BYTES_OF_SIZE: Record<number, number> = {
+  [Size.B]: 1,
+  [Size.H]: 2,
+  [Size.W]: 4,
+  [Size.DW]: 8,
+};
+
+/** libbpf's poison: a helper call that fails verification if the verifier reaches it. */
+const POISON: Instruction = {
+  opcode: Class.JMP | JmpOp.CALL,
+  dst: 0,
+  src: CallSrc.HELPER,
+  off: 0,
+  imm: POISON_HELPER,
+};
 
 /**
- * Applies a section's CO-RE relocations in place on `insns` (the section's
- * bytes). Returns the poisoned instructions. `where` names the section in errors.
+ * Applies the CO-RE relocations on `instructions` against `target` (kernel
+ * types), `local` being the object's BTF they refer to. Returns new
+ * instructions, slot for slot (a poisoned ld_imm64 becomes two poison
+ * calls), and the poisoned ones. `program` names the program in errors:
+ * CoreRelocationError for an instruction that does not hold what its
+ * relocation says or a malformed record.
  */
 export function applyCoreRelocations(
-  insns: Uint8Array,
-  records: readonly CoreRelocationRecord[],
-  local: Btf,
+  instructions: readonly Instruction[],
+  local: Btf | undefined,
   target: Btf,
-  where: string,
-): PoisonedInstruction[] {
-  const view = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
+  program: string,
+): { instructions: Instruction[]; poisoned: PoisonedInstruction[] } {
+  const out: Instruction[] = [];
   const poisoned: PoisonedInstruction[] = [];
-  for (const rec of records) {
-    const access = describeAccess(local, rec);
+  let slot = 0;
+  for (const insn of instructions) {
+    const at = slot;
+    slot += slotsOf(insn);
+    if (insn.core === undefined) {
+      out.push(insn);
+      continue;
+    }
+    const { core, ...plain } = insn;
+    const rec: CoreRelocationRecord = { ...core, insnOff: at * 8 };
     const kindName = KIND_NAMES[rec.kind] ?? `kind ${rec.kind}`;
+    const access = local ? describeAccess(local, rec) : `type ${rec.typeId} access ${rec.access}`;
     const fail = (message: string, cause?: unknown) =>
       new CoreRelocationError(
-        where,
+        program,
         access,
         `${kindName} (access ${rec.access}): ${message}`,
         cause === undefined ? undefined : { cause },
       );
-    if (rec.insnOff % 8 !== 0 || rec.insnOff + 8 > insns.byteLength)
-      throw fail(
-        `instruction offset ${rec.insnOff} outside the section (${insns.byteLength} bytes)`,
-      );
+    if (!local) throw fail("the object has no .BTF for it to refer to");
     let r: Resolved;
     try {
       r = resolveCore(rec, local, target);
@@ -493,54 +540,91 @@ export function applyCoreRelocations(
       if (e instanceof ElfError || e instanceof BtfError) throw fail(e.message, e);
       throw e;
     }
-    const at = rec.insnOff;
-    const code = insns[at]!;
-    const cls = code & 7;
-    const isLdImm64 = code === 0x18;
-    if (isLdImm64 && at + 16 > insns.byteLength) throw fail("ld_imm64 cut off by the section end");
     if (r.target === undefined) {
-      poisoned.push({ insn: at / 8, access, kind: kindName, reason: r.reason ?? "unresolved" });
-      const slots = isLdImm64 ? 2 : 1;
-      for (let s = 0; s < slots; s++) {
-        const p = at + s * 8;
-        insns.fill(0, p, p + 8);
-        insns[p] = 0x85; // call
-        view.setInt32(p + 4, POISON_HELPER, true);
-      }
+      poisoned.push({ insn: at, access, kind: kindName, reason: r.reason ?? "unresolved" });
+      for (let s = 0; s < slotsOf(insn); s++) out.push(POISON);
       continue;
     }
     const value = r.target;
-    if (cls === 4 || cls === 7) {
+    const cls = opClass(insn.opcode);
+    if (cls === Class.ALU || cls === Class.ALU64) {
       // ALU / ALU64 with an immediate.
-      if ((code & 0x08) !== 0) throw fail(`instruction ${at / 8} is not an ALU with an immediate`);
-      const imm = view.getInt32(at + 4, true);
-      if (imm !== Number(r.local))
-        throw fail(`instruction ${at / 8} holds ${imm}, expected the local value ${r.local}`);
-      view.setInt32(at + 4, Number(value), true);
-    } else if (cls === 1 || cls === 2 || cls === 3) {
+      if (opSource(insn.opcode) === Source.X)
+        throw fail(`instruction ${at} is not an ALU with an immediate`);
+      if (insn.imm !== Number(r.local))
+        throw fail(`instruction ${at} holds ${insn.imm}, expected the local value ${r.local}`);
+      out.push({ ...plain, imm: Number(value) | 0 });
+    } else if (cls === Class.LDX || cls === Class.ST || cls === Class.STX) {
       // Memory access: the offset is the field's byte offset.
       if (rec.kind !== CoreReloKind.FIELD_BYTE_OFFSET)
-        throw fail(`instruction ${at / 8} is a memory access, relocation kind is ${kindName}`);
-      const off = view.getInt16(at + 2, true);
-      if (off !== Number(r.local))
-        throw fail(`instruction ${at / 8} has offset ${off}, expected the local offset ${r.local}`);
+        throw fail(`instruction ${at} is a memory access, relocation kind is ${kindName}`);
+      if (insn.off !== Number(r.local))
+        throw fail(
+          `instruction ${at} has offset ${insn.off}, expected the local offset ${r.local}`,
+        );
       if (Number(value) > 0x7fff) throw fail(`offset ${value} does not fit an instruction`);
-      view.setInt16(at + 2, Number(value), true);
+      let opcode = insn.opcode;
       // A field whose size changed: adjust the load/store size (libbpf does too).
-      const insnSize = BITS_SIZE[code & 0x18];
       if (r.localSize !== undefined && r.targetSize !== undefined && r.localSize !== r.targetSize) {
-        const bits = SIZE_BITS[r.targetSize];
-        if (insnSize !== r.localSize || bits === undefined)
+        const size = SIZE_OF_BYTES[r.targetSize];
+        if (BYTES_OF_SIZE[opSize(opcode)] !== r.localSize || size === undefined)
           throw fail(`field size changed from ${r.localSize} to ${r.targetSize} bytes`);
-        insns[at] = (code & ~0x18) | bits;
+        opcode = withOpSize(opcode, size);
       }
-    } else if (isLdImm64) {
+      out.push({ ...plain, opcode, off: Number(value) });
+    } else if (insn.opcode === LD_IMM64) {
       const v = BigInt(value);
-      view.setUint32(at + 4, Number(v & 0xffffffffn), true);
-      view.setUint32(at + 12, Number((v >> 32n) & 0xffffffffn), true);
+      out.push({
+        ...plain,
+        imm: Number(BigInt.asIntN(32, v)),
+        imm2: Number(BigInt.asIntN(32, v >> 32n)),
+      });
     } else {
-      throw fail(`instruction ${at / 8} (opcode 0x${code.toString(16)}) cannot be relocated`);
+      throw fail(`instruction ${at} (opcode 0x${insn.opcode.toString(16)}) cannot be relocated`);
     }
   }
-  return poisoned;
+  return { instructions: out, poisoned };
+}
+
+/**
+ * A program spec of a parsed object, bound to kernel types: its CO-RE
+ * relocations applied against them (unresolvable ones poisoned, as libbpf
+ * does) and its attach target's BTF id looked up (a missing target is left
+ * for the kernel to report at load, with the name). Pure: the caller passes
+ * the kernel types (loadCollection defaults to the running kernel's).
+ */
+export function bindProgramSpec(program: ElfProgramSpec, kernelTypes: Btf): BoundProgramSpec {
+  if (typeof program !== "object" || program === null || !Array.isArray(program.instructions))
+    throw new TypeError("bindProgramSpec needs a program spec of parseCollection");
+  if (typeof (kernelTypes as Partial<Btf> | undefined)?.findType !== "function")
+    throw new TypeError("bindProgramSpec: kernelTypes must be a Btf (e.g. loadKernelBtf())");
+  const { instructions, poisoned } = applyCoreRelocations(
+    program.instructions,
+    program.localTypes,
+    kernelTypes,
+    program.name,
+  );
+  let attachBtfId = program.attachBtfId;
+  const kind = sectionKind(program.section);
+  if (attachBtfId === undefined && kind !== undefined && attachTargetName(kind) !== undefined) {
+    const t = kernelTypes.findType(
+      attachTargetName(kind)!,
+      kind.attach === "tp_btf" ? "typedef" : "func",
+    );
+    attachBtfId = t?.id;
+  }
+  return {
+    ...program,
+    instructions,
+    ...(attachBtfId === undefined ? {} : { attachBtfId }),
+    poisoned,
+  };
+}
+
+/** True when a program needs kernel types to load: CO-RE relocations or an attach target to find. */
+export function needsKernelTypes(program: ElfProgramSpec): boolean {
+  return (
+    program.instructions.some((i) => i.core !== undefined) ||
+    (program.attachBtfId === undefined && program.attachTarget !== undefined)
+  );
 }

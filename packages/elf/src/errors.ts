@@ -1,8 +1,10 @@
 // The package's typed errors: malformed objects are ElfError (never a crash),
-// unsupported or inconsistent BPF content is ElfError too, CO-RE failures
-// CoreRelocationError (they name the field and the type, as libbpf does). A
-// program the kernel refuses is not an ELF error: collection.ts's
-// ProgramLoadError is a BpfError (and keeps this module free of the loader).
+// unsupported or inconsistent BPF content is ElfError too. Neither of the
+// others is about a malformed object: a CO-RE relocation that fails against
+// the kernel types it is bound to is a CoreRelocationError (it names the
+// field and the type, as libbpf does), and a program the kernel refuses is
+// collection.ts's ProgramLoadError, a BpfError (which keeps this module free
+// of the loader).
 
 /** A malformed or unsupported ELF object. `offset` is the byte offset involved, or -1. */
 export class ElfError extends Error {
@@ -15,8 +17,13 @@ export class ElfError extends Error {
   }
 }
 
-/** A CO-RE relocation that cannot be resolved against the kernel's BTF. */
-export class CoreRelocationError extends ElfError {
+/**
+ * A CO-RE relocation that cannot be applied against the kernel types a
+ * program is bound to (or whose poisoned instruction the verifier reached).
+ * Not an ElfError: the object may be fine, the kernel differs. `cause` is the
+ * ElfError or BtfError of a malformed record, or the VerifierError.
+ */
+export class CoreRelocationError extends Error {
   override readonly name = "CoreRelocationError";
   /** Program (or section) the relocation belongs to. */
   readonly program: string;
@@ -24,7 +31,7 @@ export class CoreRelocationError extends ElfError {
   readonly access: string;
 
   constructor(program: string, access: string, message: string, options?: ErrorOptions) {
-    super(`program ${program}: CO-RE relocation of ${access}: ${message}`, -1, options);
+    super(`program ${program}: CO-RE relocation of ${access}: ${message}`, options);
     this.program = program;
     this.access = access;
   }

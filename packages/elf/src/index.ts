@@ -9,7 +9,14 @@ export {
   loadCollectionSpec,
   ProgramLoadError,
 } from "./collection.js";
-export { CoreReloKind, POISON_HELPER, type PoisonedInstruction, resolveCore } from "./core.js";
+export {
+  type BoundProgramSpec,
+  bindProgramSpec,
+  CoreReloKind,
+  POISON_HELPER,
+  type PoisonedInstruction,
+  resolveCore,
+} from "./core.js";
 export { CoreRelocationError, ElfError } from "./errors.js";
 export {
   ElfFile,
@@ -27,6 +34,5 @@ export {
   type ElfMapSpec,
   type ElfProgramSpec,
   type GlobalVariable,
-  type ParseOptions,
   parseCollection,
 } from "./spec.js";

@@ -138,3 +138,18 @@ export function sectionKind(section: string): SectionKind | undefined {
     ...(target === undefined ? {} : { target }),
   };
 }
+
+/** The kernel type a section's attach target is (FUNC, or TYPEDEF for tp_btf), by name. */
+export function attachTargetName(kind: SectionKind): string | undefined {
+  if (!kind.attach || !kind.target) return undefined;
+  switch (kind.attach) {
+    case "iter":
+      return `bpf_iter_${kind.target}`;
+    case "lsm":
+      return `bpf_lsm_${kind.target}`;
+    case "tp_btf":
+      return `btf_trace_${kind.target}`;
+    default:
+      return kind.target;
+  }
+}

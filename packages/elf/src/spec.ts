@@ -1,13 +1,27 @@
-// parseCollection: an ELF object → CollectionSpec (plain data, no fds):
-// ProgramSpecs with BPF-to-BPF calls linked, map / global-data relocations,
-// func and line info, CO-RE applied against the kernel's BTF; MapSpecs from
-// .maps, legacy maps and global data sections; the fixed-up .BTF.
-import { type Btf, loadKernelBtf, parseBtf } from "@ts-ebpf/btf";
-import type { BtfExtRecords, MapSpec, ProgramSpec, Relocation } from "@ts-ebpf/spec";
+// parseCollection: an ELF object → CollectionSpec (plain data, no fds, no
+// kernel): ProgramSpecs whose instructions have BPF-to-BPF calls linked, map
+// and global data references, func and line info, and their CO-RE
+// relocations kept for load time (bindProgramSpec applies them against kernel
+// types); MapSpecs from .maps, legacy maps and global data sections; the
+// fixed-up .BTF. Pure: it reads nothing but the bytes it is given.
+import { type Btf, parseBtf } from "@ts-ebpf/btf";
+import {
+  type BtfExtRecords,
+  CallSrc,
+  Class,
+  decode,
+  type Instruction,
+  InstructionError,
+  JmpOp,
+  LD_IMM64,
+  LdImm64Src,
+  type MapSpec,
+  type ProgramSpec,
+  slotsOf,
+} from "@ts-ebpf/spec";
 import { BpfMapFlag, BpfMapType } from "@ts-ebpf/spec/constants";
 import { type BtfExt, type FuncInfoRecord, type LineInfoRecord, parseBtfExt } from "./btf-ext.js";
 import { fixupBtf } from "./btf-fix.js";
-import { applyCoreRelocations, type PoisonedInstruction } from "./core.js";
 import { ElfError } from "./errors.js";
 import {
   type ElfFile,
@@ -22,7 +36,7 @@ import {
   SHT,
   STT,
 } from "./reader.js";
-import { type SectionKind, sectionKind } from "./sections.js";
+import { attachTargetName, type SectionKind, sectionKind } from "./sections.js";
 
 /** A program of an ELF object: a ProgramSpec plus where it came from. */
 export interface ElfProgramSpec extends ProgramSpec {
@@ -31,8 +45,11 @@ export interface ElfProgramSpec extends ProgramSpec {
   readonly section: string;
   /** For `iter/<target>` and `iter.s/<target>` sections: the iterator target. */
   readonly iterTarget?: string;
-  /** Instructions poisoned by unresolved CO-RE relocations (index in this program). */
-  readonly poisoned: readonly PoisonedInstruction[];
+  /**
+   * The object's own BTF (.BTF): the types its instructions' CO-RE
+   * relocations refer to, resolved against kernel types by bindProgramSpec.
+   */
+  readonly localTypes?: Btf;
 }
 
 /** A map of an ELF object: a MapSpec plus the .BTF type ids libbpf gives the kernel. */
@@ -62,19 +79,12 @@ export interface CollectionSpec {
   readonly btf?: Uint8Array;
 }
 
-export interface ParseOptions {
-  /** BTF CO-RE relocations and attach ids are resolved against (default: the running kernel's). */
-  kernelBtf?: Btf;
-}
-
 const R_BPF_64_64 = 1;
 const R_BPF_64_32 = 10;
 const R_BPF_64_ABS64 = 2;
 const R_BPF_64_ABS32 = 3;
 const R_BPF_64_NODYLD32 = 4;
-const BPF_PSEUDO_CALL = 1;
-const CALL = 0x85;
-const LD_IMM64 = 0x18;
+const CALL = Class.JMP | JmpOp.CALL;
 const FUNC_INFO_SIZE = 8;
 const LINE_INFO_SIZE = 16;
 /** The kernel refuses longer programs (BPF_COMPLEXITY_LIMIT_INSNS, E2BIG). */
@@ -106,21 +116,22 @@ interface Func {
 
 interface CodeSection {
   readonly section: Section;
-  /** The section's instructions, CO-RE applied. */
-  readonly insns: Uint8Array;
+  /** The section's instructions, with their CO-RE relocations (`core`). */
+  readonly insns: readonly Instruction[];
+  /** Index in `insns` of the instruction at each slot (-1: the second slot of an ld_imm64). */
+  readonly indexAt: Int32Array;
   readonly funcs: Func[];
   /** Index in `funcs` of the function each instruction belongs to (-1: none). */
   readonly owner: Int32Array;
   /** Relocations by byte offset. */
   readonly relocs: Map<number, ElfRelocation>;
   /**
-   * The section's func info, line info and poisoned instructions by byte
-   * offset (stable sort): each placed function takes its range by binary
-   * search instead of scanning all of them.
+   * The section's func info and line info by byte offset (stable sort): each
+   * placed function takes its range by binary search instead of scanning all
+   * of them.
    */
   readonly funcInfo: readonly FuncInfoRecord[];
   readonly lineInfo: readonly LineInfoRecord[];
-  readonly poisoned: readonly PoisonedInstruction[];
 }
 
 function isGlobalData(name: string): boolean {
@@ -141,16 +152,17 @@ function byName<T>(): Record<string, T> {
   return Object.create(null) as Record<string, T>;
 }
 
+const utf8 = new TextDecoder();
+
 function cString(bytes: Uint8Array): string {
   const end = bytes.indexOf(0);
-  return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString("utf8");
+  return utf8.decode(bytes.subarray(0, end < 0 ? bytes.length : end));
 }
 
 class Parser {
   readonly elf: ElfFile;
   readonly btf: Btf | undefined;
   readonly ext: BtfExt | undefined;
-  readonly #kernelOption: Btf | undefined;
   readonly maps: Record<string, ElfMapSpec> = byName();
   readonly variables: Record<string, GlobalVariable> = byName();
   /** Map name by symbol index of .maps / maps symbols. */
@@ -166,9 +178,8 @@ class Parser {
   #codeBytes = 0;
   #license: string | undefined;
 
-  constructor(bytes: Uint8Array, options: ParseOptions) {
+  constructor(bytes: Uint8Array) {
     this.elf = parseElf(bytes);
-    this.#kernelOption = options.kernelBtf;
     // Grouped once: scanning every symbol and section per code section is
     // quadratic in a hostile object's size.
     for (const sym of this.elf.symbols) {
@@ -203,12 +214,6 @@ class Parser {
     if (s.type !== SHT.PROGBITS)
       throw new ElfError(`section ${s.name} has type ${s.type}, not PROGBITS`, s.offset);
     return this.elf.contents(s);
-  }
-
-  #kernelBtfCache: Btf | undefined;
-  kernel(): Btf {
-    this.#kernelBtfCache ??= this.#kernelOption ?? loadKernelBtf();
-    return this.#kernelBtfCache;
   }
 
   /** Read once: every program carries it. */
@@ -354,7 +359,9 @@ class Parser {
       throw new ElfError(
         `code sections hold more than ${MAX_CODE_BYTES} bytes together (at ${section.name})`,
       );
-    const insns = new Uint8Array(this.elf.contents(section));
+    const insns = decodeSection(this.elf.contents(section), section);
+    const indexAt = new Int32Array(section.size / 8).fill(-1);
+    for (let i = 0, slot = 0; i < insns.length; slot += slotsOf(insns[i]!), i++) indexAt[slot] = i;
     const funcs: Func[] = (this.#symbols.get(index) ?? [])
       .filter((s) => s.type === STT.FUNC)
       .map((s) => {
@@ -381,21 +388,27 @@ class Parser {
         relocs.set(r.offset, r);
       }
     }
-    const core = this.ext?.coreRelocations.get(section.name) ?? [];
-    const poisoned =
-      core.length > 0 && this.btf
-        ? applyCoreRelocations(insns, core, this.btf, this.kernel(), section.name)
-        : [];
+    for (const rec of this.ext?.coreRelocations.get(section.name) ?? []) {
+      // Kept on the instruction it rewrites; applied against kernel types at load.
+      const i = rec.insnOff % 8 === 0 ? (indexAt[rec.insnOff / 8] ?? -1) : -1;
+      if (i < 0)
+        throw new ElfError(
+          `${section.name}: CO-RE relocation at byte ${rec.insnOff} is not on an instruction of the section (${section.size} bytes)`,
+        );
+      if (insns[i]!.core !== undefined)
+        throw new ElfError(`${section.name}: two CO-RE relocations at byte ${rec.insnOff}`);
+      insns[i] = { ...insns[i]!, core: { typeId: rec.typeId, access: rec.access, kind: rec.kind } };
+    }
     const byInsnOff = (a: { insnOff: number }, b: { insnOff: number }) => a.insnOff - b.insnOff;
     const code = {
       section,
       insns,
+      indexAt,
       funcs,
       owner,
       relocs,
       funcInfo: [...(this.ext?.funcInfo.get(section.name) ?? [])].sort(byInsnOff),
       lineInfo: [...(this.ext?.lineInfo.get(section.name) ?? [])].sort(byInsnOff),
-      poisoned: [...poisoned].sort((a, b) => a.insn - b.insn),
     };
     this.#code.set(index, code);
     return code;
@@ -411,14 +424,12 @@ class Parser {
 
   /** The instructions of `entry` with every function it calls appended. */
   link(entry: Func, kind: SectionKind): ElfProgramSpec {
-    const chunks: Uint8Array[] = [];
+    const instructions: Instruction[] = [];
     const placed = new Map<Func, number>();
     const queue: Func[] = [];
-    const relocations: Relocation[] = [];
     const funcInfo: number[][] = [];
     const lineInfo: number[][] = [];
-    const poisoned: PoisonedInstruction[] = [];
-    let length = 0; // instructions placed so far
+    let length = 0; // slots placed so far
     const place = (f: Func): number => {
       const at = placed.get(f);
       if (at !== undefined) return at;
@@ -446,25 +457,28 @@ class Parser {
       const f = queue[qi]!;
       const base = placed.get(f)!;
       const code = this.codeSection(f.section.index);
-      const bytes = code.insns.slice(f.start, f.end);
-      const view = new DataView(bytes.buffer);
-      chunks.push(bytes);
       const where = `${f.section.name}:${f.name}`;
-      for (let off = f.start; off < f.end; off += 8) {
-        const i = (off - f.start) / 8; // index in the function
-        const code0 = bytes[i * 8]!;
-        const src = (bytes[i * 8 + 1]! >> 4) & 0xf;
-        const rel = code.relocs.get(off);
+      const first = f.start / 8;
+      const end = f.end / 8;
+      if (code.indexAt[first]! < 0)
+        throw new ElfError(`${where}: the function starts inside an ld_imm64`);
+      for (let slot = first; slot < end; ) {
+        let insn = code.insns[code.indexAt[slot]!]!;
+        const i = slot - first; // slot in the function
+        if (slot + slotsOf(insn) > end)
+          throw new ElfError(`${where}: ld_imm64 cut off at the function end`);
+        const rel = code.relocs.get(slot * 8);
         if (rel) {
-          this.relocate(rel, code0, view, i, base, where, place, relocations);
-        } else if (code0 === CALL && src === BPF_PSEUDO_CALL) {
+          insn = this.relocate(rel, insn, base + i, where, place);
+        } else if (insn.opcode === CALL && insn.src === CallSrc.PSEUDO_CALL) {
           // A call inside the section with no relocation: pc-relative.
-          const target = off + (view.getInt32(i * 8 + 4, true) + 1) * 8;
+          const target = (slot + insn.imm + 1) * 8;
           const callee = this.funcAt(code, target, where);
           const at = place(callee) + (target - callee.start) / 8;
-          view.setInt32(i * 8 + 4, at - (base + i + 1), true);
+          insn = { ...insn, imm: at - (base + i + 1) };
         }
-        if (code0 === LD_IMM64) off += 8;
+        instructions.push(insn);
+        slot += slotsOf(insn);
       }
       for (const r of within(code.funcInfo, (x) => x.insnOff, f.start, f.end))
         funcInfo.push([base + insnIndex(r.insnOff - f.start, "func info", where), r.typeId]);
@@ -475,19 +489,13 @@ class Parser {
           r.lineOff,
           r.lineCol,
         ]);
-      for (const p of within(code.poisoned, (x) => x.insn * 8, f.start, f.end))
-        poisoned.push({ ...p, insn: base + p.insn - f.start / 8 });
-    }
-    const instructions = new Uint8Array(length * 8);
-    let at = 0;
-    for (const c of chunks) {
-      instructions.set(c, at);
-      at += c.length;
     }
     const iterTarget = kind.attach === "iter" ? kind.target : undefined;
     // The maps it references travel with the program, so the spec also loads
     // on its own (loadProgram / createIterator create them for it).
-    const mapNames = [...new Set(relocations.map((r) => ("name" in r.map ? r.map.name : "")))];
+    const mapNames = [
+      ...new Set(instructions.flatMap((i) => (i.map && "name" in i.map ? [i.map.name] : []))),
+    ];
     const maps = mapNames.flatMap((n) => (this.maps[n] ? [this.maps[n]] : []));
     return {
       name: entry.name,
@@ -501,24 +509,24 @@ class Parser {
       ...(iterTarget === undefined ? {} : { iterTarget }),
       license: this.license(),
       instructions,
-      relocations,
       maps,
       ...(funcInfo.length > 0 ? { funcInfo: records(funcInfo, FUNC_INFO_SIZE) } : {}),
       ...(lineInfo.length > 0 ? { lineInfo: records(lineInfo, LINE_INFO_SIZE) } : {}),
-      poisoned,
+      ...(this.btf ? { localTypes: this.btf } : {}),
     };
   }
 
+  /**
+   * The instruction at program slot `at` with its ELF relocation applied: a
+   * call or function address linked, a map or global data reference set.
+   */
   relocate(
     rel: ElfRelocation,
-    code0: number,
-    view: DataView,
-    i: number,
-    base: number,
+    insn: Instruction,
+    at: number,
     where: string,
     place: (f: Func) => number,
-    relocations: Relocation[],
-  ): void {
+  ): Instruction {
     const sym: ElfSymbol = rel.symbol;
     const what = `${where}: relocation at instruction ${rel.offset / 8} (symbol ${sym.name || `#${sym.index}`})`;
     if (
@@ -526,72 +534,58 @@ class Parser {
       rel.type === R_BPF_64_ABS32 ||
       rel.type === R_BPF_64_NODYLD32
     )
-      return; // data relocations (debug info), nothing to do in code
+      return insn; // data relocations (debug info), nothing to do in code
     if (sym.section === SHN_UNDEF)
       throw new ElfError(`${what}: extern symbols (__kconfig, __ksym) are not supported`);
     if (sym.section >= SHN_LORESERVE)
       throw new ElfError(`${what}: symbol in reserved section ${sym.section}`);
     const target = this.elf.sectionAt(sym.section, what);
-    if (rel.type === R_BPF_64_32) {
-      if (code0 !== CALL) throw new ElfError(`${what}: R_BPF_64_32 on a non-call instruction`);
+    /** The pc-relative distance from this instruction to `tOff` of code section `target`, placing its function. */
+    const linkTo = (tOff: number): number => {
       const code = this.codeSection(target.index);
-      const tOff = sym.value + (view.getInt32(i * 8 + 4, true) + 1) * 8;
       const callee = this.funcAt(code, tOff, what);
-      const at = place(callee) + (tOff - callee.start) / 8;
-      view.setUint8(i * 8 + 1, (view.getUint8(i * 8 + 1) & 0x0f) | (BPF_PSEUDO_CALL << 4));
-      view.setInt32(i * 8 + 4, at - (base + i + 1), true);
-      return;
+      return place(callee) + (tOff - callee.start) / 8 - (at + 1);
+    };
+    if (rel.type === R_BPF_64_32) {
+      if (insn.opcode !== CALL)
+        throw new ElfError(`${what}: R_BPF_64_32 on a non-call instruction`);
+      const imm = linkTo(sym.value + (insn.imm + 1) * 8);
+      return { ...insn, src: CallSrc.PSEUDO_CALL, imm };
     }
     if (rel.type !== R_BPF_64_64)
       throw new ElfError(`${what}: unsupported relocation type ${rel.type}`);
-    if (code0 !== LD_IMM64)
+    if (insn.opcode !== LD_IMM64)
       throw new ElfError(`${what}: R_BPF_64_64 on a non-ld_imm64 instruction`);
-    if (i * 8 + 16 > view.byteLength)
-      throw new ElfError(`${what}: ld_imm64 cut off at the function end`);
-    const insn = base + i;
     const mapName = this.#mapBySymbol.get(sym.index);
-    if (mapName !== undefined) {
-      relocations.push({ kind: "map_fd", insn, map: { name: mapName } });
-      return;
-    }
+    if (mapName !== undefined)
+      return { ...insn, src: LdImm64Src.MAP_FD, imm: 0, imm2: 0, map: { name: mapName } };
     if (this.maps[target.name] && isGlobalData(target.name)) {
-      const offset = view.getInt32(i * 8 + 4, true) + (sym.type === STT.SECTION ? 0 : sym.value);
+      const offset = insn.imm + (sym.type === STT.SECTION ? 0 : sym.value);
       if (offset < 0 || offset >= target.size)
         throw new ElfError(
           `${what}: offset ${offset} outside ${target.name} (${target.size} bytes)`,
         );
-      view.setInt32(i * 8 + 4, 0, true);
-      relocations.push({ kind: "map_value", insn, map: { name: target.name }, offset });
-      return;
+      return {
+        ...insn,
+        src: LdImm64Src.MAP_VALUE,
+        imm: 0,
+        imm2: offset,
+        map: { name: target.name },
+      };
     }
     if ((target.flags & SHF_EXECINSTR) !== 0) {
       // Address of a function (callbacks such as bpf_loop's): BPF_PSEUDO_FUNC.
-      const code = this.codeSection(target.index);
-      const tOff = sym.value + view.getInt32(i * 8 + 4, true);
-      const callee = this.funcAt(code, tOff, what);
-      const at = place(callee) + (tOff - callee.start) / 8;
-      view.setUint8(i * 8 + 1, (view.getUint8(i * 8 + 1) & 0x0f) | (4 << 4));
-      view.setInt32(i * 8 + 4, at - (base + i + 1), true);
-      return;
+      return { ...insn, src: LdImm64Src.FUNC, imm: linkTo(sym.value + insn.imm) };
     }
     throw new ElfError(
       `${what}: refers to section ${target.name}, which is neither a map nor data`,
     );
   }
 
-  attachTarget(kind: SectionKind): Pick<ProgramSpec, "attachBtfId" | "attachTarget"> {
-    if (!kind.attach || !kind.target) return {};
-    const name =
-      kind.attach === "iter"
-        ? `bpf_iter_${kind.target}`
-        : kind.attach === "lsm"
-          ? `bpf_lsm_${kind.target}`
-          : kind.attach === "tp_btf"
-            ? `btf_trace_${kind.target}`
-            : kind.target;
-    const t = this.kernel().findType(name, kind.attach === "tp_btf" ? "typedef" : "func");
-    // A missing target is reported by the kernel at load, with the name.
-    return t ? { attachBtfId: t.id, attachTarget: name } : { attachTarget: name };
+  /** The attach target's name; its BTF id is found in kernel types at load (bindProgramSpec). */
+  attachTarget(kind: SectionKind): Pick<ProgramSpec, "attachTarget"> {
+    const name = attachTargetName(kind);
+    return name === undefined ? {} : { attachTarget: name };
   }
 
   programs(): Record<string, ElfProgramSpec> {
@@ -688,10 +682,10 @@ function records(rows: number[][], size: number): BtfExtRecords {
  * BtfError. Any other cause (a TypeError, a RangeError) is a bug in this
  * package: it is still wrapped, so callers see one error type.
  */
-export function parseCollection(bytes: Uint8Array, options: ParseOptions = {}): CollectionSpec {
+export function parseCollection(bytes: Uint8Array): CollectionSpec {
   if (!(bytes instanceof Uint8Array)) throw new TypeError("parseCollection needs a Uint8Array");
   try {
-    return parse(bytes, options);
+    return parse(bytes);
   } catch (e) {
     if (e instanceof ElfError) throw e;
     throw new ElfError(`malformed object: ${e instanceof Error ? e.message : String(e)}`, -1, {
@@ -700,8 +694,8 @@ export function parseCollection(bytes: Uint8Array, options: ParseOptions = {}): 
   }
 }
 
-function parse(bytes: Uint8Array, options: ParseOptions): CollectionSpec {
-  const p = new Parser(bytes, options);
+function parse(bytes: Uint8Array): CollectionSpec {
+  const p = new Parser(bytes);
   p.globalData();
   p.legacyMaps();
   p.btfMaps();
@@ -714,4 +708,19 @@ function parse(bytes: Uint8Array, options: ParseOptions): CollectionSpec {
     license: p.license(),
     ...(btfSec && p.btf ? { btf: fixupBtf(p.data(btfSec), p.elf) } : {}),
   };
+}
+
+/**
+ * The instructions of a code section. Bytes that are not instructions (a
+ * truncated ld_imm64, one with bits in its second slot) are a malformed object.
+ */
+function decodeSection(bytes: Uint8Array, section: Section): Instruction[] {
+  try {
+    return decode(bytes);
+  } catch (e) {
+    // Not wrapped as the cause: an ElfError's causes are ElfErrors and BtfErrors.
+    if (e instanceof InstructionError)
+      throw new ElfError(`code section ${section.name}: ${e.reason}`, section.offset);
+    throw e;
+  }
 }

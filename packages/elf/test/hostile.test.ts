@@ -2,6 +2,7 @@
 // Object.prototype's, .BTF.ext records off the instruction grid, local types
 // that fan out. Each one parses to the right spec or fails with an ElfError.
 import { type Btf, loadKernelBtf, parseBtf } from "@ts-ebpf/btf";
+import { encode } from "@ts-ebpf/spec";
 import { describe, expect, it } from "vitest";
 import {
   CoreReloKind,
@@ -33,14 +34,14 @@ describe("hostile objects", () => {
   it("names programs and variables after Object.prototype's properties like any others", () => {
     const taskMap = fixture("task_map");
     renameSymbol(taskMap, "mark_task", "toString");
-    const spec = parseCollection(taskMap, { kernelBtf });
+    const spec = parseCollection(taskMap);
     // Before: "two programs are named toString" (Object.prototype.toString was there first).
     expect(Object.keys(spec.programs)).toEqual(["toString"]);
     expect(spec.programs.toString).toMatchObject({ name: "toString", section: "iter/task" });
 
     const task = fixture("task");
     renameSymbol(task, "tasks_seen", "__proto__");
-    const vars = parseCollection(task, { kernelBtf }).variables;
+    const vars = parseCollection(task).variables;
     // Before: the assignment replaced the record's prototype and the variable vanished.
     expect(Object.keys(vars)).toContain("__proto__");
     expect(Object.getOwnPropertyDescriptor(vars, "__proto__")?.value).toEqual({
@@ -62,7 +63,7 @@ describe("hostile objects", () => {
     expect(view.getUint32(firstRecord, true)).toBe(0);
     view.setUint32(firstRecord, 4, true);
     // Before: instruction index 0.5, written into the kernel's records as 0.
-    expect(() => parseCollection(bytes, { kernelBtf })).toThrow(
+    expect(() => parseCollection(bytes)).toThrow(
       /func info record at byte 4 is not on an instruction/,
     );
   });
@@ -77,9 +78,7 @@ describe("hostile objects", () => {
     view.setBigUint64(header + 32, 200n << 20n, true); // sh_size = 200 MiB
     const before = process.memoryUsage().arrayBuffers;
     // Before: 200 MiB of zeros and a 200 MiB copy, then "bad magic".
-    expect(() => parseCollection(bytes, { kernelBtf })).toThrow(
-      /section \.BTF has type 8, not PROGBITS/,
-    );
+    expect(() => parseCollection(bytes)).toThrow(/section \.BTF has type 8, not PROGBITS/);
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 << 20);
   });
 
@@ -96,12 +95,11 @@ describe("hostile objects", () => {
         },
         { name: ".text", funcs: [{ name: "c", insns: exit() }] },
       ]),
-      { kernelBtf },
     );
     expect(Object.keys(spec.programs)).toEqual(["a", "b"]);
     // a calls b (pc-relative), b calls c in .text (relocation): each appended once.
-    expect(spec.programs.a!.instructions.length).toBe(8 * 5);
-    expect(spec.programs.b!.instructions.length).toBe(8 * 3);
+    expect(encode(spec.programs.a!.instructions).length).toBe(8 * 5);
+    expect(encode(spec.programs.b!.instructions).length).toBe(8 * 3);
     expect(spec.license).toBe("GPL");
   });
 
@@ -110,9 +108,7 @@ describe("hostile objects", () => {
     const long = new Uint8Array(8 * 1_000_001);
     for (let at = 0; at < long.length; at += 8) long[at] = 0x95;
     const one = buildElf([{ name: "iter/task", funcs: [{ name: "long", insns: long }] }]);
-    expect(() => parseCollection(one, { kernelBtf })).toThrow(
-      /program long links more than 1000000 instructions/,
-    );
+    expect(() => parseCollection(one)).toThrow(/program long links more than 1000000 instructions/);
 
     // 250 programs of 256 instructions, each calling the next: program i links
     // 250 - i functions, 8 million instructions in all from a 500 KiB object.
@@ -122,14 +118,12 @@ describe("hostile objects", () => {
       name: `p${i}`,
       insns: concat([body, i === 249 ? exit() : call(1), exit()]),
     }));
-    expect(() => parseCollection(buildElf([{ name: "iter/task", funcs }]), { kernelBtf })).toThrow(
+    expect(() => parseCollection(buildElf([{ name: "iter/task", funcs }]))).toThrow(
       /programs link more than 4194304 instructions together/,
     );
     // Half of them link 2 million: fine.
     const half = buildElf([{ name: "iter/task", funcs: funcs.slice(125) }]);
-    expect(parseCollection(half, { kernelBtf }).programs.p125!.instructions.length).toBe(
-      8 * 256 * 125,
-    );
+    expect(encode(parseCollection(half).programs.p125!.instructions).length).toBe(8 * 256 * 125);
   });
 
   it("bounds the functions programs link (work per function, however short)", () => {
@@ -139,7 +133,7 @@ describe("hostile objects", () => {
       name: `p${i}`,
       insns: i === 2999 ? exit() : call(0),
     }));
-    expect(() => parseCollection(buildElf([{ name: "iter/task", funcs }]), { kernelBtf })).toThrow(
+    expect(() => parseCollection(buildElf([{ name: "iter/task", funcs }]))).toThrow(
       /programs link more than 65536 functions together/,
     );
   });
@@ -154,7 +148,7 @@ describe("hostile objects", () => {
       flags: 0x3,
       size: 100 << 20,
     }));
-    expect(() => parseCollection(buildElf([main], data), { kernelBtf })).toThrow(
+    expect(() => parseCollection(buildElf([main], data))).toThrow(
       /global data sections hold more than 268435456 bytes together \(at \.data\.big2\)/,
     );
     // Forty program sections over the same 1 MiB of code: each is copied.
@@ -170,7 +164,7 @@ describe("hostile objects", () => {
       [{ name: "iter/task", funcs: [{ name: "big", insns: code }] }],
       aliases,
     );
-    expect(() => parseCollection(overlapping, { kernelBtf })).toThrow(/more than \d+ .* together/);
+    expect(() => parseCollection(overlapping)).toThrow(/more than \d+ .* together/);
   });
 
   it("finds each callee through the function index, among thousands of functions", () => {
@@ -189,9 +183,8 @@ describe("hostile objects", () => {
         },
         { name: ".text", funcs: chain },
       ]),
-      { kernelBtf },
     );
-    const insns = spec.programs.main!.instructions;
+    const insns = encode(spec.programs.main!.instructions);
     expect(insns.length).toBe(8 * (n + 2));
     // main's call lands on f0 (placed after main's exit), every f_i's on f_(i+1).
     const view = new DataView(insns.buffer, insns.byteOffset);

@@ -97,7 +97,8 @@ describe("toIterLinkParams", () => {
 describe("createIterator target", () => {
   it("needs a target unless the program carries iterTarget, before any syscall", async () => {
     const { createIterator } = await import("../src/link.js");
-    const spec = { type: 26, license: "GPL", instructions: new Uint8Array(8), relocations: [] };
+    const exit = { opcode: 0x95, dst: 0, src: 0, off: 0, imm: 0 };
+    const spec = { type: 26, license: "GPL", instructions: [exit] };
     expect(() => createIterator(spec)).toThrow(TypeError);
     expect(() => createIterator(spec)).toThrow(/needs a target/);
     // The target from iterTarget is checked like an explicit one.

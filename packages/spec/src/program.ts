@@ -1,31 +1,18 @@
 // ProgramSpec: the plain data shape a program is described by before loading.
 // The DSL and @ts-ebpf/elf's parseCollection produce it; loadProgram() consumes it.
-// It holds no fds: maps are referenced by name (resolved at load time from
-// the spec's own map specs and read-only data, or from maps the caller passes)
-// or by a handle the caller owns.
+// Its instructions are the instruction model's (./asm), with their references:
+// it holds no fds and no encoded bytes. Maps are referenced by name (resolved
+// at load time from the spec's own map specs and read-only data, or from maps
+// the caller passes) or by a handle the caller owns.
+import type { Instruction } from "./asm/instruction.js";
 
 /** Something that owns a map fd (a `BpfMap` handle satisfies it). */
 export interface MapFdSource {
   readonly fd: number;
 }
 
-/** A map referenced by a relocation: by name, or by a handle the caller keeps open. */
+/** A map an instruction refers to: by name, or by a handle the caller keeps open. */
 export type MapReference = { readonly name: string } | { readonly handle: MapFdSource };
-
-/**
- * Patch of one `ld_imm64` instruction (two 8-byte slots) at load time.
- * `insn` is the index of the first slot (byte offset / 8).
- */
-export type Relocation =
-  /** `r = map[fd]`: src_reg = BPF_PSEUDO_MAP_FD, imm = map fd. */
-  | { readonly kind: "map_fd"; readonly insn: number; readonly map: MapReference }
-  /** `r = map[fd][0] + offset`: src_reg = BPF_PSEUDO_MAP_VALUE, imm = fd, next imm = offset. */
-  | {
-      readonly kind: "map_value";
-      readonly insn: number;
-      readonly map: MapReference;
-      readonly offset: number;
-    };
 
 /** A map the loader creates for the program (e.g. from an ELF `.maps` section). */
 export interface MapSpec {
@@ -44,7 +31,7 @@ export interface MapSpec {
 /**
  * Read-only data (format strings, constants) placed in a one-entry array map
  * created with BPF_F_RDONLY_PROG, filled, and frozen by the loader. Relocations
- * reference it by `name` (by convention ".rodata").
+ * reference it by `name` (by convention ".rodata") from ld_imm64 map value instructions.
  */
 export interface ReadonlyData {
   readonly name: string;
@@ -76,9 +63,12 @@ export interface ProgramSpec {
   /** fd of a module BTF object holding attachBtfId; 0 or absent means vmlinux. */
   readonly attachBtfObjFd?: number;
   readonly license: string;
-  /** Encoded instructions, 8 bytes per slot, little-endian. */
-  readonly instructions: Uint8Array;
-  readonly relocations: readonly Relocation[];
+  /**
+   * The instructions, references unresolved: an ld_imm64 map fd / map value
+   * names its map (`map`), which the loader resolves to an fd when it
+   * encodes the program, once, for PROG_LOAD.
+   */
+  readonly instructions: readonly Instruction[];
   readonly readonlyData?: readonly ReadonlyData[];
   readonly maps?: readonly MapSpec[];
   /** Extra BPF_F_* program flags (e.g. BPF_F_SLEEPABLE). */

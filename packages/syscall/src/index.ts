@@ -2,12 +2,12 @@
 
 export type {
   BtfExtRecords,
+  Instruction,
   MapFdSource,
   MapReference,
   MapSpec,
   ProgramSpec,
   ReadonlyData,
-  Relocation,
 } from "@ts-ebpf/spec";
 export {
   Capability,
@@ -105,12 +105,12 @@ export {
   type MapShape,
 } from "./handles/map.js";
 export { Program } from "./handles/program.js";
+export { BpfAttrLayout, type FieldLayout, type StructLayout } from "./layout/layouts.gen.js";
+export { type LoadOptions, loadProgram } from "./load.js";
 export {
   NamespaceError,
   type NetnsIteratorFd,
   openIteratorFdInNetns,
   openIteratorFdsInNetns,
 } from "./netns.js";
-export { BpfAttrLayout, type FieldLayout, type StructLayout } from "./layout/layouts.gen.js";
-export { applyRelocations, type LoadOptions, loadProgram } from "./load.js";
 export { bpffsMountPoints, kernelVersion, type SystemInfo, system } from "./system.js";

@@ -1,21 +1,24 @@
-// loadProgram(spec): creates the spec's maps and read-only data maps, applies
-// map relocations on a copy of the instructions, loads, and returns a Program
-// that owns the maps it created.
+// loadProgram(spec): creates the spec's maps and read-only data maps, resolves
+// the instructions' map references to their fds and encodes them (the one
+// place a program is encoded, spec's encodeProgram), loads, and returns a
+// Program that owns the maps it created.
 
-import type { MapFdSource, MapReference, MapSpec, ProgramSpec } from "@ts-ebpf/spec";
 import {
-  BPF_PSEUDO_MAP_FD,
-  BPF_PSEUDO_MAP_VALUE,
-  BpfMapFlag,
-  BpfMapType,
-} from "@ts-ebpf/spec/constants";
+  encodeProgram,
+  InstructionError,
+  type MapFdSource,
+  type MapReference,
+  type MapSpec,
+  type ProgramSpec,
+} from "@ts-ebpf/spec";
+import { BpfMapFlag, BpfMapType } from "@ts-ebpf/spec/constants";
 import { FdHandle, ownFd } from "./handles/fd.js";
 import { BpfMap } from "./handles/map.js";
 import { Program } from "./handles/program.js";
 import * as v from "./validate.js";
 
 export interface LoadOptions {
-  /** Maps the caller owns, by the name relocations use; they win over spec maps. */
+  /** Maps the caller owns, by the name instructions refer to them by; they win over spec maps. */
   maps?: Readonly<Record<string, MapFdSource>>;
   /** Verifier log level (BpfLogLevel); the log is kept in Program.log. */
   logLevel?: number;
@@ -27,8 +30,6 @@ export interface LoadOptions {
    */
   btf?: { readonly fd: number };
 }
-
-const LD_IMM64 = 0x18;
 
 /**
  * An object name the kernel accepts (15 bytes of [A-Za-z0-9_.]) made from any
@@ -110,42 +111,24 @@ function resolve(
   const source = callerMaps[ref.name] ?? byName[ref.name];
   if (!source)
     throw new RangeError(
-      `relocation refers to map "${ref.name}", which neither the spec nor options.maps has`,
+      `an instruction refers to map "${ref.name}", which neither the spec nor options.maps has`,
     );
   return fdOf(source);
 }
 
-/** Patches ld_imm64 instructions with map fds on a copy of the bytes. */
-export function applyRelocations(
-  spec: ProgramSpec,
-  fdOf: (ref: MapReference) => number,
-): Uint8Array {
-  const insns = new Uint8Array(spec.instructions);
-  const view = new DataView(insns.buffer);
-  const slots = insns.byteLength / 8;
-  for (const rel of spec.relocations) {
-    const at = rel.insn;
-    if (!Number.isInteger(at) || at < 0 || at + 1 >= slots) {
-      throw new RangeError(
-        `relocation at instruction ${at} is outside the program (${slots} slots)`,
-      );
-    }
-    if (insns[at * 8] !== LD_IMM64) {
-      throw new RangeError(
-        `relocation at instruction ${at}: not an ld_imm64 (opcode 0x${insns[at * 8]?.toString(16)})`,
-      );
-    }
-    const pseudo = rel.kind === "map_fd" ? BPF_PSEUDO_MAP_FD : BPF_PSEUDO_MAP_VALUE;
-    const regs = insns[at * 8 + 1] ?? 0;
-    insns[at * 8 + 1] = (regs & 0x0f) | (pseudo << 4);
-    view.setInt32(at * 8 + 4, fdOf(rel.map), true);
-    view.setUint32(
-      (at + 1) * 8 + 4,
-      rel.kind === "map_value" ? v.u32("relocation offset", rel.offset) : 0,
-      true,
-    );
+/**
+ * The spec's instructions encoded for PROG_LOAD, map references resolved by
+ * `mapFd`. A RangeError naming the instruction for one the loader cannot
+ * encode (see encodeProgram); errors of `mapFd` pass through.
+ */
+function encodeInstructions(spec: ProgramSpec, mapFd: (ref: MapReference) => number): Uint8Array {
+  try {
+    return encodeProgram(spec.instructions, { mapFd });
+  } catch (e) {
+    if (e instanceof InstructionError)
+      throw new RangeError(`spec.instructions: ${e.message}`, { cause: e });
+    throw e;
   }
-  return insns;
 }
 
 function btfFields(spec: ProgramSpec, options: LoadOptions) {
@@ -165,19 +148,15 @@ function btfFields(spec: ProgramSpec, options: LoadOptions) {
 export function loadProgram(spec: ProgramSpec, options: LoadOptions = {}): Program {
   if (typeof spec !== "object" || spec === null)
     throw new TypeError("loadProgram needs a ProgramSpec");
-  const instructions = v.bytes("spec.instructions", spec.instructions);
-  if (instructions.byteLength === 0 || instructions.byteLength % 8 !== 0) {
-    throw new RangeError(
-      `spec.instructions must be a non-empty multiple of 8 bytes, got ${instructions.byteLength}`,
-    );
-  }
-  if (!Array.isArray(spec.relocations)) throw new TypeError("spec.relocations must be an array");
+  if (!Array.isArray(spec.instructions))
+    throw new TypeError("spec.instructions must be an array of instructions");
+  if (spec.instructions.length === 0) throw new RangeError("spec.instructions is empty");
   const callerMaps = options.maps ?? {};
   const created: BpfMap<unknown, unknown>[] = [];
   const byName: Record<string, MapFdSource> = {};
   try {
     createSpecMaps(spec, created, byName);
-    const insns = applyRelocations(spec, (ref) => resolve(ref, byName, callerMaps));
+    const insns = encodeInstructions(spec, (ref) => resolve(ref, byName, callerMaps));
     return Program.load(
       {
         type: spec.type,

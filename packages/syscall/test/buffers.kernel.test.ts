@@ -31,7 +31,7 @@ import {
 } from "../src/index.js";
 import { BpfProgInfoLayout } from "../src/layout/layouts.gen.js";
 import { native } from "../src/native.js";
-import { concat, exit, ldImm64, mov64Imm } from "./helpers.js";
+import { concat, exit, ldImm64, mov64Imm, specInstructions } from "./helpers.js";
 
 const CANARY = 0xa5;
 const CANARY_BYTES = 64;
@@ -227,8 +227,9 @@ describeKernel("finding 1: every buffer is checked against what the kernel copie
       loadProgram({
         type: BpfProgType.SOCKET_FILTER,
         license: "GPL",
-        instructions: concat(ldImm64(1), socketFilter()),
-        relocations: [{ kind: "map_value", insn: 0, map: { name: ".rodata" }, offset: 0 }],
+        instructions: specInstructions(concat(ldImm64(1), socketFilter()), [
+          { kind: "map_value", insn: 0, map: { name: ".rodata" }, offset: 0 },
+        ]),
         readonlyData: [{ name: ".rodata", bytes: new Uint8Array(8) }],
       }),
     ) as Program;
@@ -258,8 +259,7 @@ describeKernel("finding 1: every buffer is checked against what the kernel copie
       loadProgram({
         type: BpfProgType.SOCKET_FILTER,
         license: "GPL",
-        instructions: socketFilter(),
-        relocations: [],
+        instructions: specInstructions(socketFilter()),
       }),
     ) as Program;
     const out = guarded(0);

@@ -18,7 +18,7 @@ import {
   VerifierError,
 } from "../src/index.js";
 import { attachIterator } from "../src/internal.js";
-import { funcId, returnZero } from "./helpers.js";
+import { funcId, returnZero, specInstructions } from "./helpers.js";
 
 /** A minimal BTF blob: one 32-bit signed INT "int" (or a broken one). */
 function tinyBtf(bits = 32): Uint8Array {
@@ -83,8 +83,7 @@ describeKernel("ids, fds by id, object info, BTF_LOAD", () => {
       expectedAttachType: BpfAttachType.TRACE_ITER,
       attachBtfId: funcId("bpf_iter_bpf_map")!,
       license: "GPL",
-      instructions: returnZero(),
-      relocations: [],
+      instructions: specInstructions(returnZero()),
     });
     open.push(prog);
     const link = attachIterator(prog);

@@ -10,7 +10,15 @@ import {
   progLoad,
   VerifierError,
 } from "../src/index.js";
-import { concat, exit, ldImm64, ldxdw, mov64Imm, openFdCount } from "./helpers.js";
+import {
+  concat,
+  exit,
+  ldImm64,
+  ldxdw,
+  mov64Imm,
+  openFdCount,
+  specInstructions,
+} from "./helpers.js";
 
 const CYCLES = 10_000;
 // Generous: the VM harness runs these under TCG, many times slower than the host.
@@ -58,9 +66,10 @@ describeKernel("no fd leaks", () => {
             loadProgram(
               {
                 type: BpfProgType.SOCKET_FILTER,
-                instructions: badWithRodata,
+                instructions: specInstructions(badWithRodata, [
+                  { kind: "map_value", insn: 0, map: { name: ".rodata" }, offset: 0 },
+                ]),
                 license: "GPL",
-                relocations: [{ kind: "map_value", insn: 0, map: { name: ".rodata" }, offset: 0 }],
                 readonlyData: [{ name: ".rodata", bytes: new Uint8Array(8) }],
               },
               { logLevel: 1, logSize: 4096 },

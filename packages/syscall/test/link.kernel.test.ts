@@ -36,6 +36,7 @@ import {
   mov64Reg,
   openFdCount,
   returnZero,
+  specInstructions,
 } from "./helpers.js";
 
 function readAll(fd: number): Buffer {
@@ -58,8 +59,7 @@ function emptyIterator(target: string): Program {
     attachBtfId: funcId(`bpf_iter_${target}`)!,
     attachTarget: `bpf_iter_${target}`,
     license: "GPL",
-    instructions: returnZero(),
-    relocations: [],
+    instructions: specInstructions(returnZero()),
   });
 }
 
@@ -94,8 +94,9 @@ function keyDumper(): Program {
     expectedAttachType: BpfAttachType.TRACE_ITER,
     attachBtfId: funcId("bpf_iter_bpf_map_elem")!,
     license: "GPL",
-    instructions: insns,
-    relocations: [{ kind: "map_value", insn: 5, map: { name: ".rodata" }, offset: 0 }],
+    instructions: specInstructions(insns, [
+      { kind: "map_value", insn: 5, map: { name: ".rodata" }, offset: 0 },
+    ]),
     readonlyData: [{ name: ".rodata", bytes: new TextEncoder().encode("k:\0") }],
   });
 }
@@ -299,8 +300,7 @@ describeKernel("link and iterator commands", () => {
         type: BpfProgType.CGROUP_SKB,
         expectedAttachType: BpfAttachType.CGROUP_INET_INGRESS,
         license: "GPL",
-        instructions: concat(mov64Imm(0, 1), exit()),
-        relocations: [],
+        instructions: specInstructions(concat(mov64Imm(0, 1), exit())),
       }),
     );
     const dir = openSync(cgroup2!, "r");

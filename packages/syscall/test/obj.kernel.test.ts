@@ -18,7 +18,7 @@ import {
   Program,
 } from "../src/index.js";
 import { attachIterator } from "../src/internal.js";
-import { funcId, pinPath, removePins, returnZero } from "./helpers.js";
+import { funcId, pinPath, removePins, returnZero, specInstructions } from "./helpers.js";
 
 describeKernel("OBJ_PIN / OBJ_GET and bpftool interop", () => {
   const open: { close(): void }[] = [];
@@ -78,8 +78,7 @@ describeKernel("OBJ_PIN / OBJ_GET and bpftool interop", () => {
       expectedAttachType: BpfAttachType.TRACE_ITER,
       attachBtfId: funcId("bpf_iter_bpf_map")!,
       license: "GPL",
-      instructions: returnZero(),
-      relocations: [],
+      instructions: specInstructions(returnZero()),
     });
     open.push(iter);
     const link = attachIterator(iter);

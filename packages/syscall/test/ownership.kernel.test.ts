@@ -22,7 +22,14 @@ import {
   progLoad,
 } from "../src/index.js";
 import { attachIterator } from "../src/internal.js";
-import { funcId, openFdCount, pinPath, removePins, returnZero } from "./helpers.js";
+import {
+  funcId,
+  openFdCount,
+  pinPath,
+  removePins,
+  returnZero,
+  specInstructions,
+} from "./helpers.js";
 
 const DIST = new URL("../dist/index.js", import.meta.url).href;
 
@@ -173,8 +180,7 @@ describeKernel("fd ownership by construction", () => {
         expectedAttachType: BpfAttachType.TRACE_ITER,
         attachBtfId: funcId("bpf_iter_bpf_map")!,
         license: "GPL",
-        instructions: returnZero(),
-        relocations: [],
+        instructions: specInstructions(returnZero()),
       });
       open.push(iter);
       const l = attachIterator(iter);
@@ -280,9 +286,8 @@ describeKernel("fd ownership by construction", () => {
       const p = loadProgram(
         {
           type: BpfProgType.SOCKET_FILTER,
-          instructions: returnZero(),
+          instructions: specInstructions(returnZero()),
           license: "GPL",
-          relocations: [],
         },
         { btf },
       );
@@ -319,7 +324,7 @@ describeKernel("fd ownership by construction", () => {
       run("objGet", () => s.objGet(path));
       run("Map.fromPinned", () => s.BpfMap.fromPinned(path).fd);
       rmSync(path);
-      const iter = s.loadProgram({ type: s.BpfProgType.TRACING, expectedAttachType: s.BpfAttachType.TRACE_ITER, attachBtfId: iterTarget, license: "GPL", instructions: insns, relocations: [] });
+      const iter = s.loadProgram({ type: s.BpfProgType.TRACING, expectedAttachType: s.BpfAttachType.TRACE_ITER, attachBtfId: iterTarget, license: "GPL", instructions: [{ opcode: 0xb7, dst: 0, src: 0, off: 0, imm: 0 }, { opcode: 0x95, dst: 0, src: 0, off: 0, imm: 0 }] });
       const linkFd = run("linkCreate", () => s.linkCreate({ progFd: iter.fd, attachType: s.BpfAttachType.TRACE_ITER }));
       run("iterCreate", () => s.iterCreate(linkFd));
       run("attachIterator", () => attachIterator(iter).fd);

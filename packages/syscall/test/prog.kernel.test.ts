@@ -1,4 +1,5 @@
 import { closeSync } from "node:fs";
+import type { Instruction } from "@ts-ebpf/spec";
 import { describeKernel } from "@ts-ebpf/testing";
 import { afterAll, expect, it } from "vitest";
 import {
@@ -26,6 +27,7 @@ import {
   mov64Imm,
   openFdCount,
   returnZero,
+  specInstructions,
 } from "./helpers.js";
 
 const BPF_FUNC_map_lookup_elem = 1;
@@ -141,15 +143,15 @@ describeKernel("program commands", () => {
       name: "ts_lookup",
       type: BpfProgType.SOCKET_FILTER,
       license: "GPL",
-      instructions: insns,
-      relocations: [{ kind: "map_fd", insn: 0, map: { name: "counts" } }],
+      instructions: specInstructions(insns, [{ kind: "map_fd", insn: 0, map: { name: "counts" } }]),
       maps: [{ name: "counts", type: BpfMapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1 }],
     };
     const p = loadProgram(spec);
     expect(p.maps).toHaveLength(1);
     const mapId = p.maps[0]!.info().id;
     expect(p.info().mapIds).toEqual([mapId]);
-    expect(spec.instructions[1]).toBe(0x01); // the spec's bytes are untouched
+    // The spec's instructions are untouched: the fd went into the encoded copy only.
+    expect(spec.instructions[0]).toMatchObject({ dst: 1, imm: 0, map: { name: "counts" } });
     p.close();
     expect(p.maps[0]!.closed).toBe(true);
 
@@ -170,7 +172,7 @@ describeKernel("program commands", () => {
     const byHandle = loadProgram({
       ...spec,
       maps: [],
-      relocations: [{ kind: "map_fd", insn: 0, map: { handle: mine } }],
+      instructions: specInstructions(insns, [{ kind: "map_fd", insn: 0, map: { handle: mine } }]),
     });
     open.push(byHandle);
     expect(byHandle.info().mapIds).toEqual([mine.info().id]);
@@ -182,8 +184,9 @@ describeKernel("program commands", () => {
     const p = loadProgram({
       type: BpfProgType.SOCKET_FILTER,
       license: "GPL",
-      instructions: insns,
-      relocations: [{ kind: "map_value", insn: 0, map: { name: ".rodata" }, offset: 3 }],
+      instructions: specInstructions(insns, [
+        { kind: "map_value", insn: 0, map: { name: ".rodata" }, offset: 3 },
+      ]),
       readonlyData: [{ name: ".rodata", bytes: new TextEncoder().encode("abcd") }],
     });
     open.push(p);
@@ -198,34 +201,32 @@ describeKernel("program commands", () => {
     expect(new TextDecoder().decode(view.get(0))).toBe("abcd");
   });
 
-  it("loadProgram: a failed load closes the maps it created; bad relocations are RangeErrors", () => {
+  it("loadProgram: a failed load closes the maps it created; bad map references are RangeErrors", () => {
     const before = openFdCount();
     const bad = concat(ldImm64(1), ldxdw(0, 3, 0), exit());
     expect(() =>
       loadProgram({
         type: BpfProgType.SOCKET_FILTER,
         license: "GPL",
-        instructions: bad,
-        relocations: [{ kind: "map_value", insn: 0, map: { name: ".rodata" }, offset: 0 }],
+        instructions: specInstructions(bad, [
+          { kind: "map_value", insn: 0, map: { name: ".rodata" }, offset: 0 },
+        ]),
         readonlyData: [{ name: ".rodata", bytes: new Uint8Array(8) }],
       }),
     ).toThrow(VerifierError);
-    expect(() =>
-      loadProgram({
-        type: BpfProgType.SOCKET_FILTER,
-        license: "GPL",
-        instructions: returnZero(),
-        relocations: [{ kind: "map_fd", insn: 0, map: { name: "x" } }],
-      }),
-    ).toThrow(RangeError);
-    expect(() =>
-      loadProgram({
-        type: BpfProgType.SOCKET_FILTER,
-        license: "GPL",
-        instructions: returnZero(),
-        relocations: [{ kind: "map_fd", insn: 5, map: { name: "x" } }],
-      }),
-    ).toThrow(/outside the program/);
+    // A map reference on an instruction that is not an ld_imm64.
+    const onMov = specInstructions(returnZero(), [{ kind: "map_fd", insn: 0, map: { name: "x" } }]);
+    const load = (instructions: Instruction[]) => () =>
+      loadProgram({ type: BpfProgType.SOCKET_FILTER, license: "GPL", instructions });
+    expect(load(onMov)).toThrow(RangeError);
+    expect(load(onMov)).toThrow(/only ld_imm64 map fd \/ map value take a map reference/);
+    // A map neither the spec nor the caller has. (A reference cannot point
+    // outside the program any more: it sits on its instruction.)
+    const unknown = specInstructions(concat(ldImm64(1), returnZero()), [
+      { kind: "map_fd", insn: 0, map: { name: "x" } },
+    ]);
+    expect(load(unknown)).toThrow(RangeError);
+    expect(load(unknown)).toThrow(/refers to map "x", which neither the spec nor options.maps has/);
     // The .rodata map created for the failed load was closed again.
     expect(openFdCount()).toBe(before);
   });
@@ -297,8 +298,7 @@ describeKernel("program BTF, func info and line info", () => {
         type: BpfProgType.SOCKET_FILTER,
         name: "ts_lines",
         license: "GPL",
-        instructions: concat(mov64Imm(0, 0), exit()),
-        relocations: [],
+        instructions: specInstructions(concat(mov64Imm(0, 0), exit())),
         funcInfo: { recordSize: 8, records: new Uint8Array(funcInfo.buffer) },
         lineInfo: { recordSize: 16, records: new Uint8Array(lineInfo.buffer) },
       };
@@ -313,7 +313,10 @@ describeKernel("program BTF, func info and line info", () => {
       const bad = concat(new Uint8Array([0xbf, 0x30, 0, 0, 0, 0, 0, 0]), exit());
       let err: unknown;
       try {
-        loadProgram({ ...spec, instructions: bad }, { btf: { fd: btf.fd } }).close();
+        loadProgram(
+          { ...spec, instructions: specInstructions(bad) },
+          { btf: { fd: btf.fd } },
+        ).close();
       } catch (e) {
         err = e;
       }

@@ -5,9 +5,6 @@ import * as constants from "@ts-ebpf/spec/constants";
 import { afterAll, describe, expect, it } from "vitest";
 import { Attr } from "../src/attr.js";
 import {
-  applyRelocations,
-  BPF_PSEUDO_MAP_FD,
-  BPF_PSEUDO_MAP_VALUE,
   BpfError,
   BpfMap,
   BpfMapType,
@@ -105,51 +102,23 @@ describe("bad input is a TypeError or RangeError before any syscall", () => {
     expect(() => progLoad({ ...ok, license: 1 as never })).toThrow(TypeError);
     expect(() => progLoad({ ...ok, logSize: 0, logLevel: 1 })).toThrow(RangeError);
     expect(() => loadProgram(undefined as never)).toThrow(TypeError);
-    expect(() => loadProgram({ ...ok, relocations: "x" as never })).toThrow(TypeError);
-  });
-});
-
-describe("relocations", () => {
-  it("patch ld_imm64 src_reg and imm on a copy", () => {
-    const insns = new Uint8Array(32);
-    insns[0] = 0x18;
-    insns[1] = 0x01; // r1
-    insns[16] = 0x18;
-    insns[17] = 0x02; // r2
-    const out = applyRelocations(
-      {
-        type: 1,
-        license: "GPL",
-        instructions: insns,
-        relocations: [
-          { kind: "map_fd", insn: 0, map: { name: "a" } },
-          { kind: "map_value", insn: 2, map: { name: "b" }, offset: 12 },
-        ],
-      },
-      (ref) => ("name" in ref && ref.name === "a" ? 7 : 9),
+    expect(() => loadProgram({ ...ok, instructions: "x" as never })).toThrow(TypeError);
+    expect(() => loadProgram({ ...ok, instructions: [] })).toThrow(RangeError);
+    // An instruction that is not one, and a reference the loader cannot resolve
+    // here (a CO-RE access not applied): refused before any map is created.
+    const bad = { opcode: 0x100, dst: 0, src: 0, off: 0, imm: 0 };
+    expect(() => loadProgram({ ...ok, instructions: [bad] })).toThrow(RangeError);
+    const core = {
+      opcode: 0x95,
+      dst: 0,
+      src: 0,
+      off: 0,
+      imm: 0,
+      core: { typeId: 1, access: "0", kind: 0 },
+    };
+    expect(() => loadProgram({ ...ok, instructions: [core] })).toThrow(
+      /CO-RE relocation .* not applied/,
     );
-    const v = new DataView(out.buffer);
-    expect(out[1]).toBe(0x01 | (BPF_PSEUDO_MAP_FD << 4));
-    expect(v.getInt32(4, true)).toBe(7);
-    expect(out[17]).toBe(0x02 | (BPF_PSEUDO_MAP_VALUE << 4));
-    expect(v.getInt32(20, true)).toBe(9);
-    expect(v.getInt32(28, true)).toBe(12);
-    expect(insns[1]).toBe(0x01);
-    expect(new DataView(insns.buffer).getInt32(4, true)).toBe(0);
-  });
-
-  it("refuse instructions that are not ld_imm64", () => {
-    expect(() =>
-      applyRelocations(
-        {
-          type: 1,
-          license: "GPL",
-          instructions: new Uint8Array(16),
-          relocations: [{ kind: "map_fd", insn: 0, map: { name: "a" } }],
-        },
-        () => 3,
-      ),
-    ).toThrow(/not an ld_imm64/);
   });
 });
 

@@ -328,7 +328,6 @@ export function iteratorSpec(
     expectedAttachType: BpfAttachType.TRACE_ITER,
     attachBtfId: btf.funcId(iterFuncName(target)),
     license: "GPL",
-    instructions: assembled.bytes,
-    relocations: assembled.relocations,
+    instructions: assembled.instructions,
   };
 }

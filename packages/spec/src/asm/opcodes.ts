@@ -119,3 +119,5 @@ export const opCode = (opcode: number): number => opcode & 0xf0;
 export const opSource = (opcode: number): number => opcode & 0x08;
 export const opSize = (opcode: number): number => opcode & 0x18;
 export const opMode = (opcode: number): number => opcode & 0xe0;
+/** `opcode` with its memory access size (a Size value) replaced. */
+export const withOpSize = (opcode: number, size: number): number => (opcode & ~0x18) | size;

@@ -59,6 +59,35 @@ export interface ReferenceResolver {
   mapFd(ref: MapReference): number;
 }
 
+/** Throws an InstructionError naming the instruction when the loader cannot encode it. */
+function checkLoadable(insn: Instruction, index: number): void {
+  const fail = (reason: string, cause?: unknown): never => {
+    throw new InstructionError(
+      reason,
+      { index, instruction: formatRaw(insn) },
+      cause === undefined ? undefined : { cause },
+    );
+  };
+  let form: Form;
+  try {
+    form = classify(insn);
+  } catch (e) {
+    if (!(e instanceof InstructionError)) throw e;
+    throw fail(e.reason, e);
+  }
+  const problem = referenceProblem(form, insn);
+  if (problem !== undefined) fail(problem);
+  if (insn.core !== undefined)
+    fail(
+      `CO-RE relocation (type ${insn.core.typeId}, access ${insn.core.access}) not applied: load the object with @ts-ebpf/elf, which applies it against kernel types`,
+    );
+  if (insn.str !== undefined && insn.map === undefined)
+    fail("string constant not placed in read-only data (build the program with program())");
+  if (insn.map !== undefined && form.kind === "ld_imm64" && form.pseudo === LdImm64Src.MAP_VALUE) {
+    if (form.imm2 < 0) fail(`map value offset ${form.imm2} is negative`);
+  }
+}
+
 /**
  * Encodes a program for PROG_LOAD: every instruction checked, every
  * reference resolved (a map to its fd in imm; a map value's offset stays in
@@ -74,37 +103,13 @@ export function encodeProgram(
 ): Uint8Array {
   if (!Array.isArray(instructions)) throw new TypeError("instructions must be an array");
   let slots = 0;
-  instructions.forEach((insn: unknown, index) => {
+  for (let index = 0; index < instructions.length; index++) {
+    const insn: unknown = instructions[index];
     if (typeof insn !== "object" || insn === null)
       throw new TypeError(`instructions[${index}] is not an instruction`);
-    const i = insn as Instruction;
-    const fail = (reason: string, cause?: unknown): never => {
-      throw new InstructionError(
-        reason,
-        { index, instruction: formatRaw(i) },
-        cause === undefined ? undefined : { cause },
-      );
-    };
-    let form: Form;
-    try {
-      form = classify(i);
-    } catch (e) {
-      if (!(e instanceof InstructionError)) throw e;
-      return fail(e.reason, e);
-    }
-    const problem = referenceProblem(form, i);
-    if (problem !== undefined) fail(problem);
-    if (i.core !== undefined)
-      fail(
-        `CO-RE relocation (type ${i.core.typeId}, access ${i.core.access}) not applied: load the object with @ts-ebpf/elf, which applies it against kernel types`,
-      );
-    if (i.str !== undefined && i.map === undefined)
-      fail("string constant not placed in read-only data (build the program with program())");
-    if (i.map !== undefined && form.kind === "ld_imm64" && form.pseudo === LdImm64Src.MAP_VALUE) {
-      if (form.imm2 < 0) fail(`map value offset ${form.imm2} is negative`);
-    }
-    slots += slotsOf(i);
-  });
+    checkLoadable(insn as Instruction, index);
+    slots += slotsOf(insn as Instruction);
+  }
   const bytes = new Uint8Array(slots * INSN_SIZE);
   const view = new DataView(bytes.buffer);
   let at = 0;
