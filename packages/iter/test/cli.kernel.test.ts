@@ -10,7 +10,8 @@ import { mapElem, procComm, procPids, startSleepers, tinyHash } from "./helpers.
 
 const cli = fileURLToPath(new URL("../bin/bpf-iter.js", import.meta.url));
 const run = (...args: string[]) =>
-  spawnSync(process.execPath, [cli, ...args], { encoding: "utf8" });
+  // Task records of a busy machine run to megabytes of JSON: more than the default 1 MiB.
+  spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", maxBuffer: 256 << 20 });
 
 afterAll(() => closeBuiltins());
 
