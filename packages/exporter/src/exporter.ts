@@ -1,0 +1,658 @@
+// The exporter: on each scrape it reads the kernel through iterators (the
+// task program of program.ts; the tcp, udp, bpf_prog, bpf_map and bpf_link
+// built-ins), turns the records into metric values and renders them with
+// prom-client, as Prometheus text or OpenMetrics.
+//
+// A scrape never shows half of anything: each collector reads everything it
+// needs first and only then sets its metrics; one that fails leaves its
+// metrics out of that scrape and reports bpf_iter_scrape_collector_success 0.
+// Scrapes are serialized (metric values are shared state) and coalesced:
+// requests that arrive while one waits to start share its result.
+
+import { readFileSync } from "node:fs";
+import { loadKernelBtf } from "@ts-ebpf/btf";
+import {
+  type BpfLinkRecord,
+  type BpfMapRecord,
+  type BpfProgRecord,
+  bpfLinks,
+  bpfMaps,
+  bpfProgs,
+  type Cgroup,
+  cgroups,
+  createIterator,
+  type InetSocket,
+  type IteratorLink,
+  tcp,
+  type UdpSocket,
+  udp,
+} from "@ts-ebpf/iter";
+import {
+  Counter,
+  Gauge,
+  type OpenMetricsContentType,
+  Registry,
+  type RegistryContentType,
+} from "prom-client";
+import { type GroupContext, type Grouping, groupBy } from "./grouping.js";
+import { ProcessDecoder, type ProcessSample } from "./processes.js";
+import { type ProcessProgram, processProgram } from "./program.js";
+
+export const COLLECTORS = ["processes", "sockets", "bpf"] as const;
+export type CollectorName = (typeof COLLECTORS)[number];
+export type Format = "prometheus" | "openmetrics";
+
+/** Where the data comes from; tests replace some. */
+export interface Sources {
+  /** Every process of the caller's pid namespace, by tgid. */
+  processes(options: { exe: boolean }): Promise<Map<number, ProcessSample>>;
+  tcp(): Promise<readonly InetSocket[]>;
+  udp(): Promise<readonly UdpSocket[]>;
+  bpfProgs(): Promise<readonly BpfProgRecord[]>;
+  bpfMaps(): Promise<readonly BpfMapRecord[]>;
+  bpfLinks(): Promise<readonly BpfLinkRecord[]>;
+  cgroups(): Promise<readonly Cgroup[]>;
+}
+
+export interface ExporterOptions {
+  /** How processes are grouped (default: by comm, kernel threads as one group). */
+  readonly grouping?: Grouping;
+  /** Collectors to run (default: all). */
+  readonly collectors?: readonly CollectorName[];
+  /** Most process groups reported; later ones count in "[other]" (default 256). */
+  readonly maxGroups?: number;
+  /** Most listening TCP ports reported one by one; the rest count as port "other" (default 128). */
+  readonly maxPorts?: number;
+  /** Most BPF programs, maps and links (each) with an info series (default 256). */
+  readonly maxBpfObjects?: number;
+  /** Replacement data sources (tests). */
+  readonly sources?: Partial<Sources>;
+  /** Called with each collector failure (default: one line on stderr). */
+  readonly onError?: (collector: CollectorName, error: unknown) => void;
+}
+
+/** A rendered scrape. */
+export interface Scrape {
+  readonly body: string;
+  readonly contentType: string;
+}
+
+export const OTHER_GROUP = "[other]";
+const STATES = ["running", "sleeping", "waiting", "zombie", "other"] as const;
+/** process-exporter's state categories of a /proc state letter. */
+function stateCategory(letter: string): (typeof STATES)[number] {
+  switch (letter) {
+    case "R":
+      return "running";
+    case "S":
+      return "sleeping";
+    case "D":
+      return "waiting";
+    case "Z":
+      return "zombie";
+    default:
+      return "other";
+  }
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 1_000_000) {
+    throw new RangeError(`${name} must be an integer from 1 to 1000000, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Bytes per page, from the kernel's own account of this process's mappings. */
+function pageSize(): number {
+  try {
+    const m = /KernelPageSize:\s+(\d+) kB/.exec(readFileSync("/proc/self/smaps", "latin1"));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // no procfs: the common size
+  }
+  return 4096;
+}
+
+/** Boot time in seconds since the epoch (/proc/stat btime, as ps uses). */
+function bootTime(): number {
+  try {
+    const m = /^btime (\d+)$/m.exec(readFileSync("/proc/stat", "latin1"));
+    if (m) return Number(m[1]);
+  } catch {
+    // no procfs
+  }
+  return Date.now() / 1000 - performance.now() / 1000;
+}
+
+/** The task program, loaded once per exporter (and per exe option). */
+class ProcessReader {
+  #links = new Map<
+    boolean,
+    { link: IteratorLink; program: ProcessProgram; decoder: ProcessDecoder }
+  >();
+  #lastSize = 0;
+
+  async read(options: { exe: boolean }): Promise<Map<number, ProcessSample>> {
+    let entry = this.#links.get(options.exe);
+    if (!entry) {
+      const program = processProgram(loadKernelBtf(), { exe: options.exe });
+      entry = {
+        program,
+        link: createIterator(program.spec, "task"),
+        decoder: new ProcessDecoder(program.layout),
+      };
+      this.#links.set(options.exe, entry);
+    }
+    const reader = entry.link.open();
+    let bytes: Buffer;
+    try {
+      bytes = await reader.readAll({ sizeHint: Math.ceil(this.#lastSize * 1.1) + 4096 });
+    } finally {
+      reader.close();
+    }
+    this.#lastSize = bytes.length;
+    return entry.decoder.decode(bytes);
+  }
+
+  close(): void {
+    for (const { link } of this.#links.values()) link.close();
+    this.#links.clear();
+  }
+}
+
+interface GroupTotals {
+  user: number;
+  system: number;
+}
+
+/** What the exporter remembers of a process between scrapes. */
+interface Tracked {
+  startTime: number;
+  /** CPU ns already counted in its group. */
+  user: number;
+  system: number;
+  generation: number;
+  /** Its group (undefined: not reported; null: not decided yet) and the facts it came from. */
+  group: string | undefined | null;
+  comm: string;
+  exe: string;
+  uid: number;
+  cgroupId: number;
+}
+
+const NEW_TRACKED: Tracked = {
+  startTime: 0,
+  user: 0,
+  system: 0,
+  generation: 0,
+  group: null,
+  comm: "",
+  exe: "",
+  uid: 0,
+  cgroupId: 0,
+};
+
+interface GroupNow {
+  processes: number;
+  threads: number;
+  rss: number;
+  fds: number;
+  oldest: number;
+  states: Record<(typeof STATES)[number], number>;
+}
+
+export class Exporter {
+  readonly #grouping: Grouping;
+  readonly #collectors: ReadonlySet<CollectorName>;
+  readonly #maxGroups: number;
+  readonly #maxPorts: number;
+  readonly #maxBpfObjects: number;
+  readonly #sources: Sources;
+  readonly #processReader = new ProcessReader();
+  readonly #onError: (collector: CollectorName, error: unknown) => void;
+  readonly #pageSize = pageSize();
+  readonly #bootTime = bootTime();
+
+  /** Per process, what its CPU counters last added (they only grow, as process-exporter's). */
+  readonly #tracked = new Map<number, Tracked>();
+  #generation = 0;
+  /** Groups ever reported, with their CPU counters. */
+  readonly #groups = new Map<string, GroupTotals>();
+  #cgroupPaths = new Map<number, string>();
+  #users: Map<number, string> | undefined;
+
+  readonly #text = new Registry();
+  readonly #openMetrics = openMetricsRegistry();
+  readonly #m: ReturnType<typeof makeMetrics>;
+
+  #queue: Promise<unknown> = Promise.resolve();
+  readonly #waiting = new Map<Format, Promise<Scrape>>();
+  #closed = false;
+
+  constructor(options: ExporterOptions = {}) {
+    this.#grouping = options.grouping ?? groupBy("comm");
+    const collectors = options.collectors ?? COLLECTORS;
+    for (const c of collectors) {
+      if (!COLLECTORS.includes(c)) {
+        throw new RangeError(`collectors: "${c}" is not one of ${COLLECTORS.join(", ")}`);
+      }
+    }
+    this.#collectors = new Set(collectors);
+    this.#maxGroups = positiveInt("maxGroups", options.maxGroups, 256);
+    this.#maxPorts = positiveInt("maxPorts", options.maxPorts, 128);
+    this.#maxBpfObjects = positiveInt("maxBpfObjects", options.maxBpfObjects, 256);
+    this.#onError =
+      options.onError ??
+      ((collector, error) =>
+        process.stderr.write(
+          `bpf-iter serve: collector ${collector} failed: ${error instanceof Error ? error.message : String(error)}\n`,
+        ));
+    const reader = this.#processReader;
+    this.#sources = {
+      processes: (o) => reader.read(o),
+      tcp,
+      udp,
+      bpfProgs,
+      bpfMaps,
+      bpfLinks,
+      cgroups: () => cgroups(),
+      ...options.sources,
+    };
+    this.#m = makeMetrics([this.#text, this.#openMetrics]);
+    for (const c of this.#collectors) this.#m.collectorErrors.inc({ collector: c }, 0);
+  }
+
+  /**
+   * Reads the kernel and renders every metric. Scrapes run one at a time;
+   * requests made while another waits to start share its result.
+   */
+  scrape(format: Format = "prometheus"): Promise<Scrape> {
+    if (format !== "prometheus" && format !== "openmetrics") {
+      throw new RangeError(`format must be "prometheus" or "openmetrics", got ${String(format)}`);
+    }
+    if (this.#closed) return Promise.reject(new Error("the exporter is closed"));
+    const waiting = this.#waiting.get(format);
+    if (waiting) return waiting;
+    const run = this.#queue.then(() => {
+      this.#waiting.delete(format);
+      return this.#scrapeNow(format);
+    });
+    this.#waiting.set(format, run);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #scrapeNow(format: Format): Promise<Scrape> {
+    if (this.#closed) throw new Error("the exporter is closed");
+    const start = performance.now();
+    const collect: Record<CollectorName, () => Promise<void>> = {
+      processes: () => this.#collectProcesses(),
+      sockets: () => this.#collectSockets(),
+      bpf: () => this.#collectBpf(),
+    };
+    for (const name of COLLECTORS) {
+      if (!this.#collectors.has(name)) continue;
+      const t0 = performance.now();
+      let ok = 1;
+      try {
+        await collect[name]();
+      } catch (err) {
+        ok = 0;
+        this.#m.collectorErrors.inc({ collector: name });
+        this.#clear(name);
+        this.#onError(name, err);
+      }
+      this.#m.collectorSuccess.set({ collector: name }, ok);
+      this.#m.collectorDuration.set({ collector: name }, (performance.now() - t0) / 1000);
+    }
+    this.#m.scrapeDuration.set((performance.now() - start) / 1000);
+    const registry = format === "openmetrics" ? this.#openMetrics : this.#text;
+    return { body: await registry.metrics(), contentType: registry.contentType };
+  }
+
+  #clear(name: CollectorName): void {
+    const m = this.#m;
+    const of: Record<CollectorName, { reset(): void }[]> = {
+      processes: [
+        m.groupProcesses,
+        m.groupThreads,
+        m.groupCpu,
+        m.groupMemory,
+        m.groupFds,
+        m.groupStates,
+        m.groupOldest,
+      ],
+      sockets: [m.tcpSockets, m.tcpListeners, m.udpSockets],
+      bpf: [
+        m.bpfPrograms,
+        m.bpfMaps,
+        m.bpfLinks,
+        m.bpfProgramInfo,
+        m.bpfMapInfo,
+        m.bpfLinkInfo,
+        m.bpfObjectsOmitted,
+      ],
+    };
+    for (const metric of of[name]) metric.reset();
+  }
+
+  async #context(samples: Iterable<ProcessSample>): Promise<GroupContext> {
+    const grouping = this.#grouping;
+    if (grouping.needsCgroups) {
+      let unknown = false;
+      for (const p of samples) if (!this.#cgroupPaths.has(p.cgroupId)) unknown = true;
+      if (unknown) this.#cgroupPaths = cgroupPaths(await this.#sources.cgroups());
+    }
+    if (grouping.needsUsers) {
+      let unknown = !this.#users;
+      if (this.#users) for (const p of samples) if (!this.#users.has(p.uid)) unknown = true;
+      if (unknown) this.#users = readUsers();
+    }
+    const paths = this.#cgroupPaths;
+    const users = this.#users;
+    return {
+      cgroupPath: (id) => paths.get(id) ?? `cgroup:${id}`,
+      userName: (uid) => users?.get(uid) ?? String(uid),
+    };
+  }
+
+  async #collectProcesses(): Promise<void> {
+    const samples = await this.#sources.processes({ exe: this.#grouping.needsExe });
+    const ctx = await this.#context(samples.values());
+    // Nothing below can fail: the read and the lookups above are done.
+    const generation = ++this.#generation;
+    const now = new Map<string, GroupNow>();
+    for (const p of samples.values()) {
+      let t = this.#tracked.get(p.tgid);
+      if (!t || t.startTime !== p.startTime) {
+        // New process (or a new one with a recycled pid): all its CPU counts.
+        t = { ...NEW_TRACKED, startTime: p.startTime };
+        this.#tracked.set(p.tgid, t);
+      }
+      t.generation = generation;
+      if (
+        t.group === null ||
+        t.comm !== p.comm ||
+        t.exe !== p.exe ||
+        t.uid !== p.uid ||
+        t.cgroupId !== p.cgroupId
+      ) {
+        let group = this.#grouping.groupOf(p, ctx);
+        if (
+          group !== undefined &&
+          !this.#groups.has(group) &&
+          this.#admitted() >= this.#maxGroups
+        ) {
+          group = OTHER_GROUP;
+        }
+        if (group !== undefined && !this.#groups.has(group)) {
+          this.#groups.set(group, { user: 0, system: 0 });
+        }
+        t.group = group;
+        t.comm = p.comm;
+        t.exe = p.exe;
+        t.uid = p.uid;
+        t.cgroupId = p.cgroupId;
+      }
+      const group = t.group;
+      if (group === undefined) continue;
+      let g = now.get(group);
+      if (!g) {
+        g = {
+          processes: 0,
+          threads: 0,
+          rss: 0,
+          fds: 0,
+          oldest: Number.POSITIVE_INFINITY,
+          states: { running: 0, sleeping: 0, waiting: 0, zombie: 0, other: 0 },
+        };
+        now.set(group, g);
+      }
+      g.processes++;
+      g.threads += p.threads;
+      g.rss += p.rssPages;
+      g.fds += p.fds;
+      if (p.startTime < g.oldest) g.oldest = p.startTime;
+      g.states[stateCategory(p.state)]++;
+      // CPU: what grew since the last scrape, kept monotonic per process as the
+      // kernel keeps /proc's split (cputime_adjust's prev_cputime).
+      let system = Math.max(p.stime, t.system);
+      let user = p.runtime - system;
+      if (user < t.user) {
+        user = t.user;
+        system = Math.max(t.system, p.runtime - user);
+      }
+      const totals = this.#groups.get(group)!;
+      totals.user += user - t.user;
+      totals.system += system - t.system;
+      t.user = user;
+      t.system = system;
+    }
+    for (const [tgid, t] of this.#tracked)
+      if (t.generation !== generation) this.#tracked.delete(tgid);
+
+    const m = this.#m;
+    this.#clear("processes");
+    const page = this.#pageSize;
+    for (const [groupname, totals] of this.#groups) {
+      const g = now.get(groupname);
+      const labels = { groupname };
+      m.groupCpu.inc({ groupname, mode: "user" }, totals.user / 1e9);
+      m.groupCpu.inc({ groupname, mode: "system" }, totals.system / 1e9);
+      m.groupProcesses.set(labels, g?.processes ?? 0);
+      m.groupThreads.set(labels, g?.threads ?? 0);
+      m.groupMemory.set(labels, (g?.rss ?? 0) * page);
+      m.groupFds.set(labels, g?.fds ?? 0);
+      for (const state of STATES) m.groupStates.set({ groupname, state }, g?.states[state] ?? 0);
+      if (g) m.groupOldest.set(labels, this.#bootTime + g.oldest / 1e9);
+    }
+  }
+
+  /** Groups admitted so far, [other] aside. */
+  #admitted(): number {
+    return this.#groups.size - (this.#groups.has(OTHER_GROUP) ? 1 : 0);
+  }
+
+  async #collectSockets(): Promise<void> {
+    const [tcpSockets, udpSockets] = await Promise.all([this.#sources.tcp(), this.#sources.udp()]);
+    const tcpCounts = countBy(tcpSockets, (s) => `${s.family}\0${s.stateName}`);
+    const udpCounts = countBy(udpSockets, (s) => `${s.family}\0${s.stateName}`);
+    const ports = new Map<string, number>();
+    const portsSeen = new Set<number>();
+    for (const s of tcpSockets) {
+      if (s.stateName !== "LISTEN") continue;
+      if (portsSeen.size < this.#maxPorts) portsSeen.add(s.localPort);
+      const port = portsSeen.has(s.localPort) ? String(s.localPort) : "other";
+      const key = `${s.family}\0${port}`;
+      ports.set(key, (ports.get(key) ?? 0) + 1);
+    }
+    const m = this.#m;
+    this.#clear("sockets");
+    for (const [key, n] of tcpCounts) {
+      const [family, state] = key.split("\0") as [string, string];
+      m.tcpSockets.set({ family, state }, n);
+    }
+    for (const [key, n] of udpCounts) {
+      const [family, state] = key.split("\0") as [string, string];
+      m.udpSockets.set({ family, state }, n);
+    }
+    for (const [key, n] of ports) {
+      const [family, port] = key.split("\0") as [string, string];
+      m.tcpListeners.set({ family, port }, n);
+    }
+  }
+
+  async #collectBpf(): Promise<void> {
+    const [progs, maps, links] = await Promise.all([
+      this.#sources.bpfProgs(),
+      this.#sources.bpfMaps(),
+      this.#sources.bpfLinks(),
+    ]);
+    const max = this.#maxBpfObjects;
+    const m = this.#m;
+    this.#clear("bpf");
+    for (const [type, n] of countBy(progs, (p) => p.typeName)) m.bpfPrograms.set({ type }, n);
+    for (const [type, n] of countBy(maps, (p) => p.typeName)) m.bpfMaps.set({ type }, n);
+    for (const [type, n] of countBy(links, (p) => p.typeName)) m.bpfLinks.set({ type }, n);
+    // The lowest ids: the longest-lived objects keep their series when there are too many.
+    const first = <T extends { id: number }>(xs: readonly T[]) =>
+      [...xs].sort((a, b) => a.id - b.id).slice(0, max);
+    for (const p of first(progs)) {
+      m.bpfProgramInfo.set({ id: String(p.id), name: p.name, type: p.typeName, tag: p.tag }, 1);
+    }
+    for (const p of first(maps))
+      m.bpfMapInfo.set({ id: String(p.id), name: p.name, type: p.typeName }, 1);
+    for (const l of first(links)) {
+      m.bpfLinkInfo.set({ id: String(l.id), type: l.typeName, prog_id: String(l.progId) }, 1);
+    }
+    m.bpfObjectsOmitted.set({ kind: "program" }, Math.max(0, progs.length - max));
+    m.bpfObjectsOmitted.set({ kind: "map" }, Math.max(0, maps.length - max));
+    m.bpfObjectsOmitted.set({ kind: "link" }, Math.max(0, links.length - max));
+  }
+
+  /** Closes the exporter's iterator links; later scrapes fail. */
+  close(): void {
+    this.#closed = true;
+    this.#processReader.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Every metric the exporter reports, registered in both registries. */
+function makeMetrics(registers: Registry<RegistryContentType>[]) {
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+    new Gauge<L>({ name, help, labelNames, registers });
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+    new Counter<L>({ name, help, labelNames, registers });
+  const g = ["groupname"] as const;
+  return {
+    groupProcesses: gauge("bpf_iter_group_processes", "Processes in the group.", g),
+    groupThreads: gauge("bpf_iter_group_threads", "Threads (tasks) in the group.", g),
+    groupCpu: counter(
+      "bpf_iter_group_cpu_seconds_total",
+      "CPU time of the group's processes, user and system, as /proc/<pid>/stat splits it; never decreases when a process exits.",
+      ["groupname", "mode"],
+    ),
+    groupMemory: gauge(
+      "bpf_iter_group_resident_memory_bytes",
+      "Resident memory (file, anonymous and shmem pages) of the group's processes.",
+      g,
+    ),
+    groupFds: gauge(
+      "bpf_iter_group_open_fds",
+      "Open file descriptors of the group's processes.",
+      g,
+    ),
+    groupStates: gauge(
+      "bpf_iter_group_states",
+      "Processes of the group by state (running R, sleeping S, waiting D, zombie Z, other).",
+      ["groupname", "state"],
+    ),
+    groupOldest: gauge(
+      "bpf_iter_group_oldest_start_time_seconds",
+      "Start time of the group's oldest process, seconds since the epoch.",
+      g,
+    ),
+    tcpSockets: gauge(
+      "bpf_iter_tcp_sockets",
+      "TCP sockets of the exporter's network namespace by state.",
+      ["family", "state"],
+    ),
+    tcpListeners: gauge("bpf_iter_tcp_listeners", "Listening TCP sockets by local port.", [
+      "family",
+      "port",
+    ]),
+    udpSockets: gauge(
+      "bpf_iter_udp_sockets",
+      "UDP sockets of the exporter's network namespace by state.",
+      ["family", "state"],
+    ),
+    bpfPrograms: gauge("bpf_iter_bpf_programs", "Loaded BPF programs by type.", ["type"]),
+    bpfMaps: gauge("bpf_iter_bpf_maps", "BPF maps by type.", ["type"]),
+    bpfLinks: gauge("bpf_iter_bpf_links", "BPF links by type.", ["type"]),
+    bpfProgramInfo: gauge("bpf_iter_bpf_program_info", "One series per BPF program (value 1).", [
+      "id",
+      "name",
+      "type",
+      "tag",
+    ]),
+    bpfMapInfo: gauge("bpf_iter_bpf_map_info", "One series per BPF map (value 1).", [
+      "id",
+      "name",
+      "type",
+    ]),
+    bpfLinkInfo: gauge("bpf_iter_bpf_link_info", "One series per BPF link (value 1).", [
+      "id",
+      "type",
+      "prog_id",
+    ]),
+    bpfObjectsOmitted: gauge(
+      "bpf_iter_bpf_objects_omitted",
+      "BPF objects counted but without an info series (over maxBpfObjects).",
+      ["kind"],
+    ),
+    scrapeDuration: gauge(
+      "bpf_iter_scrape_duration_seconds",
+      "Time this scrape took to read and render.",
+    ),
+    collectorDuration: gauge(
+      "bpf_iter_scrape_collector_duration_seconds",
+      "Time each collector took in this scrape.",
+      ["collector"],
+    ),
+    collectorSuccess: gauge(
+      "bpf_iter_scrape_collector_success",
+      "1 when the collector's read succeeded in this scrape, 0 when it failed (its metrics are then absent).",
+      ["collector"],
+    ),
+    collectorErrors: counter(
+      "bpf_iter_scrape_errors_total",
+      "Failed reads of each collector since the exporter started.",
+      ["collector"],
+    ),
+  };
+}
+
+function openMetricsRegistry(): Registry<OpenMetricsContentType> {
+  const registry = new Registry<OpenMetricsContentType>();
+  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  return registry;
+}
+
+function countBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const x of xs) {
+    const k = key(x);
+    out.set(k, (out.get(k) ?? 0) + 1);
+  }
+  return out;
+}
+
+/** Paths of cgroups listed in pre-order with their levels ("/", "/system.slice", ...). */
+export function cgroupPaths(list: readonly Cgroup[]): Map<number, string> {
+  const out = new Map<number, string>();
+  const stack: string[] = [];
+  for (const c of list) {
+    stack.length = c.level;
+    stack[c.level] = c.level === 0 ? "" : c.name;
+    out.set(Number(c.id), c.level === 0 ? "/" : `/${stack.slice(1, c.level + 1).join("/")}`);
+  }
+  return out;
+}
+
+function readUsers(): Map<number, string> {
+  const out = new Map<number, string>();
+  try {
+    for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
+      const [name, , uid] = line.split(":");
+      if (name && uid && /^\d+$/.test(uid)) out.set(Number(uid), name);
+    }
+  } catch {
+    // numbers only
+  }
+  return out;
+}
