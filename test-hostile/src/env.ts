@@ -538,23 +538,23 @@ export class Env {
       type: this.sys.BpfProgType.TRACING,
       expectedAttachType: this.sys.BpfAttachType.TRACE_ITER,
       license: "GPL",
-      instructions: bytes,
-      relocations: [],
+      instructions: items,
     };
     p.set("val:spec:task", spec);
+    // A map reference no spec or caller map resolves.
     p.set("val:spec:badReloc", {
       ...spec,
-      relocations: [{ kind: "map_fd", insn: 99, map: { name: "nope" } }],
+      instructions: [dsl.ldMapFd("r1", { name: "nope" }), ...items],
     });
+    // A map value reference, with an offset past 2^32, on an exit.
     p.set("val:spec:relocOnExit", {
       ...spec,
-      relocations: [{ kind: "map_value", insn: 1, map: { handle: { fd: 1000 } }, offset: 2 ** 40 }],
+      instructions: [items[0], { ...items[1], map: { handle: { fd: 1000 } }, imm2: 2 ** 40 }],
     });
     p.set("val:spec:socketFilter", {
       type: this.sys.BpfProgType.SOCKET_FILTER,
       license: "GPL",
-      instructions: bytes,
-      relocations: [],
+      instructions: items,
     });
     p.set("val:spec:withMaps", {
       ...spec,
@@ -639,7 +639,7 @@ export class Env {
     const makeProg = () => I.loadIteratorProgram(taskSpec, "task");
     const sfSpec = p.get("val:spec:socketFilter") as Any;
     const makeSfProg = () =>
-      S.Program.load({ type: sfSpec.type, instructions: sfSpec.instructions, license: "GPL" });
+      S.Program.load({ type: sfSpec.type, instructions: p.get("val:insnBytes"), license: "GPL" });
     const handles: [string, Closeable & { fd: number }][] = [];
     const keep = (name: string, h: Any) => {
       p.set(name, h);
@@ -710,7 +710,10 @@ export class Env {
     p.set("val:mapDesc:hash", p.get("h:map:hash"));
     p.set("val:spec:usesPoolMap", {
       ...(taskSpec as Any),
-      relocations: [{ kind: "map_fd", insn: 0, map: { handle: p.get("h:map:hash") } }],
+      instructions: [
+        (this.m as Any).dsl.ldMapFd("r1", { handle: p.get("h:map:hash") }),
+        ...(taskSpec as Any).instructions,
+      ],
     });
     // Ids of this process's own objects (never another process's).
     for (const kind of ["hash", "big"])

@@ -109,7 +109,7 @@ const iterLinkParams: Kind = {
 const taskFilter: Kind = { obj: { tid: "pid", pid: "pid", pidFd: "fd" } };
 const loadCollectionOptions: Kind = {
   obj: {
-    kernelBtf: "btf",
+    kernelTypes: "btf",
     logLevel: { safe: "logLevel" },
     maps: { obj: { counts: "handle:map", m: "handle:map" } },
   },
@@ -176,7 +176,6 @@ const jumps = [
 // Symbol.dispose) and "[Symbol.dispose]" on newer node: both are listed.
 export const SIGNATURES: Record<string, Entry> = {
   // ---------------------------------------------------------------- syscall
-  "syscall:applyRelocations": { args: ["spec", "fn"] },
   "syscall:bpffsMountPoints": { args: [] },
   "syscall:btfInfo": { args: ["fd:btf", { obj: { withData: "bool" } }] },
   "syscall:btfLoad": {
@@ -205,6 +204,25 @@ export const SIGNATURES: Record<string, Entry> = {
   "spec:iterParamKind": { args: ["target"] },
   "spec:iterTargetInfo": { args: ["target"] },
   "spec:iterTargetOfFunc": { args: ["str"] },
+  // spec's instruction model (dsl re-exports the same functions).
+  "spec:InstructionError": errorCtor(3),
+  "spec:classify": { args: ["insn"] },
+  "spec:decode": { args: ["insnBytes"] },
+  "spec:encode": { args: ["items"] },
+  "spec:encodeInto": { args: ["view", "int", "insn"] },
+  "spec:encodeProgram": { args: ["items", { obj: { mapFd: "fn" } }] },
+  "spec:formatRaw": { args: ["insn"] },
+  "spec:isInt": { args: ["int", "int"] },
+  "spec:opClass": { args: ["int"] },
+  "spec:opCode": { args: ["int"] },
+  "spec:opMode": { args: ["int"] },
+  "spec:opSize": { args: ["int"] },
+  "spec:opSource": { args: ["int"] },
+  "spec:referenceProblem": { args: ["any", "insn"] },
+  "spec:slotsOf": { args: ["insn"] },
+  "spec:takesMap": { args: ["any"] },
+  "spec:takesTarget": { args: ["any"] },
+  "spec:withOpSize": { args: ["int", "int"] },
   "syscall:kernelVersion": { args: ["str"] },
   "syscall:linkCreate": {
     args: [
@@ -663,10 +681,10 @@ export const SIGNATURES: Record<string, Entry> = {
   "iter:bpfLinks": { args: [readerOptions], resetCaches: true, runs: 0.3 },
   "iter:bpfMaps": { args: [readerOptions], resetCaches: true, runs: 0.3 },
   "iter:bpfProgs": { args: [readerOptions], resetCaches: true, runs: 0.3 },
-  "iter:builtinLayout": { args: ["target", "iterParams"] },
+  "iter:builtinLayout": { args: ["target"] },
   "iter:builtinLink": { args: ["target", "iterParams"], resetCaches: true, runs: 0.5 },
   "iter:builtinOf": { args: ["target"] },
-  "iter:builtinRecordSize": { args: ["target", "iterParams"] },
+  "iter:builtinRecordSize": { args: ["target"] },
   "iter:builtins": { args: [] },
   "iter:cgroups": {
     args: [
@@ -687,7 +705,7 @@ export const SIGNATURES: Record<string, Entry> = {
     args: [{ oneOf: ["spec", "handle:prog"] }, "target", "iterParams"],
     coupled: "createIterator",
   },
-  "iter:decodeBuiltin": { args: ["target", "bytes", "iterParams"] },
+  "iter:decodeBuiltin": { args: ["target", "bytes"] },
   "iter:decodeMapElems": { args: ["mapDesc", "bytes"] },
   "iter:decodeRecords": { args: ["bytes", "decoder"] },
   "iter:ensureBpffs": { args: ["path"] },
@@ -702,8 +720,6 @@ export const SIGNATURES: Record<string, Entry> = {
   "iter:mapElemsRaw": { args: ["mapDesc", readerOptions], resetCaches: true, runs: 0.5 },
   "iter:mapElemsRawSync": { args: ["mapDesc", readerOptions], resetCaches: true, runs: 0.5 },
   "iter:mapElemsSync": { args: ["mapDesc", readerOptions], resetCaches: true, runs: 0.5 },
-  "iter:sockmapSockets": { args: ["mapDesc", readerOptions], resetCaches: true, runs: 0.5 },
-  "iter:skStorage": { args: ["mapDesc", readerOptions], resetCaches: true, runs: 0.5 },
   "iter:missingTargets": { args: ["btf"] },
   "iter:netlinkSockets": { args: [readerOptions], resetCaches: true, runs: 0.3 },
   "iter:openMapElems": { args: ["mapDesc", readerOptions], resetCaches: true, runs: 0.5 },
@@ -756,7 +772,8 @@ export const SIGNATURES: Record<string, Entry> = {
   },
   "elf:loadCollectionSpec": { args: ["collectionSpec", loadCollectionOptions], runs: 0.5 },
   "elf:parseBtfExt": { args: ["bytes", "btf"] },
-  "elf:parseCollection": { args: ["elfBytes", { obj: { kernelBtf: "btf" } }] },
+  "elf:parseCollection": { args: ["elfBytes"] },
+  "elf:bindProgramSpec": { args: ["spec", "btf"] },
   "elf:parseElf": { args: ["elfBytes"] },
   "elf:resolveCore": { args: ["coreRecord", "btf", "btf"] },
   "elf:sectionKind": { args: ["name"] },

@@ -594,7 +594,13 @@ export function applyCoreRelocations(
  * the kernel types (loadCollection defaults to the running kernel's).
  */
 export function bindProgramSpec(program: ElfProgramSpec, kernelTypes: Btf): BoundProgramSpec {
-  if (typeof program !== "object" || program === null || !Array.isArray(program.instructions))
+  if (
+    typeof program !== "object" ||
+    program === null ||
+    !Array.isArray(program.instructions) ||
+    typeof program.name !== "string" ||
+    typeof program.section !== "string"
+  )
     throw new TypeError("bindProgramSpec needs a program spec of parseCollection");
   if (typeof (kernelTypes as Partial<Btf> | undefined)?.findType !== "function")
     throw new TypeError("bindProgramSpec: kernelTypes must be a Btf (e.g. loadKernelBtf())");

@@ -26,7 +26,7 @@ export const ldxdw = (dst: number, src: number, off: number) => insn(0x79, dst, 
 export const jeqImm = (dst: number, imm: number, off: number) => insn(0x15, dst, 0, off, imm);
 export const call = (helper: number) => insn(0x85, 0, 0, 0, helper);
 export const exit = () => insn(0x95, 0, 0, 0, 0);
-/** ld_imm64 (two slots); relocations fill src_reg and imm. */
+/** ld_imm64 (two slots); specInstructions() puts map references on it. */
 export const ldImm64 = (dst: number, imm = 0) =>
   concat(insn(0x18, dst, 0, 0, imm), insn(0, 0, 0, 0, 0));
 
