@@ -1,13 +1,30 @@
 // pnpm test:vm: the kernel integration tests and the tutorials in QEMU guests,
 // one per kernel in kernels.json, and one summary table.
 import { spawnSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { release, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { GuestConfig } from "./events.js";
+import type { GuestConfig, GuestEvent } from "./events.js";
 import { buildInitramfs } from "./initramfs.js";
 import { type KernelEntry, loadKernels, type PreparedKernel, prepareKernel } from "./kernels.js";
-import { cacheDir, repoRoot } from "./paths.js";
+import {
+  buildMatrix,
+  formatMatrix,
+  type MatrixColumn,
+  matrixColumn,
+  matrixPage,
+  SUPPORT_FILE,
+} from "./matrix.js";
+import { cacheDir, repoRoot, testVmDir } from "./paths.js";
 import { pinEntry } from "./pin.js";
 import { type Accel, detectAccel, runExec, runGuest, runShell } from "./qemu.js";
 import { formatSummary, type KernelSummary, progressLine, seconds, summarize } from "./summary.js";
@@ -26,6 +43,8 @@ const USAGE = `usage: pnpm test:vm [options]
   --cpus <n>          guest vCPUs (default 2)
   --self-test <kind>  run the harness's fixture instead: pass, fail or hang
   --no-tutorials      skip the tutorials' test script
+  --publish           write the support matrix to website/docs/kernel-matrix.md (whole runs only)
+  --no-host           leave the host's column out of the support matrix
   --pin <package>     print the kernels.json entry for the newest version of a linux-image
                       package in the suites kernels.json names (private apt under .cache/apt)
   --suite <suite>     with --pin: also look in this Debian suite (e.g. sid)`;
@@ -69,6 +88,84 @@ function nodeBinary(
   return { path, version };
 }
 
+const HOST_COLUMN = "host";
+
+/**
+ * The host's column: the support test run here with the guests' reporter
+ * writing its events to a file. Undefined (with a line saying why) where the
+ * host cannot run kernel tests.
+ */
+function hostColumn(log: (m: string) => void): ReturnType<typeof matrixColumn> | undefined {
+  const iterDir = join(repoRoot, "packages", "iter");
+  const dir = mkdtempSync(join(tmpdir(), "test-vm-host-"));
+  const channel = join(dir, "events");
+  try {
+    writeFileSync(channel, "");
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(repoRoot, "node_modules", "vitest", "vitest.mjs"),
+        "run",
+        "test/support.kernel.test.ts",
+        "--reporter=dot",
+        `--reporter=${join(testVmDir, "dist", "guest", "reporter.js")}`,
+      ],
+      {
+        cwd: iterDir,
+        encoding: "utf8",
+        env: {
+          ...process.env,
+          TS_EBPF_REQUIRE_KERNEL: "1",
+          TS_EBPF_VM_CHANNEL: channel,
+          TS_EBPF_VM_REPO: repoRoot,
+          NO_COLOR: "1",
+        },
+        timeout: 300_000,
+      },
+    );
+    const events = readFileSync(channel, "utf8")
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as GuestEvent);
+    const column = matrixColumn(HOST_COLUMN, release(), events, process.version);
+    if (column.rows.length === 0) {
+      log(`no support results from the host (vitest exited with ${r.status}); no host column`);
+      return undefined;
+    }
+    log(`support test on the host (${release()}): vitest exited with ${r.status}`);
+    return column;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Whether `bpf-iter list` on the host names exactly the targets the host column has. */
+function checkListAgrees(host: MatrixColumn): string | undefined {
+  const r = spawnSync(
+    process.execPath,
+    [join(repoRoot, "packages", "iter", "bin", "bpf-iter.js"), "list", "--json"],
+    { encoding: "utf8" },
+  );
+  if (r.status !== 0) return `bpf-iter list --json exited with ${r.status}: ${r.stderr.trim()}`;
+  const listed = new Set(
+    r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { target: string }).target),
+  );
+  const wrong: string[] = [];
+  for (const [row, cell] of Object.entries(host.cells)) {
+    const target = /^target (\S+)$/.exec(row)?.[1];
+    if (!target) continue;
+    const has = cell.state === "supported" || cell.state === "refused" || cell.state === "failed";
+    if (has !== listed.has(target))
+      wrong.push(`${target} (${has ? "in the matrix, not listed" : "listed, not in the matrix"})`);
+  }
+  return wrong.length === 0
+    ? undefined
+    : `bpf-iter list disagrees with the host column: ${wrong.join(", ")}`;
+}
+
 async function main(): Promise<number> {
   // `pnpm test:vm -- --kernel 6.1` passes the "--" through to the script.
   const argv = process.argv.slice(2);
@@ -89,6 +186,8 @@ async function main(): Promise<number> {
       "self-test": { type: "string" },
       "no-tutorials": { type: "boolean" },
       pin: { type: "string" },
+      publish: { type: "boolean" },
+      "no-host": { type: "boolean" },
       suite: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -198,7 +297,11 @@ async function main(): Promise<number> {
     });
   }
 
+  if (values.publish && (values.filter !== undefined || selfTest !== undefined)) {
+    fail("--publish needs the whole run (no --filter, no --self-test)");
+  }
   const summaries: KernelSummary[] = [];
+  const columns = new Map<string, ReturnType<typeof matrixColumn>>();
   const queue = [...prepared];
   const worker = async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {
@@ -214,9 +317,11 @@ async function main(): Promise<number> {
         logPath,
         onEvent: (ev, ms) => {
           const line = progressLine(ev, ms);
-          if (line) console.log(`[${name}] ${line}`);
+          // Seconds since QEMU started: the gaps between lines show where a guest spends its time.
+          if (line) console.log(`[${name} ${Math.round(ms / 1000)}s] ${line}`);
         },
       });
+      columns.set(name, matrixColumn(name, kernel.release, outcome.events, node));
       summaries.push(
         summarize(name, kernel.release, accel, outcome, {
           filtered: values.filter !== undefined,
@@ -233,7 +338,41 @@ async function main(): Promise<number> {
   );
 
   console.log(`\n${formatSummary(summaries)}\n`);
-  const ok = summaries.every((s) => s.ok);
+  let matrixOk = true;
+  if (selfTest === undefined) {
+    const parts = prepared
+      .map((p) => columns.get(p.kernel.entry.name))
+      .filter((c) => c !== undefined && c.rows.length > 0) as ReturnType<typeof matrixColumn>[];
+    if (parts.length > 0 && values.filter === undefined && !values["no-host"]) {
+      const host = hostColumn((m) => console.log(`[host] ${m}`));
+      if (host) parts.push(host);
+    }
+    if (parts.length > 0) {
+      const matrix = buildMatrix(parts);
+      console.log(`iterator support (${SUPPORT_FILE}):\n${formatMatrix(matrix)}\n`);
+      const host = matrix.columns.find((c) => c.kernel === HOST_COLUMN);
+      if (host) {
+        const disagreement = checkListAgrees(host);
+        if (disagreement) {
+          console.log(`test-vm: PROBLEM ${disagreement}`);
+          matrixOk = false;
+        } else
+          console.log(
+            "test-vm: `bpf-iter list` on the host names the targets the host column supports",
+          );
+      }
+      mkdirSync(cacheDir, { recursive: true });
+      writeFileSync(join(cacheDir, "matrix.json"), `${JSON.stringify(matrix, null, 2)}\n`);
+      const page = matrixPage(matrix, new Date().toISOString().slice(0, 10));
+      writeFileSync(join(cacheDir, "kernel-matrix.md"), page);
+      if (values.publish) {
+        const out = join(repoRoot, "website", "docs", "kernel-matrix.md");
+        writeFileSync(out, page);
+        console.log(`test-vm: published the matrix to ${out}`);
+      }
+    }
+  }
+  const ok = summaries.every((s) => s.ok) && matrixOk;
   console.log(`test-vm: ${ok ? "all kernels passed" : "FAILED"} in ${seconds(Date.now() - t0)}`);
   return ok ? 0 : 1;
 }

@@ -6,7 +6,7 @@
 // deliberately stricter than some kernels (non-ASCII text, an empty format,
 // `%p%`, a control character right after `%p`): those are not compared.
 import { loadKernelBtf } from "@ts-ebpf/btf";
-import { describeKernel } from "@ts-ebpf/testing";
+import { describeKernel, missingFromKernel } from "@ts-ebpf/testing";
 import fc from "fast-check";
 import { expect, it } from "vitest";
 import {
@@ -96,8 +96,24 @@ function compare(formats: readonly string[]): void {
   expect(mismatches).toEqual([]);
 }
 
+/**
+ * Why the comparison cannot run here: before 5.13 bpf_seq_printf parsed formats
+ * its own way; checkPrintfFormat mirrors the shared bpf_bprintf_prepare(),
+ * whose FUNC in the kernel's BTF proves which parser the kernel has.
+ */
+function olderParser(): string | undefined {
+  const present = loadKernelBtf().findType("bpf_bprintf_prepare", "func") !== undefined;
+  return missingFromKernel(
+    "bpf_bprintf_prepare (the format parser checkPrintfFormat mirrors)",
+    present,
+    "5.13",
+  );
+}
+
 describeKernel("printf formats against the running kernel's bpf_seq_printf", () => {
-  it("accepts and refuses the same hand-picked formats", () => {
+  it("accepts and refuses the same hand-picked formats", (ctx) => {
+    const older = olderParser();
+    if (older) return ctx.skip(older);
     const formats = [
       "%d %i %u %x %X\n",
       "%ld %lli %llu %lx %llX",
@@ -136,7 +152,9 @@ describeKernel("printf formats against the running kernel's bpf_seq_printf", () 
     expect(formats.filter((f) => verdict(f) === "refused").length).toBeGreaterThan(15);
   });
 
-  it("accepts and refuses the same random formats", () => {
+  it("accepts and refuses the same random formats", (ctx) => {
+    const older = olderParser();
+    if (older) return ctx.skip(older);
     const token = fc.constantFrom(
       ..."% %% d i u x X l ll c s p k K S B I 4 6 o f . 0 1 9 - + # h z a , \n \t \u0001".split(
         " ",

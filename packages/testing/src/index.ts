@@ -1,3 +1,4 @@
+import { release } from "node:os";
 import { describe, it } from "vitest";
 import { kernel, kernelRequired } from "./kernel.js";
 
@@ -82,3 +83,37 @@ export function kernelFeature(
 }
 
 export const featuresRequired = (): boolean => process.env.TS_EBPF_REQUIRE_FEATURES === "1";
+
+/** `major.minor` of a kernel release ("6.12.117+deb12-amd64" → [6, 12]). */
+export function kernelVersion(rel: string = release()): [number, number] {
+  const m = /^(\d+)\.(\d+)/.exec(rel);
+  if (!m) throw new Error(`cannot read a kernel version from the release ${JSON.stringify(rel)}`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+/** Whether kernel release `rel` is older than version `since` ("5.12"). */
+export function olderThan(since: string, rel: string = release()): boolean {
+  const [major, minor] = kernelVersion(rel);
+  const [sMajor, sMinor] = kernelVersion(since);
+  return major < sMajor || (major === sMajor && minor < sMinor);
+}
+
+/**
+ * Why a test needing `what` (an iterator target, a link parameter) skips on
+ * this kernel, or undefined when it runs. `present` comes from the kernel's own
+ * BTF and `since` from the target table (the first kernel with it). It skips
+ * only when both agree the kernel predates it, so the reason is a fact the
+ * kernel proves; a kernel as new as `since` that lacks it runs the test, which
+ * fails (a stripped config or a wrong table entry), and so does a table without
+ * `since`. Call it inside the test and pass the reason to `ctx.skip(reason)`, so
+ * the run's summary carries it.
+ */
+export function missingFromKernel(
+  what: string,
+  present: boolean,
+  since: string | undefined,
+  rel: string = release(),
+): string | undefined {
+  if (present || since === undefined || !olderThan(since, rel)) return undefined;
+  return `not in this kernel: ${rel} has no ${what} (first in ${since})`;
+}
