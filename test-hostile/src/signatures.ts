@@ -106,7 +106,22 @@ const iterLinkParams: Kind = {
     pidFd: "fd",
   },
 };
-const taskFilter: Kind = { obj: { tid: "pid", pid: "pid", pidFd: "fd" } };
+const taskFilter: Kind = {
+  obj: {
+    tid: "pid",
+    pid: "pid",
+    pidFd: "fd",
+    pidns: { oneOf: ["pid", "path"] },
+    cgroupPath: "bool",
+  },
+};
+/** A network namespace: a pid, a path, { fd } or "all". */
+const netnsSelector: Kind = {
+  oneOf: ["pid", "path", { obj: { fd: "fd" } }, { lit: { s: "all" } }],
+};
+const netnsOptions: Kind = {
+  oneOf: [readerOptions, { obj: { netns: netnsSelector, onSkipped: "fn" } }],
+};
 const loadCollectionOptions: Kind = {
   obj: {
     kernelTypes: "btf",
@@ -288,6 +303,13 @@ export const SIGNATURES: Record<string, Entry> = {
   "syscall:objPin": { args: ["fd", "pinPath", "flags"] },
   "syscall:objectKind": { args: ["fd"] },
   "syscall:openIteratorFd": { args: [{ oneOf: ["handle:link", "fd:link"] }], returns: "fd" },
+  "syscall:openIteratorFdInNetns": {
+    args: [{ oneOf: ["handle:link", "fd:link"] }, "fd"],
+    returns: "fd",
+  },
+  "syscall:openIteratorFdsInNetns": {
+    skip: "returns an array of fds (the runner closes one fd or fd field); openIteratorFdInNetns takes the same arguments one namespace at a time",
+  },
   "syscall:possibleCpus": { args: [] },
   "syscall:progInfo": { args: ["fd:prog"] },
   "syscall:progLoad": { args: [progLoadOptions], returns: "fdField", runs: 0.5 },
@@ -326,6 +348,7 @@ export const SIGNATURES: Record<string, Entry> = {
   "syscall:BpfError": errorCtor(3),
   "syscall:VerifierError": errorCtor(4),
   "syscall:FdError": errorCtor(3),
+  "syscall:NamespaceError": errorCtor(3),
   "syscall:ObjectKindError": errorCtor(4),
   // Handle constructors are protected in TypeScript, callable from JavaScript;
   // they take ownership of the fd they are given.
@@ -709,7 +732,7 @@ export const SIGNATURES: Record<string, Entry> = {
   "iter:decodeMapElems": { args: ["mapDesc", "bytes"] },
   "iter:decodeRecords": { args: ["bytes", "decoder"] },
   "iter:ensureBpffs": { args: ["path"] },
-  "iter:ipv6Routes": { args: [readerOptions], resetCaches: true, runs: 0.3 },
+  "iter:ipv6Routes": { args: [netnsOptions], resetCaches: true, runs: 0.3 },
   "iter:iteratorProgramSpec": { args: ["spec", "target", "btf"] },
   "iter:iteratorSpec": { args: ["btf", "target", "items", "name"] },
   "iter:kmemCaches": { args: [readerOptions], resetCaches: true, runs: 0.3 },
@@ -721,7 +744,16 @@ export const SIGNATURES: Record<string, Entry> = {
   "iter:mapElemsRawSync": { args: ["mapDesc", readerOptions], resetCaches: true, runs: 0.5 },
   "iter:mapElemsSync": { args: ["mapDesc", readerOptions], resetCaches: true, runs: 0.5 },
   "iter:missingTargets": { args: ["btf"] },
-  "iter:netlinkSockets": { args: [readerOptions], resetCaches: true, runs: 0.3 },
+  "iter:netlinkSockets": { args: [netnsOptions], resetCaches: true, runs: 0.3 },
+  "iter:netnsMounts": { args: ["str"] },
+  "iter:networkNamespaces": { args: [], resetCaches: true, runs: 0.3 },
+  "iter:ownNetnsInode": { args: [] },
+  "iter:cgroupPaths": { args: [], runs: 0.3 },
+  "iter:pidnsInode": { args: [{ oneOf: ["pid", "path"] }] },
+  "iter:readNsIds": { args: ["int", "u32", readerOptions], resetCaches: true, runs: 0.3 },
+  "iter:readPerNetns": {
+    skip: "takes a Builtin (from builtinOf) and a task source; tcp, udp, unix, ipv6Routes and netlinkSockets call it with every option",
+  },
   "iter:openMapElems": { args: ["mapDesc", readerOptions], resetCaches: true, runs: 0.5 },
   "iter:openPinned": { args: ["path", readerOptions] },
   "iter:paramKind": { args: ["target"] },
@@ -733,10 +765,10 @@ export const SIGNATURES: Record<string, Entry> = {
   "iter:taskVmas": { args: [taskFilter, readerOptions], resetCaches: true, runs: 0.3 },
   "iter:tasks": { args: [taskFilter, readerOptions], resetCaches: true, runs: 0.3 },
   "iter:tasksSync": { args: [taskFilter, readerOptions], resetCaches: true, runs: 0.3 },
-  "iter:tcp": { args: [readerOptions], resetCaches: true, runs: 0.3 },
+  "iter:tcp": { args: [netnsOptions], resetCaches: true, runs: 0.3 },
   "iter:toIterLinkParams": { args: ["linkParams"] },
-  "iter:udp": { args: [readerOptions], resetCaches: true, runs: 0.3 },
-  "iter:unix": { args: [readerOptions], resetCaches: true, runs: 0.3 },
+  "iter:udp": { args: [netnsOptions], resetCaches: true, runs: 0.3 },
+  "iter:unix": { args: [netnsOptions], resetCaches: true, runs: 0.3 },
 
   // -------------------------------------------------------------------- elf
   "elf:Collection": {
