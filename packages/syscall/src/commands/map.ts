@@ -214,6 +214,28 @@ function elemAttr(
 }
 
 /**
+ * An element command taking a key and a value (LOOKUP, UPDATE), its
+ * arguments checked against the map's sizes: the kernel's return value.
+ */
+function keyValueElem(
+  cmd: number,
+  mapFd: number,
+  key: Uint8Array | null,
+  value: Uint8Array,
+  flags: number | bigint,
+): number {
+  const fd = v.fd("mapFd", mapFd);
+  const k = keyOrNull("key", key);
+  const val = v.bytes("value", value);
+  const f = v.u64("flags", flags);
+  return onMap(cmd, fd, (m) => {
+    const keyBytes = keyArg("key", k, m);
+    valueArg("value", val, m);
+    return (own) => elemAttr(own, m, keyBytes, val, f).call(cmd);
+  });
+}
+
+/**
  * BPF_MAP_LOOKUP_ELEM: fills `value`; false when the key is absent (ENOENT).
  * `key` must be the map's key_size and `value` its value size (per-CPU maps:
  * mapValueSlotSize), both read from the map first; `key` is null for maps
@@ -225,20 +247,10 @@ export function mapLookupElem(
   value: Uint8Array,
   flags: number | bigint = 0,
 ): boolean {
-  const fd = v.fd("mapFd", mapFd);
-  const k = keyOrNull("key", key);
-  const val = v.bytes("value", value);
-  const f = v.u64("flags", flags);
-  return onMap(BpfCmd.MAP_LOOKUP_ELEM, fd, (m) => {
-    const keyBytes = keyArg("key", k, m);
-    valueArg("value", val, m);
-    return (own) => {
-      const r = elemAttr(own, m, keyBytes, val, f).call(BpfCmd.MAP_LOOKUP_ELEM);
-      if (r === -Errno.ENOENT) return false;
-      check(BpfCmd.MAP_LOOKUP_ELEM, r);
-      return true;
-    };
-  });
+  const r = keyValueElem(BpfCmd.MAP_LOOKUP_ELEM, mapFd, key, value, flags);
+  if (r === -Errno.ENOENT) return false;
+  check(BpfCmd.MAP_LOOKUP_ELEM, r);
+  return true;
 }
 
 /** BPF_MAP_UPDATE_ELEM with BpfUpdateFlag ANY / NOEXIST / EXIST (| F_LOCK); sizes as mapLookupElem. */
@@ -248,20 +260,7 @@ export function mapUpdateElem(
   value: Uint8Array,
   flags: number | bigint = 0,
 ): void {
-  const fd = v.fd("mapFd", mapFd);
-  const k = keyOrNull("key", key);
-  const val = v.bytes("value", value);
-  const f = v.u64("flags", flags);
-  onMap(BpfCmd.MAP_UPDATE_ELEM, fd, (m) => {
-    const keyBytes = keyArg("key", k, m);
-    valueArg("value", val, m);
-    return (own) => {
-      check(
-        BpfCmd.MAP_UPDATE_ELEM,
-        elemAttr(own, m, keyBytes, val, f).call(BpfCmd.MAP_UPDATE_ELEM),
-      );
-    };
-  });
+  check(BpfCmd.MAP_UPDATE_ELEM, keyValueElem(BpfCmd.MAP_UPDATE_ELEM, mapFd, key, value, flags));
 }
 
 /** BPF_MAP_DELETE_ELEM; false when the key was absent (ENOENT). */

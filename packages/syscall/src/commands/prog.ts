@@ -327,39 +327,39 @@ export function progTestRun(o: TestRunOptions): TestRunResult {
   const cpu = v.u32("cpu", o.cpu ?? 0);
   const batchSize = v.u32("batchSize", o.batchSize ?? 0);
   const size = (b: Uint8Array | undefined) => (b === undefined ? 0 : v.byteLength(b));
-  const dataIn = size(buffers.dataIn);
-  const dataOut = size(buffers.dataOut);
-  const ctxIn = size(buffers.ctxIn);
-  const ctxOut = size(buffers.ctxOut);
-  for (const [name, given] of [
-    ["dataOut", dataOut],
-    ["ctxOut", ctxOut],
-  ] as const) {
-    if (buffers[name] !== undefined && given === 0) {
+  // data and ctx: an input and an output buffer each, every one with its size.
+  const pairs = [
+    ["data", buffers.dataIn, buffers.dataOut],
+    ["ctx", buffers.ctxIn, buffers.ctxOut],
+  ] as const;
+  const sizes = pairs.map(([which, input, output]) => {
+    const sizeIn = size(input);
+    const sizeOut = size(output);
+    if (output !== undefined && sizeOut === 0) {
       throw new RangeError(
-        `${name} must be at least 1 byte (with size 0 the kernel writes its whole output), got 0`,
+        `${which}Out must be at least 1 byte (with size 0 the kernel writes its whole output), got 0`,
       );
     }
-  }
+    return { sizeIn, sizeOut };
+  });
   const attr = new Attr("test")
     .u32("prog_fd", progFd)
     .out("retval")
-    .u32("data_size_in", dataIn)
-    .u32("data_size_out", dataOut)
-    .ptr("data_in", buffers.dataIn, dataIn)
-    .ptr("data_out", buffers.dataOut, dataOut)
     .u32("repeat", repeat)
     .out("duration")
-    .u32("ctx_size_in", ctxIn)
-    .u32("ctx_size_out", ctxOut)
-    .ptr("ctx_in", buffers.ctxIn, ctxIn)
-    .ptr("ctx_out", buffers.ctxOut, ctxOut)
     .u32("flags", flags)
     .u32("cpu", cpu)
     .u32("batch_size", batchSize);
-  // The kernel writes data_size_out / ctx_size_out back when buffers are given.
-  if (buffers.dataOut) attr.out("data_size_out");
-  if (buffers.ctxOut) attr.out("ctx_size_out");
+  pairs.forEach(([which, input, output], i) => {
+    const { sizeIn, sizeOut } = sizes[i]!;
+    attr
+      .u32(`${which}_size_in`, sizeIn)
+      .u32(`${which}_size_out`, sizeOut)
+      .ptr(`${which}_in`, input, sizeIn)
+      .ptr(`${which}_out`, output, sizeOut);
+    // The kernel writes the output's size back when an output buffer is given.
+    if (output) attr.out(`${which}_size_out`);
+  });
   check(BpfCmd.PROG_TEST_RUN, attr.call(BpfCmd.PROG_TEST_RUN));
   return {
     retval: attr.readU32("retval"),
