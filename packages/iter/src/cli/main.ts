@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { BpfError, BpfMap } from "@ts-ebpf/syscall";
 import * as it from "../index.js";
 import { type Column, formatTable, jsonLine, type Row } from "./format.js";
+import { watchRows } from "./watch.js";
 
 const OPTIONS_OF_PARAMS: Record<string, string> = {
   task: " [--pid N]", // one process, Linux 6.1+
@@ -46,6 +47,8 @@ ${builtinUsage()}
                                --map: the map of a built-in over a map's elements
   cat <pinned-path>            read a pinned iterator: a built-in's records as a table, else text
                                (without bpf(2) privileges: a text iterator the pin's mode lets you read)
+  serve [--listen host:port]   Prometheus / OpenMetrics exporter (package @ts-ebpf/exporter;
+                               bpf-iter serve --help for its options)
 
 options:
   --netns X   sockets/routes of network namespace X: a pid, a path
@@ -54,6 +57,8 @@ options:
               namespace needs CAP_SYS_ADMIN
   --pidns X   tasks as pid namespace X (a pid or a path) sees them: its ids,
               only the tasks it sees, and their cgroup paths
+  --watch     read again every --interval seconds (default 2) and show the rows
+              that appeared (+) and disappeared (-), until Ctrl-C
   --json      one JSON object per line
   -h, --help  this text`;
 
@@ -311,6 +316,8 @@ function list(json: boolean): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // serve has options of its own: the exporter package parses them.
+  if (argv[0] === "serve") return serve(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -323,10 +330,13 @@ export async function main(argv: string[]): Promise<number> {
       netns: { type: "string" },
       pidns: { type: "string" },
       map: { type: "string" },
+      watch: { type: "boolean", default: false },
+      interval: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
   const [command, ...rest] = positionals;
+  const intervalMs = watchInterval(values.watch, values.interval);
   if (values.help || command === undefined) {
     write(`${USAGE()}\n`);
     return command === undefined && !values.help ? 1 : 0;
@@ -408,9 +418,72 @@ export async function main(argv: string[]): Promise<number> {
     await printInPidns(namespaceArg("--pidns", values.pidns, false), params, values.json);
     return 0;
   }
+  if (intervalMs !== undefined) {
+    await watchUntilSignal(
+      () => builtin.readRows(params, !values.json),
+      builtin.cli.columns,
+      values.json,
+      intervalMs,
+    );
+    return 0;
+  }
   const rows = await builtin.readRows(params, !values.json);
   print(rows, builtin.cli.columns, values.json);
   return 0;
+}
+
+/** --interval in ms when --watch is given (default 2 s); a UsageError otherwise. */
+function watchInterval(watch: boolean, interval: string | undefined): number | undefined {
+  if (!watch) {
+    if (interval !== undefined) throw new UsageError("--interval applies to --watch only");
+    return undefined;
+  }
+  if (interval === undefined) return 2000;
+  const seconds = Number(interval);
+  if (!/^\d+(\.\d+)?$/.test(interval) || seconds < 0.1 || seconds > 86_400)
+    throw new UsageError(`--interval must be 0.1 to 86400 seconds, got "${interval}"`);
+  return seconds * 1000;
+}
+
+/** --watch: the changes between reads until SIGINT or SIGTERM. */
+async function watchUntilSignal(
+  read: () => Promise<readonly object[]>,
+  columns: readonly Column[],
+  json: boolean,
+  intervalMs: number,
+): Promise<void> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    await watchRows({ read, columns, json, intervalMs, write, signal: stop.signal });
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+/** The exporter's module name: a variable, so that this package neither depends on it nor types it. */
+const EXPORTER = "@ts-ebpf/exporter";
+
+/** bpf-iter serve: the Prometheus exporter, a separate package (it brings prom-client). */
+async function serve(argv: string[]): Promise<number> {
+  let exporter: { serveMain(argv: readonly string[]): Promise<number> };
+  try {
+    exporter = (await import(EXPORTER)) as typeof exporter;
+  } catch (err) {
+    if (
+      (err as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" &&
+      String(err).includes(EXPORTER)
+    ) {
+      throw new Error(
+        `serve needs the exporter package: npm install ${EXPORTER} (it is separate so that @ts-ebpf/iter does not bring prom-client)`,
+      );
+    }
+    throw err;
+  }
+  return exporter.serveMain(argv);
 }
 
 /** The commands of the per-network-namespace built-ins. */
