@@ -27,14 +27,9 @@ import {
   progInfo,
   refusedByPolicy,
 } from "@ts-ebpf/syscall";
-import { attachIterator, programInfoOf } from "@ts-ebpf/syscall/internal";
+import { attachIterator, fdAbove2, programInfoOf } from "@ts-ebpf/syscall/internal";
 import { IteratorError, IteratorTargetRefusedError, UnsupportedTargetError } from "./errors.js";
-import {
-  checkFdAbove2,
-  consumeOwnReader,
-  readerOptionsSnapshot,
-  readerOwning,
-} from "./owned-fd.js";
+import { consumeOwnReader, readerOptionsSnapshot, readerOwning } from "./owned-fd.js";
 import {
   CGROUP_ORDERS,
   checkKernelParams,
@@ -97,7 +92,7 @@ function programArg(p: unknown): ProgramSpec | Program | Readonly<ProgramFdOwner
   if (p instanceof Program) return p;
   if (typeof p === "object" && p !== null && "fd" in p) {
     const fd = (p as ProgramFdOwner).fd;
-    if (typeof fd === "number") return Object.freeze({ fd: checkFdAbove2("program fd", fd) });
+    if (typeof fd === "number") return Object.freeze({ fd: fdAbove2("program fd", fd) });
   }
   throw new TypeError("program must be a ProgramSpec (e.g. from @ts-ebpf/dsl) or a loaded Program");
 }
@@ -155,7 +150,7 @@ export function loadedProgramTarget(program: ProgramFdOwner, btf: Btf = loadKern
   } else {
     // OBJ_GET_INFO_BY_FD answers for any BPF fd (a link's info read as a
     // program's would be nonsense): ask what the fd is first.
-    const fd = checkFdAbove2("program fd", program.fd);
+    const fd = fdAbove2("program fd", program.fd);
     let kind: ReturnType<typeof fdKind>["kind"];
     try {
       kind = fdKind(fd).kind;

@@ -1,46 +1,10 @@
 // fds this package owns or borrows (package-internal: not exported from the
-// index). As in @ts-ebpf/syscall's handles: every fd a reader owns is ≥ 3
-// (fds 0-2 are stdio, and the kernel reads fd 0 as "none" in several
-// fields), and a caller's fd number is checked before anything uses it.
+// index). As in @ts-ebpf/syscall's handles, whose fds.ts owns the rules
+// (fdAbove2 for a caller's fd number, ownedAbove2 for an fd of ours): every
+// fd a reader owns is ≥ 3, and a caller's fd number is checked before
+// anything uses it.
 import { closeSync } from "node:fs";
-import { dupAbove2 } from "@ts-ebpf/syscall";
 import type { ReaderOptions } from "./reader.js";
-
-/** The largest fd number (the kernel's fds are ints). */
-const MAX_FD = 0x7fffffff;
-
-/**
- * A caller's fd number: a TypeError when it is not an integer, a RangeError
- * for fds 0-2 (stdin, stdout, stderr: never a BPF object or an iterator of
- * this library, and fd 0 means "none" to the kernel in several fields).
- */
-export function checkFdAbove2(name: string, value: unknown): number {
-  if (typeof value !== "number" || !Number.isInteger(value)) {
-    throw new TypeError(`${name} must be a file descriptor (an integer), got ${describe(value)}`);
-  }
-  if (value < 3 || value > MAX_FD) {
-    throw new RangeError(
-      value >= 0 && value < 3
-        ? `${name} must be 3 or more (0-2 are stdin, stdout and stderr), got ${value}`
-        : `${name} must be a file descriptor between 3 and ${MAX_FD}, got ${value}`,
-    );
-  }
-  return value;
-}
-
-/**
- * `fd`, which the caller owns, moved above 2 when it is 0, 1 or 2 (open(2)
- * gives the lowest free number: 0 when stdin is closed): a dup ≥ 3 replaces
- * it and the low fd is closed. On failure `fd` is closed too.
- */
-export function ownedAbove2(fd: number): number {
-  if (fd >= 3) return fd;
-  try {
-    return dupAbove2(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** Closes an fd this package owns, when nothing more can be done about a failure. */
 export function closeQuietly(fd: number): void {
@@ -49,14 +13,6 @@ export function closeQuietly(fd: number): void {
   } catch {
     // already gone
   }
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value).slice(0, 40);
-  if (typeof value === "bigint") return `${value}n`;
-  if (typeof value === "symbol") return value.toString();
-  if (typeof value === "object") return value === null ? "null" : "an object";
-  return String(value);
 }
 
 /**

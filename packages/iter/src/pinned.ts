@@ -4,8 +4,8 @@
 import { closeSync, constants, fstatSync, openSync, statfsSync } from "node:fs";
 import { BPF_FS_MAGIC } from "@ts-ebpf/spec/constants";
 import type { FdKind } from "@ts-ebpf/syscall";
+import { ownedAbove2 } from "@ts-ebpf/syscall/internal";
 import { IteratorError, IteratorReadError } from "./errors.js";
-import { ownedAbove2 } from "./owned-fd.js";
 
 const KIND_PHRASE: Record<FdKind, string> = {
   map: "a BPF map",

@@ -28,7 +28,9 @@
 import * as fs from "node:fs";
 import { Readable } from "node:stream";
 import { markAsUntransferable } from "node:worker_threads";
+import { type Decoder, decoderAt } from "@ts-ebpf/spec";
 import { dupAbove2, sameOpenFile } from "@ts-ebpf/syscall";
+import { fdAbove2 } from "@ts-ebpf/syscall/internal";
 import {
   IteratorAbortError,
   IteratorError,
@@ -36,7 +38,7 @@ import {
   IteratorReadError,
   IteratorReplayError,
 } from "./errors.js";
-import { checkFdAbove2, claimAdoption, trackRelease } from "./owned-fd.js";
+import { claimAdoption, trackRelease } from "./owned-fd.js";
 
 /**
  * The file operations a reader needs (replaceable in tests, for
@@ -181,14 +183,12 @@ class ReaderFds {
   }
 }
 
-/** Decodes fixed-size records; `@ts-ebpf/btf` record layouts satisfy it. */
-export interface RecordDecoder<T> {
-  /** Bytes per record. */
-  readonly size: number;
-  decode(bytes: Uint8Array, offset?: number): T;
-  /** Optional fast path over many whole records. */
-  decodeAll?(bytes: Uint8Array): T[];
-}
+/**
+ * Records are decoded with the reading half of a @ts-ebpf/spec `Codec`
+ * (`{ size, decode, decodeAt? }`): a @ts-ebpf/btf record layout, a scalar
+ * codec, a map's key codec. Read in place (decodeAt) where the decoder can.
+ */
+export type { Decoder } from "@ts-ebpf/spec";
 
 export interface ReaderOptions {
   /** Bytes asked for per read(2) (default 64 KiB; the kernel returns at most its seq buffer). */
@@ -309,7 +309,7 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
    * does not affect the reads.
    */
   constructor(fd: number, options: ReaderOptions = {}) {
-    checkFdAbove2("fd", fd);
+    fdAbove2("fd", fd);
     // open() and openPinned() hand over an fd nobody else knows: it is the
     // private one. Any other caller keeps knowing `fd`: it is the public one.
     const adopted = claimAdoption(fd);
@@ -664,15 +664,16 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
   }
 
   /** Fixed-size records decoded one at a time as chunks arrive. */
-  async *records<T>(decoder: RecordDecoder<T>): AsyncGenerator<T, void, undefined> {
-    const size = checkDecoder(decoder);
+  async *records<T>(decoder: Decoder<T>): AsyncGenerator<T, void, undefined> {
+    const { size, read } = checkDecoder(decoder);
     const release = this.#claim("records()");
     let carry: Buffer = Buffer.alloc(0) as Buffer;
     try {
       for await (const chunk of this.#chunks()) {
         const data = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
         const whole = data.length - (data.length % size);
-        for (let off = 0; off < whole; off += size) yield decoder.decode(data, off);
+        const view = new DataView(data.buffer, data.byteOffset, data.length);
+        for (let off = 0; off < whole; off += size) yield read(view, off);
         carry = data.subarray(whole);
       }
       if (carry.length > 0) throw trailingBytes(carry.length, size);
@@ -683,28 +684,25 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
   }
 
   /**
-   * All records (uses the decoder's decodeAll when it has one). Each chunk is
-   * decoded while the next is read (forEachChunk), so the output is never
-   * held whole; a record cut by a chunk boundary is carried over. Decoders
-   * must copy what they keep: the chunk buffers are reused.
+   * All records. Each chunk is decoded while the next is read (forEachChunk),
+   * so the output is never held whole; a record cut by a chunk boundary is
+   * carried over. Decoders must copy what they keep: the chunk buffers are
+   * reused.
    */
-  async readRecords<T>(decoder: RecordDecoder<T>): Promise<T[]> {
-    const size = checkDecoder(decoder);
+  async readRecords<T>(decoder: Decoder<T>): Promise<T[]> {
+    const { size, read } = checkDecoder(decoder);
     const out: T[] = [];
     const splitter = new RecordSplitter(size);
     const take = (bytes: Uint8Array, from: number, to: number) => {
-      if (decoder.decodeAll) {
-        for (const r of decoder.decodeAll(bytes.subarray(from, to))) out.push(r);
-      } else {
-        for (let off = from; off < to; off += size) out.push(decoder.decode(bytes, off));
-      }
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      for (let off = from; off < to; off += size) out.push(read(view, off));
     };
     await this.#forEachChunk("readRecords()", (chunk) => splitter.push(chunk, take));
     if (splitter.pending > 0) throw trailingBytes(splitter.pending, size);
     return out;
   }
 
-  readRecordsSync<T>(decoder: RecordDecoder<T>): T[] {
+  readRecordsSync<T>(decoder: Decoder<T>): T[] {
     checkDecoder(decoder);
     return decodeRecords(this.#readAllSync("readRecordsSync()", {}), decoder);
   }
@@ -856,7 +854,11 @@ export class RecordSplitter {
   }
 }
 
-function checkDecoder(decoder: RecordDecoder<unknown>): number {
+/** The decoder's record size and in-place reader (decoderAt), checked before any read. */
+function checkDecoder<T>(decoder: Decoder<T>): {
+  size: number;
+  read: (view: DataView, offset: number) => T;
+} {
   if (typeof decoder !== "object" || decoder === null || typeof decoder.decode !== "function") {
     throw new TypeError("decoder must have a size and a decode(bytes, offset) method");
   }
@@ -864,7 +866,7 @@ function checkDecoder(decoder: RecordDecoder<unknown>): number {
   if (!Number.isInteger(size) || size <= 0) {
     throw new RangeError(`decoder.size must be a positive integer, got ${String(size)}`);
   }
-  return size;
+  return { size, read: decoderAt(decoder) };
 }
 
 function trailingBytes(extra: number, size: number): IteratorError {
@@ -873,11 +875,12 @@ function trailingBytes(extra: number, size: number): IteratorError {
   );
 }
 
-export function decodeRecords<T>(data: Uint8Array, decoder: RecordDecoder<T>): T[] {
-  const size = decoder.size;
+export function decodeRecords<T>(data: Uint8Array, decoder: Decoder<T>): T[] {
+  const { size, read } = checkDecoder(decoder);
+  if (!(data instanceof Uint8Array)) throw new TypeError("data must be a Uint8Array");
   if (data.length % size !== 0) throw trailingBytes(data.length % size, size);
-  if (decoder.decodeAll) return decoder.decodeAll(data);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const out = new Array<T>(data.length / size);
-  for (let i = 0, off = 0; off < data.length; i++, off += size) out[i] = decoder.decode(data, off);
+  for (let i = 0, off = 0; off < data.length; i++, off += size) out[i] = read(view, off);
   return out;
 }

@@ -33,17 +33,40 @@ export function dupAbove2(fd: number): number {
 }
 
 /**
- * The result of a command that creates an fd: a BpfError for a negated errno,
- * else the fd, moved above 2 when the kernel gave 0, 1 or 2 (stdin closed).
+ * `fd`, which the caller owns (a command's new fd, a file open(2) gave),
+ * moved above 2 when it is 0, 1 or 2 (the lowest free number: 0 when stdin
+ * is closed): a dup ≥ 3 replaces it and the low fd is closed. On failure
+ * `fd` is closed too.
  */
-export function checkNewFd(cmd: number, result: number, options?: BpfErrorOptions): number {
-  const fd = check(cmd, result, options);
+export function ownedAbove2(fd: number): number {
   if (fd >= 3) return fd;
   try {
     return dupAbove2(fd);
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The result of a command that creates an fd: a BpfError for a negated errno,
+ * else the fd, moved above 2 when the kernel gave 0, 1 or 2 (stdin closed).
+ */
+export function checkNewFd(cmd: number, result: number, options?: BpfErrorOptions): number {
+  return ownedAbove2(check(cmd, result, options));
+}
+
+/**
+ * A caller's fd number that a handle or reader will dup or read from: a
+ * TypeError when it is not an integer, a RangeError for fds 0-2 (stdin,
+ * stdout, stderr: never a BPF object or an iterator of this library, and fd 0
+ * means "none" to the kernel in several fields) and for negative numbers.
+ */
+export function fdAbove2(name: string, value: unknown): number {
+  const fd = v.fd(name, value);
+  if (fd < 3) {
+    throw new RangeError(`${name} must be 3 or more (0-2 are stdin, stdout and stderr), got ${fd}`);
+  }
+  return fd;
 }
 
 /** fdinfo lines that tell open files apart (not pos or counters that change). */

@@ -1,6 +1,8 @@
 // @ts-ebpf/syscall/internal: what the other @ts-ebpf packages share with this
 // one and are the only users of (not public API: no stability promise).
 
+// The fd-above-2 rules (fds.ts owns them), for iter's readers and pins.
+export { fdAbove2, ownedAbove2 } from "./fds.js";
 // Attaches any iterator program with any parameters: it cannot check that the
 // parameters belong to the program's target (that needs BTF names); iter's
 // createIterator is the checked public path.

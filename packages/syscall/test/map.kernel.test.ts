@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
+import * as btf from "@ts-ebpf/btf";
 import { describeKernel } from "@ts-ebpf/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import {
@@ -232,6 +233,34 @@ describeKernel("map commands", () => {
     });
     open.push(m2 as BpfMap<unknown, unknown>);
     expect(() => m2.set(1, { a: 1, b: 1 })).toThrow(RangeError);
+  });
+
+  it("takes @ts-ebpf/btf's scalars and record layouts as codecs, as they are", () => {
+    // One codec shape: btf.u32 is codecs.u32, and a layout is the codec of its record.
+    expect(btf.u32).toBe(codecs.u32);
+    const task = btf.struct({ pid: btf.u32, comm: btf.char(12), start: btf.u64 });
+    const m = BpfMap.create({
+      type: BpfMapType.HASH,
+      keySize: 4,
+      valueSize: task.size,
+      maxEntries: 8,
+      key: btf.u32,
+      value: task,
+    });
+    open.push(m as BpfMap<unknown, unknown>);
+    expect(m.keyCodec).toBe(btf.u32);
+    expect(m.valueCodec).toBe(task);
+    m.set(3, { pid: 42, comm: "bash", start: 7n });
+    m.updateBatch([[4, { pid: 43, comm: "sh", start: 8n }]]);
+    expect(m.get(3)).toEqual({ pid: 42, comm: "bash", start: 7n });
+    expect(new Map(m.entriesBatch(2)).get(4)).toEqual({ pid: 43, comm: "sh", start: 8n });
+    const raw = BpfMap.fromId(m.info().id, { key: codecs.u32 });
+    open.push(raw as BpfMap<unknown, unknown>);
+    expect(task.decode(raw.get(3)!)).toEqual({ pid: 42, comm: "bash", start: 7n });
+    // A layout of another size is refused before the map is touched.
+    expect(() => BpfMap.fromId(m.info().id, { value: btf.struct({ a: btf.u64 }) })).toThrow(
+      /value codec is 8 bytes, the map's value is 24/,
+    );
   });
 
   it("per-CPU maps hold one 8-byte-aligned slot per possible CPU", () => {

@@ -6,8 +6,9 @@
 
 import { loadKernelBtf } from "@ts-ebpf/btf";
 import { call, exit, type Item, jeq, label, ldx, mov } from "@ts-ebpf/dsl";
+import { type Decoder, decoderAt } from "@ts-ebpf/spec";
 import { iterContextStruct } from "@ts-ebpf/spec/constants";
-import { codecs, mapValueSlotSize, type Program } from "@ts-ebpf/syscall";
+import { mapValueSlotSize, type Program } from "@ts-ebpf/syscall";
 import { IteratorError } from "../errors.js";
 import { createIterator, loadIteratorProgram } from "../link.js";
 import { consumeOwnReader } from "../owned-fd.js";
@@ -28,18 +29,12 @@ export interface IterableMap<K = Uint8Array, V = Uint8Array> {
   readonly valueSlotSize?: number;
   /** When known, sizes mapElemsRaw's buffer in one go. */
   readonly maxEntries?: number;
-  readonly keyCodec?: ElemDecoder<K>;
-  readonly valueCodec?: ElemDecoder<V>;
-}
-
-/**
- * The decoding half of a codec; `decodeAt` (when present) reads in place,
- * without a subarray. Neither may keep the bytes it is given: mapElems reuses
- * its read buffers.
- */
-export interface ElemDecoder<T> {
-  decode(bytes: Uint8Array): T;
-  decodeAt?(view: DataView, offset: number): T;
+  /**
+   * Codecs (the reading half is enough) of keySize and value-slot bytes. They
+   * must not keep the bytes they are given: mapElems reuses its read buffers.
+   */
+  readonly keyCodec?: Decoder<K>;
+  readonly valueCodec?: Decoder<V>;
 }
 
 const programs = new Map<string, Program>();
@@ -183,8 +178,8 @@ export class MapElemsDecoder<K = Uint8Array, V = Uint8Array> {
     const { keySize, valueSize } = checkMap(map as IterableMap<unknown, unknown>);
     this.#keySize = keySize;
     this.#splitter = new RecordSplitter(keySize + valueSize);
-    this.#readKey = fieldReader(map.keyCodec, keySize);
-    this.#readValue = fieldReader(map.valueCodec, valueSize);
+    this.#readKey = fieldReader("keyCodec", map.keyCodec, keySize);
+    this.#readValue = fieldReader("valueCodec", map.valueCodec, valueSize);
   }
 
   push(chunk: Uint8Array): void {
@@ -205,21 +200,21 @@ export class MapElemsDecoder<K = Uint8Array, V = Uint8Array> {
 type FieldReader<T> = (view: DataView, bytes: Uint8Array, offset: number) => T;
 
 /**
- * Decoder of one key or value at an offset. u32/u64 read straight from the
- * chunk's DataView; other codecs with `decodeAt` (bytes, @ts-ebpf/btf
- * layouts) read in place; only codecs without it get a subarray per element.
+ * Decoder of one key or value at an offset: the codec read in place
+ * (decoderAt), or without a codec a copy of the bytes.
  */
-function fieldReader<T>(codec: ElemDecoder<T> | undefined, size: number): FieldReader<T> {
-  if (codec === (codecs.u32 as unknown))
-    return ((v, _b, o) => v.getUint32(o, true)) as FieldReader<T>;
-  if (codec === (codecs.u64 as unknown))
-    return ((v, _b, o) => v.getBigUint64(o, true)) as FieldReader<T>;
-  if (codec?.decodeAt) {
-    const decodeAt = codec.decodeAt.bind(codec);
-    return (v, _b, o) => decodeAt(v, o);
+function fieldReader<T>(name: string, codec: Decoder<T> | undefined, size: number): FieldReader<T> {
+  if (codec === undefined) return ((_v, b, o) => b.slice(o, o + size)) as FieldReader<T>;
+  if (typeof codec !== "object" || codec === null) {
+    throw new TypeError(`map.${name} must be a codec ({size, decode}), got ${typeof codec}`);
   }
-  if (codec) return (_v, b, o) => codec.decode(b.subarray(o, o + size));
-  return ((_v, b, o) => b.slice(o, o + size)) as FieldReader<T>;
+  if (codec.size !== size) {
+    throw new TypeError(
+      `map.${name} is a codec of ${String(codec.size)} bytes, but the map's elements hold ${size}`,
+    );
+  }
+  const read = decoderAt(codec);
+  return (v, _b, o) => read(v, o);
 }
 
 /** Every element of the map as [key, value], decoded with the map's codecs. */

@@ -219,7 +219,9 @@ export function compileRecord<T = Record<string, unknown>>(
     shape[def.name] = fieldType(def, r?.len ?? def.len ?? 8);
   }
   const layout = struct(shape, { align: 8 }) as unknown as RecordLayout<T>;
-  const size = Math.ceil(layout.size / 8) * 8;
+  // Aligned to 8: the program zeroes and writes whole u64 words, and the
+  // layout's size already counts the tail padding.
+  const size = layout.size;
   if (size > MAX_RECORD) throw new IteratorError(`record of ${size} bytes exceeds ${MAX_RECORD}`);
   const base = recordBase(size);
 
@@ -293,24 +295,8 @@ export function compileRecord<T = Record<string, unknown>>(
   );
   return {
     spec: iteratorSpec(btf, target, body, name),
-    layout: paddedLayout(layout, size),
+    layout,
     missing,
-  };
-}
-
-/** A layout whose size includes the tail padding the program writes. */
-function paddedLayout<T>(layout: RecordLayout<T>, size: number): RecordLayout<T> {
-  if (layout.size === size) return layout;
-  const decode = (b: Uint8Array, offset = 0) => layout.decode(b, offset);
-  return {
-    ...layout,
-    size,
-    decode,
-    decodeAll(b: Uint8Array): T[] {
-      const out = new Array<T>(Math.floor(b.length / size));
-      for (let i = 0; i < out.length; i++) out[i] = layout.decode(b, i * size);
-      return out;
-    },
   };
 }
 

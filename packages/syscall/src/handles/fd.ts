@@ -30,7 +30,7 @@ import { BPF_FS_MAGIC, BpfCmd } from "@ts-ebpf/spec/constants";
 import type { ObjectKind } from "../commands/id.js";
 import { objGet, objPinAt } from "../commands/obj.js";
 import { BpfError } from "../errors.js";
-import { dupAbove2, expectKind, objectKind, sameOpenFile } from "../fds.js";
+import { dupAbove2, expectKind, fdAbove2, objectKind, sameOpenFile } from "../fds.js";
 import * as v from "../validate.js";
 
 /** The fds one handle owns; shared by the handle and its finalizer. */
@@ -231,10 +231,7 @@ export function adoptDupOf<T extends FdHandle>(
   kind: ObjectKind,
   build: (fd: number) => T,
 ): T {
-  v.fd("fd", fd);
-  if (fd < 3) {
-    throw new RangeError(`fd must be 3 or more (0-2 are stdin, stdout and stderr), got ${fd}`);
-  }
+  fdAbove2("fd", fd);
   return adopt(dupAbove2(fd), (dup) => {
     expectKind(dup, kind, `fd ${fd}`);
     return build(dup);
