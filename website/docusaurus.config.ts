@@ -1,17 +1,23 @@
 import type * as Preset from "@docusaurus/preset-classic";
 import type { Config } from "@docusaurus/types";
 import { themes as prismThemes } from "prism-react-renderer";
+import { siteLocation } from "./scripts/site-url.mjs";
 
 const WORKSPACE_DIST = /[\\/]packages[\\/][^\\/]+[\\/]dist[\\/]/;
+
+// The published address (TS_EBPF_SITE_URL, see scripts/site-url.mjs): canonical links and
+// sitemap.xml point there, and the build is served under its path.
+const { url, baseUrl } = siteLocation();
 
 const config: Config = {
   title: "ts-ebpf",
   tagline: "eBPF from TypeScript, built around BPF iterators",
   favicon: "img/favicon.svg",
-  // Only used for absolute URLs in metadata; the site is built to be served anywhere at /.
-  url: "http://localhost",
-  baseUrl: "/",
-  trailingSlash: false,
+  url,
+  baseUrl,
+  // Every page is <route>/index.html and every link ends in "/": a plain static server
+  // (no rewriting of /a/b to a/b.html) serves each deep link as it is.
+  trailingSlash: true,
   onBrokenLinks: "throw",
   onBrokenAnchors: "throw",
   onDuplicateRoutes: "throw",

@@ -3,7 +3,7 @@
 // recorded outputs into MDX pages: each cell, then its recorded output with the kernel it
 // ran on. Pure functions; generate.mjs does the file system.
 
-import { splitInfoString } from "@ts-ebpf/tutorials";
+import { cellMachine, describeMachine, splitInfoString } from "@ts-ebpf/tutorials";
 
 /** @typedef {import("@ts-ebpf/tutorials").Part} Part */
 /** @typedef {import("@ts-ebpf/tutorials").Chapter} Chapter */
@@ -125,8 +125,15 @@ export function chapterPage(part, chapter, recorded) {
   ];
   const cellCount = chapter.cells.length;
   if (recorded) {
+    const machine = recorded.machine
+      ? describeMachine(recorded.machine)
+      : `Linux ${recorded.kernel}`;
+    const elsewhere = recorded.cells.filter((c) => c.machine).length;
+    const others = elsewhere
+      ? ` ${elsewhere} cell${elsewhere === 1 ? " was" : "s were"} recorded on another machine (marked on the cell), where the kernel loads what ${elsewhere === 1 ? "it demonstrates" : "they demonstrate"}.`
+      : "";
     lines.push(
-      `<div className="nb-meta">A notebook of ${cellCount} cells, run in order in one context. Outputs recorded on Linux ${recorded.kernel} with Node ${recorded.node}, ${recorded.date.slice(0, 10)}.</div>`,
+      `<div className="nb-meta">A notebook of ${cellCount} cells, run in order in one context. Outputs recorded on ${escapeInline(machine)} with Node ${recorded.node}, ${recorded.date.slice(0, 10)}.${escapeInline(others)}</div>`,
       "",
     );
   } else if (cellCount > 0) {
@@ -142,6 +149,8 @@ export function chapterPage(part, chapter, recorded) {
       lines.push(proseToMdx(block.text), "");
     } else if (block.kind === "live") {
       lines.push(`<LiveAssembler initial=${js(block.source)} />`, "");
+    } else if (block.attrs.harness) {
+      // A check for test runs (e.g. "fail in CI when a feature is missing"): not for readers.
     } else {
       const record = recorded?.cells[block.index];
       const fresh = record && record.hash === block.hash ? record : undefined;
@@ -157,11 +166,14 @@ export function chapterPage(part, chapter, recorded) {
         const output = { stdout: fresh.stdout, stderr: fresh.stderr };
         if (fresh.value !== undefined) output.value = fresh.value;
         if (fresh.error !== undefined) output.error = fresh.error;
+        const machine = cellMachine(recorded, fresh);
         props.push(
           `output=${js(output)}`,
-          `kernel=${js(recorded.kernel)}`,
-          `date=${js(recorded.date)}`,
+          `kernel=${js(machine.kernel)}`,
+          `date=${js(fresh.date ?? recorded.date)}`,
+          `machine=${js(machine)}`,
         );
+        if (fresh.machine) props.push("elsewhere={true}");
       }
       lines.push(`<NotebookCell ${props.join(" ")} />`, "");
     }

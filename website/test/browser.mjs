@@ -1,8 +1,10 @@
 // @ts-check
 // Browser test of the built site (website/build): Debian's chromium, driven by
 // playwright-core (no browser download), opens the site served on 127.0.0.1 and checks
-// that Chapter 18 shows its cells with recorded outputs, that navigation and search work,
-// and that the live assembler cell computes bytes in the browser. Saves screenshots.
+// that Chapter 18 shows its cells with recorded outputs (and the machine of each, without
+// the test harness's attributes), that deep links work on a plain static server, that
+// navigation and search work, that a narrow screen has no sideways scrolling, and that the
+// live assembler cell computes bytes in the browser. Saves screenshots.
 //
 //   node test/browser.mjs [--chapter 18] [--live-chapter 16] [--screenshots DIR]
 import { createReadStream, existsSync, mkdirSync, statSync } from "node:fs";
@@ -11,6 +13,7 @@ import { dirname, extname, join, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
+import { siteLocation } from "../scripts/site-url.mjs";
 
 const website = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values: args } = parseArgs({
@@ -48,26 +51,38 @@ const TYPES = {
   ".woff2": "font/woff2",
 };
 
-// A static server for the build: /a/b serves a/b.html or a/b/index.html, as a host would.
+// A plain static server, as the simplest host is: the site lives under its baseUrl; a path
+// is a file, or a folder with index.html (a folder without its final "/" is redirected, as
+// nginx and python -m http.server do). No rewriting of /a/b to a/b.html.
+const { baseUrl } = siteLocation();
 const server = createServer((req, res) => {
   const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
-  const base = normalize(join(build, path));
-  if (!base.startsWith(build)) {
-    res.writeHead(403).end();
-    return;
-  }
-  const candidates = [base, `${base}.html`, join(base, "index.html")];
-  const file = candidates.find((f) => existsSync(f) && statSync(f).isFile());
-  if (!file) {
+  if (!path.startsWith(baseUrl) && `${path}/` !== baseUrl) {
     res.writeHead(404, { "content-type": "text/plain" }).end("not found");
     return;
   }
-  res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
-  createReadStream(file).pipe(res);
+  const file = normalize(join(build, path.slice(baseUrl.length - 1)));
+  if (!file.startsWith(build)) {
+    res.writeHead(403).end();
+    return;
+  }
+  const stat = existsSync(file) ? statSync(file) : undefined;
+  if (stat?.isDirectory() && !path.endsWith("/")) {
+    res.writeHead(301, { location: `${path}/` }).end();
+    return;
+  }
+  const served = stat?.isDirectory() ? join(file, "index.html") : file;
+  if (!existsSync(served) || !statSync(served).isFile()) {
+    res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+    return;
+  }
+  res.writeHead(200, { "content-type": TYPES[extname(served)] ?? "application/octet-stream" });
+  createReadStream(served).pipe(res);
 });
 await new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(undefined)));
 const address = server.address();
-const origin = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+// Every URL below is under the site's baseUrl.
+const origin = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}${baseUrl.slice(0, -1)}`;
 
 let passed = 0;
 let failed = 0;
@@ -108,7 +123,7 @@ try {
   page.on("pageerror", (e) => pageErrors.push(e.message));
   mkdirSync(screenshots, { recursive: true });
   const chapter = String(args.chapter);
-  const chapterUrl = `${origin}/docs/tutorials/chapter-${chapter}`;
+  const chapterUrl = `${origin}/docs/tutorials/chapter-${chapter}/`;
 
   await check(`chapter ${chapter} shows its cells with recorded outputs`, async () => {
     const response = await page.goto(chapterUrl, { waitUntil: "networkidle" });
@@ -123,6 +138,17 @@ try {
     assert(outputs === cells, `${outputs} outputs for ${cells} cells`);
     const kernel = await page.locator(".nb-kernel").first().innerText();
     assert(/^Linux \d+\.\d+/.test(kernel), `kernel label "${kernel}"`);
+    // Each output names its machine: virtualisation and CPU.
+    const labels = await page.locator(".nb-kernel").allInnerTexts();
+    assert(
+      labels.every((l) => /(no virtualisation|KVM guest|TCG|virtual machine) · .+ × \d+/.test(l)),
+      `a machine label lacks virtualisation or CPU: ${labels.find((l) => !/×/.test(l))}`,
+    );
+    // The test harness's attributes are not shown to readers.
+    const badges = (await page.locator(".nb-cell [class*=badge]").allInnerTexts()).join(" | ");
+    assert(!/expect=|timeout=|throws=\//.test(badges), `harness attributes shown: ${badges}`);
+    const meta = await page.locator(".nb-meta").innerText();
+    assert(/Outputs recorded on Linux .+\(.+×/.test(meta), `chapter meta: ${meta}`);
     const code = await page.locator(".nb-cell pre code").first().innerText();
     assert(code.trim().length > 0, "first cell has no code");
     const printed = await page.locator(".nb-output pre").allInnerTexts();
@@ -160,16 +186,88 @@ try {
     assert(after.includes(target), `went to "${after}", expected "${target}"`);
     assert(page.url() !== chapterUrl, `still at ${chapterUrl}`);
     await page.locator("nav.navbar a", { hasText: "Getting started" }).first().click();
-    await page.waitForURL(/\/docs\/getting-started$/);
+    await page.waitForURL(/\/docs\/getting-started\/?$/);
     const h1 = await page.locator("article h1").first().innerText();
     assert(h1 === "Getting started", `getting started title is "${h1}"`);
-    await page.goto(`${origin}/docs/api`, { waitUntil: "networkidle" });
+    await page.goto(`${origin}/docs/api/`, { waitUntil: "networkidle" });
     const api = await page.locator("article").innerText();
     assert(api.includes("@ts-ebpf/iter"), "API reference does not list @ts-ebpf/iter");
   });
 
+  await check(
+    "deep links load directly from a plain static server, with or without the final /",
+    async () => {
+      for (const path of [
+        `/docs/tutorials/chapter-${chapter}/`,
+        `/docs/tutorials/chapter-${chapter}`,
+        "/docs/getting-started",
+        "/docs/api/@ts-ebpf/syscall/variables/BPF_F_REPLACE/",
+      ]) {
+        const fresh = await browser.newPage();
+        const response = await fresh.goto(`${origin}${path}`, { waitUntil: "domcontentloaded" });
+        assert(response?.ok(), `GET ${path}: ${response?.status()}`);
+        const h1 = await fresh.locator("article h1").first().innerText();
+        assert(h1.length > 0, `${path}: no title`);
+        await fresh.close();
+      }
+    },
+  );
+
+  await check("API pages are titled without Markdown escapes", async () => {
+    await page.goto(`${origin}/docs/api/@ts-ebpf/syscall/variables/BPF_F_REPLACE/`, {
+      waitUntil: "networkidle",
+    });
+    const title = await page.title();
+    const crumbs = await page.locator("nav.theme-doc-breadcrumbs, .breadcrumbs").allInnerTexts();
+    const pager = await page.locator(".pagination-nav").allInnerTexts();
+    for (const text of [title, ...crumbs, ...pager]) {
+      assert(!text.includes("\\_"), `escaped title: ${text}`);
+    }
+    assert(title.includes("BPF_F_REPLACE"), `page title "${title}"`);
+  });
+
+  await check("the home page leads to Chapter 18 and the quick start", async () => {
+    await page.goto(`${origin}/`, { waitUntil: "networkidle" });
+    const link = page.locator("main a", { hasText: "Chapter 18" }).first();
+    assert((await link.count()) === 1, "no link to Chapter 18");
+    const home = await page.locator("main").innerText();
+    assert(/Quick start/i.test(home) && home.includes("npm run demo"), "no quick start");
+    await link.click();
+    await page.waitForURL(/\/docs\/tutorials\/chapter-18\/?$/);
+  });
+
+  await check("canonical links and the sitemap point to the published address", async () => {
+    const { url } = siteLocation();
+    await page.goto(chapterUrl, { waitUntil: "domcontentloaded" });
+    const canonical = await page.locator("link[rel=canonical]").getAttribute("href");
+    assert(
+      canonical === `${url}${baseUrl}docs/tutorials/chapter-${chapter}/`,
+      `canonical ${canonical}`,
+    );
+    const sitemap = await (await fetch(`${origin}/sitemap.xml`)).text();
+    assert(!sitemap.includes("localhost"), "the sitemap points to localhost");
+    assert(
+      sitemap.includes(`${url}${baseUrl}docs/tutorials/chapter-${chapter}/`),
+      "sitemap lacks chapter",
+    );
+  });
+
+  await check("a narrow screen scrolls no page sideways", async () => {
+    const narrow = await browser.newPage({ viewport: { width: 375, height: 800 } });
+    for (const path of [`/docs/tutorials/chapter-${chapter}/`, "/docs/benchmarks/", "/"]) {
+      await narrow.goto(`${origin}${path}`, { waitUntil: "networkidle" });
+      const overflow = await narrow.evaluate(
+        () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      );
+      assert(overflow <= 1, `${path} is ${overflow}px wider than the screen`);
+    }
+    await narrow.goto(chapterUrl, { waitUntil: "networkidle" });
+    await narrow.screenshot({ path: join(screenshots, `chapter-${chapter}-narrow.png`) });
+    await narrow.close();
+  });
+
   await check("local search finds the iterator chapter", async () => {
-    await page.goto(`${origin}/docs/getting-started`, { waitUntil: "networkidle" });
+    await page.goto(`${origin}/docs/getting-started/`, { waitUntil: "networkidle" });
     const input = page.locator("input.navbar__search-input");
     await input.click();
     await input.fill("iterator");
@@ -181,7 +279,7 @@ try {
 
   const live = String(args["live-chapter"]);
   await check(`the live assembler cell on chapter ${live} encodes in the browser`, async () => {
-    await page.goto(`${origin}/docs/tutorials/chapter-${live}`, { waitUntil: "networkidle" });
+    await page.goto(`${origin}/docs/tutorials/chapter-${live}/`, { waitUntil: "networkidle" });
     const cell = page.locator(".nb-live").first();
     assert((await cell.count()) === 1, "no live cell on the page");
     const error = await cell.locator(".nb-live-error").count();

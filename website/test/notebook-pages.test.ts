@@ -43,6 +43,14 @@ const README = [
   "```ts",
   "`a`",
   "```",
+  "",
+  "```ts harness",
+  "if (process.env.CI) throw new Error('a CI guard');",
+  "```",
+  "",
+  "```ts needs=bpf_map_elem timeout=300000 expect=/ok/",
+  "`ok`",
+  "```",
 ].join("\n");
 
 const part = parsePart(README, "/repo/tutorials/part-3-advanced/README.md");
@@ -51,6 +59,7 @@ const recorded: RecordedChapter = {
   number: 18,
   title: "BPF Iterators",
   kernel: "6.18.0-test",
+  machine: { kernel: "6.18.0-test", virtualization: "KVM", cpu: "AMD EPYC × 2" },
   date: "2026-11-25T04:00:00.000Z",
   node: "v20.0.0",
   cells: [
@@ -64,6 +73,17 @@ const recorded: RecordedChapter = {
     },
     // Recorded for an older text of the cell: must not be shown.
     { index: 2, hash: cellHash("ts", "`old`"), stdout: "", stderr: "", value: "old" },
+    { index: 3, hash: chapter.cells[3]!.hash, stdout: "", stderr: "" },
+    // Recorded in a guest that loads bpf_map_elem programs.
+    {
+      index: 4,
+      hash: chapter.cells[4]!.hash,
+      stdout: "",
+      stderr: "",
+      value: "ok",
+      machine: { kernel: "6.12.117", virtualization: "TCG", cpu: "QEMU TCG CPU × 2" },
+      date: "2026-11-24T00:00:00.000Z",
+    },
   ],
 };
 
@@ -77,9 +97,12 @@ describe("chapterPage", () => {
   it("shows each cell with its recorded output and kernel", () => {
     expect(page).toContain("slug: /tutorials/chapter-18");
     expect(page).toContain('title: "Chapter 18 — BPF Iterators"');
-    expect(page).toContain("Outputs recorded on Linux 6.18.0-test");
+    expect(page).toContain("Outputs recorded on Linux 6.18.0-test (KVM, AMD EPYC × 2)");
+    expect(page).toContain("1 cell was recorded on another machine");
     const cells = page.split("\n").filter((l) => l.startsWith("<NotebookCell "));
-    expect(cells).toHaveLength(3);
+    // The harness cell is not shown.
+    expect(cells).toHaveLength(4);
+    expect(page).not.toContain("a CI guard");
     expect(cells[0]).toContain("hidden={true}");
     expect(cells[1]).toContain(
       'output={{"stdout":"","stderr":"","error":"Error: EPERM </pre>{}"}}',
@@ -87,6 +110,12 @@ describe("chapterPage", () => {
     expect(cells[1]).toContain('kernel={"6.18.0-test"}');
     expect(cells[1]).toContain('attrs={["throws=/EPERM/"]}');
     expect(cells[2]).not.toContain("output=");
+    expect(cells[1]).toContain('"virtualization":"KVM"');
+    expect(cells[1]).not.toContain("elsewhere");
+    expect(cells[3]).toContain('kernel={"6.12.117"}');
+    expect(cells[3]).toContain('"virtualization":"TCG"');
+    expect(cells[3]).toContain('date={"2026-11-24T00:00:00.000Z"}');
+    expect(cells[3]).toContain("elsewhere={true}");
     expect(page).toContain('<LiveAssembler initial={"r0 = 0\\nexit"} />');
   });
 

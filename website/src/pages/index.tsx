@@ -15,6 +15,9 @@ export default function Home(): ReactNode {
           <Link className="button button--primary button--lg" to="/docs/getting-started">
             Getting started
           </Link>
+          <Link className="button button--secondary button--lg" to="/docs/tutorials/chapter-18">
+            Chapter 18: BPF iterators
+          </Link>
           <Link
             className="button button--secondary button--lg"
             to="/docs/tutorials/part-1-foundations"
@@ -27,7 +30,21 @@ export default function Home(): ReactNode {
         </div>
         <p>
           The tutorials are notebooks: every code cell ran against a real kernel, and the output
-          shown under it was recorded from that run.
+          shown under it was recorded from that run, with the machine it ran on.
+        </p>
+        <h2>Quick start</h2>
+        <p>From a clone of the repository, as root, on Linux 5.8 or later with BTF:</p>
+        <pre>
+          <code>
+            {
+              "sudo npm run demo   # set up; run a task iterator written with the DSL\nsudo npm test       # set up; lint, typecheck, unit and kernel tests\nnode tutorials/dist/cli.js --chapter 18   # run the iterator chapter's notebook"
+            }
+          </code>
+        </pre>
+        <p>
+          Then read <Link to="/docs/getting-started">Getting started</Link> and{" "}
+          <Link to="/docs/tutorials/chapter-18">Chapter 18</Link>, which walks through the kernel's
+          iterator contract one syscall per cell.
         </p>
       </main>
     </Layout>

@@ -10,6 +10,14 @@ export interface RecordedOutput {
   error?: string;
 }
 
+/** The machine a cell's output was recorded on (tutorials/runner/src/machine.ts). */
+export interface RecordedMachine {
+  kernel: string;
+  /** "none", "KVM", "TCG" (QEMU's emulation) or "VM". */
+  virtualization: string;
+  cpu: string;
+}
+
 export interface NotebookCellProps {
   /** 1-based position of the cell in its chapter. */
   n: number;
@@ -21,14 +29,30 @@ export interface NotebookCellProps {
   output?: RecordedOutput;
   kernel?: string;
   date?: string;
+  /** Where the output was recorded; absent in recordings older than the field. */
+  machine?: RecordedMachine;
+  /** The cell was recorded on another machine than the rest of its chapter (say, a VM guest). */
+  elsewhere?: boolean;
 }
+
+const VIRTUALIZATION: Record<string, string> = {
+  none: "no virtualisation",
+  KVM: "KVM guest",
+  TCG: "QEMU TCG (emulated) guest",
+  VM: "virtual machine",
+};
 
 function OutputBlock({
   n,
   output,
   kernel,
   date,
-}: Pick<NotebookCellProps, "n" | "output" | "kernel" | "date">): ReactNode {
+  machine,
+  elsewhere,
+}: Pick<
+  NotebookCellProps,
+  "n" | "output" | "kernel" | "date" | "machine" | "elsewhere"
+>): ReactNode {
   if (!output) {
     return (
       <div
@@ -45,10 +69,18 @@ function OutputBlock({
       <div className={styles.outputHeader}>
         <span className={styles.prompt}>Out [{n}]</span>
         <span
-          className={`nb-kernel ${styles.kernel}`}
-          title={date ? `recorded ${date}` : undefined}
+          className={`nb-kernel ${styles.kernel}${elsewhere ? ` ${styles.elsewhere}` : ""}`}
+          title={[
+            date ? `recorded ${date}` : "",
+            machine ? `CPU: ${machine.cpu}` : "",
+            elsewhere ? "recorded on another machine than the rest of the chapter" : "",
+          ]
+            .filter(Boolean)
+            .join("\n")}
         >
           Linux {kernel}
+          {machine ? ` · ${VIRTUALIZATION[machine.virtualization] ?? machine.virtualization}` : ""}
+          {machine ? ` · ${machine.cpu}` : ""}
           {date ? ` · ${date.slice(0, 10)}` : ""}
         </span>
       </div>
@@ -70,11 +102,12 @@ function OutputBlock({
 /** One notebook cell: its code, then what it printed and returned when the chapter ran. */
 export default function NotebookCell(props: NotebookCellProps): ReactNode {
   const { n, source, attrs, hidden } = props;
-  const badges = attrs
-    .filter((a) => a !== "hidden")
-    .map((a) =>
-      a.startsWith("throws") ? `expected to throw${a.length > 6 ? `: ${a.slice(7)}` : ""}` : a,
-    );
+  // Only what tells a reader something: the test harness's patterns and limits stay out.
+  const badges = attrs.flatMap((a) => {
+    if (a === "throws" || a.startsWith("throws=")) return ["expected to throw"];
+    if (a.startsWith("needs=")) return [`needs ${a.slice(6).split(",").join(", ")} programs`];
+    return [];
+  });
   const cell = (
     <>
       <div className={styles.inputHeader}>
@@ -86,7 +119,14 @@ export default function NotebookCell(props: NotebookCellProps): ReactNode {
         ))}
       </div>
       <CodeBlock language="ts">{source}</CodeBlock>
-      <OutputBlock n={n} output={props.output} kernel={props.kernel} date={props.date} />
+      <OutputBlock
+        n={n}
+        output={props.output}
+        kernel={props.kernel}
+        date={props.date}
+        machine={props.machine}
+        elsewhere={props.elsewhere}
+      />
     </>
   );
   return (

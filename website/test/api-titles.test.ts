@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { unescapeMarkdown, withCleanTitle } from "../scripts/api-titles.mjs";
+import { siteLocation } from "../scripts/site-url.mjs";
+
+describe("API page titles", () => {
+  it("drop typedoc-plugin-markdown's escapes from the title and sidebar label", () => {
+    expect(unescapeMarkdown("BPF\\_F\\_REPLACE \\<T\\>")).toBe("BPF_F_REPLACE <T>");
+    const page = withCleanTitle(
+      "# Variable: BPF\\_F\\_REPLACE\n\n> `const` **BPF\\_F\\_REPLACE**\n",
+    );
+    expect(page).toBe(
+      '---\ntitle: "Variable: BPF_F_REPLACE"\nsidebar_label: "BPF_F_REPLACE"\n---\n\n# Variable: BPF\\_F\\_REPLACE\n\n> `const` **BPF\\_F\\_REPLACE**\n',
+    );
+    expect(withCleanTitle(page)).toBe(page);
+    expect(withCleanTitle("no heading")).toBe("no heading");
+  });
+});
+
+describe("siteLocation", () => {
+  it("splits the published address into Docusaurus's url and baseUrl", () => {
+    expect(siteLocation("https://example.org/docs")).toEqual({
+      url: "https://example.org",
+      baseUrl: "/docs/",
+    });
+    expect(siteLocation("http://127.0.0.1:8080/")).toEqual({
+      url: "http://127.0.0.1:8080",
+      baseUrl: "/",
+    });
+    expect(siteLocation("").url).toBe("https://ts-ebpf.github.io");
+    expect(() => siteLocation("example.org")).toThrow(TypeError);
+    expect(() => siteLocation("ftp://example.org/")).toThrow(/http/);
+    expect(() => siteLocation("https://example.org/?x=1")).toThrow(/query/);
+  });
+});
