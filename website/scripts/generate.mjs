@@ -15,6 +15,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { outputsPath, readOutputs, readPart } from "@ts-ebpf/tutorials";
 import {
+  apiLinkMap,
   benchmarksPage,
   chapterFileName,
   chapterPage,
@@ -28,7 +29,27 @@ const repo = join(website, "..");
 const tutorials = process.env.TS_EBPF_TUTORIALS_DIR ?? join(repo, "tutorials");
 const docs = join(website, "docs");
 
+/** Symbol → API page route, from typedoc's output when it has run (docs:build runs it first). */
+function apiLinks() {
+  const root = join(docs, "api", "@ts-ebpf");
+  if (!existsSync(root)) return new Map();
+  /** @type {{ pkg: string, kind: string, name: string }[]} */
+  const pages = [];
+  for (const pkg of readdirSync(root)) {
+    const dir = join(root, pkg);
+    if (!existsSync(join(dir, "index.md"))) continue;
+    for (const kind of readdirSync(dir, { withFileTypes: true })) {
+      if (!kind.isDirectory()) continue;
+      for (const file of readdirSync(join(dir, kind.name))) {
+        if (file.endsWith(".md")) pages.push({ pkg, kind: kind.name, name: file.slice(0, -3) });
+      }
+    }
+  }
+  return apiLinkMap(pages);
+}
+
 function generateBook() {
+  const links = apiLinks();
   const out = join(docs, "tutorials");
   rmSync(out, { recursive: true, force: true });
   const slugs = readdirSync(tutorials, { withFileTypes: true })
@@ -49,12 +70,14 @@ function generateBook() {
     writeFileSync(join(dir, "_category_.json"), partCategory(part, i + 1));
     writeFileSync(join(dir, "index.mdx"), partIndexPage(part, 0));
     for (const chapter of part.chapters) {
-      const page = chapterPage(part, chapter, outputs.chapters[String(chapter.number)]);
+      const page = chapterPage(part, chapter, outputs.chapters[String(chapter.number)], links);
       writeFileSync(join(dir, chapterFileName(chapter)), page);
       pages++;
     }
   });
-  console.log(`generate: ${pages} chapter pages from ${slugs.length} parts`);
+  console.log(
+    `generate: ${pages} chapter pages from ${slugs.length} parts (${links.size} API symbols linkable)`,
+  );
 }
 
 function generateBenchmarks() {

@@ -29,10 +29,42 @@ export function chapterFileName(chapter) {
 }
 
 /**
+ * Links code spans that name an exported symbol of the API reference (`createIterator`,
+ * `seqPrintf()`) to its page, once per page: `links` maps a symbol to its route, `done`
+ * holds the symbols already linked.
+ * @typedef {{ links: ReadonlyMap<string, string>, done: Set<string> }} ApiLinker
+ */
+
+/**
+ * The route of each top-level export of the API reference, from typedoc's output
+ * (docs/api/@ts-ebpf/<package>/<kind>/<Name>.md); a name exported by several packages goes
+ * to the first of `packages`.
+ * @param {{ pkg: string, kind: string, name: string }[]} pages
+ * @param {string[]} [packages]
+ * @returns {Map<string, string>}
+ */
+export function apiLinkMap(pages, packages = ["iter", "dsl", "syscall", "btf", "elf", "spec"]) {
+  const rank = (/** @type {string} */ pkg) => {
+    const i = packages.indexOf(pkg);
+    return i < 0 ? packages.length : i;
+  };
+  /** @type {Map<string, { route: string, rank: number }>} */
+  const best = new Map();
+  for (const { pkg, kind, name } of pages) {
+    if (name === "index" || name.length < 4) continue;
+    const route = `/docs/api/@ts-ebpf/${pkg}/${kind}/${name}/`;
+    const current = best.get(name);
+    if (!current || rank(pkg) < current.rank) best.set(name, { route, rank: rank(pkg) });
+  }
+  return new Map([...best].map(([name, { route }]) => [name, route]));
+}
+
+/**
  * Escapes what MDX would read as JSX or expressions in one line of prose, outside code spans.
  * @param {string} line
+ * @param {ApiLinker} [linker]
  */
-function escapeInline(line) {
+function escapeInline(line, linker) {
   let out = "";
   let i = 0;
   while (i < line.length) {
@@ -41,7 +73,16 @@ function escapeInline(line) {
       const fence = tick[0];
       const end = line.indexOf(fence, i + fence.length);
       if (end >= 0) {
-        out += line.slice(i, end + fence.length);
+        const span = line.slice(i, end + fence.length);
+        const symbol = /^`([A-Za-z_$][\w$]*)(?:\(\))?`$/.exec(span)?.[1];
+        const route = symbol ? linker?.links.get(symbol) : undefined;
+        // Not inside a Markdown link already: "[`x`](...)".
+        if (route && symbol && !linker?.done.has(symbol) && line[i - 1] !== "[") {
+          linker?.done.add(symbol);
+          out += `[${span}](${route})`;
+        } else {
+          out += span;
+        }
         i = end + fence.length;
         continue;
       }
@@ -67,8 +108,9 @@ function escapeInline(line) {
  * chapter: ### becomes ##, #### becomes ###. Code fences pass through; HTML comments go.
  * @param {string} text
  * @param {boolean} [shiftHeadings]
+ * @param {ApiLinker} [linker] links API symbols in prose (not in headings)
  */
-export function proseToMdx(text, shiftHeadings = true) {
+export function proseToMdx(text, shiftHeadings = true, linker = undefined) {
   const lines = text.replace(/<!--[\s\S]*?-->/g, "").split("\n");
   /** @type {string[]} */
   const out = [];
@@ -90,7 +132,7 @@ export function proseToMdx(text, shiftHeadings = true) {
       out.push(`${heading[1].slice(1)}${escapeInline(heading[2])}`);
       continue;
     }
-    out.push(escapeInline(line));
+    out.push(escapeInline(line, linker));
   }
   return out.join("\n").trim();
 }
@@ -105,8 +147,11 @@ function js(value) {
  * @param {Part} part
  * @param {Chapter} chapter
  * @param {RecordedChapter | undefined} recorded
+ * @param {ReadonlyMap<string, string>} [apiLinks] symbol → API page route (apiLinkMap)
  */
-export function chapterPage(part, chapter, recorded) {
+export function chapterPage(part, chapter, recorded, apiLinks = new Map()) {
+  /** @type {ApiLinker} */
+  const linker = { links: apiLinks, done: new Set() };
   const lines = [
     "---",
     `title: ${JSON.stringify(`Chapter ${chapter.number} — ${chapter.title}`)}`,
@@ -146,7 +191,7 @@ export function chapterPage(part, chapter, recorded) {
 
   for (const block of chapter.blocks) {
     if (block.kind === "prose") {
-      lines.push(proseToMdx(block.text), "");
+      lines.push(proseToMdx(block.text, true, linker), "");
     } else if (block.kind === "live") {
       lines.push(`<LiveAssembler initial=${js(block.source)} />`, "");
     } else if (block.attrs.harness) {

@@ -2,6 +2,7 @@ import { compile } from "@mdx-js/mdx";
 import { cellHash, parsePart, type RecordedChapter } from "@ts-ebpf/tutorials";
 import { describe, expect, it } from "vitest";
 import {
+  apiLinkMap,
   benchmarksPage,
   chapterFileName,
   chapterPage,
@@ -124,6 +125,30 @@ describe("chapterPage", () => {
     expect(page).toContain("\n### Deeper\n");
     expect(page).toContain("int main(void) { return 0; } // <not jsx>");
     expect(page).toContain("<TOCInline toc={toc} />");
+  });
+});
+
+describe("API links", () => {
+  const links = apiLinkMap([
+    { pkg: "syscall", kind: "functions", name: "createIterator" },
+    { pkg: "iter", kind: "functions", name: "createIterator" },
+    { pkg: "dsl", kind: "functions", name: "seqPrintf" },
+    { pkg: "dsl", kind: "variables", name: "OUT" },
+  ]);
+  it("map each exported name to its page, preferring iter, then dsl, syscall, btf", () => {
+    expect(links.get("createIterator")).toBe("/docs/api/@ts-ebpf/iter/functions/createIterator/");
+    expect(links.has("OUT")).toBe(false);
+  });
+  it("link the first code span naming a symbol, outside headings and links", () => {
+    const linker = { links, done: new Set<string>() };
+    const mdx = proseToMdx(
+      "### `seqPrintf`\n\nUse `seqPrintf()` and `createIterator`; `seqPrintf` again; [`createIterator`](x).",
+      true,
+      linker,
+    );
+    expect(mdx).toBe(
+      "## `seqPrintf`\n\nUse [`seqPrintf()`](/docs/api/@ts-ebpf/dsl/functions/seqPrintf/) and [`createIterator`](/docs/api/@ts-ebpf/iter/functions/createIterator/); `seqPrintf` again; [`createIterator`](x).",
+    );
   });
 });
 
