@@ -256,6 +256,22 @@ describeKernel("network namespaces", () => {
     },
   );
 
+  it.skipIf(skip)(
+    "taskNamespaces() gives each task's network and mount namespace, as /proc/<pid>/ns shows them",
+    async () => {
+      const list = await iter.taskNamespaces();
+      const byPid = new Map(list.map((t) => [t.pid, t]));
+      for (const pid of [process.pid, unnamed.pid!]) {
+        expect(byPid.get(pid)).toEqual({
+          tgid: pid,
+          pid,
+          netns: inode(`/proc/${pid}/ns/net`),
+          mntns: inode(`/proc/${pid}/ns/mnt`),
+        });
+      }
+    },
+  );
+
   it.skipIf(skip || !hasTarget("tcp"))(
     "the event-loop thread and every other thread stay in their network namespace",
     async () => {
@@ -274,10 +290,11 @@ describeKernel("network namespaces", () => {
       const tcp = iter.builtinOf("tcp")!;
       const gone = { tgid: 0x3ffffff, pid: 0x3ffffff, netns: 4000000001, mntns: 0 };
       const skipped: iter.SkippedNamespace[] = [];
-      const records = await iter.readPerNetns(tcp, async () => [gone], {
-        netns: "all",
-        onSkipped: (s) => skipped.push(s),
-      });
+      const records = await iter.readPerNetns(
+        tcp,
+        { netns: "all", onSkipped: (s) => skipped.push(s) },
+        async () => [gone],
+      );
       expect(skipped).toHaveLength(1);
       expect(skipped[0]!.inode).toBe(4000000001);
       expect(skipped[0]!.error.message).toMatch(/exited/);

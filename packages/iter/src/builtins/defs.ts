@@ -15,8 +15,6 @@ import type { CgroupParams, IteratorParams, MapFdOwner, TaskParams } from "../pa
 import type { ReaderOptions } from "../reader.js";
 import { type Builtin, type BuiltinRecord, defineBuiltin, type RawRecord } from "./builtin.js";
 import {
-  type FoundNamespace,
-  findNetworkNamespaces,
   type InNetns,
   type NetnsOptions,
   readPerNetns,
@@ -627,21 +625,11 @@ export const bpfProgs = readAll(BPF_PROG);
 
 export const bpfLinks = readAll(BPF_LINK);
 
-/** The tasks' namespaces, for `{ netns: "all" }` to find every network namespace in use. */
-const namespaceTasks = () => TASK.read(undefined, {});
-
-/**
- * Every network namespace in use (what `{ netns: "all" }` walks): the tasks'
- * and those only a bind mount keeps alive, with where each was found.
- */
-export const networkNamespaces = (): Promise<FoundNamespace[]> =>
-  findNetworkNamespaces(namespaceTasks);
-
 /** The function giving every record of a per-network-namespace built-in, in `{ netns }`. */
 const readNetns =
   <R extends object>(builtin: Builtin<R>) =>
   (options: NetnsOptions = {}): Promise<InNetns<R>[]> =>
-    readPerNetns(builtin, namespaceTasks, options);
+    readPerNetns(builtin, options);
 
 /**
  * TCP sockets (IPv4 and IPv6) of the caller's network namespace, or of

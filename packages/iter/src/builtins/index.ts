@@ -6,6 +6,7 @@
 import type { MapFdOwner } from "../params.js";
 import { closeBuiltinPrograms } from "./builtin.js";
 import { closeMapElemPrograms } from "./map-elems.js";
+import { closeNamespacePrograms } from "./namespaces.js";
 import { closePidnsPrograms } from "./pidns.js";
 
 export {
@@ -31,10 +32,12 @@ export {
   type NetnsOptions,
   type NetnsSelector,
   netnsMounts,
+  networkNamespaces,
   ownNetnsInode,
   readPerNetns,
   type SkippedNamespace,
   type TaskNamespaces,
+  taskNamespaces,
 } from "./namespaces.js";
 export {
   cgroupPaths,
@@ -58,6 +61,7 @@ export function closeBuiltins(): void {
   closeBuiltinPrograms();
   closeMapElemPrograms();
   closePidnsPrograms();
+  closeNamespacePrograms();
 }
 
 export type { MapFdOwner };

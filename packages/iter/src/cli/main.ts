@@ -516,7 +516,7 @@ async function printInNetns(
   netns: number | string,
   json: boolean,
 ): Promise<void> {
-  const records = await it.readPerNetns(builtin, () => it.tasks(), {
+  const records = await it.readPerNetns(builtin, {
     netns,
     onSkipped: (s) =>
       process.stderr.write(
