@@ -19,6 +19,7 @@ import { chunkSizes } from "./scenarios/chunk-size.js";
 import type { Context } from "./scenarios/context.js";
 import { lookupElem } from "./scenarios/lookup.js";
 import { mapDump } from "./scenarios/map-dump.js";
+import { netnsSockets } from "./scenarios/netns.js";
 import { taskList } from "./scenarios/tasks.js";
 import { loadTsApi } from "./ts-api.js";
 import { readVmInfo, runInVm, testVmCli, VM_RUN_FILE } from "./vm.js";
@@ -29,6 +30,7 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<GroupResult[]>> = {
   "chunk-size": chunkSizes,
   "lookup-elem": lookupElem,
   "btf-dsl": btfAndDsl,
+  netns: netnsSockets,
 };
 
 const KIB = 1024;

@@ -16,6 +16,7 @@ export const C_PROGRAMS = [
   "task_iter",
   "btf_parse",
   "spawner",
+  "netns_sockets",
 ] as const;
 export type CProgram = (typeof C_PROGRAMS)[number];
 
