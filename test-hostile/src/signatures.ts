@@ -751,6 +751,7 @@ export const SIGNATURES: Record<string, Entry> = {
   "iter:cgroupPaths": { args: [], runs: 0.3 },
   "iter:pidnsInode": { args: [{ oneOf: ["pid", "path"] }] },
   "iter:readNsIds": { args: ["int", "u32", readerOptions], resetCaches: true, runs: 0.3 },
+  "iter:taskNamespaces": { args: [readerOptions], resetCaches: true, runs: 0.3 },
   "iter:readPerNetns": {
     skip: "takes a Builtin (from builtinOf) and a task source; tcp, udp, unix, ipv6Routes and netlinkSockets call it with every option",
   },
