@@ -29,6 +29,10 @@ if [ "${1:-}" = "--test" ]; then
   command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
   command -v busybox >/dev/null 2>&1 || missing+=(busybox-static) # test-vm's cpio test
   command -v strace >/dev/null 2>&1 || missing+=(strace) # iter's bpf-iter cat race test
+  # iter's and syscall's namespace tests: ip netns, ss, unshare
+  command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+  command -v ss >/dev/null 2>&1 || missing+=(iproute2)
+  command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
       echo "setup: installing ${missing[*]}" >&2
