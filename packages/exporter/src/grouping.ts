@@ -55,11 +55,11 @@ const TEMPLATE_RE = /\{\{\s*\.(\w+)\s*\}\}/g;
 
 function templateFields(template: string): Set<TemplateField> {
   const used = new Set<TemplateField>();
-  for (const m of template.matchAll(TEMPLATE_RE)) {
-    const field = m[1] as TemplateField;
-    if (!TEMPLATE_FIELDS.includes(field)) {
+  for (const m of template.matchAll(/\{\{(.*?)\}\}/g)) {
+    const field = /^\s*\.(\w+)\s*$/.exec(m[1]!)?.[1] as TemplateField | undefined;
+    if (field === undefined || !TEMPLATE_FIELDS.includes(field)) {
       throw new TypeError(
-        `name template "${template}": {{.${m[1]}}} is not supported; use ${TEMPLATE_FIELDS.map((f) => `{{.${f}}}`).join(", ")}`,
+        `name template "${template}": ${m[0]} is not supported; use ${TEMPLATE_FIELDS.map((f) => `{{.${f}}}`).join(", ")}`,
       );
     }
     used.add(field);

@@ -1,0 +1,179 @@
+// The exporter against the running kernel: the task program's records
+// against /proc for processes this test starts, and a scrape that finds them.
+import { type ChildProcess, spawn } from "node:child_process";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadKernelBtf } from "@ts-ebpf/btf";
+import { createIterator } from "@ts-ebpf/iter";
+import { describeKernel } from "@ts-ebpf/testing";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { Exporter, groupBy, ProcessDecoder, processProgram } from "../src/index.js";
+import { checkExposition, seriesValue } from "./helpers.js";
+
+/** Field `n` (1-based, after the comm) of /proc/<pid>/stat. */
+function procStat(pid: number, n: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[n - 3]);
+}
+
+function status(pid: number, key: string): string {
+  const m = new RegExp(`^${key}:\\s*(.*)$`, "m").exec(
+    readFileSync(`/proc/${pid}/status`, "latin1"),
+  );
+  return m?.[1] ?? "";
+}
+
+const CLK_TCK = 100;
+
+async function readProcesses(options: { exe?: boolean; maxFdWords?: number } = {}) {
+  const program = processProgram(loadKernelBtf(), options);
+  using link = createIterator(program.spec, "task");
+  const reader = link.open();
+  try {
+    return new ProcessDecoder(program.layout).decode(await reader.readAll());
+  } finally {
+    reader.close();
+  }
+}
+
+describeKernel("the exporter's task program", () => {
+  let dir: string;
+  let child: ChildProcess;
+  const comm = `expt${process.pid}`.slice(0, 15);
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "exporter-"));
+    // A copy of sleep under a name of our own: its comm is that name.
+    const exe = join(dir, comm);
+    copyFileSync("/bin/sleep", exe);
+    const { chmodSync } = await import("node:fs");
+    chmodSync(exe, 0o755);
+    child = spawn(exe, ["600"], { stdio: ["ignore", "ignore", "ignore", "pipe", "pipe", "pipe"] });
+    await new Promise((r) => setTimeout(r, 200));
+    // Wait for exec to finish (comm changes then).
+    for (
+      let i = 0;
+      i < 50 && readFileSync(`/proc/${child.pid}/comm`, "latin1").trim() !== comm;
+      i++
+    ) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+  afterAll(() => {
+    child?.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("reads what /proc shows of a process: comm, uid, threads, fds, RSS, start time, state", async () => {
+    const ps = await readProcesses({ exe: true });
+    const pid = child.pid!;
+    const p = ps.get(pid)!;
+    expect(p).toBeDefined();
+    expect(p.comm).toBe(comm);
+    expect(p.exe).toBe(comm);
+    expect(p.uid).toBe(process.getuid!());
+    expect(p.state).toBe("S");
+    expect(p.threads).toBe(1);
+    expect(p.kernelThread).toBe(false);
+    // stdin/out/err plus the three pipes.
+    expect(p.fds).toBe(readdirSync(`/proc/${pid}/fd`).length);
+    expect(p.fds).toBeGreaterThanOrEqual(6);
+    const rssKb = Number(status(pid, "VmRSS").split(" ")[0]);
+    expect(Math.abs((p.rssPages * 4096) / 1024 - rssKb)).toBeLessThanOrEqual(rssKb * 0.1 + 8);
+    // starttime in clock ticks since boot.
+    expect(Math.floor(p.startTime / (1e9 / CLK_TCK))).toBe(procStat(pid, 22));
+  });
+
+  it("sums the threads of a process and counts its fds once", async () => {
+    const ticks = procStat(process.pid, 14) + procStat(process.pid, 15);
+    const ps = await readProcesses();
+    const me = ps.get(process.pid)!;
+    expect(me.comm).toBe(readFileSync("/proc/self/comm", "latin1").trim());
+    const threads = Number(status(process.pid, "Threads"));
+    expect(Math.abs(me.threads - threads)).toBeLessThanOrEqual(2);
+    const fds = readdirSync("/proc/self/fd").length;
+    expect(Math.abs(me.fds - fds)).toBeLessThanOrEqual(3);
+    // CPU: at least what /proc showed before the read, in ticks.
+    expect(me.runtime / (1e9 / CLK_TCK)).toBeGreaterThanOrEqual(ticks - 2);
+    expect(me.utime + me.stime).toBe(me.runtime);
+    const kthreadd = ps.get(2);
+    if (kthreadd) {
+      expect(kthreadd.kernelThread).toBe(true);
+      expect(kthreadd.fds).toBe(0);
+      expect(kthreadd.rssPages).toBe(0);
+    }
+  });
+
+  it("flags an fd table larger than it counts", async () => {
+    // One word (64 fds) counted; this process has more fds than that open once we open them.
+    const extra: number[] = [];
+    const { openSync, closeSync } = await import("node:fs");
+    try {
+      for (let i = 0; i < 80; i++) extra.push(openSync("/dev/null", "r"));
+      const me = (await readProcesses({ maxFdWords: 1 })).get(process.pid)!;
+      expect(me.fdsTruncated).toBe(true);
+      expect(me.fds).toBeLessThanOrEqual(64);
+      const whole = (await readProcesses()).get(process.pid)!;
+      expect(whole.fdsTruncated).toBe(false);
+      expect(whole.fds).toBeGreaterThanOrEqual(80);
+    } finally {
+      for (const fd of extra) closeSync(fd);
+    }
+  });
+});
+
+describeKernel("Exporter on the kernel", () => {
+  let server: Server;
+  let port = 0;
+  let exporter: Exporter;
+  beforeAll(async () => {
+    server = createServer();
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    port = (server.address() as { port: number }).port;
+    exporter = new Exporter({ grouping: groupBy("comm") });
+  });
+  afterAll(() => {
+    server?.close();
+    exporter?.close();
+  });
+
+  it("finds this test's process group and its listening socket", async () => {
+    const { body } = await exporter.scrape();
+    checkExposition(body, "prometheus");
+    const comm = readFileSync("/proc/self/comm", "latin1").trim();
+    expect(
+      seriesValue(body, `bpf_iter_group_processes{groupname="${comm}"}`),
+    ).toBeGreaterThanOrEqual(1);
+    expect(seriesValue(body, `bpf_iter_tcp_listeners{family="inet",port="${port}"}`)).toBe(1);
+    for (const c of ["processes", "sockets", "bpf"]) {
+      expect(seriesValue(body, `bpf_iter_scrape_collector_success{collector="${c}"}`)).toBe(1);
+    }
+    // The exporter's own program is among the BPF programs it lists.
+    expect(body).toMatch(
+      /^bpf_iter_bpf_program_info\{id="\d+",name="bpf_iter_procs",type="tracing"/m,
+    );
+    const om = await exporter.scrape("openmetrics");
+    checkExposition(om.body, "openmetrics");
+  });
+
+  it("its CPU counters never go back between scrapes", async () => {
+    const read = async () =>
+      (await exporter.scrape()).body
+        .split("\n")
+        .filter((l) => l.startsWith("bpf_iter_group_cpu_seconds_total{"))
+        .map(
+          (l) => [l.slice(0, l.lastIndexOf(" ")), Number(l.slice(l.lastIndexOf(" ") + 1))] as const,
+        );
+    const before = new Map(await read());
+    // Work and short-lived processes in between.
+    const kids = Array.from({ length: 5 }, () => spawn("/bin/true"));
+    await Promise.all(kids.map((k) => new Promise((r) => k.on("close", r))));
+    const after = new Map(await read());
+    for (const [series, value] of before) {
+      expect(after.get(series), series).toBeGreaterThanOrEqual(value);
+    }
+  });
+});
