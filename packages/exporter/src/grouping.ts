@@ -25,7 +25,8 @@ export interface GroupContext {
 
 /** One rule of a process-exporter config: a name template and what a process must match. */
 export interface MatchRule {
-  readonly name: string;
+  /** Name template (default "{{.ExeBase}}", as process-exporter's). */
+  readonly name?: string;
   /** Exact comm values. */
   readonly comm?: readonly string[];
   /** Executables: a path matches by its basename (the kernel gives the exe's name, not its path). */

@@ -45,6 +45,7 @@ function fakeSources(procs: { current: ProcessSample[] }, calls = { n: 0 }): Par
         remoteAddress: "0.0.0.0",
         remotePort: 0,
         uid: 0,
+        netns: 0,
       },
       {
         family: "inet6",
@@ -55,6 +56,7 @@ function fakeSources(procs: { current: ProcessSample[] }, calls = { n: 0 }): Par
         remoteAddress: "::1",
         remotePort: 8080,
         uid: 0,
+        netns: 0,
       },
     ],
     udp: async () => [],
@@ -318,6 +320,7 @@ describe("Exporter", () => {
       remoteAddress: "0.0.0.0",
       remotePort: 0,
       uid: 0,
+      netns: 0,
     }));
     using e = new Exporter({
       sources: { ...fakeSources({ current: [] }), tcp: async () => listeners },
