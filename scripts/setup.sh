@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Brings a fresh clone to a runnable state: pnpm, dependencies, the native
 # addon and every package's build. With --test, also the Debian tools the
-# cross-check tests call (bpftool, clang, llvm, busybox, strace), when running as root.
+# cross-check tests call (bpftool, clang, llvm, busybox, strace, prometheus), when running as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,30 +21,39 @@ if [ -z "${npm_config_nodedir:-}" ]; then
   done
 fi
 
+# Debian packages. Always: what building the native addon from source needs (the
+# repository has no prebuilds; a published @ts-ebpf/syscall does). With --test: every
+# tool a test calls, so a fresh Debian machine with only Node and npm passes `npm test`.
+missing=()
+need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
+need g++ g++
+need make make
+need python3 python3
 if [ "${1:-}" = "--test" ]; then
-  missing=()
-  command -v bpftool >/dev/null 2>&1 || missing+=(bpftool)
-  command -v clang >/dev/null 2>&1 || missing+=(clang)
-  command -v llvm-objdump >/dev/null 2>&1 || missing+=(llvm)
-  command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
-  command -v busybox >/dev/null 2>&1 || missing+=(busybox-static) # test-vm's cpio test
-  command -v strace >/dev/null 2>&1 || missing+=(strace) # iter's bpf-iter cat race test
+  need bpftool bpftool
+  need clang clang
+  need llvm-objdump llvm
+  need setpriv util-linux
+  need busybox busybox-static # test-vm's cpio test
+  need strace strace # iter's bpf-iter cat race test
   # iter's and syscall's namespace tests: ip netns, ss, unshare
-  command -v ip >/dev/null 2>&1 || missing+=(iproute2)
-  command -v ss >/dev/null 2>&1 || missing+=(iproute2)
-  command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
-  if [ ${#missing[@]} -gt 0 ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-      echo "setup: installing ${missing[*]}" >&2
-      apt-get update -qq >/dev/null
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-    else
-      echo "setup: warning: ${missing[*]} missing; cross-check tests will fail" >&2
-    fi
+  need ip iproute2
+  need ss iproute2
+  need unshare util-linux
+  need prometheus prometheus # the exporter's scrape test against a real Prometheus
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing ${missing[*]}" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: warning: ${missing[*]} missing (as root on Debian, setup installs them); the addon build or tests needing them will fail" >&2
   fi
-  if [ "$(id -u)" = 0 ] && ! mountpoint -q /sys/fs/bpf 2>/dev/null; then
-    mount -t bpf bpf /sys/fs/bpf || echo "setup: warning: could not mount bpffs" >&2
-  fi
+fi
+if [ "${1:-}" = "--test" ] && [ "$(id -u)" = 0 ] && ! mountpoint -q /sys/fs/bpf 2>/dev/null; then
+  mount -t bpf bpf /sys/fs/bpf || echo "setup: warning: could not mount bpffs" >&2
 fi
 
 pnpm install --frozen-lockfile --reporter=silent
