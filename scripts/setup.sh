@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings a fresh clone to a runnable state: pnpm, dependencies, the native
-# addon and every package's build. With --test, also the Debian tools the
-# cross-check tests call (bpftool, clang, llvm, busybox, strace, prometheus), when running as root.
+# addon and every package's build. As root on Debian it installs what is missing:
+# g++, make and python3 for the addon, and with --test every tool the tests call
+# (bpftool, clang, llvm, util-linux, busybox, strace, iproute2, prometheus).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
