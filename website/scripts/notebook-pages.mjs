@@ -285,6 +285,22 @@ export function benchmarksPage(reports, charts) {
       "",
     );
   }
+  // Variants the kernel refused (EPERM as root: a security policy refusing bpf_map_elem
+  // programs) are reported as FAILED rows: say why once, above them.
+  if (reports.some((r) => /FAILED:[^|\n]*(?:EPERM|Operation not permitted)/.test(r.text))) {
+    lines.push(
+      ":::note[Variants the kernel refused]",
+      "",
+      "Rows marked FAILED with `EPERM` are variants whose BPF program the measuring machine's",
+      "kernel refused even to root: a security policy there blocks the iterator targets that",
+      "read other maps' contents (`bpf_map_elem`), as [Chapter 18](/docs/tutorials/chapter-18)",
+      "shows. The goals that need those variants are not measured in that run; an emulated VM",
+      "guest that loads them would not give comparable timings.",
+      "",
+      ":::",
+      "",
+    );
+  }
   /** @type {Set<string>} */
   const shown = new Set();
   for (const report of reports) {

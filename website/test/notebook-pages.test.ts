@@ -178,6 +178,13 @@ describe("partIndexPage and benchmarksPage", () => {
     expect(full).toContain("](/bench/task.svg)");
     expect(full.match(/task\.svg/g)).toHaveLength(1);
     expect(full).toContain("![map](/bench/map.svg)");
+    expect(full).not.toContain("Variants the kernel refused");
+    const refused = benchmarksPage(
+      [{ name: "b.md", text: "| mapElems | FAILED: BPF_PROG_LOAD: EPERM (operation not permitted) |\n" }],
+      [],
+    );
+    expect(refused).toContain(":::note[Variants the kernel refused]");
+    await expect(compile(refused)).resolves.toBeDefined();
     await expect(compile(full)).resolves.toBeDefined();
   });
 });
