@@ -180,7 +180,12 @@ describe("partIndexPage and benchmarksPage", () => {
     expect(full).toContain("![map](/bench/map.svg)");
     expect(full).not.toContain("Variants the kernel refused");
     const refused = benchmarksPage(
-      [{ name: "b.md", text: "| mapElems | FAILED: BPF_PROG_LOAD: EPERM (operation not permitted) |\n" }],
+      [
+        {
+          name: "b.md",
+          text: "| mapElems | FAILED: BPF_PROG_LOAD: EPERM (operation not permitted) |\n",
+        },
+      ],
       [],
     );
     expect(refused).toContain(":::note[Variants the kernel refused]");
