@@ -4,6 +4,8 @@
 export interface CellAttributes {
   /** Set-up cell: runs, but the site folds it away. */
   hidden: boolean;
+  /** A check for the test runs only (e.g. "fail in CI when a feature is missing"): runs, never shown on the site. */
+  harness: boolean;
   /** The cell must throw; when a RegExp, the error text must match it. */
   throws: boolean | RegExp;
   /** The cell's output (stdout, stderr and value, joined) must match this. */
@@ -88,7 +90,7 @@ function parseRegex(word: string, value: string): RegExp {
  * such as `expcet=/x/` cannot silently turn a check off.
  */
 export function parseCellAttributes(words: readonly string[]): CellAttributes {
-  const attrs: CellAttributes = { hidden: false, throws: false, needs: [] };
+  const attrs: CellAttributes = { hidden: false, harness: false, throws: false, needs: [] };
   for (const word of words) {
     const eq = word.indexOf("=");
     const key = eq < 0 ? word : word.slice(0, eq);
@@ -97,6 +99,10 @@ export function parseCellAttributes(words: readonly string[]): CellAttributes {
       case "hidden":
         if (value !== undefined) throw new AttributeError(`${word}: "hidden" takes no value`);
         attrs.hidden = true;
+        break;
+      case "harness":
+        if (value !== undefined) throw new AttributeError(`${word}: "harness" takes no value`);
+        attrs.harness = true;
         break;
       case "throws":
         attrs.throws = value === undefined ? true : parseRegex(word, value);

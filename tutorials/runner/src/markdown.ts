@@ -47,6 +47,12 @@ export interface Chapter {
   line: number;
   /** False when the chapter says `<!-- notebook: unprivileged -->`: it runs without root. */
   needsKernel: boolean;
+  /**
+   * The oldest kernel the chapter runs on (`<!-- notebook: linux 6.1 -->`), as [major,
+   * minor]; an older kernel skips the chapter with the reason, even where the kernel is
+   * required.
+   */
+  minKernel?: readonly [number, number];
   blocks: Block[];
   cells: CodeCell[];
 }
@@ -69,6 +75,7 @@ export class NotebookSyntaxError extends Error {
 const CHAPTER_HEADING = /^## Chapter (\d+) [—–-] (.+?)\s*$/;
 const FENCE_OPEN = /^( {0,3})(`{3,}|~{3,})\s*([^`]*)$/;
 const UNPRIVILEGED = /<!--\s*notebook:\s*unprivileged\s*-->/;
+const MIN_KERNEL = /<!--\s*notebook:\s*linux\s+(\d+)\.(\d+)\s*-->/;
 
 export function cellHash(info: string, source: string): string {
   return createHash("sha256").update(info).update("\0").update(source).digest("hex").slice(0, 16);
@@ -167,6 +174,11 @@ export function parsePart(text: string, file: string): Part {
     }
     if (chapter && UNPRIVILEGED.test(line)) {
       chapter.needsKernel = false;
+      continue;
+    }
+    const minKernel = chapter ? MIN_KERNEL.exec(line) : null;
+    if (chapter && minKernel) {
+      chapter.minKernel = [Number(minKernel[1]), Number(minKernel[2])];
       continue;
     }
     (chapter ? prose : intro).push(line);

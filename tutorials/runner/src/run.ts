@@ -46,6 +46,18 @@ export interface RunOptions {
   probeTarget?: (target: string) => Promise<boolean> | boolean;
   /** The machine recordings are attributed to (default: this one). */
   machine?: Machine;
+  /** The running kernel's release (default: os.release()), for `<!-- notebook: linux X.Y -->`. */
+  kernelRelease?: string;
+}
+
+/** Why a kernel is too old for a chapter, or undefined when it is not. */
+export function tooOldFor(chapter: Chapter, kernelRelease: string): string | undefined {
+  if (!chapter.minKernel) return undefined;
+  const [major, minor] = chapter.minKernel;
+  const m = /^(\d+)\.(\d+)/.exec(kernelRelease);
+  const running = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  if (running[0]! > major || (running[0] === major && running[1]! >= minor)) return undefined;
+  return `needs Linux ${major}.${minor} or later; this is ${kernelRelease}`;
 }
 
 export type CellStatus = "passed" | "failed" | "not-run";
@@ -415,6 +427,20 @@ export async function runParts(
         log(
           `!!! ${outcome.status.toUpperCase()} chapter ${chapter.number} (${chapter.title}): ${outcome.reason} !!!`,
         );
+        failIfStale(outcome, summary, log);
+        continue;
+      }
+
+      const tooOld = chapter.needsKernel
+        ? tooOldFor(chapter, options.kernelRelease ?? machine.kernel)
+        : undefined;
+      if (tooOld) {
+        // Not a failure: the chapter's subject does not exist on this kernel.
+        outcome.cells = chapter.cells.map((cell) => ({ cell, status: "not-run" }));
+        outcome.status = "skipped";
+        outcome.reason = tooOld;
+        summary.skipped += chapter.cells.length;
+        log(`!!! SKIPPED chapter ${chapter.number} (${chapter.title}): ${tooOld} !!!`);
         failIfStale(outcome, summary, log);
         continue;
       }

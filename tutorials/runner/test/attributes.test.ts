@@ -31,7 +31,14 @@ describe("parseCellAttributes", () => {
   });
 
   it("defaults to a visible cell that must not throw", () => {
-    expect(parseCellAttributes([])).toEqual({ hidden: false, throws: false, needs: [] });
+    expect(parseCellAttributes([])).toEqual({
+      hidden: false,
+      harness: false,
+      throws: false,
+      needs: [],
+    });
+    expect(parseCellAttributes(["harness"]).harness).toBe(true);
+    expect(() => parseCellAttributes(["harness=1"])).toThrow(/no value/);
     expect(parseCellAttributes(["throws"]).throws).toBe(true);
   });
 

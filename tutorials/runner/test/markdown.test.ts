@@ -34,6 +34,15 @@ describe("parsePart", () => {
     expect(live).toMatchObject({ kind: "live", language: "asm", source: "r0 = 0\nexit" });
   });
 
+  it("reads the oldest kernel a chapter runs on", () => {
+    const part = parsePart(
+      "# P\n## Chapter 1 — A\n<!-- notebook: linux 6.1 -->\n```ts\n1\n```\n## Chapter 2 — B\n",
+      "/x/part-1-p/README.md",
+    );
+    expect(part.chapters[0]!.minKernel).toEqual([6, 1]);
+    expect(part.chapters[1]!.minKernel).toBeUndefined();
+  });
+
   it("ties a cell's hash to its text and attributes", () => {
     const a = parsePart(
       "# P\n## Chapter 1 — A\n```ts\n1\n```\n```ts expect=/1/\n1\n```\n",

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { Machine } from "../src/machine.js";
 import { readPart } from "../src/markdown.js";
 import { readOutputs } from "../src/outputs.js";
-import { describeDifference, type RunOptions, runParts } from "../src/run.js";
+import { describeDifference, type RunOptions, runParts, tooOldFor } from "../src/run.js";
 
 const fixtures = join(import.meta.dirname, "fixtures");
 const temp = mkdtempSync(join(tmpdir(), "notebook-test-"));
@@ -162,6 +162,18 @@ describe("cells that need an iterator target", () => {
     expect(log).toMatch(
       /cell 2 \(line \d+\) \(recorded on Linux 6\.12\.117 [^)]*\)\): value line 1/,
     );
+  });
+});
+
+describe("tooOldFor", () => {
+  const chapter = { minKernel: [6, 1] as const } as Parameters<typeof tooOldFor>[0];
+  it("compares the running kernel's release with the chapter's oldest", () => {
+    expect(tooOldFor(chapter, "5.10.237-1-amd64")).toBe(
+      "needs Linux 6.1 or later; this is 5.10.237-1-amd64",
+    );
+    expect(tooOldFor(chapter, "6.1.0-50-amd64")).toBeUndefined();
+    expect(tooOldFor(chapter, "7.2.0")).toBeUndefined();
+    expect(tooOldFor({ ...chapter, minKernel: undefined }, "4.19.0")).toBeUndefined();
   });
 });
 
