@@ -17,6 +17,7 @@ import { terminalReport } from "./report.js";
 import { btfAndDsl } from "./scenarios/btf-dsl.js";
 import { chunkSizes } from "./scenarios/chunk-size.js";
 import type { Context } from "./scenarios/context.js";
+import { exporterScrapes } from "./scenarios/exporters.js";
 import { lookupElem } from "./scenarios/lookup.js";
 import { mapDump } from "./scenarios/map-dump.js";
 import { netnsSockets } from "./scenarios/netns.js";
@@ -31,6 +32,7 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<GroupResult[]>> = {
   "lookup-elem": lookupElem,
   "btf-dsl": btfAndDsl,
   netns: netnsSockets,
+  exporters: exporterScrapes,
 };
 
 const KIB = 1024;
@@ -41,6 +43,7 @@ function usage(): string {
     "       pnpm bench --render-only <dir>/latest.json   (rewrite that run's Markdown and charts)",
     `scenarios: ${Object.keys(SCENARIOS).join(", ")}`,
     "--quick: small sizes and 3 repetitions, results in bench/results/raw/quick/ (a smoke test)",
+    "--out <dir>: write the run's JSON, Markdown and charts there instead (e.g. one scenario's run)",
     "--vm <kernel>: run inside a test-vm guest booting that kernel of test-vm/kernels.json",
     "    (QEMU; TCG without KVM: slow, and the results say so); the results come back here.",
     "    --vm-memory <MiB> (default 3072), --vm-cpus <n> (default 2), --vm-timeout <s> (default 7200)",
@@ -55,6 +58,7 @@ async function main(): Promise<number> {
       only: { type: "string" },
       reps: { type: "string" },
       "render-only": { type: "string" },
+      out: { type: "string" },
       vm: { type: "string" },
       "vm-memory": { type: "string" },
       "vm-cpus": { type: "string" },
@@ -165,7 +169,8 @@ async function main(): Promise<number> {
     progress.heading(`run finished; results go back to the host`);
     return code;
   }
-  const files = writeResults(run);
+  // --out: a run of some scenarios kept apart from results/ (which a full run writes).
+  const files = values.out === undefined ? writeResults(run) : writeResults(run, values.out);
   process.stdout.write(
     `\n${terminalReport(run)}\nwrote ${files.length} files to ${files[0]?.replace(/\/[^/]*$/, "")}\n`,
   );
