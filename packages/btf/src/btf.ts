@@ -35,6 +35,23 @@ const MAX_LOOKUP_CACHE = 1 << 14;
  */
 class DepthError extends BtfError {}
 
+/**
+ * The type a typedef or a modifier (const, volatile, restrict, type tag)
+ * stands for, as an id; undefined for any other kind.
+ */
+function qualifiedType(t: BtfType): number | undefined {
+  switch (t.kind) {
+    case "typedef":
+    case "const":
+    case "volatile":
+    case "restrict":
+    case "type_tag":
+      return t.type;
+    default:
+      return undefined;
+  }
+}
+
 /** Where a member sits, from `Btf.memberOffset`. */
 export interface MemberLocation {
   /** Byte offset from the start of the object the last pointer hop lands on (or of the struct). */
@@ -688,24 +705,15 @@ export class Btf {
   /** Follows typedefs and modifiers (const, volatile, restrict, type tags) to the underlying type. */
   resolve(ref: TypeRef): BtfType {
     let t = this.lookup(ref);
-    for (let depth = 0; ; depth++) {
-      switch (t.kind) {
-        case "typedef":
-        case "const":
-        case "volatile":
-        case "restrict":
-        case "type_tag":
-          if (depth >= MAX_RESOLVE_DEPTH) {
-            throw new DepthError(
-              `type id ${t.id}: reference chain longer than ${MAX_RESOLVE_DEPTH} (a loop?)`,
-            );
-          }
-          t = this.type(t.type);
-          break;
-        default:
-          return t;
+    for (let depth = 0, next = qualifiedType(t); next !== undefined; next = qualifiedType(t)) {
+      if (depth++ >= MAX_RESOLVE_DEPTH) {
+        throw new DepthError(
+          `type id ${t.id}: reference chain longer than ${MAX_RESOLVE_DEPTH} (a loop?)`,
+        );
       }
+      t = this.type(next);
     }
+    return t;
   }
 
   /** Size in bytes, as C `sizeof` would give it. Pointers are 8 bytes. */
@@ -721,17 +729,8 @@ export class Btf {
     if (depth > MAX_RESOLVE_DEPTH) {
       throw new DepthError(`type id ${t.id}: nesting deeper than ${MAX_RESOLVE_DEPTH} (a loop?)`);
     }
-    switch (t.kind) {
-      case "typedef":
-      case "const":
-      case "volatile":
-      case "restrict":
-      case "type_tag":
-      case "var":
-        return this.type(t.type);
-      default:
-        return undefined;
-    }
+    const next = t.kind === "var" ? t.type : qualifiedType(t);
+    return next === undefined ? undefined : this.type(next);
   }
 
   private sizeAt(t: BtfType, depth: number): number {

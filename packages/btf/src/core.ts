@@ -1,5 +1,24 @@
 // Everything that works on bytes alone (no node:fs): import
 // "@ts-ebpf/btf/core" in a browser.
+
+// The field types of records are @ts-ebpf/spec's codecs (one codec shape).
+export {
+  bytes,
+  type Codec,
+  char,
+  type FieldType,
+  f32,
+  f64,
+  i8,
+  i16,
+  i32,
+  i64,
+  ptr,
+  u8,
+  u16,
+  u32,
+  u64,
+} from "@ts-ebpf/spec";
 export {
   Btf,
   type IteratorTarget,
@@ -14,28 +33,13 @@ export { BtfError } from "./errors.js";
 export {
   aligned,
   array,
-  bytes,
-  type Codec,
-  char,
   type DecodeAllOptions,
-  type FieldType,
-  f32,
-  f64,
   type Infer,
-  i8,
-  i16,
-  i32,
-  i64,
   type LayoutField,
   layoutFromBtf,
-  ptr,
   type RecordLayout,
   type RecordOf,
   type StructOptions,
   struct,
-  u8,
-  u16,
-  u32,
-  u64,
 } from "./layout.js";
 export * from "./types.js";

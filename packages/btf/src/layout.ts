@@ -25,24 +25,6 @@ import type { Btf } from "./btf.js";
 import { BtfError } from "./errors.js";
 import type { BtfType, CompositeType } from "./types.js";
 
-export {
-  bytes,
-  type Codec,
-  char,
-  type FieldType,
-  f32,
-  f64,
-  i8,
-  i16,
-  i32,
-  i64,
-  ptr,
-  u8,
-  u16,
-  u32,
-  u64,
-} from "@ts-ebpf/spec";
-
 /** Data is read and written in host byte order, as BPF programs produce it. */
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const MAX_NESTING = 32;
