@@ -34,6 +34,27 @@ export interface Sig {
 
 export type Entry = Sig | { skip: string };
 
+/**
+ * The codecs of @ts-ebpf/spec (scalars, bytes(), char(), isCodec) as a package
+ * exports them under `prefix`: spec itself, syscall's `codecs`, btf.
+ */
+function codecSignatures(prefix: string, withIsCodec = true): Record<string, Entry> {
+  const scalars = ["f32", "f64", "i8", "i16", "i32", "i64", "ptr", "u8", "u16", "u32", "u64"];
+  return {
+    [`${prefix}bytes`]: { args: ["size"] },
+    [`${prefix}char`]: { args: ["size"] },
+    ...(withIsCodec ? { [`${prefix}isCodec`]: { args: ["any"] } } : {}),
+    ...Object.fromEntries(
+      scalars.flatMap((t) => [
+        [`${prefix}${t}.decode`, { args: ["bytes", "int"] }],
+        [`${prefix}${t}.encode`, { args: ["any", "bytes", "int"] }],
+        [`${prefix}${t}.decodeAt`, { args: ["view", "int"] }],
+        [`${prefix}${t}.encodeAt`, { args: ["any", "view", "int"] }],
+      ]),
+    ),
+  };
+}
+
 const reg = "reg";
 const regOrImm: Kind = { oneOf: ["reg", "imm"] };
 
@@ -214,6 +235,15 @@ export const SIGNATURES: Record<string, Entry> = {
   "syscall:iterParamKind": { args: ["target"] },
   "syscall:iterTargetInfo": { args: ["target"] },
   "syscall:iterTargetOfFunc": { args: ["str"] },
+  ...codecSignatures("spec:"),
+  "spec:completeCodec": { args: ["str", "codec"] },
+  "spec:decoderAt": { args: ["decoder"] },
+  "spec:defineField": {
+    args: [
+      { obj: { describe: "str", size: "size", align: "int", decodeAt: "fn", encodeAt: "fn" } },
+      "any",
+    ],
+  },
   "spec:iterContextStruct": { args: ["target"] },
   "spec:iterFuncName": { args: ["target"] },
   "spec:iterParamKind": { args: ["target"] },
@@ -333,16 +363,8 @@ export const SIGNATURES: Record<string, Entry> = {
   },
   "syscall:refusedByPolicy": { args: ["any"] },
   "syscall:system": { args: [] },
-  "syscall:codecs.bytes": { args: ["size"] },
-  "syscall:codecs.isCodec": { args: ["any"] },
-  "syscall:codecs.u32.encode": { args: ["any", "bytes"] },
-  "syscall:codecs.u32.decode": { args: ["bytes"] },
-  "syscall:codecs.u32.decodeAt": { args: ["view", "int"] },
-  "syscall:codecs.u32.encodeAt": { args: ["any", "view", "int"] },
-  "syscall:codecs.u64.encode": { args: ["any", "bytes"] },
-  "syscall:codecs.u64.decode": { args: ["bytes"] },
-  "syscall:codecs.u64.decodeAt": { args: ["view", "int"] },
-  "syscall:codecs.u64.encodeAt": { args: ["any", "view", "int"] },
+  // syscall's codecs are spec's (one codec): the same functions under codecs.*.
+  ...codecSignatures("syscall:codecs."),
 
   "syscall:BatchError": errorCtor(3),
   "syscall:BpfError": errorCtor(3),
@@ -488,6 +510,7 @@ export const SIGNATURES: Record<string, Entry> = {
   "btf:Btf#sizeAt": { args: ["typeRef", "int"], this: "btf" },
   "btf:Btf#alignOf": { args: ["typeRef"], this: "btf" },
   "btf:Btf#alignAt": { args: ["typeRef", "int"], this: "btf" },
+  "btf:Btf#standsFor": { args: ["typeRef", "int"], this: "btf" },
   "btf:Btf#composite": { args: ["typeRef"], this: "btf" },
   "btf:Btf#memberOffset": { args: ["typeRef", "memberPath"], this: "btf" },
   "btf:Btf#sizeOrZero": { args: ["typeRef"], this: "btf" },
@@ -501,8 +524,8 @@ export const SIGNATURES: Record<string, Entry> = {
   "btf:Btf#layout": { args: ["typeRef"], this: "btf" },
   "btf:aligned": { args: ["fieldType", "int"] },
   "btf:array": { args: ["fieldType", "size"] },
-  "btf:bytes": { args: ["size"] },
-  "btf:char": { args: ["size"] },
+  // btf's scalar field types, bytes() and char() are spec's codecs, re-exported.
+  ...codecSignatures("btf:", false),
   "btf:clearKernelBtfCache": { args: [], runs: 0.1 },
   "btf:declaration": { args: ["btf", "typeRef", "str"] },
   "btf:formatC": { args: ["btf", "typeRef", { obj: { enumSizeAttributes: "bool" } }] },
@@ -517,12 +540,6 @@ export const SIGNATURES: Record<string, Entry> = {
     ],
   },
   "btf:typeName": { args: ["btf", "typeRef"] },
-  ...Object.fromEntries(
-    ["f32", "f64", "i16", "i32", "i64", "i8", "ptr", "u16", "u32", "u8"].flatMap((t) => [
-      [`btf:${t}.read`, { args: ["view", "int"] }],
-      [`btf:${t}.write`, { args: ["view", "int", "any"] }],
-    ]),
-  ),
 
   // -------------------------------------------------------------------- dsl
   "dsl:DslError": errorCtor(2),
