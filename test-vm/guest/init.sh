@@ -66,6 +66,10 @@ if ! mount -t overlay overlay \
 fi
 
 export TS_EBPF_REQUIRE_KERNEL=1 TS_EBPF_REQUIRE_FEATURES=1 TS_EBPF_VM_CHANNEL="$CHANNEL" TS_EBPF_VM_REPO="$REPO"
+# Node 22+ keeps the code it compiles for each module here, so every later node
+# process (vitest's workers, each CLI a test spawns) skips compiling it again:
+# under emulation a node start that loads the CLI costs 20-40 s. Node 20 ignores it.
+export NODE_COMPILE_CACHE=/tmp/node-compile-cache
 if [ -n "$OUT" ]; then
   mkdir -p "$OUT"
   mount -t 9p -o "trans=virtio,version=9p2000.L,msize=512000" out "$OUT" \

@@ -10,7 +10,7 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { release, tmpdir } from "node:os";
+import { availableParallelism, release, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { GuestConfig, GuestEvent } from "./events.js";
@@ -28,6 +28,12 @@ import { cacheDir, repoRoot, testVmDir } from "./paths.js";
 import { pinEntry } from "./pin.js";
 import { type Accel, detectAccel, runExec, runGuest, runShell } from "./qemu.js";
 import { formatSummary, type KernelSummary, progressLine, seconds, summarize } from "./summary.js";
+import {
+  kernelTestPackages,
+  moduleCacheDir,
+  vitestConfigText,
+  vitestEntry,
+} from "./vitest-config.js";
 
 const USAGE = `usage: pnpm test:vm [options]
   --kernel <name>     run only this kernel from kernels.json (repeatable, or comma-separated)
@@ -36,8 +42,10 @@ const USAGE = `usage: pnpm test:vm [options]
   --exec <command>    run a shell command in the (first) kernel's guest instead of the tests;
                       its output streams here, its exit status is this command's
   --out <dir>         share a host directory writable with the guest at $TS_EBPF_VM_OUT
-  --timeout <s>       kill a guest after <s> seconds (default 900)
-  --jobs <n>          guests booted at once (default 1)
+  --timeout <s>       kill a guest after <s> seconds in all (default 5400)
+  --stall <s>         kill a guest when no test starts or ends for <s> seconds: a hang,
+                      reported with the test it hung in (default 600)
+  --jobs <n>          guests booted at once (default: the host's cores, at most the guests)
   --accel kvm|tcg     override the accelerator (default: KVM when usable)
   --memory <MiB>      guest memory (default 3072)
   --cpus <n>          guest vCPUs (default 2)
@@ -86,6 +94,40 @@ function nodeBinary(
   if (!version?.startsWith(`v${major}.`)) fail(`${path} is not Node ${major} (${version})`);
   log(`node ${version} (${path})`);
   return { path, version };
+}
+
+/**
+ * Fills vitest's module cache on the host (`vitest list` collects every test
+ * file with the guests' configuration, transforming each module once), so the
+ * guests skip that work. A failure only costs the guests the time.
+ */
+function warmModuleCache(filter: string | undefined, log: (m: string) => void): void {
+  const t0 = Date.now();
+  const packages = kernelTestPackages(repoRoot, filter);
+  if (packages.length === 0) return;
+  const dir = mkdtempSync(join(tmpdir(), "test-vm-warm-"));
+  try {
+    const config = join(dir, "ts-ebpf-vm.vitest.config.mjs");
+    writeFileSync(config, vitestConfigText(repoRoot, packages));
+    const r = spawnSync(
+      process.execPath,
+      [vitestEntry(repoRoot), "list", `--config=${config}`, ...packages.flatMap((p) => p.files)],
+      {
+        cwd: repoRoot,
+        encoding: "utf8",
+        env: { ...process.env, NO_COLOR: "1", CI: "1" },
+        timeout: 600_000,
+        maxBuffer: 64 << 20,
+      },
+    );
+    const outcome =
+      r.status === 0
+        ? "filled"
+        : `could not fill it (vitest list exited with ${r.status ?? r.signal}: ${(r.stderr ?? "").trim().split("\n").slice(-2).join(" ")})`;
+    log(`module cache (${moduleCacheDir(repoRoot)}): ${outcome} in ${seconds(Date.now() - t0)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const HOST_COLUMN = "host";
@@ -179,6 +221,7 @@ async function main(): Promise<number> {
       exec: { type: "string" },
       out: { type: "string" },
       timeout: { type: "string" },
+      stall: { type: "string" },
       jobs: { type: "string" },
       accel: { type: "string" },
       memory: { type: "string" },
@@ -216,8 +259,10 @@ async function main(): Promise<number> {
   if (values.accel !== undefined && values.accel !== "kvm" && values.accel !== "tcg") {
     fail(`--accel must be kvm or tcg, got ${JSON.stringify(values.accel)}`);
   }
-  const timeoutMs = positiveInt("timeout", values.timeout, 900) * 1000;
-  const jobs = positiveInt("jobs", values.jobs, 1);
+  // A whole guest can take long on a loaded 2-core machine under TCG: the total
+  // timeout is a backstop; hangs are caught by the stall watchdog.
+  const timeoutMs = positiveInt("timeout", values.timeout, 5400) * 1000;
+  const stallMs = positiveInt("stall", values.stall, 600) * 1000;
   const memoryMiB = positiveInt("memory", values.memory, 3072);
   const cpus = positiveInt("cpus", values.cpus, 2);
   const accel: Accel = (values.accel as Accel | undefined) ?? detectAccel();
@@ -255,6 +300,7 @@ async function main(): Promise<number> {
     const c: GuestConfig = {
       kernel: kernel.entry.name,
       release: kernel.release,
+      accel,
       tutorials: !values["no-tutorials"],
     };
     if (values.filter !== undefined) c.filter = values.filter;
@@ -269,6 +315,9 @@ async function main(): Promise<number> {
     }
   }
   const common = { accel, memoryMiB, cpus, timeoutMs, ...(outDir ? { outDir } : {}) };
+  // Guests side by side, one per host core: a TCG guest running vitest keeps
+  // about one core busy and waits on 9p and process starts the rest of the time.
+  const jobs = positiveInt("jobs", values.jobs, Math.min(prepared.length, availableParallelism()));
 
   if (values.exec !== undefined) {
     const first = prepared[0]!;
@@ -300,6 +349,7 @@ async function main(): Promise<number> {
   if (values.publish && (values.filter !== undefined || selfTest !== undefined)) {
     fail("--publish needs the whole run (no --filter, no --self-test)");
   }
+  if (selfTest === undefined) warmModuleCache(values.filter, (m) => console.log(`test-vm: ${m}`));
   const summaries: KernelSummary[] = [];
   const columns = new Map<string, ReturnType<typeof matrixColumn>>();
   const queue = [...prepared];
@@ -311,6 +361,7 @@ async function main(): Promise<number> {
       console.log(`[${name}] booting ${kernel.release}, node ${node} (console: ${logPath})`);
       const outcome = await runGuest({
         ...common,
+        stallMs,
         kernel,
         initramfs,
         config: configFor(kernel),

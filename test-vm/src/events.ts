@@ -18,6 +18,8 @@ export interface GuestConfig {
   kernel: string;
   /** `uname -r` the guest must report. */
   release: string;
+  /** The accelerator the guest runs under (tests may scale stress loops down under TCG). */
+  accel?: "kvm" | "tcg";
   /** Substring of test file paths (relative to the repository) to run. */
   filter?: string;
   /** Run the harness's own fixture instead of the repository's tests. */
@@ -33,8 +35,13 @@ export type GuestEvent =
   | { ev: "plan"; packages: { dir: string; files: string[] }[]; tutorials: boolean }
   | { ev: "phase"; name: string }
   | { ev: "file-start"; pkg: string; file: string }
+  /** A test began (the host names it when the guest hangs) and ended: the guest's heartbeat. */
+  | { ev: "test-start"; file: string; name: string }
+  | { ev: "test-end"; file: string; name: string; state: TestState }
   | { ev: "file"; pkg: string; file: string; tests: TestRecord[]; error?: string }
   | { ev: "run-end"; reason: string; errors: string[] }
+  /** Output from a phase without per-test events (the tutorials): it still moves. */
+  | { ev: "heartbeat"; phase: string }
   | { ev: "phase-end"; name: string; code: number; durationMs: number }
   | { ev: "done"; durationMs: number }
   | { ev: "runner-exit"; code: number };

@@ -13,10 +13,11 @@ export const GUEST_NODE = "/usr/bin/node";
 
 /**
  * Host tools the kernel tests call, copied into the guest at their host paths
- * (with their libraries) when installed. util-linux's setpriv sits in
- * /usr/bin, ahead of busybox's reduced one in /bin.
+ * (with their libraries) when installed. util-linux's setpriv and unshare,
+ * and iproute2's ip (netns) and ss sit in /usr/bin and /usr/sbin, ahead of
+ * busybox's reduced ones in /bin and /sbin (the namespace tests need them).
  */
-export const GUEST_TOOLS = ["bpftool", "setpriv", "strace"];
+export const GUEST_TOOLS = ["bpftool", "setpriv", "strace", "unshare", "ip", "ss"];
 
 function which(cmd: string): string {
   const found = findOnPath(cmd);

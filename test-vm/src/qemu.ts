@@ -37,6 +37,11 @@ export interface GuestOptions {
   memoryMiB: number;
   cpus: number;
   timeoutMs: number;
+  /**
+   * Kill the guest when no event (a test starting or ending, a file, a phase)
+   * arrives for this long: a hang, told apart from a slow but moving guest.
+   */
+  stallMs?: number;
   logPath: string;
   /** Debug shell on the terminal instead of a test run. */
   shell?: boolean;
@@ -196,6 +201,23 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
   let lastPhase = "boot";
   let cpuMs: number | undefined;
   let lastFile = "";
+  let currentTest = "";
+  let stallTimer: NodeJS.Timeout | undefined;
+  const where = () =>
+    `${lastFile ? `${lastPhase}, ${lastFile}` : lastPhase}${currentTest ? `, in test "${currentTest}"` : ""}`;
+  const armStall = () => {
+    if (o.stallMs === undefined || status !== undefined) return;
+    clearTimeout(stallTimer);
+    stallTimer = setTimeout(
+      () =>
+        finish(
+          "timeout",
+          `no progress for ${Math.round(o.stallMs! / 1000)} s (hung in ${where()}); killed`,
+        ),
+      o.stallMs,
+    );
+    stallTimer.unref();
+  };
 
   const finish = (s: GuestStatus, d?: string, graceMs = 0) => {
     if (status !== undefined) return;
@@ -212,6 +234,9 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
     if (ev.ev === "phase") lastPhase = ev.name;
     if (ev.ev === "file-start") lastFile = `in ${ev.file}`;
     if (ev.ev === "file") lastFile = `after ${ev.file}`;
+    if (ev.ev === "test-start") currentTest = ev.name;
+    if (ev.ev === "test-end" || ev.ev === "file") currentTest = "";
+    armStall();
     if (ev.ev === "fatal") finish("fatal", ev.message, 5_000);
     if (ev.ev === "runner-exit" && ev.code !== 0 && !events.some((e) => e.ev === "done")) {
       finish("crashed", `the guest runner exited with ${ev.code} before finishing`, 10_000);
@@ -262,12 +287,12 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
       };
       const cpuTimer = setInterval(sampleCpu, 1000);
       const timer = setTimeout(() => {
-        const where = lastFile ? `${lastPhase}, ${lastFile}` : lastPhase;
         finish(
           "timeout",
-          `no result after ${Math.round(o.timeoutMs / 1000)} s (hung in ${where}); killed`,
+          `no result after ${Math.round(o.timeoutMs / 1000)} s (hung in ${where()}); killed`,
         );
       }, o.timeoutMs);
+      armStall();
       let pending = "";
       const onConsole = (chunk: Buffer) => {
         log.write(chunk);
@@ -285,6 +310,7 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
       child.stderr.on("data", (c: Buffer) => log.write(c));
       child.on("close", (code) => {
         clearTimeout(timer);
+        clearTimeout(stallTimer);
         clearInterval(cpuTimer);
         resolve(code);
       });

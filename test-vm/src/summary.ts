@@ -193,7 +193,17 @@ export function progressLine(ev: GuestEvent, elapsedMs: number): string | undefi
       const failed = n("failed") + (ev.error ? 1 : 0);
       const mark = failed > 0 ? "FAIL" : "ok  ";
       const skipped = ev.tests.length - n("passed") - n("failed");
-      return `${mark} ${ev.file}: ${n("passed")} passed, ${failed} failed, ${skipped} skipped`;
+      // The failures at once, not only in the summary at the end of a long run.
+      const why = [
+        ...(ev.error ? [`    (test file) ${ev.error.split("\n")[0]}`] : []),
+        ...ev.tests
+          .filter((t) => t.state === "failed")
+          .map((t) => `    ${t.name}: ${(t.error ?? "").split("\n")[0]}`),
+      ];
+      return [
+        `${mark} ${ev.file}: ${n("passed")} passed, ${failed} failed, ${skipped} skipped`,
+        ...why,
+      ].join("\n");
     }
     case "phase-end":
       return `${ev.name} finished with exit code ${ev.code} in ${seconds(ev.durationMs)}`;

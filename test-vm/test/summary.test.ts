@@ -111,17 +111,18 @@ describe("summarize", () => {
     expect(tutorials.failures[0]!.error).toBe("exited with 3");
   });
 
-  it("prints one progress line per finished file", () => {
+  it("prints one progress line per finished file, and its failures under it", () => {
     const line = progressLine(
       {
         ev: "file",
         pkg: "p",
         file: "p/x.kernel.test.ts",
-        tests: [{ name: "t", state: "failed", durationMs: 1 }],
+        tests: [{ name: "t", state: "failed", durationMs: 1, error: "boom\nstack" }],
       },
       1000,
     );
-    expect(line).toBe("FAIL p/x.kernel.test.ts: 0 passed, 1 failed, 0 skipped");
+    expect(line).toBe("FAIL p/x.kernel.test.ts: 0 passed, 1 failed, 0 skipped\n    t: boom");
+    expect(progressLine({ ev: "test-start", file: "p/x", name: "t" }, 1)).toBeUndefined();
     expect(progressLine({ ev: "done", durationMs: 1 }, 1)).toBeUndefined();
   });
 });

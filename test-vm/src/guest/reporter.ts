@@ -2,7 +2,7 @@
 // file's results to the host over the event channel.
 import { appendFileSync, openSync, writeSync } from "node:fs";
 import { relative } from "node:path";
-import type { Reporter, TestModule } from "vitest/node";
+import type { Reporter, TestCase, TestModule } from "vitest/node";
 import type { GuestEvent, TestRecord } from "../events.js";
 
 const channelPath = process.env.TS_EBPF_VM_CHANNEL ?? "/dev/ttyS1";
@@ -22,6 +22,20 @@ const firstLines = (s: string, n = 6) => s.split("\n").slice(0, n).join("\n");
 export default class ChannelReporter implements Reporter {
   onTestModuleStart(mod: TestModule): void {
     emit({ ev: "file-start", pkg: packageOf(mod), file: relative(repo, mod.moduleId) });
+  }
+
+  onTestCaseReady(tc: TestCase): void {
+    emit({ ev: "test-start", file: relative(repo, tc.module.moduleId), name: tc.fullName });
+  }
+
+  onTestCaseResult(tc: TestCase): void {
+    const state = tc.result().state;
+    emit({
+      ev: "test-end",
+      file: relative(repo, tc.module.moduleId),
+      name: tc.fullName,
+      state: state === "pending" ? "pending" : state,
+    });
   }
 
   onTestModuleEnd(mod: TestModule): void {

@@ -6,20 +6,14 @@ import { existsSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } 
 import { release } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { kernelTestFiles, workspaceDirs } from "../discover.js";
 import { decodeConfig, type GuestConfig, type GuestEvent } from "../events.js";
+import { kernelTestPackages, vitestConfigText, vitestEntry } from "../vitest-config.js";
 
 const repo = process.env.TS_EBPF_VM_REPO ?? process.cwd();
 const channelPath = process.env.TS_EBPF_VM_CHANNEL ?? "/dev/ttyS1";
 const reporterPath = fileURLToPath(new URL("./reporter.js", import.meta.url));
 const channel = openSync(channelPath, "w");
 const emit = (ev: GuestEvent) => writeSync(channel, `${JSON.stringify(ev)}\n`);
-
-function vitestEntry(dir: string): string {
-  const p = join(dir, "node_modules", "vitest", "vitest.mjs");
-  if (!existsSync(p)) throw new Error(`vitest not found at ${p}`);
-  return p;
-}
 
 /**
  * The tutorials' script to run in the guest: `test:vm` when the package
@@ -36,6 +30,7 @@ function runStep(
   args: string[],
   cwd: string,
   env: Record<string, string>,
+  onOutput?: () => void,
 ): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, {
@@ -46,25 +41,16 @@ function runStep(
     // Piped, so vitest prints plain lines rather than redrawing a TTY.
     child.stdout.pipe(process.stdout);
     child.stderr.pipe(process.stderr);
+    if (onOutput) {
+      child.stdout.on("data", onOutput);
+      child.stderr.on("data", onOutput);
+    }
     child.on("error", (e) => {
       console.error(`ts-ebpf-vm: ${cmd}: ${e.message}`);
       resolve(127);
     });
     child.on("close", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
-}
-
-const VITEST_CONFIGS = [
-  "vitest.config.ts",
-  "vitest.config.mts",
-  "vitest.config.js",
-  "vitest.config.mjs",
-];
-
-/** A vitest project for a package: its own config file, or just its directory. */
-function project(dir: string): string | { test: { root: string; name: string } } {
-  const file = VITEST_CONFIGS.map((n) => join(dir, n)).find((f) => existsSync(f));
-  return file ?? { test: { root: dir, name: relative(repo, dir) } };
 }
 
 /**
@@ -81,10 +67,7 @@ async function runPhase(
   emit({ ev: "phase", name });
   const configPath = "/tmp/ts-ebpf-vm.vitest.config.mjs";
   const reportedPath = "/tmp/ts-ebpf-vm.reported";
-  writeFileSync(
-    configPath,
-    `export default ${JSON.stringify({ test: { root: repo, projects: packages.map((p) => project(p.dir)) } })};\n`,
-  );
+  writeFileSync(configPath, vitestConfigText(repo, packages));
   rmSync(reportedPath, { force: true });
   const args = [
     vitestEntry(repo),
@@ -113,14 +96,7 @@ async function main(config: GuestConfig): Promise<void> {
     const dir = join(repo, "test-vm", "fixtures", "self-test");
     packages = [{ dir, files: [join(dir, `${config.selfTest}.kernel.test.ts`)] }];
   } else {
-    packages = workspaceDirs(repo)
-      .map((dir) => ({
-        dir,
-        files: kernelTestFiles(dir).filter(
-          (f) => !config.filter || relative(repo, f).includes(config.filter),
-        ),
-      }))
-      .filter((p) => p.files.length > 0);
+    packages = kernelTestPackages(repo, config.filter);
   }
   const tutorialsPkg = join(repo, "tutorials", "package.json");
   const tutorialsScript =
@@ -143,6 +119,7 @@ async function main(config: GuestConfig): Promise<void> {
     TS_EBPF_REQUIRE_FEATURES: "1",
     TS_EBPF_VM_KERNEL: config.kernel,
     TS_EBPF_VM_RELEASE: config.release,
+    TS_EBPF_VM_ACCEL: config.accel ?? "",
     CI: "1",
     NO_COLOR: "1",
   };
@@ -169,11 +146,20 @@ async function main(config: GuestConfig): Promise<void> {
       join(repo, "node_modules", ".bin"),
       process.env.PATH,
     ].join(":");
-    const code = await runStep("sh", ["-c", tutorialsScript], dir, {
-      ...env,
-      PATH: path,
-      TS_EBPF_VM_PACKAGE: "tutorials",
-    });
+    // No per-test events here: output, at most one heartbeat per 10 s, tells the host it moves.
+    let lastBeat = 0;
+    const beat = () => {
+      if (Date.now() - lastBeat < 10_000) return;
+      lastBeat = Date.now();
+      emit({ ev: "heartbeat", phase: "tutorials" });
+    };
+    const code = await runStep(
+      "sh",
+      ["-c", tutorialsScript],
+      dir,
+      { ...env, PATH: path, TS_EBPF_VM_PACKAGE: "tutorials" },
+      beat,
+    );
     emit({ ev: "phase-end", name: "tutorials", code, durationMs: Date.now() - t0 });
   }
   emit({ ev: "done", durationMs: Date.now() - started });
