@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { loadKernelBtf } from "@ts-ebpf/btf";
-import { BpfMapType } from "@ts-ebpf/spec/constants";
-import { BpfMap } from "@ts-ebpf/syscall";
-import { kernelFeature } from "@ts-ebpf/testing";
-import { probeIteratorTarget } from "../src/index.js";
+import { BpfMapFlag, BpfMapType } from "@ts-ebpf/spec/constants";
+import { BpfMap, Btf } from "@ts-ebpf/syscall";
+import { kernelFeature, missingFromKernel } from "@ts-ebpf/testing";
+import { probeIteratorTarget, targetInfo } from "../src/index.js";
 
 /**
  * Whether this kernel loads bpf_map_elem programs (some refuse them even to
@@ -14,6 +14,50 @@ import { probeIteratorTarget } from "../src/index.js";
 /** A 4-entry hash map with u32 keys: enough for a link's map parameter. */
 export function tinyHash(name: string, valueSize = 4): BpfMap {
   return BpfMap.create({ type: BpfMapType.HASH, keySize: 4, valueSize, maxEntries: 4, name });
+}
+
+/**
+ * BTF for an SK_STORAGE map (the kernel requires it): [1] int (the key: a
+ * socket fd), [2] struct val of `size` bytes (the value) with an int at 0.
+ */
+function skStorageBtf(size: number): Uint8Array {
+  const strings = Buffer.from("\0int\0val\0a\0");
+  const types = Buffer.alloc(16 + 12 + 12);
+  types.writeUInt32LE(1, 0); // "int"
+  types.writeUInt32LE(1 << 24, 4); // INT
+  types.writeUInt32LE(4, 8);
+  types.writeUInt32LE((1 << 24) | 32, 12); // signed, 32 bits
+  types.writeUInt32LE(5, 16); // "val"
+  types.writeUInt32LE((4 << 24) | 1, 20); // STRUCT, one member
+  types.writeUInt32LE(size, 24);
+  types.writeUInt32LE(9, 28); // member "a"
+  types.writeUInt32LE(1, 32); // type int
+  types.writeUInt32LE(0, 36); // offset 0
+  const hdr = Buffer.alloc(24);
+  hdr.writeUInt16LE(0xeb9f, 0);
+  hdr[2] = 1;
+  hdr.writeUInt32LE(24, 4);
+  hdr.writeUInt32LE(0, 8);
+  hdr.writeUInt32LE(types.length, 12);
+  hdr.writeUInt32LE(types.length, 16);
+  hdr.writeUInt32LE(strings.length, 20);
+  return new Uint8Array(Buffer.concat([hdr, types, strings]));
+}
+
+/** An SK_STORAGE map with `valueSize`-byte values (its BTF is closed once the map holds it). */
+export function skStorageMap(valueSize: number, name: string): BpfMap {
+  using btf = Btf.load(skStorageBtf(valueSize));
+  return BpfMap.create({
+    type: BpfMapType.SK_STORAGE,
+    keySize: 4,
+    valueSize,
+    maxEntries: 0,
+    flags: BpfMapFlag.NO_PREALLOC,
+    name,
+    btfFd: btf.fd,
+    btfKeyTypeId: 1,
+    btfValueTypeId: 2,
+  });
 }
 
 export const mapElem = kernelFeature("bpf_map_elem programs", () =>
@@ -27,6 +71,35 @@ export function hasTarget(name: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Why a test needing `target` skips here (the kernel's BTF lacks it and the
+ * kernel predates the table's first kernel for it), or undefined: pass it to
+ * ctx.skip().
+ */
+export function lacksTarget(target: string): string | undefined {
+  return missingFromKernel(`${target} iterator`, hasTarget(target), targetInfo(target)?.since);
+}
+
+/** Whether the kernel's `union bpf_iter_link_info` has a member (map, task, cgroup parameters). */
+export function hasLinkParam(kind: "map" | "task" | "cgroup"): boolean {
+  try {
+    const union = loadKernelBtf().findType("bpf_iter_link_info", "union");
+    return union?.members.some((m) => m.name === kind) ?? false;
+  } catch {
+    return false;
+  }
+}
+
+/** Why a test needing task (pid/tid) or cgroup link parameters skips here, or undefined. */
+export function lacksLinkParam(kind: "task" | "cgroup"): string | undefined {
+  const since = targetInfo(kind === "task" ? "task" : "cgroup");
+  return missingFromKernel(
+    `${kind} parameter for iterator links`,
+    hasLinkParam(kind),
+    since?.paramsSince ?? since?.since,
+  );
 }
 
 /** Starts `n` sleeping processes that live until stopped. */

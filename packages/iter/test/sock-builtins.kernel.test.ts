@@ -12,12 +12,12 @@ import dgram from "node:dgram";
 import { readlinkSync, rmSync } from "node:fs";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
-import { BpfMapFlag, BpfMapType } from "@ts-ebpf/spec/constants";
-import { BpfError, BpfMap, Btf } from "@ts-ebpf/syscall";
+import { BpfMapType } from "@ts-ebpf/spec/constants";
+import { BpfError, BpfMap } from "@ts-ebpf/syscall";
 import { describeKernel, kernelFeature } from "@ts-ebpf/testing";
 import { afterAll, afterEach, expect, it } from "vitest";
 import * as iter from "../src/index.js";
-import { openFds, openFdsSettled } from "./helpers.js";
+import { openFds, openFdsSettled, skStorageMap } from "./helpers.js";
 
 afterAll(() => iter.closeBuiltins());
 
@@ -101,50 +101,6 @@ function tcpRecord(s: net.Socket) {
     uid: process.getuid!(),
     ino: inodeOf(fdOf(s)),
   };
-}
-
-/**
- * BTF for an SK_STORAGE map: [1] int (the key: a socket fd), [2] struct val
- * of `size` bytes (the value) with an int at offset 0.
- */
-function skStorageBtf(size: number): Uint8Array {
-  const strings = Buffer.from("\0int\0val\0a\0");
-  const types = Buffer.alloc(16 + 12 + 12);
-  types.writeUInt32LE(1, 0); // "int"
-  types.writeUInt32LE(1 << 24, 4); // INT
-  types.writeUInt32LE(4, 8);
-  types.writeUInt32LE((1 << 24) | 32, 12); // signed, 32 bits
-  types.writeUInt32LE(5, 16); // "val"
-  types.writeUInt32LE((4 << 24) | 1, 20); // STRUCT, one member
-  types.writeUInt32LE(size, 24);
-  types.writeUInt32LE(9, 28); // member "a"
-  types.writeUInt32LE(1, 32); // type int
-  types.writeUInt32LE(0, 36); // offset 0
-  const hdr = Buffer.alloc(24);
-  hdr.writeUInt16LE(0xeb9f, 0);
-  hdr[2] = 1;
-  hdr.writeUInt32LE(24, 4);
-  hdr.writeUInt32LE(0, 8);
-  hdr.writeUInt32LE(types.length, 12);
-  hdr.writeUInt32LE(types.length, 16);
-  hdr.writeUInt32LE(strings.length, 20);
-  return new Uint8Array(Buffer.concat([hdr, types, strings]));
-}
-
-/** An SK_STORAGE map with `valueSize`-byte values (its BTF is closed once the map holds it). */
-function skStorageMap(valueSize: number, name = "iter_sk_stor"): BpfMap {
-  using btf = Btf.load(skStorageBtf(valueSize));
-  return BpfMap.create({
-    type: BpfMapType.SK_STORAGE,
-    keySize: 4,
-    valueSize,
-    maxEntries: 0,
-    flags: BpfMapFlag.NO_PREALLOC,
-    name,
-    btfFd: btf.fd,
-    btfKeyTypeId: 1,
-    btfValueTypeId: 2,
-  });
 }
 
 const sockmap = (name: string, maxEntries = 8) =>
@@ -239,7 +195,7 @@ describeKernel("sockmap and bpf_sk_storage_map built-ins", () => {
     async () => {
       const { pairs } = await tcpPairs(2);
       // 20 bytes: not a multiple of 8, so the record's padding is exercised.
-      using map = skStorageMap(20);
+      using map = skStorageMap(20, "iter_sk_stor");
       const value = (n: number) => Uint8Array.from({ length: 20 }, (_, i) => (n * 31 + i) & 0xff);
       const stored = [pairs[0]![0]!, pairs[0]![1]!, pairs[1]![0]!];
       stored.forEach((s, i) => {

@@ -9,37 +9,13 @@
 import { closeSync, openSync, statSync } from "node:fs";
 import { loadKernelBtf } from "@ts-ebpf/btf";
 import { exit, mov } from "@ts-ebpf/dsl";
-import { BpfMapFlag, BpfMapType } from "@ts-ebpf/spec/constants";
-import { BpfMap, Btf } from "@ts-ebpf/syscall";
+import { BpfMapType } from "@ts-ebpf/spec/constants";
+import { BpfMap } from "@ts-ebpf/syscall";
 import { describeKernel, featuresRequired, missingFromKernel } from "@ts-ebpf/testing";
 import { expect, it } from "vitest";
 import { iteratorSpec } from "../src/builtins/record.js";
 import { createIterator, type IteratorParams, TARGETS, type TargetInfo } from "../src/index.js";
-import { hasTarget } from "./helpers.js";
-
-/** BTF for an SK_STORAGE map: [1] int (the key), [2] struct val { int a; }. */
-function skStorageBtf(): Uint8Array {
-  const strings = Buffer.from("\0int\0val\0a\0");
-  const types = Buffer.alloc(40);
-  types.writeUInt32LE(1, 0); // "int"
-  types.writeUInt32LE(1 << 24, 4); // INT
-  types.writeUInt32LE(4, 8);
-  types.writeUInt32LE((1 << 24) | 32, 12); // signed, 32 bits
-  types.writeUInt32LE(5, 16); // "val"
-  types.writeUInt32LE((4 << 24) | 1, 20); // STRUCT, one member
-  types.writeUInt32LE(4, 24);
-  types.writeUInt32LE(9, 28); // member "a"
-  types.writeUInt32LE(1, 32); // type int
-  types.writeUInt32LE(0, 36); // offset 0
-  const hdr = Buffer.alloc(24);
-  hdr.writeUInt16LE(0xeb9f, 0);
-  hdr[2] = 1;
-  hdr.writeUInt32LE(24, 4);
-  hdr.writeUInt32LE(types.length, 12);
-  hdr.writeUInt32LE(types.length, 16);
-  hdr.writeUInt32LE(strings.length, 20);
-  return new Uint8Array(Buffer.concat([hdr, types, strings]));
-}
+import { hasTarget, skStorageMap } from "./helpers.js";
 
 /** A map the target's required map parameter accepts. */
 function mapFor(target: string): BpfMap {
@@ -52,20 +28,7 @@ function mapFor(target: string): BpfMap {
       maxEntries: 1,
       name,
     });
-  if (target === "bpf_sk_storage_map") {
-    using btf = Btf.load(skStorageBtf());
-    return BpfMap.create({
-      type: BpfMapType.SK_STORAGE,
-      keySize: 4,
-      valueSize: 4,
-      maxEntries: 0,
-      flags: BpfMapFlag.NO_PREALLOC,
-      name,
-      btfFd: btf.fd,
-      btfKeyTypeId: 1,
-      btfValueTypeId: 2,
-    });
-  }
+  if (target === "bpf_sk_storage_map") return skStorageMap(4, name);
   return BpfMap.create({ type: BpfMapType.HASH, keySize: 4, valueSize: 4, maxEntries: 1, name });
 }
 
