@@ -7,8 +7,11 @@ import { cpus, release } from "node:os";
 export interface Machine {
   /** os.release(). */
   kernel: string;
-  /** "none" (bare metal), "KVM" (hardware virtualisation), "TCG" (QEMU emulation), or "VM" (another hypervisor). */
-  virtualization: "none" | "KVM" | "TCG" | "VM";
+  /**
+   * "none" (bare metal), "KVM" (hardware virtualisation), "TCG" (QEMU emulation), "VM"
+   * (another hypervisor), or "unknown" (a recording older than this field).
+   */
+  virtualization: "none" | "KVM" | "TCG" | "VM" | "unknown";
   /** CPU model and the number of CPUs, e.g. "AMD EPYC × 2". */
   cpu: string;
 }
@@ -28,7 +31,7 @@ function readOr(path: string): string {
 export function detectVirtualization(
   cpuinfo = readOr("/proc/cpuinfo"),
   clocksources = readOr("/sys/devices/system/clocksource/clocksource0/available_clocksource"),
-): Machine["virtualization"] {
+): Exclude<Machine["virtualization"], "unknown"> {
   const flags = /^flags\s*:(.*)$/m.exec(cpuinfo)?.[1]?.split(/\s+/) ?? [];
   if (!flags.includes("hypervisor")) return "none";
   const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? "";
@@ -49,5 +52,6 @@ export function thisMachine(): Machine {
 
 /** "Linux 6.12.117 (TCG, QEMU TCG CPU version 2.5+ × 2)". */
 export function describeMachine(m: Machine): string {
+  if (m.virtualization === "unknown") return `Linux ${m.kernel} (machine not recorded)`;
   return `Linux ${m.kernel} (${m.virtualization === "none" ? "no virtualisation" : m.virtualization}, ${m.cpu})`;
 }

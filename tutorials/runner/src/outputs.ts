@@ -79,7 +79,7 @@ export function writeOutputs(file: string, outputs: OutputsFile): void {
 export function cellMachine(chapter: RecordedChapter, cell: RecordedCell): Machine {
   return (
     cell.machine ??
-    chapter.machine ?? { kernel: chapter.kernel, virtualization: "none", cpu: "not recorded" }
+    chapter.machine ?? { kernel: chapter.kernel, virtualization: "unknown", cpu: "not recorded" }
   );
 }
 

@@ -24,5 +24,8 @@ describe("thisMachine", () => {
     expect(describeMachine({ kernel: "6.12.1", virtualization: "TCG", cpu: "QEMU × 2" })).toBe(
       "Linux 6.12.1 (TCG, QEMU × 2)",
     );
+    expect(describeMachine({ kernel: "6.12.1", virtualization: "unknown", cpu: "" })).toBe(
+      "Linux 6.12.1 (machine not recorded)",
+    );
   });
 });

@@ -40,6 +40,7 @@ const VIRTUALIZATION: Record<string, string> = {
   KVM: "KVM guest",
   TCG: "QEMU TCG (emulated) guest",
   VM: "virtual machine",
+  unknown: "machine not recorded",
 };
 
 function OutputBlock({
@@ -80,7 +81,7 @@ function OutputBlock({
         >
           Linux {kernel}
           {machine ? ` · ${VIRTUALIZATION[machine.virtualization] ?? machine.virtualization}` : ""}
-          {machine ? ` · ${machine.cpu}` : ""}
+          {machine && machine.virtualization !== "unknown" ? ` · ${machine.cpu}` : ""}
           {date ? ` · ${date.slice(0, 10)}` : ""}
         </span>
       </div>
