@@ -268,6 +268,10 @@ export const SIGNATURES: Record<string, Entry> = {
   "spec:takesMap": { args: ["any"] },
   "spec:takesTarget": { args: ["any"] },
   "spec:withOpSize": { args: ["int", "int"] },
+  "spec:aluOff": { args: ["str"] },
+  "spec:aluOpcode": { args: ["bool", "str", "bool"] },
+  "spec:jmpOpcode": { args: ["bool", "str", "bool"] },
+  "spec:packetLoadOpcode": { args: ["sizeName", "bool"] },
   "syscall:kernelVersion": { args: ["str"] },
   "syscall:linkCreate": {
     args: [
@@ -543,6 +547,18 @@ export const SIGNATURES: Record<string, Entry> = {
 
   // -------------------------------------------------------------------- dsl
   "dsl:DslError": errorCtor(2),
+  // The instruction model, re-exported from spec (the same functions).
+  "dsl:InstructionError": errorCtor(3),
+  "dsl:aluOff": { args: ["str"] },
+  "dsl:aluOpcode": { args: ["bool", "str", "bool"] },
+  "dsl:encodeProgram": { args: ["items", { obj: { mapFd: "fn" } }] },
+  "dsl:formatRaw": { args: ["insn"] },
+  "dsl:jmpOpcode": { args: ["bool", "str", "bool"] },
+  "dsl:packetLoadOpcode": { args: ["sizeName", "bool"] },
+  "dsl:referenceProblem": { args: ["any", "insn"] },
+  "dsl:takesMap": { args: ["any"] },
+  "dsl:takesTarget": { args: ["any"] },
+  "dsl:withOpSize": { args: ["int", "int"] },
   "dsl:ParseError": errorCtor(4),
   "dsl:PrintfFormatError": errorCtor(5),
   ...Object.fromEntries(alu2.map((f) => [`dsl:${f}`, { args: [reg, regOrImm] }])),

@@ -11,9 +11,9 @@ import {
   type Item,
   isInt,
   isLabel,
+  LdImm64Src,
   slotsOf,
 } from "./insn.js";
-import { LdImm64Src } from "./opcodes.js";
 import { printForm } from "./print.js";
 import { checkInstruction } from "./validate.js";
 

@@ -5,30 +5,29 @@ import type { MapReference } from "@ts-ebpf/spec";
 import { DslError } from "./errors.js";
 import { helperId } from "./helpers.js";
 import {
-  ALU_CODES,
   type AluName,
+  AluOp,
   ATOMIC_CODES,
   type AtomicName,
-  type Instruction,
-  type Item,
-  isInt,
-  JMP_CODES,
-  type JmpName,
-  type Label,
-  type MemSize,
-  SIZE_CODES,
-} from "./insn.js";
-import {
-  AluOp,
+  aluOff,
+  aluOpcode,
   CallSrc,
   Class,
   Endian,
+  type Instruction,
+  type Item,
+  isInt,
+  type JmpName,
   JmpOp,
+  jmpOpcode,
+  type Label,
   LD_IMM64,
   LdImm64Src,
+  type MemSize,
   Mode,
+  SIZE_CODES,
   Source,
-} from "./opcodes.js";
+} from "./insn.js";
 import { sealInstruction } from "./validate.js";
 
 export type Reg = "r0" | "r1" | "r2" | "r3" | "r4" | "r5" | "r6" | "r7" | "r8" | "r9" | "r10";
@@ -76,8 +75,7 @@ function make(fields: Instruction): Instruction {
 // ---- ALU ------------------------------------------------------------------
 
 function alu(wide: boolean, op: AluName, dst: Reg, src: RegOrImm): Instruction {
-  const cls = wide ? Class.ALU64 : Class.ALU;
-  const off = op === "sdiv" || op === "smod" ? 1 : 0;
+  const off = aluOff(op);
   const d = regNumber(dst, "destination register");
   if (typeof src === "number") {
     // 32-bit operations take an unsigned 32-bit value too (w0 = 0xffffffff).
@@ -88,10 +86,10 @@ function alu(wide: boolean, op: AluName, dst: Reg, src: RegOrImm): Instruction {
         { instruction: `${op}${wide ? "" : "32"} ${dst}, ${src}` },
       );
     }
-    return make({ opcode: cls | Source.K | ALU_CODES[op], dst: d, src: 0, off, imm });
+    return make({ opcode: aluOpcode(wide, op, false), dst: d, src: 0, off, imm });
   }
   const s = regNumber(src, "source register");
-  return make({ opcode: cls | Source.X | ALU_CODES[op], dst: d, src: s, off, imm: 0 });
+  return make({ opcode: aluOpcode(wide, op, true), dst: d, src: s, off, imm: 0 });
 }
 
 type AluBuilder = (dst: Reg, src: RegOrImm) => Instruction;
@@ -159,24 +157,15 @@ export const movsx32 = (dst: Reg, src: Reg, bits: 8 | 16): Instruction =>
     imm: 0,
   });
 
+/** A byte order conversion of `dst` (Endian.TO_LE / TO_BE, ALU class). */
+const toEndian =
+  (order: number) =>
+  (dst: Reg, bits: 16 | 32 | 64): Instruction =>
+    make({ opcode: Class.ALU | order | AluOp.END, dst: regNumber(dst), src: 0, off: 0, imm: bits });
 /** `dst = le16 dst`: convert to little endian (and truncate). */
-export const le = (dst: Reg, bits: 16 | 32 | 64): Instruction =>
-  make({
-    opcode: Class.ALU | Endian.TO_LE | AluOp.END,
-    dst: regNumber(dst),
-    src: 0,
-    off: 0,
-    imm: bits,
-  });
+export const le = toEndian(Endian.TO_LE);
 /** `dst = be16 dst`: convert to big endian (and truncate). */
-export const be = (dst: Reg, bits: 16 | 32 | 64): Instruction =>
-  make({
-    opcode: Class.ALU | Endian.TO_BE | AluOp.END,
-    dst: regNumber(dst),
-    src: 0,
-    off: 0,
-    imm: bits,
-  });
+export const be = toEndian(Endian.TO_BE);
 /** `dst = bswap16 dst`: unconditional byte swap (ALU64 form, cpu v4). */
 export const bswap = (dst: Reg, bits: 16 | 32 | 64): Instruction =>
   make({ opcode: Class.ALU64 | AluOp.END, dst: regNumber(dst), src: 0, off: 0, imm: bits });
@@ -196,7 +185,6 @@ export const gotol = (target: JumpTarget): Instruction =>
     : make({ opcode: Class.JMP32 | JmpOp.JA, dst: 0, src: 0, off: 0, imm: target });
 
 function jcond(wide: boolean, op: JmpName, dst: Reg, src: RegOrImm, target: JumpTarget) {
-  const cls = wide ? Class.JMP : Class.JMP32;
   const d = regNumber(dst, "destination register");
   if (typeof src === "number") {
     const imm = !wide && src >= 2 ** 31 && src < 2 ** 32 ? src | 0 : src;
@@ -206,7 +194,7 @@ function jcond(wide: boolean, op: JmpName, dst: Reg, src: RegOrImm, target: Jump
       });
     }
     return make({
-      opcode: cls | Source.K | JMP_CODES[op],
+      opcode: jmpOpcode(wide, op, false),
       dst: d,
       src: 0,
       imm,
@@ -215,7 +203,7 @@ function jcond(wide: boolean, op: JmpName, dst: Reg, src: RegOrImm, target: Jump
   }
   const s = regNumber(src, "source register");
   return make({
-    opcode: cls | Source.X | JMP_CODES[op],
+    opcode: jmpOpcode(wide, op, true),
     dst: d,
     src: s,
     imm: 0,
@@ -355,16 +343,7 @@ export const RODATA = ".rodata";
  */
 export const ldStr = (dst: Reg, text: string, offset = 0): Instruction => {
   if (typeof text !== "string") throw new TypeError("ldStr: text must be a string");
-  return make({
-    opcode: LD_IMM64,
-    dst: regNumber(dst),
-    src: LdImm64Src.MAP_VALUE,
-    off: 0,
-    imm: 0,
-    imm2: offset,
-    map: { name: RODATA },
-    str: text,
-  });
+  return make({ ...ldMapValue(dst, RODATA, offset), str: text });
 };
 
 /** ld_imm64 with a raw pseudo source and immediates, e.g. a map fd already known. */

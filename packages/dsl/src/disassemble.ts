@@ -3,8 +3,7 @@
 // listing parse() reads back and assembles to the same bytes.
 import { InstructionError } from "@ts-ebpf/spec";
 import { DslError } from "./errors.js";
-import { decode, type Instruction, type Item, slotsOf } from "./insn.js";
-import { LdImm64Src } from "./opcodes.js";
+import { decode, type Instruction, type Item, LdImm64Src, slotsOf } from "./insn.js";
 import { printForm, printInstruction } from "./print.js";
 import { checkInstruction } from "./validate.js";
 

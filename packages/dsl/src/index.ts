@@ -8,7 +8,6 @@ export * from "./errors.js";
 export * from "./helpers.js";
 export * from "./insn.js";
 export * from "./iter.js";
-export * from "./opcodes.js";
 export * from "./parse.js";
 export * from "./print.js";
 export * from "./printf.js";

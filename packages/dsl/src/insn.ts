@@ -1,31 +1,9 @@
-// The DSL's listings: instructions (the model is @ts-ebpf/spec's, re-exported
-// here so `@ts-ebpf/dsl` users see it where it always was) and labels.
+// The DSL's listings: instructions and labels. The instruction model (opcodes,
+// Instruction and its references, encode/decode) is @ts-ebpf/spec's,
+// re-exported whole so `@ts-ebpf/dsl` users see it where it always was.
 import type { Instruction } from "@ts-ebpf/spec";
 
-export {
-  ALU_CODES,
-  ALU_OPS,
-  type AluName,
-  ATOMIC_CODES,
-  ATOMIC_OPS,
-  type AtomicName,
-  classify,
-  decode,
-  encode,
-  encodeInto,
-  type Form,
-  INSN_SIZE,
-  type Instruction,
-  isInt,
-  JMP_CODES,
-  JMP_OPS,
-  type JmpName,
-  type MemSize,
-  type Operand,
-  SIZE_CODES,
-  SIZES,
-  slotsOf,
-} from "@ts-ebpf/spec";
+export * from "@ts-ebpf/spec/asm";
 
 /** A position in a listing that jumps can name. */
 export interface Label {

@@ -49,18 +49,21 @@ function locate(btf: BtfLike, struct: string, path: string): MemberLocation {
   }
 }
 
-/**
- * Loads `struct.path` from the object `base` points at into `dst`, following
- * pointers on the way ("mm.exe_file" loads mm, then exe_file). Every pointer
- * on the path must be one the verifier knows is not NULL.
- */
-export function loadField(
+/** An access to field `struct.path` of the object `base` points at, into `dst`. */
+export type FieldAccess = (
   btf: BtfLike,
   dst: Reg,
   base: Reg,
   struct: string,
   path: string,
-): Instruction[] {
+) => Instruction[];
+
+/**
+ * Loads `struct.path` from the object `base` points at into `dst`, following
+ * pointers on the way ("mm.exe_file" loads mm, then exe_file). Every pointer
+ * on the path must be one the verifier knows is not NULL.
+ */
+export const loadField: FieldAccess = (btf, dst, base, struct, path) => {
   const loc = locate(btf, struct, path);
   if (loc.bitSize !== 0)
     throw new DslError(`field ${path} of ${struct} is a bitfield; load its storage and mask`);
@@ -78,16 +81,10 @@ export function loadField(
   }
   out.push(ldx(size, dst, from, loc.offset));
   return out;
-}
+};
 
 /** `dst = &base->path` (arrays such as task_struct.comm, nested structs). No pointer hops. */
-export function fieldAddress(
-  btf: BtfLike,
-  dst: Reg,
-  base: Reg,
-  struct: string,
-  path: string,
-): Instruction[] {
+export const fieldAddress: FieldAccess = (btf, dst, base, struct, path) => {
   const loc = locate(btf, struct, path);
   if (loc.hops.length > 0)
     throw new DslError(`field ${path} of ${struct} is behind a pointer; load the pointer first`);
@@ -95,7 +92,7 @@ export function fieldAddress(
   if (dst !== base) out.push(mov(dst, base));
   if (loc.offset !== 0) out.push(add(dst, loc.offset));
   return out;
-}
+};
 
 /** `if reg == 0 goto target` (default: the `out` label of iterReturn()). */
 export const exitIfNull = (reg: Reg, target: string = OUT): Instruction => jeq(reg, 0, target);

@@ -7,18 +7,19 @@ import * as b from "./builders.js";
 import { DslError, ParseError } from "./errors.js";
 import { helperId } from "./helpers.js";
 import {
-  ALU_CODES,
   type AluName,
   type AtomicName,
+  aluOff,
+  aluOpcode,
   type Instruction,
   type Item,
   isInt,
-  JMP_CODES,
   type JmpName,
+  jmpOpcode,
+  LdImm64Src,
   type MemSize,
-  SIZE_CODES,
+  packetLoadOpcode,
 } from "./insn.js";
-import { Class, LdImm64Src, Mode, Source } from "./opcodes.js";
 import { ALU_OPERATORS, ATOMIC_OPERATORS, JMP_OPERATORS } from "./print.js";
 import { checkInstruction } from "./validate.js";
 
@@ -383,14 +384,13 @@ class LineParser {
         `expected a comparison (==, !=, >, s<, &, ...), found ${this.describe(opTok)}`,
         opTok.col,
       );
-    const cls = dst.wide ? Class.JMP : Class.JMP32;
     let fields: Pick<Instruction, "opcode" | "src" | "imm">;
     if (this.isReg()) {
       const src = this.reg();
       if (src.wide !== dst.wide) this.fail("mixed r and w registers", src.col);
-      fields = { opcode: cls | Source.X | JMP_CODES[op!], src: src.n, imm: 0 };
+      fields = { opcode: jmpOpcode(dst.wide, op!, true), src: src.n, imm: 0 };
     } else {
-      fields = { opcode: cls | Source.K | JMP_CODES[op!], src: 0, imm: this.imm(dst.wide) };
+      fields = { opcode: jmpOpcode(dst.wide, op!, false), src: 0, imm: this.imm(dst.wide) };
     }
     this.expect("goto");
     const target = this.target();
@@ -566,16 +566,15 @@ class LineParser {
   }
 
   private alu(op: AluName, dst: Reg): Instruction {
-    const cls = dst.wide ? Class.ALU64 : Class.ALU;
-    const off = op === "sdiv" || op === "smod" ? 1 : 0;
+    const off = aluOff(op);
     if (op === "mov") this.fail("unexpected mov");
     if (this.isReg()) {
       const src = this.reg();
       if (src.wide !== dst.wide) this.fail("mixed r and w registers", src.col);
-      return build({ opcode: cls | Source.X | ALU_CODES[op], dst: dst.n, src: src.n, off, imm: 0 });
+      return build({ opcode: aluOpcode(dst.wide, op, true), dst: dst.n, src: src.n, off, imm: 0 });
     }
     return build({
-      opcode: cls | Source.K | ALU_CODES[op],
+      opcode: aluOpcode(dst.wide, op, false),
       dst: dst.n,
       src: 0,
       off,
@@ -619,7 +618,6 @@ class LineParser {
   private ldSkb(dst: Reg, size: MemSize): Instruction {
     if (dst.n !== 0) this.fail("legacy packet loads write r0", dst.col);
     this.expect("[");
-    const base = Class.LD | SIZE_CODES[size];
     if (this.isReg()) {
       const src = this.reg();
       let imm = 0;
@@ -629,11 +627,11 @@ class LineParser {
         imm = neg ? -v : v;
       }
       this.expect("]");
-      return build({ opcode: base | Mode.IND, dst: 0, src: src.n, off: 0, imm });
+      return build({ opcode: packetLoadOpcode(size, true), dst: 0, src: src.n, off: 0, imm });
     }
     const imm = this.int(32, "offset");
     this.expect("]");
-    return build({ opcode: base | Mode.ABS, dst: 0, src: 0, off: 0, imm });
+    return build({ opcode: packetLoadOpcode(size, false), dst: 0, src: 0, off: 0, imm });
   }
 
   /** After `map`, `btf` or `func`: the ld_imm64 pseudo forms. */

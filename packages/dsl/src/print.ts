@@ -12,9 +12,9 @@ import {
   type Item,
   isLabel,
   type JmpName,
+  LdImm64Src,
   type Operand,
 } from "./insn.js";
-import { LdImm64Src } from "./opcodes.js";
 
 export const ALU_OPERATORS: Record<AluName, string> = {
   add: "+=",

@@ -3,7 +3,7 @@
 // variables unset; both come from the ELF section and symbol table.
 import { BtfError, parseBtf } from "@ts-ebpf/btf";
 import { ElfError } from "./errors.js";
-import { ElfFile, STT } from "./reader.js";
+import { ElfFile, latin1, STT } from "./reader.js";
 
 const KIND_DATASEC = 15;
 const KIND_VAR = 14;
@@ -86,7 +86,7 @@ export function fixupBtf(blob: Uint8Array, elf: ElfFile): Uint8Array {
   const str = (off: number) => {
     const s = strStart + off;
     const e = out.indexOf(0, s);
-    return Buffer.from(out.subarray(s, e < 0 ? s : e)).toString("latin1");
+    return latin1(out.subarray(s, e < 0 ? s : e));
   };
   for (const p of offsets) {
     const info = view.getUint32(p + 4, true);

@@ -184,7 +184,6 @@ function findMember(
 /** Matches local steps against a target candidate root; undefined when it does not match. */
 function matchTarget(
   local: Btf,
-  localField: FieldSpec,
   steps: Step[],
   access0: number,
   target: Btf,
@@ -214,7 +213,6 @@ function matchTarget(
       cur = t.type;
     }
   }
-  void localField;
   return { bitOffset, type: cur, bitfieldSize, root: candidate };
 }
 
@@ -389,7 +387,7 @@ export function resolveCore(rec: CoreRelocationRecord, local: Btf, target: Btf):
     const types = stepTypes(local, rec.typeId, access);
     const results: { value: number; size: number }[] = [];
     for (const c of candidates(local, rec.typeId, target)) {
-      const m = matchTarget(local, field, steps, access[0]!, target, c, types);
+      const m = matchTarget(local, steps, access[0]!, target, c, types);
       if (m) results.push(fieldValue(target, m, kind));
     }
     if (kind === CoreReloKind.FIELD_EXISTS) return { local: 1, target: results.length > 0 ? 1 : 0 };

@@ -201,9 +201,7 @@ export class ElfFile {
     if (inTable < 0)
       throw new ElfError(`unterminated string at ${off} in section ${table.index}`, start);
     const end = start + inTable;
-    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset + start, end - start).toString(
-      "latin1",
-    );
+    return latin1(this.bytes.subarray(start, end));
   }
 
   section(name: string): Section | undefined {
@@ -293,4 +291,16 @@ export class ElfFile {
 
 export function parseElf(bytes: Uint8Array): ElfFile {
   return new ElfFile(bytes);
+}
+
+/**
+ * Bytes as ISO-8859-1 (one character a byte, as names in ELF and BTF string
+ * tables are compared): Node's "latin1" without Buffer, so the reader runs
+ * in a browser too (TextDecoder's "latin1" is windows-1252).
+ */
+export function latin1(bytes: Uint8Array): string {
+  let out = "";
+  for (let at = 0; at < bytes.length; at += 0x2000)
+    out += String.fromCharCode(...bytes.subarray(at, at + 0x2000));
+  return out;
 }

@@ -122,6 +122,25 @@ describeKernel("ELF objects on the kernel", () => {
     expect(pids.every((p) => p >= threshold)).toBe(true);
   });
 
+  it("loadCollectionSpec binds every program to the kernel types it is given", async () => {
+    const spec = parseCollection(fixture("task"));
+    const kernelTypes = loadKernelBtf();
+    let lookups = 0;
+    const findTypeIds = kernelTypes.findTypeIds.bind(kernelTypes);
+    const counted = Object.create(kernelTypes, {
+      findTypeIds: {
+        value: (...args: Parameters<typeof findTypeIds>) => {
+          lookups++;
+          return findTypeIds(...args);
+        },
+      },
+    });
+    using obj = loadCollectionSpec(spec, { kernelTypes: counted });
+    expect(lookups).toBeGreaterThan(0); // CO-RE candidates came from the types given
+    await using it = createIterator(obj.programs.dump_task!, "task");
+    expect(byPid(await it.open().text()).get(children[1]!.pid!)).toBe(`${children[1]!.pid} sleep`);
+  });
+
   it("a program spec from an object also loads on its own (createIterator creates its maps)", async () => {
     const before = openFds();
     {

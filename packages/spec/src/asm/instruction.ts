@@ -224,6 +224,23 @@ export const ATOMIC_CODES = Object.fromEntries(
   Object.entries(ATOMIC_OPS).map(([code, name]) => [name, Number(code)]),
 ) as Record<AtomicName, number>;
 
+// ---- opcodes by name: what builders and assemblers compose ------------------
+
+/** Opcode of an ALU operation: 64-bit (ALU64) or 32-bit, register (X) or immediate (K) source. */
+export const aluOpcode = (wide: boolean, op: AluName, regSource: boolean): number =>
+  (wide ? Class.ALU64 : Class.ALU) | (regSource ? Source.X : Source.K) | ALU_CODES[op];
+
+/** `off` of an ALU operation: 1 selects the signed division and modulo. */
+export const aluOff = (op: AluName): number => (op === "sdiv" || op === "smod" ? 1 : 0);
+
+/** Opcode of a conditional jump: 64-bit (JMP) or 32-bit (JMP32), register or immediate source. */
+export const jmpOpcode = (wide: boolean, op: JmpName, regSource: boolean): number =>
+  (wide ? Class.JMP : Class.JMP32) | (regSource ? Source.X : Source.K) | JMP_CODES[op];
+
+/** Opcode of a legacy packet load: `r0 = *(size *)skb[imm]` (ABS) or `skb[src + imm]` (IND). */
+export const packetLoadOpcode = (size: MemSize, indirect: boolean): number =>
+  Class.LD | SIZE_CODES[size] | (indirect ? Mode.IND : Mode.ABS);
+
 const hex = (v: number): string => `0x${(v & 0xff).toString(16).padStart(2, "0")}`;
 
 /**
