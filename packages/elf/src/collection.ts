@@ -204,10 +204,15 @@ export function loadCollectionSpec(
     }
     createMaps(spec, caller, maps, btfFd);
     const byName: Record<string, MapFdSource> = { ...maps, ...caller };
+    // The running kernel's types are read only when a program needs them.
     let kernelTypes = options.kernelTypes;
+    const kernel = (): Btf => {
+      kernelTypes ??= loadKernelBtf();
+      return kernelTypes;
+    };
     for (const [name, p] of Object.entries(spec.programs)) {
       const bound: BoundProgramSpec = needsKernelTypes(p)
-        ? bindProgramSpec(p, (kernelTypes ??= loadKernelBtf()))
+        ? bindProgramSpec(p, kernel())
         : { ...p, poisoned: [] };
       const prog = loadOne(
         bound,
