@@ -10,6 +10,8 @@ describeKernel("built-in definitions on the running kernel", () => {
     let checked = 0;
     for (const b of builtins()) {
       if (!hasTarget(b.target)) continue;
+      // A built-in over a map's elements needs a map of sockets: sock-builtins.kernel.test.ts.
+      if (b.map) continue;
       using link = b.link();
       const bytes = await link.readAll();
       const table = b.decodeRows(bytes, true);

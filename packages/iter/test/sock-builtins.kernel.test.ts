@@ -253,6 +253,13 @@ describeKernel("sockmap and bpf_sk_storage_map built-ins", () => {
       ).toEqual([
         { ...tcpRecord(peer), ino: Number(inodeOf(fdOf(peer))), value: "0102030405060708" },
       ]);
+      const storageTable = run("sk_storage", String(storage.info().id)).stdout.split("\n");
+      expect(storageTable[0]).toMatch(/^FAMILY\s+TYPE\s+STATE\s+LOCAL\s+REMOTE\s+INO\s+VALUE$/);
+      expect(storageTable[1]).toMatch(
+        new RegExp(
+          `^inet\\s+stream\\s+ESTABLISHED\\s+127\\.0\\.0\\.1:${peer.localPort}\\s+127\\.0\\.0\\.1:${peer.remotePort}\\s+\\d+\\s+01 02 03 04 05 06 07 08$`,
+        ),
+      );
 
       const path = `/sys/fs/bpf/ts_ebpf_sockmap_pin_${process.pid}`;
       rmSync(path, { force: true });
