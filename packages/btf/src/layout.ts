@@ -3,24 +3,8 @@
 // layout is the codec of its record (@ts-ebpf/spec's `Codec`, the shape map
 // handles and iterator readers take), and a field type itself: records nest.
 // The scalar field types (u8..u64, f32, f64, ptr, char, bytes) are spec's.
-import {
-  bytes,
-  char,
-  defineField,
-  type FieldType,
-  f32,
-  f64,
-  i8,
-  i16,
-  i32,
-  i64,
-  ptr,
-  SCALAR_READS,
-  u8,
-  u16,
-  u32,
-  u64,
-} from "@ts-ebpf/spec";
+import * as spec from "@ts-ebpf/spec";
+import { defineField, type FieldType } from "@ts-ebpf/spec";
 import type { Btf } from "./btf.js";
 import { BtfError } from "./errors.js";
 import type { BtfType, CompositeType } from "./types.js";
@@ -201,7 +185,7 @@ function compileReader<T>(
   slots: Slot[],
 ): ((v: DataView, o: number) => T) | undefined {
   const parts = names.map((name, i) => {
-    const getter = SCALAR_READS.get(slots[i]!.type);
+    const getter = spec.SCALAR_READS.get(slots[i]!.type);
     const at = `o + ${offsets[i]}`;
     const value = getter ? `v.${getter}(${at}, ${LE})` : `r[${i}](v, ${at})`;
     return `${JSON.stringify(name)}: ${value}`;
@@ -379,10 +363,10 @@ const valuesOf = (type: FieldType<unknown>): number => VALUES.get(type) ?? 1;
 
 /** [unsigned, signed] field types of BTF integers and enums by size (a `char` is a u8 or an i8). */
 const INTEGERS: Record<number, readonly [FieldType<unknown>, FieldType<unknown>]> = {
-  1: [u8, i8],
-  2: [u16, i16],
-  4: [u32, i32],
-  8: [u64, i64],
+  1: [spec.u8, spec.i8],
+  2: [spec.u16, spec.i16],
+  4: [spec.u32, spec.i32],
+  8: [spec.u64, spec.i64],
 };
 
 function fieldFromBtf(btf: Btf, id: number, depth: number, memo: Memo): FieldType<unknown> {
@@ -395,17 +379,17 @@ function fieldFromBtf(btf: Btf, id: number, depth: number, memo: Memo): FieldTyp
     case "enum64": {
       // Integers of other sizes (__int128) decode as their bytes.
       const pair = INTEGERS[t.size];
-      return pair ? pair[t.signed ? 1 : 0] : bytes(t.size);
+      return pair ? pair[t.signed ? 1 : 0] : spec.bytes(t.size);
     }
     case "float":
-      return t.size === 4 ? f32 : t.size === 8 ? f64 : bytes(t.size);
+      return t.size === 4 ? spec.f32 : t.size === 8 ? spec.f64 : spec.bytes(t.size);
     case "ptr":
-      return ptr;
+      return spec.ptr;
     case "array": {
       if (t.nelems > 0x7fffffff) throw new BtfError(`array ${t.id}: ${t.nelems} elements`);
       const elem = btf.resolve(t.type);
       if (elem.kind === "int" && elem.size === 1 && (elem.char || elem.name === "char")) {
-        return char(t.nelems);
+        return spec.char(t.nelems);
       }
       const et = fieldFromBtf(btf, t.type, depth + 1, memo);
       if (et.size === 0 && t.nelems > MAX_ZERO_SIZE_ELEMS) {

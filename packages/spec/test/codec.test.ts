@@ -1,24 +1,9 @@
 import { describe, expect, it } from "vitest";
-import {
-  bytes,
-  type Codec,
-  char,
-  completeCodec,
-  decoderAt,
-  defineField,
-  f32,
-  f64,
-  i8,
-  i16,
-  i32,
-  i64,
-  isCodec,
-  ptr,
-  u8,
-  u16,
-  u32,
-  u64,
-} from "../src/index.js";
+import type { Codec } from "../src/index.js";
+import * as spec from "../src/index.js";
+
+const { bytes, char, completeCodec, decoderAt, defineField, isCodec } = spec;
+const { f32, f64, i8, i16, i32, i64, ptr, u8, u16, u32, u64 } = spec;
 
 describe("scalar codecs", () => {
   const cases = [
