@@ -45,7 +45,7 @@ export type Format = "prometheus" | "openmetrics";
 /** Where the data comes from; tests replace some. */
 export interface Sources {
   /** Every process of the caller's pid namespace, by tgid. */
-  processes(options: { exe: boolean }): Promise<Map<number, ProcessSample>>;
+  processes(options: { exe: boolean; cgroup: boolean }): Promise<Map<number, ProcessSample>>;
   tcp(): Promise<readonly InetSocket[]>;
   udp(): Promise<readonly UdpSocket[]>;
   bpfProgs(): Promise<readonly BpfProgRecord[]>;
@@ -127,22 +127,24 @@ function bootTime(): number {
 
 /** The task program, loaded once per exporter (and per exe option). */
 class ProcessReader {
+  /** By the program's options ("exe,cgroup"). */
   #links = new Map<
-    boolean,
+    string,
     { link: IteratorLink; program: ProcessProgram; decoder: ProcessDecoder }
   >();
   #lastSize = 0;
 
-  async read(options: { exe: boolean }): Promise<Map<number, ProcessSample>> {
-    let entry = this.#links.get(options.exe);
+  async read(options: { exe: boolean; cgroup: boolean }): Promise<Map<number, ProcessSample>> {
+    const key = `${options.exe},${options.cgroup}`;
+    let entry = this.#links.get(key);
     if (!entry) {
-      const program = processProgram(loadKernelBtf(), { exe: options.exe });
+      const program = processProgram(loadKernelBtf(), options);
       entry = {
         program,
         link: createIterator(program.spec, "task"),
         decoder: new ProcessDecoder(program.layout),
       };
-      this.#links.set(options.exe, entry);
+      this.#links.set(key, entry);
     }
     const reader = entry.link.open();
     let bytes: Buffer;
@@ -220,6 +222,8 @@ export class Exporter {
   /** Groups ever reported, with their CPU counters. */
   readonly #groups = new Map<string, GroupTotals>();
   #cgroupPaths = new Map<number, string>();
+  /** The BPF objects the bpf_iter_bpf_* series show now (undefined: none set). */
+  #bpfSignature: string | undefined;
   #users: Map<number, string> | undefined;
 
   readonly #text = new Registry();
@@ -312,6 +316,7 @@ export class Exporter {
   }
 
   #clear(name: CollectorName): void {
+    if (name === "bpf") this.#bpfSignature = undefined;
     const m = this.#m;
     const of: Record<CollectorName, { reset(): void }[]> = {
       processes: [
@@ -358,7 +363,10 @@ export class Exporter {
   }
 
   async #collectProcesses(): Promise<void> {
-    const samples = await this.#sources.processes({ exe: this.#grouping.needsExe });
+    const samples = await this.#sources.processes({
+      exe: this.#grouping.needsExe,
+      cgroup: this.#grouping.needsCgroups,
+    });
     const ctx = await this.#context(samples.values());
     // Nothing below can fail: the read and the lookups above are done.
     const generation = ++this.#generation;
@@ -489,6 +497,13 @@ export class Exporter {
       this.#sources.bpfMaps(),
       this.#sources.bpfLinks(),
     ]);
+    // Unchanged objects, unchanged series: the ~700 label sets are not set again.
+    const signature = [
+      progs.map((p) => `${p.id}:${p.typeName}:${p.name}:${p.tag}`).join(","),
+      maps.map((p) => `${p.id}:${p.typeName}:${p.name}`).join(","),
+      links.map((l) => `${l.id}:${l.typeName}:${l.progId}`).join(","),
+    ].join("/");
+    if (signature === this.#bpfSignature) return;
     const max = this.#maxBpfObjects;
     const m = this.#m;
     this.#clear("bpf");
@@ -509,6 +524,7 @@ export class Exporter {
     m.bpfObjectsOmitted.set({ kind: "program" }, Math.max(0, progs.length - max));
     m.bpfObjectsOmitted.set({ kind: "map" }, Math.max(0, maps.length - max));
     m.bpfObjectsOmitted.set({ kind: "link" }, Math.max(0, links.length - max));
+    this.#bpfSignature = signature;
   }
 
   /** Closes the exporter's iterator links; later scrapes fail. */

@@ -79,50 +79,23 @@ export class ProcessDecoder {
         ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)
         : new Uint32Array(Uint8Array.from(bytes).buffer);
     const w = (name: string) => layout.offsets[name]! / 4;
-    const [TGID, PID, UID, STATE, EXIT, FLAGS, START, UT, ST, RT, DUT, DST, DRT, RF, RA, RS, CG] = [
-      w("tgid"),
-      w("pid"),
-      w("uid"),
-      w("state"),
-      w("exitState"),
-      w("flags"),
-      w("startTime"),
-      w("utime"),
-      w("stime"),
-      w("runtime"),
-      w("deadUtime"),
-      w("deadStime"),
-      w("deadRuntime"),
-      w("rssFile"),
-      w("rssAnon"),
-      w("rssShmem"),
-      w("cgroupId"),
-    ] as number[] as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
+    const TGID = w("tgid");
+    const PID = w("pid");
+    const UID = w("uid");
+    const STATE = w("state");
+    const EXIT = w("exitState");
+    const FLAGS = w("flags");
+    const START = w("startTime");
+    const UT = w("utime");
+    const ST = w("stime");
+    const RT = w("runtime");
+    const RSS = w("rss");
+    const CG = w("cgroupId");
     const COMM = layout.comm / 4;
     const FDS = layout.fds / 4;
     const TRUNC = layout.fdsTruncated / 4;
     const stride = size / 4;
     const u64 = (i: number) => words[i]! + words[i + 1]! * 0x1_0000_0000;
-    // percpu_counter's approximate count may read negative: clamped at 0, as /proc does.
-    const pos64 = (i: number) => (words[i + 1]! >= 0x8000_0000 ? 0 : u64(i));
     const gen = ++this.#gen;
     const samples = this.#samples;
     const bytesView = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
@@ -194,10 +167,8 @@ export class ProcessDecoder {
         p.cgroupId = u64(r + CG);
         p.fds = words[r + FDS]!;
         p.fdsTruncated = words[r + TRUNC] !== 0;
-        p.rssPages = pos64(r + RF) + pos64(r + RA) + pos64(r + RS);
-        p.runtime += u64(r + DRT);
-        p.utime += u64(r + DUT);
-        p.stime += u64(r + DST);
+        // The leader's times include those of its exited threads (added in the kernel).
+        p.rssPages = u64(r + RSS);
       }
     }
     for (const [tgid, p] of samples) {

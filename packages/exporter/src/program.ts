@@ -17,7 +17,9 @@ import {
   ja,
   jeq,
   jge,
+  jgt,
   jne,
+  jslt,
   label,
   ldImm64,
   ldx,
@@ -48,46 +50,64 @@ interface FieldSpec {
   readonly leader?: boolean;
   /** Leave 0 where the kernel lacks every path. */
   readonly optional?: boolean;
+  /** Added (in the kernel) to this field instead of having a slot; `clamp`: negative reads as 0. */
+  readonly into?: string;
+  readonly clamp?: boolean;
+  /** Copied only when the program is asked for it. */
+  readonly when?: "cgroup";
 }
 
-// Offsets are the order below; 8-byte fields first keeps every one aligned.
+// Slots in this order; 8-byte fields first keeps every one aligned.
 const FIELDS: readonly FieldSpec[] = [
   /** ns since boot, as /proc/<pid>/stat's starttime (start_time before 5.5 was monotonic). */
   { name: "startTime", size: 8, paths: ["start_boottime", "real_start_time"] },
   { name: "utime", size: 8, paths: ["utime"] },
   { name: "stime", size: 8, paths: ["stime"] },
   { name: "runtime", size: 8, paths: ["se.sum_exec_runtime"] },
-  // Threads that exited: their times move to the signal struct.
-  { name: "deadUtime", size: 8, paths: ["signal.utime"], leader: true },
-  { name: "deadStime", size: 8, paths: ["signal.stime"], leader: true },
-  { name: "deadRuntime", size: 8, paths: ["signal.sum_sched_runtime"], leader: true },
-  // Pages; percpu_counter since 6.2 (its approximate count, as /proc shows), atomic_long before.
-  {
-    name: "rssFile",
-    size: 8,
-    paths: ["mm.rss_stat[0].count", "mm.rss_stat.count[0].counter"],
-    leader: true,
-  },
-  {
-    name: "rssAnon",
-    size: 8,
-    paths: ["mm.rss_stat[1].count", "mm.rss_stat.count[1].counter"],
-    leader: true,
-  },
-  {
-    name: "rssShmem",
-    size: 8,
-    paths: ["mm.rss_stat[3].count", "mm.rss_stat.count[3].counter"],
-    leader: true,
-  },
-  { name: "cgroupId", size: 8, paths: ["cgroups.dfl_cgrp.kn.id"], leader: true, optional: true },
+  /** Resident pages: file + anon + shmem, summed below. */
+  { name: "rss", size: 8, paths: [] },
+  { name: "cgroupId", size: 8, paths: ["cgroups.dfl_cgrp.kn.id"], leader: true, when: "cgroup" },
   { name: "tgid", size: 4, paths: ["tgid"] },
   { name: "pid", size: 4, paths: ["pid"] },
   { name: "uid", size: 4, paths: ["real_cred.uid.val"] },
   { name: "state", size: 4, paths: ["__state", "state"] },
   { name: "exitState", size: 4, paths: ["exit_state"] },
   { name: "flags", size: 4, paths: ["flags"] },
-  { name: "threads", size: 4, paths: ["signal.nr_threads"] },
+  // Threads that exited: the kernel keeps their times in the signal struct.
+  { name: "deadUtime", size: 8, paths: ["signal.utime"], leader: true, into: "utime" },
+  { name: "deadStime", size: 8, paths: ["signal.stime"], leader: true, into: "stime" },
+  {
+    name: "deadRuntime",
+    size: 8,
+    paths: ["signal.sum_sched_runtime"],
+    leader: true,
+    into: "runtime",
+  },
+  // percpu_counter since 6.2 (its approximate count, as /proc shows), atomic_long before.
+  {
+    name: "rssFile",
+    size: 8,
+    paths: ["mm.rss_stat[0].count", "mm.rss_stat.count[0].counter"],
+    leader: true,
+    into: "rss",
+    clamp: true,
+  },
+  {
+    name: "rssAnon",
+    size: 8,
+    paths: ["mm.rss_stat[1].count", "mm.rss_stat.count[1].counter"],
+    leader: true,
+    into: "rss",
+    clamp: true,
+  },
+  {
+    name: "rssShmem",
+    size: 8,
+    paths: ["mm.rss_stat[3].count", "mm.rss_stat.count[3].counter"],
+    leader: true,
+    into: "rss",
+    clamp: true,
+  },
 ];
 
 /** Offsets of the record's fields (bytes). */
@@ -115,6 +135,8 @@ export interface ProcessProgram {
 export interface ProcessProgramOptions {
   /** Copy the executable's name (grouping by exe). */
   readonly exe?: boolean;
+  /** Copy the cgroup v2 id (grouping by cgroup); 0 otherwise. */
+  readonly cgroup?: boolean;
   /** Most fd-table words counted per process (default MAX_FD_WORDS). */
   readonly maxFdWords?: number;
 }
@@ -193,7 +215,12 @@ export function processProgram(btf: Btf, options: ProcessProgramOptions = {}): P
   let at = 0;
   const located: { field: FieldSpec; loc: Located; at: number }[] = [];
   for (const field of FIELDS) {
-    offsets[field.name] = at;
+    if (field.into === undefined) {
+      offsets[field.name] = at;
+      at += field.size;
+    }
+    if (field.paths.length === 0) continue; // computed
+    if (field.when === "cgroup" && !options.cgroup) continue;
     const loc = locate(btf, field.paths);
     if (!loc) {
       if (!field.optional) {
@@ -203,9 +230,8 @@ export function processProgram(btf: Btf, options: ProcessProgramOptions = {}): P
     } else if (loc.size !== field.size && !(field.size === 4 && loc.size < 4)) {
       throw new Error(`kernel BTF: task_struct.${field.paths[0]} is ${loc.size} bytes`);
     } else {
-      located.push({ field, loc, at });
+      located.push({ field, loc, at: offsets[field.into ?? field.name]! });
     }
-    at += field.size;
   }
   const fds = at;
   const fdsTruncated = at + 4;
@@ -222,6 +248,7 @@ export function processProgram(btf: Btf, options: ProcessProgramOptions = {}): P
   const filesFdt = locate(btf, ["files.fdt"]);
   const fdtOpen = btf.memberOffset("fdtable", "open_fds").offset;
   const fdtMax = btf.memberOffset("fdtable", "max_fds").offset;
+  const openFdsInit = btf.memberOffset("files_struct", "open_fds_init").offset;
   if (!commLoc || !filesFdt) throw new Error("kernel BTF: task_struct lacks comm or files.fdt");
 
   const body: Item[] = [
@@ -251,7 +278,17 @@ export function processProgram(btf: Btf, options: ProcessProgramOptions = {}): P
   );
   for (const { field, loc, at: off } of located) {
     if (!field.leader) continue;
-    body.push(...load(loc), stx(field.size === 8 ? "u64" : "u32", "r10", base + off, "r0"));
+    body.push(...load(loc));
+    if (field.into !== undefined) {
+      // Added to its field's slot; a negative counter (percpu_counter's estimate) adds 0.
+      const skip = `skip_${field.name}`;
+      if (field.clamp) body.push(jslt("r0", 0, skip));
+      body.push(ldx("u64", "r1", "r10", base + off), add("r0", "r1"));
+      body.push(stx("u64", "r10", base + off, "r0"));
+      if (field.clamp) body.push(label(skip));
+    } else {
+      body.push(stx(field.size === 8 ? "u64" : "u32", "r10", base + off, "r0"));
+    }
   }
   if (options.exe) {
     const exeName = locate(btf, ["mm.exe_file.f_path.dentry.d_name.name"]);
@@ -266,17 +303,25 @@ export function processProgram(btf: Btf, options: ProcessProgramOptions = {}): P
     );
   }
   // Open fds: count the set bits of files->fdt->open_fds, max_fds bits long.
+  // A table never expanded (max_fds = 64) is the one inside files_struct:
+  // its one word is read directly, without a helper call.
   body.push(
     mov("r3", "r8"),
-    ...filesFdt.hops.map((hop) => ldx("u64", "r3", "r3", hop)),
-    ldx("u64", "r3", "r3", filesFdt.offset), // struct fdtable *
+    ...filesFdt.hops.map((hop) => ldx("u64", "r3", "r3", hop)), // struct files_struct *
     jeq("r3", 0, "emit"),
-    ldx("u32", "r0", "r3", fdtMax),
-    ldx("u64", "r8", "r3", fdtOpen), // unsigned long * (a plain number to the verifier)
+    ldx("u64", "r4", "r3", filesFdt.offset), // struct fdtable *
+    jeq("r4", 0, "emit"),
+    ldx("u32", "r0", "r4", fdtMax),
+    mov("r9", 0), // bits set
+    jgt("r0", 64, "wide"),
+    ldx("u64", "r0", "r3", openFdsInit),
+    ...popcountInto(),
+    ja("counted"),
+    label("wide"),
+    ldx("u64", "r8", "r4", fdtOpen), // unsigned long * (a plain number to the verifier)
     add("r0", 63),
     rsh("r0", 6),
     mov("r6", 0), // words counted
-    mov("r9", 0), // bits set
     jge("r0", maxWords + 1, "truncated"),
     ja("words"),
     label("truncated"),

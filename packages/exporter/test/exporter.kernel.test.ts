@@ -159,6 +159,19 @@ describeKernel("Exporter on the kernel", () => {
     checkExposition(om.body, "openmetrics");
   });
 
+  it("groups by the cgroup v2 path /proc/self/cgroup shows", async () => {
+    const line = readFileSync("/proc/self/cgroup", "latin1")
+      .split("\n")
+      .find((l) => l.startsWith("0::"));
+    const path = line?.slice(3) ?? "/";
+    using byCgroup = new Exporter({ grouping: groupBy("cgroup"), collectors: ["processes"] });
+    const { body } = await byCgroup.scrape();
+    expect(
+      seriesValue(body, `bpf_iter_group_processes{groupname="${path}"}`),
+    ).toBeGreaterThanOrEqual(1);
+    expect(body).not.toMatch(/groupname="cgroup:/);
+  });
+
   it("its CPU counters never go back between scrapes", async () => {
     const read = async () =>
       (await exporter.scrape()).body

@@ -83,33 +83,21 @@ describe("state letters", () => {
 });
 
 describe("ProcessDecoder", () => {
-  // A layout as processProgram makes it, with the fields at made-up offsets.
-  const names = [
-    "startTime",
-    "utime",
-    "stime",
-    "runtime",
-    "deadUtime",
-    "deadStime",
-    "deadRuntime",
-    "rssFile",
-    "rssAnon",
-    "rssShmem",
-    "cgroupId",
-  ];
+  // A layout as processProgram makes it.
+  const names = ["startTime", "utime", "stime", "runtime", "rss", "cgroupId"];
   const offsets: Record<string, number> = {};
   names.forEach((n, i) => {
     offsets[n] = i * 8;
   });
-  ["tgid", "pid", "uid", "state", "exitState", "flags", "threads"].forEach((n, i) => {
-    offsets[n] = 88 + i * 4;
+  ["tgid", "pid", "uid", "state", "exitState", "flags"].forEach((n, i) => {
+    offsets[n] = 48 + i * 4;
   });
   const layout: ProcessRecordLayout = {
-    size: 144,
+    size: 96,
     offsets,
-    fds: 116,
-    fdsTruncated: 120,
-    comm: 128,
+    fds: 72,
+    fdsTruncated: 76,
+    comm: 80,
     exe: -1,
     missing: [],
   };
@@ -142,12 +130,10 @@ describe("ProcessDecoder", () => {
         {
           tgid: 10,
           pid: 10,
-          runtime: 3000,
+          runtime: 4000, // its own and its exited threads', added by the program
           utime: 30,
           stime: 10,
-          deadRuntime: 1000,
-          rssAnon: 3,
-          rssFile: 2,
+          rss: 5,
           fds: 7,
           startTime: 4,
           state: 0,
@@ -155,8 +141,7 @@ describe("ProcessDecoder", () => {
         },
         "main",
       ),
-      // A negative percpu count reads as 0, as /proc shows it.
-      record({ tgid: 20, pid: 20, rssAnon: -5n & 0xffff_ffff_ffff_ffffn, state: 0x402 }, "idle"),
+      record({ tgid: 20, pid: 20, state: 0x402 }, "idle"),
     ]);
     const decoder = new ProcessDecoder(layout);
     const ps = decoder.decode(bytes);
