@@ -75,7 +75,7 @@ describe("support matrix", () => {
     const page = matrixPage(m, "2026-12-02");
     expect(page).toContain("| 5.10 | `5.10.0-46-amd64` | v20.20.2 |");
     expect(page).toContain("| task_vma | not in this kernel (5.12+) | not run |");
-    const body = page.slice(page.indexOf("-->") + 3);
-    expect(body).not.toMatch(/[<{]/);
+    // MDX would read < and { as JSX.
+    expect(page).not.toMatch(/[<{]/);
   });
 });
