@@ -1,7 +1,7 @@
 // Resolves labels and checks a listing: the instructions a ProgramSpec
 // carries, plus their bytes and where their map references sit (for tools;
 // the loader encodes a spec's instructions itself, resolving the references).
-import type { MapReference } from "@ts-ebpf/spec";
+import { mapReferences, type Relocation } from "@ts-ebpf/spec";
 import { DslError } from "./errors.js";
 import {
   encodeInto,
@@ -16,19 +16,6 @@ import {
 } from "./insn.js";
 import { printForm } from "./print.js";
 import { checkInstruction } from "./validate.js";
-
-/** Where an ld_imm64 instruction of an assembled listing refers to a map. */
-export type Relocation =
-  /** `r = map[fd]`: src_reg = BPF_PSEUDO_MAP_FD, imm = map fd. */
-  | { readonly kind: "map_fd"; readonly insn: number; readonly map: MapReference }
-  /** `r = map[fd][0] + offset`: src_reg = BPF_PSEUDO_MAP_VALUE, imm = fd, next imm = offset. */
-  | {
-      readonly kind: "map_value";
-      /** Slot (8-byte index) of the ld_imm64. */
-      readonly insn: number;
-      readonly map: MapReference;
-      readonly offset: number;
-    };
 
 export interface Assembled {
   /** The program's fields encoded, 8 bytes per slot (map references as imm 0). */
@@ -74,7 +61,6 @@ export function assemble(items: readonly Item[]): Assembled {
   for (const at of slots) starts[at] = 1;
 
   const resolved: Instruction[] = new Array(instructions.length);
-  const relocations: Relocation[] = [];
   const bytes = new Uint8Array(total * INSN_SIZE);
   const view = new DataView(bytes.buffer);
   const fail = (i: number, insn: Instruction, reason: string): never => {
@@ -113,15 +99,9 @@ export function assemble(items: readonly Item[]): Assembled {
         );
       }
       if (starts[to] !== 1) fail(i, insn, `jump into the middle of ld_imm64 at slot ${to - 1}`);
-    } else if (insn.map !== undefined && kind === "ld_imm64") {
-      relocations.push(
-        form.pseudo === LdImm64Src.MAP_FD
-          ? { kind: "map_fd", insn: at, map: insn.map }
-          : { kind: "map_value", insn: at, map: insn.map, offset: insn.imm2 ?? 0 },
-      );
     }
     encodeInto(view, at * INSN_SIZE, insn);
     resolved[i] = insn;
   }
-  return { bytes, instructions: resolved, slots, labels, relocations };
+  return { bytes, instructions: resolved, slots, labels, relocations: mapReferences(resolved) };
 }

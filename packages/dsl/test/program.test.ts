@@ -14,11 +14,11 @@ import {
   iterContext,
   iterReturn,
   jne,
-  LdImm64Src,
   label,
   ldMapFd,
   ldStr,
   loadField,
+  mapReferences,
   mov,
   parse,
   print,
@@ -77,17 +77,13 @@ describe("program()", () => {
     expect(encode(spec.instructions).length).toBe(10 * 8);
     expect(new TextDecoder().decode(spec.readonlyData![0]!.bytes)).toBe("hello\0world\0");
     expect(spec.readonlyData![0]!.name).toBe(".rodata");
-    // The ld_imm64s (slots 0, 2, 4, 6) keep their map references for the loader.
-    const refs = spec.instructions
-      .filter((i) => i.map !== undefined)
-      .map((i) => ({ src: i.src, map: i.map, offset: i.imm2 ?? 0 }));
-    expect(refs).toEqual([
-      { src: LdImm64Src.MAP_VALUE, map: { name: ".rodata" }, offset: 0 },
-      { src: LdImm64Src.MAP_FD, map: { name: "counts" }, offset: 0 },
-      { src: LdImm64Src.MAP_VALUE, map: { name: ".rodata" }, offset: 6 },
-      { src: LdImm64Src.MAP_VALUE, map: { name: ".rodata" }, offset: 0 },
+    // The ld_imm64s keep their map references for the loader.
+    expect(mapReferences(spec.instructions)).toEqual([
+      { kind: "map_value", insn: 0, map: { name: ".rodata" }, offset: 0 },
+      { kind: "map_fd", insn: 2, map: { name: "counts" } },
+      { kind: "map_value", insn: 4, map: { name: ".rodata" }, offset: 6 },
+      { kind: "map_value", insn: 6, map: { name: ".rodata" }, offset: 0 },
     ]);
-    expect(spec.instructions.slice(0, 4).every((i) => i.map !== undefined)).toBe(true);
   });
 
   it("prints and parses string constants", () => {

@@ -1,5 +1,5 @@
 import { loadKernelBtf } from "@ts-ebpf/btf";
-import { encode, LdImm64Src, type ProgramSpec } from "@ts-ebpf/spec";
+import { encode, mapReferences } from "@ts-ebpf/spec";
 import { BpfAttachType, BpfMapFlag, BpfMapType, BpfProgType } from "@ts-ebpf/spec/constants";
 import { describe, expect, it } from "vitest";
 import { bindProgramSpec, type ElfProgramSpec, parseCollection } from "../src/index.js";
@@ -9,17 +9,6 @@ import { fixture } from "./fixtures.js";
 // kernel's BTF (readable without privileges).
 const kernelBtf = loadKernelBtf();
 const bind = (p: ElfProgramSpec | undefined) => bindProgramSpec(p!, kernelBtf);
-
-/** The map references of a program's instructions, as the loader resolves them. */
-function mapReferences(p: ProgramSpec) {
-  return p.instructions.flatMap((i) =>
-    i.map === undefined
-      ? []
-      : i.src === LdImm64Src.MAP_FD
-        ? [{ kind: "map_fd", map: i.map }]
-        : [{ kind: "map_value", map: i.map, offset: i.imm2 ?? 0 }],
-  );
-}
 
 function insnAt(bytes: Uint8Array, i: number) {
   const v = new DataView(bytes.buffer, bytes.byteOffset + i * 8, 8);
@@ -72,7 +61,7 @@ describe("parseCollection", () => {
       "%d %d %s\n\0",
     );
     // Every data reference became a map value reference with the symbol's offset.
-    expect(mapReferences(p)).toEqual(
+    expect(mapReferences(p.instructions)).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ kind: "map_value", map: { name: ".data" }, offset: 0 }),
         expect.objectContaining({ kind: "map_value", map: { name: ".bss" }, offset: 0 }),
@@ -132,7 +121,7 @@ describe("parseCollection", () => {
     const p = spec.programs.dump_map_elem!;
     expect(p.iterTarget).toBe("bpf_map_elem");
     expect(
-      mapReferences(p)
+      mapReferences(p.instructions)
         .filter((r) => r.kind === "map_fd")
         .map((r) => r.map),
     ).toEqual([{ name: "sums" }, { name: "legacy_counts" }]);

@@ -13,6 +13,7 @@ import {
   LD_IMM64,
   LdImm64Src,
   type MapReference,
+  mapReferences,
   slotsOf,
 } from "../src/index.js";
 
@@ -132,6 +133,20 @@ describe("encodeProgram: references resolved, once, on a copy", () => {
     // An invalid instruction: the reason is classify()'s, the text its raw fields.
     const bad = refused([insn(0xb7, 12, 0, 0, 0)]);
     expect(bad.instruction).toBe(".insn opcode=0xb7 dst=12 src=0 off=0 imm=0");
+  });
+
+  it("mapReferences lists where the program refers to maps, by slot", () => {
+    const program: Instruction[] = [
+      { ...ldImm64(1, LdImm64Src.MAP_FD), map: { name: "a" } },
+      mov(0, 0),
+      { ...ldImm64(2, LdImm64Src.MAP_VALUE, 0, 12), map: { handle: { fd: 9 } } },
+      exit,
+    ];
+    expect(mapReferences(program)).toEqual([
+      { kind: "map_fd", insn: 0, map: { name: "a" } },
+      { kind: "map_value", insn: 3, map: { handle: { fd: 9 } }, offset: 12 },
+    ]);
+    expect(() => mapReferences("x" as never)).toThrow(TypeError);
   });
 
   it("errors of the resolver pass through; non-instructions are TypeErrors", () => {

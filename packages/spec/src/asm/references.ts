@@ -13,7 +13,7 @@ import {
   type Instruction,
   slotsOf,
 } from "./instruction.js";
-import { LdImm64Src } from "./opcodes.js";
+import { LD_IMM64, LdImm64Src } from "./opcodes.js";
 
 /** Forms whose target (off or imm) may be a label. */
 export function takesTarget(f: Form): boolean {
@@ -51,6 +51,43 @@ export function referenceProblem(f: Form, insn: Instruction): string | undefined
       return "only ld_imm64 map value takes a string constant";
   }
   return undefined;
+}
+
+/** Where a program refers to a map: an ld_imm64 map fd / map value, by slot. */
+export type Relocation =
+  /** `r = map[fd]`: src_reg = BPF_PSEUDO_MAP_FD, imm = map fd. */
+  | { readonly kind: "map_fd"; readonly insn: number; readonly map: MapReference }
+  /** `r = map[fd][0] + offset`: src_reg = BPF_PSEUDO_MAP_VALUE, imm = fd, next imm = offset. */
+  | {
+      readonly kind: "map_value";
+      /** Slot (8-byte index) of the ld_imm64, as the kernel counts instructions. */
+      readonly insn: number;
+      readonly map: MapReference;
+      readonly offset: number;
+    };
+
+/**
+ * The map references of a program's instructions, by slot: what the loader
+ * will patch with fds (for listings, tools and tests; the loader itself
+ * resolves them in encodeProgram).
+ */
+export function mapReferences(instructions: readonly Instruction[]): Relocation[] {
+  if (!Array.isArray(instructions)) throw new TypeError("instructions must be an array");
+  const out: Relocation[] = [];
+  let slot = 0;
+  for (const insn of instructions) {
+    if (typeof insn !== "object" || insn === null)
+      throw new TypeError(`instructions[${out.length}] is not an instruction`);
+    if (insn.map !== undefined && insn.opcode === LD_IMM64) {
+      out.push(
+        insn.src === LdImm64Src.MAP_VALUE
+          ? { kind: "map_value", insn: slot, map: insn.map, offset: insn.imm2 ?? 0 }
+          : { kind: "map_fd", insn: slot, map: insn.map },
+      );
+    }
+    slot += slotsOf(insn);
+  }
+  return out;
 }
 
 /** How the loader resolves references to numbers. */
