@@ -268,6 +268,7 @@ export const SIGNATURES: Record<string, Entry> = {
   "spec:takesMap": { args: ["any"] },
   "spec:takesTarget": { args: ["any"] },
   "spec:withOpSize": { args: ["int", "int"] },
+  "spec:mapReferences": { args: ["items"] },
   "spec:aluOff": { args: ["str"] },
   "spec:aluOpcode": { args: ["bool", "str", "bool"] },
   "spec:jmpOpcode": { args: ["bool", "str", "bool"] },
@@ -559,6 +560,7 @@ export const SIGNATURES: Record<string, Entry> = {
   "dsl:takesMap": { args: ["any"] },
   "dsl:takesTarget": { args: ["any"] },
   "dsl:withOpSize": { args: ["int", "int"] },
+  "dsl:mapReferences": { args: ["items"] },
   "dsl:ParseError": errorCtor(4),
   "dsl:PrintfFormatError": errorCtor(5),
   ...Object.fromEntries(alu2.map((f) => [`dsl:${f}`, { args: [reg, regOrImm] }])),
@@ -637,7 +639,6 @@ export const SIGNATURES: Record<string, Entry> = {
   "dsl:printMapReference": {
     args: [{ oneOf: [{ obj: { name: "name" } }, { obj: { handle: "handle" } }] }],
   },
-  "dsl:printRaw": { args: ["insn"] },
   "dsl:program": {
     args: [{ obj: { type: "progType", license: "str", name: "name" } }, "items"],
   },
