@@ -38,6 +38,12 @@ const u32le = (n: number) => {
   return b;
 };
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+/** The objects of `--json` output, one a line. */
+const jsonRows = (stdout: string): unknown[] =>
+  stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
 
 /** The fd libuv holds for a net.Socket, net.Server or dgram.Socket. */
 function fdOf(handleOwner: object): number {
@@ -227,12 +233,7 @@ describeKernel("sockmap and bpf_sk_storage_map built-ins", () => {
         key: "02000000",
         ino: Number(inodeOf(fdOf(client))),
       };
-      expect(
-        r.stdout
-          .trim()
-          .split("\n")
-          .map((l) => JSON.parse(l)),
-      ).toEqual([expected]);
+      expect(jsonRows(r.stdout)).toEqual([expected]);
       const table = run("sockhash", id);
       expect(table.stdout.split("\n")[0]).toMatch(
         /^KEY\s+FAMILY\s+TYPE\s+STATE\s+LOCAL\s+REMOTE\s+INO$/,
@@ -245,12 +246,7 @@ describeKernel("sockmap and bpf_sk_storage_map built-ins", () => {
       storage.set(u32le(fdOf(peer)), Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8));
       const s = run("sk-storage", String(storage.info().id), "--json");
       expect(s.status).toBe(0);
-      expect(
-        s.stdout
-          .trim()
-          .split("\n")
-          .map((l) => JSON.parse(l)),
-      ).toEqual([
+      expect(jsonRows(s.stdout)).toEqual([
         { ...tcpRecord(peer), ino: Number(inodeOf(fdOf(peer))), value: "0102030405060708" },
       ]);
       const storageTable = run("sk_storage", String(storage.info().id)).stdout.split("\n");
@@ -269,12 +265,7 @@ describeKernel("sockmap and bpf_sk_storage_map built-ins", () => {
         expect(pin.stdout).toMatch(/^pinned sockmap iterator at .* \(records of \d+ bytes\)/);
         const cat = run("cat", path, "--json");
         expect(cat.status).toBe(0);
-        expect(
-          cat.stdout
-            .trim()
-            .split("\n")
-            .map((l) => JSON.parse(l)),
-        ).toEqual([expected]);
+        expect(jsonRows(cat.stdout)).toEqual([expected]);
       } finally {
         rmSync(path, { force: true });
       }
