@@ -70,6 +70,10 @@ export TS_EBPF_REQUIRE_KERNEL=1 TS_EBPF_REQUIRE_FEATURES=1 TS_EBPF_VM_CHANNEL="$
 # process (vitest's workers, each CLI a test spawns) skips compiling it again:
 # under emulation a node start that loads the CLI costs 20-40 s. Node 20 ignores it.
 export NODE_COMPILE_CACHE=/tmp/node-compile-cache
+# Before 5.11 BPF maps and programs are charged to RLIMIT_MEMLOCK, 64 KiB by
+# default (a busybox init sets no other): map creation fails with EPERM after a
+# few maps. Raise it as libbpf's tools and systemd-started services do.
+ulimit -l unlimited
 if [ -n "$OUT" ]; then
   mkdir -p "$OUT"
   mount -t 9p -o "trans=virtio,version=9p2000.L,msize=512000" out "$OUT" \

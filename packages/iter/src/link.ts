@@ -187,8 +187,20 @@ export function loadedProgramTarget(program: ProgramFdOwner, btf: Btf = loadKern
   return target;
 }
 
+/**
+ * Whether the kernel's bpf_prog_info reports attach_btf_id (Linux 5.11+). Before
+ * it, the field does not exist and a loaded program cannot tell what it was
+ * verified for.
+ */
+function reportsAttachBtfId(btf: Btf): boolean {
+  const info = btf.findType("bpf_prog_info", "struct");
+  return info === undefined || info.members.some((m) => m.name === "attach_btf_id");
+}
+
 /** Refuses a loaded program verified for another target (the kernel would take it as its own target). */
 function checkLoadedFor(program: ProgramFdOwner, target: string, btf?: Btf): void {
+  // Before 5.11 there is nothing to check against: the caller's target stands.
+  if (!reportsAttachBtfId(btf ?? loadKernelBtf())) return;
   const loadedFor = loadedProgramTarget(program, btf);
   if (loadedFor !== target) {
     throw new IteratorError(
