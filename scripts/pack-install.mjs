@@ -102,6 +102,13 @@ for (const n of pure) {
     fail(`${n} must not depend on the addon package, but pulls in ${native.join(", ")}`);
 }
 log(`publishable: ${ordered.join(", ")}`);
+// Changesets version the publishable packages as one fixed group: a new one must join it.
+const fixed = readJson(join(root, ".changeset", "config.json")).fixed?.[0] ?? [];
+if ([...fixed].sort().join() !== [...publishable].sort().join()) {
+  fail(
+    `.changeset/config.json "fixed" is ${fixed.join(", ")}; the publishable packages are ${publishable.join(", ")}`,
+  );
+}
 
 const tarballDir = opt("--tarballs", join(work, "tarballs"));
 mkdirSync(tarballDir, { recursive: true });
@@ -228,6 +235,21 @@ const readmeBlocks = (lang) =>
 const jsBlocks = readmeBlocks("js");
 const tsBlocks = readmeBlocks("ts");
 if (jsBlocks.length < 1 || tsBlocks.length < 1) fail("the README has no ```js or no ```ts example");
+// The site's getting-started page shows the same quick start: each of its examples must be
+// one of the README's, so running the README's runs the site's.
+const sitePage = readFileSync(join(root, "website", "docs", "getting-started.md"), "utf8");
+for (const lang of ["js", "ts"]) {
+  const blocks = [...sitePage.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, "g"))];
+  if (lang === "js" && blocks.length === 0)
+    fail("the site's getting-started page has no ```js example");
+  for (const [, code] of blocks) {
+    if (!readmeBlocks(lang).includes(code)) {
+      fail(
+        `a \`\`\`${lang} block of website/docs/getting-started.md is not in the README:\n${code.slice(0, 200)}`,
+      );
+    }
+  }
+}
 
 const rootManifest = readJson(join(root, "package.json"));
 const pnpmVersion = rootManifest.packageManager.split("@")[1];
@@ -326,6 +348,14 @@ for (const version of nodes) {
 
     log(`${tag}: ${runNode(nodeBin, dir, env, ["smoke.mjs"], "smoke.mjs").replaceAll("\n", "; ")}`);
     log(`${tag}: ${runNode(nodeBin, dir, env, ["smoke.cjs"], "smoke.cjs (require)")}`);
+
+    // Every command a package installs (bpf-iter, ts-ebpf-exporter) starts.
+    const bins = [...tarballs.keys()].flatMap((n) =>
+      Object.keys(workspace.get(n).manifest.bin ?? {}),
+    );
+    for (const bin of bins)
+      sh(join(dir, "node_modules", ".bin", bin), ["--help"], dir, env, `${bin} --help`);
+    log(`${tag}: ${bins.join(", ")} --help ran`);
 
     jsBlocks.forEach((code, i) => {
       writeFileSync(join(dir, `readme-${i}.mjs`), code);

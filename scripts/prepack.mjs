@@ -15,12 +15,12 @@ const manifest = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
 const run = (cmd, args, cwd = pkgDir) =>
   execFileSync(cmd, args, { cwd, stdio: ["ignore", "inherit", "inherit"] });
 
-// 1. The package and the workspace packages it builds against, through turbo: a build
+// 1. The package and (through dependsOn ^build) the workspace packages it builds against, via turbo: a build
 //    that is current (CI has just built everything) is a cache hit, not a second tsc run.
 run(join(root, "node_modules", ".bin", "turbo"), [
   "run",
   "build",
-  `--filter=${manifest.name}...`,
+  `--filter=${manifest.name}`,
   "--output-logs=errors-only",
   "--log-prefix=none",
 ]);
