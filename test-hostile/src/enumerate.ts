@@ -9,7 +9,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 
-export const PACKAGES = ["spec", "syscall", "btf", "dsl", "iter", "elf"] as const;
+export const PACKAGES = ["spec", "syscall", "btf", "dsl", "iter", "elf", "exporter"] as const;
 export type PackageName = (typeof PACKAGES)[number];
 
 export type CallableKind = "function" | "constructor" | "static" | "method" | "getter" | "objectFn";

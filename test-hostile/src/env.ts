@@ -616,6 +616,51 @@ export class Env {
       "fresh:mapElemsDecoder",
       () => new I.MapElemsDecoder({ fd: 1000, type: 1, keySize: 4, valueSize: 8 }),
     );
+    // The exporter with sources that read nothing: its calls need no kernel.
+    const X = (this.m as Any).exporter;
+    const none = async () => [];
+    this.factories.set("fresh:exporter", (ctx) =>
+      ctx.ownHandle(
+        new X.Exporter({
+          sources: {
+            processes: async () => new Map(),
+            tcp: none,
+            udp: none,
+            bpfProgs: none,
+            bpfMaps: none,
+            bpfLinks: none,
+            cgroups: none,
+          },
+          onError: () => {},
+        }),
+      ),
+    );
+    this.factories.set(
+      "fresh:processDecoder",
+      () =>
+        new X.ProcessDecoder({
+          size: 96,
+          offsets: {
+            startTime: 0,
+            utime: 8,
+            stime: 16,
+            runtime: 24,
+            rss: 32,
+            cgroupId: 40,
+            tgid: 48,
+            pid: 52,
+            uid: 56,
+            state: 60,
+            exitState: 64,
+            flags: 68,
+          },
+          fds: 72,
+          fdsTruncated: 76,
+          comm: 80,
+          exe: -1,
+          missing: [],
+        }),
+    );
     p.set("val:elfRelocRecord", { insnOff: 0, typeId: 1, accessStr: "0:1", kind: 0 });
     p.set("val:verifierReport", { log: "0: (b7) r0 = 0\n1: (95) exit\nR0 !read_ok", errno: 13 });
   }

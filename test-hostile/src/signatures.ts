@@ -846,6 +846,57 @@ export const SIGNATURES: Record<string, Entry> = {
   "elf:parseElf": { args: ["elfBytes"] },
   "elf:resolveCore": { args: ["coreRecord", "btf", "btf"] },
   "elf:sectionKind": { args: ["name"] },
+  // @ts-ebpf/exporter
+  "exporter:Exporter": {
+    args: [
+      {
+        oneOf: [
+          "any",
+          {
+            obj: {
+              collectors: { arrayOf: "str", max: 4 },
+              maxGroups: "int",
+              maxPorts: "int",
+              maxBpfObjects: "int",
+            },
+          },
+        ],
+      },
+    ],
+  },
+  "exporter:GroupingConfigError": errorCtor(2),
+  "exporter:ServeUsageError": errorCtor(2),
+  "exporter:Exporter#scrape": {
+    args: [{ oneOf: [{ lit: { s: "prometheus" } }, { lit: { s: "openmetrics" } }, "str"] }],
+    this: "fresh:exporter",
+    overlap: true,
+  },
+  "exporter:Exporter#close": { args: [], this: "fresh:exporter" },
+  "exporter:Exporter#[Symbol.dispose]": { args: [], this: "fresh:exporter" },
+  "exporter:Exporter#[nodejs.dispose]": { args: [], this: "fresh:exporter" },
+  "exporter:ProcessDecoder": { args: ["any"] },
+  "exporter:ProcessDecoder#decode": { args: ["bytes"], this: "fresh:processDecoder" },
+  "exporter:decodeProcesses": { args: ["bytes", "any"] },
+  "exporter:stateLetter": { args: ["int", "int"] },
+  "exporter:processProgram": { args: ["btf", "any"], runs: 0.3 },
+  "exporter:cgroupPaths": {
+    args: [{ arrayOf: { obj: { id: "bigint", level: "int", name: "str" } }, max: 8 }],
+  },
+  "exporter:groupBy": { args: ["str", "str"] },
+  "exporter:groupByRules": {
+    args: [{ oneOf: ["any", { arrayOf: { obj: { name: "str", comm: { arrayOf: "str" } } } }] }],
+  },
+  "exporter:loadGroupingConfig": { args: ["path"] },
+  "exporter:parseListen": { args: ["str"] },
+  "exporter:wantsOpenMetrics": { args: ["str"] },
+  "exporter:parseServeArgs": { args: [{ arrayOf: "str", max: 6 }] },
+  "exporter:serve": {
+    skip: "binds the address it is given on the host; its checks are parseListen's and the Exporter's, called here, and its HTTP behaviour is tested in packages/exporter",
+  },
+  "exporter:serveMain": {
+    skip: "the CLI entry: serves until SIGINT or SIGTERM; its parsing is parseServeArgs, called here",
+  },
+  "exporter:runCli": { skip: "the bin's entry: serveMain with the exit code (see serveMain)" },
 };
 
 function nodeIo(): { types: string[]; why: string } {

@@ -16,7 +16,7 @@ export const runs = Number(process.env.HOSTILE_RUNS ?? 30);
 const useKnown = process.env.HOSTILE_NO_KNOWN !== "1";
 
 /** Packages whose batch needs the kernel; the others run without it too. */
-const KERNEL_PACKAGES: PackageName[] = ["syscall", "iter", "elf"];
+const KERNEL_PACKAGES: PackageName[] = ["syscall", "iter", "elf", "exporter"];
 
 function replay(pkg: string): string {
   return `replay: HOSTILE_SEED=${seed} HOSTILE_RUNS=${runs} npx vitest run test/${pkg}.test.ts`;

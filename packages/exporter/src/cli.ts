@@ -35,12 +35,15 @@ options:
                             result (default: read on each scrape)
   -h, --help                this text`;
 
-class UsageError extends Error {}
+/** A bad `bpf-iter serve` command line. */
+export class ServeUsageError extends Error {
+  override readonly name = "ServeUsageError";
+}
 
 function integer(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value))
-    throw new UsageError(`--${name} must be a positive integer, got "${value}"`);
+    throw new ServeUsageError(`--${name} must be a positive integer, got "${value}"`);
   return Number(value);
 }
 
@@ -65,17 +68,17 @@ export function parseServeArgs(argv: readonly string[]): ServeOptions | "help" {
   });
   if (values.help) return "help";
   if (positionals.length > 0)
-    throw new UsageError(`serve takes no arguments, got "${positionals.join(" ")}"`);
+    throw new ServeUsageError(`serve takes no arguments, got "${positionals.join(" ")}"`);
   if (values.config !== undefined && values["group-by"] !== undefined) {
-    throw new UsageError("--config and --group-by exclude each other");
+    throw new ServeUsageError("--config and --group-by exclude each other");
   }
   const by = values["group-by"] ?? "comm";
   if (!GROUP_BY.includes(by as GroupBy)) {
-    throw new UsageError(`--group-by must be one of ${GROUP_BY.join(", ")}, got "${by}"`);
+    throw new ServeUsageError(`--group-by must be one of ${GROUP_BY.join(", ")}, got "${by}"`);
   }
   const kernelThreads = values["kernel-threads"] ?? "group";
   if (!KERNEL_THREADS.includes(kernelThreads as KernelThreads)) {
-    throw new UsageError(
+    throw new ServeUsageError(
       `--kernel-threads must be one of ${KERNEL_THREADS.join(", ")}, got "${kernelThreads}"`,
     );
   }
@@ -88,7 +91,7 @@ export function parseServeArgs(argv: readonly string[]): ServeOptions | "help" {
     collectors = values.collectors.split(",").map((c) => c.trim()) as CollectorName[];
     const bad = collectors.filter((c) => !COLLECTORS.includes(c));
     if (bad.length > 0)
-      throw new UsageError(
+      throw new ServeUsageError(
         `--collectors: unknown ${bad.join(", ")} (have ${COLLECTORS.join(", ")})`,
       );
   }
@@ -96,7 +99,7 @@ export function parseServeArgs(argv: readonly string[]): ServeOptions | "help" {
   if (values.interval !== undefined) {
     interval = Number(values.interval);
     if (!Number.isFinite(interval))
-      throw new UsageError(`--interval must be a number of seconds, got "${values.interval}"`);
+      throw new ServeUsageError(`--interval must be a number of seconds, got "${values.interval}"`);
   }
   const maxGroups = integer("max-groups", values["max-groups"]);
   const maxPorts = integer("max-ports", values["max-ports"]);

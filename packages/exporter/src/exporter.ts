@@ -650,9 +650,14 @@ function countBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, number
 
 /** Paths of cgroups listed in pre-order with their levels ("/", "/system.slice", ...). */
 export function cgroupPaths(list: readonly Cgroup[]): Map<number, string> {
+  if (!Array.isArray(list)) throw new TypeError("list must be an array of cgroups");
   const out = new Map<number, string>();
   const stack: string[] = [];
   for (const c of list) {
+    // Pre-order: a cgroup is at most one level below the one before it.
+    if (!Number.isInteger(c?.level) || c.level < 0 || c.level > stack.length) {
+      throw new RangeError(`cgroup level ${String(c?.level)} does not follow a pre-order walk`);
+    }
     stack.length = c.level;
     stack[c.level] = c.level === 0 ? "" : c.name;
     out.set(Number(c.id), c.level === 0 ? "/" : `/${stack.slice(1, c.level + 1).join("/")}`);

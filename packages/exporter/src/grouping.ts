@@ -174,9 +174,22 @@ export function groupByRules(rules: readonly MatchRule[]): Grouping {
   };
 }
 
+/** A process-exporter config file that cannot be read. */
+export class GroupingConfigError extends Error {
+  override readonly name = "GroupingConfigError";
+}
+
 /** Rules from a process-exporter config file (YAML or JSON): its `process_names` list. */
 export function loadGroupingConfig(path: string): Grouping {
-  const text = readFileSync(path, "utf8");
+  if (typeof path !== "string" || path === "") throw new TypeError("path must be a file name");
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new GroupingConfigError(`cannot read ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
   let doc: unknown;
   try {
     doc = parseYaml(text);

@@ -1,5 +1,5 @@
 // @ts-ebpf/exporter: Prometheus / OpenMetrics metrics from BPF iterators (bpf-iter serve).
-export { parseServeArgs, runCli, SERVE_USAGE, serveMain } from "./cli.js";
+export { parseServeArgs, runCli, SERVE_USAGE, ServeUsageError, serveMain } from "./cli.js";
 export {
   COLLECTORS,
   type CollectorName,
@@ -16,6 +16,7 @@ export {
   type GroupBy,
   type GroupContext,
   type Grouping,
+  GroupingConfigError,
   groupBy,
   groupByRules,
   KERNEL_GROUP,

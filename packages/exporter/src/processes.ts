@@ -47,6 +47,21 @@ export function stateLetter(state: number, exitState: number): string {
   return STATE_LETTERS[32 - Math.clz32(report)] ?? "?";
 }
 
+const LAYOUT_FIELDS = [
+  "tgid",
+  "pid",
+  "uid",
+  "state",
+  "exitState",
+  "flags",
+  "startTime",
+  "utime",
+  "stime",
+  "runtime",
+  "rss",
+  "cgroupId",
+] as const;
+
 /**
  * Decodes the task records of successive reads into per-process samples.
  * The samples (and their comm strings, while a process keeps its comm) are
@@ -68,6 +83,7 @@ export class ProcessDecoder {
 
   /** The processes of one read, by tgid (the same Map, updated, on every call). */
   decode(bytes: Uint8Array): Map<number, ProcessSample> {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError("bytes must be a Uint8Array");
     const layout = this.#layout;
     const { size } = layout;
     if (bytes.length % size !== 0) {

@@ -205,6 +205,9 @@ function popcountInto(): Item[] {
 
 /** The task program and its record layout for the running kernel's BTF. */
 export function processProgram(btf: Btf, options: ProcessProgramOptions = {}): ProcessProgram {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("options must be an object ({ exe?, cgroup?, maxFdWords? })");
+  }
   const ctx = (member: string) => btf.memberOffset("bpf_iter__task", member).offset;
   const metaOff = ctx("meta");
   const taskOff = ctx("task");
@@ -241,6 +244,11 @@ export function processProgram(btf: Btf, options: ProcessProgramOptions = {}): P
   if (options.exe) at += EXE_LEN;
   const size = Math.ceil(at / 8) * 8;
   const maxWords = options.maxFdWords ?? MAX_FD_WORDS;
+  if (!Number.isInteger(maxWords) || maxWords < 1 || maxWords > MAX_FD_WORDS) {
+    throw new RangeError(
+      `maxFdWords must be an integer from 1 to ${MAX_FD_WORDS}, got ${String(maxWords)}`,
+    );
+  }
   const base = -size; // record on the stack at r10 - size
   const word = base - 8; // one fd-table word read by the helper
 
