@@ -74,11 +74,27 @@ export class ProcessDecoder {
   #gen = 0;
 
   constructor(layout: ProcessRecordLayout) {
-    this.#layout = layout;
-    for (const [name, off] of Object.entries(layout.offsets)) {
-      if (off % 4 !== 0)
-        throw new RangeError(`record field ${name} at ${off} is not 4-byte aligned`);
+    if (typeof layout !== "object" || layout === null) {
+      throw new TypeError("layout must be a ProcessRecordLayout (processProgram(...).layout)");
     }
+    const { size } = layout;
+    if (!Number.isInteger(size) || size < 8 || size > 4096 || size % 8 !== 0) {
+      throw new RangeError(
+        `layout.size must be a multiple of 8 from 8 to 4096, got ${String(size)}`,
+      );
+    }
+    const inRecord = (name: string, off: unknown, len: number) => {
+      if (!Number.isInteger(off) || (off as number) < 0 || (off as number) + len > size) {
+        throw new RangeError(`layout: ${name} at ${String(off)} is outside a ${size}-byte record`);
+      }
+      if ((off as number) % 4 !== 0) throw new RangeError(`layout: ${name} is not 4-byte aligned`);
+    };
+    for (const name of LAYOUT_FIELDS) inRecord(`offsets.${name}`, layout.offsets?.[name], 8);
+    inRecord("comm", layout.comm, 16);
+    inRecord("fds", layout.fds, 4);
+    inRecord("fdsTruncated", layout.fdsTruncated, 4);
+    if (layout.exe !== -1) inRecord("exe", layout.exe, 64);
+    this.#layout = layout;
   }
 
   /** The processes of one read, by tgid (the same Map, updated, on every call). */
