@@ -10,9 +10,10 @@
 //   - the addon taken away: the error names the package manager's command
 //   - the pure packages (spec, btf, dsl) alone: no addon installed or loaded
 //   - the linux-arm64 prebuild loaded by an arm64 Node under qemu-user
+//   - yarn (Plug'n'Play) on the first Node version: smoke.mjs
 //
 // Usage: node scripts/pack-install.mjs [--node host,22,24] [--pm pnpm,npm]
-//          [--tarballs DIR] [--no-arm64] [--keep]
+//          [--tarballs DIR] [--no-arm64] [--no-yarn] [--keep]
 // A Node version other than "host" comes from the npm registry through
 // scripts/fetch-node.mjs (cached in .cache/node). Needs root and a kernel with BTF.
 import { execFileSync, spawnSync } from "node:child_process";
@@ -44,6 +45,8 @@ const nodes = opt("--node", "host,22,24").split(",");
 const managers = opt("--pm", "pnpm,npm").split(",");
 const keep = argv.includes("--keep");
 const arm64 = !argv.includes("--no-arm64");
+const yarn = !argv.includes("--no-yarn");
+const yarnVersion = "4.9.2";
 const t0 = Date.now();
 const log = (msg) =>
   console.log(`pack-install [${((Date.now() - t0) / 1000).toFixed(0)} s] ${msg}`);
@@ -278,6 +281,9 @@ function writeProject(dir, manager, names, withTypescript = false) {
   if (manager === "pnpm") {
     manifest.packageManager = `pnpm@${pnpmVersion}`;
     manifest.pnpm = { overrides };
+  } else if (manager === "yarn") {
+    manifest.packageManager = `yarn@${yarnVersion}`;
+    manifest.resolutions = overrides;
   } else {
     manifest.overrides = Object.fromEntries(Object.keys(overrides).map((n) => [n, `$${n}`]));
   }
@@ -298,9 +304,14 @@ function writeProject(dir, manager, names, withTypescript = false) {
   );
 }
 
-function install(dir, manager, env) {
-  const args = manager === "npm" ? ["install", "--no-audit", "--no-fund"] : ["install"];
-  const r = sh(manager, args, dir, env, `${manager} install`);
+function install(dir, manager, env, extra = []) {
+  const [cmd, args] =
+    manager === "npm"
+      ? ["npm", ["install", "--no-audit", "--no-fund", ...extra]]
+      : manager === "yarn"
+        ? ["corepack", ["yarn", "install"]]
+        : [manager, ["install"]];
+  const r = sh(cmd, args, dir, env, `${manager} install`);
   return `${r.stdout}${r.stderr}`;
 }
 
@@ -339,12 +350,16 @@ for (const version of nodes) {
     const tag = `${manager}, Node ${nodeVersion}`;
     const dir = join(work, `${manager}-${version}`);
     writeProject(dir, manager, everything, !existsSync(join(work, "compiled")));
-    const out = install(dir, manager, env);
+    // npm on the last Node version with --ignore-scripts: what a cautious user (or CI) runs.
+    const ignoreScripts = manager === "npm" && nodes.length > 1 && version === nodes.at(-1);
+    const out = install(dir, manager, env, ignoreScripts ? ["--ignore-scripts"] : []);
     if (existsSync(join(syscallDir(dir), "build"))) fail(`${tag}: a source build ran at install`);
     if (manager === "pnpm" && !/Ignored build scripts|approve-builds/i.test(out)) {
       log(`${tag}: note: pnpm did not report ignoring @ts-ebpf/syscall's install script`);
     }
-    log(`${tag}: installed ${everything.length} tarballs with no compiler and no Node headers`);
+    log(
+      `${tag}: installed ${everything.length} tarballs with no compiler and no Node headers${ignoreScripts ? " (--ignore-scripts)" : ""}`,
+    );
 
     log(`${tag}: ${runNode(nodeBin, dir, env, ["smoke.mjs"], "smoke.mjs").replaceAll("\n", "; ")}`);
     log(`${tag}: ${runNode(nodeBin, dir, env, ["smoke.cjs"], "smoke.cjs (require)")}`);
@@ -460,6 +475,34 @@ for (const version of nodes) {
       }
     }
   }
+}
+
+// Yarn (Berry, Plug'n'Play, its defaults) on the first Node version: the ES modules load
+// through PnP and syscall's install script finds the prebuild (nothing compiled). require()
+// is left out: under PnP, require(esm) does not go through PnP's ESM resolution on Node 20.
+if (yarn) {
+  const nodeBin = nodeBinary(nodes[0]);
+  const env = {
+    ...envFor(nodeBin),
+    COREPACK_NPM_REGISTRY: "https://registry.npmjs.org",
+    COREPACK_ENABLE_DOWNLOAD_PROMPT: "0",
+  };
+  const dir = join(work, "yarn");
+  writeProject(dir, "yarn", everything);
+  install(dir, "yarn", env);
+  const unplugged = execFileSync("find", [".yarn", "-path", "*@ts-ebpf/syscall/build"], {
+    cwd: dir,
+    encoding: "utf8",
+  });
+  if (unplugged.trim()) fail(`yarn: a source build ran at install: ${unplugged}`);
+  const out = sh(
+    "corepack",
+    ["yarn", "node", "smoke.mjs"],
+    dir,
+    env,
+    "yarn node smoke.mjs",
+  ).stdout.trim();
+  log(`yarn ${yarnVersion} (PnP): ${out.replaceAll("\n", "; ")}`);
 }
 
 if (!keep) rmSync(work, { recursive: true, force: true });
