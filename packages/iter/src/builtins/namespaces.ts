@@ -46,7 +46,7 @@ export const taskNamespaceFields = [
   { name: "cgroupId", ctx: "task", path: "cgroups.dfl_cgrp.kn.id", kind: "u64" },
 ] as const;
 
-interface TaskNamespaceRaw {
+export interface TaskNamespaceRaw {
   readonly netns: number;
   readonly mntns: number;
   readonly pidLevel: number;
@@ -58,23 +58,22 @@ interface TaskNamespaceRaw {
 }
 
 /**
- * A task record with its namespaces: `netns`, `mntns` and `pidns` are inodes
- * (as `stat -L /proc/<pid>/ns/*` shows them; 0 for a task that is exiting and
- * has dropped its namespaces), `pidLevel` the depth of its pid namespace.
+ * The inode of a task's own pid namespace (as `stat -L /proc/<pid>/ns/pid`
+ * shows it) from the task built-in's raw fields; 0 for a task that is
+ * exiting and has dropped its namespaces, or one 3+ levels above the
+ * namespace its children get.
  */
-export function taskWithNamespaces<T extends TaskNamespaceRaw>(raw: T): WithPidns<T> {
-  const { childLevel, childPidns, childPidns1, childPidns2, ...rest } = raw;
-  const down = childLevel - raw.pidLevel;
-  const pidns = down === 0 ? childPidns : down === 1 ? childPidns1 : down === 2 ? childPidns2 : 0;
-  return { ...rest, pidns: raw.netns === 0 ? 0 : pidns } as WithPidns<T>;
+export function pidnsOf(raw: TaskNamespaceRaw): number {
+  if (raw.netns === 0) return 0;
+  const down = raw.childLevel - raw.pidLevel;
+  return down === 0
+    ? raw.childPidns
+    : down === 1
+      ? raw.childPidns1
+      : down === 2
+        ? raw.childPidns2
+        : 0;
 }
-
-/** A task's raw record with `pidns` in place of the fields it is computed from. */
-type WithPidns<T> = {
-  [K in
-    | Exclude<keyof T, "childLevel" | "childPidns" | "childPidns1" | "childPidns2">
-    | "pidns"]: K extends keyof T ? T[K] : number;
-};
 
 /** The iterator targets that walk one network namespace. */
 export const NETNS_TARGETS: ReadonlySet<string> = new Set([
