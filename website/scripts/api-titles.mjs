@@ -2,7 +2,9 @@
 // Gives each API page that typedoc-plugin-markdown wrote a front matter title without
 // Markdown escapes: the plugin escapes the page's "# Variable: BPF\_F\_REPLACE" heading
 // for the page body, and Docusaurus would otherwise show the backslashes in the sidebar,
-// the breadcrumbs, the pager and the browser tab. Run after typedoc.
+// the breadcrumbs, the pager and the browser tab. Also escapes placeholders such as
+// "/proc/<pid>/fd" that a doc comment wrote outside backticks: MDX reads them as JSX tags
+// and fails the build. Run after typedoc.
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,6 +12,67 @@ import { fileURLToPath } from "node:url";
 /** Markdown text without its backslash escapes: "BPF\_F\_REPLACE" → "BPF_F_REPLACE". @param {string} text */
 export function unescapeMarkdown(text) {
   return text.replace(/\\([\\`*_{}[\]()#+\-.!<>|~])/g, "$1");
+}
+
+// Tags typedoc-plugin-markdown itself writes (anchors, line breaks...): left alone.
+const HTML_TAGS = new Set([
+  "a",
+  "br",
+  "code",
+  "sub",
+  "sup",
+  "p",
+  "div",
+  "span",
+  "details",
+  "summary",
+  "b",
+  "i",
+  "em",
+  "strong",
+  "pre",
+  "table",
+  "tr",
+  "td",
+  "th",
+  "ul",
+  "li",
+  "ol",
+  "hr",
+  "img",
+]);
+
+/**
+ * `<name>` placeholders outside code spans and fences escaped as `\<name>`; HTML tags kept.
+ * @param {string} page
+ */
+export function escapePlaceholders(page) {
+  let fence = "";
+  return page
+    .split("\n")
+    .map((line) => {
+      const open = /^\s*(`{3,}|~{3,})/.exec(line);
+      if (fence) {
+        if (open?.[1].startsWith(fence)) fence = "";
+        return line;
+      }
+      if (open) {
+        fence = open[1];
+        return line;
+      }
+      // Split on code spans; escape only outside them.
+      return line
+        .split(/(`+[^`]*`+)/)
+        .map((piece, i) =>
+          i % 2 === 1
+            ? piece
+            : piece.replace(/(^|[^\\])<(\/?)([A-Za-z][\w-]*)>/g, (all, before, slash, name) =>
+                HTML_TAGS.has(name.toLowerCase()) ? all : `${before}\\<${slash}${name}>`,
+              ),
+        )
+        .join("");
+    })
+    .join("\n");
 }
 
 /**
@@ -44,11 +107,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   let changed = 0;
   for (const file of markdownFiles(api)) {
     const page = readFileSync(file, "utf8");
-    const fixed = withCleanTitle(page);
+    const fixed = escapePlaceholders(withCleanTitle(page));
     if (fixed !== page) {
       writeFileSync(file, fixed);
       changed++;
     }
   }
-  console.log(`api-titles: ${changed} API pages titled without Markdown escapes`);
+  console.log(`api-titles: ${changed} API pages given clean titles or escaped placeholders`);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { unescapeMarkdown, withCleanTitle } from "../scripts/api-titles.mjs";
+import { escapePlaceholders, unescapeMarkdown, withCleanTitle } from "../scripts/api-titles.mjs";
 import { siteLocation } from "../scripts/site-url.mjs";
 
 describe("API page titles", () => {
@@ -13,6 +13,18 @@ describe("API page titles", () => {
     );
     expect(withCleanTitle(page)).toBe(page);
     expect(withCleanTitle("no heading")).toBe("no heading");
+  });
+});
+
+describe("escapePlaceholders", () => {
+  it("escapes <name> placeholders outside code, keeping HTML tags and code", () => {
+    expect(escapePlaceholders('inode in /proc/<pid>/fd, `/proc/<pid>` and <a id="x"></a>')).toBe(
+      'inode in /proc/\\<pid>/fd, `/proc/<pid>` and <a id="x"></a>',
+    );
+    expect(escapePlaceholders("```ts\nconst x: Array<T> = [];\n```\n<T> and </T>")).toBe(
+      "```ts\nconst x: Array<T> = [];\n```\n\\<T> and \\</T>",
+    );
+    expect(escapePlaceholders("already \\<pid>")).toBe("already \\<pid>");
   });
 });
 
