@@ -2,7 +2,14 @@
 // kernel BTF lookups, and bpffs paths that clean up after themselves.
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { loadKernelBtf } from "@ts-ebpf/btf";
-import { decode, type Instruction, LdImm64Src, type MapReference } from "@ts-ebpf/spec";
+import {
+  decode,
+  type Instruction,
+  LD_IMM64,
+  LdImm64Src,
+  type Relocation,
+  slotsOf,
+} from "@ts-ebpf/spec";
 
 export function insn(
   opcode: number,
@@ -40,36 +47,29 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** A map reference to put on the ld_imm64 at slot `insn` (8-byte index). */
-export type MapAt =
-  | { readonly kind: "map_fd"; readonly insn: number; readonly map: MapReference }
-  | {
-      readonly kind: "map_value";
-      readonly insn: number;
-      readonly map: MapReference;
-      readonly offset: number;
-    };
-
 /**
  * The instructions of `bytes` as a ProgramSpec carries them: decoded, with
- * each map reference on the instruction at its slot (an ld_imm64 becomes map
- * fd / map value; any other instruction just gets the reference, for tests of
- * the loader's refusal).
+ * each map reference (as mapReferences() lists them) on the instruction at
+ * its slot (an ld_imm64 becomes map fd / map value; any other instruction
+ * just gets the reference, for tests of the loader's refusal).
  */
-export function specInstructions(bytes: Uint8Array, maps: readonly MapAt[] = []): Instruction[] {
+export function specInstructions(
+  bytes: Uint8Array,
+  maps: readonly Relocation[] = [],
+): Instruction[] {
   const insns = decode(bytes);
   const indexAt = new Map<number, number>();
   let slot = 0;
   insns.forEach((insn, i) => {
     indexAt.set(slot, i);
-    slot += insn.opcode === 0x18 ? 2 : 1;
+    slot += slotsOf(insn);
   });
   for (const m of maps) {
     const i = indexAt.get(m.insn);
     if (i === undefined) throw new Error(`test bug: no instruction starts at slot ${m.insn}`);
     const insn = insns[i]!;
     insns[i] =
-      insn.opcode !== 0x18
+      insn.opcode !== LD_IMM64
         ? { ...insn, map: m.map }
         : m.kind === "map_fd"
           ? { ...insn, src: LdImm64Src.MAP_FD, map: m.map }
