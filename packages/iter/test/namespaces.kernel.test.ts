@@ -469,7 +469,8 @@ describeKernel("pid namespaces", () => {
   it.skipIf(skip)(
     "cgroup id and path per task, as /proc/<pid>/cgroup shows the v2 path",
     async () => {
-      const tasks = await iter.tasks({ pid: process.pid, cgroupPath: true });
+      // Without { pid } (a 6.1 parameter): every task, then ours.
+      const tasks = (await iter.tasks({ cgroupPath: true })).filter((t) => t.tgid === process.pid);
       const line = readFileSync("/proc/self/cgroup", "utf8")
         .split("\n")
         .find((l) => l.startsWith("0::"));
