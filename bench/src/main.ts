@@ -19,6 +19,7 @@ import { chunkSizes } from "./scenarios/chunk-size.js";
 import type { Context } from "./scenarios/context.js";
 import { exporterScrapes } from "./scenarios/exporters.js";
 import { lookupElem } from "./scenarios/lookup.js";
+import { mapDecode } from "./scenarios/map-decode.js";
 import { mapDump } from "./scenarios/map-dump.js";
 import { netnsSockets } from "./scenarios/netns.js";
 import { taskList } from "./scenarios/tasks.js";
@@ -27,6 +28,7 @@ import { readVmInfo, runInVm, testVmCli, VM_RUN_FILE } from "./vm.js";
 
 const SCENARIOS: Record<string, (ctx: Context) => Promise<GroupResult[]>> = {
   "map-dump": mapDump,
+  "map-decode": mapDecode,
   tasks: taskList,
   "chunk-size": chunkSizes,
   "lookup-elem": lookupElem,

@@ -17,6 +17,7 @@ export const C_PROGRAMS = [
   "btf_parse",
   "spawner",
   "netns_sockets",
+  "decode_records",
 ] as const;
 export type CProgram = (typeof C_PROGRAMS)[number];
 

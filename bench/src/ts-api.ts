@@ -2,6 +2,8 @@
 // optional capabilities: one that a checkout lacks (a package's API not there
 // yet) goes in `missing` with the reason and shows as "not available yet"
 // in the tables instead of failing the suite.
+
+import { openSync } from "node:fs";
 import { parseBtf } from "@ts-ebpf/btf";
 import {
   type Assembled,
@@ -22,12 +24,23 @@ import {
   print,
   stx,
 } from "@ts-ebpf/dsl";
-import { closeBuiltins, mapElems, mapElemsRaw, tasks } from "@ts-ebpf/iter";
+import {
+  closeBuiltins,
+  decodeMapElems,
+  type IterableMap,
+  IteratorReader,
+  mapElems,
+  mapElemsRaw,
+  tasks,
+} from "@ts-ebpf/iter";
 import { BpfMap, codecs, mapLookupBatch, mapLookupElem } from "@ts-ebpf/syscall";
 import type { Outcome } from "./measure.js";
 
 /** The bench maps: u32 key -> u64 value, opened through the Map handle with codecs. */
 export type BenchMap = BpfMap<number, bigint>;
+
+/** What map-decode does with the records it read. */
+export type DecodeMode = "raw" | "records" | "bytes" | "array" | "columns";
 
 /** A loaded task iterator reused across reads (the "warm" case). */
 export interface WarmTasks extends Disposable {
@@ -58,8 +71,16 @@ export interface TsApi {
   lookupLoopCommand?: (map: BenchMap, entries: number, calls: number) => Outcome;
   /** mapElems raw bytes: items = records, bytes = total. */
   mapElemsRaw?: (map: BenchMap, chunkSize: number) => Promise<Outcome>;
-  /** mapElems decoded into [key, value] pairs. */
+  /** mapElems with u32/u64 codecs, every element visited. */
   mapElemsDecoded?: (map: BenchMap) => Promise<Outcome>;
+  /** mapElems of the map without codecs (bytes), every element visited. */
+  mapElemsBytes?: (map: BenchMap) => Promise<Outcome>;
+  /** mapElems materialised: toArray() of [number, bigint] pairs. */
+  mapElemsArray?: (map: BenchMap) => Promise<Outcome>;
+  /** The map's elements as mapElems' records (key then value), through MAP_LOOKUP_BATCH. */
+  captureRecords?: (map: BenchMap) => Uint8Array;
+  /** Reads a records file like an iterator's output and decodes it (map-decode). */
+  decodeRecordsFile?: (path: string, size: number, mode: DecodeMode) => Promise<Outcome>;
   /** Checks mapElems' records against the values mapfill wrote. */
   verifyMapElems?: (map: BenchMap) => Promise<void>;
   /** tasks() from scratch: cached programs closed first, so load + link + read. */
@@ -228,6 +249,84 @@ async function verifyMapElems(map: BenchMap): Promise<void> {
   }
 }
 
+/** The shape of the bench maps without codecs: mapElems gives bytes. */
+function bytesShape(map: BenchMap): IterableMap {
+  return {
+    fd: map.fd,
+    type: map.type,
+    keySize: map.keySize,
+    valueSize: map.valueSize,
+    maxEntries: map.maxEntries,
+  };
+}
+
+/** Every element visited: keys summed, values compared (no BigInt made by the visit itself). */
+function visitRecords(elements: Iterable<[number, bigint]>): Outcome {
+  let items = 0;
+  let keys = 0;
+  let big = 0n;
+  for (const [k, v] of elements) {
+    keys += k;
+    if (v > big) big = v;
+    items++;
+  }
+  if (items > 0 && big === 0n) throw new Error("every value decoded as 0");
+  if (keys < 0) throw new Error("negative u32 key");
+  return { items };
+}
+
+function visitBytes(elements: Iterable<[Uint8Array, Uint8Array]>): Outcome {
+  let items = 0;
+  let sum = 0;
+  for (const [k, v] of elements) {
+    sum += k[0]! + v[0]!;
+    items++;
+  }
+  if (sum < 0) throw new Error("unreachable");
+  return { items };
+}
+
+function captureRecords(map: BenchMap): Uint8Array {
+  const out = new Uint8Array(map.maxEntries * MAP_RECORD_BYTES);
+  const view = new DataView(out.buffer);
+  let off = 0;
+  for (const [k, v] of map.entriesBatch(4096)) {
+    view.setUint32(off, k, true);
+    view.setBigUint64(off + 4, v, true);
+    off += MAP_RECORD_BYTES;
+  }
+  return out.subarray(0, off);
+}
+
+const u32u64Shape = (map: IterableMap): IterableMap<number, bigint> => ({
+  ...map,
+  keyCodec: codecs.u32,
+  valueCodec: codecs.u64,
+});
+
+async function decodeRecordsFile(path: string, size: number, mode: DecodeMode): Promise<Outcome> {
+  const reader = new IteratorReader(openSync(path, "r"), { chunkSize: 1 << 20 });
+  const raw = await reader.readAll({ sizeHint: size });
+  const shape: IterableMap = { fd: -1, type: 1, keySize: 4, valueSize: 8 };
+  switch (mode) {
+    case "raw":
+      return { items: raw.length / MAP_RECORD_BYTES, bytes: raw.length };
+    case "records":
+      return visitRecords(decodeMapElems(u32u64Shape(shape), raw));
+    case "bytes":
+      return visitBytes(decodeMapElems(shape, raw));
+    case "array":
+      return { items: decodeMapElems(u32u64Shape(shape), raw).toArray().length };
+    case "columns": {
+      const elements = decodeMapElems(u32u64Shape(shape), raw);
+      const keys = elements.keyColumn();
+      const values = elements.valueColumn();
+      if (keys.length !== values.length) throw new Error("columns disagree");
+      return { items: keys.length };
+    }
+  }
+}
+
 export function loadTsApi(): TsApi {
   return {
     openPinnedMap,
@@ -240,7 +339,11 @@ export function loadTsApi(): TsApi {
       const raw = await mapElemsRaw(map, { chunkSize });
       return { items: raw.length / MAP_RECORD_BYTES, bytes: raw.length };
     },
-    mapElemsDecoded: async (map) => ({ items: (await mapElems(map)).length }),
+    mapElemsDecoded: async (map) => visitRecords(await mapElems(map)),
+    mapElemsBytes: async (map) => visitBytes(await mapElems(bytesShape(map))),
+    mapElemsArray: async (map) => ({ items: (await mapElems(map)).toArray().length }),
+    captureRecords,
+    decodeRecordsFile,
     verifyMapElems,
     tasksCold: async () => {
       closeBuiltins();

@@ -74,7 +74,25 @@ export async function mapDump(ctx: Context): Promise<GroupResult[]> {
           "mapElems, decoded records",
           ts.mapElemsDecoded,
           ts.missing.mapElemsDecoded,
-          { note: "mapElems(map): [number, bigint][]" },
+          { note: "for (const [k, v] of await mapElems(map)): u32/u64 codecs, decoded as visited" },
+        ),
+      ),
+      iter(
+        tsSpec(
+          "ts-map-elems-bytes",
+          "mapElems, no codecs (bytes)",
+          ts.mapElemsBytes,
+          ts.missing.mapElemsBytes,
+          { note: "a map opened without codecs: keys and values are views of one buffer" },
+        ),
+      ),
+      iter(
+        tsSpec(
+          "ts-map-elems-array",
+          "mapElems, materialised array",
+          ts.mapElemsArray,
+          ts.missing.mapElemsArray,
+          { note: "(await mapElems(map)).toArray(): [number, bigint][]" },
         ),
       ),
       tsSpec(

@@ -35,7 +35,7 @@ export function demoMap(): BpfMap<number, bigint> {
 async function main(arg: string | undefined): Promise<void> {
   if (arg === undefined) {
     using map = demoMap();
-    const entries = await mapElems(map);
+    const entries = (await mapElems(map)).toArray();
     entries.sort((a, b) => a[0] - b[0]);
     for (const [k, v] of entries) console.log(`${k} -> ${v}`);
     return;

@@ -278,7 +278,7 @@ describeKernel(`mapElems ${mapElem.note}`, () => {
   const itLoads = it.skipIf(mapElem.skip);
   const u32 = codecs.u32;
   const u64 = codecs.u64;
-  const sortByKey = <V>(e: Array<[number, V]>) => [...e].sort((a, b) => a[0] - b[0]);
+  const sortByKey = <V>(e: Iterable<[number, V]>) => [...e].sort((a, b) => a[0] - b[0]);
 
   for (const [label, type] of [
     ["hash", BpfMapType.HASH],
@@ -364,7 +364,7 @@ describeKernel(`mapElems ${mapElem.note}`, () => {
       i,
       i % 3 === 0 ? BigInt(i) << 33n : 0n,
     ]);
-    expect(await iter.mapElems(map)).toEqual(expected);
+    expect((await iter.mapElems(map)).toArray()).toEqual(expected);
   });
 
   for (const [label, type] of [

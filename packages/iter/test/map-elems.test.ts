@@ -29,7 +29,7 @@ const expected = (n: number) =>
 
 describe("MapElemsDecoder", () => {
   it("decodes whole buffers like decodeMapElems", () => {
-    expect(decodeMapElems(map, records(100))).toEqual(expected(100));
+    expect(decodeMapElems(map, records(100)).toArray()).toEqual(expected(100));
   });
 
   it("carries records cut at any chunk boundary", () => {
@@ -88,7 +88,7 @@ describe("value sizes come from syscall's mapValueSlotSize", () => {
           type,
           values: [slot, slot, slot],
         });
-        expect(pairs[2]![1].every((b) => b === 3)).toBe(true);
+        expect(pairs.valueAt(2).every((b) => b === 3)).toBe(true);
       }
     }
     expect(mapValueSlotSize(BpfMapType.PERCPU_CGROUP_STORAGE, 4)).toBe(8 * possibleCpus());
@@ -101,5 +101,63 @@ describe("value sizes come from syscall's mapValueSlotSize", () => {
       new RegExp(`valueSlotSize is 4, but .* has ${8 * possibleCpus()}-byte value slots`),
     );
     expect(() => new MapElemsDecoder({ ...perCpu, type: Number.NaN })).toThrow(/no usable type/);
+  });
+});
+
+// Issue 17: mapElems' result decodes as it is visited, over one buffer.
+describe("MapElements", () => {
+  it("iterates, indexes and materialises the same pairs", () => {
+    const elems = decodeMapElems(map, records(1000));
+    expect(elems.length).toBe(1000);
+    expect([...elems]).toEqual(expected(1000));
+    expect(elems.toArray()).toEqual(expected(1000));
+    expect([...elems.entries()]).toEqual(expected(1000));
+    expect([...elems.keys()]).toEqual(expected(1000).map(([k]) => k));
+    expect([...elems.values()]).toEqual(expected(1000).map(([, v]) => v));
+    expect(elems.at(7)).toEqual([7, 22n]);
+    expect(elems.keyAt(999)).toBe(999);
+    expect(elems.valueAt(0)).toBe(1n);
+    expect(elems.map(([k, v], i) => `${i}:${k}:${v}`).slice(0, 2)).toEqual(["0:0:1", "1:1:4"]);
+    // Each iteration starts over.
+    let n = 0;
+    for (const _ of elems) n++;
+    for (const _ of elems) n++;
+    expect(n).toBe(2000);
+  });
+
+  it("scalar codecs give typed-array columns", () => {
+    const elems = decodeMapElems(map, records(5));
+    const keys = elems.keyColumn();
+    const values = elems.valueColumn();
+    expect(keys).toBeInstanceOf(Uint32Array);
+    expect(values).toBeInstanceOf(BigUint64Array);
+    expect([...keys]).toEqual([0, 1, 2, 3, 4]);
+    expect([...values]).toEqual([1n, 4n, 7n, 10n, 13n]);
+  });
+
+  it("without codecs, keys and values are views of the one shared buffer; columns are arrays of them", () => {
+    const raw = records(3);
+    const elems = decodeMapElems({ ...map, keyCodec: undefined, valueCodec: undefined }, raw);
+    const [k, v] = elems.at(1);
+    expect(k.buffer).toBe(raw.buffer);
+    expect(v.buffer).toBe(raw.buffer);
+    expect([...k]).toEqual([1, 0, 0, 0]);
+    expect([...v]).toEqual([4, 0, 0, 0, 0, 0, 0, 0]);
+    const column = elems.keyColumn();
+    expect(Array.isArray(column)).toBe(true);
+    expect(column.map((b) => b[0])).toEqual([0, 1, 2]);
+  });
+
+  it("an empty map has no elements; a bad index is a RangeError", () => {
+    const elems = decodeMapElems(map, new Uint8Array(0));
+    expect(elems.length).toBe(0);
+    expect([...elems]).toEqual([]);
+    expect(elems.keyColumn()).toHaveLength(0);
+    const some = decodeMapElems(map, records(2));
+    for (const bad of [-1, 2, 0.5, Number.NaN]) {
+      expect(() => some.at(bad)).toThrow(RangeError);
+      expect(() => some.keyAt(bad)).toThrow(RangeError);
+    }
+    expect(() => decodeMapElems(map, "x" as unknown as Uint8Array)).toThrow(TypeError);
   });
 });

@@ -6,7 +6,7 @@
 
 import { loadKernelBtf } from "@ts-ebpf/btf";
 import { call, exit, type Item, jeq, label, ldx, mov } from "@ts-ebpf/dsl";
-import { type Decoder, decoderAt } from "@ts-ebpf/spec";
+import { type Decoder, decoderAt, type FieldType, SCALAR_READS } from "@ts-ebpf/spec";
 import { iterContextStruct } from "@ts-ebpf/spec/constants";
 import { mapValueSlotSize, type Program } from "@ts-ebpf/syscall";
 import { IteratorError } from "../errors.js";
@@ -140,14 +140,287 @@ function sizeHint(map: IterableMap<unknown, unknown>): number | undefined {
   return Number.isInteger(n) && n! > 0 ? n! * (keySize + valueSize) : undefined;
 }
 
-/** Splits raw records into [key, value] pairs, decoded with the map's codecs when it has them. */
+/**
+ * The map's elements over raw records (key || value), decoded lazily: with
+ * the map's codecs when it has them, else as views of the records' bytes.
+ */
 export function decodeMapElems<K = Uint8Array, V = Uint8Array>(
   map: IterableMap<K, V>,
   raw: Uint8Array,
-): Array<[K, V]> {
-  const decoder = new MapElemsDecoder(map);
-  decoder.push(raw);
-  return decoder.end();
+): MapElements<K, V> {
+  return new MapElements(map, raw);
+}
+
+/** Typed-array constructors of the scalar codecs, for columns. */
+const COLUMN_TYPES: Record<
+  string,
+  { new (n: number): ArrayLike<unknown> & { [i: number]: unknown } }
+> = {
+  getUint8: Uint8Array,
+  getInt8: Int8Array,
+  getUint16: Uint16Array,
+  getInt16: Int16Array,
+  getUint32: Uint32Array,
+  getInt32: Int32Array,
+  getBigUint64: BigUint64Array,
+  getBigInt64: BigInt64Array,
+  getFloat32: Float32Array,
+  getFloat64: Float64Array,
+};
+
+/** A column of one field: a typed array for a scalar codec, else an array. */
+export type MapColumn<T> = T extends number
+  ?
+      | Uint8Array
+      | Int8Array
+      | Uint16Array
+      | Int16Array
+      | Uint32Array
+      | Int32Array
+      | Float32Array
+      | Float64Array
+  : T extends bigint
+    ? BigUint64Array | BigInt64Array
+    : T[];
+
+/**
+ * Every element of a map, held as the iterator's records in one buffer and
+ * decoded as they are visited: iterating allocates nothing that outlives the
+ * loop body, and no element has its own ArrayBuffer. Without codecs a key or
+ * value is a view of the shared buffer (valid as long as this result is).
+ *
+ * `for (const [k, v] of elements)`, `keys()`, `values()`, `at(i)`,
+ * `keyColumn()`/`valueColumn()` (typed arrays for scalar codecs), and
+ * `toArray()` for a materialised `[key, value][]`.
+ */
+export class MapElements<K = Uint8Array, V = Uint8Array> implements Iterable<[K, V]> {
+  /** Number of elements. */
+  readonly length: number;
+  /** The records: keySize bytes of key then valueSlotSize bytes of value, back to back. */
+  readonly bytes: Uint8Array;
+  readonly keySize: number;
+  /** Bytes of one value as read (per-CPU: every CPU's value, each rounded to 8). */
+  readonly valueSize: number;
+  readonly #view: DataView;
+  readonly #readKey: FieldReader<K>;
+  readonly #readValue: FieldReader<V>;
+  readonly #keyCodec: Decoder<K> | undefined;
+  readonly #valueCodec: Decoder<V> | undefined;
+
+  constructor(map: IterableMap<K, V>, raw: Uint8Array) {
+    const { keySize, valueSize } = checkMap(map as IterableMap<unknown, unknown>);
+    if (!(raw instanceof Uint8Array)) {
+      throw new TypeError(`raw must be a Uint8Array of records, got ${typeof raw}`);
+    }
+    const size = keySize + valueSize;
+    if (raw.length % size !== 0) {
+      throw new IteratorError(
+        `map iterator output of ${raw.length} bytes is not a multiple of ${size}`,
+      );
+    }
+    this.length = raw.length / size;
+    this.bytes = raw;
+    this.keySize = keySize;
+    this.valueSize = valueSize;
+    this.#view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    this.#readKey = fieldReader("keyCodec", map.keyCodec, keySize, true);
+    this.#readValue = fieldReader("valueCodec", map.valueCodec, valueSize, true);
+    this.#keyCodec = map.keyCodec;
+    this.#valueCodec = map.valueCodec;
+  }
+
+  #index(i: number): number {
+    if (!Number.isInteger(i) || i < 0 || i >= this.length) {
+      throw new RangeError(`index must be an integer in 0..${this.length - 1}, got ${String(i)}`);
+    }
+    return i * (this.keySize + this.valueSize);
+  }
+
+  keyAt(i: number): K {
+    return this.#readKey(this.#view, this.bytes, this.#index(i));
+  }
+
+  valueAt(i: number): V {
+    return this.#readValue(this.#view, this.bytes, this.#index(i) + this.keySize);
+  }
+
+  /** Element `i` as [key, value]. */
+  at(i: number): [K, V] {
+    const off = this.#index(i);
+    return [
+      this.#readKey(this.#view, this.bytes, off),
+      this.#readValue(this.#view, this.bytes, off + this.keySize),
+    ];
+  }
+
+  [Symbol.iterator](): IterableIterator<[K, V]> {
+    return new ElementIterator(
+      this.#view,
+      this.bytes,
+      this.keySize,
+      this.valueSize,
+      this.#readKey,
+      this.#readValue,
+      0,
+    );
+  }
+
+  entries(): IterableIterator<[K, V]> {
+    return this[Symbol.iterator]();
+  }
+
+  keys(): IterableIterator<K> {
+    return new FieldIterator(
+      this.#view,
+      this.bytes,
+      this.keySize + this.valueSize,
+      0,
+      this.#readKey,
+    );
+  }
+
+  values(): IterableIterator<V> {
+    return new FieldIterator(
+      this.#view,
+      this.bytes,
+      this.keySize + this.valueSize,
+      this.keySize,
+      this.#readValue,
+    );
+  }
+
+  /** Every element decoded into one array of [key, value] pairs. */
+  toArray(): Array<[K, V]> {
+    const n = this.length;
+    const out = new Array<[K, V]>(n);
+    const view = this.#view;
+    const bytes = this.bytes;
+    const keySize = this.keySize;
+    const size = keySize + this.valueSize;
+    const readKey = this.#readKey;
+    const readValue = this.#readValue;
+    for (let i = 0, off = 0; i < n; i++, off += size) {
+      out[i] = [readKey(view, bytes, off), readValue(view, bytes, off + keySize)];
+    }
+    return out;
+  }
+
+  /** `fn` of every element, like Array's map. */
+  map<U>(fn: (element: [K, V], index: number) => U): U[] {
+    if (typeof fn !== "function") throw new TypeError(`fn must be a function, got ${typeof fn}`);
+    const out = new Array<U>(this.length);
+    let i = 0;
+    for (const e of this) {
+      out[i] = fn(e, i);
+      i++;
+    }
+    return out;
+  }
+
+  /** All keys in one column: a typed array when the key codec is a scalar. */
+  keyColumn(): MapColumn<K> {
+    return this.#column(this.#keyCodec, 0, this.#readKey) as MapColumn<K>;
+  }
+
+  /** All values in one column: a typed array when the value codec is a scalar. */
+  valueColumn(): MapColumn<V> {
+    return this.#column(this.#valueCodec, this.keySize, this.#readValue) as MapColumn<V>;
+  }
+
+  #column<T>(codec: Decoder<T> | undefined, at: number, read: FieldReader<T>): unknown {
+    const n = this.length;
+    const size = this.keySize + this.valueSize;
+    const getter = codec && SCALAR_READS.get(codec as unknown as FieldType<unknown>);
+    const view = this.#view;
+    const bytes = this.bytes;
+    if (getter !== undefined) {
+      const column = new COLUMN_TYPES[getter]!(n);
+      // One compiled loop per getter: a DataView call by name is slow.
+      const fill = columnFiller(getter);
+      fill(column, view, n, size, at);
+      return column;
+    }
+    const out = new Array<T>(n);
+    for (let i = 0, off = at; i < n; i++, off += size) out[i] = read(view, bytes, off);
+    return out;
+  }
+}
+
+type ColumnFiller = (column: unknown, view: DataView, n: number, size: number, at: number) => void;
+const fillers = new Map<string, ColumnFiller>();
+function columnFiller(getter: string): ColumnFiller {
+  let fill = fillers.get(getter);
+  if (!fill) {
+    const le = getter.endsWith("8") ? "" : `, ${HOST_LE}`;
+    // 8-byte scalars copied as two host-order words: no BigInt made per element.
+    const body = /64$/.test(getter)
+      ? `const words = new Uint32Array(column.buffer, column.byteOffset, 2 * n);
+for (let i = 0, off = at; i < 2 * n; i += 2, off += size) {
+  words[i] = view.getUint32(off${le}); words[i + 1] = view.getUint32(off + 4${le});
+}`
+      : `for (let i = 0, off = at; i < n; i++, off += size) column[i] = view.${getter}(off${le});`;
+    fill = new Function("column", "view", "n", "size", "at", body) as ColumnFiller;
+    fillers.set(getter, fill);
+  }
+  return fill;
+}
+
+class ElementIterator<K, V> implements IterableIterator<[K, V]> {
+  readonly #end: number;
+  readonly #size: number;
+  #off: number;
+  constructor(
+    readonly view: DataView,
+    readonly bytes: Uint8Array,
+    readonly keySize: number,
+    valueSize: number,
+    readonly readKey: FieldReader<K>,
+    readonly readValue: FieldReader<V>,
+    from: number,
+  ) {
+    this.#size = keySize + valueSize;
+    this.#end = bytes.length;
+    this.#off = from;
+  }
+  next(): IteratorResult<[K, V]> {
+    const off = this.#off;
+    if (off >= this.#end) return { done: true, value: undefined };
+    this.#off = off + this.#size;
+    return {
+      done: false,
+      value: [
+        this.readKey(this.view, this.bytes, off),
+        this.readValue(this.view, this.bytes, off + this.keySize),
+      ],
+    };
+  }
+  [Symbol.iterator](): IterableIterator<[K, V]> {
+    return this;
+  }
+}
+
+class FieldIterator<T> implements IterableIterator<T> {
+  #off: number;
+  readonly #end: number;
+  constructor(
+    readonly view: DataView,
+    readonly bytes: Uint8Array,
+    readonly size: number,
+    at: number,
+    readonly read: FieldReader<T>,
+  ) {
+    this.#off = at;
+    this.#end = bytes.length;
+  }
+  next(): IteratorResult<T> {
+    const off = this.#off;
+    if (off >= this.#end) return { done: true, value: undefined };
+    this.#off = off + this.size;
+    return { done: false, value: this.read(this.view, this.bytes, off) };
+  }
+  [Symbol.iterator](): IterableIterator<T> {
+    return this;
+  }
 }
 
 /**
@@ -203,8 +476,21 @@ type FieldReader<T> = (view: DataView, bytes: Uint8Array, offset: number) => T;
  * Decoder of one key or value at an offset: the codec read in place
  * (decoderAt), or without a codec a copy of the bytes.
  */
-function fieldReader<T>(name: string, codec: Decoder<T> | undefined, size: number): FieldReader<T> {
-  if (codec === undefined) return ((_v, b, o) => b.slice(o, o + size)) as FieldReader<T>;
+function fieldReader<T>(
+  name: string,
+  codec: Decoder<T> | undefined,
+  size: number,
+  view = false,
+): FieldReader<T> {
+  if (codec === undefined) {
+    // A view when the bytes are the result's own (the constructor: twice as fast
+    // as subarray); a copy when they are a reused chunk.
+    return (
+      view
+        ? (_v, b, o) => new Uint8Array(b.buffer, b.byteOffset + o, size)
+        : (_v, b, o) => b.slice(o, o + size)
+    ) as FieldReader<T>;
+  }
   if (typeof codec !== "object" || codec === null) {
     throw new TypeError(`map.${name} must be a codec ({size, decode}), got ${typeof codec}`);
   }
@@ -213,28 +499,56 @@ function fieldReader<T>(name: string, codec: Decoder<T> | undefined, size: numbe
       `map.${name} is a codec of ${String(codec.size)} bytes, but the map's elements hold ${size}`,
     );
   }
+  // Scalars read with their DataView getter inline: the hot loop of a
+  // million-element dump, where a call through decodeAt costs more than the read.
+  const getter = SCALAR_READS.get(codec as unknown as FieldType<unknown>);
+  if (getter !== undefined) return scalarReader(getter) as FieldReader<T>;
   const read = decoderAt(codec);
   return (v, _b, o) => read(v, o);
 }
 
-/** Every element of the map as [key, value], decoded with the map's codecs. */
+/** Host byte order, as spec's scalars read. */
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+const scalarReaders = new Map<string, FieldReader<unknown>>();
+function scalarReader(getter: string): FieldReader<unknown> {
+  let read = scalarReaders.get(getter);
+  if (!read) {
+    const le = getter.endsWith("8") ? "" : `, ${HOST_LE}`;
+    read = new Function("v", "b", "o", `return v.${getter}(o${le});`) as FieldReader<unknown>;
+    scalarReaders.set(getter, read);
+  }
+  return read;
+}
+
+/**
+ * Every element of the map, read in one buffer and decoded lazily with the
+ * map's codecs as it is visited (`for (const [k, v] of await mapElems(map))`);
+ * `toArray()` for a materialised `[key, value][]`.
+ */
 export async function mapElems<K = Uint8Array, V = Uint8Array>(
   map: IterableMap<K, V>,
   options: ReaderOptions = {},
-): Promise<Array<[K, V]>> {
-  const decoder = new MapElemsDecoder(map);
-  // Decoding one chunk overlaps the kernel producing the next (forEachChunk).
-  const reader = openMapElems(map as IterableMap<unknown, unknown>, {
-    chunkSize: 1 << 20,
-    ...options,
-  });
-  await consumeOwnReader(reader, (r) => r.forEachChunk((chunk) => decoder.push(chunk)));
-  return decoder.end();
+): Promise<MapElements<K, V>> {
+  // Checked before anything reaches the kernel (a codec of the wrong size).
+  fieldReader("keyCodec", map?.keyCodec, checkMap(map as IterableMap<unknown, unknown>).keySize);
+  fieldReader(
+    "valueCodec",
+    map.valueCodec,
+    checkMap(map as IterableMap<unknown, unknown>).valueSize,
+  );
+  return new MapElements(map, await mapElemsRaw(map as IterableMap<unknown, unknown>, options));
 }
 
 export function mapElemsSync<K = Uint8Array, V = Uint8Array>(
   map: IterableMap<K, V>,
   options: ReaderOptions = {},
-): Array<[K, V]> {
-  return decodeMapElems(map, mapElemsRawSync(map as IterableMap<unknown, unknown>, options));
+): MapElements<K, V> {
+  fieldReader("keyCodec", map?.keyCodec, checkMap(map as IterableMap<unknown, unknown>).keySize);
+  fieldReader(
+    "valueCodec",
+    map.valueCodec,
+    checkMap(map as IterableMap<unknown, unknown>).valueSize,
+  );
+  return new MapElements(map, mapElemsRawSync(map as IterableMap<unknown, unknown>, options));
 }
