@@ -23,6 +23,7 @@ import {
   createIterator,
   type InetSocket,
   type IteratorLink,
+  supportedTargets,
   tcp,
   type UdpSocket,
   udp,
@@ -233,6 +234,9 @@ export class Exporter {
   #queue: Promise<unknown> = Promise.resolve();
   readonly #waiting = new Map<Format, Promise<Scrape>>();
   #closed = false;
+  #targets: Set<string> | undefined;
+  /** Sources given by the caller (tests): the kernel's targets are not asked about. */
+  readonly #replaced: boolean;
 
   constructor(options: ExporterOptions = {}) {
     this.#grouping = options.grouping ?? groupBy("comm");
@@ -253,6 +257,7 @@ export class Exporter {
           `bpf-iter serve: collector ${collector} failed: ${error instanceof Error ? error.message : String(error)}\n`,
         ));
     const reader = this.#processReader;
+    this.#replaced = options.sources !== undefined;
     this.#sources = {
       processes: (o) => reader.read(o),
       tcp,
@@ -344,7 +349,8 @@ export class Exporter {
 
   async #context(samples: Iterable<ProcessSample>): Promise<GroupContext> {
     const grouping = this.#grouping;
-    if (grouping.needsCgroups) {
+    // Paths from the cgroup iterator (Linux 6.1+); before it, groups are named by id.
+    if (grouping.needsCgroups && this.#hasTarget("cgroup")) {
       let unknown = false;
       for (const p of samples) if (!this.#cgroupPaths.has(p.cgroupId)) unknown = true;
       if (unknown) this.#cgroupPaths = cgroupPaths(await this.#sources.cgroups());
@@ -495,7 +501,8 @@ export class Exporter {
     const [progs, maps, links] = await Promise.all([
       this.#sources.bpfProgs(),
       this.#sources.bpfMaps(),
-      this.#sources.bpfLinks(),
+      // The bpf_link iterator came in Linux 5.19: before it, no link series.
+      this.#hasTarget("bpf_link") ? this.#sources.bpfLinks() : [],
     ]);
     // Unchanged objects, unchanged series: the ~700 label sets are not set again.
     const signature = [
@@ -525,6 +532,13 @@ export class Exporter {
     m.bpfObjectsOmitted.set({ kind: "map" }, Math.max(0, maps.length - max));
     m.bpfObjectsOmitted.set({ kind: "link" }, Math.max(0, links.length - max));
     this.#bpfSignature = signature;
+  }
+
+  /** Whether the running kernel has an iterator target (always, with replaced sources). */
+  #hasTarget(target: string): boolean {
+    if (this.#replaced) return true;
+    this.#targets ??= new Set(supportedTargets().map((t) => t.name));
+    return this.#targets.has(target);
   }
 
   /** Closes the exporter's iterator links; later scrapes fail. */
