@@ -74,7 +74,7 @@ try {
   for (let i = 0; i < 10; i++) map.set(i, BigInt(i * i));
   let entries;
   if (probeIteratorTarget("bpf_map_elem").loadable) {
-    entries = await mapElems(map);
+    entries = [...(await mapElems(map))]; // MapElements: iterable [key, value] pairs
     console.log("ok map dump: bpf_map_elem iterator");
   } else {
     let refused = false;
