@@ -48,31 +48,37 @@ const HTML_TAGS = new Set([
  */
 export function escapePlaceholders(page) {
   let fence = "";
-  return page
-    .split("\n")
-    .map((line) => {
-      const open = /^\s*(`{3,}|~{3,})/.exec(line);
-      if (fence) {
-        if (open?.[1].startsWith(fence)) fence = "";
-        return line;
-      }
-      if (open) {
-        fence = open[1];
-        return line;
-      }
-      // Split on code spans; escape only outside them.
-      return line
-        .split(/(`+[^`]*`+)/)
-        .map((piece, i) =>
-          i % 2 === 1
-            ? piece
-            : piece.replace(/(^|[^\\])<(\/?)([A-Za-z][\w-]*)>/g, (all, before, slash, name) =>
-                HTML_TAGS.has(name.toLowerCase()) ? all : `${before}\\<${slash}${name}>`,
-              ),
-        )
-        .join("");
-    })
-    .join("\n");
+  // Front matter is YAML, not Markdown: left alone.
+  const matter = /^---\n[\s\S]*?\n---\n/.exec(page)?.[0] ?? "";
+  return (
+    matter +
+    page
+      .slice(matter.length)
+      .split("\n")
+      .map((line) => {
+        const open = /^\s*(`{3,}|~{3,})/.exec(line);
+        if (fence) {
+          if (open?.[1].startsWith(fence)) fence = "";
+          return line;
+        }
+        if (open) {
+          fence = open[1];
+          return line;
+        }
+        // Split on code spans; escape only outside them.
+        return line
+          .split(/(`+[^`]*`+)/)
+          .map((piece, i) =>
+            i % 2 === 1
+              ? piece
+              : piece.replace(/(^|[^\\])<(\/?)([A-Za-z][\w-]*)>/g, (all, before, slash, name) =>
+                  HTML_TAGS.has(name.toLowerCase()) ? all : `${before}\\<${slash}${name}>`,
+                ),
+          )
+          .join("");
+      })
+      .join("\n")
+  );
 }
 
 /**

@@ -25,6 +25,8 @@ describe("escapePlaceholders", () => {
       "```ts\nconst x: Array<T> = [];\n```\n\\<T> and \\</T>",
     );
     expect(escapePlaceholders("already \\<pid>")).toBe("already \\<pid>");
+    const titled = withCleanTitle("# Interface: Codec\\<T\\>\n");
+    expect(escapePlaceholders(titled)).toBe(titled);
   });
 });
 
