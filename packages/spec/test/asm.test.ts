@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import {
   BPF_PSEUDO_MAP_FD,
   BPF_PSEUDO_MAP_VALUE,
+  checkProgram,
   classify,
   decode,
   encode,
@@ -133,6 +134,15 @@ describe("encodeProgram: references resolved, once, on a copy", () => {
     // An invalid instruction: the reason is classify()'s, the text its raw fields.
     const bad = refused([insn(0xb7, 12, 0, 0, 0)]);
     expect(bad.instruction).toBe(".insn opcode=0xb7 dst=12 src=0 off=0 imm=0");
+  });
+
+  it("checkProgram refuses what encodeProgram would, before anything is resolved", () => {
+    expect(checkProgram([{ ...ldImm64(1, LdImm64Src.MAP_FD), map: { name: "a" } }, exit])).toBe(3);
+    expect(() => checkProgram([{ ...exit, map: { name: "a" } }])).toThrow(InstructionError);
+    expect(() =>
+      checkProgram([{ ...mov(0, 1), core: { typeId: 1, access: "0", kind: 0 } }]),
+    ).toThrow(/not applied/);
+    expect(() => checkProgram([undefined as never])).toThrow(TypeError);
   });
 
   it("mapReferences lists where the program refers to maps, by slot", () => {

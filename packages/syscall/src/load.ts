@@ -4,6 +4,7 @@
 // Program that owns the maps it created.
 
 import {
+  checkProgram,
   encodeProgram,
   InstructionError,
   type MapFdSource,
@@ -117,13 +118,13 @@ function resolve(
 }
 
 /**
- * The spec's instructions encoded for PROG_LOAD, map references resolved by
- * `mapFd`. A RangeError naming the instruction for one the loader cannot
- * encode (see encodeProgram); errors of `mapFd` pass through.
+ * Runs `step` on the spec's instructions (checkProgram or encodeProgram),
+ * turning an InstructionError into a RangeError naming spec.instructions;
+ * other errors (a map reference nothing resolves) pass through.
  */
-function encodeInstructions(spec: ProgramSpec, mapFd: (ref: MapReference) => number): Uint8Array {
+function onInstructions<T>(step: () => T): T {
   try {
-    return encodeProgram(spec.instructions, { mapFd });
+    return step();
   } catch (e) {
     if (e instanceof InstructionError)
       throw new RangeError(`spec.instructions: ${e.message}`, { cause: e });
@@ -151,12 +152,15 @@ export function loadProgram(spec: ProgramSpec, options: LoadOptions = {}): Progr
   if (!Array.isArray(spec.instructions))
     throw new TypeError("spec.instructions must be an array of instructions");
   if (spec.instructions.length === 0) throw new RangeError("spec.instructions is empty");
+  // Every instruction and reference checked before a map is created for them.
+  onInstructions(() => checkProgram(spec.instructions));
   const callerMaps = options.maps ?? {};
   const created: BpfMap<unknown, unknown>[] = [];
   const byName: Record<string, MapFdSource> = {};
   try {
     createSpecMaps(spec, created, byName);
-    const insns = encodeInstructions(spec, (ref) => resolve(ref, byName, callerMaps));
+    const mapFd = (ref: MapReference) => resolve(ref, byName, callerMaps);
+    const insns = onInstructions(() => encodeProgram(spec.instructions, { mapFd }));
     return Program.load(
       {
         type: spec.type,

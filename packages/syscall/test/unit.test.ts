@@ -119,6 +119,9 @@ describe("bad input is a TypeError or RangeError before any syscall", () => {
     expect(() => loadProgram({ ...ok, instructions: [core] })).toThrow(
       /CO-RE relocation .* not applied/,
     );
+    // With maps to create: still refused first (creating one would load the addon).
+    const maps = [{ name: "m", type: BpfMapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1 }];
+    expect(() => loadProgram({ ...ok, maps, instructions: [core] })).toThrow(RangeError);
   });
 });
 

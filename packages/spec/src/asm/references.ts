@@ -126,6 +126,27 @@ function checkLoadable(insn: Instruction, index: number): void {
 }
 
 /**
+ * Checks what encodeProgram checks before it resolves anything (every
+ * instruction valid, every reference on an instruction that takes it, no
+ * string constant unplaced, no CO-RE relocation unapplied), so a loader can
+ * refuse a program before it creates maps for it. Returns the program's
+ * length in slots. InstructionError naming the instruction; TypeError for
+ * what is not a list of instructions.
+ */
+export function checkProgram(instructions: readonly Instruction[]): number {
+  if (!Array.isArray(instructions)) throw new TypeError("instructions must be an array");
+  let slots = 0;
+  for (let index = 0; index < instructions.length; index++) {
+    const insn: unknown = instructions[index];
+    if (typeof insn !== "object" || insn === null)
+      throw new TypeError(`instructions[${index}] is not an instruction`);
+    checkLoadable(insn as Instruction, index);
+    slots += slotsOf(insn as Instruction);
+  }
+  return slots;
+}
+
+/**
  * Encodes a program for PROG_LOAD: every instruction checked, every
  * reference resolved (a map to its fd in imm; a map value's offset stays in
  * imm2). InstructionError, naming the instruction, for an invalid
@@ -138,15 +159,7 @@ export function encodeProgram(
   instructions: readonly Instruction[],
   resolver: ReferenceResolver,
 ): Uint8Array {
-  if (!Array.isArray(instructions)) throw new TypeError("instructions must be an array");
-  let slots = 0;
-  for (let index = 0; index < instructions.length; index++) {
-    const insn: unknown = instructions[index];
-    if (typeof insn !== "object" || insn === null)
-      throw new TypeError(`instructions[${index}] is not an instruction`);
-    checkLoadable(insn as Instruction, index);
-    slots += slotsOf(insn as Instruction);
-  }
+  const slots = checkProgram(instructions);
   const bytes = new Uint8Array(slots * INSN_SIZE);
   const view = new DataView(bytes.buffer);
   let at = 0;
