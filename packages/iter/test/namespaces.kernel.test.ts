@@ -5,7 +5,16 @@
 // namespace and process is removed at the end.
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { closeSync, openSync, readdirSync, readFileSync, statSync } from "node:fs";
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describeKernel, kernelRequired } from "@ts-ebpf/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -349,11 +358,19 @@ describeKernel("network namespaces", () => {
   });
 
   it.skipIf(skip || !hasTarget("tcp"))(
-    "a path that is not a network namespace is refused with the reason",
+    "a path that is not a network namespace is refused with the reason, a FIFO without blocking",
     async () => {
       await expect(iter.tcp({ netns: "/proc/self/ns/pid" })).rejects.toThrow(
         /not a network namespace/,
       );
+      const dir = mkdtempSync(join(tmpdir(), "netns-fifo-"));
+      try {
+        execFileSync("mkfifo", [`${dir}/fifo`]);
+        await expect(iter.tcp({ netns: `${dir}/fifo` })).rejects.toThrow(/not a network namespace/);
+        await expect(iter.tasks({ pidns: `${dir}/fifo` })).resolves.toEqual([]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   );
 

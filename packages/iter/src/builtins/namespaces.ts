@@ -7,7 +7,15 @@
 // mount keeps alive (nsfs mounts in every mount namespace's mountinfo, and
 // /run/netns). Every record carries the inode of the namespace it came from.
 
-import { closeSync, fstatSync, openSync, readdirSync, readFileSync, statSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+} from "node:fs";
 import { loadKernelBtf } from "@ts-ebpf/btf";
 import { NamespaceError, openIteratorFdsInNetns, type Program } from "@ts-ebpf/syscall";
 import { IteratorError } from "../errors.js";
@@ -132,6 +140,13 @@ interface OpenNamespace extends FoundNamespace {
   readonly owned: boolean;
 }
 
+/**
+ * Flags to open a namespace file given by path: non-blocking, so that a FIFO
+ * named by mistake (or malice) cannot block the event loop in open(2)
+ * (libuv adds O_CLOEXEC).
+ */
+export const NS_OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
+
 /** Inode of the calling thread's network namespace (the one an iterator fd made here walks). */
 export function ownNetnsInode(): number {
   return statSync("/proc/thread-self/ns/net").ino;
@@ -163,7 +178,7 @@ export function netnsMounts(mountinfo: string): [number, string][] {
 function openIfInode(path: string, inode: number): number | undefined {
   let fd: number;
   try {
-    fd = openSync(path, "r");
+    fd = openSync(path, NS_OPEN_FLAGS);
   } catch {
     return undefined;
   }
@@ -382,7 +397,7 @@ function own(inode: number): OpenNamespace | undefined {
 function openNamespacePath(path: string, missing: string): OpenNamespace {
   let fd: number;
   try {
-    fd = openSync(path, "r");
+    fd = openSync(path, NS_OPEN_FLAGS);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new IteratorError(

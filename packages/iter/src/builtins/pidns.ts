@@ -38,6 +38,7 @@ import { IteratorError } from "../errors.js";
 import { createIterator, loadIteratorProgram } from "../link.js";
 import { consumeOwnReader } from "../owned-fd.js";
 import type { ReaderOptions } from "../reader.js";
+import { NS_OPEN_FLAGS } from "./namespaces.js";
 import { iteratorSpec } from "./record.js";
 
 /** A pid namespace: a pid (its pid namespace) or a path (/proc/<pid>/ns/pid, a bind mount). */
@@ -58,7 +59,7 @@ export function pidnsInode(selector: PidnsSelector): number {
   }
   let fd: number;
   try {
-    fd = openSync(path, "r");
+    fd = openSync(path, NS_OPEN_FLAGS);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new IteratorError(
