@@ -68,7 +68,14 @@ export function pidnsInode(selector: PidnsSelector): number {
     );
   }
   try {
-    return fstatSync(fd).ino;
+    const st = fstatSync(fd);
+    // Every namespace file is on the one nsfs superblock: another device is no namespace.
+    if (st.dev !== statSync("/proc/self/ns/pid").dev) {
+      throw new IteratorError(
+        `pidns: ${path} is not a namespace file (/proc/<pid>/ns/pid or a bind mount of one)`,
+      );
+    }
+    return st.ino;
   } finally {
     closeSync(fd);
   }
