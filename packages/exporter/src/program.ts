@@ -55,6 +55,12 @@ interface FieldSpec {
   readonly clamp?: boolean;
   /** Copied only when the program is asked for it. */
   readonly when?: "cgroup";
+  /**
+   * Read through bpf_probe_read_kernel when an alternative path matched:
+   * 6.1's verifier refuses a direct load inside mm_struct's array of
+   * atomic_long_t ("Type 'atomic_long_t' is not a struct").
+   */
+  readonly probeAlt?: boolean;
 }
 
 // Slots in this order; 8-byte fields first keeps every one aligned.
@@ -87,6 +93,7 @@ const FIELDS: readonly FieldSpec[] = [
   {
     name: "rssFile",
     size: 8,
+    probeAlt: true,
     paths: ["mm.rss_stat[0].count", "mm.rss_stat.count[0].counter"],
     leader: true,
     into: "rss",
@@ -95,6 +102,7 @@ const FIELDS: readonly FieldSpec[] = [
   {
     name: "rssAnon",
     size: 8,
+    probeAlt: true,
     paths: ["mm.rss_stat[1].count", "mm.rss_stat.count[1].counter"],
     leader: true,
     into: "rss",
@@ -103,6 +111,7 @@ const FIELDS: readonly FieldSpec[] = [
   {
     name: "rssShmem",
     size: 8,
+    probeAlt: true,
     paths: ["mm.rss_stat[3].count", "mm.rss_stat.count[3].counter"],
     leader: true,
     into: "rss",
@@ -145,14 +154,16 @@ interface Located {
   readonly hops: readonly number[];
   readonly offset: number;
   readonly size: number;
+  /** Which of the paths matched (0: the first). */
+  readonly index: number;
 }
 
 function locate(btf: Btf, paths: readonly string[]): Located | undefined {
-  for (const path of paths) {
+  for (const [index, path] of paths.entries()) {
     try {
       const loc = btf.memberOffset("task_struct", path);
       if (loc.bitSize !== 0) continue;
-      return { hops: loc.hops, offset: loc.offset, size: loc.size };
+      return { hops: loc.hops, offset: loc.offset, size: loc.size, index };
     } catch {
       // next spelling
     }
@@ -286,7 +297,21 @@ export function processProgram(btf: Btf, options: ProcessProgramOptions = {}): P
   );
   for (const { field, loc, at: off } of located) {
     if (!field.leader) continue;
-    body.push(...load(loc));
+    if (field.probeAlt && loc.index > 0) {
+      // r0 = the 8 bytes at loc, copied by the helper into the scratch word.
+      body.push(
+        mov("r3", "r8"),
+        ...loc.hops.map((hop) => ldx("u64", "r3", "r3", hop)),
+        add("r3", loc.offset),
+        mov("r1", "r10"),
+        add("r1", word),
+        mov("r2", 8),
+        call("probe_read_kernel"),
+        ldx("u64", "r0", "r10", word),
+      );
+    } else {
+      body.push(...load(loc));
+    }
     if (field.into !== undefined) {
       // Added to its field's slot; a negative counter (percpu_counter's estimate) adds 0.
       const skip = `skip_${field.name}`;
