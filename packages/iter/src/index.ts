@@ -6,3 +6,4 @@ export * from "./params.js";
 export * from "./reader.js";
 export * from "./supported.js";
 export * from "./targets.js";
+export * from "./query/index.js";

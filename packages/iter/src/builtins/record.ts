@@ -69,6 +69,21 @@ export interface RecordProgram<T> {
   readonly layout: RecordLayout<T>;
   /** Fields left zero because the running kernel lacks them. */
   readonly missing: readonly string[];
+  /**
+   * Instruction slot where each field's code starts (`field.<name>`) and where
+   * the filter starts (`filter`): a verifier complaint maps back to its cause.
+   */
+  readonly marks: ReadonlyMap<string, number>;
+}
+
+/** Extra code of a record program (queries). */
+export interface RecordOptions {
+  /**
+   * Code run once the record is filled, before it is written: it jumps to the
+   * label "out" to drop the object and falls through to keep it. `at(name)` is
+   * the stack offset (from r10) of a field in the record.
+   */
+  readonly filter?: (at: (name: string) => number) => readonly Item[];
 }
 
 const SCALAR_SIZE: Record<string, MemSize> = { 1: "u8", 2: "u16", 4: "u32", 8: "u64" };
@@ -200,6 +215,7 @@ export function compileRecord<T = Record<string, unknown>>(
   object: string,
   fields: readonly FieldDef[],
   name = `iter_${target}`.slice(0, 15),
+  options: RecordOptions = {},
 ): RecordProgram<T> {
   const meta = ctxMember(btf, target, "meta");
   const obj = ctxMember(btf, target, object);
@@ -235,6 +251,7 @@ export function compileRecord<T = Record<string, unknown>>(
   for (let off = 0; off < size; off += 8) body.push(st("u64", "r10", base + off, 0));
 
   for (const r of resolved) {
+    body.push(label(`field.${r.def.name}`));
     const at = base + layout.offsetOf(r.def.name);
     if (!r.ctxPointer) {
       const ms = SCALAR_SIZE[r.size];
@@ -283,7 +300,11 @@ export function compileRecord<T = Record<string, unknown>>(
       }
     }
   }
+  if (options.filter) {
+    body.push(label("filter"), ...options.filter((name) => base + layout.offsetOf(name)));
+  }
   body.push(
+    label("write"),
     mov("r1", "r7"),
     mov("r2", "r10"),
     add("r2", base),
@@ -293,10 +314,12 @@ export function compileRecord<T = Record<string, unknown>>(
     mov("r0", 0),
     exit(),
   );
+  const assembled = assemble(body);
   return {
-    spec: iteratorSpec(btf, target, body, name),
+    spec: specOf(btf, target, assembled.instructions, name),
     layout,
     missing,
+    marks: assembled.labels,
   };
 }
 
@@ -307,13 +330,21 @@ export function iteratorSpec(
   body: readonly Item[],
   name: string,
 ): ProgramSpec {
-  const assembled = assemble(body);
+  return specOf(btf, target, assemble(body).instructions, name);
+}
+
+function specOf(
+  btf: Btf,
+  target: string,
+  instructions: ProgramSpec["instructions"],
+  name: string,
+): ProgramSpec {
   return {
     name,
     type: BpfProgType.TRACING,
     expectedAttachType: BpfAttachType.TRACE_ITER,
     attachBtfId: btf.funcId(iterFuncName(target)),
     license: "GPL",
-    instructions: assembled.instructions,
+    instructions,
   };
 }

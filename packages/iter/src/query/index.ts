@@ -1,0 +1,23 @@
+// Queries: fields of any iterator target's objects by BTF path, typed and
+// filtered in the kernel (see query.ts).
+export { QueryError } from "./errors.js";
+export {
+  contextMembers,
+  DEFAULT_STRING_LENGTH,
+  type Leaf,
+  nearestNames,
+  resolvePath,
+  type ValueType,
+} from "./paths.js";
+export {
+  type CompiledQuery,
+  closeQueries,
+  compileQuery,
+  type QueryOptions,
+  type QueryRow,
+  type QuerySelect,
+  type QueryValue,
+  query,
+  querySync,
+} from "./query.js";
+export { type CompareOp, formatWhere, type Operand, type Predicate, parseWhere } from "./where.js";
