@@ -95,6 +95,7 @@ export interface IteratorTarget {
 /** A type given by id, by object, or by name ("task_struct", "struct task_struct", "u32"). */
 export type TypeRef = number | string | BtfType;
 
+const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder("utf-8", { fatal: false });
 /** Single-byte decoding keeps string offsets equal to byte offsets (ASCII names). */
 const singleByteDecoder = new TextDecoder("latin1");
@@ -163,7 +164,9 @@ export class Btf {
    * the BtfError when it cannot be computed, so hostile BTF is not re-walked.
    */
   private readonly alignCache = new Map<number, number | BtfError>();
-  private nextSameName: Int32Array | undefined;
+  /** Name hash index (findType, findTypeIds): bucket -> first type index, chained by nextSameHash. */
+  private hashBuckets: Int32Array | undefined;
+  private nextSameHash: Int32Array | undefined;
   /** Why a type id failed to decode: asking again throws the same error, without re-decoding. */
   private readonly decodeErrors = new Map<number, BtfError>();
   /** findType results by kind and name, misses (null) included. */
@@ -571,31 +574,84 @@ export class Btf {
   // ---------------------------------------------------------------- names
 
   /**
-   * Built once. A type whose name offset is outside the string section has no
-   * name to be found by (`type(id)` reports the bad offset); it does not stop
-   * the index, which would otherwise be rebuilt, a full scan, on every lookup.
+   * Every distinct name as a string: only allNames() needs them. Lookups by
+   * name go through the hash index, which makes no strings.
    */
   private buildNameIndex(): Map<string, number> {
     const index = new Map<string, number>();
     const n = this.offsets.length;
-    const next = new Int32Array(n);
     const offsets = this.offsets;
     const names = this.stringsEnd;
-    // Backwards, so each name's chain comes out in ascending id order.
-    for (let i = n - 1; i >= 0; i--) {
+    for (let i = 0; i < n; i++) {
       const off = offsets[i]!;
       const nameOff = this.u32(off);
-      if (nameOff === 0 || nameOff >= names) {
-        next[i] = -1;
-        continue;
-      }
+      if (nameOff === 0 || nameOff >= names) continue;
       const name = this.str(nameOff, off);
-      next[i] = index.get(name) ?? -1;
-      index.set(name, i);
+      if (!index.has(name)) index.set(name, i);
     }
-    this.nextSameName = next;
     this.nameIndex = index;
     return index;
+  }
+
+  /** The blob and byte position holding string offset `off` (a split BTF's names may be its base's). */
+  private stringAt(off: number): { bytes: Uint8Array; at: number } {
+    let btf: Btf = this;
+    while (off < btf.strBase) btf = btf.base!;
+    return { bytes: btf.bytes, at: btf.strStart + off - btf.strBase };
+  }
+
+  /**
+   * Built once, on the first lookup by name: a hash of each type's name
+   * bytes, read in place (FNV-1a), into open chains of type indexes in
+   * ascending id order. No string is made per type: the CLI's start-up
+   * finds a few names among ~100,000 types. A type whose name offset is
+   * outside the string section has no name to be found by.
+   */
+  private buildHashIndex(): void {
+    const n = this.offsets.length;
+    let size = 16;
+    while (size < n * 2) size <<= 1;
+    const mask = size - 1;
+    const buckets = new Int32Array(size).fill(-1);
+    const next = new Int32Array(n).fill(-1);
+    const offsets = this.offsets;
+    const names = this.stringsEnd;
+    const local = this.bytes;
+    const strBase = this.strBase;
+    const strStart = this.strStart;
+    // Backwards, so each chain comes out in ascending id order.
+    for (let i = n - 1; i >= 0; i--) {
+      const nameOff = this.u32(offsets[i]!);
+      if (nameOff === 0 || nameOff >= names) continue;
+      let bytes = local;
+      let p = strStart + nameOff - strBase;
+      if (nameOff < strBase) ({ bytes, at: p } = this.stringAt(nameOff));
+      let h = 0x811c9dc5;
+      for (let c = bytes[p]!; c !== 0; c = bytes[++p]!) h = Math.imul(h ^ c, 0x01000193);
+      const b = h & mask;
+      next[i] = buckets[b]!;
+      buckets[b] = i;
+    }
+    this.hashBuckets = buckets;
+    this.nextSameHash = next;
+  }
+
+  /** Indexes (id - firstId) of this BTF's own types named `name`, ascending. */
+  private *idsNamed(name: string): IterableIterator<number> {
+    if (this.hashBuckets === undefined) this.buildHashIndex();
+    const query = utf8Encoder.encode(name);
+    if (query.length === 0 || query.includes(0)) return;
+    let h = 0x811c9dc5;
+    for (let k = 0; k < query.length; k++) h = Math.imul(h ^ query[k]!, 0x01000193);
+    const buckets = this.hashBuckets!;
+    const next = this.nextSameHash!;
+    const offsets = this.offsets;
+    for (let i = buckets[h & (buckets.length - 1)]!; i >= 0; i = next[i]!) {
+      const { bytes, at } = this.stringAt(this.u32(offsets[i]!));
+      let k = 0;
+      while (k < query.length && bytes[at + k] === query[k]) k++;
+      if (k === query.length && bytes[at + k] === 0) yield i;
+    }
   }
 
   /** Every distinct type name (base first). */
@@ -607,9 +663,7 @@ export class Btf {
   /** Ids of every type with this name (base first), optionally of one kind. */
   findTypeIds(name: string, kind?: BtfKind): number[] {
     const out = this.base ? this.base.findTypeIds(name, kind) : [];
-    const index = this.nameIndex ?? this.buildNameIndex();
-    const next = this.nextSameName!;
-    for (let i = index.get(name) ?? -1; i >= 0; i = next[i]!) {
+    for (const i of this.idsNamed(name)) {
       const id = this.firstId + i;
       if (kind === undefined || this.kindOf(id) === kind) out.push(id);
     }
@@ -638,9 +692,7 @@ export class Btf {
   private findTypeUncached(name: string, kind: BtfKind | undefined): BtfType | undefined {
     const base = this.base?.findType(name, kind as BtfKind);
     if (base) return base;
-    const index = this.nameIndex ?? this.buildNameIndex();
-    const next = this.nextSameName!;
-    for (let i = index.get(name) ?? -1; i >= 0; i = next[i]!) {
+    for (const i of this.idsNamed(name)) {
       const id = this.firstId + i;
       if (kind === undefined || this.kindOf(id) === kind) return this.type(id);
     }
