@@ -46,7 +46,13 @@ export type FieldKind =
   /** A char array member, decoded up to its NUL. */
   | "char"
   /** A `char *` member: the string it points to, up to `len` bytes with the NUL. */
-  | "str";
+  | "str"
+  /**
+   * A `struct path` member, as bpf_d_path writes it (up to `len` bytes): the
+   * verifier wants a trusted pointer, so only a path inside a context object
+   * (task_file's file.f_path) or one trusted hop away.
+   */
+  | "dpath";
 
 export interface FieldDef {
   /** Key of the decoded object. */
@@ -107,6 +113,7 @@ function fieldType(def: FieldDef, len: number): FieldType<unknown> {
       return bytes(len);
     case "char":
     case "str":
+    case "dpath":
       return char(len);
   }
 }
@@ -275,6 +282,19 @@ export function compileRecord<T = Record<string, unknown>>(
           mov("r2", r.len),
           call("probe_read_kernel"),
         );
+        break;
+      case "dpath":
+        // A pointer loaded on the way may be NULL: the helper is then not called.
+        if (r.hops.length > 0) body.push(jeq(from, 0, `skip.${r.def.name}`));
+        body.push(
+          mov("r1", from),
+          add("r1", r.offset),
+          mov("r2", "r10"),
+          add("r2", at),
+          mov("r3", r.len),
+          call("d_path"),
+        );
+        if (r.hops.length > 0) body.push(label(`skip.${r.def.name}`));
         break;
       case "str":
         body.push(

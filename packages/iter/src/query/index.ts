@@ -9,6 +9,7 @@ export {
   resolvePath,
   type ValueType,
 } from "./paths.js";
+export { type Process, type ProcessesOptions, processes, stateLetter } from "./processes.js";
 export {
   type CompiledQuery,
   closeQueries,

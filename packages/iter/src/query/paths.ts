@@ -49,6 +49,8 @@ export interface Leaf {
 /** Bytes a `char *` is read up to when the query does not say (with the NUL). */
 export const DEFAULT_STRING_LENGTH = 64;
 const MAX_DEPTH = 4;
+/** Bytes of a path written by bpf_d_path (at least). */
+const DPATH_LENGTH = 128;
 
 interface CtxMember {
   readonly name: string;
@@ -387,6 +389,11 @@ function leavesOf(
     }
     case "struct":
     case "union": {
+      // A struct path (file.f_path) is the file's name, written by bpf_d_path.
+      if (t.kind === "struct" && t.name === "path" && depth === 0 && inner !== undefined) {
+        const len = Math.max(stringLength, DPATH_LENGTH);
+        return [{ ...base, kind: "dpath", len, value: { type: "string", len, pointer: true } }];
+      }
       if (depth >= MAX_DEPTH) return [];
       const out: Leaf[] = [];
       const walk = (c: CompositeType, within: string[]) => {

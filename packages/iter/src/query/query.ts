@@ -47,7 +47,11 @@ export type QueryRow<S extends QuerySelect> = S extends readonly (infer P extend
 
 export interface QueryOptions<S extends QuerySelect> {
   readonly select: S;
-  /** A predicate over any paths of the target (see where.ts for the syntax), or parsed. */
+  /**
+   * A predicate over any paths of the target (see where.ts for the syntax),
+   * or parsed. A select alias stands for its path (an alias named like a
+   * member wins: with `{ pid: "tgid" }`, `pid` in where is the tgid).
+   */
   readonly where?: string | Predicate;
   /** Bytes a `char *` is read up to, its NUL included (default 64). */
   readonly stringLength?: number;
@@ -243,7 +247,10 @@ export function compileQuery<S extends QuerySelect>(
       const obj: Record<string, QueryValue> = {};
       c.leaves.forEach((leaf, i) => {
         let at = obj;
-        for (const k of leaf.nested.slice(0, -1)) at = (at[k] ??= {}) as Record<string, QueryValue>;
+        for (const k of leaf.nested.slice(0, -1)) {
+          at[k] ??= {};
+          at = at[k] as Record<string, QueryValue>;
+        }
         at[leaf.nested[leaf.nested.length - 1]!] = decodeValue(leaf, raw[c.names[i]!]);
       });
       row[c.key] = obj;
@@ -310,8 +317,12 @@ function explainRejection(q: CompiledQuery, err: VerifierError): QueryError {
     .split("\n")
     .filter((l) => !/^(processed|verification time|stack depth)/.test(l))
     .pop();
+  const hint =
+    /untrusted_ptr/.test(err.log) && /d_path/.test(err.log)
+      ? " (bpf_d_path takes only a struct path the verifier trusts: task_file's file.f_path, not one reached through other pointers)"
+      : "";
   return new QueryError(
-    `the kernel's verifier rejected the code reading ${cause}${at === undefined ? "" : ` (instruction ${at})`}: ${line ?? err.message}`,
+    `the kernel's verifier rejected the code reading ${cause}${hint}${at === undefined ? "" : ` (instruction ${at})`}: ${line ?? err.message}`,
     { cause: err },
   );
 }

@@ -1,0 +1,141 @@
+// processes(): what an agent snapshots at start, as one query over the task
+// iterator (processes only by default: pid == tgid in the program), with the
+// member names of the running kernel picked from BTF.
+
+import { type Btf, loadKernelBtf } from "@ts-ebpf/btf";
+import { cgroupPaths } from "../builtins/pidns.js";
+import { QueryError } from "./errors.js";
+import { resolvePath } from "./paths.js";
+import { type QueryValue, query } from "./query.js";
+
+export interface Process {
+  /** Process id (the kernel's tgid). */
+  readonly pid: number;
+  /** Thread id (the kernel's pid); equal to pid for a process's main thread. */
+  readonly tid: number;
+  /** Parent's process id (real_parent). */
+  readonly ppid: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly comm: string;
+  /**
+   * The executable's file name (mm->exe_file's dentry name; "" for kernel
+   * threads). A full path needs bpf_d_path, which the verifier accepts only
+   * on a trusted struct path (task_file's file.f_path), not through task->mm.
+   */
+  readonly exe: string;
+  /** State letter as in /proc/<pid>/stat: R S D T t X Z P I. */
+  readonly state: string;
+  /** Threads of the process (signal->nr_threads). */
+  readonly threads: number;
+  /** Resident pages (file + anon + shmem), as /proc/<pid>/statm's second field. */
+  readonly rssPages: number;
+  /** Start time in nanoseconds since boot (CLOCK_BOOTTIME). */
+  readonly startTimeNs: bigint;
+  /** Id of the task's cgroup v2 (the cgroup directory's inode number). */
+  readonly cgroupId: bigint;
+  /** The cgroup's path below the cgroup2 mount ("/" for the root), or undefined when not found. */
+  readonly cgroupPath: string | undefined;
+}
+
+export interface ProcessesOptions {
+  /** Every thread instead of one row per process (default false). */
+  readonly threads?: boolean;
+  /**
+   * A predicate ANDed with the processes-only one: the names of Process
+   * (pid, tid, ppid, uid, gid, comm, threads, ...) stand for what they are
+   * read from; any other task_struct path may be used too.
+   */
+  readonly where?: string;
+}
+
+const STATE_LETTERS = "RSDTtXZPI";
+const TASK_REPORT = 0x7f;
+const TASK_REPORT_IDLE = 0x80;
+const TASK_IDLE = 0x402;
+
+/** /proc's state letter from __state and exit_state (task_state_index()). */
+export function stateLetter(state: number, exitState: number): string {
+  let bits = (state | exitState) & TASK_REPORT;
+  if (state === TASK_IDLE) bits = TASK_REPORT_IDLE;
+  const index = bits === 0 ? 0 : 32 - Math.clz32(bits);
+  return STATE_LETTERS[index] ?? "?";
+}
+
+/** The first of `paths` the kernel has. */
+function firstPath(btf: Btf, what: string, paths: readonly string[]): string {
+  for (const p of paths) {
+    try {
+      resolvePath(btf, "task", p);
+      return p;
+    } catch {
+      // Not in this kernel: try the next spelling.
+    }
+  }
+  throw new QueryError(`processes(): this kernel has none of ${paths.join(", ")} (${what})`);
+}
+
+let selectCache: Record<string, string> | undefined;
+
+function processSelect(btf: Btf): Record<string, string> {
+  if (selectCache) return selectCache;
+  selectCache = {
+    pid: "tgid",
+    tid: "pid",
+    ppid: "real_parent.tgid",
+    uid: "cred.uid.val",
+    gid: "cred.gid.val",
+    comm: "comm",
+    exe: "mm.exe_file.f_path.dentry.d_name.name",
+    state: firstPath(btf, "task state", ["__state", "state"]),
+    exitState: "exit_state",
+    threads: "signal.nr_threads",
+    // Since 6.2 rss_stat is an array of percpu_counter (count: the summed value).
+    rssFile: firstPath(btf, "rss", ["mm.rss_stat[0].count", "mm.rss_stat.count[0].counter"]),
+    rssAnon: firstPath(btf, "rss", ["mm.rss_stat[1].count", "mm.rss_stat.count[1].counter"]),
+    rssShmem: firstPath(btf, "rss", ["mm.rss_stat[3].count", "mm.rss_stat.count[3].counter"]),
+    startTimeNs: firstPath(btf, "start time", ["start_boottime", "real_start_time"]),
+    cgroupId: "cgroups.dfl_cgrp.kn.id",
+  };
+  return selectCache;
+}
+
+const num = (v: QueryValue | undefined) => (typeof v === "bigint" ? Number(v) : Number(v ?? 0));
+
+/**
+ * Every process (or thread, with `{ threads: true }`) with what agents
+ * snapshot at start, read in one pass of the task iterator.
+ */
+export async function processes(options: ProcessesOptions = {}): Promise<Process[]> {
+  if (options === null || typeof options !== "object")
+    throw new TypeError("options must be an object");
+  if (options.where !== undefined && typeof options.where !== "string") {
+    throw new TypeError("options.where must be a string");
+  }
+  const btf = loadKernelBtf();
+  const select = processSelect(btf);
+  const clauses = [options.threads ? "" : "tid == pid", options.where ? `(${options.where})` : ""];
+  const where = clauses.filter(Boolean).join(" and ");
+  const rows = await query("task", { select, ...(where ? { where } : {}), stringLength: 32 });
+  const paths = cgroupPaths();
+  return rows.map((r) => {
+    const cgroupId = BigInt(r.cgroupId as bigint);
+    const rss = num(r.rssFile) + num(r.rssAnon) + num(r.rssShmem);
+    return {
+      pid: r.pid as number,
+      tid: r.tid as number,
+      ppid: r.ppid as number,
+      uid: r.uid as number,
+      gid: r.gid as number,
+      comm: r.comm as string,
+      exe: r.exe as string,
+      state: stateLetter(num(r.state), num(r.exitState)),
+      threads: num(r.threads),
+      // percpu counters can read slightly negative between folds.
+      rssPages: Math.max(0, rss),
+      startTimeNs: BigInt(r.startTimeNs as bigint),
+      cgroupId,
+      cgroupPath: paths.get(cgroupId),
+    };
+  });
+}
