@@ -206,6 +206,7 @@ export class MapElements<K = Uint8Array, V = Uint8Array> implements Iterable<[K,
   readonly #readValue: FieldReader<V>;
   readonly #keyCodec: Decoder<K> | undefined;
   readonly #valueCodec: Decoder<V> | undefined;
+  readonly #pairs: PairCode;
 
   constructor(map: IterableMap<K, V>, raw: Uint8Array) {
     const { keySize, valueSize } = checkMap(map as IterableMap<unknown, unknown>);
@@ -227,6 +228,7 @@ export class MapElements<K = Uint8Array, V = Uint8Array> implements Iterable<[K,
     this.#readValue = fieldReader("valueCodec", map.valueCodec, valueSize, true);
     this.#keyCodec = map.keyCodec;
     this.#valueCodec = map.valueCodec;
+    this.#pairs = pairCode(map.keyCodec, keySize, map.valueCodec, valueSize);
   }
 
   #index(i: number): number {
@@ -254,15 +256,7 @@ export class MapElements<K = Uint8Array, V = Uint8Array> implements Iterable<[K,
   }
 
   [Symbol.iterator](): IterableIterator<[K, V]> {
-    return new ElementIterator(
-      this.#view,
-      this.bytes,
-      this.keySize,
-      this.valueSize,
-      this.#readKey,
-      this.#readValue,
-      0,
-    );
+    return new this.#pairs.Iterator(this.#view, this.bytes, this.#readKey, this.#readValue);
   }
 
   entries(): IterableIterator<[K, V]> {
@@ -291,18 +285,9 @@ export class MapElements<K = Uint8Array, V = Uint8Array> implements Iterable<[K,
 
   /** Every element decoded into one array of [key, value] pairs. */
   toArray(): Array<[K, V]> {
-    const n = this.length;
-    const out = new Array<[K, V]>(n);
-    const view = this.#view;
-    const bytes = this.bytes;
-    const keySize = this.keySize;
-    const size = keySize + this.valueSize;
-    const readKey = this.#readKey;
-    const readValue = this.#readValue;
-    for (let i = 0, off = 0; i < n; i++, off += size) {
-      out[i] = [readKey(view, bytes, off), readValue(view, bytes, off + keySize)];
-    }
-    return out;
+    return this.#pairs.toArray(this.#view, this.bytes, this.#readKey, this.#readValue) as Array<
+      [K, V]
+    >;
   }
 
   /** `fn` of every element, like Array's map. */
@@ -365,38 +350,78 @@ for (let i = 0, off = at; i < 2 * n; i += 2, off += size) {
   return fill;
 }
 
-class ElementIterator<K, V> implements IterableIterator<[K, V]> {
-  readonly #end: number;
-  readonly #size: number;
-  #off: number;
-  constructor(
-    readonly view: DataView,
-    readonly bytes: Uint8Array,
-    readonly keySize: number,
-    valueSize: number,
-    readonly readKey: FieldReader<K>,
-    readonly readValue: FieldReader<V>,
-    from: number,
-  ) {
-    this.#size = keySize + valueSize;
-    this.#end = bytes.length;
-    this.#off = from;
+/**
+ * The element loop compiled for one shape of key and value: a scalar codec's
+ * DataView getter, a byte view, or a call to the codec, written inline. Each
+ * shape gets its own iterator class, so the loop stays monomorphic however
+ * many kinds of map a process reads.
+ */
+interface PairCode {
+  Iterator: new (
+    view: DataView,
+    bytes: Uint8Array,
+    readKey: FieldReader<unknown>,
+    readValue: FieldReader<unknown>,
+  ) => IterableIterator<[never, never]>;
+  toArray(
+    view: DataView,
+    bytes: Uint8Array,
+    readKey: FieldReader<unknown>,
+    readValue: FieldReader<unknown>,
+  ): Array<[unknown, unknown]>;
+}
+
+const pairCodes = new Map<string, PairCode>();
+
+function pairCode(
+  keyCodec: Decoder<unknown> | undefined,
+  keySize: number,
+  valueCodec: Decoder<unknown> | undefined,
+  valueSize: number,
+): PairCode {
+  const kindOf = (codec: Decoder<unknown> | undefined) =>
+    codec === undefined
+      ? "bytes"
+      : (SCALAR_READS.get(codec as unknown as FieldType<unknown>) ?? "codec");
+  const keyKind = kindOf(keyCodec);
+  const valueKind = kindOf(valueCodec);
+  const id = `${keyKind}/${keySize}/${valueKind}/${valueSize}`;
+  let code = pairCodes.get(id);
+  if (code) return code;
+  const field = (kind: string, at: number, size: number, reader: string) => {
+    if (kind === "bytes") return `new Uint8Array(buffer, base + o + ${at}, ${size})`;
+    if (kind === "codec") return `${reader}(view, bytes, o + ${at})`;
+    const le = kind.endsWith("8") ? "" : `, ${HOST_LE}`;
+    return `view.${kind}(o + ${at}${le})`;
+  };
+  const pair = `[${field(keyKind, 0, keySize, "readKey")}, ${field(valueKind, keySize, valueSize, "readValue")}]`;
+  const size = keySize + valueSize;
+  code = new Function(
+    `"use strict";
+class Iterator {
+  constructor(view, bytes, readKey, readValue) {
+    this.view = view; this.bytes = bytes; this.buffer = bytes.buffer; this.base = bytes.byteOffset;
+    this.readKey = readKey; this.readValue = readValue; this.off = 0; this.end = bytes.length;
   }
-  next(): IteratorResult<[K, V]> {
-    const off = this.#off;
-    if (off >= this.#end) return { done: true, value: undefined };
-    this.#off = off + this.#size;
-    return {
-      done: false,
-      value: [
-        this.readKey(this.view, this.bytes, off),
-        this.readValue(this.view, this.bytes, off + this.keySize),
-      ],
-    };
+  next() {
+    const o = this.off;
+    if (o >= this.end) return { done: true, value: undefined };
+    this.off = o + ${size};
+    const { view, bytes, buffer, base, readKey, readValue } = this;
+    return { done: false, value: ${pair} };
   }
-  [Symbol.iterator](): IterableIterator<[K, V]> {
-    return this;
-  }
+  [Symbol.iterator]() { return this; }
+}
+function toArray(view, bytes, readKey, readValue) {
+  const buffer = bytes.buffer, base = bytes.byteOffset, end = bytes.length;
+  const out = [];
+  for (let o = 0; o < end; o += ${size}) out.push(${pair});
+  return out;
+}
+return { Iterator, toArray };`,
+  )() as PairCode;
+  pairCodes.set(id, code);
+  return code;
 }
 
 class FieldIterator<T> implements IterableIterator<T> {
