@@ -241,8 +241,11 @@ export function processProgram(btf: Btf, options: ProcessProgramOptions = {}): P
         throw new Error(`kernel BTF: task_struct has none of ${field.paths.join(", ")}`);
       }
       missing.push(field.name);
+    } else if (field.size === 4 && loc.size === 8) {
+      // Before 5.14 the state was a long: its low half (little-endian) holds every TASK_* bit.
+      located.push({ field, loc: { ...loc, size: 4 }, at: offsets[field.into ?? field.name]! });
     } else if (loc.size !== field.size && !(field.size === 4 && loc.size < 4)) {
-      throw new Error(`kernel BTF: task_struct.${field.paths[0]} is ${loc.size} bytes`);
+      throw new Error(`kernel BTF: task_struct.${field.paths[loc.index]} is ${loc.size} bytes`);
     } else {
       located.push({ field, loc, at: offsets[field.into ?? field.name]! });
     }
