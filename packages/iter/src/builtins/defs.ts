@@ -75,7 +75,6 @@ const TASK = defineBuiltin({
   }),
   cli: {
     command: "tasks",
-    aliases: ["ps"],
     help: "tasks (threads) of every process",
     columns: [
       { key: "tgid", right: true },

@@ -45,6 +45,14 @@ ${builtinUsage()}
                                pin a built-in iterator on bpffs (binary records);
                                --mode: the pin's permissions (default 0600: owner only);
                                --map: the map of a built-in over a map's elements
+  query <target> <fields> [--where expr]
+                               fields of any target's objects by BTF path, comma-separated,
+                               alias=path to rename ("pid=tgid,ppid=real_parent.tgid,comm");
+                               --where: a predicate run in the kernel
+                               ('uid.val >= 1000 and comm ^= "ssh"', see the docs of query())
+  ps [--threads] [--where expr] [--pidns pid|path]
+                               processes: pid, ppid, uid, gid, state, threads, rss, start
+                               time, cgroup, comm and exe (--threads: every thread)
   cat <pinned-path>            read a pinned iterator: a built-in's records as a table, else text
                                (without bpf(2) privileges: a text iterator the pin's mode lets you read)
   serve [--listen host:port]   Prometheus / OpenMetrics exporter (package @ts-ebpf/exporter;
@@ -330,6 +338,9 @@ export async function main(argv: string[]): Promise<number> {
       netns: { type: "string" },
       pidns: { type: "string" },
       map: { type: "string" },
+      where: { type: "string" },
+      threads: { type: "boolean", default: false },
+      "string-length": { type: "string" },
       watch: { type: "boolean", default: false },
       interval: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
@@ -387,8 +398,33 @@ export async function main(argv: string[]): Promise<number> {
       if (rest.length !== 1) throw new UsageError("usage: bpf-iter cat <pinned-path>");
       await cat(rest[0]!, values.json);
       return 0;
+    case "query":
+      if (rest.length !== 2)
+        throw new UsageError(
+          "usage: bpf-iter query <target> <field,alias=path,...> [--where expr]",
+        );
+      await runQuery(rest[0]!, rest[1]!, values.where, values["string-length"], values.json);
+      return 0;
+    case "ps":
+      // ps --pidns: the task view inside a pid namespace (below, with the task built-in).
+      if (values.pidns === undefined) {
+        if (rest.length > 0) throw new UsageError(`ps takes no arguments, got "${rest.join(" ")}"`);
+        const read = async () =>
+          (
+            await it.processes({
+              threads: values.threads,
+              ...(values.where === undefined ? {} : { where: values.where }),
+            })
+          ).map((p) => psRow(p, !values.json));
+        if (intervalMs !== undefined)
+          await watchUntilSignal(read, PS_COLUMNS, values.json, intervalMs);
+        else print(await read(), PS_COLUMNS, values.json);
+        return 0;
+      }
   }
-  const builtin = builtinOfCommand(command);
+  if (values.where !== undefined) throw new UsageError("--where applies to query and ps only");
+  if (values.threads) throw new UsageError("--threads applies to ps only");
+  const builtin = command === "ps" ? it.builtinOf("task") : builtinOfCommand(command);
   if (!builtin) throw new UsageError(`unknown command "${command}"\n\n${USAGE()}`);
   if (builtin.map) {
     // A built-in over a map's elements: the map is its one argument.
@@ -430,6 +466,82 @@ export async function main(argv: string[]): Promise<number> {
   const rows = await builtin.readRows(params, !values.json);
   print(rows, builtin.cli.columns, values.json);
   return 0;
+}
+
+const PS_COLUMNS: readonly Column[] = [
+  { key: "pid", right: true },
+  { key: "ppid", right: true },
+  { key: "uid", right: true },
+  { key: "gid", right: true },
+  { key: "state", header: "S" },
+  { key: "threads", header: "THR", right: true },
+  { key: "rss", header: "RSS(KiB)", right: true },
+  { key: "start", header: "START(s)", right: true },
+  { key: "cgroup" },
+  { key: "comm" },
+  { key: "exe" },
+];
+
+const PAGE_KIB = 4;
+
+/** One ps row: table cells, or the whole record for --json. */
+function psRow(p: it.Process, table: boolean): Row | object {
+  if (!table) return p;
+  return {
+    pid: p.tid === p.pid ? p.pid : `${p.pid}/${p.tid}`,
+    ppid: p.ppid,
+    uid: p.uid,
+    gid: p.gid,
+    state: p.state,
+    threads: p.threads,
+    rss: p.rssPages * PAGE_KIB,
+    start: (Number(p.startTimeNs) / 1e9).toFixed(2),
+    cgroup: p.cgroupPath ?? String(p.cgroupId),
+    comm: p.comm,
+    exe: p.exe,
+  };
+}
+
+/** Cell text of a query value: objects and arrays as JSON. */
+function queryCell(value: it.QueryValue): string | number | bigint | boolean {
+  if (typeof value === "object") return jsonLine(value).trimEnd();
+  return value;
+}
+
+/** bpf-iter query: "a=path,b" into a select object. */
+async function runQuery(
+  target: string,
+  fields: string,
+  where: string | undefined,
+  stringLength: string | undefined,
+  json: boolean,
+): Promise<void> {
+  const select: Record<string, string> = {};
+  for (const item of fields.split(",").map((f) => f.trim())) {
+    if (item === "") throw new UsageError(`empty field in "${fields}"`);
+    const eq = item.indexOf("=");
+    const [alias, path] = eq < 0 ? [item, item] : [item.slice(0, eq), item.slice(eq + 1)];
+    if (alias in select) throw new UsageError(`field "${alias}" named twice`);
+    select[alias] = path;
+  }
+  let length: number | undefined;
+  if (stringLength !== undefined) {
+    if (!/^\d+$/.test(stringLength)) throw new UsageError("--string-length must be a number");
+    length = Number(stringLength);
+  }
+  const rows = await it.query(target, {
+    select,
+    ...(where === undefined ? {} : { where }),
+    ...(length === undefined ? {} : { stringLength: length }),
+  });
+  const columns = Object.keys(select).map((key) => ({ key }));
+  print(
+    json
+      ? rows
+      : rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, queryCell(v)]))),
+    columns,
+    json,
+  );
 }
 
 /** --interval in ms when --watch is given (default 2 s); a UsageError otherwise. */
