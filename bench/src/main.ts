@@ -16,6 +16,7 @@ import { Progress } from "./progress.js";
 import { terminalReport } from "./report.js";
 import { btfAndDsl } from "./scenarios/btf-dsl.js";
 import { chunkSizes } from "./scenarios/chunk-size.js";
+import { cliStart } from "./scenarios/cli-start.js";
 import type { Context } from "./scenarios/context.js";
 import { exporterScrapes } from "./scenarios/exporters.js";
 import { lookupElem } from "./scenarios/lookup.js";
@@ -35,6 +36,7 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<GroupResult[]>> = {
   "btf-dsl": btfAndDsl,
   netns: netnsSockets,
   exporters: exporterScrapes,
+  "cli-start": cliStart,
 };
 
 const KIB = 1024;

@@ -66,6 +66,8 @@ export interface GoalResult {
   basis?: "wall" | "cpu";
   comparison: "at-most" | "at-least";
   target: number;
+  /** `ratio`, `cpuRatio` and `target` are differences in seconds (numerator − denominator). */
+  difference?: boolean;
   /** null when a side is not available in this run. */
   met: boolean | null;
   /** How the ratio is formed, e.g. "C iterator / mapElems raw". */

@@ -40,9 +40,19 @@ function cpuRatioText(v: VariantResult): string {
   return formatRatio(v.cpuRatio);
 }
 
+const formatDifference = (s: number | undefined): string =>
+  s === undefined ? "—" : `${s >= 0 ? "+" : "−"}${Math.abs(s * 1000).toFixed(1)} ms`;
+
 export function goalText(g: GoalResult): string {
   const cmp = g.comparison === "at-most" ? "≤" : "≥";
+  if (g.difference)
+    return `${formatDifference(g.ratio)} (goal ${cmp} ${formatDifference(g.target)})`;
   return `${formatRatio(g.ratio)} (goal ${cmp} ${g.target}x)`;
+}
+
+/** The CPU-time column of a goal: a ratio, or a difference for difference goals. */
+export function goalCpuText(g: GoalResult): string {
+  return g.difference ? formatDifference(g.cpuRatio) : formatRatio(g.cpuRatio);
 }
 
 export function goalVerdict(g: GoalResult): string {
@@ -153,7 +163,7 @@ export function terminalReport(run: RunResult): string {
   out.push("", "Goals");
   const goalRows = [["goal", "measured", "CPU-time ratio", "formula", "verdict"]];
   for (const g of run.goals) {
-    goalRows.push([g.text, goalText(g), formatRatio(g.cpuRatio), g.formula, goalVerdict(g)]);
+    goalRows.push([g.text, goalText(g), goalCpuText(g), g.formula, goalVerdict(g)]);
   }
   out.push(table(goalRows));
   return `${out.join("\n")}\n`;
@@ -192,7 +202,7 @@ export function markdownReport(run: RunResult): string {
   );
   for (const g of run.goals) {
     out.push(
-      `| ${mdEscape(g.text)} | ${goalText(g)} | ${formatRatio(g.cpuRatio)} | ${mdEscape(g.formula)} | ${mdEscape(goalVerdict(g))}${g.note && g.met !== null ? ` — ${mdEscape(g.note)}` : ""} |`,
+      `| ${mdEscape(g.text)} | ${goalText(g)} | ${goalCpuText(g)} | ${mdEscape(g.formula)} | ${mdEscape(goalVerdict(g))}${g.note && g.met !== null ? ` — ${mdEscape(g.note)}` : ""} |`,
     );
   }
   for (const g of run.groups) {
