@@ -982,6 +982,7 @@ export class Arbitraries {
     def("fresh:btf", refs("fresh:btf"));
     def("fresh:splitter", refs("fresh:splitter"));
     def("fresh:mapElemsDecoder", refs("fresh:mapElemsDecoder"));
+    def("fresh:mapElements", refs("fresh:mapElements"));
     def("fresh:exporter", refs("fresh:exporter"));
     def("fresh:processDecoder", refs("fresh:processDecoder"));
     def("elfFile", refs("val:elfFile"));

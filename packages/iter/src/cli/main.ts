@@ -6,7 +6,6 @@ import { parseArgs } from "node:util";
 import { BpfError, BpfMap } from "@ts-ebpf/syscall";
 import * as it from "../index.js";
 import { type Column, formatTable, jsonLine, type Row } from "./format.js";
-import { watchRows } from "./watch.js";
 
 const OPTIONS_OF_PARAMS: Record<string, string> = {
   task: " [--pid N]", // one process, Linux 6.1+
@@ -569,6 +568,8 @@ async function watchUntilSignal(
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
+    // Loaded only for --watch: one module fewer at every other start.
+    const { watchRows } = await import("./watch.js");
     await watchRows({ read, columns, json, intervalMs, write, signal: stop.signal });
   } finally {
     process.off("SIGINT", onSignal);
