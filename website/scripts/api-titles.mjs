@@ -82,6 +82,16 @@ export function escapePlaceholders(page) {
 }
 
 /**
+ * Links a doc comment makes to a source file by relative path ("[`src/index.ts`](src/index.ts)")
+ * become plain text: the file is not a page of the site, and Docusaurus fails the build on
+ * a broken link.
+ * @param {string} page
+ */
+export function unlinkSourceFiles(page) {
+  return page.replace(/\[([^\]]+)\]\((?!https?:|\/|#)[^)\s]+\.(?:ts|mts|cts|js|mjs|c|h)\)/g, "$1");
+}
+
+/**
  * The page with a front matter title and sidebar label taken from its first heading
  * ("# Function: createIterator()" → title "Function: createIterator()", label
  * "createIterator()"); unchanged when it has front matter already or no heading.
@@ -113,7 +123,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   let changed = 0;
   for (const file of markdownFiles(api)) {
     const page = readFileSync(file, "utf8");
-    const fixed = escapePlaceholders(withCleanTitle(page));
+    const fixed = unlinkSourceFiles(escapePlaceholders(withCleanTitle(page)));
     if (fixed !== page) {
       writeFileSync(file, fixed);
       changed++;

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { escapePlaceholders, unescapeMarkdown, withCleanTitle } from "../scripts/api-titles.mjs";
+import {
+  escapePlaceholders,
+  unescapeMarkdown,
+  unlinkSourceFiles,
+  withCleanTitle,
+} from "../scripts/api-titles.mjs";
 import { siteLocation } from "../scripts/site-url.mjs";
 
 describe("API page titles", () => {
@@ -27,6 +32,16 @@ describe("escapePlaceholders", () => {
     expect(escapePlaceholders("already \\<pid>")).toBe("already \\<pid>");
     const titled = withCleanTitle("# Interface: Codec\\<T\\>\n");
     expect(escapePlaceholders(titled)).toBe(titled);
+  });
+});
+
+describe("unlinkSourceFiles", () => {
+  it("turns links to source files into text, keeping other links", () => {
+    expect(
+      unlinkSourceFiles(
+        "in [`src/index.ts`](src/index.ts), [docs](https://x.org/a.ts) and [b](../b.md)",
+      ),
+    ).toBe("in `src/index.ts`, [docs](https://x.org/a.ts) and [b](../b.md)");
   });
 });
 
