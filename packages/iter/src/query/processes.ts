@@ -28,7 +28,11 @@ export interface Process {
   readonly state: string;
   /** Threads of the process (signal->nr_threads). */
   readonly threads: number;
-  /** Resident pages (file + anon + shmem), as /proc/<pid>/statm's second field. */
+  /**
+   * Resident pages (file + anon + shmem), /proc/<pid>/statm's second field as
+   * the kernel's percpu counters hold it without summing the CPUs' parts (off
+   * by up to a counter batch per CPU; /proc sums them).
+   */
   readonly rssPages: number;
   /** Start time in nanoseconds since boot (CLOCK_BOOTTIME). */
   readonly startTimeNs: bigint;

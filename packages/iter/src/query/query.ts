@@ -202,7 +202,7 @@ export function compileQuery<S extends QuerySelect>(
           throw new QueryError(`where: ${err.message}`, { cause: err });
         throw err;
       }
-      if (leaves.length !== 1) {
+      if (leaves.length !== 1 || leaves[0]!.nested.length > 0) {
         throw new QueryError(
           `where: ${path} is a struct; compare one of its members (${path}.<member>)`,
         );

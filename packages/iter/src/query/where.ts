@@ -263,6 +263,13 @@ export function compileWhere(
   let labels = 0;
   const fresh = () => `where.${labels++}`;
   const code: Item[] = [];
+  /** The `ja`s: control does not fall through them. */
+  const unconditional = new WeakSet<object>();
+  const jump = (target: string) => {
+    const insn = ja(target);
+    unconditional.add(insn);
+    return insn;
+  };
   const enumValue = (leaf: Leaf, name: string): bigint | undefined => {
     if (leaf.value.type !== "enum") return undefined;
     for (const [v, n] of leaf.value.names) if (n === name) return BigInt(v);
@@ -302,7 +309,7 @@ export function compileWhere(
       const [match, miss] = op === "!=" ? [no, yes] : [yes, no];
       // A literal longer than what is copied (the NUL included) never matches.
       if (bytes.length > (op === "^=" ? cap : cap - 1)) {
-        code.push(ja(miss));
+        code.push(jump(miss));
         return;
       }
       const base = at(lf.name);
@@ -310,7 +317,7 @@ export function compileWhere(
         code.push(ldx("u8", "r1", "r10", base + i), jne("r1", bytes[i]!, miss));
       }
       if (op !== "^=") code.push(ldx("u8", "r1", "r10", base + bytes.length), jne("r1", 0, miss));
-      code.push(ja(match));
+      code.push(jump(match));
       return;
     }
     if (!numeric(leaf)) {
@@ -345,7 +352,7 @@ export function compileWhere(
         load("r2", rf);
       }
     }
-    const jump = JUMP[op][signed ? 1 : 0];
+    const cond = JUMP[op][signed ? 1 : 0];
     if (value !== undefined) {
       const [lo, hi] = range(leaf);
       if (value < lo || value > hi) {
@@ -354,12 +361,12 @@ export function compileWhere(
         );
       }
       if (value >= -(1n << 31n) && value < 1n << 31n && (signed || value >= 0n)) {
-        code.push(jump("r1", Number(value), yes));
+        code.push(cond("r1", Number(value), yes));
       } else {
-        code.push(ldImm64("r2", value), jump("r1", "r2", yes));
+        code.push(ldImm64("r2", value), cond("r1", "r2", yes));
       }
-    } else code.push(jump("r1", "r2", yes));
-    code.push(ja(no));
+    } else code.push(cond("r1", "r2", yes));
+    code.push(jump(no));
   };
   const gen = (q: Predicate, yes: string, no: string) => {
     if (q.op === "and" || q.op === "or") {
@@ -374,5 +381,47 @@ export function compileWhere(
   const keep = fresh();
   gen(p, keep, "out");
   code.push(label(keep), mov("r0", 0));
-  return code;
+  return reachable(code, unconditional);
+}
+
+/**
+ * The code without what no path reaches (the verifier refuses unreachable
+ * instructions): a comparison decided at compile time (a string longer than
+ * the field, an empty prefix) jumps past its siblings.
+ */
+function reachable(code: readonly Item[], unconditional: WeakSet<object>): Item[] {
+  const at = new Map<string, number>();
+  code.forEach((item, i) => {
+    if ("label" in item) at.set(item.label, i);
+  });
+  const seen = new Set<number>();
+  const todo = [0];
+  while (todo.length > 0) {
+    let i = todo.pop()!;
+    while (i < code.length && !seen.has(i)) {
+      seen.add(i);
+      const item = code[i]!;
+      const target = "label" in item ? undefined : item.target;
+      if (target !== undefined && at.has(target)) todo.push(at.get(target)!);
+      if (unconditional.has(item)) break;
+      i++;
+    }
+  }
+  const keep = code.at(-2);
+  if (keep && "label" in keep && !seen.has(code.length - 2)) {
+    // Never true: the write after the filter must still be reachable in the
+    // kernel's control-flow check, so the drop is a conditional jump.
+    return [mov("r1", 0), jeq("r1", 0, "out"), keep, mov("r0", 0)];
+  }
+  const kept = code.filter((_, i) => seen.has(i));
+  // A goto to the label right after it is dropped (the kernel refused `ja +0` here).
+  return kept.filter((item, i) => {
+    if (!unconditional.has(item) || "label" in item) return true;
+    for (let j = i + 1; j < kept.length; j++) {
+      const next = kept[j]!;
+      if (!("label" in next)) return true;
+      if (next.label === item.target) return false;
+    }
+    return true;
+  });
 }
