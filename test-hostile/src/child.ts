@@ -155,6 +155,7 @@ async function main(): Promise<void> {
   const resetCaches = () => {
     iterModule.closeBuiltins?.();
     iterModule.closeMapElemPrograms?.();
+    iterModule.closeQueries?.();
   };
 
   const classify = (e: unknown, sig: Sig | undefined): Classified => {

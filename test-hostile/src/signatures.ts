@@ -143,6 +143,13 @@ const netnsSelector: Kind = {
 const netnsOptions: Kind = {
   oneOf: [readerOptions, { obj: { netns: netnsSelector, onSkipped: "fn" } }],
 };
+const queryOptions: Kind = {
+  obj: {
+    select: { oneOf: [{ arrayOf: "str", max: 4 }, { obj: { a: "str", b: "str" } }] },
+    where: "str",
+    stringLength: "int",
+  },
+};
 const loadCollectionOptions: Kind = {
   obj: {
     kernelTypes: "btf",
@@ -820,6 +827,18 @@ export const SIGNATURES: Record<string, Entry> = {
   "iter:toIterLinkParams": { args: ["linkParams"] },
   "iter:udp": { args: [netnsOptions], resetCaches: true, runs: 0.3 },
   "iter:unix": { args: [netnsOptions], resetCaches: true, runs: 0.3 },
+  "iter:QueryError": errorCtor(2),
+  "iter:query": { args: ["target", queryOptions, readerOptions], resetCaches: true, runs: 0.3 },
+  "iter:querySync": { args: ["target", queryOptions, readerOptions], resetCaches: true, runs: 0.3 },
+  "iter:compileQuery": { args: ["target", queryOptions, "btf"], runs: 0.3 },
+  "iter:closeQueries": { args: [] },
+  "iter:processes": { args: [{ obj: { threads: "bool", where: "str" } }], resetCaches: true, runs: 0.3 },
+  "iter:parseWhere": { args: ["str"] },
+  "iter:formatWhere": { args: ["any"] },
+  "iter:resolvePath": { args: ["btf", "target", "str", "int"], runs: 0.5 },
+  "iter:contextMembers": { args: ["btf", "target"], runs: 0.5 },
+  "iter:nearestNames": { args: ["str", { arrayOf: "str", max: 8 }, "int"] },
+  "iter:stateLetter": { args: ["int", "int"] },
 
   // -------------------------------------------------------------------- elf
   "elf:Collection": {
