@@ -51,6 +51,8 @@ const USAGE = `usage: pnpm test:vm [options]
   --cpus <n>          guest vCPUs (default 2)
   --self-test <kind>  run the harness's fixture instead: pass, fail or hang
   --no-tutorials      skip the tutorials' test script
+  --no-isolate        run the test files without per-file isolation (vitest --no-isolate):
+                      saves a worker start and a module-graph import per file under TCG
   --publish           write the support matrix to website/docs/kernel-matrix.md (whole runs only)
   --no-host           leave the host's column out of the support matrix
   --pin <package>     print the kernels.json entry for the newest version of a linux-image
@@ -228,6 +230,7 @@ async function main(): Promise<number> {
       cpus: { type: "string" },
       "self-test": { type: "string" },
       "no-tutorials": { type: "boolean" },
+      "no-isolate": { type: "boolean" },
       pin: { type: "string" },
       publish: { type: "boolean" },
       "no-host": { type: "boolean" },
@@ -304,6 +307,7 @@ async function main(): Promise<number> {
       tutorials: !values["no-tutorials"],
     };
     if (values.filter !== undefined) c.filter = values.filter;
+    if (values["no-isolate"]) c.noIsolate = true;
     if (selfTest !== undefined) c.selfTest = selfTest as NonNullable<GuestConfig["selfTest"]>;
     return c;
   };

@@ -22,6 +22,12 @@ export interface GuestConfig {
   accel?: "kvm" | "tcg";
   /** Substring of test file paths (relative to the repository) to run. */
   filter?: string;
+  /**
+   * Run test files without per-file isolation (one worker keeps the modules it
+   * imported): under TCG every isolated file pays a worker start and a fresh
+   * import of its module graph, 40-50 s per file on a loaded host.
+   */
+  noIsolate?: boolean;
   /** Run the harness's own fixture instead of the repository's tests. */
   selfTest?: "pass" | "fail" | "hang";
   /** Run the tutorials' test script when it exists. */

@@ -62,6 +62,7 @@ async function runPhase(
   name: string,
   packages: { dir: string; files: string[] }[],
   env: Record<string, string>,
+  noIsolate = false,
 ): Promise<{ finished: boolean; files: Set<string> }> {
   const t0 = Date.now();
   emit({ ev: "phase", name });
@@ -74,6 +75,7 @@ async function runPhase(
     "run",
     `--config=${configPath}`,
     "--reporter=default",
+    ...(noIsolate ? ["--no-isolate"] : []),
     `--reporter=${reporterPath}`,
     ...packages.flatMap((p) => p.files),
   ];
@@ -127,12 +129,17 @@ async function main(config: GuestConfig): Promise<void> {
     // One vitest run over every package's project saves a vitest start-up
     // (tens of seconds under TCG) per package. If it dies before finishing,
     // each package whose files did not all report runs again on its own.
-    const reported = await runPhase("kernel tests", packages, env);
+    const reported = await runPhase("kernel tests", packages, env, config.noIsolate);
     if (!reported.finished) {
       for (const pkg of packages) {
         const missing = pkg.files.filter((f) => !reported.files.has(f));
         if (missing.length > 0)
-          await runPhase(relative(repo, pkg.dir), [{ dir: pkg.dir, files: missing }], env);
+          await runPhase(
+            relative(repo, pkg.dir),
+            [{ dir: pkg.dir, files: missing }],
+            env,
+            config.noIsolate,
+          );
       }
     }
   }
