@@ -23,6 +23,7 @@ import { lookupElem } from "./scenarios/lookup.js";
 import { mapDecode } from "./scenarios/map-decode.js";
 import { mapDump } from "./scenarios/map-dump.js";
 import { netnsSockets } from "./scenarios/netns.js";
+import { selectiveQuery } from "./scenarios/query.js";
 import { taskList } from "./scenarios/tasks.js";
 import { loadTsApi } from "./ts-api.js";
 import { readVmInfo, runInVm, testVmCli, VM_RUN_FILE } from "./vm.js";
@@ -37,6 +38,7 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<GroupResult[]>> = {
   netns: netnsSockets,
   exporters: exporterScrapes,
   "cli-start": cliStart,
+  query: selectiveQuery,
 };
 
 const KIB = 1024;
