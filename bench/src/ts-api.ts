@@ -40,7 +40,7 @@ import type { Outcome } from "./measure.js";
 export type BenchMap = BpfMap<number, bigint>;
 
 /** What map-decode does with the records it read. */
-export type DecodeMode = "raw" | "records" | "bytes" | "array" | "columns";
+export type DecodeMode = "raw" | "raw-reused" | "records" | "bytes" | "array" | "columns";
 
 /** A loaded task iterator reused across reads (the "warm" case). */
 export interface WarmTasks extends Disposable {
@@ -304,8 +304,16 @@ const u32u64Shape = (map: IterableMap): IterableMap<number, bigint> => ({
   valueCodec: codecs.u64,
 });
 
+/** The buffer "raw-reused" reads into, kept across samples as a repeated dump would. */
+let reusedBuffer: Uint8Array | undefined;
+
 async function decodeRecordsFile(path: string, size: number, mode: DecodeMode): Promise<Outcome> {
   const reader = new IteratorReader(openSync(path, "r"), { chunkSize: 1 << 20 });
+  if (mode === "raw-reused") {
+    if (reusedBuffer?.length !== size) reusedBuffer = new Uint8Array(size);
+    const raw = await reader.readAll({ sizeHint: size, into: reusedBuffer });
+    return { items: raw.length / MAP_RECORD_BYTES, bytes: raw.length };
+  }
   const raw = await reader.readAll({ sizeHint: size });
   const shape: IterableMap = { fd: -1, type: 1, keySize: 4, valueSize: 8 };
   switch (mode) {

@@ -59,6 +59,12 @@ export async function mapDecode(ctx: Context): Promise<GroupResult[]> {
         "IteratorReader.readAll({ sizeHint }): mapElemsRaw's path",
       ),
       ts1(
+        "ts-decode-raw-reused",
+        "raw bytes, buffer reused",
+        "raw-reused",
+        "readAll({ into }): mapElemsRaw(map, { into: earlier.bytes })",
+      ),
+      ts1(
         "ts-decode-records",
         "u32/u64 records, every element visited",
         "records",

@@ -217,6 +217,13 @@ export const MAX_EAGAIN_WITHOUT_OUTPUT = 10_000;
 export interface ReadAllOptions {
   /** Bytes the whole output is expected to take: one allocation instead of doubling. */
   sizeHint?: number;
+  /**
+   * A buffer to read into, reused across reads (its pages are already
+   * mapped: a large dump into a fresh buffer pays a page fault per 4 KiB).
+   * The result is a view of it while the output fits; a larger output moves
+   * to a new buffer. Whatever viewed it before is overwritten.
+   */
+  into?: Uint8Array;
 }
 
 // Safety net only: a reader dropped without close() or reaching EOF gives its fds back.
@@ -552,16 +559,30 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
     const release = this.#claim(name);
     try {
       if (this.#eof) return Buffer.alloc(0);
-      let buf = initialBuffer(this.chunkSize, options.sizeHint);
+      let buf = startBuffer(this.chunkSize, options);
       let used = 0;
       for (;;) {
-        if (buf.length - used < this.chunkSize) buf = grow(buf, used, this.chunkSize);
+        if (options.into && buf.length === used) {
+          // A given buffer, full: one read aside tells the end (the usual
+          // case: nothing more) from an output that needs a bigger buffer.
+          const aside = Buffer.allocUnsafe(Math.min(this.chunkSize, 1 << 16));
+          const n = await this.#readOnce(aside, 0, aside.length);
+          if (n === 0) break;
+          buf = grow(buf, used, this.chunkSize + n);
+          aside.copy(buf, used, 0, n);
+          used += n;
+          continue;
+        }
+        // A given buffer is filled to its end (shorter reads) before it is left.
+        if (!options.into && buf.length - used < this.chunkSize) {
+          buf = grow(buf, used, this.chunkSize);
+        }
         const n = await this.#readOnce(buf, used, Math.min(this.chunkSize, buf.length - used));
         if (n === 0) break;
         used += n;
       }
       this.#atEof();
-      return fitted(buf, used);
+      return options.into ? buf.subarray(0, used) : fitted(buf, used);
     } finally {
       release();
     }
@@ -614,16 +635,30 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
     const release = this.#claim(name);
     try {
       if (this.#eof) return Buffer.alloc(0);
-      let buf = initialBuffer(this.chunkSize, options.sizeHint);
+      let buf = startBuffer(this.chunkSize, options);
       let used = 0;
       for (;;) {
-        if (buf.length - used < this.chunkSize) buf = grow(buf, used, this.chunkSize);
+        if (options.into && buf.length === used) {
+          // A given buffer, full: one read aside tells the end (the usual
+          // case: nothing more) from an output that needs a bigger buffer.
+          const aside = Buffer.allocUnsafe(Math.min(this.chunkSize, 1 << 16));
+          const n = this.#readOnceSync(aside, 0, aside.length);
+          if (n === 0) break;
+          buf = grow(buf, used, this.chunkSize + n);
+          aside.copy(buf, used, 0, n);
+          used += n;
+          continue;
+        }
+        // A given buffer is filled to its end (shorter reads) before it is left.
+        if (!options.into && buf.length - used < this.chunkSize) {
+          buf = grow(buf, used, this.chunkSize);
+        }
         const n = this.#readOnceSync(buf, used, Math.min(this.chunkSize, buf.length - used));
         if (n === 0) break;
         used += n;
       }
       this.#atEof();
-      return fitted(buf, used);
+      return options.into ? buf.subarray(0, used) : fitted(buf, used);
     } finally {
       release();
     }
@@ -800,6 +835,20 @@ function initialBuffer(chunkSize: number, sizeHint: number | undefined): Buffer 
   // Room for the hinted output plus one chunk, so the final (EOF) read needs no growth.
   const hinted = sizeHint ? Math.min(sizeHint, MAX_SIZE_HINT) + chunkSize : 0;
   return Buffer.allocUnsafe(Math.max(chunkSize, 4096, hinted));
+}
+
+/** `options.into` as a Buffer (the same memory), else a new buffer sized by the hint. */
+function startBuffer(chunkSize: number, options: ReadAllOptions): Buffer {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("readAll options must be an object");
+  }
+  const into = options.into;
+  if (into === undefined) return initialBuffer(chunkSize, options.sizeHint);
+  if (!(into instanceof Uint8Array)) {
+    throw new TypeError(`into must be a Uint8Array, got ${typeof into}`);
+  }
+  initialBuffer(0, options.sizeHint); // checks the hint
+  return Buffer.from(into.buffer, into.byteOffset, into.byteLength);
 }
 
 /** The used part; copied out when it is a small part of a large buffer (a hint far too big). */

@@ -314,3 +314,53 @@ describe("IteratorReader.readAll sizeHint", () => {
     expect(s.reads()).toBe(0);
   });
 });
+
+// Issue 17: repeated dumps read into one buffer (no allocation, no page faults).
+describe("readAll({ into })", () => {
+  const fileOf = (bytes: Uint8Array) => {
+    const path = join(mkdtempSync(join(tmpdir(), "iter-into-")), "out");
+    writeFileSync(path, bytes);
+    return path;
+  };
+  const data = Uint8Array.from({ length: 10_000 }, (_, i) => i & 0xff);
+
+  it("reads into the given buffer while the output fits, async and sync", async () => {
+    const path = fileOf(data);
+    const into = new Uint8Array(20_000);
+    const got = await new IteratorReader(openSync(path, "r"), { chunkSize: 4096 }).readAll({
+      into,
+    });
+    expect(got.buffer).toBe(into.buffer);
+    expect(Buffer.compare(got, data)).toBe(0);
+    into.fill(0);
+    const again = new IteratorReader(openSync(path, "r"), { chunkSize: 4096 }).readAllSync({
+      into,
+    });
+    expect(again.buffer).toBe(into.buffer);
+    expect(Buffer.compare(again, data)).toBe(0);
+    // Exactly the output's size: filled to the end, the EOF read needs no new buffer.
+    const exact = new Uint8Array(data.length);
+    const fit = await new IteratorReader(openSync(path, "r"), { chunkSize: 4096 }).readAll({
+      into: exact,
+    });
+    expect(fit.buffer).toBe(exact.buffer);
+    expect(Buffer.compare(fit, data)).toBe(0);
+  });
+
+  it("an output larger than the buffer moves to a new one, whole", async () => {
+    const path = fileOf(data);
+    const into = new Uint8Array(100);
+    const got = await new IteratorReader(openSync(path, "r"), { chunkSize: 4096 }).readAll({
+      into,
+    });
+    expect(got.buffer).not.toBe(into.buffer);
+    expect(Buffer.compare(got, data)).toBe(0);
+  });
+
+  it("into that is not a Uint8Array is a TypeError", async () => {
+    const path = fileOf(data);
+    const reader = new IteratorReader(openSync(path, "r"));
+    await expect(reader.readAll({ into: [] as unknown as Uint8Array })).rejects.toThrow(TypeError);
+    reader.close();
+  });
+});

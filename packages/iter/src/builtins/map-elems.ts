@@ -116,21 +116,42 @@ export function openMapElems(
 /** All elements as raw records (key || value), in the kernel's iteration order. */
 export async function mapElemsRaw(
   map: IterableMap<unknown, unknown>,
-  options: ReaderOptions = {},
+  options: MapElemsOptions = {},
 ): Promise<Buffer> {
   const hint = sizeHint(map);
-  return consumeOwnReader(openMapElems(map, { chunkSize: 1 << 20, ...options }), (r) =>
-    r.readAll({ sizeHint: hint }),
+  const { into, reader } = splitOptions(options);
+  return consumeOwnReader(openMapElems(map, { chunkSize: 1 << 20, ...reader }), (r) =>
+    r.readAll({ sizeHint: hint, ...(into ? { into } : {}) }),
   );
 }
 
 export function mapElemsRawSync(
   map: IterableMap<unknown, unknown>,
-  options: ReaderOptions = {},
+  options: MapElemsOptions = {},
 ): Buffer {
-  return openMapElems(map, { chunkSize: 1 << 20, ...options }).readAllSync({
+  const { into, reader } = splitOptions(options);
+  return openMapElems(map, { chunkSize: 1 << 20, ...reader }).readAllSync({
     sizeHint: sizeHint(map),
+    ...(into ? { into } : {}),
   });
+}
+
+/** Reader options, and a buffer to reuse across dumps. */
+export interface MapElemsOptions extends ReaderOptions {
+  /**
+   * Read into this buffer (e.g. the `bytes` of an earlier result) instead of
+   * a new one: no allocation and no page faults in repeated dumps. Whatever
+   * was read into it before, and views of it, are overwritten.
+   */
+  into?: Uint8Array;
+}
+
+function splitOptions(options: MapElemsOptions): { into?: Uint8Array; reader: ReaderOptions } {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("options must be an object");
+  }
+  const { into, ...reader } = options;
+  return { ...(into !== undefined ? { into } : {}), reader };
 }
 
 /** The largest output the map can give: every entry present. */
@@ -553,7 +574,7 @@ function scalarReader(getter: string): FieldReader<unknown> {
  */
 export async function mapElems<K = Uint8Array, V = Uint8Array>(
   map: IterableMap<K, V>,
-  options: ReaderOptions = {},
+  options: MapElemsOptions = {},
 ): Promise<MapElements<K, V>> {
   // Checked before anything reaches the kernel (a codec of the wrong size).
   fieldReader("keyCodec", map?.keyCodec, checkMap(map as IterableMap<unknown, unknown>).keySize);
@@ -567,7 +588,7 @@ export async function mapElems<K = Uint8Array, V = Uint8Array>(
 
 export function mapElemsSync<K = Uint8Array, V = Uint8Array>(
   map: IterableMap<K, V>,
-  options: ReaderOptions = {},
+  options: MapElemsOptions = {},
 ): MapElements<K, V> {
   fieldReader("keyCodec", map?.keyCodec, checkMap(map as IterableMap<unknown, unknown>).keySize);
   fieldReader(
