@@ -42,7 +42,7 @@ const USAGE = `usage: pnpm test:vm [options]
   --exec <command>    run a shell command in the (first) kernel's guest instead of the tests;
                       its output streams here, its exit status is this command's
   --out <dir>         share a host directory writable with the guest at $TS_EBPF_VM_OUT
-  --timeout <s>       kill a guest after <s> seconds in all (default 5400)
+  --timeout <s>       kill a guest after <s> seconds in all (default 10800)
   --stall <s>         kill a guest when no test starts or ends for <s> seconds: a hang,
                       reported with the test it hung in (default 600)
   --jobs <n>          guests booted at once (default: the host's cores, at most the guests)
@@ -264,7 +264,7 @@ async function main(): Promise<number> {
   }
   // A whole guest can take long on a loaded 2-core machine under TCG: the total
   // timeout is a backstop; hangs are caught by the stall watchdog.
-  const timeoutMs = positiveInt("timeout", values.timeout, 5400) * 1000;
+  const timeoutMs = positiveInt("timeout", values.timeout, 10_800) * 1000;
   const stallMs = positiveInt("stall", values.stall, 600) * 1000;
   const memoryMiB = positiveInt("memory", values.memory, 3072);
   const cpus = positiveInt("cpus", values.cpus, 2);
