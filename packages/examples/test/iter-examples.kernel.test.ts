@@ -32,7 +32,7 @@ describeKernel("iterator examples", () => {
 
   it.skipIf(mapElem.skip)(`map-dump reads the demo map back ${mapElem.note}`, async () => {
     using map = demoMap();
-    const entries = (await mapElems(map)).sort((a, b) => a[0] - b[0]);
+    const entries = (await mapElems(map)).toArray().sort((a, b) => a[0] - b[0]);
     expect(entries).toEqual(Array.from({ length: 10 }, (_, i) => [i, BigInt(i * i)]));
     const script = fileURLToPath(new URL("../dist/map-dump.js", import.meta.url));
     const out = execFileSync(process.execPath, [script], { encoding: "utf8" });
