@@ -18,6 +18,8 @@ import {
 import { initializeSpecMap, specMapCreateOptions } from "@ts-ebpf/syscall/internal";
 import { type BoundProgramSpec, bindProgramSpec, needsKernelTypes, POISON_HELPER } from "./core.js";
 import { CoreRelocationError, ElfError } from "./errors.js";
+import { KCONFIG_MAP, type KconfigValues, kconfigContents } from "./externs.js";
+import { kallsymsLookup, kernelRelease, readKernelConfig } from "./kernel-config.js";
 import {
   type CollectionSpec,
   type ElfMapSpec,
@@ -43,6 +45,12 @@ export interface LoadCollectionOptions {
   logLevel?: number;
   /** Maps the caller owns, by name: used instead of creating the object's map of that name. */
   maps?: Readonly<Record<string, MapFdSource>>;
+  /**
+   * Values for the object's `__kconfig` externs by name, over the running
+   * kernel's (CONFIG_* from /proc/config.gz or /boot/config-$(uname -r);
+   * LINUX_KERNEL_VERSION from uname): "y" / "n" / "m", numbers, quoted strings.
+   */
+  kconfig?: KconfigValues;
 }
 
 /**
@@ -184,6 +192,40 @@ function loadError(p: ElfProgramSpec, err: BpfError): ProgramLoadError {
   return new ProgramLoadError(p.name, p.section, `${refused}${err.message}`, { cause: err });
 }
 
+/** The spec with its `.kconfig` map's contents filled in (the kernel's config and the caller's values). */
+function withKconfig(
+  spec: CollectionSpec,
+  options: LoadCollectionOptions,
+  kernel: () => Btf,
+): CollectionSpec {
+  const m = spec.maps[KCONFIG_MAP];
+  if (m === undefined) return spec;
+  if (
+    options.kconfig !== undefined &&
+    (typeof options.kconfig !== "object" || options.kconfig === null)
+  )
+    throw new TypeError("options.kconfig must be a record of values by name");
+  let config: Record<string, string> | undefined | null = null;
+  const contents = kconfigContents(
+    spec.externs ?? {},
+    m.valueSize,
+    options.kconfig,
+    () => {
+      if (config === null) config = readKernelConfig();
+      return config;
+    },
+    () => {
+      try {
+        return kernel();
+      } catch {
+        return undefined;
+      }
+    },
+    kernelRelease(),
+  );
+  return { ...spec, maps: { ...spec.maps, [KCONFIG_MAP]: { ...m, contents } } };
+}
+
 /** Loads a parsed CollectionSpec: maps, BTF, then every program. */
 export function loadCollectionSpec(
   spec: CollectionSpec,
@@ -202,17 +244,18 @@ export function loadCollectionSpec(
         btfError = e as Error;
       }
     }
-    createMaps(spec, caller, maps, btfFd);
-    const byName: Record<string, MapFdSource> = { ...maps, ...caller };
     // The running kernel's types are read only when a program needs them.
     let kernelTypes = options.kernelTypes;
     const kernel = (): Btf => {
       kernelTypes ??= loadKernelBtf();
       return kernelTypes;
     };
+    createMaps(withKconfig(spec, options, kernel), caller, maps, btfFd);
+    const byName: Record<string, MapFdSource> = { ...maps, ...caller };
+    const kallsyms = kallsymsLookup();
     for (const [name, p] of Object.entries(spec.programs)) {
       const bound: BoundProgramSpec = needsKernelTypes(p)
-        ? bindProgramSpec(p, kernel())
+        ? bindProgramSpec(p, kernel(), { kallsyms })
         : { ...p, poisoned: [] };
       const prog = loadOne(
         bound,

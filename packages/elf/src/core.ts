@@ -25,6 +25,7 @@ import {
 } from "@ts-ebpf/spec";
 import type { CoreRelocationRecord } from "./btf-ext.js";
 import { CoreRelocationError, ElfError } from "./errors.js";
+import { bindKsyms } from "./externs.js";
 import { attachTargetName, sectionKind } from "./sections.js";
 import type { ElfProgramSpec } from "./spec.js";
 
@@ -591,7 +592,16 @@ export function applyCoreRelocations(
  * for the kernel to report at load, with the name). Pure: the caller passes
  * the kernel types (loadCollection defaults to the running kernel's).
  */
-export function bindProgramSpec(program: ElfProgramSpec, kernelTypes: Btf): BoundProgramSpec {
+export interface BindOptions {
+  /** Addresses of typeless `__ksym` variables (loadCollection reads /proc/kallsyms). */
+  kallsyms?: (name: string) => bigint | undefined;
+}
+
+export function bindProgramSpec(
+  program: ElfProgramSpec,
+  kernelTypes: Btf,
+  options: BindOptions = {},
+): BoundProgramSpec {
   if (
     typeof program !== "object" ||
     program === null ||
@@ -602,12 +612,17 @@ export function bindProgramSpec(program: ElfProgramSpec, kernelTypes: Btf): Boun
     throw new TypeError("bindProgramSpec needs a program spec of parseCollection");
   if (typeof (kernelTypes as Partial<Btf> | undefined)?.findType !== "function")
     throw new TypeError("bindProgramSpec: kernelTypes must be a Btf (e.g. loadKernelBtf())");
+  if (typeof options !== "object" || options === null)
+    throw new TypeError("bindProgramSpec: options must be an object");
   const { instructions, poisoned } = applyCoreRelocations(
     program.instructions,
     program.localTypes,
     kernelTypes,
     program.name,
   );
+  const bound = program.instructions.some((i) => i.ksym !== undefined && i.ksym.btfId === undefined)
+    ? bindKsyms(instructions, kernelTypes, program.externs ?? {}, program.name, options.kallsyms)
+    : instructions;
   let attachBtfId = program.attachBtfId;
   const kind = sectionKind(program.section);
   if (attachBtfId === undefined && kind !== undefined && attachTargetName(kind) !== undefined) {
@@ -619,7 +634,7 @@ export function bindProgramSpec(program: ElfProgramSpec, kernelTypes: Btf): Boun
   }
   return {
     ...program,
-    instructions,
+    instructions: bound,
     ...(attachBtfId === undefined ? {} : { attachBtfId }),
     poisoned,
   };
@@ -628,7 +643,7 @@ export function bindProgramSpec(program: ElfProgramSpec, kernelTypes: Btf): Boun
 /** True when a program needs kernel types to load: CO-RE relocations or an attach target to find. */
 export function needsKernelTypes(program: ElfProgramSpec): boolean {
   return (
-    program.instructions.some((i) => i.core !== undefined) ||
+    program.instructions.some((i) => i.core !== undefined || i.ksym !== undefined) ||
     (program.attachBtfId === undefined && program.attachTarget !== undefined)
   );
 }

@@ -8,4 +8,5 @@ export {
   loadCollectionSpec,
   ProgramLoadError,
 } from "./collection.js";
+export { kallsymsLookup, readKernelConfig } from "./kernel-config.js";
 export * from "./pure.js";

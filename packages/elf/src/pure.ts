@@ -4,6 +4,7 @@
 export { type BtfExt, parseBtfExt } from "./btf-ext.js";
 export { fixupBtf } from "./btf-fix.js";
 export {
+  type BindOptions,
   type BoundProgramSpec,
   bindProgramSpec,
   CoreReloKind,
@@ -12,6 +13,15 @@ export {
   resolveCore,
 } from "./core.js";
 export { CoreRelocationError, ElfError } from "./errors.js";
+export {
+  bindKsyms,
+  type ExternSpec,
+  KCONFIG_MAP,
+  type KconfigKind,
+  type KconfigValues,
+  kernelVersionCode,
+  POISON_KFUNC_BASE,
+} from "./externs.js";
 export {
   ElfFile,
   type ElfRelocation,

@@ -23,6 +23,7 @@ import { BpfMapFlag, BpfMapType } from "@ts-ebpf/spec/constants";
 import { type BtfExt, type FuncInfoRecord, type LineInfoRecord, parseBtfExt } from "./btf-ext.js";
 import { fixupBtf } from "./btf-fix.js";
 import { ElfError } from "./errors.js";
+import { collectExterns, type ExternSpec, KCONFIG_MAP } from "./externs.js";
 import {
   type ElfFile,
   type ElfRelocation,
@@ -34,6 +35,7 @@ import {
   SHN_LORESERVE,
   SHN_UNDEF,
   SHT,
+  STB,
   STT,
 } from "./reader.js";
 import { attachTargetName, type SectionKind, sectionKind } from "./sections.js";
@@ -50,6 +52,8 @@ export interface ElfProgramSpec extends ProgramSpec {
    * relocations refer to, resolved against kernel types by bindProgramSpec.
    */
   readonly localTypes?: Btf;
+  /** The externs (`__kconfig`, `__ksym`) its instructions refer to, by name. */
+  readonly externs?: Readonly<Record<string, ExternSpec>>;
 }
 
 /** A map of an ELF object: a MapSpec plus the .BTF type ids libbpf gives the kernel. */
@@ -75,6 +79,11 @@ export interface CollectionSpec {
   /** Global variables by name. */
   readonly variables: Readonly<Record<string, GlobalVariable>>;
   readonly license: string;
+  /**
+   * Externs by name: `__kconfig` values (in the `.kconfig` map, filled at
+   * load) and `__ksym` kfuncs and variables (resolved against kernel types at load).
+   */
+  readonly externs: Readonly<Record<string, ExternSpec>>;
   /** .BTF fixed up for BTF_LOAD, when the object has one. */
   readonly btf?: Uint8Array;
 }
@@ -165,6 +174,7 @@ class Parser {
   readonly ext: BtfExt | undefined;
   readonly maps: Record<string, ElfMapSpec> = byName();
   readonly variables: Record<string, GlobalVariable> = byName();
+  externs: Record<string, ExternSpec> = byName();
   /** Map name by symbol index of .maps / maps symbols. */
   readonly #mapBySymbol = new Map<number, string>();
   readonly #code = new Map<number, CodeSection>();
@@ -258,6 +268,58 @@ class Parser {
         this.variables[sym.name] = { map: s.name, offset: sym.value, size: sym.size };
       }
     }
+  }
+
+  /** `__kconfig` / `__ksym` externs from .BTF; the `.kconfig` map their values go in (filled at load). */
+  collectExterns(): void {
+    const weak = new Set(
+      this.elf.symbols
+        .filter((x) => x.section === SHN_UNDEF && x.bind === STB.WEAK && x.name !== "")
+        .map((x) => x.name),
+    );
+    const { externs, kconfigSize } = collectExterns(this.btf, weak);
+    this.externs = externs;
+    if (kconfigSize > 0)
+      this.maps[KCONFIG_MAP] = {
+        name: KCONFIG_MAP,
+        type: BpfMapType.ARRAY,
+        keySize: 4,
+        valueSize: kconfigSize,
+        maxEntries: 1,
+        flags: BpfMapFlag.RDONLY_PROG,
+        contents: new Uint8Array(kconfigSize),
+        freeze: true,
+      };
+  }
+
+  /** An instruction referring to extern `sym`: a kconfig value, a ksym variable or a kfunc. */
+  externReference(
+    rel: ElfRelocation,
+    insn: Instruction,
+    sym: ElfSymbol,
+    what: string,
+  ): Instruction {
+    const ext = this.externs[sym.name];
+    if (!ext)
+      throw new ElfError(
+        `${what}: extern ${sym.name} is neither __kconfig nor __ksym in .BTF (no .kconfig / .ksyms DATASEC entry)`,
+      );
+    if (rel.type === R_BPF_64_32) {
+      if (insn.opcode !== CALL || ext.kind !== "ksym" || !ext.func)
+        throw new ElfError(`${what}: a call of extern ${sym.name}, which is not a kfunc`);
+      return { ...insn, src: CallSrc.KFUNC, imm: 0, off: 0, ksym: { name: sym.name } };
+    }
+    if (rel.type !== R_BPF_64_64 || insn.opcode !== LD_IMM64)
+      throw new ElfError(`${what}: extern ${sym.name} relocated by type ${rel.type}`);
+    if (ext.kind === "kconfig")
+      return {
+        ...insn,
+        src: LdImm64Src.MAP_VALUE,
+        imm: 0,
+        imm2: ext.offset + insn.imm,
+        map: { name: KCONFIG_MAP },
+      };
+    return { ...insn, src: LdImm64Src.BTF_ID, imm: 0, imm2: 0, ksym: { name: sym.name } };
   }
 
   legacyMaps(): void {
@@ -497,6 +559,15 @@ class Parser {
       ...new Set(instructions.flatMap((i) => (i.map && "name" in i.map ? [i.map.name] : []))),
     ];
     const maps = mapNames.flatMap((n) => (this.maps[n] ? [this.maps[n]] : []));
+    const externs = byName<ExternSpec>();
+    for (const i of instructions) {
+      const name =
+        i.ksym?.name ?? (i.map && "name" in i.map && i.map.name === KCONFIG_MAP ? "" : undefined);
+      if (name !== undefined && name !== "" && this.externs[name])
+        externs[name] = this.externs[name];
+    }
+    if (mapNames.includes(KCONFIG_MAP))
+      for (const e of Object.values(this.externs)) if (e.kind === "kconfig") externs[e.name] = e;
     return {
       name: entry.name,
       section: entry.section.name,
@@ -513,6 +584,7 @@ class Parser {
       ...(funcInfo.length > 0 ? { funcInfo: records(funcInfo, FUNC_INFO_SIZE) } : {}),
       ...(lineInfo.length > 0 ? { lineInfo: records(lineInfo, LINE_INFO_SIZE) } : {}),
       ...(this.btf ? { localTypes: this.btf } : {}),
+      ...(Object.keys(externs).length > 0 ? { externs } : {}),
     };
   }
 
@@ -535,8 +607,7 @@ class Parser {
       rel.type === R_BPF_64_NODYLD32
     )
       return insn; // data relocations (debug info), nothing to do in code
-    if (sym.section === SHN_UNDEF)
-      throw new ElfError(`${what}: extern symbols (__kconfig, __ksym) are not supported`);
+    if (sym.section === SHN_UNDEF) return this.externReference(rel, insn, sym, what);
     if (sym.section >= SHN_LORESERVE)
       throw new ElfError(`${what}: symbol in reserved section ${sym.section}`);
     const target = this.elf.sectionAt(sym.section, what);
@@ -696,6 +767,7 @@ export function parseCollection(bytes: Uint8Array): CollectionSpec {
 
 function parse(bytes: Uint8Array): CollectionSpec {
   const p = new Parser(bytes);
+  p.collectExterns();
   p.globalData();
   p.legacyMaps();
   p.btfMaps();
@@ -706,7 +778,8 @@ function parse(bytes: Uint8Array): CollectionSpec {
     maps: p.maps,
     variables: p.variables,
     license: p.license(),
-    ...(btfSec && p.btf ? { btf: fixupBtf(p.data(btfSec), p.elf) } : {}),
+    externs: p.externs,
+    ...(btfSec && p.btf ? { btf: fixupBtf(p.data(btfSec), p.elf, p.externs) } : {}),
   };
 }
 

@@ -11,6 +11,8 @@ export const FIXTURE_NAMES = [
   "tcp",
   "core_kinds",
   "bad",
+  "externs",
+  "ksym_var",
 ] as const;
 
 export function fixturePath(name: (typeof FIXTURE_NAMES)[number]): string {

@@ -160,7 +160,17 @@ export function loadProgram(spec: ProgramSpec, options: LoadOptions = {}): Progr
   try {
     createSpecMaps(spec, created, byName);
     const mapFd = (ref: MapReference) => resolve(ref, byName, callerMaps);
-    const insns = onInstructions(() => encodeProgram(spec.instructions, { mapFd }));
+    // Module kfuncs: their module's BTF fd in fd_array (index 0 unused, as
+    // libbpf does); the fds stay the caller's (KsymReference.module).
+    const fdArray: number[] = [0];
+    const fdArrayIndex = (module: { readonly fd: number }): number => {
+      const fd = v.fd("ksym module fd", module.fd);
+      const at = fdArray.indexOf(fd, 1);
+      if (at > 0) return at;
+      fdArray.push(fd);
+      return fdArray.length - 1;
+    };
+    const insns = onInstructions(() => encodeProgram(spec.instructions, { mapFd, fdArrayIndex }));
     return Program.load(
       {
         type: spec.type,
@@ -175,6 +185,7 @@ export function loadProgram(spec: ProgramSpec, options: LoadOptions = {}): Progr
         logLevel: options.logLevel ?? 0,
         ...(options.logSize === undefined ? {} : { logSize: options.logSize }),
         ...btfFields(spec, options),
+        ...(fdArray.length > 1 ? { fdArray } : {}),
       },
       created,
     );

@@ -69,8 +69,26 @@ export interface Instruction {
    * at load); the loader refuses an instruction that still has one.
    */
   readonly core?: CoreRelocation;
-  // Room for more references: a kfunc call or ksym by name, resolved to a
-  // BTF id at load (issue 21), goes here beside `map`.
+  /**
+   * A kernel symbol by name: the kfunc a `call` (src BPF_PSEUDO_KFUNC_CALL)
+   * calls, or the kernel variable an ld_imm64 (src BPF_PSEUDO_BTF_ID) loads
+   * the address of. Its BTF id is found in kernel types before load
+   * (@ts-ebpf/elf's bindKsyms / loadCollection); the loader puts the id in
+   * imm and a module's BTF fd in fd_array (kfunc) or imm2 (variable).
+   */
+  readonly ksym?: KsymReference;
+}
+
+/** A kfunc or kernel variable an instruction refers to (see Instruction.ksym). */
+export interface KsymReference {
+  readonly name: string;
+  /** The FUNC's (kfunc) or VAR's (variable) id in the BTF that defines it, once found. */
+  readonly btfId?: number;
+  /**
+   * The kernel module's BTF object defining it (an fd the caller keeps open
+   * until the program is loaded); absent for vmlinux.
+   */
+  readonly module?: { readonly fd: number; readonly name?: string };
 }
 
 export const INSN_SIZE = 8;

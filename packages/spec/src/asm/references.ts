@@ -11,6 +11,7 @@ import {
   formatRaw,
   INSN_SIZE,
   type Instruction,
+  type KsymReference,
   slotsOf,
 } from "./instruction.js";
 import { LD_IMM64, LdImm64Src } from "./opcodes.js";
@@ -33,6 +34,11 @@ export function takesMap(f: Form): boolean {
   );
 }
 
+/** True for a kfunc call and an ld_imm64 BTF id: the instructions a ksym reference belongs on. */
+export function takesKsym(f: Form): boolean {
+  return f.kind === "call_kfunc" || (f.kind === "ld_imm64" && f.pseudo === LdImm64Src.BTF_ID);
+}
+
 /**
  * Why the instruction's references do not fit its form (a label on an add, a
  * map on a call...), or undefined when they do.
@@ -49,6 +55,24 @@ export function referenceProblem(f: Form, insn: Instruction): string | undefined
     if (typeof insn.str !== "string") return "str must be a string";
     if (!(f.kind === "ld_imm64" && f.pseudo === LdImm64Src.MAP_VALUE))
       return "only ld_imm64 map value takes a string constant";
+  }
+  if (insn.ksym !== undefined) {
+    if (!takesKsym(f)) return "only kfunc calls and ld_imm64 BTF ids take a kernel symbol";
+    const k: unknown = insn.ksym;
+    if (typeof k !== "object" || k === null) return "ksym must be { name }";
+    const { name, btfId, module } = k as Partial<KsymReference>;
+    if (typeof name !== "string" || name === "") return "ksym name must be a non-empty string";
+    if (btfId !== undefined && (!Number.isInteger(btfId) || btfId <= 0 || btfId >= 2 ** 31))
+      return `ksym ${name}: btfId ${String(btfId)} is not a BTF type id`;
+    if (
+      module !== undefined &&
+      (typeof module !== "object" ||
+        module === null ||
+        !Number.isInteger(module.fd) ||
+        module.fd < 0 ||
+        module.fd >= 2 ** 31)
+    )
+      return `ksym ${name}: module must be { fd } of a module's BTF object`;
   }
   return undefined;
 }
@@ -94,6 +118,12 @@ export function mapReferences(instructions: readonly Instruction[]): Relocation[
 export interface ReferenceResolver {
   /** The fd a map reference stands for; throws when there is none. */
   mapFd(ref: MapReference): number;
+  /**
+   * A module kfunc's index in PROG_LOAD's fd_array, where the loader places
+   * the module's BTF fd (vmlinux kfuncs need none: index 0). Without it a
+   * module kfunc cannot be encoded.
+   */
+  fdArrayIndex?(module: { readonly fd: number }): number;
 }
 
 /** Throws an InstructionError naming the instruction when the loader cannot encode it. */
@@ -120,6 +150,10 @@ function checkLoadable(insn: Instruction, index: number): void {
     );
   if (insn.str !== undefined && insn.map === undefined)
     fail("string constant not placed in read-only data (build the program with program())");
+  if (insn.ksym !== undefined && insn.ksym.btfId === undefined)
+    fail(
+      `kernel symbol ${insn.ksym.name} has no BTF id: resolve it against kernel types first (@ts-ebpf/elf's bindKsyms, or loadCollection)`,
+    );
   if (insn.map !== undefined && form.kind === "ld_imm64" && form.pseudo === LdImm64Src.MAP_VALUE) {
     if (form.imm2 < 0) fail(`map value offset ${form.imm2} is negative`);
   }
@@ -174,8 +208,37 @@ export function encodeProgram(
         });
       out = { ...insn, imm: fd };
     }
+    if (insn.ksym !== undefined) out = encodeKsym(insn, insn.ksym, index, resolver);
     encodeInto(view, at, out);
     at += slotsOf(insn) * INSN_SIZE;
   });
   return bytes;
+}
+
+/** The instruction with its kernel symbol's id (and module) in place. */
+function encodeKsym(
+  insn: Instruction,
+  ref: KsymReference,
+  index: number,
+  resolver: ReferenceResolver,
+): Instruction {
+  const btfId = ref.btfId!;
+  if (insn.opcode === LD_IMM64)
+    // ld_imm64 BTF id: imm = the VAR's id, imm2 = its module's BTF fd (0: vmlinux).
+    return { ...insn, imm: btfId, imm2: ref.module?.fd ?? 0 };
+  let off = 0;
+  if (ref.module !== undefined) {
+    if (resolver.fdArrayIndex === undefined)
+      throw new InstructionError(
+        `kfunc ${ref.name} is in a module: the loader has no fd_array for its BTF`,
+        { index, instruction: formatRaw(insn) },
+      );
+    off = resolver.fdArrayIndex(ref.module);
+    if (!Number.isInteger(off) || off <= 0 || off > 0x7fff)
+      throw new InstructionError(`kfunc ${ref.name}: fd_array index ${off} out of range`, {
+        index,
+        instruction: formatRaw(insn),
+      });
+  }
+  return { ...insn, imm: btfId, off };
 }

@@ -33,6 +33,12 @@ export interface ProgLoadOptions {
   lineInfoRecSize?: number;
   kernVersion?: number;
   /**
+   * fd_array: fds that instructions refer to by index (a module kfunc call's
+   * `off` is the index of its module's BTF fd here; index 0 is unused). The
+   * caller keeps the fds open until the load returns.
+   */
+  fdArray?: readonly number[];
+  /**
    * Verifier log level (BpfLogLevel). 0 loads without a log and, on a
    * verifier rejection, loads again with level 1 to explain it.
    */
@@ -74,6 +80,7 @@ interface LoadPlan {
   attachTarget: string | undefined;
   funcInfo: ExtInfo | undefined;
   lineInfo: ExtInfo | undefined;
+  fdArray: Uint8Array | undefined;
 }
 
 /** A .BTF.ext record array as PROG_LOAD takes it: rec_size × cnt bytes at the pointer. */
@@ -105,6 +112,7 @@ function planLoad(o: ProgLoadOptions): LoadPlan {
     o.attachBtfObjFd === undefined ? undefined : fdNotZero("attachBtfObjFd", o.attachBtfObjFd);
   const attachTarget =
     o.attachTarget === undefined ? undefined : v.string("attachTarget", o.attachTarget);
+  const fdArray = fdArrayBytes(o.fdArray);
   const funcInfoRecords = o.funcInfo;
   const funcInfoRecSize = o.funcInfoRecSize;
   const lineInfoRecords = o.lineInfo;
@@ -136,7 +144,21 @@ function planLoad(o: ProgLoadOptions): LoadPlan {
     attachTarget,
     funcInfo,
     lineInfo,
+    fdArray,
   };
+}
+
+/** fd_array as the kernel reads it: 32-bit fds (entry 0 may be 0: unused). */
+function fdArrayBytes(fds: unknown): Uint8Array | undefined {
+  if (fds === undefined) return undefined;
+  if (!Array.isArray(fds)) throw new TypeError("fdArray must be an array of fds");
+  if (fds.length === 0 || fds.length > 0x8000)
+    throw new RangeError(`fdArray must hold 1 to ${0x8000} fds, got ${fds.length}`);
+  const out = new Int32Array(fds.length);
+  fds.forEach((fd, i) => {
+    out[i] = i === 0 && fd === 0 ? 0 : v.fd(`fdArray[${i}]`, fd);
+  });
+  return new Uint8Array(out.buffer);
 }
 
 /** Checks a .BTF.ext record array: whole records of a plausible size. */
@@ -176,6 +198,7 @@ function attempt(p: LoadPlan, logLevel: number, log: Uint8Array | null) {
       .ptr(pointer, info.records, info.recSize * info.count)
       .u32(count, info.count);
   }
+  if (p.fdArray) attr.ptr("fd_array", p.fdArray, p.fdArray.byteLength);
   if (p.attachProgFd !== undefined) attr.u32("attach_prog_fd", p.attachProgFd);
   else if (p.attachBtfObjFd !== undefined) attr.u32("attach_btf_obj_fd", p.attachBtfObjFd);
   // log_true_size (6.4+) is written back only when the size covers it; ask for
