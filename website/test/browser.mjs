@@ -139,10 +139,19 @@ try {
     const kernel = await page.locator(".nb-kernel").first().innerText();
     assert(/^Linux \d+\.\d+/.test(kernel), `kernel label "${kernel}"`);
     // Each output names its machine: virtualisation and CPU.
-    const labels = await page.locator(".nb-kernel").allInnerTexts();
+    // textContent: the labels of folded (hidden) cells have no rendered text.
+    const labels = await page.locator(".nb-kernel").allTextContents();
+    const machineLabel =
+      /(no virtualisation|KVM guest|QEMU TCG \(emulated\) guest|virtual machine) · .+ × \d+/;
     assert(
-      labels.every((l) => /(no virtualisation|KVM guest|TCG|virtual machine) · .+ × \d+/.test(l)),
-      `a machine label lacks virtualisation or CPU: ${labels.find((l) => !/×/.test(l))}`,
+      labels.every((l) => machineLabel.test(l)),
+      `a machine label lacks virtualisation or CPU: ${labels.find((l) => !machineLabel.test(l))}`,
+    );
+    // The cells recorded in a guest (bpf_map_elem) say so.
+    const elsewhere = await page.locator(".nb-kernel[class*=elsewhere]").allTextContents();
+    assert(
+      elsewhere.length > 0 && elsewhere.every((l) => /TCG/.test(l)),
+      `cells recorded elsewhere: ${elsewhere.join(" | ")}`,
     );
     // The test harness's attributes are not shown to readers.
     const badges = (await page.locator(".nb-cell [class*=badge]").allInnerTexts()).join(" | ");
