@@ -83,13 +83,13 @@ describe("ratios and goals", () => {
   it("carries CPU-time ratios next to the wall-time ones", () => {
     const g = dumpGroup();
     g.variants[0]!.cpuSummary = summarize([0.5, 0.5, 0.5]);
-    g.variants[1]!.cpuSummary = summarize([0.6, 0.6, 0.6]);
+    g.variants[1]!.cpuSummary = summarize([0.56, 0.56, 0.56]);
     withRatios(g);
-    expect(g.variants[1]!.cpuRatio).toBeCloseTo(1.2);
+    expect(g.variants[1]!.cpuRatio).toBeCloseTo(1.12);
     expect(g.variants[2]!.cpuRatio).toBeUndefined();
     const goal = evaluateGoals([g], 2).find((x) => x.id === "map-elems-raw-vs-c")!;
-    expect(goal.cpuRatio).toBeCloseTo(1.2);
-    expect(markdownReport(run([g]))).toContain("| 1.10x (goal ≤ 1.2x) | 1.20x |");
+    expect(goal.cpuRatio).toBeCloseTo(1.12);
+    expect(markdownReport(run([g]))).toContain("| 1.10x (goal ≤ 1.15x) | 1.12x |");
     expect(goal.cpuMet).toBe(true);
   });
   it("says when the CPU-time ratio disagrees with the wall-time verdict", () => {
@@ -113,6 +113,21 @@ describe("ratios and goals", () => {
       met: true,
     });
   });
+  it("judges a difference goal (CLI start-up) on the difference of medians, shown in ms", () => {
+    const g: GroupResult = {
+      ...dumpGroup(),
+      id: "cli-start",
+      scenario: "cli-start",
+      variants: [
+        { ...variant("node-bare", [0.07, 0.07, 0.07]), reference: true },
+        variant("cli-tasks", [0.1, 0.1, 0.1]),
+      ],
+    };
+    const goal = evaluateGoals([g], 2).find((x) => x.id === "cli-start-above-node")!;
+    expect(goal).toMatchObject({ difference: true, met: true });
+    expect(goal.ratio).toBeCloseTo(0.03);
+    expect(markdownReport(run([g]))).toContain("+30.0 ms (goal ≤ +40.0 ms)");
+  });
   it("uses the largest map's group", () => {
     const small = { ...dumpGroup(), id: "map-dump-10" };
     const large = dumpGroup();
@@ -126,7 +141,7 @@ describe("reports", () => {
   it("Markdown lists goals, groups, charts and missing variants", () => {
     const md = markdownReport(run([dumpGroup()]));
     expect(md).toContain(
-      "| mapElems raw bytes within 1.2x of the C iterator reader | 1.10x (goal ≤ 1.2x)",
+      "| 1M-entry dump: mapElems raw bytes within 1.15x of the C iterator reader | 1.10x (goal ≤ 1.15x)",
     );
     expect(md).toContain("![Dump <1000> entries](./map-dump-1000.svg)");
     expect(md).toContain("not available yet: not landed");
