@@ -11,7 +11,7 @@ import {
 import { createServer, type Server } from "node:net";
 import { availableParallelism, tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { describeKernel, skipWithoutTool } from "@ts-ebpf/testing";
+import { describeKernel, skipWithoutFeature, skipWithoutTool } from "@ts-ebpf/testing";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as iter from "../src/index.js";
@@ -384,6 +384,29 @@ describeKernel("query()", () => {
     const one = await iter.processes({ where: `pid == ${sleepers.pids[0]}` });
     expect(one.map((p) => p.pid)).toEqual([sleepers.pids[0]]);
   });
+
+  it.skipIf(skipWithoutFeature("bpf_copy_from_user_task (Linux 5.18)", iter.hasCopyFromUserTask()))(
+    "processArgs(): argv and the environment from a sleepable iterator equal /proc/<pid>/{cmdline,environ}",
+    async () => {
+      const args = await iter.processArgs();
+      for (const pid of sleepers.pids) {
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(0, -1);
+        expect(args.find((a) => a.pid === pid)).toEqual({
+          pid,
+          strings: cmdline,
+          truncated: false,
+        });
+      }
+      const env = await iter.processArgs({ which: "env", max: 16 });
+      const own = env.find((e) => e.pid === process.pid)!;
+      const environ = readFileSync("/proc/self/environ", "latin1");
+      expect(own.truncated).toBe(environ.length > 16);
+      expect(own.strings.join("\0")).toBe(environ.slice(0, 16).replace(/\0$/, ""));
+      const ps = await iter.processes({ argv: true, where: `pid == ${sleepers.pids[0]}` });
+      expect(ps[0]!.argv).toEqual(["sleep", "600"]);
+      await expect(iter.processArgs({ max: 12 })).rejects.toThrow(RangeError);
+    },
+  );
 
   it("bpf-iter query and ps", () => {
     const out = execFileSync(process.execPath, [

@@ -49,9 +49,10 @@ ${builtinUsage()}
                                alias=path to rename ("pid=tgid,ppid=real_parent.tgid,comm");
                                --where: a predicate run in the kernel
                                ('uid.val >= 1000 and comm ^= "ssh"', see the docs of query())
-  ps [--threads] [--where expr] [--pidns pid|path]
+  ps [--threads] [--argv] [--where expr] [--pidns pid|path]
                                processes: pid, ppid, uid, gid, state, threads, rss, start
-                               time, cgroup, comm and exe (--threads: every thread)
+                               time, cgroup, comm and exe (--threads: every thread;
+                               --argv: arguments, Linux 5.18+)
   cat <pinned-path>            read a pinned iterator: a built-in's records as a table, else text
                                (without bpf(2) privileges: a text iterator the pin's mode lets you read)
   serve [--listen host:port]   Prometheus / OpenMetrics exporter (package @ts-ebpf/exporter;
@@ -339,6 +340,7 @@ export async function main(argv: string[]): Promise<number> {
       map: { type: "string" },
       where: { type: "string" },
       threads: { type: "boolean", default: false },
+      argv: { type: "boolean", default: false },
       "string-length": { type: "string" },
       watch: { type: "boolean", default: false },
       interval: { type: "string" },
@@ -412,17 +414,19 @@ export async function main(argv: string[]): Promise<number> {
           (
             await it.processes({
               threads: values.threads,
+              argv: values.argv,
               ...(values.where === undefined ? {} : { where: values.where }),
             })
           ).map((p) => psRow(p, !values.json));
+        const columns = values.argv ? [...PS_COLUMNS, { key: "args" }] : PS_COLUMNS;
         if (intervalMs !== undefined)
-          await watchUntilSignal(read, PS_COLUMNS, values.json, intervalMs);
-        else print(await read(), PS_COLUMNS, values.json);
+          await watchUntilSignal(read, columns, values.json, intervalMs);
+        else print(await read(), columns, values.json);
         return 0;
       }
   }
   if (values.where !== undefined) throw new UsageError("--where applies to query and ps only");
-  if (values.threads) throw new UsageError("--threads applies to ps only");
+  if (values.threads || values.argv) throw new UsageError("--threads and --argv apply to ps only");
   const builtin = command === "ps" ? it.builtinOf("task") : builtinOfCommand(command);
   if (!builtin) throw new UsageError(`unknown command "${command}"\n\n${USAGE()}`);
   if (builtin.map) {
@@ -498,6 +502,7 @@ function psRow(p: it.Process, table: boolean): Row | object {
     cgroup: p.cgroupPath ?? String(p.cgroupId),
     comm: p.comm,
     exe: p.exe,
+    ...(p.argv ? { args: p.argv.join(" ") } : {}),
   };
 }
 

@@ -1,5 +1,12 @@
 // Queries: fields of any iterator target's objects by BTF path, typed and
 // filtered in the kernel (see query.ts).
+export {
+  closeProcessArgs,
+  hasCopyFromUserTask,
+  type ProcessArgs,
+  type ProcessArgsOptions,
+  processArgs,
+} from "./argv.js";
 export { QueryError } from "./errors.js";
 export {
   contextMembers,

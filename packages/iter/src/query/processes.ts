@@ -4,6 +4,7 @@
 
 import { type Btf, loadKernelBtf } from "@ts-ebpf/btf";
 import { cgroupPaths } from "../builtins/pidns.js";
+import { processArgs } from "./argv.js";
 import { QueryError } from "./errors.js";
 import { resolvePath } from "./paths.js";
 import { type QueryValue, query } from "./query.js";
@@ -40,6 +41,12 @@ export interface Process {
   readonly cgroupId: bigint;
   /** The cgroup's path below the cgroup2 mount ("/" for the root), or undefined when not found. */
   readonly cgroupPath: string | undefined;
+  /**
+   * argv (with `{ argv: true }`; up to 256 bytes, a sleepable iterator with
+   * bpf_copy_from_user_task, Linux 5.18): [] for kernel threads and processes
+   * gone or not yet seen by the second pass.
+   */
+  readonly argv?: readonly string[];
 }
 
 export interface ProcessesOptions {
@@ -51,6 +58,8 @@ export interface ProcessesOptions {
    * read from; any other task_struct path may be used too.
    */
   readonly where?: string;
+  /** Also read argv (a second, sleepable iterator: Linux 5.18; QueryError naming it on older kernels). */
+  readonly argv?: boolean;
 }
 
 const STATE_LETTERS = "RSDTtXZPI";
@@ -122,6 +131,9 @@ export async function processes(options: ProcessesOptions = {}): Promise<Process
   const where = clauses.filter(Boolean).join(" and ");
   const rows = await query("task", { select, ...(where ? { where } : {}), stringLength: 32 });
   const paths = cgroupPaths();
+  const argvs = options.argv
+    ? new Map((await processArgs()).map((a) => [a.pid, a.strings] as const))
+    : undefined;
   return rows.map((r) => {
     const cgroupId = BigInt(r.cgroupId as bigint);
     const rss = num(r.rssFile) + num(r.rssAnon) + num(r.rssShmem);
@@ -140,6 +152,7 @@ export async function processes(options: ProcessesOptions = {}): Promise<Process
       startTimeNs: BigInt(r.startTimeNs as bigint),
       cgroupId,
       cgroupPath: paths.get(cgroupId),
+      ...(argvs ? { argv: argvs.get(r.pid as number) ?? [] } : {}),
     };
   });
 }

@@ -14,6 +14,7 @@ import { createIterator, loadIteratorProgram, targetBtfId } from "../link.js";
 import { consumeOwnReader } from "../owned-fd.js";
 import type { IteratorParams } from "../params.js";
 import type { ReaderOptions } from "../reader.js";
+import { closeProcessArgs } from "./argv.js";
 import { QueryError } from "./errors.js";
 import { DEFAULT_STRING_LENGTH, type Leaf, resolvePath } from "./paths.js";
 import { compileWhere, formatWhere, type Predicate, parseWhere, predicatePaths } from "./where.js";
@@ -407,8 +408,9 @@ export function querySync<const S extends QuerySelect>(
   }
 }
 
-/** Closes every cached query program (loaded again on next use). */
+/** Closes every cached query program, processArgs()' too (loaded again on next use). */
 export function closeQueries(): void {
   for (const entry of cache.values()) entry.program?.close();
   cache.clear();
+  closeProcessArgs();
 }
