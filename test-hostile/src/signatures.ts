@@ -840,6 +840,9 @@ export const SIGNATURES: Record<string, Entry> = {
   "iter:contextMembers": { args: ["btf", "target"], runs: 0.5 },
   "iter:nearestNames": { args: ["str", { arrayOf: "str", max: 8 }, "int"] },
   "iter:stateLetter": { args: ["int", "int"] },
+  "iter:processArgs": { args: [{ obj: { which: "str", max: "int" } }], resetCaches: true, runs: 0.3 },
+  "iter:closeProcessArgs": { args: [] },
+  "iter:hasCopyFromUserTask": { args: ["btf"] },
 
   // -------------------------------------------------------------------- elf
   "elf:Collection": {
