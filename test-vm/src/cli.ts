@@ -43,8 +43,8 @@ const USAGE = `usage: pnpm test:vm [options]
                       its output streams here, its exit status is this command's
   --out <dir>         share a host directory writable with the guest at $TS_EBPF_VM_OUT
   --timeout <s>       kill a guest after <s> seconds in all (default 10800)
-  --stall <s>         kill a guest when no test starts or ends for <s> seconds: a hang,
-                      reported with the test it hung in (default 600)
+  --stall <s>         kill a guest when for <s> seconds no test starts or ends and no
+                      process starts: a hang, reported with the test it hung in (default 600)
   --jobs <n>          guests booted at once (default: the host's cores, at most the guests)
   --accel kvm|tcg     override the accelerator (default: KVM when usable)
   --memory <MiB>      guest memory (default 3072)

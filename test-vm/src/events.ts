@@ -46,7 +46,7 @@ export type GuestEvent =
   | { ev: "test-end"; file: string; name: string; state: TestState }
   | { ev: "file"; pkg: string; file: string; tests: TestRecord[]; error?: string }
   | { ev: "run-end"; reason: string; errors: string[] }
-  /** Output from a phase without per-test events (the tutorials): it still moves. */
+  /** The guest still moves: a process started, or a phase without per-test events (the tutorials) printed. */
   | { ev: "heartbeat"; phase: string }
   | { ev: "phase-end"; name: string; code: number; durationMs: number }
   | { ev: "done"; durationMs: number }

@@ -15,6 +15,15 @@ const reporterPath = fileURLToPath(new URL("./reporter.js", import.meta.url));
 const channel = openSync(channelPath, "w");
 const emit = (ev: GuestEvent) => writeSync(channel, `${JSON.stringify(ev)}\n`);
 
+/** The last pid the kernel handed out (the last field of /proc/loadavg). */
+function newestPid(): string {
+  try {
+    return readFileSync("/proc/loadavg", "utf8").trim().split(" ").pop() ?? "";
+  } catch {
+    return "";
+  }
+}
+
 /**
  * The tutorials' script to run in the guest: `test:vm` when the package
  * defines one (e.g. notebooks without unit tests), else `notebooks`, else `test`.
@@ -79,10 +88,20 @@ async function runPhase(
     `--reporter=${reporterPath}`,
     ...packages.flatMap((p) => p.files),
   ];
+  // A test that spawns one CLI after another (20-90 s each on a loaded TCG
+  // host) can run for many minutes without a test ending: a process started
+  // since the last look counts as progress, so the host's stall watchdog only
+  // kills a guest where nothing ends and nothing starts (a spin, a deadlock).
+  let lastPid = newestPid();
+  const watch = setInterval(() => {
+    const pid = newestPid();
+    if (pid !== lastPid) emit({ ev: "heartbeat", phase: name });
+    lastPid = pid;
+  }, 15_000);
   const code = await runStep(process.execPath, args, repo, {
     ...env,
     TS_EBPF_VM_REPORTED: reportedPath,
-  });
+  }).finally(() => clearInterval(watch));
   emit({ ev: "phase-end", name, code, durationMs: Date.now() - t0 });
   const lines = existsSync(reportedPath) ? readFileSync(reportedPath, "utf8").split("\n") : [];
   return {
