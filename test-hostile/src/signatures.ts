@@ -594,6 +594,25 @@ export const SIGNATURES: Record<string, Entry> = {
   },
   "dsl:call": { args: ["helper"] },
   "dsl:callKfunc": { args: ["int", "int"] },
+  "dsl:kfunc": { args: ["name", { obj: { fd: "int" } }, "int"] },
+  "dsl:openIterLoop": {
+    args: [
+      {
+        obj: {
+          type: "str",
+          stack: "int",
+          label: "name",
+          args: "items",
+          body: "items",
+          kernelTypes: "btf",
+        },
+      },
+    ],
+  },
+  "dsl:openIterStateLayout": { args: ["str", "btf"] },
+  "dsl:forRange": {
+    args: ["str", "any", "any", { obj: { stack: "int", label: "name", body: "items" } }],
+  },
   "dsl:callSubprog": { args: ["label"] },
   "dsl:checkInstruction": { args: ["insn", "int"] },
   "dsl:classify": { args: ["insn"] },

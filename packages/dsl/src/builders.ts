@@ -257,6 +257,35 @@ export const callKfunc = (btfId: number, btfFdIndex = 0): Instruction =>
     off: btfFdIndex,
     imm: btfId,
   });
+/**
+ * Call a kernel function by name (BPF_PSEUDO_KFUNC_CALL): its BTF id is found
+ * in kernel types before load (@ts-ebpf/elf's bindKsyms). `module`: the BTF
+ * object of the kernel module defining it (an fd the caller keeps open until
+ * load), placed in PROG_LOAD's fd_array by the loader. `btfId`: the id when
+ * already known (the verifier's `call name#id`).
+ */
+export const kfunc = (
+  name: string,
+  module?: { readonly fd: number },
+  btfId?: number,
+): Instruction => {
+  if (typeof name !== "string" || !/^[A-Za-z_][\w]*$/.test(name))
+    throw new DslError(`invalid kfunc name ${JSON.stringify(name)}`);
+  if (module !== undefined && (typeof module !== "object" || module === null))
+    throw new DslError("kfunc module must be { fd } of the module's BTF object");
+  return make({
+    opcode: Class.JMP | JmpOp.CALL,
+    dst: 0,
+    src: CallSrc.KFUNC,
+    off: 0,
+    imm: btfId ?? 0,
+    ksym: {
+      name,
+      ...(btfId === undefined ? {} : { btfId }),
+      ...(module === undefined ? {} : { module: { fd: module.fd } }),
+    },
+  });
+};
 /** BPF-to-BPF call of the subprogram at a label (or a relative slot offset). */
 export const callSubprog = (target: JumpTarget): Instruction =>
   typeof target === "string"

@@ -8,6 +8,7 @@ export * from "./errors.js";
 export * from "./helpers.js";
 export * from "./insn.js";
 export * from "./iter.js";
+export * from "./openiter.js";
 export * from "./parse.js";
 export * from "./print.js";
 export * from "./printf.js";

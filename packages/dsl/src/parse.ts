@@ -418,10 +418,14 @@ class LineParser {
       return b.callKfunc(id, off);
     }
     if (this.ctx.labels.has(t.text)) return b.callSubprog(t.text);
-    // The verifier prints kernel functions as `call bpf_rcu_read_lock#75012`.
-    if (this.is("#") && !isHelper(t.text)) {
-      this.pos++;
-      return b.callKfunc(this.int(32, "BTF id"));
+    // The verifier prints kernel functions as `call bpf_rcu_read_lock#75012`;
+    // a name that is neither a helper nor a label is a kfunc by name.
+    if (!isHelper(t.text)) {
+      if (!this.accept("#")) return b.kfunc(t.text);
+      const col = this.col();
+      const btfId = this.int(32, "BTF id");
+      if (btfId <= 0) this.fail(`invalid BTF id ${btfId}`, col);
+      return b.kfunc(t.text, undefined, btfId);
     }
     let id: number;
     try {

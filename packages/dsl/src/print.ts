@@ -132,6 +132,11 @@ export function printForm(f: Form, insn: Instruction): string {
     case "call_subprog":
       return `call ${insn.target ?? `pc${rel(f.imm)}`}`;
     case "call_kfunc":
+      // By name: the verifier's spelling, `call bpf_iter_num_new#12345` once resolved.
+      if (insn.ksym !== undefined)
+        return insn.ksym.btfId === undefined
+          ? `call ${insn.ksym.name}`
+          : `call ${insn.ksym.name}#${insn.ksym.btfId}`;
       return f.off === 0 ? `call kfunc#${f.id}` : `call kfunc#${f.id},${f.off}`;
     case "exit":
       return "exit";

@@ -71,7 +71,7 @@ describe("parse", () => {
       ["r0 = 0\n  r1 = *(u64 *)(r1 +)", 2, 21, /expected a number/],
       ["r1 = r11", 1, 6, /invalid register r11/],
       ["if r1 == w2 goto +1", 1, 10, /mixed r and w/],
-      ["call foo", 1, 6, /unknown helper or label "foo"/],
+      ["call foo-", 1, 9, /unexpected|expected/],
       ["r1 += 0x100000000", 1, 7, /out of range/],
       ["w1 = *(u99 *)(r1 + 0)", 1, 8, /expected a size/],
       ["r1 = 5 @", 1, 8, /unexpected character "@"/],

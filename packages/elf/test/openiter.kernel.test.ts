@@ -1,0 +1,139 @@
+// Open-coded iterators and kfunc calls from the DSL: loops built with
+// openIterLoop / forRange, kfuncs named in text and resolved against the
+// running kernel's BTF (bindKsyms), loaded as SEC("syscall") programs and run
+// with PROG_TEST_RUN; and the kfunc calls of a clang object printed by name.
+import { loadKernelBtf } from "@ts-ebpf/btf";
+import { add, exit, forRange, kfunc, mov, openIterLoop, parse, print, program } from "@ts-ebpf/dsl";
+import { BpfProgLoadFlag, BpfProgType } from "@ts-ebpf/spec/constants";
+import { loadProgram } from "@ts-ebpf/syscall";
+import { describeKernel, skipWithoutFeature } from "@ts-ebpf/testing";
+import { expect, it } from "vitest";
+import { bindKsyms, parseCollection } from "../src/index.js";
+import { fixture } from "./fixtures.js";
+
+const btf = loadKernelBtf();
+const noIterNum = skipWithoutFeature(
+  "the bpf_iter_num kfuncs (first in 6.4)",
+  btf.findType("bpf_iter_num_new", "func") !== undefined,
+);
+const noIterTask = skipWithoutFeature(
+  "the open-coded task iterator (first in 6.7)",
+  btf.findType("bpf_iter_task_new", "func") !== undefined,
+);
+
+/** Loads a syscall program of DSL items (kfuncs bound to this kernel) and runs it once. */
+function run(items: Parameters<typeof program>[1]): number {
+  // Syscall programs load only as sleepable.
+  const spec = program(
+    {
+      type: BpfProgType.SYSCALL,
+      flags: BpfProgLoadFlag.SLEEPABLE,
+      license: "GPL",
+      name: "openiter",
+    },
+    items,
+  );
+  using prog = loadProgram({ ...spec, instructions: bindKsyms(spec.instructions, btf) });
+  return prog.testRun().retval;
+}
+
+it("a kfunc by name prints and parses back, unresolved and with its BTF id", () => {
+  const text = "call bpf_iter_num_new\ncall bpf_iter_num_next#12345\nexit";
+  const items = parse(text);
+  expect(items[0]).toEqual(kfunc("bpf_iter_num_new"));
+  expect(items[1]).toMatchObject({ imm: 12345, ksym: { name: "bpf_iter_num_next", btfId: 12345 } });
+  expect(
+    print(items)
+      .trim()
+      .split("\n")
+      .map((l) => l.trim()),
+  ).toEqual(text.split("\n"));
+});
+
+it("the clang object's kfunc calls print by name where llvm-objdump shows their relocations", () => {
+  const insns = parseCollection(fixture("externs")).programs.externs!.instructions;
+  const calls = print(insns)
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith("call bpf_iter"));
+  // llvm-objdump -dr: `call -0x1` + `R_BPF_64_32 bpf_iter_num_new` (and so on).
+  expect(calls).toEqual([
+    "call bpf_iter_num_new",
+    "call bpf_iter_num_next",
+    "call bpf_iter_num_next",
+    "call bpf_iter_num_destroy",
+  ]);
+});
+
+it("openIterLoop refuses exit in the body, r1 in the args and a misaligned state", () => {
+  expect(() => openIterLoop({ type: "num", stack: -8, label: "l", body: [exit()] })).toThrow(
+    /would skip bpf_iter_num_destroy/,
+  );
+  expect(() =>
+    openIterLoop({ type: "num", stack: -8, label: "l", args: [mov("r1", 0)], body: [] }),
+  ).toThrow(/set r1/);
+  expect(() => openIterLoop({ type: "num", stack: -12, label: "l", body: [] })).toThrow(/aligned/);
+  expect(() => openIterLoop({ type: "task", stack: -24, label: "l", body: [] })).toThrow(
+    /needs kernel types/,
+  );
+});
+
+describeKernel("open-coded iterators", () => {
+  it.skipIf(noIterNum)("forRange sums 0..9 [skips before 6.4]", () => {
+    const retval = run([
+      mov("r6", 0),
+      forRange("r7", 0, 10, { stack: -8, label: "i", body: [add("r6", "r7")] }),
+      mov("r0", "r6"),
+      exit(),
+    ]);
+    expect(retval).toBe(45);
+  });
+
+  it.skipIf(noIterNum)(
+    "nested loops count 3 x 4 passes; a break still destroys [skips before 6.4]",
+    () => {
+      const retval = run([
+        mov("r6", 0),
+        forRange("r7", 0, 3, {
+          stack: -8,
+          label: "outer",
+          body: forRange("r8", 0, 100, {
+            stack: -16,
+            label: "inner",
+            body: parse(`
+            if r8 >= 4 goto inner_end
+            r6 += 1`),
+          }),
+        }),
+        mov("r0", "r6"),
+        exit(),
+      ]);
+      expect(retval).toBe(12);
+    },
+  );
+
+  it.skipIf(noIterTask)(
+    "a task loop counts at least this process's threads [skips before 6.7]",
+    () => {
+      const { size } = btf.findType("bpf_iter_task", "struct")!;
+      const retval = run([
+        mov("r6", 0),
+        // A sleepable program walks tasks inside an RCU read section.
+        kfunc("bpf_rcu_read_lock"),
+        openIterLoop({
+          type: "task",
+          stack: -Math.ceil(size / 8) * 8,
+          label: "tasks",
+          kernelTypes: btf,
+          // bpf_iter_task_new(it, task = NULL, flags = BPF_TASK_ITER_ALL_PROCS)
+          args: [mov("r2", 0), mov("r3", 0)],
+          body: [add("r6", 1)],
+        }),
+        kfunc("bpf_rcu_read_unlock"),
+        mov("r0", "r6"),
+        exit(),
+      ]);
+      expect(retval).toBeGreaterThan(1);
+    },
+  );
+});
