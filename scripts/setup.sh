@@ -53,6 +53,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: warning: ${missing[*]} missing (as root on Debian, setup installs them); the addon build or tests needing them will fail" >&2
   fi
 fi
+# The least-privilege tests run the repository's code as uid 65534 (setpriv): a clone under
+# /root or a 0700 home cannot be read by that user, and those tests then fail.
+if [ "${1:-}" = "--test" ] && [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 &&
+  ! setpriv --reuid=65534 --regid=65534 --clear-groups test -r package.json 2>/dev/null; then
+  echo "setup: warning: uid 65534 cannot read $(pwd) (a parent directory is not searchable by others);" \
+    "the least-privilege tests will fail: clone under a world-searchable path such as /srv or /tmp" >&2
+fi
 if [ "${1:-}" = "--test" ] && [ "$(id -u)" = 0 ] && ! mountpoint -q /sys/fs/bpf 2>/dev/null; then
   mount -t bpf bpf /sys/fs/bpf || echo "setup: warning: could not mount bpffs" >&2
 fi
