@@ -84,6 +84,19 @@ interface Resolved {
   /** Field sizes for load-size adjustment (byte offset relos on memory instructions). */
   localSize?: number;
   targetSize?: number;
+  /**
+   * Whether a load/store may change size to the target's field size: both
+   * sides pointers or both unsigned integers (zero extension keeps the
+   * value), as libbpf allows; otherwise such an access is poisoned.
+   */
+  sizeAdjustable?: boolean;
+  /**
+   * Whether the instruction must hold the local value (libbpf's `validate`).
+   * False for a bitfield's relocations but its signedness: clang may encode a
+   * placeholder there (a bitfield's offset, size and shifts are ambiguous),
+   * and the relocation's value replaces it.
+   */
+  validate: boolean;
   reason?: string;
 }
 
@@ -235,8 +248,18 @@ function stepTypes(btf: Btf, typeId: number, access: number[]): number[] {
   return out;
 }
 
+interface FieldValue {
+  value: number;
+  /** Bytes a memory access of the field reads: undefined for bitfields (never resized). */
+  size: number | undefined;
+  /** Whether the field is a bitfield (its local value is not checked, but for signedness). */
+  bitfield: boolean;
+  /** What a resize needs: "ptr", "unsigned" (an unsigned integer) or "other". */
+  sizeClass: "ptr" | "unsigned" | "other";
+}
+
 /** libbpf's bpf_core_calc_field_relo for one spec. */
-function fieldValue(btf: Btf, spec: FieldSpec, kind: number): { value: number; size: number } {
+function fieldValue(btf: Btf, spec: FieldSpec, kind: number): FieldValue {
   const mt = btf.resolve(spec.type);
   const bitfield = spec.bitfieldSize > 0;
   let byteSize = mt.kind === "void" ? 0 : btf.sizeOf(mt);
@@ -250,26 +273,32 @@ function fieldValue(btf: Btf, spec: FieldSpec, kind: number): { value: number; s
       byteOff = Math.floor(spec.bitOffset / 8 / byteSize) * byteSize;
     }
   }
+  const signed =
+    (mt.kind === "int" && mt.signed) || ((mt.kind === "enum" || mt.kind === "enum64") && mt.signed);
+  const common = {
+    // libbpf leaves a bitfield's access size unset, so its load is never resized.
+    size: bitfield ? undefined : byteSize,
+    bitfield,
+    sizeClass:
+      mt.kind === "ptr"
+        ? ("ptr" as const)
+        : mt.kind === "int" && !mt.signed
+          ? ("unsigned" as const)
+          : ("other" as const),
+  };
   switch (kind) {
     case CoreReloKind.FIELD_BYTE_OFFSET:
-      return { value: byteOff, size: byteSize };
+      return { value: byteOff, ...common };
     case CoreReloKind.FIELD_BYTE_SIZE:
-      return { value: byteSize, size: byteSize };
+      return { value: byteSize, ...common };
     case CoreReloKind.FIELD_SIGNED:
-      return {
-        value:
-          (mt.kind === "int" && mt.signed) ||
-          ((mt.kind === "enum" || mt.kind === "enum64") && mt.signed)
-            ? 1
-            : 0,
-        size: byteSize,
-      };
+      return { value: signed ? 1 : 0, ...common };
     case CoreReloKind.FIELD_LSHIFT_U64:
-      return { value: 64 - (spec.bitOffset + bitSize - byteOff * 8), size: byteSize };
+      return { value: 64 - (spec.bitOffset + bitSize - byteOff * 8), ...common };
     case CoreReloKind.FIELD_RSHIFT_U64:
-      return { value: 64 - bitSize, size: byteSize };
+      return { value: 64 - bitSize, ...common };
     default:
-      return { value: 1, size: byteSize };
+      return { value: 1, ...common };
   }
 }
 
@@ -381,21 +410,27 @@ export function describeAccess(btf: Btf, rec: CoreRelocationRecord): string {
 export function resolveCore(rec: CoreRelocationRecord, local: Btf, target: Btf): Resolved {
   const access = parseAccess(rec.access);
   const kind = rec.kind;
-  if (kind === CoreReloKind.TYPE_ID_LOCAL) return { local: rec.typeId, target: rec.typeId };
+  if (kind === CoreReloKind.TYPE_ID_LOCAL)
+    return { local: rec.typeId, target: rec.typeId, validate: true };
   if (kind <= CoreReloKind.FIELD_RSHIFT_U64) {
     const { steps, field } = localSpec(local, rec.typeId, access);
     const localValue = fieldValue(local, field, kind);
+    // "We might disagree with compiler" (libbpf): a bitfield's offset, size and
+    // shifts in the instruction may be clang's placeholder; signedness is not.
+    const validate = !localValue.bitfield || kind === CoreReloKind.FIELD_SIGNED;
     const types = stepTypes(local, rec.typeId, access);
-    const results: { value: number; size: number }[] = [];
+    const results: FieldValue[] = [];
     for (const c of candidates(local, rec.typeId, target)) {
       const m = matchTarget(local, steps, access[0]!, target, c, types);
       if (m) results.push(fieldValue(target, m, kind));
     }
-    if (kind === CoreReloKind.FIELD_EXISTS) return { local: 1, target: results.length > 0 ? 1 : 0 };
+    if (kind === CoreReloKind.FIELD_EXISTS)
+      return { local: 1, target: results.length > 0 ? 1 : 0, validate: true };
     if (results.length === 0)
       return {
         local: localValue.value,
         target: undefined,
+        validate,
         reason: "no matching field in the kernel's BTF",
       };
     const first = results[0]!;
@@ -403,13 +438,23 @@ export function resolveCore(rec: CoreRelocationRecord, local: Btf, target: Btf):
       return {
         local: localValue.value,
         target: undefined,
+        validate,
         reason: `ambiguous: ${results.length} kernel types match with different results`,
       };
+    const localSize = kind === CoreReloKind.FIELD_BYTE_OFFSET ? (localValue.size ?? 0) : 0;
+    const targetSize = kind === CoreReloKind.FIELD_BYTE_OFFSET ? (first.size ?? 0) : 0;
     return {
       local: localValue.value,
       target: first.value,
-      localSize: localValue.size,
-      targetSize: first.size,
+      localSize,
+      targetSize,
+      sizeAdjustable:
+        localSize === targetSize ||
+        (localSize > 0 &&
+          targetSize > 0 &&
+          localValue.sizeClass !== "other" &&
+          localValue.sizeClass === first.sizeClass),
+      validate,
     };
   }
   if (kind === CoreReloKind.ENUMVAL_EXISTS || kind === CoreReloKind.ENUMVAL_VALUE) {
@@ -429,10 +474,15 @@ export function resolveCore(rec: CoreRelocationRecord, local: Btf, target: Btf):
       }
     }
     if (kind === CoreReloKind.ENUMVAL_EXISTS)
-      return { local: 1, target: found === undefined ? 0 : 1 };
+      return { local: 1, target: found === undefined ? 0 : 1, validate: true };
     return found === undefined
-      ? { local: v.value, target: undefined, reason: "no such enumerator in the kernel's BTF" }
-      : { local: v.value, target: found };
+      ? {
+          local: v.value,
+          target: undefined,
+          validate: true,
+          reason: "no such enumerator in the kernel's BTF",
+        }
+      : { local: v.value, target: found, validate: true };
   }
   // Type-based relocations.
   const cands = candidates(local, rec.typeId, target);
@@ -450,15 +500,25 @@ export function resolveCore(rec: CoreRelocationRecord, local: Btf, target: Btf):
   switch (kind) {
     case CoreReloKind.TYPE_EXISTS:
     case CoreReloKind.TYPE_MATCHES:
-      return { local: 1, target: matching.length > 0 ? 1 : 0 };
+      return { local: 1, target: matching.length > 0 ? 1 : 0, validate: true };
     case CoreReloKind.TYPE_ID_TARGET:
       return matching[0] === undefined
-        ? { local: rec.typeId, target: undefined, reason: "no such type in the kernel's BTF" }
-        : { local: rec.typeId, target: matching[0] };
+        ? {
+            local: rec.typeId,
+            target: undefined,
+            validate: true,
+            reason: "no such type in the kernel's BTF",
+          }
+        : { local: rec.typeId, target: matching[0], validate: true };
     case CoreReloKind.TYPE_SIZE:
       return matching[0] === undefined
-        ? { local: localSize, target: undefined, reason: "no such type in the kernel's BTF" }
-        : { local: localSize, target: target.sizeOf(matching[0]) };
+        ? {
+            local: localSize,
+            target: undefined,
+            validate: true,
+            reason: "no such type in the kernel's BTF",
+          }
+        : { local: localSize, target: target.sizeOf(matching[0]), validate: true };
     default:
       throw new ElfError(`unknown CO-RE relocation kind ${kind}`);
   }
@@ -550,19 +610,30 @@ export function applyCoreRelocations(
       // ALU / ALU64 with an immediate.
       if (opSource(insn.opcode) === Source.X)
         throw fail(`instruction ${at} is not an ALU with an immediate`);
-      if (insn.imm !== Number(r.local))
+      if (r.validate && insn.imm !== Number(r.local))
         throw fail(`instruction ${at} holds ${insn.imm}, expected the local value ${r.local}`);
       out.push({ ...plain, imm: Number(value) | 0 });
     } else if (cls === Class.LDX || cls === Class.ST || cls === Class.STX) {
       // Memory access: the offset is the field's byte offset.
       if (rec.kind !== CoreReloKind.FIELD_BYTE_OFFSET)
         throw fail(`instruction ${at} is a memory access, relocation kind is ${kindName}`);
-      if (insn.off !== Number(r.local))
+      if (r.validate && insn.off !== Number(r.local))
         throw fail(
           `instruction ${at} has offset ${insn.off}, expected the local offset ${r.local}`,
         );
       if (Number(value) > 0x7fff) throw fail(`offset ${value} does not fit an instruction`);
       let opcode = insn.opcode;
+      if (r.sizeAdjustable === false) {
+        // libbpf poisons a resized access of anything but pointers and unsigned integers.
+        poisoned.push({
+          insn: at,
+          access,
+          kind: kindName,
+          reason: `the field's size changed from ${r.localSize} to ${r.targetSize} bytes and it is not a pointer or an unsigned integer`,
+        });
+        out.push(POISON);
+        continue;
+      }
       // A field whose size changed: adjust the load/store size (libbpf does too).
       if (r.localSize !== undefined && r.targetSize !== undefined && r.localSize !== r.targetSize) {
         const size = SIZE_OF_BYTES[r.targetSize];

@@ -3,11 +3,24 @@
 import { type Btf, parseBtf } from "@ts-ebpf/btf";
 import { describe, expect, it } from "vitest";
 import { describeAccess } from "../src/core.js";
-import { CoreReloKind, parseBtfExt, parseElf, resolveCore } from "../src/index.js";
+import {
+  bindProgramSpec,
+  CoreRelocationError,
+  CoreReloKind,
+  type ElfProgramSpec,
+  POISON_HELPER,
+  parseBtfExt,
+  parseElf,
+  resolveCore,
+} from "../src/index.js";
 import { fixture } from "./fixtures.js";
 
-/** BTF: int (1), int[100] (2), u16 (3), struct task_struct { int pad[100]; short pid; int tgid; char flags:3 } (4). */
-function fakeKernel(): Btf {
+/**
+ * BTF: int (1), int[100] (2), short (3), struct task_struct { int pad[100];
+ * short pid:16; <tgid type> tgid; int flags:3 } (4), unsigned int (5),
+ * unsigned short (6). `tgidType` is tgid's type id (int by default).
+ */
+function fakeKernel(tgidType = 1): Btf {
   const strings = [
     "",
     "int",
@@ -18,6 +31,8 @@ function fakeKernel(): Btf {
     "tgid",
     "flags",
     "__ARRAY_SIZE_TYPE__",
+    "unsigned int",
+    "unsigned short",
   ];
   const off = new Map<string, number>();
   let len = 0;
@@ -37,8 +52,12 @@ function fakeKernel(): Btf {
   type("task_struct", 4, 4, 412, 1);
   words.push(off.get("pad")!, 2, 0);
   words.push(off.get("pid")!, 3, (16 << 24) | 3200); // kind_flag: bitfield size 16 at bit 3200
-  words.push(off.get("tgid")!, 1, 3232);
+  words.push(off.get("tgid")!, tgidType, 3232);
   words.push(off.get("flags")!, 1, (3 << 24) | 3267); // 3-bit field at bit 3267
+  type("unsigned int", 1, 0, 4);
+  words.push(32);
+  type("unsigned short", 1, 0, 2);
+  words.push(16);
   const types = new Uint8Array(words.length * 4);
   const tv = new DataView(types.buffer);
   words.forEach((w, i) => {
@@ -105,5 +124,100 @@ describe("CO-RE against another kernel layout", () => {
     expect(resolveCore(enumExists, local, kernel).target).toBe(0);
     const enumValue = records.find((r) => r.kind === CoreReloKind.ENUMVAL_VALUE)!;
     expect(resolveCore(enumValue, local, kernel)).toMatchObject({ target: undefined });
+  });
+});
+
+// libbpf's relo_core.c rules where it and the compiler disagree, each on a
+// hand-made instruction list (the object's types being fakeKernel's too).
+describe("CO-RE follows libbpf where the compiler disagrees", () => {
+  const LDX_W = 0x61; // r_dst = *(u32 *)(r_src + off)
+  const LSH64_K = 0x67; // r_dst <<= imm
+  const MOV64_K = 0xb7; // r_dst = imm
+  const EXIT = 0x95;
+  const TASK_STRUCT = 4;
+  const [TGID, FLAGS] = ["0:2", "0:3"];
+
+  function bind(
+    insns: { opcode: number; off?: number; imm?: number; access: string; kind: number }[],
+    localTypes: Btf,
+    kernel: Btf,
+  ) {
+    const program = {
+      name: "my_prog",
+      section: "iter/task",
+      localTypes,
+      instructions: [
+        ...insns.map(({ opcode, off = 0, imm = 0, access, kind }) => ({
+          opcode,
+          dst: 1,
+          src: 2,
+          off,
+          imm,
+          core: { typeId: TASK_STRUCT, access, kind },
+        })),
+        { opcode: EXIT, dst: 0, src: 0, off: 0, imm: 0 },
+      ],
+    } as unknown as ElfProgramSpec;
+    return bindProgramSpec(program, kernel);
+  }
+
+  it("a bitfield's byte offset replaces clang's placeholder offset (no local-offset check)", () => {
+    // flags:3 at bit 3267 of a 4-byte int: loaded from byte 408; clang may encode anything.
+    const bound = bind(
+      [{ opcode: LDX_W, off: 411, access: FLAGS, kind: CoreReloKind.FIELD_BYTE_OFFSET }],
+      fakeKernel(),
+      fakeKernel(),
+    );
+    expect(bound.poisoned).toEqual([]);
+    expect(bound.instructions[0]).toMatchObject({ opcode: LDX_W, off: 408 });
+  });
+
+  it("a plain field's offset is still checked against the local layout, naming the program", () => {
+    const bind404 = () =>
+      bind(
+        [{ opcode: LDX_W, off: 403, access: TGID, kind: CoreReloKind.FIELD_BYTE_OFFSET }],
+        fakeKernel(),
+        fakeKernel(),
+      );
+    expect(bind404).toThrow(CoreRelocationError);
+    expect(bind404).toThrow(
+      /^program my_prog: CO-RE relocation of struct task_struct\.tgid: byte_off .*expected the local offset 404/,
+    );
+  });
+
+  it("a bitfield's shifts replace the immediate; its signedness is still checked", () => {
+    const bound = bind(
+      [{ opcode: LSH64_K, imm: 0, access: FLAGS, kind: CoreReloKind.FIELD_LSHIFT_U64 }],
+      fakeKernel(),
+      fakeKernel(),
+    );
+    // 64 - (3267 + 3 - 408 * 8)
+    expect(bound.instructions[0]).toMatchObject({ imm: 58 });
+    expect(() =>
+      bind(
+        [{ opcode: MOV64_K, imm: 0, access: FLAGS, kind: CoreReloKind.FIELD_SIGNED }],
+        fakeKernel(),
+        fakeKernel(),
+      ),
+    ).toThrow(/signed .*expected the local value 1/);
+  });
+
+  it("a resized unsigned integer changes the load size; a resized signed one is poisoned", () => {
+    // Local tgid: unsigned int; kernel: unsigned short -> a 2-byte load at 404.
+    const unsigned = bind(
+      [{ opcode: LDX_W, off: 404, access: TGID, kind: CoreReloKind.FIELD_BYTE_OFFSET }],
+      fakeKernel(5),
+      fakeKernel(6),
+    );
+    expect(unsigned.poisoned).toEqual([]);
+    expect(unsigned.instructions[0]).toMatchObject({ opcode: 0x69, off: 404 }); // LDX H
+    // Local tgid: int; kernel: short -> libbpf refuses to resize (sign extension), poisons.
+    const signed = bind(
+      [{ opcode: LDX_W, off: 404, access: TGID, kind: CoreReloKind.FIELD_BYTE_OFFSET }],
+      fakeKernel(1),
+      fakeKernel(3),
+    );
+    expect(signed.poisoned).toMatchObject([{ insn: 0, access: "struct task_struct.tgid" }]);
+    expect(signed.instructions[0]).toMatchObject({ imm: POISON_HELPER });
   });
 });
