@@ -11,6 +11,7 @@ import {
 import { createServer, type Server } from "node:net";
 import { availableParallelism, tmpdir } from "node:os";
 import { basename, join } from "node:path";
+import { BpfMap } from "@ts-ebpf/syscall";
 import { describeKernel, skipWithoutFeature, skipWithoutTool } from "@ts-ebpf/testing";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -289,6 +290,45 @@ describeKernel("query()", () => {
     expect(leaf("frozen")).toBe("bool");
     expect(leaf("name")).toBe("string");
   });
+
+  /** A query per target with a BTF context: each loads and reads what the target's object holds. */
+  const TARGET_QUERIES: Record<string, Record<string, string>> = {
+    task_vma: { pid: "task.tgid", start: "vma.vm_start", end: "vma.vm_end" },
+    udp: { port: "sk.__sk_common.skc_num" },
+    unix: { family: "sk.__sk_common.skc_family" },
+    netlink: { portid: "sk.portid" },
+    bpf_map: { id: "map.id", name: "map.name", type: "map.map_type" },
+    bpf_prog: { id: "prog.aux.id", type: "prog.type" },
+    bpf_link: { id: "link.id", type: "link.type" },
+    cgroup: { id: "cgroup.kn.id", level: "cgroup.level" },
+    ksym: { name: "ksym.name", value: "ksym.value" },
+  };
+  for (const [target, select] of Object.entries(TARGET_QUERIES)) {
+    it.skipIf(lacksTarget(target) !== undefined)(`${target}: a query loads and reads`, async () => {
+      const rows = await iter.query(target, { select });
+      for (const row of rows.slice(0, 50)) expect(Object.keys(row)).toEqual(Object.keys(select));
+      if (target === "task_vma") {
+        const mine = rows.filter((r) => r.pid === process.pid);
+        expect(mine.length).toBeGreaterThan(0);
+        expect(mine.every((r) => (r.start as bigint) < (r.end as bigint))).toBe(true);
+      }
+      if (target === "bpf_map") {
+        using map = BpfMap.create({
+          type: 2,
+          keySize: 4,
+          valueSize: 4,
+          maxEntries: 1,
+          name: "query_probe",
+        });
+        const again = await iter.query(target, { select, where: 'name == "query_probe"' });
+        expect(again).toEqual([
+          { id: map.info().id, name: "query_probe", type: "BPF_MAP_TYPE_ARRAY" },
+        ]);
+      }
+      if (target === "ksym") expect(rows.some((r) => r.name === "bpf_seq_write")).toBe(true);
+      if (target === "unix") expect(rows.every((r) => r.family === 1)).toBe(true);
+    });
+  }
 
   it("task_file: fd, inode and bpf_d_path's path equal the process's own fds", async () => {
     const dir = mkdtempSync(join(tmpdir(), "query-"));

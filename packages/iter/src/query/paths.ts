@@ -49,6 +49,8 @@ export interface Leaf {
 /** Bytes a `char *` is read up to when the query does not say (with the NUL). */
 export const DEFAULT_STRING_LENGTH = 64;
 const MAX_DEPTH = 4;
+/** Bytes of a char array read at least (longer ones are cut there unless stringLength says more). */
+const LONG_CHAR_ARRAY = 128;
 /** Bytes of a path written by bpf_d_path (at least). */
 const DPATH_LENGTH = 128;
 
@@ -363,14 +365,9 @@ function leavesOf(
         elem.size === 1 &&
         (elem.char || /char/.test(describe(btf, t.type)))
       ) {
-        return [
-          {
-            ...base,
-            kind: "char",
-            len: t.nelems,
-            value: { type: "string", len: t.nelems, pointer: false },
-          },
-        ];
+        // A long array (ksym's 512-byte name) is read up to max(stringLength, 128) bytes.
+        const len = Math.min(t.nelems, Math.max(stringLength, LONG_CHAR_ARRAY));
+        return [{ ...base, kind: "char", len, value: { type: "string", len, pointer: false } }];
       }
       if ((elem.kind === "int" || elem.kind === "enum") && SCALAR_KIND[elem.size] && t.nelems > 0) {
         const signed = elem.kind === "int" ? elem.signed : elem.signed;

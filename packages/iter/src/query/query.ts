@@ -54,7 +54,10 @@ export interface QueryOptions<S extends QuerySelect> {
    * member wins: with `{ pid: "tgid" }`, `pid` in where is the tgid).
    */
   readonly where?: string | Predicate;
-  /** Bytes a `char *` is read up to, its NUL included (default 64). */
+  /**
+   * Bytes a `char *` is read up to, its NUL included (default 64); a char
+   * array longer than max(stringLength, 128) bytes is cut there too.
+   */
   readonly stringLength?: number;
   /** The target's parameters ({ pid }, { map }, ...). */
   readonly params?: IteratorParams;
