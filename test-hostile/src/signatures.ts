@@ -610,6 +610,7 @@ export const SIGNATURES: Record<string, Entry> = {
     ],
   },
   "dsl:openIterStateLayout": { args: ["str", "btf"] },
+  "dsl:kfuncCall": { args: ["btf", "str", "items"] },
   "dsl:forRange": {
     args: ["str", "any", "any", { obj: { stack: "int", label: "name", body: "items" } }],
   },

@@ -145,3 +145,51 @@ export function forRange(
     body: [ldx("u32", value, "r0", 0), ...o.body],
   });
 }
+
+const ARG_REGS = ["r1", "r2", "r3", "r4", "r5"] as const;
+
+/**
+ * A kfunc call with its arguments moved into r1..r5, checked against the
+ * kfunc's FUNC_PROTO in `kernelTypes` before anything loads: the argument
+ * count, and the kind of each (a pointer parameter takes a register or 0 for
+ * NULL; a scalar one a register or a number; a struct by value nothing). The
+ * call carries the FUNC's BTF id already. A register argument must not be
+ * one an earlier argument's move overwrote.
+ */
+export function kfuncCall(kernelTypes: Btf, name: string, args: readonly RegOrImm[]): Item[] {
+  if (typeof (kernelTypes as Partial<Btf> | undefined)?.findType !== "function")
+    throw new TypeError("kernelTypes must be a Btf (e.g. loadKernelBtf())");
+  if (typeof name !== "string") throw new TypeError("name must be a string");
+  if (!Array.isArray(args)) throw new TypeError("args must be an array of registers and numbers");
+  const func = kernelTypes.findType(name, "func");
+  if (func === undefined) throw new DslError(`kfunc ${name} is not in these kernel types`);
+  const proto = kernelTypes.type(func.type);
+  if (proto.kind !== "func_proto") throw new DslError(`kfunc ${name} has no FUNC_PROTO`);
+  const params = proto.params.filter((p) => p.type !== 0);
+  const describe = () =>
+    params.map((p) => `${p.name || "?"}: ${kernelTypes.resolve(p.type).kind}`).join(", ");
+  if (args.length !== params.length)
+    throw new DslError(
+      `kfunc ${name} takes ${params.length} argument${params.length === 1 ? "" : "s"} (${describe()}), got ${args.length}`,
+    );
+  const out: Item[] = [];
+  args.forEach((arg, i) => {
+    const kind = kernelTypes.resolve(params[i]!.type).kind;
+    const what = `kfunc ${name} argument ${i + 1} (${params[i]!.name || "?"}: ${kind})`;
+    if (kind === "struct" || kind === "union")
+      throw new DslError(`${what}: a struct passed by value cannot be an argument`);
+    if (typeof arg === "number") {
+      if (kind === "ptr" && arg !== 0)
+        throw new DslError(`${what}: a pointer takes a register or 0 (NULL), not ${arg}`);
+    } else {
+      const n = Number(/^r(\d+)$/.exec(String(arg))?.[1] ?? Number.NaN);
+      if (n >= 1 && n <= i)
+        throw new DslError(
+          `${what}: ${arg} was overwritten by argument ${n}'s move; use another register`,
+        );
+    }
+    if (arg !== ARG_REGS[i]) out.push(mov(ARG_REGS[i]!, arg));
+  });
+  out.push(kfunc(name, undefined, func.id));
+  return out;
+}

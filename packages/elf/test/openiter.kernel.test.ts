@@ -3,7 +3,18 @@
 // running kernel's BTF (bindKsyms), loaded as SEC("syscall") programs and run
 // with PROG_TEST_RUN; and the kfunc calls of a clang object printed by name.
 import { loadKernelBtf } from "@ts-ebpf/btf";
-import { add, exit, forRange, kfunc, mov, openIterLoop, parse, print, program } from "@ts-ebpf/dsl";
+import {
+  add,
+  exit,
+  forRange,
+  kfunc,
+  kfuncCall,
+  mov,
+  openIterLoop,
+  parse,
+  print,
+  program,
+} from "@ts-ebpf/dsl";
 import { BpfProgLoadFlag, BpfProgType } from "@ts-ebpf/spec/constants";
 import { loadProgram } from "@ts-ebpf/syscall";
 import { describeKernel, skipWithoutFeature } from "@ts-ebpf/testing";
@@ -77,6 +88,28 @@ it("openIterLoop refuses exit in the body, r1 in the args and a misaligned state
     /needs kernel types/,
   );
 });
+
+it.skipIf(noIterNum)(
+  "kfuncCall checks arguments against the FUNC_PROTO before load [skips before 6.4]",
+  () => {
+    expect(() => kfuncCall(btf, "bpf_iter_num_new", ["r1", 0])).toThrow(
+      /bpf_iter_num_new takes 3 arguments \(it: ptr, start: int, end: int\), got 2/,
+    );
+    expect(() => kfuncCall(btf, "bpf_iter_num_new", [8, 0, 10])).toThrow(
+      /argument 1 \(it: ptr\): a pointer takes a register or 0/,
+    );
+    expect(() => kfuncCall(btf, "bpf_iter_num_new", ["r6", "r1", 10])).toThrow(/overwritten/);
+    expect(() => kfuncCall(btf, "ts_ebpf_no_such_kfunc", [])).toThrow(/not in these kernel types/);
+    const items = kfuncCall(btf, "bpf_iter_num_new", ["r6", 0, "r7"]);
+    const id = btf.findType("bpf_iter_num_new", "func")!.id;
+    expect(
+      print(items)
+        .trim()
+        .split("\n")
+        .map((l) => l.trim()),
+    ).toEqual(["r1 = r6", "r2 = 0x0", "r3 = r7", `call bpf_iter_num_new#${id}`]);
+  },
+);
 
 describeKernel("open-coded iterators", () => {
   it.skipIf(noIterNum)("forRange sums 0..9 [skips before 6.4]", () => {
