@@ -567,6 +567,7 @@ export const SIGNATURES: Record<string, Entry> = {
   "dsl:packetLoadOpcode": { args: ["sizeName", "bool"] },
   "dsl:referenceProblem": { args: ["any", "insn"] },
   "dsl:takesMap": { args: ["any"] },
+  "dsl:takesKsym": { args: ["any"] },
   "dsl:takesTarget": { args: ["any"] },
   "dsl:withOpSize": { args: ["int", "int"] },
   "dsl:mapReferences": { args: ["items"] },
