@@ -103,14 +103,18 @@ function nodeBinary(
  * file with the guests' configuration, transforming each module once), so the
  * guests skip that work. A failure only costs the guests the time.
  */
-function warmModuleCache(filter: string | undefined, log: (m: string) => void): void {
+function warmModuleCache(
+  filter: string | undefined,
+  moduleCache: string,
+  log: (m: string) => void,
+): void {
   const t0 = Date.now();
   const packages = kernelTestPackages(repoRoot, filter);
   if (packages.length === 0) return;
   const dir = mkdtempSync(join(tmpdir(), "test-vm-warm-"));
   try {
     const config = join(dir, "ts-ebpf-vm.vitest.config.mjs");
-    writeFileSync(config, vitestConfigText(repoRoot, packages));
+    writeFileSync(config, vitestConfigText(repoRoot, packages, moduleCache));
     const r = spawnSync(
       process.execPath,
       [vitestEntry(repoRoot), "list", `--config=${config}`, ...packages.flatMap((p) => p.files)],
@@ -126,7 +130,7 @@ function warmModuleCache(filter: string | undefined, log: (m: string) => void): 
       r.status === 0
         ? "filled"
         : `could not fill it (vitest list exited with ${r.status ?? r.signal}: ${(r.stderr ?? "").trim().split("\n").slice(-2).join(" ")})`;
-    log(`module cache (${moduleCacheDir(repoRoot)}): ${outcome} in ${seconds(Date.now() - t0)}`);
+    log(`module cache (${moduleCache}): ${outcome} in ${seconds(Date.now() - t0)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -299,6 +303,8 @@ async function main(): Promise<number> {
   );
 
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  // Set once the host has filled it, before the test guests boot (exec and shell guests have none).
+  let moduleCache: string | undefined;
   const configFor = (kernel: PreparedKernel): GuestConfig => {
     const c: GuestConfig = {
       kernel: kernel.entry.name,
@@ -308,6 +314,7 @@ async function main(): Promise<number> {
     };
     if (values.filter !== undefined) c.filter = values.filter;
     if (values["no-isolate"]) c.noIsolate = true;
+    if (moduleCache !== undefined && existsSync(moduleCache)) c.moduleCache = moduleCache;
     if (selfTest !== undefined) c.selfTest = selfTest as NonNullable<GuestConfig["selfTest"]>;
     return c;
   };
@@ -353,7 +360,10 @@ async function main(): Promise<number> {
   if (values.publish && (values.filter !== undefined || selfTest !== undefined)) {
     fail("--publish needs the whole run (no --filter, no --self-test)");
   }
-  if (selfTest === undefined) warmModuleCache(values.filter, (m) => console.log(`test-vm: ${m}`));
+  moduleCache = moduleCacheDir(repoRoot, `${stamp}-${process.pid}`);
+  if (selfTest === undefined) {
+    warmModuleCache(values.filter, moduleCache, (m) => console.log(`test-vm: ${m}`));
+  }
   const summaries: KernelSummary[] = [];
   const columns = new Map<string, ReturnType<typeof matrixColumn>>();
   const queue = [...prepared];
@@ -386,6 +396,7 @@ async function main(): Promise<number> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(jobs, prepared.length) }, worker));
+  if (moduleCache !== undefined) rmSync(moduleCache, { recursive: true, force: true });
   summaries.sort(
     (a, b) =>
       prepared.findIndex((p) => p.kernel.entry.name === a.kernel) -

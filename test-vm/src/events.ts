@@ -28,6 +28,8 @@ export interface GuestConfig {
    * import of its module graph, 40-50 s per file on a loaded host.
    */
   noIsolate?: boolean;
+  /** This run's vitest module cache, filled by the host (absent: none). */
+  moduleCache?: string;
   /** Run the harness's own fixture instead of the repository's tests. */
   selfTest?: "pass" | "fail" | "hang";
   /** Run the tutorials' test script when it exists. */

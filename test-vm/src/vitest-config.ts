@@ -8,9 +8,14 @@ import { existsSync } from "node:fs";
 import { join, relative } from "node:path";
 import { kernelTestFiles, workspaceDirs } from "./discover.js";
 
-/** Where the module cache lives: under test-vm/.cache, which the guests see read-only. */
-export const moduleCacheDir = (repo: string): string =>
-  join(repo, "test-vm", ".cache", "vitest-modules");
+/**
+ * Where one run's module cache lives: under test-vm/.cache, which the guests
+ * see read-only. One directory per run: another run's warm-up (or vitest
+ * clearing its cache when the lockfile changes) must not rewrite files a
+ * guest is reading over 9p.
+ */
+export const moduleCacheDir = (repo: string, run: string): string =>
+  join(repo, "test-vm", ".cache", "vitest-modules", run);
 
 export interface TestPackage {
   dir: string;
@@ -41,12 +46,18 @@ function project(repo: string, dir: string): string | { test: { root: string; na
 }
 
 /** The text of the config file: each package a project, with the shared module cache. */
-export function vitestConfigText(repo: string, packages: TestPackage[]): string {
+export function vitestConfigText(
+  repo: string,
+  packages: TestPackage[],
+  moduleCache: string | undefined,
+): string {
   const config = {
     test: {
       root: repo,
       projects: packages.map((p) => project(repo, p.dir)),
-      experimental: { fsModuleCache: true, fsModuleCachePath: moduleCacheDir(repo) },
+      ...(moduleCache
+        ? { experimental: { fsModuleCache: true, fsModuleCachePath: moduleCache } }
+        : {}),
     },
   };
   return `export default ${JSON.stringify(config)};\n`;

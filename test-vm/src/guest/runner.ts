@@ -67,6 +67,8 @@ function runStep(
  * project (its own config, global setup and timeouts). Returns the files the
  * reporter saw finish and whether the run reached its end.
  */
+let moduleCache: string | undefined;
+
 async function runPhase(
   name: string,
   packages: { dir: string; files: string[] }[],
@@ -77,7 +79,7 @@ async function runPhase(
   emit({ ev: "phase", name });
   const configPath = "/tmp/ts-ebpf-vm.vitest.config.mjs";
   const reportedPath = "/tmp/ts-ebpf-vm.reported";
-  writeFileSync(configPath, vitestConfigText(repo, packages));
+  writeFileSync(configPath, vitestConfigText(repo, packages, moduleCache));
   rmSync(reportedPath, { force: true });
   const args = [
     vitestEntry(repo),
@@ -111,6 +113,7 @@ async function runPhase(
 }
 
 async function main(config: GuestConfig): Promise<void> {
+  moduleCache = config.moduleCache;
   const started = Date.now();
   let packages: { dir: string; files: string[] }[];
   if (config.selfTest) {
