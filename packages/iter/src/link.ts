@@ -9,6 +9,7 @@ import {
   BpfAttachType,
   BpfCgroupIterOrder,
   BpfLinkTypeName,
+  BpfProgLoadFlag,
   BpfProgType,
   BpfProgTypeName,
   iterFuncName,
@@ -223,12 +224,29 @@ function loadFor(
   return { prog: program };
 }
 
-function linkError(err: unknown, target: string, params: LinkParams): unknown {
+function linkError(
+  err: unknown,
+  target: string,
+  params: LinkParams,
+  sleepable: boolean | undefined,
+): unknown {
   if (!(err instanceof BpfError)) return err;
   if (params.kind === "map" && err.code === "EINVAL") {
+    // The kernel takes sleepable programs only on targets that can reschedule
+    // (task, task_file...), never on map-element ones: that EINVAL is not the map's fault.
+    if (sleepable)
+      return new IteratorError(
+        `the kernel refused the sleepable program for the ${target} iterator (BPF_LINK_CREATE: EINVAL): ` +
+          "the kernel refuses sleepable programs on hash-map (and other map-element) iterators; " +
+          "load the program without BPF_F_SLEEPABLE (an iter/ section, not iter.s/)",
+        { cause: err },
+      );
     return new IteratorError(
       `the kernel refused the map for the ${target} iterator (BPF_LINK_CREATE: EINVAL): ` +
-        "this map type cannot be iterated by this target",
+        "this map type cannot be iterated by this target" +
+        (sleepable === undefined
+          ? " (or the program is sleepable: the kernel refuses sleepable programs on map-element iterators)"
+          : ""),
       { cause: err },
     );
   }
@@ -271,7 +289,11 @@ export function createIterator(
     link = attachIterator(prog instanceof Program ? prog : prog.fd, iterParams);
   } catch (err) {
     owned?.close();
-    throw linkError(err, target, linkParams);
+    // Whether the program is sleepable is known from a spec only (bpf_prog_info does not say).
+    const sleepable = isSpec(source)
+      ? ((source.flags ?? 0) & BpfProgLoadFlag.SLEEPABLE) !== 0
+      : undefined;
+    throw linkError(err, target, linkParams, sleepable);
   }
   return newIteratorLink(link, target, prog, owned);
 }

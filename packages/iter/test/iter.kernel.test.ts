@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { loadKernelBtf } from "@ts-ebpf/btf";
-import { BpfMapType } from "@ts-ebpf/spec/constants";
+import { BpfMapType, BpfProgLoadFlag } from "@ts-ebpf/spec/constants";
 import { BpfError, BpfMap, codecs, loadProgram, openIteratorFd } from "@ts-ebpf/syscall";
 import { describeKernel } from "@ts-ebpf/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -317,6 +317,32 @@ describeKernel("kernel error paths", () => {
       expect(err).toBeInstanceOf(IteratorError);
       expect(String(err)).toMatch(/refused the map .*EINVAL/);
       expect((err as Error).cause).toBeInstanceOf(BpfError);
+      expect(((err as Error).cause as BpfError).code).toBe("EINVAL");
+    },
+  );
+
+  it.skipIf(mapElem.skip)(
+    `a sleepable program on a hash-map iterator: the kernel's refusal says so ${mapElem.note}`,
+    () => {
+      using hash = BpfMap.create({
+        type: BpfMapType.HASH,
+        keySize: 4,
+        valueSize: 4,
+        maxEntries: 4,
+        name: "iter_sleepable",
+      });
+      const prog = {
+        ...lineProgram("bpf_map_elem", "key", "elem\n"),
+        flags: BpfProgLoadFlag.SLEEPABLE,
+      };
+      let err: unknown;
+      try {
+        createIterator(prog, "bpf_map_elem", { map: hash }).close();
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(IteratorError);
+      expect(String(err)).toMatch(/refuses sleepable programs on hash-map/);
       expect(((err as Error).cause as BpfError).code).toBe("EINVAL");
     },
   );
