@@ -812,6 +812,7 @@ export const SIGNATURES: Record<string, Entry> = {
   "iter:ipv6Routes": { args: [netnsOptions], resetCaches: true, runs: 0.3 },
   "iter:iteratorProgramSpec": { args: ["spec", "target", "btf"] },
   "iter:iteratorSpec": { args: ["btf", "target", "items", "name"] },
+  "iter:writeRecordAndExit": { args: ["off", "size", "label"] },
   "iter:kmemCaches": { args: [readerOptions], resetCaches: true, runs: 0.3 },
   "iter:ksyms": { args: [readerOptions], resetCaches: true, runs: 0.2 },
   "iter:loadIteratorProgram": { args: ["spec", "target", "btf"], runs: 0.5 },

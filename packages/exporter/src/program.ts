@@ -12,7 +12,6 @@ import {
   add,
   and,
   call,
-  exit,
   type Item,
   ja,
   jeq,
@@ -31,7 +30,7 @@ import {
   stx,
   sub,
 } from "@ts-ebpf/dsl";
-import { iteratorSpec } from "@ts-ebpf/iter";
+import { iteratorSpec, writeRecordAndExit } from "@ts-ebpf/iter";
 import type { ProgramSpec } from "@ts-ebpf/spec";
 
 /** Most fd-table words (64 fds each) counted per process: 65,536 fds. */
@@ -383,15 +382,7 @@ export function processProgram(btf: Btf, options: ProcessProgramOptions = {}): P
     ja("loop"),
     label("counted"),
     stx("u32", "r10", base + fds, "r9"),
-    label("emit"),
-    mov("r1", "r7"),
-    mov("r2", "r10"),
-    add("r2", base),
-    mov("r3", size),
-    call("seq_write"),
-    label("out"),
-    mov("r0", 0),
-    exit(),
+    ...writeRecordAndExit(base, size, "emit"),
   );
   return {
     spec: iteratorSpec(btf, "task", body, "bpf_iter_procs"),

@@ -559,30 +559,10 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
     const release = this.#claim(name);
     try {
       if (this.#eof) return Buffer.alloc(0);
-      let buf = startBuffer(this.chunkSize, options);
-      let used = 0;
-      for (;;) {
-        if (options.into && buf.length === used) {
-          // A given buffer, full: one read aside tells the end (the usual
-          // case: nothing more) from an output that needs a bigger buffer.
-          const aside = Buffer.allocUnsafe(Math.min(this.chunkSize, 1 << 16));
-          const n = await this.#readOnce(aside, 0, aside.length);
-          if (n === 0) break;
-          buf = grow(buf, used, this.chunkSize + n);
-          aside.copy(buf, used, 0, n);
-          used += n;
-          continue;
-        }
-        // A given buffer is filled to its end (shorter reads) before it is left.
-        if (!options.into && buf.length - used < this.chunkSize) {
-          buf = grow(buf, used, this.chunkSize);
-        }
-        const n = await this.#readOnce(buf, used, Math.min(this.chunkSize, buf.length - used));
-        if (n === 0) break;
-        used += n;
-      }
+      const out = new ReadAllOutput(this.chunkSize, options);
+      while (out.took(await this.#readOnce(out.target(), out.offset, out.length)));
       this.#atEof();
-      return options.into ? buf.subarray(0, used) : fitted(buf, used);
+      return out.result();
     } finally {
       release();
     }
@@ -635,30 +615,10 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
     const release = this.#claim(name);
     try {
       if (this.#eof) return Buffer.alloc(0);
-      let buf = startBuffer(this.chunkSize, options);
-      let used = 0;
-      for (;;) {
-        if (options.into && buf.length === used) {
-          // A given buffer, full: one read aside tells the end (the usual
-          // case: nothing more) from an output that needs a bigger buffer.
-          const aside = Buffer.allocUnsafe(Math.min(this.chunkSize, 1 << 16));
-          const n = this.#readOnceSync(aside, 0, aside.length);
-          if (n === 0) break;
-          buf = grow(buf, used, this.chunkSize + n);
-          aside.copy(buf, used, 0, n);
-          used += n;
-          continue;
-        }
-        // A given buffer is filled to its end (shorter reads) before it is left.
-        if (!options.into && buf.length - used < this.chunkSize) {
-          buf = grow(buf, used, this.chunkSize);
-        }
-        const n = this.#readOnceSync(buf, used, Math.min(this.chunkSize, buf.length - used));
-        if (n === 0) break;
-        used += n;
-      }
+      const out = new ReadAllOutput(this.chunkSize, options);
+      while (out.took(this.#readOnceSync(out.target(), out.offset, out.length)));
       this.#atEof();
-      return options.into ? buf.subarray(0, used) : fitted(buf, used);
+      return out.result();
     } finally {
       release();
     }
@@ -838,6 +798,66 @@ function initialBuffer(chunkSize: number, sizeHint: number | undefined): Buffer 
 }
 
 /** `options.into` as a Buffer (the same memory), else a new buffer sized by the hint. */
+/**
+ * The growing output of readAll() and readAllSync(), shared so the async and
+ * the sync loop are the same steps: `target()` says where the next read goes
+ * (`offset`, `length`), `took(n)` records what it brought and says whether
+ * to read again, `result()` is the output.
+ */
+class ReadAllOutput {
+  #buf: Buffer;
+  #used = 0;
+  /** A read aside, when a given buffer is full (see target()). */
+  #aside: Buffer | null = null;
+  readonly #chunkSize: number;
+  readonly #into: boolean;
+  offset = 0;
+  length = 0;
+
+  constructor(chunkSize: number, options: ReadAllOptions) {
+    this.#buf = startBuffer(chunkSize, options); // checks the options first
+    this.#chunkSize = chunkSize;
+    this.#into = options.into !== undefined;
+  }
+
+  target(): Buffer {
+    const buf = this.#buf;
+    const used = this.#used;
+    if (this.#into && buf.length === used) {
+      // A given buffer, full: one read aside tells the end (the usual
+      // case: nothing more) from an output that needs a bigger buffer.
+      const aside = Buffer.allocUnsafe(Math.min(this.#chunkSize, 1 << 16));
+      this.#aside = aside;
+      this.offset = 0;
+      this.length = aside.length;
+      return aside;
+    }
+    // A given buffer is filled to its end (shorter reads) before it is left.
+    if (!this.#into && buf.length - used < this.#chunkSize) {
+      this.#buf = grow(buf, used, this.#chunkSize);
+    }
+    this.offset = used;
+    this.length = Math.min(this.#chunkSize, this.#buf.length - used);
+    return this.#buf;
+  }
+
+  took(n: number): boolean {
+    if (n === 0) return false;
+    const aside = this.#aside;
+    if (aside !== null) {
+      this.#aside = null;
+      this.#buf = grow(this.#buf, this.#used, this.#chunkSize + n);
+      aside.copy(this.#buf, this.#used, 0, n);
+    }
+    this.#used += n;
+    return true;
+  }
+
+  result(): Buffer {
+    return this.#into ? this.#buf.subarray(0, this.#used) : fitted(this.#buf, this.#used);
+  }
+}
+
 function startBuffer(chunkSize: number, options: ReadAllOptions): Buffer {
   if (typeof options !== "object" || options === null) {
     throw new TypeError("readAll options must be an object");

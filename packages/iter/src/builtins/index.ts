@@ -54,6 +54,7 @@ export {
   type FieldKind,
   iteratorSpec,
   type RecordProgram,
+  writeRecordAndExit,
 } from "./record.js";
 
 /** Closes the cached programs and links of the built-ins (they are reloaded on next use). */

@@ -323,8 +323,35 @@ export function compileRecord<T = Record<string, unknown>>(
   if (options.filter) {
     body.push(label("filter"), ...options.filter((name) => base + layout.offsetOf(name)));
   }
-  body.push(
-    label("write"),
+  body.push(...writeRecordAndExit(base, size));
+  const assembled = assemble(body);
+  return {
+    spec: specOf(btf, target, assembled.instructions, name),
+    layout,
+    missing,
+    marks: assembled.labels,
+  };
+}
+
+/**
+ * The end of a record program: at `writeLabel`, bpf_seq_write of the `size`
+ * bytes at r10+`base` to the seq_file in r7 (where the record programs keep
+ * it); at "out" (a skipped object jumps there), return 0.
+ */
+export function writeRecordAndExit(base: number, size: number, writeLabel = "write"): Item[] {
+  if (!Number.isInteger(base) || base < -512 || base >= 0) {
+    throw new RangeError(`base must be a stack offset in [-512, 0), got ${String(base)}`);
+  }
+  if (!Number.isInteger(size) || size <= 0 || base + size > 0) {
+    throw new RangeError(
+      `size must be 1..${-base} bytes (the record from base to r10), got ${String(size)}`,
+    );
+  }
+  if (typeof writeLabel !== "string" || writeLabel === "" || writeLabel === "out") {
+    throw new TypeError('writeLabel must be a label name other than "out"');
+  }
+  return [
+    label(writeLabel),
     mov("r1", "r7"),
     mov("r2", "r10"),
     add("r2", base),
@@ -333,14 +360,7 @@ export function compileRecord<T = Record<string, unknown>>(
     label("out"),
     mov("r0", 0),
     exit(),
-  );
-  const assembled = assemble(body);
-  return {
-    spec: specOf(btf, target, assembled.instructions, name),
-    layout,
-    missing,
-    marks: assembled.labels,
-  };
+  ];
 }
 
 /** ProgramSpec of an iterator program for `target` (tracing, BPF_TRACE_ITER, GPL helpers). */
