@@ -453,14 +453,7 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
         return this.#progress(this.#signal ? await this.#raceAbort(op) : await op);
       } catch (err) {
         if (err instanceof IteratorAbortError) throw err;
-        const code = errnoCode(err);
-        if (code === "EAGAIN") {
-          this.#retryEagain();
-          continue;
-        }
-        if (code === "EINTR") continue;
-        this.close();
-        throw this.#mapError(err);
+        this.#retryOrThrow(err);
       }
     }
   }
@@ -489,16 +482,24 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
       try {
         return this.#progress(this.#io.readSync(this.#fds.own, buf, offset, length));
       } catch (err) {
-        const code = errnoCode(err);
-        if (code === "EAGAIN") {
-          this.#retryEagain();
-          continue;
-        }
-        if (code === "EINTR") continue;
-        this.close();
-        throw this.#mapError(err);
+        this.#retryOrThrow(err);
       }
     }
+  }
+
+  /**
+   * After a failed read(2): returns when the read is to be tried again
+   * (EAGAIN, counted by #retryEagain; EINTR), else closes and throws.
+   */
+  #retryOrThrow(err: unknown): void {
+    const code = errnoCode(err);
+    if (code === "EAGAIN") {
+      this.#retryEagain();
+      return;
+    }
+    if (code === "EINTR") return;
+    this.close();
+    throw this.#mapError(err);
   }
 
   #atEof(): void {

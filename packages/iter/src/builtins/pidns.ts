@@ -18,28 +18,14 @@ import {
   statSync,
 } from "node:fs";
 import { type Btf, loadKernelBtf, struct, u32 } from "@ts-ebpf/btf";
-import {
-  add,
-  call,
-  exit,
-  type Item,
-  jeq,
-  jlt,
-  jne,
-  jne32,
-  label,
-  ldx,
-  mov,
-  st,
-  stx,
-} from "@ts-ebpf/dsl";
+import { add, call, type Item, jeq, jlt, jne, jne32, label, ldx, mov, st, stx } from "@ts-ebpf/dsl";
 import type { Program } from "@ts-ebpf/syscall";
 import { IteratorError } from "../errors.js";
 import { createIterator, loadIteratorProgram } from "../link.js";
 import { consumeOwnReader } from "../owned-fd.js";
 import type { ReaderOptions } from "../reader.js";
 import { NS_OPEN_FLAGS } from "./namespaces.js";
-import { iteratorSpec } from "./record.js";
+import { iteratorSpec, writeRecordAndExit } from "./record.js";
 
 /** A pid namespace: a pid (its pid namespace) or a path (/proc/<pid>/ns/pid, a bind mount). */
 export type PidnsSelector = number | string;
@@ -215,15 +201,7 @@ function programBody(o: Offsets, level: number, inode: number): Item[] {
     jeq("r9", 0, "no_parent"),
     ldx("u64", "r9", "r9", o.signalTgidPid),
     ...nrAt(o, level, inode, layout.offsetOf("nsPpid"), "ppid"),
-    label("no_parent"),
-    mov("r1", "r7"),
-    mov("r2", "r10"),
-    add("r2", RECORD),
-    mov("r3", 16),
-    call("seq_write"),
-    label("out"),
-    mov("r0", 0),
-    exit(),
+    ...writeRecordAndExit(RECORD, 16, "no_parent"),
   ];
 }
 
