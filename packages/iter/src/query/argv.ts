@@ -7,7 +7,6 @@ import { type Btf, loadKernelBtf } from "@ts-ebpf/btf";
 import {
   add,
   call,
-  exit,
   type Item,
   ja,
   jeq,
@@ -23,7 +22,7 @@ import {
 } from "@ts-ebpf/dsl";
 import { BpfProgLoadFlag } from "@ts-ebpf/spec/constants";
 import type { Program } from "@ts-ebpf/syscall";
-import { iteratorSpec } from "../builtins/record.js";
+import { iteratorSpec, writeRecordAndExit } from "../builtins/record.js";
 import { createIterator, loadIteratorProgram } from "../link.js";
 import { consumeOwnReader } from "../owned-fd.js";
 import { QueryError } from "./errors.js";
@@ -98,15 +97,7 @@ function argvProgram(btf: Btf, which: "argv" | "env", max: number): Item[] {
     mov("r4", "r8"),
     mov("r5", 0),
     call("copy_from_user_task"),
-    label("write"),
-    mov("r1", "r7"),
-    mov("r2", "r10"),
-    add("r2", base),
-    mov("r3", size),
-    call("seq_write"),
-    label("out"),
-    mov("r0", 0),
-    exit(),
+    ...writeRecordAndExit(base, size),
   ];
   return body;
 }
