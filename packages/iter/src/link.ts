@@ -143,6 +143,15 @@ export function loadIteratorProgram(spec: ProgramSpec, target: string, btf?: Btf
  * program attaches to the FUNC bpf_iter_<target> of vmlinux BTF.
  */
 export function loadedProgramTarget(program: ProgramFdOwner, btf: Btf = loadKernelBtf()): string {
+  return loadedTarget(program, btf, undefined);
+}
+
+/**
+ * loadedProgramTarget(), except that where the kernel cannot say what a program
+ * was verified for (bpf_prog_info has no attach_btf_id before 5.11) it answers
+ * `unknown` once the fd is known to be a TRACING program.
+ */
+function loadedTarget(program: ProgramFdOwner, btf: Btf, unknown: string | undefined): string {
   let info: ReturnType<typeof progInfo>;
   if (program instanceof Program) {
     // From the handle's private fd: never through a method of the object,
@@ -172,6 +181,7 @@ export function loadedProgramTarget(program: ProgramFdOwner, btf: Btf = loadKern
       `${what} is a ${type} program, not an iterator program (TRACING, loaded for BPF_TRACE_ITER)`,
     );
   }
+  if (unknown !== undefined && info.attachBtfId === 0 && !reportsAttachBtfId(btf)) return unknown;
   let attachedTo: string | undefined;
   try {
     const t = btf.type(info.attachBtfId);
@@ -200,9 +210,9 @@ function reportsAttachBtfId(btf: Btf): boolean {
 
 /** Refuses a loaded program verified for another target (the kernel would take it as its own target). */
 function checkLoadedFor(program: ProgramFdOwner, target: string, btf?: Btf): void {
-  // Before 5.11 there is nothing to check against: the caller's target stands.
-  if (!reportsAttachBtfId(btf ?? loadKernelBtf())) return;
-  const loadedFor = loadedProgramTarget(program, btf);
+  // Before 5.11 the fd is still checked to be an iterator program, but not its
+  // target, which the kernel does not report: the caller's target stands.
+  const loadedFor = loadedTarget(program, btf ?? loadKernelBtf(), target);
   if (loadedFor !== target) {
     throw new IteratorError(
       `the program was loaded for the ${loadedFor} iterator, not for ${target}: ` +
