@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { loadKernelBtf } from "@ts-ebpf/btf";
 import { BpfMapFlag, BpfMapType } from "@ts-ebpf/spec/constants";
 import { BpfMap, Btf } from "@ts-ebpf/syscall";
-import { kernelFeature, missingFromKernel } from "@ts-ebpf/testing";
+import { btfBlob, kernelFeature, missingFromKernel } from "@ts-ebpf/testing";
 import { probeIteratorTarget, targetInfo } from "../src/index.js";
 
 /**
@@ -33,15 +33,7 @@ function skStorageBtf(size: number): Uint8Array {
   types.writeUInt32LE(9, 28); // member "a"
   types.writeUInt32LE(1, 32); // type int
   types.writeUInt32LE(0, 36); // offset 0
-  const hdr = Buffer.alloc(24);
-  hdr.writeUInt16LE(0xeb9f, 0);
-  hdr[2] = 1;
-  hdr.writeUInt32LE(24, 4);
-  hdr.writeUInt32LE(0, 8);
-  hdr.writeUInt32LE(types.length, 12);
-  hdr.writeUInt32LE(types.length, 16);
-  hdr.writeUInt32LE(strings.length, 20);
-  return new Uint8Array(Buffer.concat([hdr, types, strings]));
+  return btfBlob(types, strings);
 }
 
 /** An SK_STORAGE map with `valueSize`-byte values (its BTF is closed once the map holds it). */

@@ -1,5 +1,5 @@
 import { closeSync, openSync } from "node:fs";
-import { describeKernel } from "@ts-ebpf/testing";
+import { btfBlob, describeKernel } from "@ts-ebpf/testing";
 import { afterAll, expect, it } from "vitest";
 import {
   BpfAttachType,
@@ -28,15 +28,7 @@ function tinyBtf(bits = 32): Uint8Array {
   types.writeUInt32LE(1 << 24, 4); // kind INT
   types.writeUInt32LE(4, 8); // size
   types.writeUInt32LE((1 << 24) | bits, 12); // SIGNED, offset 0, bits
-  const hdr = Buffer.alloc(24);
-  hdr.writeUInt16LE(0xeb9f, 0);
-  hdr[2] = 1;
-  hdr.writeUInt32LE(24, 4);
-  hdr.writeUInt32LE(0, 8);
-  hdr.writeUInt32LE(types.length, 12);
-  hdr.writeUInt32LE(types.length, 16);
-  hdr.writeUInt32LE(strings.length, 20);
-  return new Uint8Array(Buffer.concat([hdr, types, strings]));
+  return btfBlob(types, strings);
 }
 
 describeKernel("ids, fds by id, object info, BTF_LOAD", () => {

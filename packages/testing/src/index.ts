@@ -117,3 +117,4 @@ export function missingFromKernel(
   if (present || since === undefined || !olderThan(since, rel)) return undefined;
   return `not in this kernel: ${rel} has no ${what} (first in ${since})`;
 }
+export { btfBlob } from "./btf-blob.js";
