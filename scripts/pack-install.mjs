@@ -310,7 +310,7 @@ function install(dir, manager, env, extra = []) {
       ? ["npm", ["install", "--no-audit", "--no-fund", ...extra]]
       : manager === "yarn"
         ? ["corepack", ["yarn", "install"]]
-        : [manager, ["install"]];
+        : [manager, ["install", "--no-frozen-lockfile"]];
   const r = sh(cmd, args, dir, env, `${manager} install`);
   return `${r.stdout}${r.stderr}`;
 }
@@ -486,6 +486,8 @@ if (yarn) {
     ...envFor(nodeBin),
     COREPACK_NPM_REGISTRY: "https://registry.npmjs.org",
     COREPACK_ENABLE_DOWNLOAD_PROMPT: "0",
+    // Yarn turns immutable installs on when it sees CI=true; this throwaway project has no lockfile.
+    YARN_ENABLE_IMMUTABLE_INSTALLS: "false",
   };
   const dir = join(work, "yarn");
   writeProject(dir, "yarn", everything);
