@@ -178,24 +178,34 @@ describeKernel("kernel BTF", () => {
         const blocks = cBlocks(header);
         const mismatches: string[] = [];
         let compared = 0;
+        let ambiguous = 0;
         for (const [key, list] of blocks) {
           // Names bpftool printed more than once get ___N suffixes; we print one type only.
           if (list.length !== 1 || /___\d/.test(list[0]!) || key.startsWith("typedef")) continue;
           const [kind, name] = key.split(" ") as ["struct" | "union" | "enum", string];
-          const t =
-            btf.findType(name, kind) ??
-            (kind === "enum" ? btf.findType(name, "enum64") : undefined);
-          if (!t) {
+          const ids = [
+            ...btf.findTypeIds(name, kind),
+            ...(kind === "enum" ? btf.findTypeIds(name, "enum64") : []),
+          ];
+          if (ids.length === 0) {
             mismatches.push(`${key}: not found`);
             continue;
           }
           compared++;
-          const ours = btf.formatC(t.id, { enumSizeAttributes });
-          if (normalizeC(ours) !== normalizeC(list[0]!))
-            mismatches.push(`ours:\n${ours}\nbpftool:\n${list[0]}`);
+          // Where several types share the name (7.2's vmlinux has two `struct slot`s),
+          // bpftool prints the one it reaches first, which need not be the lowest id,
+          // unsuffixed and the others as name___N: its block must be one of ours.
+          if (ids.length > 1) ambiguous++;
+          const ours = ids.map((id) => btf.formatC(id, { enumSizeAttributes }));
+          if (!ours.some((c) => normalizeC(c) === normalizeC(list[0]!)))
+            mismatches.push(
+              `ours (ids ${ids.join(", ")}):\n${ours.join("\n")}\nbpftool:\n${list[0]}`,
+            );
         }
         expect(blocks.has("struct task_struct")).toBe(true);
         expect(compared).toBeGreaterThan(1000);
+        // The name-shared case stays the exception: the unique names are compared one to one.
+        expect(ambiguous).toBeLessThan(compared / 10);
         expect(mismatches.slice(0, 3)).toEqual([]);
         expect(mismatches.length).toBe(0);
       },
