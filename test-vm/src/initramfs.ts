@@ -122,6 +122,9 @@ export function buildInitramfs({
   for (const addon of nativeAddons()) for (const lib of sharedLibraries(addon)) libs.add(lib);
   for (const lib of libs) img.file(lib, { hostPath: realpathSync(lib) }, 0o755);
 
+  // Where libbpf and @ts-ebpf/elf look for the config when the kernel has no
+  // /proc/config.gz (Debian's do not): __kconfig externs (CONFIG_HZ...) resolve from it.
+  img.file(`boot/config-${kernel.release}`, { hostPath: kernel.config });
   const modDir = `lib/modules/${kernel.release}`;
   for (const m of kernel.modules) img.file(`${modDir}/${m.name}.ko`, { hostPath: m.path });
 

@@ -43,6 +43,8 @@ export interface PreparedKernel {
   /** `uname -r` of the kernel, e.g. 6.1.0-50-amd64. */
   release: string;
   vmlinuz: string;
+  /** The kernel's build configuration (the guest's /boot/config-<release>: __kconfig externs read it). */
+  config: string;
   /** Uncompressed modules, in load order. */
   modules: { name: string; path: string }[];
 }
@@ -249,6 +251,7 @@ export function prepareKernel(
     entry,
     release,
     vmlinuz: join(dir, "vmlinuz"),
+    config: join(dir, "config"),
     modules: names.map((name) => ({ name, path: join(dir, "modules", `${name}.ko`) })),
   });
   if (existsSync(stampFile)) {
