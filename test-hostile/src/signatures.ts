@@ -547,6 +547,7 @@ export const SIGNATURES: Record<string, Entry> = {
   "btf:declaration": { args: ["btf", "typeRef", "str"] },
   "btf:formatC": { args: ["btf", "typeRef", { obj: { enumSizeAttributes: "bool" } }] },
   "btf:layoutFromBtf": { args: ["btf", "btfType"] },
+  "btf:codecFromBtf": { args: ["btf", "int", { obj: { symbolic: "bool" } }] },
   "btf:loadKernelBtf": { args: [{ obj: { module: "moduleName", dir: "path" } }], runs: 0.2 },
   "btf:loadModuleBtf": { args: ["moduleName", { obj: { dir: "path" } }], runs: 0.2 },
   "btf:parseBtf": { args: ["btfBytes", "btf"] },

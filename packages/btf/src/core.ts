@@ -33,6 +33,8 @@ export { BtfError } from "./errors.js";
 export {
   aligned,
   array,
+  type BtfCodecOptions,
+  codecFromBtf,
   type DecodeAllOptions,
   type Infer,
   type LayoutField,

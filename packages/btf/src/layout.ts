@@ -7,7 +7,7 @@ import * as spec from "@ts-ebpf/spec";
 import { defineField, type FieldType } from "@ts-ebpf/spec";
 import type { Btf } from "./btf.js";
 import { BtfError } from "./errors.js";
-import type { BtfType, CompositeType } from "./types.js";
+import type { BtfType, CompositeType, Enum64Type, EnumType } from "./types.js";
 
 /** Data is read and written in host byte order, as BPF programs produce it. */
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -333,7 +333,20 @@ export function struct<F extends Fields>(
 // ---------------------------------------------------------------- from BTF
 
 /** Layouts built during one `layoutFromBtf` call; undefined while in progress. */
-type Memo = Map<number, RecordLayout<Record<string, unknown>> | undefined> & { steps?: number };
+type Memo = Map<number, RecordLayout<Record<string, unknown>> | undefined> & {
+  steps?: number;
+  symbolic?: boolean;
+};
+
+/** How codecFromBtf decodes what C gives a meaning beyond its bits. */
+export interface BtfCodecOptions {
+  /**
+   * Decode values the way bpftool prints them: an enum to the name of its
+   * enumerator (its number when no enumerator has the value), a `bool` to a
+   * boolean, a lone `char` to a one-character string. Default: numbers.
+   */
+  symbolic?: boolean;
+}
 
 /** Zero-size elements would let a tiny struct decode to a huge array. */
 const MAX_ZERO_SIZE_ELEMS = 4096;
@@ -369,10 +382,80 @@ const INTEGERS: Record<number, readonly [FieldType<unknown>, FieldType<unknown>]
   8: [spec.u64, spec.i64],
 };
 
+/** An enum decoded to its enumerator's name, or its number when none has the value. */
+function enumField(t: EnumType | Enum64Type): FieldType<unknown> {
+  const base = INTEGERS[t.size]![t.signed ? 1 : 0] as FieldType<number | bigint>;
+  const names = new Map<number | bigint, string>();
+  const values = new Map<string, number | bigint>();
+  for (const e of t.values) {
+    // The first enumerator of a value names it, as bpftool's scan finds it.
+    if (!names.has(e.value)) names.set(e.value, e.name);
+    values.set(e.name, e.value);
+  }
+  const read = base.decodeAt;
+  const write = base.encodeAt;
+  return defineField({
+    describe: `enum ${t.name || `(anon ${t.id})`}`,
+    size: base.size,
+    align: base.align,
+    decodeAt(v: DataView, o: number): unknown {
+      const x = read(v, o);
+      return names.get(x) ?? x;
+    },
+    encodeAt(x: unknown, v: DataView, o: number): void {
+      if (typeof x === "string") {
+        const value = values.get(x);
+        if (value === undefined) {
+          throw new RangeError(`enum ${t.name || t.id} has no enumerator "${x}"`);
+        }
+        write(value, v, o);
+      } else {
+        write(x as number | bigint, v, o);
+      }
+    },
+  });
+}
+
+/** A C `bool` of `size` bytes: true when any bit is set. */
+function boolField(size: number): FieldType<boolean> {
+  return defineField({
+    describe: "bool",
+    size,
+    align: size,
+    decodeAt(v: DataView, o: number): boolean {
+      for (let i = 0; i < size; i++) if (v.getUint8(o + i) !== 0) return true;
+      return false;
+    },
+    encodeAt(x: boolean, v: DataView, o: number): void {
+      for (let i = 0; i < size; i++) v.setUint8(o + i, 0);
+      if (x) v.setUint8(o, 1);
+    },
+  });
+}
+
+/** A lone C `char`: a one-character string (code unit 0-255). */
+const charField: FieldType<string> = defineField({
+  describe: "char",
+  size: 1,
+  align: 1,
+  decodeAt: (v: DataView, o: number): string => String.fromCharCode(v.getUint8(o)),
+  encodeAt(x: string, v: DataView, o: number): void {
+    if (typeof x !== "string" || x.length !== 1 || x.charCodeAt(0) > 0xff) {
+      throw new TypeError("a char value must be a one-character string (code 0-255)");
+    }
+    v.setUint8(o, x.charCodeAt(0));
+  },
+});
+
 function fieldFromBtf(btf: Btf, id: number, depth: number, memo: Memo): FieldType<unknown> {
   if (depth > MAX_NESTING)
     throw new BtfError(`type id ${id}: records nest deeper than ${MAX_NESTING}`);
   const t: BtfType = btf.resolve(id);
+  if (memo.symbolic) {
+    if ((t.kind === "enum" || t.kind === "enum64") && INTEGERS[t.size]) return enumField(t);
+    if (t.kind === "int" && t.bool && t.size <= 8) return boolField(t.size);
+    if (t.kind === "int" && t.char && t.size === 1) return charField;
+  }
   switch (t.kind) {
     case "int":
     case "enum":
@@ -526,6 +609,27 @@ function compositeLayout(
   VALUES.set(layout, values);
   memo.set(t.id, layout);
   return layout;
+}
+
+/**
+ * The codec of any BTF type a map key or value can have: integers, enums,
+ * floats, pointers, arrays (char arrays as strings), structs and unions as
+ * objects through compiled readers; typedefs and modifiers resolved.
+ */
+export function codecFromBtf(
+  btf: Btf,
+  id: number,
+  options: BtfCodecOptions = {},
+): FieldType<unknown> {
+  if (!Number.isInteger(id) || id < 1) {
+    throw new RangeError(`codecFromBtf: id must be a type id (an integer above 0), got ${id}`);
+  }
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("codecFromBtf: options must be an object");
+  }
+  const memo: Memo = new Map();
+  memo.symbolic = options.symbolic === true;
+  return fieldFromBtf(btf, id, 0, memo);
 }
 
 /** Layout of a BTF struct or union (members at the offsets BTF gives). */
