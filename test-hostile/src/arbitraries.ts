@@ -981,6 +981,7 @@ export class Arbitraries {
     def("fresh:collection", refs("fresh:collection"));
     def("fresh:btf", refs("fresh:btf"));
     def("fresh:splitter", refs("fresh:splitter"));
+    def("fresh:kernelModuleTypes", refs("fresh:kernelModuleTypes"));
     def("fresh:mapElemsDecoder", refs("fresh:mapElemsDecoder"));
     def("fresh:mapElements", refs("fresh:mapElements"));
     def("fresh:exporter", refs("fresh:exporter"));

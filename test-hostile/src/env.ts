@@ -613,6 +613,10 @@ export class Env {
     const I = (this.m as Any).iter;
     this.factories.set("fresh:splitter", () => new I.RecordSplitter(8));
     this.factories.set(
+      "fresh:kernelModuleTypes",
+      () => new E.KernelModuleTypes(p.get("h:btf:kernel") ?? p.get("h:btf:small")),
+    );
+    this.factories.set(
       "fresh:mapElements",
       () => new I.MapElements({ fd: 1000, type: 1, keySize: 4, valueSize: 8 }, new Uint8Array(36)),
     );

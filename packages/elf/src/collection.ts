@@ -18,8 +18,14 @@ import {
 import { initializeSpecMap, specMapCreateOptions } from "@ts-ebpf/syscall/internal";
 import { type BoundProgramSpec, bindProgramSpec, needsKernelTypes, POISON_HELPER } from "./core.js";
 import { CoreRelocationError, ElfError } from "./errors.js";
-import { KCONFIG_MAP, type KconfigValues, kconfigContents } from "./externs.js";
+import {
+  KCONFIG_MAP,
+  type KconfigValues,
+  kconfigContents,
+  type ModuleKsymLookup,
+} from "./externs.js";
 import { kallsymsLookup, kernelRelease, readKernelConfig } from "./kernel-config.js";
+import { KernelModuleTypes } from "./kernel-modules.js";
 import {
   type CollectionSpec,
   type ElfMapSpec,
@@ -51,6 +57,12 @@ export interface LoadCollectionOptions {
    * LINUX_KERNEL_VERSION from uname): "y" / "n" / "m", numbers, quoted strings.
    */
   kconfig?: KconfigValues;
+  /**
+   * Where kfuncs and kernel variables vmlinux lacks are found (default: the
+   * running kernel's modules when `kernelTypes` is not given, none when it
+   * is, since module BTF is split on the running kernel's vmlinux).
+   */
+  modules?: ModuleKsymLookup;
 }
 
 /**
@@ -236,6 +248,8 @@ export function loadCollectionSpec(
   const programs: Record<string, CollectionProgram> = {};
   let btfFd: number | undefined;
   let btfError: Error | undefined;
+  // The running kernel's module BTF, opened only when a kernel symbol is not in vmlinux.
+  let moduleTypes: KernelModuleTypes | undefined;
   try {
     if (spec.btf) {
       try {
@@ -253,9 +267,19 @@ export function loadCollectionSpec(
     createMaps(withKconfig(spec, options, kernel), caller, maps, btfFd);
     const byName: Record<string, MapFdSource> = { ...maps, ...caller };
     const kallsyms = kallsymsLookup();
+    if (options.modules !== undefined && typeof options.modules !== "function")
+      throw new TypeError("options.modules must be a lookup function (KernelModuleTypes.lookup)");
+    const modules =
+      options.modules ??
+      (options.kernelTypes === undefined
+        ? (name: string, kind: "func" | "var") => {
+            moduleTypes ??= new KernelModuleTypes(kernel());
+            return moduleTypes.find(name, kind);
+          }
+        : undefined);
     for (const [name, p] of Object.entries(spec.programs)) {
       const bound: BoundProgramSpec = needsKernelTypes(p)
-        ? bindProgramSpec(p, kernel(), { kallsyms })
+        ? bindProgramSpec(p, kernel(), { kallsyms, ...(modules ? { modules } : {}) })
         : { ...p, poisoned: [] };
       const prog = loadOne(
         bound,
@@ -273,8 +297,9 @@ export function loadCollectionSpec(
     for (const m of Object.values(maps)) m.close();
     throw e;
   } finally {
-    // Loaded programs hold their own reference to the BTF.
+    // Loaded programs hold their own reference to the BTF (and to module BTF in fd_array).
     if (btfFd !== undefined) closeSync(btfFd);
+    moduleTypes?.close();
   }
   return new Collection(spec, maps, programs, btfError);
 }

@@ -25,7 +25,7 @@ import {
 } from "@ts-ebpf/spec";
 import type { CoreRelocationRecord } from "./btf-ext.js";
 import { CoreRelocationError, ElfError } from "./errors.js";
-import { bindKsyms } from "./externs.js";
+import { bindKsyms, type ModuleKsymLookup } from "./externs.js";
 import { attachTargetName, sectionKind } from "./sections.js";
 import type { ElfProgramSpec } from "./spec.js";
 
@@ -666,6 +666,11 @@ export function applyCoreRelocations(
 export interface BindOptions {
   /** Addresses of typeless `__ksym` variables (loadCollection reads /proc/kallsyms). */
   kallsyms?: (name: string) => bigint | undefined;
+  /**
+   * Kernel symbols vmlinux lacks, looked up in the kernel's modules
+   * (loadCollection uses KernelModuleTypes of the running kernel).
+   */
+  modules?: ModuleKsymLookup;
 }
 
 export function bindProgramSpec(
@@ -692,7 +697,14 @@ export function bindProgramSpec(
     program.name,
   );
   const bound = program.instructions.some((i) => i.ksym !== undefined && i.ksym.btfId === undefined)
-    ? bindKsyms(instructions, kernelTypes, program.externs ?? {}, program.name, options.kallsyms)
+    ? bindKsyms(
+        instructions,
+        kernelTypes,
+        program.externs ?? {},
+        program.name,
+        options.kallsyms,
+        options.modules,
+      )
     : instructions;
   let attachBtfId = program.attachBtfId;
   const kind = sectionKind(program.section);

@@ -219,12 +219,45 @@ function writeKconfig(
 /** libbpf's poison for a call to a weak kfunc the kernel lacks: an invalid helper id. */
 export const POISON_KFUNC_BASE = 2002000000;
 
+/** A kernel symbol found in a module's BTF: its id there (split on vmlinux) and the module's BTF object. */
+export interface ModuleKsym {
+  readonly btfId: number;
+  /** The module's BTF object fd (kept open by whoever answered until the program loads) and name. */
+  readonly module: { readonly fd: number; readonly name: string };
+}
+
+/**
+ * Where the kernel's modules define a kfunc ("func") or variable ("var") that
+ * vmlinux lacks; undefined when none does. @ts-ebpf/elf's KernelModuleTypes
+ * answers it for the running kernel (/sys/kernel/btf/<module>).
+ */
+export type ModuleKsymLookup = (name: string, kind: "func" | "var") => ModuleKsym | undefined;
+
+/**
+ * The kfunc or variable `name` as a module's own split BTF defines it (types
+ * of vmlinux, its base, do not count): its id, or undefined.
+ */
+export function moduleKsymId(
+  moduleTypes: Btf,
+  name: string,
+  kind: "func" | "var",
+): number | undefined {
+  if (typeof (moduleTypes as Partial<Btf> | undefined)?.findTypeIds !== "function")
+    throw new TypeError("moduleTypes must be a Btf (a module's split BTF)");
+  if (typeof name !== "string") throw new TypeError("name must be a string");
+  if (kind !== "func" && kind !== "var") throw new TypeError('kind must be "func" or "var"');
+  return moduleTypes.findTypeIds(name, kind).find((id) => id >= moduleTypes.firstId);
+}
+
 /**
  * The instructions with every kernel symbol resolved against `kernelTypes`
- * (vmlinux): a kfunc call or ksym variable gets its BTF id; a typeless ksym
- * its kallsyms address; a weak one the kernel lacks becomes absent (address
- * 0; a kfunc call poisoned). A strong one the kernel lacks is an ElfError.
- * Instructions whose references already carry an id are kept.
+ * (vmlinux), then, as libbpf does, against the kernel's modules (`modules`):
+ * a kfunc call or ksym variable gets its BTF id (and, from a module, the
+ * module's BTF object, which the loader puts in fd_array for a kfunc or in
+ * imm2 for a variable); a typeless ksym its kallsyms address; a weak one the
+ * kernel lacks becomes absent (address 0; a kfunc call poisoned). A strong
+ * one the kernel lacks is an ElfError. Instructions whose references already
+ * carry an id are kept.
  */
 export function bindKsyms(
   instructions: readonly Instruction[],
@@ -232,6 +265,7 @@ export function bindKsyms(
   externs: Readonly<Record<string, ExternSpec>> = {},
   program = "program",
   kallsyms: (name: string) => bigint | undefined = () => undefined,
+  modules: ModuleKsymLookup = () => undefined,
 ): Instruction[] {
   if (!Array.isArray(instructions)) throw new TypeError("instructions must be an array");
   if (typeof (kernelTypes as Partial<Btf> | undefined)?.findType !== "function")
@@ -239,6 +273,7 @@ export function bindKsyms(
   if (typeof externs !== "object" || externs === null)
     throw new TypeError("externs must be a record of ExternSpecs by name");
   if (typeof kallsyms !== "function") throw new TypeError("kallsyms must be a function");
+  if (typeof modules !== "function") throw new TypeError("modules must be a function");
   let poison = 0;
   return instructions.map((insn) => {
     const ref = insn.ksym;
@@ -249,7 +284,7 @@ export function bindKsyms(
     const absent = (where = "the kernel's BTF"): Instruction => {
       if (!weak)
         throw new ElfError(
-          `program ${program}: ${isCall ? "kfunc" : "kernel symbol"} ${ref.name} is not in ${where}${isCall ? " (a kfunc of a module, or a kernel without it)" : ""}`,
+          `program ${program}: ${isCall ? "kfunc" : "kernel symbol"} ${ref.name} is not in ${where}${isCall ? " (a kernel without it, or a module not loaded)" : ""}`,
         );
       const { ksym: _drop, ...rest } = insn;
       if (isCall) return { ...rest, src: 0, dst: 0, off: 0, imm: POISON_KFUNC_BASE + poison++ };
@@ -268,12 +303,38 @@ export function bindKsyms(
     }
     const wantFunc =
       isCall || ext?.kind === "ksym" ? (isCall ? true : (ext as { func: boolean }).func) : false;
-    const t = kernelTypes.findType(ref.name, wantFunc ? "func" : "var");
-    if (!t) return absent();
+    const kind = wantFunc ? "func" : "var";
+    const src = isCall ? { src: CallSrc.KFUNC } : { src: LdImm64Src.BTF_ID };
+    const t = kernelTypes.findType(ref.name, kind);
+    if (t) return { ...insn, ...src, ksym: { name: ref.name, btfId: t.id } };
+    const inModule = modules(ref.name, kind);
+    if (inModule === undefined) return absent("the kernel's BTF (vmlinux and its modules)");
+    checkModuleKsym(inModule, ref.name);
     return {
       ...insn,
-      ...(isCall ? { src: CallSrc.KFUNC } : { src: LdImm64Src.BTF_ID }),
-      ksym: { ...ref, btfId: t.id },
+      ...src,
+      ksym: {
+        name: ref.name,
+        btfId: inModule.btfId,
+        module: { fd: inModule.module.fd, name: inModule.module.name },
+      },
     };
   });
+}
+
+function checkModuleKsym(found: ModuleKsym, name: string): void {
+  const ok =
+    typeof found === "object" &&
+    found !== null &&
+    Number.isInteger(found.btfId) &&
+    found.btfId > 0 &&
+    typeof found.module === "object" &&
+    found.module !== null &&
+    Number.isInteger(found.module.fd) &&
+    found.module.fd > 2 &&
+    typeof found.module.name === "string";
+  if (!ok)
+    throw new TypeError(
+      `modules(${JSON.stringify(name)}) must answer { btfId, module: { fd, name } } (an fd above 2) or undefined`,
+    );
 }

@@ -9,4 +9,5 @@ export {
   ProgramLoadError,
 } from "./collection.js";
 export { kallsymsLookup, readKernelConfig } from "./kernel-config.js";
+export { KernelModuleTypes } from "./kernel-modules.js";
 export * from "./pure.js";

@@ -20,6 +20,9 @@ export {
   type KconfigKind,
   type KconfigValues,
   kernelVersionCode,
+  type ModuleKsym,
+  type ModuleKsymLookup,
+  moduleKsymId,
   POISON_KFUNC_BASE,
 } from "./externs.js";
 export {

@@ -13,6 +13,7 @@ export const FIXTURE_NAMES = [
   "bad",
   "externs",
   "ksym_var",
+  "module_kfunc",
 ] as const;
 
 export function fixturePath(name: (typeof FIXTURE_NAMES)[number]): string {
