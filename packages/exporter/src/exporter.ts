@@ -35,6 +35,7 @@ import {
   Registry,
   type RegistryContentType,
 } from "prom-client";
+import { GroupState, renderGroupFamilies } from "./group-metrics.js";
 import { type GroupContext, type Grouping, groupBy } from "./grouping.js";
 import { ProcessDecoder, type ProcessSample } from "./processes.js";
 import { type ProcessProgram, processProgram } from "./program.js";
@@ -79,22 +80,6 @@ export interface Scrape {
 }
 
 export const OTHER_GROUP = "[other]";
-const STATES = ["running", "sleeping", "waiting", "zombie", "other"] as const;
-/** process-exporter's state categories of a /proc state letter. */
-function stateCategory(letter: string): (typeof STATES)[number] {
-  switch (letter) {
-    case "R":
-      return "running";
-    case "S":
-      return "sleeping";
-    case "D":
-      return "waiting";
-    case "Z":
-      return "zombie";
-    default:
-      return "other";
-  }
-}
 
 function positiveInt(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -133,7 +118,7 @@ class ProcessReader {
     string,
     { link: IteratorLink; program: ProcessProgram; decoder: ProcessDecoder }
   >();
-  #lastSize = 0;
+  #buffer = new Uint8Array(1 << 20);
 
   async read(options: { exe: boolean; cgroup: boolean }): Promise<Map<number, ProcessSample>> {
     const key = `${options.exe},${options.cgroup}`;
@@ -150,11 +135,15 @@ class ProcessReader {
     const reader = entry.link.open();
     let bytes: Buffer;
     try {
-      bytes = await reader.readAll({ sizeHint: Math.ceil(this.#lastSize * 1.1) + 4096 });
+      // One buffer for every read, a quarter larger than the last output: a
+      // fresh megabyte per scrape cost a page fault per 4 KiB and garbage.
+      bytes = await reader.readAll({ into: this.#buffer });
     } finally {
       reader.close();
     }
-    this.#lastSize = bytes.length;
+    if (bytes.buffer !== this.#buffer.buffer || bytes.length * 1.25 > this.#buffer.length) {
+      this.#buffer = new Uint8Array(Math.ceil((bytes.length * 1.25) / 4096) * 4096 + 65536);
+    }
     return entry.decoder.decode(bytes);
   }
 
@@ -162,11 +151,6 @@ class ProcessReader {
     for (const { link } of this.#links.values()) link.close();
     this.#links.clear();
   }
-}
-
-interface GroupTotals {
-  user: number;
-  system: number;
 }
 
 /** What the exporter remembers of a process between scrapes. */
@@ -177,32 +161,11 @@ interface Tracked {
   system: number;
   generation: number;
   /** Its group (undefined: not reported; null: not decided yet) and the facts it came from. */
-  group: string | undefined | null;
+  group: GroupState | undefined | null;
   comm: string;
   exe: string;
   uid: number;
   cgroupId: number;
-}
-
-const NEW_TRACKED: Tracked = {
-  startTime: 0,
-  user: 0,
-  system: 0,
-  generation: 0,
-  group: null,
-  comm: "",
-  exe: "",
-  uid: 0,
-  cgroupId: 0,
-};
-
-interface GroupNow {
-  processes: number;
-  threads: number;
-  rss: number;
-  fds: number;
-  oldest: number;
-  states: Record<(typeof STATES)[number], number>;
 }
 
 export class Exporter {
@@ -221,7 +184,9 @@ export class Exporter {
   readonly #tracked = new Map<number, Tracked>();
   #generation = 0;
   /** Groups ever reported, with their CPU counters. */
-  readonly #groups = new Map<string, GroupTotals>();
+  readonly #groups = new Map<string, GroupState>();
+  /** Whether the group series are in the next rendering (false: the processes collector failed). */
+  #groupsValid = false;
   #cgroupPaths = new Map<number, string>();
   /** The BPF objects the bpf_iter_bpf_* series show now (undefined: none set). */
   #bpfSignature: string | undefined;
@@ -230,6 +195,8 @@ export class Exporter {
   readonly #text = new Registry();
   readonly #openMetrics = openMetricsRegistry();
   readonly #m: ReturnType<typeof makeMetrics>;
+  /** prom-client's counters with their Prometheus names (see #scrapeNow). */
+  readonly #counterNames: readonly (readonly [object, string])[];
 
   #queue: Promise<unknown> = Promise.resolve();
   readonly #waiting = new Map<Format, Promise<Scrape>>();
@@ -269,6 +236,7 @@ export class Exporter {
       ...options.sources,
     };
     this.#m = makeMetrics([this.#text, this.#openMetrics]);
+    this.#counterNames = [[this.#m.collectorErrors, "bpf_iter_scrape_errors_total"]];
     for (const c of this.#collectors) this.#m.collectorErrors.inc({ collector: c }, 0);
   }
 
@@ -316,23 +284,32 @@ export class Exporter {
       this.#m.collectorDuration.set({ collector: name }, (performance.now() - t0) / 1000);
     }
     this.#m.scrapeDuration.set((performance.now() - start) / 1000);
-    const registry = format === "openmetrics" ? this.#openMetrics : this.#text;
-    return { body: await registry.metrics(), contentType: registry.contentType };
+    const openMetrics = format === "openmetrics";
+    const registry = openMetrics ? this.#openMetrics : this.#text;
+    if (!openMetrics) {
+      // prom-client renames a counter for OpenMetrics in place (drops "_total"), and
+      // the metric objects are shared by both registries: name them back.
+      for (const [counter, name] of this.#counterNames) (counter as { name: string }).name = name;
+    }
+    const groups = renderGroupFamilies(
+      this.#groupsValid ? [...this.#groups.values()] : undefined,
+      { generation: this.#generation, pageSize: this.#pageSize, bootTime: this.#bootTime },
+      openMetrics,
+    );
+    // The group families come first, as when they were registered first.
+    const rest = await registry.metrics();
+    return {
+      body: `${groups}${openMetrics ? "\n" : "\n\n"}${rest}`,
+      contentType: registry.contentType,
+    };
   }
 
   #clear(name: CollectorName): void {
     if (name === "bpf") this.#bpfSignature = undefined;
     const m = this.#m;
+    if (name === "processes") this.#groupsValid = false;
     const of: Record<CollectorName, { reset(): void }[]> = {
-      processes: [
-        m.groupProcesses,
-        m.groupThreads,
-        m.groupCpu,
-        m.groupMemory,
-        m.groupFds,
-        m.groupStates,
-        m.groupOldest,
-      ],
+      processes: [],
       sockets: [m.tcpSockets, m.tcpListeners, m.udpSockets],
       bpf: [
         m.bpfPrograms,
@@ -376,13 +353,23 @@ export class Exporter {
     const ctx = await this.#context(samples.values());
     // Nothing below can fail: the read and the lookups above are done.
     const generation = ++this.#generation;
-    const now = new Map<string, GroupNow>();
-    for (const p of samples.values()) {
-      let t = this.#tracked.get(p.tgid);
-      if (!t || t.startTime !== p.startTime) {
+    const tracked = this.#tracked;
+    samples.forEach((p) => {
+      let t = tracked.get(p.tgid);
+      if (t === undefined || t.startTime !== p.startTime) {
         // New process (or a new one with a recycled pid): all its CPU counts.
-        t = { ...NEW_TRACKED, startTime: p.startTime };
-        this.#tracked.set(p.tgid, t);
+        t = {
+          startTime: p.startTime,
+          user: 0,
+          system: 0,
+          generation: 0,
+          group: null,
+          comm: "",
+          exe: "",
+          uid: 0,
+          cgroupId: 0,
+        };
+        tracked.set(p.tgid, t);
       }
       t.generation = generation;
       if (
@@ -392,43 +379,21 @@ export class Exporter {
         t.uid !== p.uid ||
         t.cgroupId !== p.cgroupId
       ) {
-        let group = this.#grouping.groupOf(p, ctx);
-        if (
-          group !== undefined &&
-          !this.#groups.has(group) &&
-          this.#admitted() >= this.#maxGroups
-        ) {
-          group = OTHER_GROUP;
-        }
-        if (group !== undefined && !this.#groups.has(group)) {
-          this.#groups.set(group, { user: 0, system: 0 });
-        }
-        t.group = group;
+        t.group = this.#groupFor(p, ctx);
         t.comm = p.comm;
         t.exe = p.exe;
         t.uid = p.uid;
         t.cgroupId = p.cgroupId;
       }
-      const group = t.group;
-      if (group === undefined) continue;
-      let g = now.get(group);
-      if (!g) {
-        g = {
-          processes: 0,
-          threads: 0,
-          rss: 0,
-          fds: 0,
-          oldest: Number.POSITIVE_INFINITY,
-          states: { running: 0, sleeping: 0, waiting: 0, zombie: 0, other: 0 },
-        };
-        now.set(group, g);
-      }
+      const g = t.group;
+      if (g === undefined) return;
+      if (g.generation !== generation) g.begin(generation);
       g.processes++;
       g.threads += p.threads;
-      g.rss += p.rssPages;
+      g.rssPages += p.rssPages;
       g.fds += p.fds;
       if (p.startTime < g.oldest) g.oldest = p.startTime;
-      g.states[stateCategory(p.state)]++;
+      g.countState(p.state);
       // CPU: what grew since the last scrape, kept monotonic per process as the
       // kernel keeps /proc's split (cputime_adjust's prev_cputime).
       let system = Math.max(p.stime, t.system);
@@ -437,30 +402,28 @@ export class Exporter {
         user = t.user;
         system = Math.max(t.system, p.runtime - user);
       }
-      const totals = this.#groups.get(group)!;
-      totals.user += user - t.user;
-      totals.system += system - t.system;
+      g.user += user - t.user;
+      g.system += system - t.system;
       t.user = user;
       t.system = system;
-    }
-    for (const [tgid, t] of this.#tracked)
-      if (t.generation !== generation) this.#tracked.delete(tgid);
+    });
+    tracked.forEach((t, tgid) => {
+      if (t.generation !== generation) tracked.delete(tgid);
+    });
+    this.#groupsValid = true;
+  }
 
-    const m = this.#m;
-    this.#clear("processes");
-    const page = this.#pageSize;
-    for (const [groupname, totals] of this.#groups) {
-      const g = now.get(groupname);
-      const labels = { groupname };
-      m.groupCpu.inc({ groupname, mode: "user" }, totals.user / 1e9);
-      m.groupCpu.inc({ groupname, mode: "system" }, totals.system / 1e9);
-      m.groupProcesses.set(labels, g?.processes ?? 0);
-      m.groupThreads.set(labels, g?.threads ?? 0);
-      m.groupMemory.set(labels, (g?.rss ?? 0) * page);
-      m.groupFds.set(labels, g?.fds ?? 0);
-      for (const state of STATES) m.groupStates.set({ groupname, state }, g?.states[state] ?? 0);
-      if (g) m.groupOldest.set(labels, this.#bootTime + g.oldest / 1e9);
+  /** The group of a process whose facts changed (or a new one); undefined: not reported. */
+  #groupFor(p: ProcessSample, ctx: GroupContext): GroupState | undefined {
+    let name = this.#grouping.groupOf(p, ctx);
+    if (name === undefined) return undefined;
+    if (!this.#groups.has(name) && this.#admitted() >= this.#maxGroups) name = OTHER_GROUP;
+    let g = this.#groups.get(name);
+    if (g === undefined) {
+      g = new GroupState(name);
+      this.#groups.set(name, g);
     }
+    return g;
   }
 
   /** Groups admitted so far, [other] aside. */
@@ -558,35 +521,7 @@ function makeMetrics(registers: Registry<RegistryContentType>[]) {
     new Gauge<L>({ name, help, labelNames, registers });
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
     new Counter<L>({ name, help, labelNames, registers });
-  const g = ["groupname"] as const;
   return {
-    groupProcesses: gauge("bpf_iter_group_processes", "Processes in the group.", g),
-    groupThreads: gauge("bpf_iter_group_threads", "Threads (tasks) in the group.", g),
-    groupCpu: counter(
-      "bpf_iter_group_cpu_seconds_total",
-      "CPU time of the group's processes, user and system, as /proc/<pid>/stat splits it; never decreases when a process exits.",
-      ["groupname", "mode"],
-    ),
-    groupMemory: gauge(
-      "bpf_iter_group_resident_memory_bytes",
-      "Resident memory (file, anonymous and shmem pages) of the group's processes.",
-      g,
-    ),
-    groupFds: gauge(
-      "bpf_iter_group_open_fds",
-      "Open file descriptors of the group's processes.",
-      g,
-    ),
-    groupStates: gauge(
-      "bpf_iter_group_states",
-      "Processes of the group by state (running R, sleeping S, waiting D, zombie Z, other).",
-      ["groupname", "state"],
-    ),
-    groupOldest: gauge(
-      "bpf_iter_group_oldest_start_time_seconds",
-      "Start time of the group's oldest process, seconds since the epoch.",
-      g,
-    ),
     tcpSockets: gauge(
       "bpf_iter_tcp_sockets",
       "TCP sockets of the exporter's network namespace by state.",

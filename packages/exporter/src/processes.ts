@@ -203,10 +203,10 @@ export class ProcessDecoder {
         p.rssPages = u64(r + RSS);
       }
     }
-    for (const [tgid, p] of samples) {
+    samples.forEach((p, tgid) => {
       if (p.gen !== gen) {
         samples.delete(tgid);
-        continue;
+        return;
       }
       // cputime_adjust(): the precise runtime, split in the ratio of the tick-sampled times.
       const { utime, stime } = p;
@@ -218,7 +218,7 @@ export class ProcessDecoder {
         p.stime = Math.round((p.runtime * stime) / (utime + stime));
         p.utime = p.runtime - p.stime;
       }
-    }
+    });
     return samples;
   }
 }
