@@ -24,6 +24,7 @@ import {
   matrixPage,
   SUPPORT_FILE,
 } from "./matrix.js";
+import { nodeOnlyElsewhere } from "./node-only.js";
 import { cacheDir, repoRoot, testVmDir } from "./paths.js";
 import { pinEntry } from "./pin.js";
 import { type Accel, detectAccel, runExec, runGuest, runShell } from "./qemu.js";
@@ -51,8 +52,11 @@ const USAGE = `usage: pnpm test:vm [options]
   --cpus <n>          guest vCPUs (default 2)
   --self-test <kind>  run the harness's fixture instead: pass, fail or hang
   --no-tutorials      skip the tutorials' test script
-  --no-isolate        run the test files without per-file isolation (vitest --no-isolate):
-                      saves a worker start and a module-graph import per file under TCG
+  --isolate           run each test file in a fresh worker (vitest's default); without it the
+                      guests run each package's files in one worker (vitest --no-isolate),
+                      saving a worker start and a module-graph import per file under TCG
+  --all-files         run the kernel-independent files (src/node-only.ts) in every guest, not
+                      once per Node major the host does not run
   --publish           write the support matrix to website/docs/kernel-matrix.md (whole runs only)
   --no-host           leave the host's column out of the support matrix
   --pin <package>     print the kernels.json entry for the newest version of a linux-image
@@ -234,7 +238,8 @@ async function main(): Promise<number> {
       cpus: { type: "string" },
       "self-test": { type: "string" },
       "no-tutorials": { type: "boolean" },
-      "no-isolate": { type: "boolean" },
+      isolate: { type: "boolean" },
+      "all-files": { type: "boolean" },
       pin: { type: "string" },
       publish: { type: "boolean" },
       "no-host": { type: "boolean" },
@@ -302,6 +307,20 @@ async function main(): Promise<number> {
     `test-vm: ${prepared.length} guest(s), ${accel.toUpperCase()}, ${cpus} vCPU, ${memoryMiB} MiB; prepared in ${seconds(Date.now() - t0)}`,
   );
 
+  // A whole run (no --filter) leaves the kernel-independent files out of every
+  // guest whose Node major the host or an earlier guest runs them with.
+  const nodeOnlyByKernel = new Map<string, string>();
+  if (values.filter === undefined && selfTest === undefined && !values["all-files"]) {
+    const major = (v: string) => Number(/^v(\d+)/.exec(v)?.[1]);
+    const why = nodeOnlyElsewhere(
+      prepared.map((p) => ({ kernel: p.kernel.entry.name, nodeMajor: major(p.node) })),
+      major(process.version),
+    );
+    prepared.forEach((p, i) => {
+      if (why[i] !== undefined) nodeOnlyByKernel.set(p.kernel.entry.name, why[i]!);
+    });
+  }
+
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   // Set once the host has filled it, before the test guests boot (exec and shell guests have none).
   let moduleCache: string | undefined;
@@ -313,7 +332,9 @@ async function main(): Promise<number> {
       tutorials: !values["no-tutorials"],
     };
     if (values.filter !== undefined) c.filter = values.filter;
-    if (values["no-isolate"]) c.noIsolate = true;
+    if (!values.isolate) c.noIsolate = true;
+    const elsewhere = nodeOnlyByKernel.get(kernel.entry.name);
+    if (elsewhere !== undefined) c.nodeOnlyElsewhere = elsewhere;
     if (moduleCache !== undefined && existsSync(moduleCache)) c.moduleCache = moduleCache;
     if (selfTest !== undefined) c.selfTest = selfTest as NonNullable<GuestConfig["selfTest"]>;
     return c;

@@ -23,11 +23,16 @@ export interface GuestConfig {
   /** Substring of test file paths (relative to the repository) to run. */
   filter?: string;
   /**
-   * Run test files without per-file isolation (one worker keeps the modules it
-   * imported): under TCG every isolated file pays a worker start and a fresh
-   * import of its module graph, 40-50 s per file on a loaded host.
+   * Run test files without per-file isolation (one worker per package keeps the
+   * modules it imported; the default): under TCG every isolated file pays a
+   * worker start and a fresh import of its module graph, 5-50 s per file.
    */
   noIsolate?: boolean;
+  /**
+   * Why this guest leaves out the kernel-independent files of node-only.ts (their
+   * Node major runs them on the host or in another guest); absent: it runs them.
+   */
+  nodeOnlyElsewhere?: string;
   /** This run's vitest module cache, filled by the host (absent: none). */
   moduleCache?: string;
   /** Run the harness's own fixture instead of the repository's tests. */
@@ -40,7 +45,13 @@ export type GuestEvent =
   | { ev: "boot"; uptime: number; release: string }
   | { ev: "init-done"; uptime: number }
   | { ev: "fatal"; message: string }
-  | { ev: "plan"; packages: { dir: string; files: string[] }[]; tutorials: boolean }
+  | {
+      ev: "plan";
+      packages: { dir: string; files: string[] }[];
+      tutorials: boolean;
+      /** Kernel-independent files left out here, and why (node-only.ts). */
+      leftOut?: { files: string[]; why: string };
+    }
   | { ev: "phase"; name: string }
   | { ev: "file-start"; pkg: string; file: string }
   /** A test began (the host names it when the guest hangs) and ended: the guest's heartbeat. */

@@ -19,6 +19,8 @@ export interface KernelSummary {
   failures: { file: string; name: string; error: string }[];
   /** `reason` is absent when the test's name states it (the project's convention). */
   skips: { file: string; name: string; reason?: string }[];
+  /** Kernel-independent files this guest left out, and why (node-only.ts). */
+  leftOut?: { files: string[]; why: string };
   /** Failures that are not a failed test: a panic, a timeout, a crashed runner, ... */
   problems: string[];
   kernelWarnings: string[];
@@ -59,7 +61,10 @@ export function summarize(
   let planned: string[] = [];
   let failedBeforePhase = 0;
   for (const ev of outcome.events) {
-    if (ev.ev === "plan") planned = ev.packages.flatMap((p) => p.files);
+    if (ev.ev === "plan") {
+      planned = ev.packages.flatMap((p) => p.files);
+      if (ev.leftOut) s.leftOut = ev.leftOut;
+    }
     if (ev.ev === "phase") failedBeforePhase = s.failed;
     if (ev.ev === "file") {
       reported.add(ev.file);
@@ -161,6 +166,10 @@ export function formatSummary(rows: KernelSummary[]): string {
       .trimEnd();
   const out = [line(header), line(widths.map((w) => "-".repeat(w))), ...table.map(line)];
   for (const r of rows) {
+    if (r.leftOut && r.leftOut.files.length > 0)
+      out.push(
+        `  ${r.kernel} LEFT OUT  ${r.leftOut.files.length} kernel-independent file(s): ${r.leftOut.why}`,
+      );
     for (const p of r.problems) out.push(`  ${r.kernel} PROBLEM  ${p}`);
     for (const f of r.failures) {
       out.push(`  ${r.kernel} FAIL  ${f.file} > ${f.name}`);
@@ -182,7 +191,10 @@ export function progressLine(ev: GuestEvent, elapsedMs: number): string | undefi
       return `booted ${ev.release} (guest uptime ${ev.uptime.toFixed(1)} s, ${seconds(elapsedMs)} since start)`;
     case "plan": {
       const files = ev.packages.reduce((n, p) => n + p.files.length, 0);
-      return `plan: ${files} kernel test file(s) in ${ev.packages.map((p) => p.dir).join(", ") || "no package"}${ev.tutorials ? " + tutorials" : ""}`;
+      const leftOut = ev.leftOut
+        ? `; ${ev.leftOut.files.length} kernel-independent file(s) left out (${ev.leftOut.why})`
+        : "";
+      return `plan: ${files} kernel test file(s) in ${ev.packages.map((p) => p.dir).join(", ") || "no package"}${ev.tutorials ? " + tutorials" : ""}${leftOut}`;
     }
     case "phase":
       return `running ${ev.name}`;

@@ -7,6 +7,7 @@ import { release } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodeConfig, type GuestConfig, type GuestEvent } from "../events.js";
+import { NODE_ONLY_FILES } from "../node-only.js";
 import { kernelTestPackages, vitestConfigText, vitestEntry } from "../vitest-config.js";
 
 const repo = process.env.TS_EBPF_VM_REPO ?? process.cwd();
@@ -122,6 +123,15 @@ async function main(config: GuestConfig): Promise<void> {
   } else {
     packages = kernelTestPackages(repo, config.filter);
   }
+  let leftOut: { files: string[]; why: string } | undefined;
+  if (config.nodeOnlyElsewhere !== undefined) {
+    const nodeOnly = new Set(NODE_ONLY_FILES.map((f) => join(repo, f.file)));
+    const files = packages.flatMap((p) => p.files).filter((f) => nodeOnly.has(f));
+    leftOut = { files: files.map((f) => relative(repo, f)), why: config.nodeOnlyElsewhere };
+    packages = packages
+      .map((p) => ({ dir: p.dir, files: p.files.filter((f) => !nodeOnly.has(f)) }))
+      .filter((p) => p.files.length > 0);
+  }
   const tutorialsPkg = join(repo, "tutorials", "package.json");
   const tutorialsScript =
     config.tutorials && !config.selfTest && !config.filter && existsSync(tutorialsPkg)
@@ -136,6 +146,7 @@ async function main(config: GuestConfig): Promise<void> {
       files: p.files.map((f) => relative(repo, f)),
     })),
     tutorials: tutorialsScript !== undefined,
+    ...(leftOut ? { leftOut } : {}),
   });
 
   const env = {
