@@ -148,6 +148,8 @@ const queryOptions: Kind = {
     select: { oneOf: [{ arrayOf: "str", max: 4 }, { obj: { a: "str", b: "str" } }] },
     where: "str",
     stringLength: "int",
+    netns: netnsSelector,
+    onSkipped: "fn",
   },
 };
 const loadCollectionOptions: Kind = {
@@ -837,6 +839,9 @@ export const SIGNATURES: Record<string, Entry> = {
   "iter:pidnsInode": { args: [{ oneOf: ["pid", "path"] }] },
   "iter:readNsIds": { args: ["int", "u32", readerOptions], resetCaches: true, runs: 0.3 },
   "iter:taskNamespaces": { args: [readerOptions], resetCaches: true, runs: 0.3 },
+  "iter:taskNamespacesSync": { args: [readerOptions], resetCaches: true, runs: 0.3 },
+  "iter:netnsFiles": { args: [readerOptions], resetCaches: true, runs: 0.3 },
+  "iter:netnsFilesSync": { args: [readerOptions], resetCaches: true, runs: 0.3 },
   "iter:readPerNetns": {
     skip: "takes a Builtin (from builtinOf) and a task source; tcp, udp, unix, ipv6Routes and netlinkSockets call it with every option",
   },

@@ -29,8 +29,11 @@ export {
   type FoundNamespace,
   type InNetns,
   NETNS_TARGETS,
+  type NetnsFile,
   type NetnsOptions,
   type NetnsSelector,
+  netnsFiles,
+  netnsFilesSync,
   netnsMounts,
   networkNamespaces,
   ownNetnsInode,
@@ -38,6 +41,7 @@ export {
   type SkippedNamespace,
   type TaskNamespaces,
   taskNamespaces,
+  taskNamespacesSync,
 } from "./namespaces.js";
 export {
   cgroupPaths,

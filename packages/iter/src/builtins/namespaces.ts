@@ -5,7 +5,9 @@
 // never by the event-loop thread. "all" finds every namespace in use: the
 // tasks' (nsproxy->net_ns, from the task iterator), and those only a bind
 // mount keeps alive (nsfs mounts in every mount namespace's mountinfo, and
-// /run/netns). Every record carries the inode of the namespace it came from.
+// /run/netns), and those only an open nsfs file keeps (a task_file iterator
+// finds the files). Every record carries the inode of the namespace it came
+// from. Built-ins and queries walk namespaces alike (readInNetns).
 
 import {
   closeSync,
@@ -14,12 +16,14 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   statSync,
 } from "node:fs";
 import { loadKernelBtf } from "@ts-ebpf/btf";
+import { add, call, type Item, jeq, jne, ldx, mov } from "@ts-ebpf/dsl";
 import { NamespaceError, openIteratorFdsInNetns, type Program } from "@ts-ebpf/syscall";
 import { IteratorError } from "../errors.js";
-import { createIterator, loadIteratorProgram } from "../link.js";
+import { createIterator, type IteratorLink, loadIteratorProgram } from "../link.js";
 import { consumeOwnReader, readerOptionsSnapshot, readerOwning } from "../owned-fd.js";
 import { IteratorReader, type ReaderOptions } from "../reader.js";
 import type { Builtin } from "./builtin.js";
@@ -200,12 +204,7 @@ const NAMESPACE_FIELDS = [
 
 let namespaceProgram: { compiled: RecordProgram<TaskNamespaces>; loaded: Program } | undefined;
 
-/**
- * Every task's network and mount namespace, from a task iterator that
- * writes only those (16 bytes a task: the walk of a machine with 10,000
- * tasks costs little more than one of its processes' /proc reads).
- */
-export async function taskNamespaces(options: ReaderOptions = {}): Promise<TaskNamespaces[]> {
+function namespaceProgramLoaded() {
   if (!namespaceProgram) {
     const btf = loadKernelBtf();
     const compiled = compileRecord<TaskNamespaces>(
@@ -217,20 +216,30 @@ export async function taskNamespaces(options: ReaderOptions = {}): Promise<TaskN
     );
     namespaceProgram = { compiled, loaded: loadIteratorProgram(compiled.spec, "task", btf) };
   }
-  const link = createIterator(namespaceProgram.loaded, "task");
+  return namespaceProgram;
+}
+
+/**
+ * Every task's network and mount namespace, from a task iterator that
+ * writes only those (16 bytes a task: the walk of a machine with 10,000
+ * tasks costs little more than one of its processes' /proc reads).
+ */
+export async function taskNamespaces(options: ReaderOptions = {}): Promise<TaskNamespaces[]> {
+  const { compiled, loaded } = namespaceProgramLoaded();
+  const link = createIterator(loaded, "task");
   try {
-    return await consumeOwnReader(link.open(options), (r) =>
-      r.readRecords(namespaceProgram!.compiled.layout),
-    );
+    return await consumeOwnReader(link.open(options), (r) => r.readRecords(compiled.layout));
   } finally {
     link.close();
   }
 }
 
-/** Closes the program taskNamespaces loaded. */
+/** Closes the programs taskNamespaces and netnsFiles loaded. */
 export function closeNamespacePrograms(): void {
   namespaceProgram?.loaded.close();
   namespaceProgram = undefined;
+  netnsFileProgram?.loaded.close();
+  netnsFileProgram = undefined;
 }
 
 /** Tasks' namespaces from /proc, when the task iterator cannot be used. */
@@ -249,29 +258,233 @@ function tasksFromProc(): TaskNamespaces[] {
   return out;
 }
 
+/** Every task's network and mount namespace, without a promise (blocks for the walk). */
+export function taskNamespacesSync(options: ReaderOptions = {}): TaskNamespaces[] {
+  const { compiled, loaded } = namespaceProgramLoaded();
+  const link = createIterator(loaded, "task");
+  try {
+    return compiled.layout.decodeAll(link.readAllSync(options));
+  } finally {
+    link.close();
+  }
+}
+
+/**
+ * An open file on nsfs of a network namespace (an fd from open() of
+ * /proc/<pid>/ns/net, or one passed over a unix socket): it keeps the
+ * namespace alive with no task in it and no mount.
+ */
+export interface NetnsFile {
+  /** The process holding it and its task whose file table has it. */
+  readonly tgid: number;
+  readonly pid: number;
+  readonly fd: number;
+  /** The namespace's inode. */
+  readonly ino: number;
+}
+
+/** super_block.s_magic of nsfs (include/uapi/linux/magic.h). */
+export const NSFS_MAGIC = 0x6e736673;
+/** The type of a network namespace in ns_common (ns_type, or ops->type before 6.18). */
+const CLONE_NEWNET = 0x40000000;
+
+const NETNS_FILE_FIELDS = [
+  { name: "tgid", ctx: "task", path: "tgid", kind: "u32" },
+  { name: "pid", ctx: "task", path: "pid", kind: "u32" },
+  { name: "fd", ctx: "fd", kind: "u32" },
+  { name: "ino", ctx: "file", path: "f_inode.i_ino", kind: "u64" },
+] as const;
+
+/**
+ * The task_file program writing only open nsfs files of network namespaces:
+ * the file's inode is on nsfs (s_magic), and the ns_common its i_private
+ * points to is of type CLONE_NEWNET. i_private is a `void *` the verifier
+ * does not follow, so its type is read with bpf_probe_read_kernel into the
+ * 8 bytes below the record.
+ */
+export function compileNetnsFiles(btf = loadKernelBtf()): RecordProgram<NetnsFileRaw> {
+  const off = (struct: string, path: string) => btf.memberOffset(struct, path).offset;
+  const hasMember = (struct: string, member: string) =>
+    btf.composite(struct).members.some((m) => m.name === member);
+  const filter = (at: (name: string) => number): Item[] => {
+    const scratch = at("tgid") - 8; // tgid is the record's first field: below it is free stack
+    const readInto = (size: number): Item[] => [
+      mov("r1", "r10"),
+      add("r1", scratch),
+      mov("r2", size),
+      call("probe_read_kernel"),
+    ];
+    // r8 holds the context's file (the record program's object, NULL-checked).
+    const code: Item[] = [
+      ldx("u64", "r3", "r8", off("file", "f_inode")),
+      jeq("r3", 0, "out"),
+      ldx("u64", "r2", "r3", off("inode", "i_sb")),
+      jeq("r2", 0, "out"),
+      ldx("u64", "r0", "r2", off("super_block", "s_magic")),
+      jne("r0", NSFS_MAGIC, "out"),
+      ldx("u64", "r3", "r3", off("inode", "i_private")),
+      jeq("r3", 0, "out"),
+    ];
+    if (hasMember("ns_common", "ns_type")) {
+      code.push(add("r3", off("ns_common", "ns_type")), ...readInto(4));
+    } else {
+      code.push(
+        add("r3", off("ns_common", "ops")),
+        ...readInto(8),
+        jne("r0", 0, "out"),
+        ldx("u64", "r3", "r10", scratch),
+        jeq("r3", 0, "out"),
+        add("r3", off("proc_ns_operations", "type")),
+        ...readInto(4),
+      );
+    }
+    code.push(
+      jne("r0", 0, "out"),
+      ldx("u32", "r0", "r10", scratch),
+      jne("r0", CLONE_NEWNET, "out"),
+    );
+    return code;
+  };
+  return compileRecord<NetnsFileRaw>(btf, "task_file", "file", NETNS_FILE_FIELDS, "iter_netns_fd", {
+    filter,
+  });
+}
+
+interface NetnsFileRaw {
+  readonly tgid: number;
+  readonly pid: number;
+  readonly fd: number;
+  readonly ino: bigint;
+}
+
+let netnsFileProgram: { compiled: RecordProgram<NetnsFileRaw>; loaded: Program } | undefined;
+
+function netnsFileProgramLoaded() {
+  if (!netnsFileProgram) {
+    const btf = loadKernelBtf();
+    const compiled = compileNetnsFiles(btf);
+    netnsFileProgram = { compiled, loaded: loadIteratorProgram(compiled.spec, "task_file", btf) };
+  }
+  return netnsFileProgram;
+}
+
+const netnsFileOf = (r: NetnsFileRaw): NetnsFile => ({
+  tgid: r.tgid,
+  pid: r.pid,
+  fd: r.fd,
+  ino: Number(r.ino),
+});
+
+/**
+ * Every open file of a network namespace (nsfs), from a task_file iterator
+ * whose program keeps only those: what holds a namespace that no task is in
+ * and no mount keeps.
+ */
+export async function netnsFiles(options: ReaderOptions = {}): Promise<NetnsFile[]> {
+  const { compiled, loaded } = netnsFileProgramLoaded();
+  const link = createIterator(loaded, "task_file");
+  try {
+    const bytes = await consumeOwnReader(link.open(options), (r) => r.readAll());
+    return compiled.layout.decodeAll(bytes).map(netnsFileOf);
+  } finally {
+    link.close();
+  }
+}
+
+/** netnsFiles without a promise (blocks for the walk). */
+export function netnsFilesSync(options: ReaderOptions = {}): NetnsFile[] {
+  const { compiled, loaded } = netnsFileProgramLoaded();
+  const link = createIterator(loaded, "task_file");
+  try {
+    return compiled.layout.decodeAll(link.readAllSync(options)).map(netnsFileOf);
+  } finally {
+    link.close();
+  }
+}
+
+/** Open nsfs files of network namespaces from /proc/<pid>/fd, when task_file cannot be used. */
+function netnsFilesFromProc(): NetnsFile[] {
+  const out: NetnsFile[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${name}/fd`);
+    } catch {
+      continue; // exited, or not ours to read
+    }
+    for (const fd of fds) {
+      try {
+        const m = NET_ROOT.exec(readlinkSync(`/proc/${name}/fd/${fd}`));
+        if (m)
+          out.push({ tgid: Number(name), pid: Number(name), fd: Number(fd), ino: Number(m[1]) });
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return out;
+}
+
+/** What keeps network namespaces in use: tasks in them and open nsfs files (mounts are read later). */
+interface Holders {
+  readonly tasks: readonly TaskNamespaces[];
+  readonly files: readonly NetnsFile[];
+}
+
+/** Where "all" learns of tasks' namespaces and open namespace files (tests replace them). */
+export interface NamespaceSources {
+  readonly tasks?: () => Promise<readonly TaskNamespaces[]>;
+  readonly files?: () => Promise<readonly NetnsFile[]>;
+}
+
+async function holders(sources: NamespaceSources): Promise<Holders> {
+  let tasks: readonly TaskNamespaces[];
+  try {
+    tasks = await (sources.tasks ?? taskNamespaces)();
+  } catch {
+    tasks = tasksFromProc();
+  }
+  let files: readonly NetnsFile[];
+  try {
+    files = await (sources.files ?? netnsFiles)();
+  } catch {
+    files = netnsFilesFromProc();
+  }
+  return { tasks, files };
+}
+
+function holdersSync(): Holders {
+  let tasks: readonly TaskNamespaces[];
+  try {
+    tasks = taskNamespacesSync();
+  } catch {
+    tasks = tasksFromProc();
+  }
+  let files: readonly NetnsFile[];
+  try {
+    files = netnsFilesSync();
+  } catch {
+    files = netnsFilesFromProc();
+  }
+  return { tasks, files };
+}
+
 /**
  * Every network namespace in use, opened: those of tasks (one task per
- * namespace is enough to open it), and those kept alive by an nsfs bind
- * mount in any mount namespace (`ip netns add` mounts at /run/netns/<name>).
+ * namespace is enough to open it), those kept alive by an nsfs bind mount in
+ * any mount namespace (`ip netns add` mounts at /run/netns/<name>), and those
+ * only an open nsfs file keeps (reopened through /proc/<pid>/task/<tid>/fd/<fd>).
  * Namespaces that vanish before they are opened are reported in `skipped`.
  * The caller's own namespace comes first, with no fd.
  */
-async function openAllNamespaces(
-  tasks: () => Promise<readonly TaskNamespaces[]> = taskNamespaces,
-  skipped: SkippedNamespace[],
-): Promise<OpenNamespace[]> {
+function openAllNamespaces(held: Holders, skipped: SkippedNamespace[]): OpenNamespace[] {
   const own = ownNetnsInode();
   const found = new Map<number, OpenNamespace>();
   found.set(own, { inode: own, source: "/proc/thread-self/ns/net", fd: undefined, owned: false });
-  let list: readonly TaskNamespaces[];
-  try {
-    list = await tasks();
-  } catch {
-    list = tasksFromProc();
-  }
   const byNetns = new Map<number, TaskNamespaces[]>();
   const byMntns = new Map<number, TaskNamespaces>();
-  for (const t of list) {
+  for (const t of held.tasks) {
     if (t.netns !== 0) {
       const group = byNetns.get(t.netns);
       if (group) group.push(t);
@@ -279,6 +492,8 @@ async function openAllNamespaces(
     }
     if (t.mntns !== 0 && !byMntns.has(t.mntns)) byMntns.set(t.mntns, t);
   }
+  /** Namespaces seen but not opened: reported at the end unless another holder had them. */
+  const lost = new Map<number, SkippedNamespace>();
   const cleanup = () => {
     for (const ns of found.values()) if (ns.owned && ns.fd !== undefined) closeSync(ns.fd);
   };
@@ -296,8 +511,7 @@ async function openAllNamespaces(
       }
       if (opened) found.set(inode, opened);
       else {
-        // May still be held by a mount: reported below unless a mount has it.
-        skipped.push({
+        lost.set(inode, {
           inode,
           source: `/proc/${group[0]!.tgid}/task/${group[0]!.pid}/ns/net`,
           error: new IteratorError(
@@ -346,46 +560,76 @@ async function openAllNamespaces(
       const fd = openIfInode(source, inode);
       if (fd !== undefined) found.set(inode, { inode, source, fd, owned: true });
     }
+    // Namespaces only an open file keeps (no task in them, no mount): the
+    // file is reopened through /proc, which checks ptrace access to its holder.
+    for (const f of held.files) {
+      if (found.has(f.ino)) continue;
+      const source = `/proc/${f.tgid}/task/${f.pid}/fd/${f.fd}`;
+      const fd = openIfInode(source, f.ino);
+      if (fd !== undefined) found.set(f.ino, { inode: f.ino, source, fd, owned: true });
+      else if (!lost.has(f.ino)) {
+        lost.set(f.ino, {
+          inode: f.ino,
+          source,
+          error: new IteratorError(
+            `network namespace ${f.ino}: the fd holding it was closed (or its process exited) before it could be opened`,
+          ),
+        });
+      }
+    }
   } catch (err) {
     cleanup();
     throw err;
   }
-  // A namespace whose tasks exited but that a mount keeps is not skipped.
-  for (let i = skipped.length - 1; i >= 0; i--) {
-    const inode = skipped[i]!.inode;
-    if (inode !== undefined && found.has(inode)) skipped.splice(i, 1);
-  }
+  for (const [inode, s] of lost) if (!found.has(inode)) skipped.push(s);
   return [...found.values()];
 }
 
-/** Opens the one namespace a selector other than "all" names. */
-function openOneNamespace(selector: NetnsSelector): OpenNamespace {
+/**
+ * Checks the form of a namespace selector (not that it exists) and returns
+ * it: a TypeError or RangeError naming `netns` before anything reaches the kernel.
+ */
+export function checkNetnsSelector(selector: unknown): NetnsSelector {
+  if (selector === "all") return selector;
   if (typeof selector === "number") {
     if (!Number.isSafeInteger(selector) || selector < 1) {
       throw new RangeError(`netns: a pid must be a positive integer, got ${selector}`);
     }
-    return openNamespacePath(`/proc/${selector}/ns/net`, `no process ${selector}`);
+    return selector;
   }
   if (typeof selector === "string") {
     if (selector === "") throw new TypeError("netns: the path must not be empty");
-    return openNamespacePath(selector, `${selector} does not exist`);
+    return selector;
   }
   if (typeof selector === "object" && selector !== null && "fd" in selector) {
-    const fd = selector.fd;
-    if (!Number.isSafeInteger(fd) || fd < 0 || fd > 0x7fffffff) {
+    const fd = (selector as { fd: unknown }).fd;
+    if (typeof fd !== "number" || !Number.isSafeInteger(fd) || fd < 0 || fd > 0x7fffffff) {
       throw new RangeError(`netns: fd must be an open file descriptor, got ${String(fd)}`);
     }
-    let inode: number;
-    try {
-      inode = fstatSync(fd).ino;
-    } catch (err) {
-      throw new IteratorError(`netns: fd ${fd} is not open`, { cause: err });
-    }
-    return own(inode) ?? { inode, source: `fd ${fd}`, fd, owned: false };
+    return { fd };
   }
   throw new TypeError(
     'netns must be a pid, a path (/proc/<pid>/ns/net, /run/netns/<name>), { fd } or "all"',
   );
+}
+
+/** Opens the one namespace a selector other than "all" names. */
+function openOneNamespace(given: NetnsSelector): OpenNamespace {
+  const selector = checkNetnsSelector(given);
+  if (typeof selector === "number") {
+    return openNamespacePath(`/proc/${selector}/ns/net`, `no process ${selector}`);
+  }
+  if (typeof selector === "string") {
+    return openNamespacePath(selector, `${selector} does not exist`);
+  }
+  const fd = selector.fd;
+  let inode: number;
+  try {
+    inode = fstatSync(fd).ino;
+  } catch (err) {
+    throw new IteratorError(`netns: fd ${fd} is not open`, { cause: err });
+  }
+  return own(inode) ?? { inode, source: `fd ${fd}`, fd, owned: false };
 }
 
 /** The caller's own namespace needs no setns (nor CAP_SYS_ADMIN). */
@@ -433,88 +677,192 @@ function report(options: NetnsOptions, skipped: SkippedNamespace): void {
 export type InNetns<R> = R & { readonly netns: number };
 
 /**
- * Every record of `builtin` in the namespace(s) `options.netns` names
- * (default: the caller's own), each tagged with its namespace's inode.
- * `tasks` lists the tasks' namespaces for "all" (default: taskNamespaces).
+ * An iterator whose objects live in a network namespace (a built-in, a
+ * query): what walking it in other namespaces needs.
  */
-export async function readPerNetns<R extends object>(
-  builtin: Builtin<R>,
-  options: NetnsOptions = {},
-  tasks: () => Promise<readonly TaskNamespaces[]> = taskNamespaces,
-): Promise<InNetns<R>[]> {
+export interface NetnsSource<R> {
+  /** A per-network-namespace target (NETNS_TARGETS). */
+  readonly target: string;
+  /** A new link running the program (the caller closes it). */
+  link(): IteratorLink;
+  /** The objects of one run's output. */
+  decode(bytes: Uint8Array): R[];
+}
+
+/** The options readInNetns acts on, checked and read once. */
+function checkNetnsOptions(options: NetnsOptions): ReaderOptions {
   if (typeof options !== "object" || options === null) {
     throw new TypeError("options must be an object");
   }
-  const { netns, onSkipped } = options;
-  if (onSkipped !== undefined && typeof onSkipped !== "function") {
+  if (options.onSkipped !== undefined && typeof options.onSkipped !== "function") {
     throw new TypeError("onSkipped must be a function");
   }
-  const snapshot = readerOptionsSnapshot(options);
-  const tag = (records: R[], inode: number): InNetns<R>[] =>
-    records.map((r) => ({ ...r, netns: inode }));
-  if (netns === undefined) {
-    return tag(await builtin.read(undefined, snapshot), ownNetnsInode());
+  return readerOptionsSnapshot(options);
+}
+
+/**
+ * One reader per namespace (undefined for one "all" could not enter), made
+ * by `source`'s link: ours by open(), the others' by a native thread in each.
+ * On a throw nothing made stays open.
+ */
+function openReaders(
+  source: NetnsSource<unknown>,
+  link: IteratorLink,
+  namespaces: readonly OpenNamespace[],
+  all: boolean,
+  skipped: SkippedNamespace[],
+  snapshot: ReaderOptions,
+): [OpenNamespace, IteratorReader | undefined][] {
+  const readers: [OpenNamespace, IteratorReader | undefined][] = [];
+  const byInode = new Map<number, IteratorReader | Error>();
+  try {
+    const others = namespaces.filter((ns) => ns.fd !== undefined);
+    const made =
+      others.length === 0
+        ? []
+        : openIteratorFdsInNetns(
+            link.fd,
+            others.map((ns) => ns.fd!),
+          );
+    // Every fd made is owned by a reader at once (closed with it), whatever fails later.
+    for (let i = 0; i < others.length; i++) {
+      const r = made[i]!;
+      if (r.error) byInode.set(others[i]!.inode, r.error);
+      else
+        byInode.set(
+          others[i]!.inode,
+          readerOwning(
+            r.fd,
+            (fd) => new IteratorReader(fd, { ...snapshot, target: source.target }),
+          ),
+        );
+    }
+    for (const ns of namespaces) {
+      if (ns.fd === undefined) {
+        readers.push([ns, link.open({ ...snapshot, target: source.target })]);
+        continue;
+      }
+      const r = byInode.get(ns.inode)!;
+      if (r instanceof Error) {
+        if (!all) throw namespaceError(ns, r);
+        skipped.push({ inode: ns.inode, source: ns.source, error: namespaceError(ns, r) });
+        readers.push([ns, undefined]);
+      } else readers.push([ns, r]);
+    }
+    return readers;
+  } catch (err) {
+    for (const reader of byInode.values()) if (!(reader instanceof Error)) reader.close();
+    for (const [, reader] of readers) reader?.close();
+    throw err;
   }
+}
+
+const tagged = <R extends object>(records: R[], inode: number): InNetns<R>[] =>
+  records.map((r) => ({ ...r, netns: inode }));
+
+/**
+ * Every object of `source` in the namespace(s) `options.netns` names
+ * (default: the caller's own), each tagged with its namespace's inode.
+ */
+export async function readInNetns<R extends object>(
+  source: NetnsSource<R>,
+  options: NetnsOptions = {},
+  sources: NamespaceSources = {},
+): Promise<InNetns<R>[]> {
+  const snapshot = checkNetnsOptions(options);
+  const { netns } = options;
   const skipped: SkippedNamespace[] = [];
   const namespaces =
-    netns === "all" ? await openAllNamespaces(tasks, skipped) : [openOneNamespace(netns)];
+    netns === "all"
+      ? openAllNamespaces(await holders(sources), skipped)
+      : netns === undefined
+        ? [own(ownNetnsInode())!]
+        : [openOneNamespace(netns)];
   try {
-    const all = netns === "all";
-    const link = builtin.link();
-    const readers: [OpenNamespace, IteratorReader | undefined][] = [];
-    const byInode = new Map<number, IteratorReader | Error>();
+    const link = source.link();
     try {
-      const others = namespaces.filter((ns) => ns.fd !== undefined);
-      const made =
-        others.length === 0
-          ? []
-          : openIteratorFdsInNetns(
-              link.fd,
-              others.map((ns) => ns.fd!),
-            );
-      // Every fd made is owned by a reader at once (closed with it), whatever fails later.
-      for (let i = 0; i < others.length; i++) {
-        const r = made[i]!;
-        if (r.error) byInode.set(others[i]!.inode, r.error);
-        else
-          byInode.set(
-            others[i]!.inode,
-            readerOwning(
-              r.fd,
-              (fd) => new IteratorReader(fd, { ...snapshot, target: builtin.target }),
-            ),
-          );
+      const readers = openReaders(source, link, namespaces, netns === "all", skipped, snapshot);
+      try {
+        // Readers run on the thread pool, several at once.
+        const outputs = await Promise.all(
+          readers.map(async ([ns, reader]) =>
+            reader === undefined
+              ? []
+              : tagged(
+                  source.decode(await consumeOwnReader(reader, (rd) => rd.readAll())),
+                  ns.inode,
+                ),
+          ),
+        );
+        return outputs.flat();
+      } finally {
+        for (const [, reader] of readers) reader?.close();
       }
-      for (const ns of namespaces) {
-        if (ns.fd === undefined) {
-          readers.push([ns, link.open({ ...snapshot, target: builtin.target })]);
-          continue;
-        }
-        const r = byInode.get(ns.inode)!;
-        if (r instanceof Error) {
-          if (!all) throw namespaceError(ns, r);
-          skipped.push({ inode: ns.inode, source: ns.source, error: namespaceError(ns, r) });
-          readers.push([ns, undefined]);
-        } else readers.push([ns, r]);
-      }
-      // Readers run on the thread pool, several at once.
-      const outputs = await Promise.all(
-        readers.map(async ([ns, reader]) =>
-          reader === undefined
-            ? []
-            : tag(builtin.decode(await consumeOwnReader(reader, (rd) => rd.readAll())), ns.inode),
-        ),
-      );
-      return outputs.flat();
     } finally {
-      for (const reader of byInode.values()) if (!(reader instanceof Error)) reader.close();
-      for (const [, reader] of readers) reader?.close();
       link.close();
     }
   } finally {
     for (const ns of namespaces) if (ns.owned && ns.fd !== undefined) closeSync(ns.fd);
     for (const s of skipped) report(options, s);
   }
+}
+
+/** readInNetns without a promise: the walks run one after another on this thread. */
+export function readInNetnsSync<R extends object>(
+  source: NetnsSource<R>,
+  options: NetnsOptions = {},
+): InNetns<R>[] {
+  const snapshot = checkNetnsOptions(options);
+  const { netns } = options;
+  const skipped: SkippedNamespace[] = [];
+  const namespaces =
+    netns === "all"
+      ? openAllNamespaces(holdersSync(), skipped)
+      : netns === undefined
+        ? [own(ownNetnsInode())!]
+        : [openOneNamespace(netns)];
+  try {
+    const link = source.link();
+    try {
+      const readers = openReaders(source, link, namespaces, netns === "all", skipped, snapshot);
+      try {
+        return readers.flatMap(([ns, reader]) =>
+          reader === undefined ? [] : tagged(source.decode(reader.readAllSync()), ns.inode),
+        );
+      } finally {
+        for (const [, reader] of readers) reader?.close();
+      }
+    } finally {
+      link.close();
+    }
+  } finally {
+    for (const ns of namespaces) if (ns.owned && ns.fd !== undefined) closeSync(ns.fd);
+    for (const s of skipped) report(options, s);
+  }
+}
+
+/**
+ * Every record of `builtin` in the namespace(s) `options.netns` names
+ * (default: the caller's own), each tagged with its namespace's inode.
+ * `tasks` lists the tasks' namespaces for "all" (default: taskNamespaces),
+ * `files` the open namespace files (default: netnsFiles).
+ */
+export async function readPerNetns<R extends object>(
+  builtin: Builtin<R>,
+  options: NetnsOptions = {},
+  tasks: () => Promise<readonly TaskNamespaces[]> = taskNamespaces,
+  files: () => Promise<readonly NetnsFile[]> = netnsFiles,
+): Promise<InNetns<R>[]> {
+  if (typeof options === "object" && options !== null && options.netns === undefined) {
+    // The caller's own namespace: the built-in's cached link, no namespace fd.
+    const snapshot = checkNetnsOptions(options);
+    return tagged(await builtin.read(undefined, snapshot), ownNetnsInode());
+  }
+  return readInNetns(
+    { target: builtin.target, link: () => builtin.link(), decode: (b) => builtin.decode(b) },
+    options,
+    { tasks, files },
+  );
 }
 
 function namespaceError(ns: OpenNamespace, err: Error): Error {
@@ -527,14 +875,16 @@ function namespaceError(ns: OpenNamespace, err: Error): Error {
 }
 
 /**
- * Every network namespace in use (what `{ netns: "all" }` walks): the tasks'
- * and those only a bind mount keeps alive, with where each was found.
- * Namespaces that vanished while they were looked for are left out.
+ * Every network namespace in use (what `{ netns: "all" }` walks): the tasks',
+ * those only a bind mount keeps alive, and those only an open nsfs file
+ * keeps, with where each was found. Namespaces that vanished while they were
+ * looked for are left out.
  */
 export async function networkNamespaces(
   tasks: () => Promise<readonly TaskNamespaces[]> = taskNamespaces,
+  files: () => Promise<readonly NetnsFile[]> = netnsFiles,
 ): Promise<FoundNamespace[]> {
-  const namespaces = await openAllNamespaces(tasks, []);
+  const namespaces = openAllNamespaces(await holders({ tasks, files }), []);
   for (const ns of namespaces) if (ns.owned && ns.fd !== undefined) closeSync(ns.fd);
   return namespaces.map(({ inode, source }) => ({ inode, source }));
 }

@@ -44,11 +44,12 @@ ${builtinUsage()}
                                pin a built-in iterator on bpffs (binary records);
                                --mode: the pin's permissions (default 0600: owner only);
                                --map: the map of a built-in over a map's elements
-  query <target> <fields> [--where expr]
+  query <target> <fields> [--where expr] [--netns pid|path|all]
                                fields of any target's objects by BTF path, comma-separated,
                                alias=path to rename ("pid=tgid,ppid=real_parent.tgid,comm");
                                --where: a predicate run in the kernel
-                               ('uid.val >= 1000 and comm ^= "ssh"', see the docs of query())
+                               ('uid.val >= 1000 and comm ^= "ssh"', see the docs of query());
+                               --netns: for tcp, udp, unix, netlink, ipv6_route (NETNS column)
   ps [--threads] [--argv] [--where expr] [--pidns pid|path]
                                processes: pid, ppid, uid, gid, state, threads, rss, start
                                time, cgroup, comm and exe (--threads: every thread;
@@ -402,11 +403,20 @@ export async function main(argv: string[]): Promise<number> {
     case "query":
       if (rest.length !== 2)
         throw new UsageError(
-          "usage: bpf-iter query <target> <field,alias=path,...> [--where expr]",
+          "usage: bpf-iter query <target> <field,alias=path,...> [--where expr] [--netns pid|path|all]",
         );
-      await runQuery(rest[0]!, rest[1]!, values.where, values["string-length"], values.json);
+      await runQuery(
+        rest[0]!,
+        rest[1]!,
+        values.where,
+        values["string-length"],
+        values.netns === undefined ? undefined : namespaceArg("--netns", values.netns, true),
+        values.json,
+      );
       return 0;
     case "ps":
+      if (values.netns !== undefined)
+        throw new UsageError(`--netns applies to ${netnsCommands()} and query, not ps`);
       // ps --pidns: the task view inside a pid namespace (below, with the task built-in).
       if (values.pidns === undefined) {
         if (rest.length > 0) throw new UsageError(`ps takes no arguments, got "${rest.join(" ")}"`);
@@ -518,8 +528,14 @@ async function runQuery(
   fields: string,
   where: string | undefined,
   stringLength: string | undefined,
+  netns: number | string | undefined,
   json: boolean,
 ): Promise<void> {
+  if (netns !== undefined && !it.NETNS_TARGETS.has(target)) {
+    throw new UsageError(
+      `--netns applies to the targets ${[...it.NETNS_TARGETS].join(", ")}, not ${target}`,
+    );
+  }
   const select: Record<string, string> = {};
   for (const item of fields.split(",").map((f) => f.trim())) {
     if (item === "") throw new UsageError(`empty field in "${fields}"`);
@@ -533,12 +549,16 @@ async function runQuery(
     if (!/^\d+$/.test(stringLength)) throw new UsageError("--string-length must be a number");
     length = Number(stringLength);
   }
-  const rows = await it.query(target, {
+  const rows: Record<string, it.QueryValue>[] = await it.query(target, {
     select,
     ...(where === undefined ? {} : { where }),
     ...(length === undefined ? {} : { stringLength: length }),
+    ...(netns === undefined ? {} : { netns, onSkipped: reportSkipped }),
   });
-  const columns = Object.keys(select).map((key) => ({ key }));
+  const columns = [
+    ...(netns === undefined ? [] : [{ key: "netns", header: "NETNS", right: true }]),
+    ...Object.keys(select).map((key) => ({ key })),
+  ];
   print(
     json
       ? rows
@@ -628,19 +648,20 @@ function namespaceArg(option: string, value: string, allowAll: boolean): number 
   return value;
 }
 
+/** A namespace "all" could not walk, on stderr. */
+function reportSkipped(s: it.SkippedNamespace): void {
+  process.stderr.write(
+    `bpf-iter: skipped network namespace ${s.inode ?? "?"} (${s.source}): ${s.error.message}\n`,
+  );
+}
+
 /** A per-namespace built-in's records in one or every network namespace, with a NETNS column. */
 async function printInNetns(
   builtin: it.Builtin<object>,
   netns: number | string,
   json: boolean,
 ): Promise<void> {
-  const records = await it.readPerNetns(builtin, {
-    netns,
-    onSkipped: (s) =>
-      process.stderr.write(
-        `bpf-iter: skipped network namespace ${s.inode ?? "?"} (${s.source}): ${s.error.message}\n`,
-      ),
-  });
+  const records = await it.readPerNetns(builtin, { netns, onSkipped: reportSkipped });
   const rows = builtin.rows(records, !json);
   print(
     json ? rows : rows.map((row, i) => ({ netns: records[i]!.netns, ...row })),

@@ -9,9 +9,18 @@ import { type Btf, loadKernelBtf, type RecordLayout } from "@ts-ebpf/btf";
 import { disassembleItems, print } from "@ts-ebpf/dsl";
 import type { ProgramSpec } from "@ts-ebpf/spec";
 import { type Program, VerifierError } from "@ts-ebpf/syscall";
+import {
+  checkNetnsSelector,
+  type InNetns,
+  NETNS_TARGETS,
+  type NetnsSelector,
+  readInNetns,
+  readInNetnsSync,
+  type SkippedNamespace,
+} from "../builtins/namespaces.js";
 import { compileRecord, type FieldDef } from "../builtins/record.js";
 import { createIterator, loadIteratorProgram, targetBtfId } from "../link.js";
-import { consumeOwnReader } from "../owned-fd.js";
+import { consumeOwnReader, readerOptionsSnapshot } from "../owned-fd.js";
 import type { IteratorParams } from "../params.js";
 import type { ReaderOptions } from "../reader.js";
 import { closeProcessArgs } from "./argv.js";
@@ -61,6 +70,15 @@ export interface QueryOptions<S extends QuerySelect> {
   readonly stringLength?: number;
   /** The target's parameters ({ pid }, { map }, ...). */
   readonly params?: IteratorParams;
+  /**
+   * For the per-network-namespace targets (tcp, udp, unix, netlink,
+   * ipv6_route): the namespace(s) to walk, as tcp() takes it — a pid, a path
+   * (/run/netns/<name>), `{ fd }`, or "all". Each row then carries `netns`,
+   * its namespace's inode (a select key named netns is refused).
+   */
+  readonly netns?: NetnsSelector;
+  /** With `netns: "all"`: called for each namespace skipped (default: a process warning). */
+  readonly onSkipped?: (skipped: SkippedNamespace) => void;
 }
 
 /** A query compiled for the running kernel (not loaded). */
@@ -363,15 +381,63 @@ function prepared<S extends QuerySelect>(
     entry = { compiled: compileQuery(target, options) };
     cache.set(key, entry);
   }
-  if (!entry.program) {
-    try {
-      entry.program = loadIteratorProgram(entry.compiled.spec, target);
-    } catch (err) {
-      if (err instanceof VerifierError) throw explainRejection(entry.compiled, err);
-      throw err;
-    }
-  }
+  entry.program ??= loadQuery(entry.compiled);
   return entry as Required<Cached>;
+}
+
+/**
+ * Loads a compiled query's program; a verifier rejection becomes a QueryError
+ * naming the field or predicate whose code the verifier stopped in.
+ */
+export function loadQuery(compiled: CompiledQuery): Program {
+  try {
+    return loadIteratorProgram(compiled.spec, compiled.target);
+  } catch (err) {
+    if (err instanceof VerifierError) throw explainRejection(compiled, err);
+    throw err;
+  }
+}
+
+/**
+ * The `netns` of a query, checked before anything reaches the kernel: only
+ * per-network-namespace targets take one, and the rows' `netns` key must be free.
+ */
+function queryNetns<S extends QuerySelect>(
+  target: string,
+  options: QueryOptions<S>,
+): NetnsSelector | undefined {
+  if (options === null || typeof options !== "object")
+    throw new TypeError("query options must be an object");
+  const { netns, onSkipped } = options;
+  if (onSkipped !== undefined && typeof onSkipped !== "function") {
+    throw new TypeError("onSkipped must be a function");
+  }
+  if (netns === undefined) return undefined;
+  const selector = checkNetnsSelector(netns);
+  if (!NETNS_TARGETS.has(target)) {
+    throw new TypeError(
+      `netns applies to the targets that walk one network namespace (${[...NETNS_TARGETS].join(", ")}), not ${target}`,
+    );
+  }
+  if (selectEntries(options.select).some(([key]) => key === "netns")) {
+    throw new QueryError(
+      "select has a key named netns, which a query with { netns } sets to the namespace's inode: alias the field otherwise",
+    );
+  }
+  return selector;
+}
+
+/** What readInNetns walks for a query: its cached program, a link per namespace walk. */
+function netnsSource<S extends QuerySelect>(
+  target: string,
+  options: QueryOptions<S>,
+  { compiled, program }: Required<Cached>,
+) {
+  return {
+    target,
+    link: () => createIterator(program, target, options.params),
+    decode: (bytes: Uint8Array) => compiled.decode(bytes) as QueryRow<S>[],
+  };
 }
 
 /**
@@ -380,12 +446,35 @@ function prepared<S extends QuerySelect>(
  *
  *   await query("task", { select: { pid: "tgid", ppid: "real_parent.tgid", uid: "cred.uid.val" },
  *                         where: 'pid == tgid and comm ^= "ssh"' })
+ *
+ * With `netns` (tcp, udp, unix, netlink, ipv6_route) the rows are those of
+ * that namespace, or of every one ("all"), each with `netns`, its inode.
  */
+export async function query<const S extends QuerySelect>(
+  target: string,
+  options: QueryOptions<S> & { readonly netns: NetnsSelector },
+  reader?: ReaderOptions,
+): Promise<InNetns<QueryRow<S>>[]>;
+export async function query<const S extends QuerySelect>(
+  target: string,
+  options: QueryOptions<S>,
+  reader?: ReaderOptions,
+): Promise<QueryRow<S>[]>;
 export async function query<const S extends QuerySelect>(
   target: string,
   options: QueryOptions<S>,
   reader: ReaderOptions = {},
 ): Promise<QueryRow<S>[]> {
+  const netns = queryNetns(target, options);
+  if (netns !== undefined) {
+    const snapshot = readerOptionsSnapshot(reader);
+    const entry = prepared(target, options);
+    return readInNetns(netnsSource(target, options, entry), {
+      ...snapshot,
+      netns,
+      ...(options.onSkipped ? { onSkipped: options.onSkipped } : {}),
+    });
+  }
   const { compiled, program } = prepared(target, options);
   const link = createIterator(program, target, options.params);
   try {
@@ -396,12 +485,32 @@ export async function query<const S extends QuerySelect>(
   }
 }
 
-/** query() without a promise (blocks the thread for the read). */
+/** query() without a promise (blocks the thread for the read; namespaces are walked in turn). */
+export function querySync<const S extends QuerySelect>(
+  target: string,
+  options: QueryOptions<S> & { readonly netns: NetnsSelector },
+  reader?: ReaderOptions,
+): InNetns<QueryRow<S>>[];
+export function querySync<const S extends QuerySelect>(
+  target: string,
+  options: QueryOptions<S>,
+  reader?: ReaderOptions,
+): QueryRow<S>[];
 export function querySync<const S extends QuerySelect>(
   target: string,
   options: QueryOptions<S>,
   reader: ReaderOptions = {},
 ): QueryRow<S>[] {
+  const netns = queryNetns(target, options);
+  if (netns !== undefined) {
+    const snapshot = readerOptionsSnapshot(reader);
+    const entry = prepared(target, options);
+    return readInNetnsSync(netnsSource(target, options, entry), {
+      ...snapshot,
+      netns,
+      ...(options.onSkipped ? { onSkipped: options.onSkipped } : {}),
+    });
+  }
   const { compiled, program } = prepared(target, options);
   const link = createIterator(program, target, options.params);
   try {
