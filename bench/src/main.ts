@@ -24,6 +24,7 @@ import { mapDecode } from "./scenarios/map-decode.js";
 import { mapDump } from "./scenarios/map-dump.js";
 import { netnsSockets } from "./scenarios/netns.js";
 import { selectiveQuery } from "./scenarios/query.js";
+import { filesScale, tasksScale, tcpScale } from "./scenarios/scale.js";
 import { taskList } from "./scenarios/tasks.js";
 import { loadTsApi } from "./ts-api.js";
 import { readVmInfo, runInVm, testVmCli, VM_RUN_FILE } from "./vm.js";
@@ -39,6 +40,9 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<GroupResult[]>> = {
   exporters: exporterScrapes,
   "cli-start": cliStart,
   query: selectiveQuery,
+  "tasks-scale": tasksScale,
+  "files-scale": filesScale,
+  "tcp-scale": tcpScale,
 };
 
 const KIB = 1024;
@@ -133,6 +137,7 @@ async function main(): Promise<number> {
     ts: loadTsApi(),
     mapSizes: quick ? [1_000, 10_000] : [10_000, 100_000, 1_000_000],
     extraProcesses: quick ? 200 : 3_000,
+    queryProcesses: quick ? 1_000 : 10_000,
     chunkSizes: quick
       ? [4 * KIB, 64 * KIB, 1024 * KIB]
       : [4, 16, 64, 256, 1024].map((k) => k * KIB),

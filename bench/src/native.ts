@@ -18,6 +18,9 @@ export const C_PROGRAMS = [
   "spawner",
   "netns_sockets",
   "decode_records",
+  "threads",
+  "fd_holder",
+  "tcp_pairs",
 ] as const;
 export type CProgram = (typeof C_PROGRAMS)[number];
 

@@ -1,10 +1,9 @@
 // Scenario (issue 17): how long `bpf-iter tasks` takes from exec to exit,
 // against bare `node -e ''` on the same Node, in interleaved (paired) runs.
 // The goal is a difference: at most 40 ms of the CLI's own start-up and work.
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Sampler, VariantSpec } from "../measure.js";
+import { commandSampler } from "../child.js";
+import type { VariantSpec } from "../measure.js";
 import { runGroup } from "../measure.js";
 import type { GroupResult } from "../model.js";
 import { benchRoot } from "../paths.js";
@@ -12,41 +11,8 @@ import type { Context } from "./context.js";
 
 const CLI = join(benchRoot, "../packages/iter/bin/bpf-iter.js");
 
-/** CPU seconds of this process's reaped children (cutime + cstime of /proc/self/stat). */
-function childCpuSeconds(): number {
-  const stat = readFileSync("/proc/self/stat", "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // Fields 16 and 17 of stat(5); index from the state field (3).
-  return (Number(fields[13]) + Number(fields[14])) / 100;
-}
-
 /** One run of `node args...` to its exit, output discarded; items = 1. */
-function processSampler(args: string[]): () => Promise<Sampler> {
-  const once = () =>
-    new Promise<void>((resolve, reject) => {
-      const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
-      let err = "";
-      child.stderr.on("data", (d: Buffer) => {
-        err += d.toString();
-      });
-      child.on("error", reject);
-      child.on("close", (code) =>
-        code === 0 ? resolve() : reject(new Error(`node ${args.join(" ")}: exit ${code} ${err}`)),
-      );
-    });
-  return async () => {
-    await once(); // warm-up: page cache, the kernel's BTF read once
-    return {
-      async sample() {
-        const c0 = childCpuSeconds();
-        const t0 = process.hrtime.bigint();
-        await once();
-        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-        return { seconds, cpuSeconds: childCpuSeconds() - c0, items: 1 };
-      },
-    };
-  };
-}
+const processSampler = (args: string[]) => commandSampler(process.execPath, args);
 
 export async function cliStart(ctx: Context): Promise<GroupResult[]> {
   const reps = Math.max(ctx.reps, ctx.quick ? 3 : 11);

@@ -15,6 +15,8 @@ export interface Context {
   mapSizes: number[];
   /** Extra processes alive during the task scenario. */
   extraProcesses: number;
+  /** Extra processes alive during the query scenario (issue 19: 1% of 10,000). */
+  queryProcesses: number;
   /** Chunk sizes of the chunk-size scenario. */
   chunkSizes: number[];
   /** Single-element lookups per repetition in the per-call scenario. */

@@ -10,7 +10,7 @@ import { startProcesses } from "../processes.js";
 import type { Context } from "./context.js";
 
 export async function selectiveQuery(ctx: Context): Promise<GroupResult[]> {
-  const n = ctx.extraProcesses;
+  const n = ctx.queryProcesses;
   ctx.progress.heading(`starting ${n.toLocaleString("en-US")} extra processes`);
   using _procs = await startProcesses(n);
   // A tgid range holding 1% of the processes alive now.
