@@ -11,12 +11,15 @@ import {
 import { createServer, type Server } from "node:net";
 import { availableParallelism, tmpdir } from "node:os";
 import { basename, join } from "node:path";
+import { ldx } from "@ts-ebpf/dsl";
+import { slotsOf } from "@ts-ebpf/spec";
 import { BpfMap } from "@ts-ebpf/syscall";
-import { describeKernel, skipWithoutFeature, skipWithoutTool } from "@ts-ebpf/testing";
+import { describeKernel, missingFromKernel, skipWithoutTool } from "@ts-ebpf/testing";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as iter from "../src/index.js";
-import { lacksTarget, startSleepers } from "./helpers.js";
+import { loadQuery } from "../src/query/query.js";
+import { hasTarget, lacksTarget, startSleepers } from "./helpers.js";
 
 const CLI = new URL("../bin/bpf-iter.js", import.meta.url).pathname;
 
@@ -125,13 +128,29 @@ describeKernel("query()", () => {
     );
   });
 
-  it("maps a verifier rejection back to the field that caused it", async () => {
-    // bpf_d_path wants a trusted struct path; one reached through task->mm is not.
-    await expect(
-      iter.query("task", { select: { pid: "tgid", exe: "mm.exe_file.f_path" } }),
-    ).rejects.toThrow(
-      /verifier rejected the code reading the field mm\.exe_file\.f_path .*bpf_d_path takes only/,
+  it("maps a verifier rejection back to the field that caused it", () => {
+    // Every kernel refuses a load through a register the program never set:
+    // the code reading cred.uid.val starts with one, the rest is the query's own.
+    const q = iter.compileQuery("task", { select: { pid: "tgid", uid: "cred.uid.val" } });
+    const { marks } = q as unknown as { marks: ReadonlyMap<string, number> };
+    const slot = marks.get("field.f1");
+    expect(slot).toBeGreaterThan(marks.get("field.f0")!);
+    let at = 0;
+    const instructions = q.spec.instructions.map((insn) => {
+      const here = at;
+      at += slotsOf(insn);
+      return here === slot ? ldx("u64", "r3", "r9", 0) : insn;
+    });
+    const broken = { ...q, spec: { ...q.spec, instructions } };
+    expect(() => loadQuery(broken)).toThrow(iter.QueryError);
+    expect(() => loadQuery(broken)).toThrow(
+      new RegExp(
+        `verifier rejected the code reading the field cred\\.uid\\.val \\([^)]+\\) \\(instruction ${slot}\\): R9 !read_ok`,
+      ),
     );
+    // The same query unbroken loads.
+    using program = loadQuery(q);
+    expect(program.fd).toBeGreaterThan(2);
   });
 
   it("shows the generated program in verifier syntax, the predicate before the write", () => {
@@ -282,6 +301,12 @@ describeKernel("query()", () => {
     expect(typeof row!.prio).toBe("number");
     expect(typeof row!.vm).toBe("bigint");
     expect(row!.cred).toEqual({ val: Number(procStatus(process.pid).get("Uid")!.split(/\s+/)[0]) });
+    // A value inside an array element is copied with bpf_probe_read_kernel (5.10's verifier
+    // refuses some direct loads there): RLIMIT_NOFILE (7) as /proc/self/limits has it.
+    const nofile = { select: { soft: "signal.rlim[7].rlim_cur" }, where: `pid == ${process.pid}` };
+    expect(iter.compileQuery("task", nofile).columns[0]!.leaves[0]!.probeRead).toBe(true);
+    const soft = /^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"))![1]!;
+    expect(await iter.query("task", nofile)).toEqual([{ soft: BigInt(soft) }]);
     const bpfMaps = iter.compileQuery("bpf_map", {
       select: { type: "map.map_type", frozen: "map.frozen", name: "map.name" },
     });
@@ -330,19 +355,39 @@ describeKernel("query()", () => {
     });
   }
 
-  it("task_file: fd, inode and bpf_d_path's path equal the process's own fds", async () => {
+  it("task_file: fd, inode and bpf_d_path's path equal the process's own fds (before 5.12 the path is refused, naming the release)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "query-"));
     const fds = [0, 1, 2].map((i) => openSync(join(dir, `f${i}`), "w"));
+    // bpf_d_path in iterator programs came with the task_vma iterator (5.12).
+    const noDPath = missingFromKernel(
+      "bpf_d_path in iterators (it came with the task_vma iterator)",
+      hasTarget("task_vma"),
+      "5.12",
+    );
+    const where = `task.tgid == ${process.pid} and task.pid == ${process.pid}`;
     try {
+      if (noDPath) {
+        await expect(
+          iter.query("task_file", { select: { fd: "fd", path: "file.f_path" }, where }),
+        ).rejects.toThrow(
+          /reading the field file\.f_path \(struct path\) \(iterator programs may call bpf_d_path from Linux 5\.12 on/,
+        );
+      }
       const rows = await iter.query("task_file", {
-        select: { fd: "fd", ino: "file.f_inode.i_ino", path: "file.f_path" },
-        where: `task.tgid == ${process.pid} and task.pid == ${process.pid}`,
+        select: {
+          fd: "fd",
+          ino: "file.f_inode.i_ino",
+          // Without bpf_d_path: the name in the dentry.
+          path: noDPath ? "file.f_path.dentry.d_name.name" : "file.f_path",
+        },
+        where,
       });
       for (const fd of fds) {
         const row = rows.find((r) => r.fd === fd);
         expect(row, `fd ${fd}`).toBeDefined();
         expect(row!.ino).toBe(fstatSync(fd, { bigint: true }).ino);
-        expect(row!.path).toBe(readlinkSync(`/proc/self/fd/${fd}`));
+        const link = readlinkSync(`/proc/self/fd/${fd}`);
+        expect(row!.path).toBe(noDPath ? basename(link) : link);
       }
     } finally {
       for (const fd of fds) closeSync(fd);
@@ -425,28 +470,33 @@ describeKernel("query()", () => {
     expect(one.map((p) => p.pid)).toEqual([sleepers.pids[0]]);
   });
 
-  it.skipIf(skipWithoutFeature("bpf_copy_from_user_task (Linux 5.18)", iter.hasCopyFromUserTask()))(
-    "processArgs(): argv and the environment from a sleepable iterator equal /proc/<pid>/{cmdline,environ}",
-    async () => {
-      const args = await iter.processArgs();
-      for (const pid of sleepers.pids) {
-        const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(0, -1);
-        expect(args.find((a) => a.pid === pid)).toEqual({
-          pid,
-          strings: cmdline,
-          truncated: false,
-        });
-      }
-      const env = await iter.processArgs({ which: "env", max: 16 });
-      const own = env.find((e) => e.pid === process.pid)!;
-      const environ = readFileSync("/proc/self/environ", "latin1");
-      expect(own.truncated).toBe(environ.length > 16);
-      expect(own.strings.join("\0")).toBe(environ.slice(0, 16).replace(/\0$/, ""));
-      const ps = await iter.processes({ argv: true, where: `pid == ${sleepers.pids[0]}` });
-      expect(ps[0]!.argv).toEqual(["sleep", "600"]);
-      await expect(iter.processArgs({ max: 12 })).rejects.toThrow(RangeError);
-    },
-  );
+  it("processArgs(): argv and the environment from a sleepable iterator equal /proc/<pid>/{cmdline,environ} (before 5.18 a QueryError names the release)", async (ctx) => {
+    const why = missingFromKernel("bpf_copy_from_user_task", iter.hasCopyFromUserTask(), "5.18");
+    if (why) {
+      await expect(iter.processArgs()).rejects.toThrow(iter.QueryError);
+      await expect(iter.processes({ argv: true })).rejects.toThrow(
+        /bpf_copy_from_user_task in a sleepable task iterator: Linux 5\.18 or later/,
+      );
+      return ctx.skip(why);
+    }
+    const args = await iter.processArgs();
+    for (const pid of sleepers.pids) {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(0, -1);
+      expect(args.find((a) => a.pid === pid)).toEqual({
+        pid,
+        strings: cmdline,
+        truncated: false,
+      });
+    }
+    const env = await iter.processArgs({ which: "env", max: 16 });
+    const own = env.find((e) => e.pid === process.pid)!;
+    const environ = readFileSync("/proc/self/environ", "latin1");
+    expect(own.truncated).toBe(environ.length > 16);
+    expect(own.strings.join("\0")).toBe(environ.slice(0, 16).replace(/\0$/, ""));
+    const ps = await iter.processes({ argv: true, where: `pid == ${sleepers.pids[0]}` });
+    expect(ps[0]!.argv).toEqual(["sleep", "600"]);
+    await expect(iter.processArgs({ max: 12 })).rejects.toThrow(RangeError);
+  });
 
   it("bpf-iter query and ps", () => {
     const out = execFileSync(process.execPath, [

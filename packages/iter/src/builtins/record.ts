@@ -68,6 +68,12 @@ export interface FieldDef {
   readonly alt?: readonly string[];
   /** Leave zero when the kernel lacks the member instead of failing. */
   readonly optional?: boolean;
+  /**
+   * Copy a scalar (u8/u16/u32/i32/u64) with bpf_probe_read_kernel instead of
+   * a direct load: for members the verifier's BTF walk refuses to reach
+   * (inside arrays of typedef'd structs before 5.11).
+   */
+  readonly probeRead?: boolean;
 }
 
 export interface RecordProgram<T> {
@@ -308,6 +314,20 @@ export function compileRecord<T = Record<string, unknown>>(
       default: {
         const ms = SCALAR_SIZE[r.size];
         if (!ms) throw new IteratorError(`field ${r.def.name}: member of ${r.size} bytes`);
+        if (r.def.probeRead && (r.def.kind === "be16" || r.def.kind === "nonzero")) {
+          throw new IteratorError(`field ${r.def.name}: probeRead copies the value as it is`);
+        }
+        if (r.def.probeRead) {
+          // Into the zeroed slot, at least as wide: a narrower member reads as zero-extended.
+          body.push(
+            add(from, r.offset),
+            mov("r1", "r10"),
+            add("r1", at),
+            mov("r2", r.size),
+            call("probe_read_kernel"),
+          );
+          break;
+        }
         body.push(ldx(ms, "r0", from, r.offset));
         if (r.def.kind === "be16") body.push(be("r0", 16));
         // 1 for any value but 0 (no arithmetic on a pointer): no address in the record.

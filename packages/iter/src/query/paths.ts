@@ -44,6 +44,13 @@ export interface Leaf {
   readonly len?: number;
   /** C spelling of the type, for messages and documentation. */
   readonly cType: string;
+  /**
+   * The value sits in an array element (after the last pointer hop): read it
+   * with bpf_probe_read_kernel, not a direct load. Before 5.11 or so the
+   * verifier's BTF walk refuses a load inside an array of typedef'd structs
+   * (5.10: "Type 'atomic_long_t' is not a struct" for mm.rss_stat.count[0].counter).
+   */
+  readonly probeRead?: boolean;
 }
 
 /** Bytes a `char *` is read up to when the query does not say (with the NUL). */
@@ -237,6 +244,8 @@ export function resolvePath(
   }
   // Walk the view's prefix (e.g. udp_sock -> inet.sk) the same way.
   const walked: string[] = [];
+  /** Whether an array element was indexed since the last pointer hop. */
+  let indexed = false;
   const all = [...(prefix ? prefix.slice(0, -1).split(".") : []), ...rest];
   const userStart = all.length - rest.length;
   const shown = (i: number) =>
@@ -267,9 +276,10 @@ export function resolvePath(
         throw new QueryError(`${path}: ${seg[1]} is a ${describe(btf, tid)}, not an array`);
       tid = t.type;
       t = btf.resolve(t.type);
+      indexed = true;
     }
     if (i === all.length - 1) {
-      return leavesOf(
+      const leaves = leavesOf(
         btf,
         ctx.name,
         walked.join("."),
@@ -280,6 +290,8 @@ export function resolvePath(
         stringLength,
         0,
       );
+      if (!indexed) return leaves;
+      return leaves.map((l) => (SCALAR_KINDS.has(l.kind) ? { ...l, probeRead: true } : l));
     }
     if (t.kind === "struct" || t.kind === "union") {
       current = t;
@@ -289,6 +301,7 @@ export function resolvePath(
       const pointee = btf.resolve(t.type);
       if (pointee.kind === "struct" || pointee.kind === "union") {
         current = pointee;
+        indexed = false;
         continue;
       }
       throw new QueryError(
@@ -303,6 +316,7 @@ export function resolvePath(
 }
 
 const SCALAR_KIND: Record<number, FieldKind> = { 1: "u8", 2: "u16", 4: "u32", 8: "u64" };
+const SCALAR_KINDS: ReadonlySet<FieldKind> = new Set(Object.values(SCALAR_KIND));
 
 function leavesOf(
   btf: Btf,

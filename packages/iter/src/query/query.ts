@@ -187,7 +187,9 @@ export function compileQuery<S extends QuerySelect>(
   /** Record field of each distinct (path, nested) value, shared by select and where. */
   const byPath = new Map<string, string>();
   const place = (leaf: Leaf): string => {
-    const key = [leaf.ctx, leaf.inner ?? "", leaf.kind, leaf.len ?? ""].join("|");
+    const key = [leaf.ctx, leaf.inner ?? "", leaf.kind, leaf.len ?? "", leaf.probeRead ?? ""].join(
+      "|",
+    );
     let name = byPath.get(key);
     if (name === undefined) {
       name = `f${fields.length}`;
@@ -198,6 +200,7 @@ export function compileQuery<S extends QuerySelect>(
         kind: leaf.kind,
         ...(leaf.inner === undefined ? {} : { path: leaf.inner }),
         ...(leaf.len === undefined ? {} : { len: leaf.len }),
+        ...(leaf.probeRead ? { probeRead: true } : {}),
       });
       fieldLeaf.set(name, leaf);
     }
@@ -339,10 +342,13 @@ function explainRejection(q: CompiledQuery, err: VerifierError): QueryError {
     .split("\n")
     .filter((l) => !/^(processed|verification time|stack depth)/.test(l))
     .pop();
-  const hint =
-    /untrusted_ptr/.test(err.log) && /d_path/.test(err.log)
+  const hint = !/d_path/.test(err.log)
+    ? ""
+    : /untrusted_ptr/.test(err.log)
       ? " (bpf_d_path takes only a struct path the verifier trusts: task_file's file.f_path, not one reached through other pointers)"
-      : "";
+      : /helper call is not allowed/.test(err.log)
+        ? " (iterator programs may call bpf_d_path from Linux 5.12 on, the release that brought the task_vma iterator: select file.f_path.dentry.d_name.name for the file's name instead)"
+        : "";
   return new QueryError(
     `the kernel's verifier rejected the code reading ${cause}${hint}${at === undefined ? "" : ` (instruction ${at})`}: ${line ?? err.message}`,
     { cause: err },
