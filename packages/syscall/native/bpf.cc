@@ -1,6 +1,6 @@
 // The only native code of @ts-ebpf/syscall: the bpf(2) syscall itself, the
-// addresses of JS buffers, and iterator fds made inside another network
-// namespace (on a thread of their own). Every other attr layout is built in
+// addresses of JS buffers, iterator fds made inside another network
+// namespace (on a thread of their own), and raising RLIMIT_MEMLOCK. Every other attr layout is built in
 // TypeScript.
 #include <napi.h>
 
@@ -14,6 +14,7 @@
 #include <linux/kcmp.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -252,6 +253,23 @@ Napi::Value IterCreateInNetns(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// Raises RLIMIT_MEMLOCK, which kernels before 5.11 charge BPF maps and
+// programs to, as libbpf does: to infinity when the process may (it needs
+// CAP_SYS_RESOURCE above the hard limit), else the soft limit to the hard one.
+// 0: now unlimited; 1: soft raised to the hard limit; -errno: unchanged.
+Napi::Value RaiseMemlockLimit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  struct rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY};
+  if (setrlimit(RLIMIT_MEMLOCK, &unlimited) == 0) return Napi::Number::New(env, 0);
+  int err = errno;
+  struct rlimit current;
+  if (getrlimit(RLIMIT_MEMLOCK, &current) != 0) return Napi::Number::New(env, -errno);
+  if (current.rlim_cur == current.rlim_max) return Napi::Number::New(env, -err);
+  current.rlim_cur = current.rlim_max;
+  if (setrlimit(RLIMIT_MEMLOCK, &current) != 0) return Napi::Number::New(env, -errno);
+  return Napi::Number::New(env, 1);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bpf", Napi::Function::New(env, Bpf, "bpf"));
   exports.Set("address", Napi::Function::New(env, Address, "address"));
@@ -259,6 +277,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sameFile", Napi::Function::New(env, SameFile, "sameFile"));
   exports.Set("iterCreateInNetns",
               Napi::Function::New(env, IterCreateInNetns, "iterCreateInNetns"));
+  exports.Set("raiseMemlockLimit",
+              Napi::Function::New(env, RaiseMemlockLimit, "raiseMemlockLimit"));
   return exports;
 }
 

@@ -3,12 +3,14 @@
 // marked as output), so an older kernel, which rejects non-zero bytes past the
 // attr it knows with E2BIG, accepts every call that does not use newer fields.
 
+import { Errno } from "./errno.js";
 import {
   type BpfAttrCommand,
   BpfAttrLayout,
   type FieldLayout,
   type StructLayout,
 } from "./layout/layouts.gen.js";
+import { MEMLOCK_CHARGED, raiseMemlockForRetry } from "./memlock.js";
 import { native } from "./native.js";
 import { byteLength } from "./validate.js";
 
@@ -107,8 +109,15 @@ export class Attr<C extends BpfAttrCommand> {
     return this.view.getBigUint64(this.field(name).offset, true);
   }
 
-  /** Runs the syscall: a result ≥ 0, or a negated errno. */
+  /**
+   * Runs the syscall: a result ≥ 0, or a negated errno. A map or program
+   * refused with EPERM on a kernel that charges RLIMIT_MEMLOCK (before 5.11)
+   * is tried once more after the limit is raised (see memlock.ts).
+   */
   call(cmd: number): number {
+    const result = native().bpf(cmd, this.bytes, this.size, ...this.pointers);
+    if (result !== -Errno.EPERM || !MEMLOCK_CHARGED.has(cmd) || !raiseMemlockForRetry())
+      return result;
     return native().bpf(cmd, this.bytes, this.size, ...this.pointers);
   }
 }

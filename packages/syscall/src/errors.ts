@@ -3,6 +3,7 @@ import { getSystemErrorMap } from "node:util";
 import { BpfCmd, BpfCmdName } from "@ts-ebpf/spec/constants";
 import { effectiveCapabilities, missingBpfCapabilities } from "./caps.js";
 import { Errno, errnoName } from "./errno.js";
+import { memlockHint } from "./memlock.js";
 
 const systemErrors = getSystemErrorMap();
 
@@ -115,6 +116,8 @@ function defaultHint(cmd: number, errno: number): string | undefined {
       }`;
     }
     if (MAP_WRITES.has(cmd)) return "the map is frozen, or this fd was opened read-only";
+    const memlock = memlockHint(cmd);
+    if (memlock) return memlock;
     return "capabilities are present: check kernel lockdown, LSM policy or the object's permissions";
   }
   return undefined;

@@ -37,6 +37,11 @@ export interface NativeBinding {
     linkFd: number,
     netnsFds: number[],
   ): { fd?: number; errno?: number; setns?: boolean }[];
+  /**
+   * setrlimit(RLIMIT_MEMLOCK) to infinity (0), else the soft limit to the
+   * hard one (1), else -errno with the limit unchanged.
+   */
+  raiseMemlockLimit(): number;
 }
 
 /** The addon could not be loaded; `message` says why and what to run. */
