@@ -1,26 +1,54 @@
 // The kernel's own iterator selftests (tools/testing/selftests/bpf/progs/
-// bpf_iter_*.c) through libbpf and through ts-ebpf, side by side (issue 23).
-// The programs are GPL-2.0: they are taken at run time from Debian's
-// linux-source package closest to the running kernel, fetched with apt-get
+// bpf_iter_*.c, cgroup_iter.c, kmem_cache_iter.c) through libbpf and through
+// ts-ebpf, side by side (issue 23). The programs are GPL-2.0: they are taken
+// at run time from Debian's linux-source package, fetched with apt-get
 // download through test-vm's private apt (the host's apt sources are neither
-// read nor changed) and cached under selftests/.cache, never committed.
-// Each is compiled against the running kernel's vmlinux.h (bpftool), every
-// iterator program of it loaded by libbpf (src/libbpf-loader.c, built with
-// libbpf-dev) and by @ts-ebpf/elf + createIterator; outputs and globals are
-// compared. Usage: node selftests/src/run.mjs [--source <5.10|6.1|6.12|7.2>]
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+// read nor changed) and cached under selftests/.cache, never committed. Each
+// is compiled against the kernel's vmlinux.h (bpftool), every iterator
+// program of it loaded by libbpf (src/libbpf-loader.c, built static with
+// libbpf-dev) and by @ts-ebpf/elf + createIterator, with the same link
+// parameters (a map, filled alike, for map iterators; a sleeping child's pid
+// for task iterators; the cgroup2 root for cgroup iterators); outputs and
+// globals are compared.
+//
+//   node selftests/src/run.mjs [--source <5.10|6.1|6.12|7.2>]
+//       the running kernel, with the closest source (or the one named)
+//   node selftests/src/run.mjs --guest <5.10|6.1|6.12|7.2>
+//       prepares a test-vm guest kernel's run on this host (no compiler in
+//       the guests): that kernel's source, compiled against its vmlinux.h
+//       (from the guest's vmlinuz: scripts/extract-vmlinux), the loader,
+//       into selftests/.cache/guest-<name>; prints the guest command
+//   node selftests/src/run.mjs --compare <dir>
+//       the comparison alone, of a prepared directory (what the guest runs:
+//       the repository is mounted read-only at the same path in the guests)
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { release } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { privateApt, privateAptUpdate } from "../../test-vm/dist/kernels.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
 const cache = join(root, ".cache");
-const kernelsJson = JSON.parse(readFileSync(join(root, "..", "test-vm", "kernels.json"), "utf8"));
+const repo = join(root, "..");
+const kernelsJson = JSON.parse(readFileSync(join(repo, "test-vm", "kernels.json"), "utf8"));
 const entries = Array.isArray(kernelsJson) ? kernelsJson : kernelsJson.kernels;
 const log = (msg) => process.stderr.write(`[selftests] ${msg}\n`);
+const argValue = (flag) => {
+  const i = process.argv.indexOf(flag);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+
+/** The program files: every bpf_iter_*.c, and the iterator programs of the cgroup and kmem_cache tests. */
+const PROGRAM_FILE = /^(bpf_iter_.*|cgroup_iter|kmem_cache_iter)\.c$/;
 
 /** Releases apart, counting at most 20 minors a major (6.18 -> 7.2 is 4 releases). */
 const releaseIndex = (v) => {
@@ -28,9 +56,15 @@ const releaseIndex = (v) => {
   return major * 20 + minor;
 };
 
-function pickSource() {
-  const i = process.argv.indexOf("--source");
-  if (i > 0) return entries.find((e) => e.name === process.argv[i + 1]) ?? fail("no such source");
+function fail(msg) {
+  throw new Error(msg);
+}
+
+function entryNamed(name) {
+  return entries.find((e) => e.name === name) ?? fail(`no kernel ${name} in test-vm/kernels.json`);
+}
+
+function closestEntry() {
   const running = releaseIndex(release());
   return [...entries].sort(
     (a, b) =>
@@ -39,17 +73,17 @@ function pickSource() {
   )[0];
 }
 
-function fail(msg) {
-  throw new Error(msg);
-}
-
-/** Downloads linux-source-<name> (cached) and extracts the iterator selftests and their headers. */
-function prepareSource(entry) {
+/**
+ * Downloads linux-source-<name> (cached) and extracts the bpf selftests,
+ * their headers and scripts/extract-vmlinux.
+ */
+async function prepareSource(entry) {
   const pkg = `linux-source-${entry.name}`;
   const debs = join(cache, "debs");
   mkdirSync(debs, { recursive: true });
   let deb = readdirSync(debs).find((f) => f.startsWith(`${pkg}_`) && f.endsWith(".deb"));
   if (!deb) {
+    const { privateApt, privateAptUpdate } = await import("../../test-vm/dist/kernels.js");
     const opts = privateApt(entries);
     privateAptUpdate(opts, log);
     log(`downloading ${pkg}`);
@@ -62,17 +96,19 @@ function prepareSource(entry) {
   }
   const src = join(cache, `src-${deb.replace(/\.deb$/, "")}`);
   const progs = join(src, "tools/testing/selftests/bpf/progs");
-  if (!existsSync(progs)) {
+  const extractVmlinux = join(src, "scripts/extract-vmlinux");
+  if (!existsSync(progs) || !existsSync(extractVmlinux)) {
     mkdirSync(src, { recursive: true });
     log(`extracting the bpf selftests of ${deb}`);
     const tarball = `usr/src/${pkg}.tar.xz`;
-    execFileSync("sh", [
-      "-c",
-      `dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" "./${tarball}" 2>/dev/null || dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" "${tarball}"`,
-      "sh",
-      join(debs, deb),
-      src,
-    ]);
+    if (!existsSync(join(src, tarball)))
+      execFileSync("sh", [
+        "-c",
+        `dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" "./${tarball}" 2>/dev/null || dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" "${tarball}"`,
+        "sh",
+        join(debs, deb),
+        src,
+      ]);
     execFileSync("tar", [
       "-xJf",
       join(src, tarball),
@@ -82,9 +118,10 @@ function prepareSource(entry) {
       "--wildcards",
       "*/tools/testing/selftests/bpf/progs/*",
       "*/tools/testing/selftests/bpf/*.h",
+      "*/scripts/extract-vmlinux",
     ]);
   }
-  return { src, progs, deb };
+  return { src, progs, deb, extractVmlinux };
 }
 
 function firstError(stderr) {
@@ -96,15 +133,67 @@ function firstError(stderr) {
   );
 }
 
-/** The iterator programs (SEC("iter/...") / SEC("iter.s/...")) of an object, by name. */
+/** The iterator programs (SEC("iter/...") / SEC("iter.s/...")) of an object: name and target. */
 function iterPrograms(object) {
   const out = execFileSync("llvm-objdump", ["-t", object], { encoding: "utf8" });
-  const names = [];
+  const programs = [];
   for (const line of out.split("\n")) {
-    const m = /\sF\s+(iter(?:\.s)?\/\S+)\s+\S+\s+(\S+)$/.exec(line);
-    if (m) names.push(m[2]);
+    const m = /\sF\s+iter(?:\.s)?\/(\S+)\s+\S+\s+(\S+)$/.exec(line);
+    if (m) programs.push({ name: m[2], target: m[1] });
   }
-  return names;
+  return programs;
+}
+
+/**
+ * Compiles every program file against `vmlinuxH`'s directory and builds the
+ * (static: it runs in the guests too) libbpf loader into `build`; writes
+ * build/manifest.json for the comparison.
+ */
+function compile({ progs, src }, build, sourceName, kernel) {
+  const loader = join(build, "libbpf-loader");
+  execFileSync("gcc", [
+    "-O2",
+    "-static",
+    "-o",
+    loader,
+    join(here, "libbpf-loader.c"),
+    "-lbpf",
+    "-lelf",
+    "-lz",
+  ]);
+  const sources = readdirSync(progs)
+    .filter((f) => PROGRAM_FILE.test(f))
+    .sort();
+  const objects = [];
+  const notCompiling = [];
+  for (const file of sources) {
+    const object = join(build, file.replace(/\.c$/, ".o"));
+    const cc = spawnSync(
+      "clang",
+      [
+        "-g",
+        "-O2",
+        "-target",
+        "bpf",
+        "-D__TARGET_ARCH_x86",
+        `-I${build}`,
+        `-I${progs}`,
+        `-I${join(src, "tools/testing/selftests/bpf")}`,
+        "-I/usr/include/x86_64-linux-gnu",
+        "-Wno-compare-distinct-pointer-types",
+        "-c",
+        join(progs, file),
+        "-o",
+        object,
+      ],
+      { encoding: "utf8" },
+    );
+    if (cc.status !== 0) notCompiling.push(`${file}: ${firstError(cc.stderr)}`);
+    else objects.push({ file, object, programs: iterPrograms(object) });
+  }
+  const manifest = { source: sourceName, kernel, loader, objects, notCompiling };
+  writeFileSync(join(build, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
 }
 
 /**
@@ -134,101 +223,150 @@ function run(cmd, args) {
   };
 }
 
-const entry = pickSource();
-log(`running kernel ${release()}; selftests of linux-source-${entry.name}`);
-const { progs, src } = prepareSource(entry);
-const build = join(cache, `build-${entry.name}-${release()}`);
-mkdirSync(build, { recursive: true });
-const vmlinux = join(build, "vmlinux.h");
-if (!existsSync(vmlinux))
-  writeFileSync(
-    vmlinux,
-    execFileSync("bpftool", ["btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "c"], {
-      maxBuffer: 1 << 30,
-    }),
-  );
-const loader = join(build, "libbpf-loader");
-execFileSync("gcc", ["-O2", "-o", loader, join(here, "libbpf-loader.c"), "-lbpf"]);
-const tsLoader = join(here, "ts-ebpf-loader.mjs");
+const olderThan61 = () => releaseIndex(release()) < releaseIndex("6.1");
 
-const sources = readdirSync(progs)
-  .filter((f) => /^bpf_iter_.*\.c$/.test(f))
-  .sort();
-const counts = {
-  programs: 0,
-  both: 0,
-  matching: 0,
-  varying: 0,
-  onlyLibbpf: 0,
-  onlyTs: 0,
-  neither: 0,
-};
-const notCompiling = [];
-const report = [];
-for (const file of sources) {
-  const object = join(build, file.replace(/\.c$/, ".o"));
-  const cc = spawnSync(
-    "clang",
-    [
-      "-g",
-      "-O2",
-      "-target",
-      "bpf",
-      "-D__TARGET_ARCH_x86",
-      `-I${build}`,
-      `-I${progs}`,
-      `-I${join(src, "tools/testing/selftests/bpf")}`,
-      "-I/usr/include/x86_64-linux-gnu",
-      "-Wno-compare-distinct-pointer-types",
-      "-c",
-      join(progs, file),
-      "-o",
-      object,
-    ],
-    { encoding: "utf8" },
-  );
-  if (cc.status !== 0) {
-    notCompiling.push(`${file}: ${firstError(cc.stderr)}`);
-    continue;
+/** The cgroup2 root's id (its inode), or undefined without a cgroup2 mount. */
+function cgroup2RootId() {
+  const mount = readFileSync("/proc/self/mounts", "utf8")
+    .split("\n")
+    .map((l) => l.split(" "))
+    .find((f) => f[2] === "cgroup2")?.[1];
+  return mount === undefined ? undefined : statSync(mount).ino;
+}
+
+/** Link parameters for a target, the same for both loaders. */
+function linkArgs(target, sleeper) {
+  if (["bpf_map_elem", "bpf_sk_storage_map", "sockmap"].includes(target))
+    return ["--map-elem", "--fill", "3"];
+  // Task parameters arrived in 6.1; before, the walk is of every task.
+  if (["task", "task_file", "task_vma"].includes(target) && !olderThan61())
+    return ["--pid", String(sleeper.pid)];
+  if (target === "cgroup") {
+    const id = cgroup2RootId();
+    return id === undefined ? [] : ["--cgroup-id", String(id), "--order", "pre"];
   }
-  for (const name of iterPrograms(object)) {
-    counts.programs++;
-    const ref = run(loader, [object, name]);
-    const ts = run(process.execPath, [tsLoader, object, name]);
-    const id = `${file}:${name}`;
-    if (ref.ok && ts.ok) {
-      counts.both++;
-      const same = (a, b) => a.stdout.equals(b.stdout) && a.globals === b.globals;
-      if (same(ref, ts)) counts.matching++;
-      else {
-        // A second libbpf run tells a program whose output changes from run to run
-        // (link and map ids, symbol walk position, the loader's own stack) from a difference.
-        const again = run(loader, [object, name]);
-        const varies = !again.ok || !same(ref, again);
-        if (varies) counts.varying++;
-        report.push(
-          `${varies ? "varies " : "differs"}   ${id}: output ${ref.stdout.length}/${ts.stdout.length} bytes${ref.stdout.equals(ts.stdout) ? " (same)" : ""}, globals ${ref.globals === ts.globals ? "same" : "differ"}${varies ? " (libbpf's own two runs differ too)" : ""}`,
-        );
+  return [];
+}
+
+/** Loads every program of the manifest with both loaders and compares; prints the report and summary. */
+function compare(manifest) {
+  const tsLoader = join(here, "ts-ebpf-loader.mjs");
+  // A process that sleeps through the run: the task iterators' pid parameter.
+  const sleeper = spawn("sleep", ["3600"], { stdio: "ignore" });
+  const counts = {
+    programs: 0,
+    both: 0,
+    matching: 0,
+    varying: 0,
+    differing: 0,
+    onlyLibbpf: 0,
+    onlyTs: 0,
+    neither: 0,
+  };
+  const report = [];
+  try {
+    for (const { file, object, programs } of manifest.objects) {
+      for (const { name, target } of programs) {
+        counts.programs++;
+        const args = [object, name, ...linkArgs(target, sleeper)];
+        const ref = run(manifest.loader, args);
+        const ts = run(process.execPath, [tsLoader, ...args]);
+        const id = `${file}:${name}${args.length > 2 ? ` (${args.slice(2).join(" ")})` : ""}`;
+        if (ref.ok && ts.ok) {
+          counts.both++;
+          const same = (a, b) => a.stdout.equals(b.stdout) && a.globals === b.globals;
+          if (same(ref, ts)) {
+            counts.matching++;
+            report.push(`matches   ${id}: output ${ref.stdout.length} bytes`);
+          } else {
+            // A second libbpf run tells a program whose output changes from run to run
+            // (link and map ids, symbol walk position, the loader's own stack) from a difference.
+            const again = run(manifest.loader, args);
+            const varies = !again.ok || !same(ref, again);
+            if (varies) counts.varying++;
+            else counts.differing++;
+            report.push(
+              `${varies ? "varies " : "DIFFERS"}   ${id}: output ${ref.stdout.length}/${ts.stdout.length} bytes${ref.stdout.equals(ts.stdout) ? " (same)" : ""}, globals ${ref.globals === ts.globals ? "same" : "differ"}${varies ? " (libbpf's own two runs differ too)" : ""}`,
+            );
+          }
+        } else if (ref.ok) {
+          counts.onlyLibbpf++;
+          report.push(`LIBBPF    ${id}: ts-ebpf: ${ts.error}`);
+        } else if (ts.ok) {
+          counts.onlyTs++;
+          report.push(`ts-ebpf   ${id}: libbpf: ${ref.error}`);
+        } else {
+          counts.neither++;
+          report.push(`neither   ${id}: libbpf: ${ref.error}; ts-ebpf: ${ts.error}`);
+        }
       }
-    } else if (ref.ok) {
-      counts.onlyLibbpf++;
-      report.push(`libbpf    ${id}: ts-ebpf: ${ts.error}`);
-    } else if (ts.ok) {
-      counts.onlyTs++;
-      report.push(`ts-ebpf   ${id}: libbpf: ${ref.error}`);
-    } else {
-      counts.neither++;
-      report.push(`neither   ${id}: libbpf: ${ref.error}; ts-ebpf: ${ts.error}`);
     }
+  } finally {
+    sleeper.kill();
+  }
+  for (const line of report) console.log(line);
+  for (const line of manifest.notCompiling) console.log(`no-compile ${line}`);
+  const summary = { ...counts, notCompiling: manifest.notCompiling.length };
+  console.log(
+    `selftests (linux-source-${manifest.source} on ${release()}): ${counts.programs} programs, ` +
+      `${counts.both} loaded by both, ${counts.matching} matching ` +
+      `(${counts.varying} more differ between two libbpf runs too, ${counts.differing} differ), ` +
+      `${counts.onlyLibbpf} loaded only by libbpf, ${counts.onlyTs} only by ts-ebpf, ` +
+      `${counts.neither} by neither, ${manifest.notCompiling.length} source files not compiling`,
+  );
+  console.log(`summary-json ${JSON.stringify(summary)}`);
+  process.exitCode = counts.onlyLibbpf > 0 || counts.differing > 0 ? 1 : 0;
+}
+
+/** vmlinux.h of a BTF source (the running kernel's /sys/kernel/btf/vmlinux, or a vmlinux ELF). */
+function writeVmlinuxH(btfFile, build) {
+  const vmlinux = join(build, "vmlinux.h");
+  if (!existsSync(vmlinux)) {
+    const text = execFileSync("bpftool", ["btf", "dump", "file", btfFile, "format", "c"], {
+      maxBuffer: 1 << 30,
+    });
+    writeFileSync(`${vmlinux}.tmp`, text);
+    renameSync(`${vmlinux}.tmp`, vmlinux);
   }
 }
-for (const line of report) console.log(line);
-for (const line of notCompiling) console.log(`no-compile ${line}`);
-console.log(
-  `selftests (linux-source-${entry.name} on ${release()}): ${counts.programs} programs, ` +
-    `${counts.both} loaded by both, ${counts.matching} matching ` +
-    `(${counts.varying} more differ between two libbpf runs too), ` +
-    `${counts.onlyLibbpf} loaded only by libbpf, ${counts.onlyTs} only by ts-ebpf, ` +
-    `${counts.neither} by neither, ${notCompiling.length} source files not compiling`,
-);
-process.exitCode = counts.onlyLibbpf > 0 ? 1 : 0;
+
+const compareDir = argValue("--compare");
+const guest = argValue("--guest");
+if (compareDir !== undefined) {
+  compare(JSON.parse(readFileSync(join(compareDir, "manifest.json"), "utf8")));
+} else if (guest !== undefined) {
+  const entry = entryNamed(guest);
+  const source = await prepareSource(entry);
+  const build = join(cache, `guest-${entry.name}`);
+  mkdirSync(build, { recursive: true });
+  const vmlinuz = join(repo, "test-vm", ".cache", "kernels", entry.name, "vmlinuz");
+  if (!existsSync(vmlinuz))
+    fail(
+      `${vmlinuz} is missing: run the guest once first (node test-vm/dist/cli.js --kernel ${entry.name} --exec true)`,
+    );
+  const elf = join(build, "vmlinux");
+  if (!existsSync(join(build, "vmlinux.h"))) {
+    log(`extracting ${entry.name}'s vmlinux (its BTF) from ${vmlinuz}`);
+    writeFileSync(
+      elf,
+      execFileSync("sh", [source.extractVmlinux, vmlinuz], { maxBuffer: 1 << 30 }),
+    );
+    writeVmlinuxH(elf, build);
+  }
+  const manifest = compile(source, build, entry.name, entry.name);
+  const programs = manifest.objects.reduce((n, o) => n + o.programs.length, 0);
+  log(
+    `${programs} programs of ${manifest.objects.length} files compiled for ${entry.name}; ${manifest.notCompiling.length} files do not compile`,
+  );
+  console.log(
+    `flock /work/vm.lock node test-vm/dist/cli.js --kernel ${entry.name} --exec 'node selftests/src/run.mjs --compare ${build}'`,
+  );
+} else {
+  const entry = argValue("--source") ? entryNamed(argValue("--source")) : closestEntry();
+  log(`running kernel ${release()}; selftests of linux-source-${entry.name}`);
+  const source = await prepareSource(entry);
+  const build = join(cache, `build-${entry.name}-${release()}`);
+  mkdirSync(build, { recursive: true });
+  writeVmlinuxH("/sys/kernel/btf/vmlinux", build);
+  compare(compile(source, build, entry.name, release()));
+}
