@@ -244,6 +244,49 @@ describe("Exporter", () => {
     expect(om.body.endsWith("# EOF\n")).toBe(true);
   });
 
+  it("names counters with _total in Prometheus text after an OpenMetrics scrape too", async () => {
+    const procs = { current: [sample({ tgid: 1, comm: "a", runtime: 2e9, stime: 5e8 })] };
+    using e = new Exporter({ sources: fakeSources(procs) });
+    const om = (await e.scrape("openmetrics")).body;
+    // OpenMetrics: the family without the suffix, its samples with it.
+    expect(om).toContain("# TYPE bpf_iter_group_cpu_seconds counter\n");
+    expect(om).toContain("# TYPE bpf_iter_scrape_errors counter\n");
+    expect(om).toContain('bpf_iter_scrape_errors_total{collector="processes"} 0\n');
+    const text = (await e.scrape("prometheus")).body;
+    checkExposition(text, "prometheus");
+    for (const family of ["bpf_iter_group_cpu_seconds_total", "bpf_iter_scrape_errors_total"]) {
+      expect(text).toContain(`# TYPE ${family} counter\n`);
+    }
+    expect(seriesValue(text, 'bpf_iter_group_cpu_seconds_total{groupname="a",mode="user"}')).toBe(
+      1.5,
+    );
+    expect(seriesValue(text, 'bpf_iter_scrape_errors_total{collector="processes"}')).toBe(0);
+  });
+
+  it("renders group series as prom-client does: escaped labels, every group and state", async () => {
+    const procs = {
+      current: [
+        sample({ tgid: 1, comm: 'a"b\\c\nd', state: "R", threads: 3, rssPages: 2, fds: 5 }),
+        sample({ tgid: 2, comm: "z", state: "Z", startTime: 5e9 }),
+      ],
+    };
+    using e = new Exporter({ sources: fakeSources(procs) });
+    const body = (await e.scrape()).body;
+    checkExposition(body, "prometheus");
+    const a = 'groupname="a\\"b\\\\c\\nd"';
+    expect(seriesValue(body, `bpf_iter_group_threads{${a}}`)).toBe(3);
+    expect(seriesValue(body, `bpf_iter_group_open_fds{${a}}`)).toBe(5);
+    expect(seriesValue(body, `bpf_iter_group_states{${a},state="running"}`)).toBe(1);
+    expect(seriesValue(body, `bpf_iter_group_states{${a},state="zombie"}`)).toBe(0);
+    expect(seriesValue(body, 'bpf_iter_group_states{groupname="z",state="zombie"}')).toBe(1);
+    expect(body).toMatch(
+      /^bpf_iter_group_oldest_start_time_seconds\{groupname="z"\} \d+(\.\d+)?$/m,
+    );
+    // Both groups in every per-group family, in the order they first appeared.
+    const order = [...body.matchAll(/^bpf_iter_group_processes\{groupname="(.*)"\} 1$/gm)];
+    expect(order.map((m) => m[1])).toEqual(['a\\"b\\\\c\\nd', "z"]);
+  });
+
   it("keeps a group's CPU counter when its processes exit, and counts a new process whole", async () => {
     const procs = {
       current: [
