@@ -348,7 +348,7 @@ export function loadTsApi(): TsApi {
       return { items: raw.length / MAP_RECORD_BYTES, bytes: raw.length };
     },
     mapElemsDecoded: async (map) => visitRecords(await mapElems(map)),
-    mapElemsBytes: async (map) => visitBytes(await mapElems(bytesShape(map))),
+    mapElemsBytes: async (map) => visitBytes(await mapElems(bytesShape(map), { btf: false })),
     mapElemsArray: async (map) => ({ items: (await mapElems(map)).toArray().length }),
     captureRecords,
     decodeRecordsFile,

@@ -41,7 +41,10 @@ async function main(arg: string | undefined): Promise<void> {
     return;
   }
   using map = openMap(arg);
-  for (const [k, v] of await mapElems(map)) console.log(`key: ${hex(k)}  value: ${hex(v)}`);
+  // Bytes even where the map's BTF describes its types (bpf-iter map decodes those).
+  for (const [k, v] of await mapElems(map, { btf: false })) {
+    console.log(`key: ${hex(k)}  value: ${hex(v)}`);
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -7,5 +7,7 @@ export { fdAbove2, ownedAbove2 } from "./fds.js";
 // parameters belong to the program's target (that needs BTF names); iter's
 // createIterator is the checked public path.
 export { attachIterator } from "./handles/link.js";
+// Whether a Map handle's codec is the default (no codec given): mapElems decodes by BTF then.
+export { isDefaultMapCodec } from "./handles/map.js";
 export { programInfoOf } from "./handles/program.js";
 export { initializeSpecMap, kernelObjectName, specMapCreateOptions } from "./load.js";

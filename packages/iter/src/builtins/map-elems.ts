@@ -9,11 +9,15 @@ import { call, exit, type Item, jeq, label, ldx, mov } from "@ts-ebpf/dsl";
 import { type Decoder, decoderAt, type FieldType, SCALAR_READS } from "@ts-ebpf/spec";
 import { iterContextStruct } from "@ts-ebpf/spec/constants";
 import { mapValueSlotSize, type Program } from "@ts-ebpf/syscall";
+import { isDefaultMapCodec } from "@ts-ebpf/syscall/internal";
 import { IteratorError } from "../errors.js";
 import { createIterator, loadIteratorProgram } from "../link.js";
 import { consumeOwnReader } from "../owned-fd.js";
 import { type IteratorReader, type ReaderOptions, RecordSplitter } from "../reader.js";
+import { mapBtfCodecs } from "./map-btf.js";
 import { iteratorSpec } from "./record.js";
+
+export { type MapBtfCodecs, mapBtfCodecs, perCpu } from "./map-btf.js";
 
 /** What mapElems needs of a map; a `Map` from @ts-ebpf/syscall has all of it. */
 export interface IterableMap<K = Uint8Array, V = Uint8Array> {
@@ -144,15 +148,65 @@ export interface MapElemsOptions extends ReaderOptions {
    * was read into it before, and views of it, are overwritten.
    */
   into?: Uint8Array;
+  /**
+   * Decode keys and values the caller gave no codec for by the map's BTF
+   * (mapBtfCodecs: structs to objects, enums by name, per-CPU values as one
+   * value per CPU), as bpftool prints them. Default true; false gives bytes.
+   */
+  btf?: boolean;
 }
 
 function splitOptions(options: MapElemsOptions): { into?: Uint8Array; reader: ReaderOptions } {
   if (typeof options !== "object" || options === null) {
     throw new TypeError("options must be an object");
   }
-  const { into, ...reader } = options;
+  const { into, btf: _btf, ...reader } = options;
   return { ...(into !== undefined ? { into } : {}), reader };
 }
+
+/** A codec the caller gave: undefined for none, or for the bytes a Map handle got by default. */
+function givenCodec<T>(codec: Decoder<T> | undefined): Decoder<T> | undefined {
+  return codec === undefined || isDefaultMapCodec(codec) ? undefined : codec;
+}
+
+/**
+ * The map with the codecs mapElems decodes with: the caller's, else (with
+ * `btf`) the map's BTF types', else none (views of the bytes).
+ */
+function withCodecs(
+  map: IterableMap<unknown, unknown>,
+  btf: boolean | undefined,
+): IterableMap<unknown, unknown> {
+  if (btf !== undefined && typeof btf !== "boolean") {
+    throw new TypeError(`options.btf must be a boolean, got ${typeof btf}`);
+  }
+  let keyCodec = givenCodec(map.keyCodec);
+  let valueCodec = givenCodec(map.valueCodec);
+  if (btf !== false && (keyCodec === undefined || valueCodec === undefined)) {
+    const typed = mapBtfCodecs(map);
+    keyCodec ??= typed?.key;
+    valueCodec ??= typed?.value;
+  }
+  return { ...pick(map), keyCodec, valueCodec };
+}
+
+function pick(map: IterableMap<unknown, unknown>): IterableMap<unknown, unknown> {
+  const { fd, type, keySize, valueSize, valueSlotSize, maxEntries } = map;
+  return {
+    fd,
+    type,
+    keySize,
+    valueSize,
+    ...(valueSlotSize !== undefined ? { valueSlotSize } : {}),
+    ...(maxEntries !== undefined ? { maxEntries } : {}),
+  };
+}
+
+/**
+ * What an element of a map without typed codecs decodes to: by its BTF
+ * (objects, numbers, strings...) or bytes, known only at run time.
+ */
+export type MapElement<T> = Uint8Array extends T ? unknown : T;
 
 /** The largest output the map can give: every entry present. */
 function sizeHint(map: IterableMap<unknown, unknown>): number | undefined {
@@ -245,11 +299,13 @@ export class MapElements<K = Uint8Array, V = Uint8Array> implements Iterable<[K,
     this.keySize = keySize;
     this.valueSize = valueSize;
     this.#view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    this.#readKey = fieldReader("keyCodec", map.keyCodec, keySize, true);
-    this.#readValue = fieldReader("valueCodec", map.valueCodec, valueSize, true);
-    this.#keyCodec = map.keyCodec;
-    this.#valueCodec = map.valueCodec;
-    this.#pairs = pairCode(map.keyCodec, keySize, map.valueCodec, valueSize);
+    const keyCodec = givenCodec(map.keyCodec);
+    const valueCodec = givenCodec(map.valueCodec);
+    this.#readKey = fieldReader("keyCodec", keyCodec, keySize, true);
+    this.#readValue = fieldReader("valueCodec", valueCodec, valueSize, true);
+    this.#keyCodec = keyCodec;
+    this.#valueCodec = valueCodec;
+    this.#pairs = pairCode(keyCodec, keySize, valueCodec, valueSize);
   }
 
   #index(i: number): number {
@@ -309,6 +365,16 @@ export class MapElements<K = Uint8Array, V = Uint8Array> implements Iterable<[K,
     return this.#pairs.toArray(this.#view, this.bytes, this.#readKey, this.#readValue) as Array<
       [K, V]
     >;
+  }
+
+  /**
+   * `fn(key, value, index)` for every element in order: the fastest visit
+   * (no [key, value] array and no iterator result per element). Key and
+   * value are the caller's to keep, as in `for...of`.
+   */
+  forEach(fn: (key: K, value: V, index: number) => void): void {
+    if (typeof fn !== "function") throw new TypeError(`fn must be a function, got ${typeof fn}`);
+    this.#pairs.forEach(this.#view, this.bytes, this.#readKey, this.#readValue, fn as never);
   }
 
   /** `fn` of every element, like Array's map. */
@@ -390,6 +456,13 @@ interface PairCode {
     readKey: FieldReader<unknown>,
     readValue: FieldReader<unknown>,
   ): Array<[unknown, unknown]>;
+  forEach(
+    view: DataView,
+    bytes: Uint8Array,
+    readKey: FieldReader<unknown>,
+    readValue: FieldReader<unknown>,
+    fn: (key: unknown, value: unknown, index: number) => void,
+  ): void;
 }
 
 const pairCodes = new Map<string, PairCode>();
@@ -415,7 +488,9 @@ function pairCode(
     const le = kind.endsWith("8") ? "" : `, ${HOST_LE}`;
     return `view.${kind}(o + ${at}${le})`;
   };
-  const pair = `[${field(keyKind, 0, keySize, "readKey")}, ${field(valueKind, keySize, valueSize, "readValue")}]`;
+  const key = field(keyKind, 0, keySize, "readKey");
+  const value = field(valueKind, keySize, valueSize, "readValue");
+  const pair = `[${key}, ${value}]`;
   const size = keySize + valueSize;
   code = new Function(
     `"use strict";
@@ -434,12 +509,17 @@ class Iterator {
   [Symbol.iterator]() { return this; }
 }
 function toArray(view, bytes, readKey, readValue) {
-  const buffer = bytes.buffer, base = bytes.byteOffset, end = bytes.length;
-  const out = [];
-  for (let o = 0; o < end; o += ${size}) out.push(${pair});
+  const buffer = bytes.buffer, base = bytes.byteOffset, n = bytes.length / ${size};
+  // Sized once: no copies of a growing backing store.
+  const out = new Array(n);
+  for (let i = 0, o = 0; i < n; i++, o += ${size}) out[i] = ${pair};
   return out;
 }
-return { Iterator, toArray };`,
+function forEach(view, bytes, readKey, readValue, fn) {
+  const buffer = bytes.buffer, base = bytes.byteOffset, end = bytes.length;
+  for (let i = 0, o = 0; o < end; i++, o += ${size}) fn(${key}, ${value}, i);
+}
+return { Iterator, toArray, forEach };`,
   )() as PairCode;
   pairCodes.set(id, code);
   return code;
@@ -574,27 +654,47 @@ function scalarReader(getter: string): FieldReader<unknown> {
  */
 export async function mapElems<K = Uint8Array, V = Uint8Array>(
   map: IterableMap<K, V>,
+  options: MapElemsOptions & { btf: false },
+): Promise<MapElements<K, V>>;
+export async function mapElems<K = Uint8Array, V = Uint8Array>(
+  map: IterableMap<K, V>,
+  options?: MapElemsOptions,
+): Promise<MapElements<MapElement<K>, MapElement<V>>>;
+export async function mapElems(
+  map: IterableMap<unknown, unknown>,
   options: MapElemsOptions = {},
-): Promise<MapElements<K, V>> {
-  // Checked before anything reaches the kernel (a codec of the wrong size).
-  fieldReader("keyCodec", map?.keyCodec, checkMap(map as IterableMap<unknown, unknown>).keySize);
-  fieldReader(
-    "valueCodec",
-    map.valueCodec,
-    checkMap(map as IterableMap<unknown, unknown>).valueSize,
-  );
-  return new MapElements(map, await mapElemsRaw(map as IterableMap<unknown, unknown>, options));
+): Promise<MapElements<unknown, unknown>> {
+  const typed = prepare(map, options);
+  return new MapElements(typed, await mapElemsRaw(map, options));
 }
 
 export function mapElemsSync<K = Uint8Array, V = Uint8Array>(
   map: IterableMap<K, V>,
+  options: MapElemsOptions & { btf: false },
+): MapElements<K, V>;
+export function mapElemsSync<K = Uint8Array, V = Uint8Array>(
+  map: IterableMap<K, V>,
+  options?: MapElemsOptions,
+): MapElements<MapElement<K>, MapElement<V>>;
+export function mapElemsSync(
+  map: IterableMap<unknown, unknown>,
   options: MapElemsOptions = {},
-): MapElements<K, V> {
-  fieldReader("keyCodec", map?.keyCodec, checkMap(map as IterableMap<unknown, unknown>).keySize);
-  fieldReader(
-    "valueCodec",
-    map.valueCodec,
-    checkMap(map as IterableMap<unknown, unknown>).valueSize,
-  );
-  return new MapElements(map, mapElemsRawSync(map as IterableMap<unknown, unknown>, options));
+): MapElements<unknown, unknown> {
+  const typed = prepare(map, options);
+  return new MapElements(typed, mapElemsRawSync(map, options));
+}
+
+/** The map with its decoding codecs, checked before anything reaches the kernel. */
+function prepare(
+  map: IterableMap<unknown, unknown>,
+  options: MapElemsOptions,
+): IterableMap<unknown, unknown> {
+  const { keySize, valueSize } = checkMap(map);
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("options must be an object");
+  }
+  // A caller's codec of the wrong size is refused before the map's BTF is read.
+  fieldReader("keyCodec", givenCodec(map.keyCodec), keySize);
+  fieldReader("valueCodec", givenCodec(map.valueCodec), valueSize);
+  return withCodecs(map, options.btf);
 }

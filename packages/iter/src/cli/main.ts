@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { BpfError, BpfMap } from "@ts-ebpf/syscall";
 import * as it from "../index.js";
 import { type Column, formatTable, jsonLine, type Row } from "./format.js";
+import { dumpMap as dumpMapElements } from "./map.js";
 
 const OPTIONS_OF_PARAMS: Record<string, string> = {
   task: " [--pid N]", // one process, Linux 6.1+
@@ -136,41 +137,9 @@ function openMap(arg: string): BpfMap {
   throw new UsageError(`map: "${arg}" is neither a map id nor an existing pinned path`);
 }
 
-const spaced = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
-
 async function dumpMap(arg: string, json: boolean): Promise<void> {
   using map = openMap(arg);
-  const raw = await it.mapElemsRaw(map);
-  const entries = it.decodeMapElems(
-    { ...pick(map), keyCodec: undefined, valueCodec: undefined },
-    raw,
-  );
-  if (json) {
-    print(
-      entries.map(([k, v]) => ({
-        key: Buffer.from(k).toString("hex"),
-        value: Buffer.from(v).toString("hex"),
-      })),
-      [],
-      true,
-    );
-    return;
-  }
-  print(
-    entries.map(([k, v]) => ({ key: spaced(k), value: spaced(v) })),
-    [{ key: "key" }, { key: "value" }],
-    false,
-  );
-}
-
-function pick(map: BpfMap): it.IterableMap {
-  return {
-    fd: map.fd,
-    type: map.type,
-    keySize: map.keySize,
-    valueSize: map.valueSize,
-    valueSlotSize: map.valueSlotSize,
-  };
+  await dumpMapElements(map, json);
 }
 
 function parseMode(mode: string): number {

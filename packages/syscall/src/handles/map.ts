@@ -382,12 +382,27 @@ function readCodecs(codecs: unknown): ReadCodecs {
   };
 }
 
+/** The bytes codecs a handle gets when its maker gave none (see isDefaultMapCodec). */
+const DEFAULT_CODECS = new WeakSet<object>();
+
+/**
+ * Whether `codec` is the bytes codec a Map handle got because no codec was
+ * given: iter's mapElems then decodes by the map's BTF, or gives views.
+ */
+export function isDefaultMapCodec(codec: unknown): boolean {
+  return typeof codec === "object" && codec !== null && DEFAULT_CODECS.has(codec);
+}
+
 function pickCodec(
   which: string,
   codec: Required<Codec<unknown>> | undefined,
   size: number,
 ): Required<Codec<unknown>> {
-  if (codec === undefined) return bytesCodec(Math.max(1, size));
+  if (codec === undefined) {
+    const bytes = bytesCodec(Math.max(1, size));
+    DEFAULT_CODECS.add(bytes);
+    return bytes;
+  }
   if (codec.size !== size) {
     throw new RangeError(`${which} codec is ${codec.size} bytes, the map's ${which} is ${size}`);
   }
