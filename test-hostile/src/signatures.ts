@@ -885,6 +885,10 @@ export const SIGNATURES: Record<string, Entry> = {
     runs: 0.3,
   },
   "iter:closeProcessArgs": { args: [] },
+  "iter:closeExePaths": { args: [] },
+  "iter:exePaths": { args: [], resetCaches: true, runs: 0.3 },
+  "iter:exePathSpec": { args: ["btf", "int"], runs: 0.3 },
+  "iter:decodeExePaths": { args: ["bytes"] },
   "iter:hasCopyFromUserTask": { args: ["btf"] },
 
   // -------------------------------------------------------------------- elf

@@ -456,7 +456,7 @@ describeKernel("query()", () => {
       expect(Math.abs(p!.rssPages - statm)).toBeLessThanOrEqual(slack);
       // starttime (field 22) is in clock ticks of 1/100 s.
       expect(Math.floor(Number(p!.startTimeNs) / 1e7)).toBe(Number(stat.rest[19]));
-      expect(p!.exe).toBe(basename(readlinkSync(`/proc/${pid}/exe`)));
+      expect(p!.exe).toBe(readlinkSync(`/proc/${pid}/exe`));
       const v2 = readFileSync(`/proc/${pid}/cgroup`, "utf8")
         .split("\n")
         .find((l) => l.startsWith("0::"));

@@ -9,6 +9,14 @@ export {
 } from "./argv.js";
 export { QueryError } from "./errors.js";
 export {
+  closeExePaths,
+  decodeExePaths,
+  type ExePath,
+  exePathSpec,
+  exePaths,
+  MAX_EXE_DEPTH,
+} from "./exe.js";
+export {
   contextMembers,
   DEFAULT_STRING_LENGTH,
   type Leaf,

@@ -6,6 +6,7 @@ import { type Btf, loadKernelBtf } from "@ts-ebpf/btf";
 import { cgroupPaths } from "../builtins/pidns.js";
 import { processArgs } from "./argv.js";
 import { QueryError } from "./errors.js";
+import { exePaths } from "./exe.js";
 import { resolvePath } from "./paths.js";
 import { type QueryValue, query } from "./query.js";
 
@@ -20,9 +21,13 @@ export interface Process {
   readonly gid: number;
   readonly comm: string;
   /**
-   * The executable's file name (mm->exe_file's dentry name; "" for kernel
-   * threads). A full path needs bpf_d_path, which the verifier accepts only
-   * on a trusted struct path (task_file's file.f_path), not through task->mm.
+   * The executable's path as /proc/<pid>/exe shows it ("" for kernel
+   * threads): mm->exe_file walked up its dentries and mounts by a second
+   * task iterator (exePaths), " (deleted)" added for an unlinked file or a
+   * memfd, relative to the process's mount namespace root. A process the
+   * second walk did not see (started in between), or one whose path is
+   * deeper than MAX_EXE_DEPTH, gets what the walk could: the file name, or
+   * the path's tail.
    */
   readonly exe: string;
   /** State letter as in /proc/<pid>/stat: R S D T t X Z P I. */
@@ -130,6 +135,9 @@ export async function processes(options: ProcessesOptions = {}): Promise<Process
   const clauses = [options.threads ? "" : "tid == pid", options.where ? `(${options.where})` : ""];
   const where = clauses.filter(Boolean).join(" and ");
   const rows = await query("task", { select, ...(where ? { where } : {}), stringLength: 32 });
+  const exes = new Map(
+    (await exePaths()).map((e) => [e.pid, `${e.path}${e.deleted ? " (deleted)" : ""}`] as const),
+  );
   const paths = cgroupPaths();
   const argvs = options.argv
     ? new Map((await processArgs()).map((a) => [a.pid, a.strings] as const))
@@ -144,7 +152,7 @@ export async function processes(options: ProcessesOptions = {}): Promise<Process
       uid: r.uid as number,
       gid: r.gid as number,
       comm: r.comm as string,
-      exe: r.exe as string,
+      exe: exes.get(r.pid as number) ?? (r.exe as string),
       state: stateLetter(num(r.state), num(r.exitState)),
       threads: num(r.threads),
       // percpu counters can read slightly negative between folds.

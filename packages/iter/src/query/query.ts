@@ -25,6 +25,7 @@ import type { IteratorParams } from "../params.js";
 import type { ReaderOptions } from "../reader.js";
 import { closeProcessArgs } from "./argv.js";
 import { QueryError } from "./errors.js";
+import { closeExePaths } from "./exe.js";
 import { DEFAULT_STRING_LENGTH, type Leaf, resolvePath } from "./paths.js";
 import { compileWhere, formatWhere, type Predicate, parseWhere, predicatePaths } from "./where.js";
 
@@ -531,4 +532,5 @@ export function closeQueries(): void {
   for (const entry of cache.values()) entry.program?.close();
   cache.clear();
   closeProcessArgs();
+  closeExePaths();
 }
