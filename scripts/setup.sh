@@ -42,6 +42,8 @@ if [ "${1:-}" = "--test" ]; then
   need ss iproute2
   need unshare util-linux
   need prometheus prometheus # the exporter's scrape test against a real Prometheus
+  # the kernel selftests runner's reference loader (selftests/src/libbpf-loader.c, built static)
+  [ -f /usr/include/bpf/libbpf.h ] && [ -f /usr/lib/x86_64-linux-gnu/libbpf.a ] || missing+=(libbpf-dev)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
