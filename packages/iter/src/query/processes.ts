@@ -27,7 +27,8 @@ export interface Process {
    * memfd, relative to the process's mount namespace root. A process the
    * second walk did not see (started in between), or one whose path is
    * deeper than MAX_EXE_DEPTH, gets what the walk could: the file name, or
-   * the path's tail.
+   * the path's tail; so does every process where the kernel refuses the
+   * walk's program (exePaths() then throws the reason).
    */
   readonly exe: string;
   /** State letter as in /proc/<pid>/stat: R S D T t X Z P I. */
@@ -135,9 +136,12 @@ export async function processes(options: ProcessesOptions = {}): Promise<Process
   const clauses = [options.threads ? "" : "tid == pid", options.where ? `(${options.where})` : ""];
   const where = clauses.filter(Boolean).join(" and ");
   const rows = await query("task", { select, ...(where ? { where } : {}), stringLength: 32 });
-  const exes = new Map(
-    (await exePaths()).map((e) => [e.pid, `${e.path}${e.deleted ? " (deleted)" : ""}`] as const),
-  );
+  const exes = new Map<number, string>();
+  try {
+    for (const e of await exePaths()) exes.set(e.pid, `${e.path}${e.deleted ? " (deleted)" : ""}`);
+  } catch {
+    // A kernel that refuses the path walk's program still gets the file names (below).
+  }
   const paths = cgroupPaths();
   const argvs = options.argv
     ? new Map((await processArgs()).map((a) => [a.pid, a.strings] as const))
