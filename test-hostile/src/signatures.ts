@@ -786,6 +786,7 @@ export const SIGNATURES: Record<string, Entry> = {
   "iter:nodeFdIo.close": { args: [{ safe: "ownFdRaw" }], allow: nodeIo() },
   "iter:nodeFdIo.dup": { args: ["fd"], returns: "fd", allow: nodeIo() },
   "iter:nodeFdIo.sameFile": { args: ["fd", "fd"], allow: nodeIo() },
+  "iter:attachLoadedIterator": { args: ["handle:prog", "target"], runs: 0.5 },
   "iter:bpfLinks": { args: [readerOptions], resetCaches: true, runs: 0.3 },
   "iter:bpfMaps": { args: [readerOptions], resetCaches: true, runs: 0.3 },
   "iter:bpfProgs": { args: [readerOptions], resetCaches: true, runs: 0.3 },

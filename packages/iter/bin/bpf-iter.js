@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // Launcher kept outside dist/ so that the bin link exists before the first build.
-import "../dist/cli/main.js";
+import "../dist/cli/start.js";

@@ -1,8 +1,8 @@
 // createIterator and IteratorLink: load (or take) a program, create the
 // BPF_TRACE_ITER link with its parameters, and open readers on it.
 
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { type Btf, loadKernelBtf } from "@ts-ebpf/btf";
 import {
@@ -308,12 +308,44 @@ export function createIterator(
   return newIteratorLink(link, target, prog, owned);
 }
 
+/**
+ * The iterator link (no parameters) of `program`, a Program loaded for
+ * `target` without kernel BTF at hand (a built-in's cached program): the
+ * kernel makes the link for the target the program was verified for, and
+ * the link's info must name `target` (else the link is closed and an
+ * IteratorError thrown). Nothing reads /sys/kernel/btf. The caller keeps
+ * owning `program`.
+ */
+export function attachLoadedIterator(program: Program, target: string): IteratorLink {
+  if (!(program instanceof Program)) {
+    throw new TypeError("program must be a loaded Program (from @ts-ebpf/syscall's loadProgram)");
+  }
+  checkTargetName(target);
+  const link = attachIterator(program);
+  try {
+    const iterated = link.info().iter?.targetName;
+    if (iterated !== target) {
+      throw new IteratorError(
+        `the program iterates ${iterated === undefined ? "no iterator target" : `the ${iterated} target`}, not ${target}`,
+      );
+    }
+    return newIteratorLink(link, target, program);
+  } catch (err) {
+    link.close();
+    throw err;
+  }
+}
+
 /** Mounts bpffs at /sys/fs/bpf when a pin path needs it and nothing is mounted there. */
 export function ensureBpffs(path: string): void {
   if (!path.startsWith("/sys/fs/bpf/")) return;
   if (bpffsMountPoints().includes("/sys/fs/bpf")) return;
   try {
     mkdirSync("/sys/fs/bpf", { recursive: true });
+    // Required here, not imported: node:child_process costs every start 4 ms, pins rarely mount.
+    const { execFileSync } = createRequire(import.meta.url)(
+      "node:child_process",
+    ) as typeof import("node:child_process");
     execFileSync("mount", ["-t", "bpf", "bpf", "/sys/fs/bpf"], { stdio: "pipe" });
   } catch (err) {
     throw new IteratorError(

@@ -12,13 +12,25 @@
 
 import { loadKernelBtf, type RecordLayout } from "@ts-ebpf/btf";
 import { BpfMapTypeName } from "@ts-ebpf/spec/constants";
-import { BpfMap, type Program } from "@ts-ebpf/syscall";
+import { BpfError, BpfMap, loadProgram, type Program } from "@ts-ebpf/syscall";
 import type { Column, Row } from "../cli/format.js";
 import { IteratorError, IteratorParamError } from "../errors.js";
-import { createIterator, type IteratorLink, loadIteratorProgram, targetBtfId } from "../link.js";
+import {
+  attachLoadedIterator,
+  createIterator,
+  type IteratorLink,
+  loadIteratorProgram,
+  targetBtfId,
+} from "../link.js";
 import { consumeOwnReader } from "../owned-fd.js";
 import { checkParams, type IteratorParams } from "../params.js";
 import { decodeRecords, type ReaderOptions } from "../reader.js";
+import {
+  dropCachedProgram,
+  programCacheKey,
+  readCachedProgram,
+  writeCachedProgram,
+} from "./program-cache.js";
 import { compileRecord, type FieldDef, type FieldKind, type RecordProgram } from "./record.js";
 
 /** The JavaScript value a field of `kind` decodes to. */
@@ -163,6 +175,10 @@ function openMapParam(
 interface Shaped<F extends readonly FieldDef[]> {
   readonly program: RecordProgram<RawRecord<F>>;
   loaded?: Program;
+  /** Its key in the on-disk program cache (when the cache is on). */
+  readonly cacheKey?: string;
+  /** Read from the cache, not compiled from BTF in this process. */
+  readonly cached?: boolean;
 }
 
 function makeBuiltin<F extends readonly FieldDef[], R extends object>(
@@ -175,6 +191,8 @@ function makeBuiltin<F extends readonly FieldDef[], R extends object>(
   const shapes = new Map<string, Shaped<F>>();
   /** Link without parameters, created on first use and kept for the process. */
   let shared: IteratorLink | undefined;
+  /** Set once a cached program failed: compile from BTF from then on (and store that). */
+  let skipCache = false;
 
   const compiled = (map: BpfMap | undefined): Shaped<F> => {
     const sized = of?.sized as Readonly<Record<string, "keySize" | "valueSize">> | undefined;
@@ -184,7 +202,17 @@ function makeBuiltin<F extends readonly FieldDef[], R extends object>(
         : def.fields;
     const key = map ? fields.map((f) => f.len ?? "").join(",") : "";
     let shaped = shapes.get(key);
-    if (!shaped) {
+    if (shaped) return shaped;
+    // Without a map, the CLI's cache may hold the program: no kernel BTF read.
+    const cacheKey = map ? undefined : programCacheKey(def.target, def.object, fields);
+    const fromCache =
+      cacheKey === undefined || skipCache
+        ? undefined
+        : readCachedProgram<RawRecord<F>>(cacheKey, fields);
+    if (fromCache) {
+      shaped = { program: fromCache, cacheKey, cached: true };
+      shapes.set(key, shaped);
+    } else {
       const btf = loadKernelBtf();
       targetBtfId(def.target, btf);
       let program: RecordProgram<RawRecord<F>>;
@@ -197,7 +225,7 @@ function makeBuiltin<F extends readonly FieldDef[], R extends object>(
           { cause: err },
         );
       }
-      shaped = { program };
+      shaped = cacheKey === undefined ? { program } : { program, cacheKey };
       shapes.set(key, shaped);
     }
     return shaped;
@@ -208,7 +236,16 @@ function makeBuiltin<F extends readonly FieldDef[], R extends object>(
     let link: IteratorLink;
     if (!of) {
       shaped = compiled(undefined);
-      shaped.loaded ??= loadIteratorProgram(shaped.program.spec, def.target);
+      if (shaped.cached) {
+        const fromCache = linkOfCached(shaped, params);
+        if (fromCache) return { link: fromCache, layout: shaped.program.layout };
+        shaped = compiled(undefined); // compiled from BTF this time
+      }
+      if (!shaped.loaded) {
+        shaped.loaded = loadIteratorProgram(shaped.program.spec, def.target);
+        if (shaped.cacheKey !== undefined)
+          writeCachedProgram(shaped.cacheKey, def.fields, shaped.program);
+      }
       link = createIterator(shaped.loaded, def.target, params);
     } else {
       // The map is opened once (its fd read once): program, layout and link are of that map.
@@ -219,6 +256,33 @@ function makeBuiltin<F extends readonly FieldDef[], R extends object>(
       link = createIterator(shaped.loaded, def.target, { map });
     }
     return { link, layout: shaped.program.layout };
+  };
+  /**
+   * The link of a program read from the cache, or undefined when loading or
+   * linking it fails: the program is forgotten and the caller compiles it
+   * from BTF (whose errors are the ones reported, and whose program replaces
+   * the file).
+   */
+  const linkOfCached = (
+    shaped: Shaped<F>,
+    params: IteratorParams | undefined,
+  ): IteratorLink | undefined => {
+    let link: IteratorLink | undefined;
+    try {
+      shaped.loaded ??= loadProgram(shaped.program.spec);
+      if (params === undefined) link = attachLoadedIterator(shaped.loaded, def.target);
+    } catch (err) {
+      shaped.loaded?.close();
+      shapes.delete("");
+      skipCache = true;
+      // A program the verifier refuses, or whose link walks another target, is no good:
+      // its file goes. Another error (EAGAIN, EPERM...) says nothing of the file.
+      const refused = err instanceof BpfError && (err.code === "EINVAL" || err.code === "EACCES");
+      if (refused || err instanceof IteratorError) dropCachedProgram(shaped.cacheKey!);
+      return undefined;
+    }
+    // Parameters are checked against kernel BTF, and the program with them (createIterator).
+    return link ?? createIterator(shaped.loaded, def.target, params);
   };
   const newLink = (params: IteratorParams | undefined): IteratorLink => linkWithLayout(params).link;
   /** The link of one run (the shared one without parameters), and its records' layout. */

@@ -215,6 +215,21 @@ function resolveField(btf: Btf, target: string, def: FieldDef): Resolved | undef
   );
 }
 
+/**
+ * The record of `fields` with `lens[i]` bytes for the i-th field's bytes or
+ * characters (scalar fields have their own size): C layout, 8-aligned.
+ */
+export function recordLayout(
+  fields: readonly FieldDef[],
+  lens: readonly number[],
+): RecordLayout<Record<string, unknown>> {
+  const shape: Record<string, FieldType<unknown>> = {};
+  fields.forEach((def, i) => {
+    shape[def.name] = fieldType(def, lens[i]!);
+  });
+  return struct(shape, { align: 8 }) as unknown as RecordLayout<Record<string, unknown>>;
+}
+
 /** Stack offset (negative, from r10) of the record. */
 const recordBase = (size: number) => -size;
 
@@ -242,12 +257,8 @@ export function compileRecord<T = Record<string, unknown>>(
     if (r) resolved.push(r);
     else missing.push(def.name);
   }
-  const shape: Record<string, FieldType<unknown>> = {};
-  for (const def of fields) {
-    const r = resolved.find((x) => x.def === def);
-    shape[def.name] = fieldType(def, r?.len ?? def.len ?? 8);
-  }
-  const layout = struct(shape, { align: 8 }) as unknown as RecordLayout<T>;
+  const lens = fields.map((def) => resolved.find((x) => x.def === def)?.len ?? def.len ?? 8);
+  const layout = recordLayout(fields, lens) as unknown as RecordLayout<T>;
   // Aligned to 8: the program zeroes and writes whole u64 words, and the
   // layout's size already counts the tail padding.
   const size = layout.size;

@@ -20,17 +20,34 @@ function cellText(value: Cell): string {
 /** Rows as a table whose columns are padded to the widest cell; the last column is not padded. */
 export function formatTable(rows: readonly Row[], columns: readonly Column[]): string {
   const headers = columns.map((c) => c.header ?? c.key.toUpperCase());
-  const cells = rows.map((row) => columns.map((c) => cellText(row[c.key]).replace(/[\n\t]/g, " ")));
-  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
-  const line = (values: readonly string[]) =>
-    values
-      .map((v, i) => {
-        const last = i === values.length - 1;
-        if (columns[i]!.right) return v.padStart(widths[i]!);
-        return last ? v : v.padEnd(widths[i]!);
-      })
-      .join("  ");
-  return [line(headers), ...cells.map(line)].map((l) => `${l.trimEnd()}\n`).join("");
+  const widths = headers.map((h) => h.length);
+  // One pass, plain loops: this runs once per CLI start, before any of it is optimised.
+  const cells: string[][] = new Array(rows.length);
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    const line = new Array<string>(columns.length);
+    for (let i = 0; i < columns.length; i++) {
+      let text = cellText(row[columns[i]!.key]);
+      if (text.includes("\n") || text.includes("\t")) text = text.replace(/[\n\t]/g, " ");
+      line[i] = text;
+      if (text.length > widths[i]!) widths[i] = text.length;
+    }
+    cells[r] = line;
+  }
+  const last = columns.length - 1;
+  const line = (values: readonly string[]) => {
+    let out = "";
+    for (let i = 0; i <= last; i++) {
+      const v = values[i]!;
+      if (i > 0) out += "  ";
+      if (columns[i]!.right) out += v.padStart(widths[i]!);
+      else out += i === last ? v : v.padEnd(widths[i]!);
+    }
+    return `${out.trimEnd()}\n`;
+  };
+  let out = line(headers);
+  for (const c of cells) out += line(c);
+  return out;
 }
 
 /** JSON of one row; bigints become numbers when exact, strings otherwise. */
@@ -44,4 +61,51 @@ export function jsonLine(row: object): string {
         ? Buffer.from(value).toString("hex")
         : value,
   )}\n`;
+}
+
+/** Writes to stdout. */
+export function write(text: string): void {
+  process.stdout.write(text);
+}
+
+/** Rows on stdout: a table, or one JSON object per line. */
+export function print(rows: readonly object[], columns: readonly Column[], json: boolean): void {
+  if (json) {
+    // Chunks keep memory flat for large dumps (ksyms, maps).
+    let out = "";
+    for (const r of rows) {
+      out += jsonLine(r);
+      if (out.length > 1 << 20) {
+        write(out);
+        out = "";
+      }
+    }
+    write(out);
+  } else {
+    write(formatTable(rows as Row[], columns));
+  }
+}
+
+/**
+ * Runs a CLI command: its exit code, or `bpf-iter: <message>` and 1 when it
+ * throws; `done` (closing what the command loaded) runs when it succeeds.
+ * `bpf-iter ksyms | head`: a closed pipe ends the output quietly, as with other tools.
+ */
+export function runCommand(command: () => Promise<number>, done: () => void): void {
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(0);
+    process.stderr.write(`bpf-iter: writing output: ${err.message}\n`);
+    process.exit(1);
+  });
+  command().then(
+    (code) => {
+      done();
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`bpf-iter: ${message}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

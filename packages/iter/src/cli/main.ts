@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { BpfError, BpfMap } from "@ts-ebpf/syscall";
 import * as it from "../index.js";
-import { type Column, formatTable, jsonLine, type Row } from "./format.js";
+import { type Column, jsonLine, print, type Row, runCommand, write } from "./format.js";
 import { dumpMap as dumpMapElements } from "./map.js";
 
 const OPTIONS_OF_PARAMS: Record<string, string> = {
@@ -107,27 +107,6 @@ function builtinParams(
       };
     default:
       return undefined;
-  }
-}
-
-function write(text: string): void {
-  process.stdout.write(text);
-}
-
-function print(rows: readonly object[], columns: readonly Column[], json: boolean): void {
-  if (json) {
-    // Chunks keep memory flat for large dumps (ksyms, maps).
-    let out = "";
-    for (const r of rows) {
-      out += jsonLine(r);
-      if (out.length > 1 << 20) {
-        write(out);
-        out = "";
-      }
-    }
-    write(out);
-  } else {
-    write(formatTable(rows as Row[], columns));
   }
 }
 
@@ -673,21 +652,7 @@ async function printInPidns(
   );
 }
 
-// `bpf-iter ksyms | head`: a closed pipe ends the output quietly, as with other tools.
-process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-  if (err.code === "EPIPE") process.exit(0);
-  process.stderr.write(`bpf-iter: writing output: ${err.message}\n`);
-  process.exit(1);
-});
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    it.closeBuiltins();
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`bpf-iter: ${message}\n`);
-    process.exitCode = 1;
-  },
+runCommand(
+  () => main(process.argv.slice(2)),
+  () => it.closeBuiltins(),
 );
