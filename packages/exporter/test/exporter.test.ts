@@ -389,6 +389,34 @@ describe("Exporter", () => {
     expect(seriesValue(later, 'bpf_iter_scrape_errors_total{collector="sockets"}')).toBe(1);
   });
 
+  it("records that did not change leave the socket series standing, also after a failure", async () => {
+    const procs = { current: [sample({ tgid: 1, comm: "a" })] };
+    const fake = fakeSources(procs);
+    // The same arrays on every read, as the exporter's own readers return unchanged output.
+    const tcpSockets = await fake.tcp!();
+    const udpSockets = await fake.udp!();
+    let fail = false;
+    using e = new Exporter({
+      sources: {
+        ...fake,
+        tcp: async () => {
+          if (fail) throw new Error("read failed");
+          return tcpSockets;
+        },
+        udp: async () => udpSockets,
+      },
+      onError: () => undefined,
+    });
+    const series = 'bpf_iter_tcp_listeners{family="inet",port="8080"}';
+    expect(seriesValue((await e.scrape()).body, series)).toBe(1);
+    expect(seriesValue((await e.scrape()).body, series)).toBe(1);
+    fail = true;
+    expect(seriesValue((await e.scrape()).body, series)).toBeUndefined();
+    fail = false;
+    // The same records as before the failure: set again, not skipped.
+    expect(seriesValue((await e.scrape()).body, series)).toBe(1);
+  });
+
   it("a failed process read changes no counter", async () => {
     const procs = { current: [sample({ tgid: 1, comm: "a", runtime: 1e9 })] };
     let fail = false;
