@@ -29,6 +29,7 @@ import {
   decodeMapElems,
   type IterableMap,
   IteratorReader,
+  type MapElements,
   mapElems,
   mapElemsRaw,
   tasks,
@@ -40,7 +41,15 @@ import type { Outcome } from "./measure.js";
 export type BenchMap = BpfMap<number, bigint>;
 
 /** What map-decode does with the records it read. */
-export type DecodeMode = "raw" | "raw-reused" | "records" | "bytes" | "array" | "columns";
+export type DecodeMode =
+  | "raw"
+  | "raw-reused"
+  | "records"
+  | "records-each"
+  | "bytes"
+  | "bytes-each"
+  | "array"
+  | "columns";
 
 /** A loaded task iterator reused across reads (the "warm" case). */
 export interface WarmTasks extends Disposable {
@@ -275,6 +284,32 @@ function visitRecords(elements: Iterable<[number, bigint]>): Outcome {
   return { items };
 }
 
+/** The same visit through forEach: key and value per element, no entry array or iterator result. */
+function eachRecord(elements: MapElements<number, bigint>): Outcome {
+  let items = 0;
+  let keys = 0;
+  let big = 0n;
+  elements.forEach((k, v) => {
+    keys += k;
+    if (v > big) big = v;
+    items++;
+  });
+  if (items > 0 && big === 0n) throw new Error("every value decoded as 0");
+  if (keys < 0) throw new Error("negative u32 key");
+  return { items };
+}
+
+function eachBytes(elements: MapElements<Uint8Array, Uint8Array>): Outcome {
+  let items = 0;
+  let sum = 0;
+  elements.forEach((k, v) => {
+    sum += k[0]! + v[0]!;
+    items++;
+  });
+  if (sum < 0) throw new Error("unreachable");
+  return { items };
+}
+
 function visitBytes(elements: Iterable<[Uint8Array, Uint8Array]>): Outcome {
   let items = 0;
   let sum = 0;
@@ -321,8 +356,12 @@ async function decodeRecordsFile(path: string, size: number, mode: DecodeMode): 
       return { items: raw.length / MAP_RECORD_BYTES, bytes: raw.length };
     case "records":
       return visitRecords(decodeMapElems(u32u64Shape(shape), raw));
+    case "records-each":
+      return eachRecord(decodeMapElems(u32u64Shape(shape), raw));
     case "bytes":
       return visitBytes(decodeMapElems(shape, raw));
+    case "bytes-each":
+      return eachBytes(decodeMapElems(shape, raw));
     case "array":
       return { items: decodeMapElems(u32u64Shape(shape), raw).toArray().length };
     case "columns": {

@@ -71,10 +71,22 @@ export async function mapDecode(ctx: Context): Promise<GroupResult[]> {
         "for (const [k, v] of decodeMapElems(map, raw)): mapElems' path",
       ),
       ts1(
+        "ts-decode-records-each",
+        "u32/u64 records, forEach((k, v) => ...)",
+        "records-each",
+        "the same visit through MapElements.forEach: no [k, v] array or iterator result per element",
+      ),
+      ts1(
         "ts-decode-bytes",
         "no codecs (bytes), every element visited",
         "bytes",
         "views of the shared buffer, first byte of key and value read",
+      ),
+      ts1(
+        "ts-decode-bytes-each",
+        "no codecs (bytes), forEach((k, v) => ...)",
+        "bytes-each",
+        "the same visit through MapElements.forEach",
       ),
       ts1("ts-decode-array", "materialised [key, value][]", "array", ".toArray()"),
       ts1("ts-decode-columns", "typed-array columns", "columns", "keyColumn() + valueColumn()"),

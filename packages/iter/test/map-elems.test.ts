@@ -1,7 +1,15 @@
+import { codecFromBtf, parseBtf } from "@ts-ebpf/btf";
 import { BpfMapType } from "@ts-ebpf/spec/constants";
 import { codecs, mapValueSlotSize, possibleCpus } from "@ts-ebpf/syscall";
+import { btfBlob } from "@ts-ebpf/testing";
 import { describe, expect, it } from "vitest";
-import { decodeMapElems, type IterableMap, MapElemsDecoder } from "../src/builtins/map-elems.js";
+import {
+  decodeMapElems,
+  type IterableMap,
+  type MapElements,
+  MapElemsDecoder,
+  perCpu,
+} from "../src/builtins/map-elems.js";
 import { IteratorError } from "../src/errors.js";
 
 // A u32 -> u64 map as mapElems sees it (no fd is used by the decoders).
@@ -159,5 +167,164 @@ describe("MapElements", () => {
       expect(() => some.keyAt(bad)).toThrow(RangeError);
     }
     expect(() => decodeMapElems(map, "x" as unknown as Uint8Array)).toThrow(TypeError);
+  });
+});
+
+// Issue 17: every shape decodes the same through for...of, forEach, toArray
+// and at(); BTF codecs (structs, enums by name, per-CPU) included.
+describe("MapElements of every shape", () => {
+  const cpus = possibleCpus();
+  // [1] unsigned int, [2] char, [3] char[8], [4] struct key { u32 pid; char comm[8]; },
+  // [5] enum state { A = 1, B = 2 }, [6] unsigned long long.
+  const names = [
+    "unsigned int",
+    "char",
+    "key",
+    "pid",
+    "comm",
+    "state",
+    "A",
+    "B",
+    "unsigned long long",
+  ];
+  const strings = Buffer.from(`\0${names.join("\0")}\0`);
+  const str = (name: string) => strings.indexOf(Buffer.from(`\0${name}\0`)) + 1;
+  const words = [
+    ...[str("unsigned int"), 1 << 24, 4, 32],
+    ...[str("char"), 1 << 24, 1, (3 << 24) | 8], // signed char
+    ...[0, 3 << 24, 0, 2, 1, 8],
+    ...[str("key"), (4 << 24) | 2, 12, str("pid"), 1, 0, str("comm"), 3, 32],
+    ...[str("state"), (6 << 24) | 2, 4, str("A"), 1, str("B"), 2],
+    ...[str("unsigned long long"), 1 << 24, 8, 64],
+  ];
+  const btf = parseBtf(btfBlob(new Uint8Array(new Uint32Array(words).buffer), strings));
+  const [key, state, u64t] = [4, 5, 6];
+  const keyCodec = codecFromBtf(btf, key, { symbolic: true });
+  const stateCodec = codecFromBtf(btf, state, { symbolic: true });
+
+  function structRecords(n: number): Uint8Array {
+    const out = new Uint8Array(n * 16);
+    const v = new DataView(out.buffer);
+    for (let i = 0; i < n; i++) {
+      v.setUint32(i * 16, 100 + i, true);
+      out.set(new TextEncoder().encode(`p${i}`), i * 16 + 4);
+      v.setUint32(i * 16 + 12, i % 3, true);
+    }
+    return out;
+  }
+
+  /** The visits a user has: they must all give the same elements. */
+  function allVisits<K, V>(elems: MapElements<K, V>): Array<[K, V]> {
+    const viaFor = [...elems];
+    const viaEach: Array<[K, V]> = [];
+    elems.forEach((k, v, i) => {
+      expect(i).toBe(viaEach.length);
+      viaEach.push([k, v]);
+    });
+    const viaAt = Array.from({ length: elems.length }, (_, i) => elems.at(i));
+    expect(viaEach).toEqual(viaFor);
+    expect(elems.toArray()).toEqual(viaFor);
+    expect(viaAt).toEqual(viaFor);
+    expect([...elems.keys()]).toEqual(viaFor.map(([k]) => k));
+    expect([...elems.values()]).toEqual(viaFor.map(([, v]) => v));
+    return viaFor;
+  }
+
+  it("u32 → u64 scalars", () => {
+    expect(allVisits(decodeMapElems(map, records(100)))).toEqual(expected(100));
+  });
+
+  it("struct keys to objects and enum values to names (a number where no enumerator matches)", () => {
+    const elems = decodeMapElems(
+      {
+        fd: -1,
+        type: BpfMapType.HASH,
+        keySize: 12,
+        valueSize: 4,
+        keyCodec,
+        valueCodec: stateCodec,
+      },
+      structRecords(4),
+    );
+    expect(allVisits(elems)).toEqual([
+      [{ pid: 100, comm: "p0" }, 0],
+      [{ pid: 101, comm: "p1" }, "A"],
+      [{ pid: 102, comm: "p2" }, "B"],
+      [{ pid: 103, comm: "p3" }, 0],
+    ]);
+    // Each element is its own object, not one reused per iteration.
+    const [a, b2] = [...elems];
+    expect(a![0]).not.toBe(b2![0]);
+  });
+
+  it("per-CPU values: one value per possible CPU, each in an 8-byte-aligned slot", () => {
+    const slot = 8 * cpus;
+    const perCpuMap = {
+      fd: -1,
+      type: BpfMapType.PERCPU_HASH,
+      keySize: 4,
+      valueSize: 4,
+      keyCodec: codecs.u32,
+      valueCodec: perCpu(codecFromBtf(btf, state, { symbolic: true }), cpus),
+    };
+    expect(perCpuMap.valueCodec.size).toBe(mapValueSlotSize(BpfMapType.PERCPU_HASH, 4));
+    const raw = new Uint8Array(2 * (4 + slot));
+    const v = new DataView(raw.buffer);
+    for (let e = 0; e < 2; e++) {
+      v.setUint32(e * (4 + slot), 10 + e, true);
+      for (let c = 0; c < cpus; c++) v.setUint32(e * (4 + slot) + 4 + 8 * c, (c + e) % 3, true);
+    }
+    const names = (e: number) => Array.from({ length: cpus }, (_, c) => [0, "A", "B"][(c + e) % 3]);
+    expect(allVisits(decodeMapElems(perCpuMap, raw))).toEqual([
+      [10, names(0)],
+      [11, names(1)],
+    ]);
+    // A u64 per CPU through btf's scalar.
+    const counts = decodeMapElems(
+      {
+        fd: -1,
+        type: BpfMapType.PERCPU_ARRAY,
+        keySize: 4,
+        valueSize: 8,
+        keyCodec: codecs.u32,
+        valueCodec: perCpu(codecFromBtf(btf, u64t), cpus),
+      },
+      new Uint8Array(4 + 8 * cpus).fill(1),
+    );
+    expect(counts.valueAt(0)).toEqual(Array(cpus).fill(0x0101010101010101n));
+    expect(() => perCpu(codecs.u32, 0)).toThrow(RangeError);
+    expect(() => perCpu({} as never, 2)).toThrow(TypeError);
+  });
+
+  it("no codec: views of the shared buffer; a caller's bytes codec: copies it keeps", () => {
+    const raw = records(3);
+    const views = allVisits(
+      decodeMapElems({ ...map, keyCodec: undefined, valueCodec: undefined }, raw),
+    );
+    expect(views.map(([k]) => k[0])).toEqual([0, 1, 2]);
+    expect(views[2]![0].buffer).toBe(raw.buffer);
+    expect(views[2]![1].buffer).toBe(raw.buffer);
+    const copies = allVisits(decodeMapElems({ ...map, valueCodec: codecs.bytes(8) }, raw));
+    expect(copies.map(([, v]) => v[0])).toEqual([1, 4, 7]);
+    expect(copies[2]![1].buffer).not.toBe(raw.buffer);
+  });
+
+  it("a caller's non-scalar codec is called for every element", () => {
+    const calls: number[] = [];
+    const tagged = {
+      size: 8,
+      decode: (bytes: Uint8Array, offset = 0) => {
+        calls.push(offset);
+        return `v${bytes[offset]}`;
+      },
+    };
+    const elems = decodeMapElems({ ...map, valueCodec: tagged }, records(3));
+    expect([...elems]).toEqual([
+      [0, "v1"],
+      [1, "v4"],
+      [2, "v7"],
+    ]);
+    expect(calls).toHaveLength(3);
+    expect(() => elems.forEach("x" as never)).toThrow(TypeError);
   });
 });
