@@ -1,7 +1,7 @@
 // Issue 17's scale scenarios, each beside the tool or /proc walk it replaces:
 // - tasks at 10,000 and 50,000 threads: tasks() warm against the C task
-//   iterator (and a /proc/<pid>/task scan), kernel.pid_max raised for the run
-//   when it is too low, and restored;
+//   iterator (and a /proc/<pid>/task scan), kernel.pid_max and
+//   vm.max_map_count raised for the run when too low, and restored;
 // - `bpf-iter tasks` against `ps -e` with 10,000 extra processes;
 // - taskFiles() over 1,000,000 open fds against listing /proc/<pid>/fd
 //   (and stat()ing every entry, as lsof does), the fds spread over as many
@@ -18,11 +18,18 @@ import { runGroup, type Sampler, tsSampler, type VariantSpec } from "../measure.
 import type { GroupResult } from "../model.js";
 import { cSampler } from "../native.js";
 import { benchRoot } from "../paths.js";
-import { hardFdLimit, raiseSysctl, startHelper, startProcesses } from "../processes.js";
+import {
+  type Helper,
+  hardFdLimit,
+  raiseSysctl,
+  startHelper,
+  startProcesses,
+} from "../processes.js";
 import { type Context, MIB } from "./context.js";
 
 const CLI = join(benchRoot, "../packages/iter/bin/bpf-iter.js");
 const PID_MAX = "/proc/sys/kernel/pid_max";
+const MAX_MAP_COUNT = "/proc/sys/vm/max_map_count";
 
 export interface ScaleSizes {
   threads: number[];
@@ -115,56 +122,70 @@ function tasksWarmSampler(): () => Promise<Sampler> {
   );
 }
 
+/** `specs` failing with `error`: the group's load could not be set up (the other groups still run). */
+function failedSpecs(specs: VariantSpec[], error: unknown): VariantSpec[] {
+  return specs.map((spec) => ({
+    id: spec.id,
+    label: spec.label,
+    ...(spec.reference ? { reference: true } : {}),
+    sampler: () => Promise.reject(error),
+  }));
+}
+
 async function threadGroups(ctx: Context, sizes: ScaleSizes): Promise<GroupResult[]> {
   const groups: GroupResult[] = [];
   for (const n of sizes.threads) {
-    // Every thread takes a pid: room for them and for what else runs.
+    const specs: VariantSpec[] = [
+      {
+        id: "c-task-iter",
+        label: "C task iterator",
+        reference: true,
+        itemsMayVary: true,
+        note: "load + link + read",
+        sampler: cSampler("task_iter", (reps) => [MIB, reps]),
+      },
+      {
+        id: "ts-tasks-warm",
+        label: "tasks(), warm (read only)",
+        itemsMayVary: true,
+        sampler: tasksWarmSampler(),
+      },
+      {
+        id: "ts-proc-task-scan",
+        label: "TS /proc/<pid>/task/<tid>/stat scan",
+        itemsMayVary: true,
+        note: "every thread, as ps -eL reads them",
+        sampler: tsSampler(() => ({ items: scanProcTasks() })),
+      },
+    ];
+    const head = {
+      id: `tasks-threads-${n}`,
+      scenario: "tasks-scale",
+      title: `List tasks with ${fmt(n)} extra threads`,
+      description:
+        `One helper process keeps ${fmt(n)} extra threads alive (kernel.pid_max and vm.max_map_count ` +
+        "raised for the run when too low, then restored) and every task is listed: the C task iterator " +
+        "(pid, tgid, comm per task; program load included), tasks() reusing its loaded program (a new " +
+        "iterator fd per read), and reading `/proc/<pid>/task/<tid>/stat` of every thread.",
+      unit: "seconds" as const,
+    };
+    // Every thread takes a pid, and two memory mappings (its stack and the
+    // guard page below it): room for them and for what else runs.
     const restorePidMax = raiseSysctl(PID_MAX, Math.max(65_536, 2 * (taskCount() + n)));
+    const restoreMapCount = raiseSysctl(MAX_MAP_COUNT, 4 * n + 65_530);
+    let threads: Helper | undefined;
     try {
       ctx.progress.heading(`starting ${fmt(n)} extra threads`);
-      using _threads = await startHelper("threads", [n]);
-      const specs: VariantSpec[] = [
-        {
-          id: "c-task-iter",
-          label: "C task iterator",
-          reference: true,
-          itemsMayVary: true,
-          note: "load + link + read",
-          sampler: cSampler("task_iter", (reps) => [MIB, reps]),
-        },
-        {
-          id: "ts-tasks-warm",
-          label: "tasks(), warm (read only)",
-          itemsMayVary: true,
-          sampler: tasksWarmSampler(),
-        },
-        {
-          id: "ts-proc-task-scan",
-          label: "TS /proc/<pid>/task/<tid>/stat scan",
-          itemsMayVary: true,
-          note: "every thread, as ps -eL reads them",
-          sampler: tsSampler(() => ({ items: scanProcTasks() })),
-        },
-      ];
-      groups.push(
-        await runGroup(
-          ctx.progress,
-          {
-            id: `tasks-threads-${n}`,
-            scenario: "tasks-scale",
-            title: `List tasks with ${fmt(n)} extra threads`,
-            description:
-              `One helper process keeps ${fmt(n)} extra threads alive (kernel.pid_max raised for the run when ` +
-              "too low, then restored) and every task is listed: the C task iterator (pid, tgid, comm per task; " +
-              "program load included), tasks() reusing its loaded program (a new iterator fd per read), and " +
-              "reading `/proc/<pid>/task/<tid>/stat` of every thread.",
-            unit: "seconds",
-          },
-          specs,
-          ctx.reps,
-        ),
-      );
+      let failed: unknown;
+      threads = await startHelper("threads", [n]).catch((e: unknown) => {
+        failed = e;
+        return undefined;
+      });
+      const run = threads ? specs : failedSpecs(specs, failed);
+      groups.push(await runGroup(ctx.progress, head, run, ctx.reps));
     } finally {
+      threads?.stop();
+      restoreMapCount();
       restorePidMax();
     }
   }
