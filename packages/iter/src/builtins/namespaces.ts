@@ -20,7 +20,7 @@ import {
   statSync,
 } from "node:fs";
 import { loadKernelBtf } from "@ts-ebpf/btf";
-import { add, call, type Item, jeq, jne, ldx, mov } from "@ts-ebpf/dsl";
+import { add, call, type Item, jeq, jne, ldx, mov } from "@ts-ebpf/dsl/assembler";
 import { NamespaceError, openIteratorFdsInNetns, type Program } from "@ts-ebpf/syscall";
 import { IteratorError } from "../errors.js";
 import { createIterator, type IteratorLink, loadIteratorProgram } from "../link.js";

@@ -18,7 +18,20 @@ import {
   statSync,
 } from "node:fs";
 import { type Btf, loadKernelBtf, struct, u32 } from "@ts-ebpf/btf";
-import { add, call, type Item, jeq, jlt, jne, jne32, label, ldx, mov, st, stx } from "@ts-ebpf/dsl";
+import {
+  add,
+  call,
+  type Item,
+  jeq,
+  jlt,
+  jne,
+  jne32,
+  label,
+  ldx,
+  mov,
+  st,
+  stx,
+} from "@ts-ebpf/dsl/assembler";
 import type { Program } from "@ts-ebpf/syscall";
 import { IteratorError } from "../errors.js";
 import { createIterator, loadIteratorProgram } from "../link.js";

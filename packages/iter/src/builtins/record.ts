@@ -20,7 +20,7 @@ import {
   type Reg,
   st,
   stx,
-} from "@ts-ebpf/dsl";
+} from "@ts-ebpf/dsl/assembler";
 import type { ProgramSpec } from "@ts-ebpf/spec";
 import {
   BpfAttachType,
