@@ -242,8 +242,17 @@ export class Exporter {
     | undefined;
   #users: Map<number, string> | undefined;
 
-  readonly #text = new Registry();
-  readonly #openMetrics = openMetricsRegistry();
+  /**
+   * prom-client's registries, per format: the socket and BPF-object series
+   * (rendered again only when they change: most scrapes they do not, and
+   * rendering ~300 label sets cost more than reading them), and the
+   * scrape's own series (durations, successes, errors), rendered every time.
+   */
+  readonly #objects = { prometheus: new Registry(), openmetrics: openMetricsRegistry() };
+  readonly #scrapeSeries = { prometheus: new Registry(), openmetrics: openMetricsRegistry() };
+  /** Bumped whenever a socket or BPF-object series changes; the renderings it was taken at. */
+  #objectsVersion = 0;
+  readonly #objectsText = new Map<Format, { version: number; text: string }>();
   readonly #m: ReturnType<typeof makeMetrics>;
   /** prom-client's counters with their Prometheus names (see #scrapeNow). */
   readonly #counterNames: readonly (readonly [object, string])[];
@@ -290,7 +299,10 @@ export class Exporter {
       cgroups: () => cgroups(),
       ...options.sources,
     };
-    this.#m = makeMetrics([this.#text, this.#openMetrics]);
+    this.#m = makeMetrics(
+      [this.#objects.prometheus, this.#objects.openmetrics],
+      [this.#scrapeSeries.prometheus, this.#scrapeSeries.openmetrics],
+    );
     this.#counterNames = [[this.#m.collectorErrors, "bpf_iter_scrape_errors_total"]];
     for (const c of this.#collectors) this.#m.collectorErrors.inc({ collector: c }, 0);
   }
@@ -340,7 +352,7 @@ export class Exporter {
     }
     this.#m.scrapeDuration.set((performance.now() - start) / 1000);
     const openMetrics = format === "openmetrics";
-    const registry = openMetrics ? this.#openMetrics : this.#text;
+    const registry = this.#scrapeSeries[format];
     if (!openMetrics) {
       // prom-client renames a counter for OpenMetrics in place (drops "_total"), and
       // the metric objects are shared by both registries: name them back.
@@ -351,10 +363,20 @@ export class Exporter {
       { generation: this.#generation, pageSize: this.#pageSize, bootTime: this.#bootTime },
       openMetrics,
     );
-    // The group families come first, as when they were registered first.
+    let objects = this.#objectsText.get(format);
+    if (objects?.version !== this.#objectsVersion) {
+      const text = await this.#objects[format].metrics();
+      // Continued by the scrape series below: OpenMetrics' "# EOF" comes once, at the end.
+      objects = {
+        version: this.#objectsVersion,
+        text: openMetrics ? text.slice(0, -"# EOF\n".length) : `${text}\n`,
+      };
+      this.#objectsText.set(format, objects);
+    }
+    // In the order the families were registered: groups, sockets and BPF objects, the scrape's own.
     const rest = await registry.metrics();
     return {
-      body: `${groups}${openMetrics ? "\n" : "\n\n"}${rest}`,
+      body: `${groups}${openMetrics ? "\n" : "\n\n"}${objects.text}${rest}`,
       contentType: registry.contentType,
     };
   }
@@ -365,6 +387,7 @@ export class Exporter {
       this.#bpfFrom = undefined;
     }
     if (name === "sockets") this.#socketsFrom = undefined;
+    if (name !== "processes") this.#objectsVersion++;
     const m = this.#m;
     if (name === "processes") this.#groupsValid = false;
     const of: Record<CollectorName, { reset(): void }[]> = {
@@ -521,6 +544,7 @@ export class Exporter {
       m.tcpListeners.set({ family, port }, n);
     }
     this.#socketsFrom = [tcpSockets, udpSockets];
+    this.#objectsVersion++;
   }
 
   async #collectBpf(): Promise<void> {
@@ -562,6 +586,7 @@ export class Exporter {
     m.bpfObjectsOmitted.set({ kind: "link" }, Math.max(0, links.length - max));
     this.#bpfSignature = signature;
     this.#bpfFrom = [progs, maps, links];
+    this.#objectsVersion++;
   }
 
   /** Whether the running kernel has an iterator target (always, with replaced sources). */
@@ -583,13 +608,21 @@ export class Exporter {
   }
 }
 
-/** Every metric the exporter reports, registered in both registries. */
-function makeMetrics(registers: Registry<RegistryContentType>[]) {
+/**
+ * The metrics prom-client renders (the group ones are group-metrics.ts'):
+ * the socket and BPF-object ones in `objects`' registries, the scrape's own
+ * in `scrape`'s, one of each per format.
+ */
+function makeMetrics(
+  objects: Registry<RegistryContentType>[],
+  scrape: Registry<RegistryContentType>[],
+) {
+  let registers = objects;
   const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
     new Gauge<L>({ name, help, labelNames, registers });
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
     new Counter<L>({ name, help, labelNames, registers });
-  return {
+  const objectMetrics = {
     tcpSockets: gauge(
       "bpf_iter_tcp_sockets",
       "TCP sockets of the exporter's network namespace by state.",
@@ -628,6 +661,10 @@ function makeMetrics(registers: Registry<RegistryContentType>[]) {
       "BPF objects counted but without an info series (over maxBpfObjects).",
       ["kind"],
     ),
+  };
+  registers = scrape;
+  return {
+    ...objectMetrics,
     scrapeDuration: gauge(
       "bpf_iter_scrape_duration_seconds",
       "Time this scrape took to read and render.",
