@@ -44,6 +44,7 @@ export type BenchMap = BpfMap<number, bigint>;
 export type DecodeMode =
   | "raw"
   | "raw-reused"
+  | "raw-sync"
   | "records"
   | "records-each"
   | "bytes"
@@ -347,6 +348,11 @@ async function decodeRecordsFile(path: string, size: number, mode: DecodeMode): 
   if (mode === "raw-reused") {
     if (reusedBuffer?.length !== size) reusedBuffer = new Uint8Array(size);
     const raw = await reader.readAll({ sizeHint: size, into: reusedBuffer });
+    return { items: raw.length / MAP_RECORD_BYTES, bytes: raw.length };
+  }
+  if (mode === "raw-sync") {
+    if (reusedBuffer?.length !== size) reusedBuffer = new Uint8Array(size);
+    const raw = reader.readAllSync({ sizeHint: size, into: reusedBuffer });
     return { items: raw.length / MAP_RECORD_BYTES, bytes: raw.length };
   }
   const raw = await reader.readAll({ sizeHint: size });

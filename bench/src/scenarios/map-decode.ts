@@ -65,6 +65,12 @@ export async function mapDecode(ctx: Context): Promise<GroupResult[]> {
         "readAll({ into }): mapElemsRaw(map, { into: earlier.bytes })",
       ),
       ts1(
+        "ts-decode-raw-sync",
+        "raw bytes, buffer reused, read synchronously",
+        "raw-sync",
+        "readAllSync({ into }): mapElemsRawSync(map, { into }), read() on this thread as C does",
+      ),
+      ts1(
         "ts-decode-records",
         "u32/u64 records, every element visited",
         "records",
