@@ -13,10 +13,17 @@ export function childCpuSeconds(): number {
   return (Number(fields[13]) + Number(fields[14])) / 100;
 }
 
-/** Runs `cmd args...` to its exit, stdout discarded; rejects on a non-zero exit. */
-export function runToExit(cmd: string, args: readonly string[]): Promise<void> {
+/** Runs `cmd args...` (with `env` added to ours) to its exit, stdout discarded; rejects on a non-zero exit. */
+export function runToExit(
+  cmd: string,
+  args: readonly string[],
+  env?: Readonly<Record<string, string>>,
+): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(cmd, args, {
+      stdio: ["ignore", "ignore", "pipe"],
+      ...(env ? { env: { ...process.env, ...env } } : {}),
+    });
     let err = "";
     child.stderr.on("data", (d: Buffer) => {
       err = (err + d.toString()).slice(-2000);
@@ -29,14 +36,18 @@ export function runToExit(cmd: string, args: readonly string[]): Promise<void> {
 }
 
 /** One run of `cmd args...` per sample (after an untimed warm-up run); items = 1. */
-export function commandSampler(cmd: string, args: readonly string[]): () => Promise<Sampler> {
+export function commandSampler(
+  cmd: string,
+  args: readonly string[],
+  env?: Readonly<Record<string, string>>,
+): () => Promise<Sampler> {
   return async () => {
-    await runToExit(cmd, args); // warm-up: page cache, the kernel's BTF read once
+    await runToExit(cmd, args, env); // warm-up: page cache, the kernel's BTF read once
     return {
       async sample() {
         const c0 = childCpuSeconds();
         const t0 = process.hrtime.bigint();
-        await runToExit(cmd, args);
+        await runToExit(cmd, args, env);
         const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
         return { seconds, cpuSeconds: childCpuSeconds() - c0, items: 1 };
       },
