@@ -91,6 +91,19 @@ export function memberOffset(struct: string, member: string): number {
   return loadKernelBtf().memberOffset(`struct ${struct}`, member).offset;
 }
 
+/**
+ * Whether vmlinux BTF's `composite` ("struct bpf_prog_info", "union
+ * bpf_iter_link_info") has `member`: which fields the running kernel knows.
+ */
+export function hasMember(composite: string, member: string): boolean {
+  try {
+    loadKernelBtf().memberOffset(composite, member);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 let pins = 0;
 /** A fresh path under /sys/fs/bpf for this process. */
 export function pinPath(what: string): string {

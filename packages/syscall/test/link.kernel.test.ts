@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, statSync } from "node:fs";
-import { describeKernel, kernelFeature } from "@ts-ebpf/testing";
+import { describeKernel, kernelFeature, missingFromKernel } from "@ts-ebpf/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   BpfAttachType,
@@ -28,6 +28,7 @@ import {
   concat,
   exit,
   funcId,
+  hasMember,
   jeqImm,
   ldImm64,
   ldxdw,
@@ -255,7 +256,13 @@ describeKernel("link and iterator commands", () => {
     expect(() => linkDetach(1_000_000)).toThrow(/LINK_DETACH: EBADF/);
   });
 
-  it("task iterator link info reports tid and pid (6.1+)", () => {
+  it("task iterator link info reports tid and pid (6.1+)", (ctx) => {
+    const why = missingFromKernel(
+      "task iterator parameters (union bpf_iter_link_info.task)",
+      hasMember("union bpf_iter_link_info", "task"),
+      "6.1",
+    );
+    if (why) return ctx.skip(why);
     const prog = keep(emptyIterator("task"));
     const byTid = keep(attachIterator(prog, { tid: process.pid }));
     expect(byTid.info().iter).toEqual({ targetName: "task", tid: process.pid, pid: 0 });

@@ -62,9 +62,12 @@ describeKernel("RLIMIT_MEMLOCK", () => {
   });
 
   it.skipIf(skipWithoutTool(hasSetpriv()))(
-    "without CAP_SYS_RESOURCE (the limit cannot be raised): before 5.11 the BpfError's hint names RLIMIT_MEMLOCK",
+    "as nobody with CAP_BPF + CAP_PERFMON (no CAP_SYS_RESOURCE: the limit cannot be raised): before 5.11 the BpfError's hint names RLIMIT_MEMLOCK",
     () => {
-      const r = underSmallLimit("setpriv --inh-caps=-sys_resource --bounding-set=-sys_resource");
+      // uid 65534 with only CAP_BPF + CAP_PERFMON (util-linux's and BusyBox's setpriv take these options).
+      const r = underSmallLimit(
+        "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all,+bpf,+perfmon --ambient-caps=-all,+bpf,+perfmon",
+      );
       expect(r.after).toBe("65536");
       if (!charges) {
         expect(r.error).toBeUndefined();

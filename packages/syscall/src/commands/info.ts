@@ -309,14 +309,25 @@ export function btfInfo(fd: number, options: { withData?: boolean } = {}): BtfIn
 
 function btfInfoOf(fd: number, withData: boolean): BtfInfo {
   const name = new Uint8Array(64);
-  const nameField = { pointer: "name", count: "name_len", unit: 1, buffer: name } as const;
-  let r = fetchInfo(fd, BpfBtfInfoLayout, [nameField]);
+  let nameFields: InfoPointer<typeof BpfBtfInfoLayout>[] = [
+    { pointer: "name", count: "name_len", unit: 1, buffer: name },
+  ];
+  let r: StructReader<typeof BpfBtfInfoLayout>;
+  try {
+    r = fetchInfo(fd, BpfBtfInfoLayout, nameFields);
+  } catch (e) {
+    // Before 5.11 bpf_btf_info ends at id: the kernel refuses a name pointer past
+    // its struct (E2BIG). Such a BTF object has no name and is never the kernel's.
+    if (!(e instanceof BpfError) || e.errno !== Errno.E2BIG) throw e;
+    nameFields = [];
+    r = fetchInfo(fd, BpfBtfInfoLayout);
+  }
   const size = r.u32("btf_size");
   let data: Uint8Array | undefined;
   if (withData && size > 0) {
     data = new Uint8Array(size);
     r = fetchInfo(fd, BpfBtfInfoLayout, [
-      nameField,
+      ...nameFields,
       { pointer: "btf", count: "btf_size", unit: 1, buffer: data },
     ]);
   }
