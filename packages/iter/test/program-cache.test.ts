@@ -174,6 +174,20 @@ describe("program cache", () => {
     expect(readCachedProgram(KEY, FIELDS)).toBeDefined();
   });
 
+  it("is not used below a directory others could write (unless sticky, as /tmp)", () => {
+    const open = join(root, "open");
+    mkdirSync(open, { mode: 0o700 });
+    chmodSync(open, 0o777);
+    enableProgramCache(join(open, "cache"));
+    writeCachedProgram(KEY, FIELDS, program());
+    expect(readdirSync(join(open, "cache"))).toEqual([]); // made, never written
+    chmodSync(open, 0o1777);
+    writeCachedProgram(KEY, FIELDS, program());
+    expect(readCachedProgram(KEY, FIELDS)).toBeDefined();
+    chmodSync(open, 0o777);
+    expect(readCachedProgram(KEY, FIELDS)).toBeUndefined();
+  });
+
   it("follows no symlink: neither the directory nor the file", () => {
     writeCachedProgram(KEY, FIELDS, program());
     const real = theFile();

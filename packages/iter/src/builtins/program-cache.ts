@@ -11,10 +11,11 @@
 // vmlinux BTF cannot change while a kernel runs) with the BTF file's size and
 // times; the compiler's is a hash of its sources; the definition's is its
 // fields. A file is used only when the directory is ours and private (0700,
-// owned by the effective uid, no symlink), the file is ours, regular and not
-// writable by others, and its contents check out: format, key, digest, every
-// value in range, the instructions decode and the layout rebuilt from the
-// definition has the recorded offsets. Anything else is a miss: the caller
+// owned by the effective uid, no symlink; every directory above it root's or
+// ours and writable by no one else unless sticky, so none can be swapped),
+// the file is ours, regular and not writable by others, and its contents
+// check out: format, key, digest, every value in range, the instructions
+// decode and the layout rebuilt from the definition has the recorded offsets. Anything else is a miss: the caller
 // compiles from BTF and rewrites the file. The link made from a cached
 // program is checked once more against the kernel (its link info names the
 // target) before it is used.
@@ -33,7 +34,7 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { RecordLayout } from "@ts-ebpf/btf";
 import { decode, encode, type ProgramSpec } from "@ts-ebpf/spec";
 import { BpfAttachType, BpfProgType } from "@ts-ebpf/spec/constants";
@@ -103,6 +104,14 @@ function privateDirectory(create: boolean): string | undefined {
     const st = lstatSync(dir);
     // A symlink, another owner or any access for group/others: not ours to trust.
     if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) return undefined;
+    // Nor is a directory someone else could swap for another: every directory above
+    // is root's or ours, and writable by no one else unless sticky (/tmp).
+    for (let up = dirname(dir); ; up = dirname(up)) {
+      const a = lstatSync(up);
+      if (!a.isDirectory() || (a.uid !== 0 && a.uid !== uid)) return undefined;
+      if ((a.mode & 0o022) !== 0 && (a.mode & 0o1000) === 0) return undefined;
+      if (up === "/") break;
+    }
     return dir;
   } catch {
     return undefined;
