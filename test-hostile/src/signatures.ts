@@ -303,6 +303,10 @@ export const SIGNATURES: Record<string, Entry> = {
     returns: "fd",
   },
   // Detaching: only links made for the call.
+  "syscall:rawTracepointOpen": {
+    args: [{ obj: { progFd: "fd:prog", name: "str" } }],
+    returns: "fd",
+  },
   "syscall:linkDetach": { args: [{ oneOf: ["own:link:new", "fd"] }] },
   "syscall:linkInfo": { args: ["fd:link"] },
   "syscall:linkUpdate": {

@@ -42,6 +42,7 @@ export {
   linkCreate,
   linkDetach,
   linkUpdate,
+  rawTracepointOpen,
 } from "./commands/link.js";
 export {
   BatchError,

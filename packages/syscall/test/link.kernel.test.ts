@@ -19,6 +19,7 @@ import {
   loadProgram,
   openIteratorFd,
   type Program,
+  rawTracepointOpen,
   refusedByPolicy,
 } from "../src/index.js";
 import { attachIterator } from "../src/internal.js";
@@ -114,6 +115,27 @@ const mapElem = kernelFeature("bpf_map_elem programs", () => {
   } catch (e) {
     if (refusedByPolicy(e)) return { loadable: false, error: e };
     throw e;
+  }
+});
+
+/** An fentry program on do_sys_openat2 that returns 0. */
+function emptyFentry(): Program {
+  return loadProgram({
+    type: BpfProgType.TRACING,
+    expectedAttachType: BpfAttachType.TRACE_FENTRY,
+    attachBtfId: funcId("do_sys_openat2")!,
+    license: "GPL",
+    instructions: specInstructions(returnZero()),
+  });
+}
+
+/** fentry needs BPF trampolines, which some kernel builds lack (this host's). */
+const fentry = kernelFeature("fentry programs (BPF trampolines)", () => {
+  try {
+    emptyFentry().close();
+    return { loadable: true };
+  } catch (e) {
+    return { loadable: false, error: e as Error };
   }
 });
 
@@ -327,6 +349,36 @@ describeKernel("link and iterator commands", () => {
     } finally {
       closeSync(dir);
     }
+  });
+
+  it.skipIf(fentry.skip)(
+    `RAW_TRACEPOINT_OPEN attaches an fentry program on every kernel (5.10's LINK_CREATE refuses it) ${fentry.note}`,
+    () => {
+      const prog = keep(emptyFentry());
+      const link = keep(Link.fromFd(rawTracepointOpen({ progFd: prog.fd })));
+      expect(link.info()).toMatchObject({ type: BpfLinkType.TRACING, progId: prog.info().id });
+      // A name is for raw tracepoint programs: a tracing program is refused with one.
+      expect(() => rawTracepointOpen({ progFd: prog.fd, name: "sys_enter" })).toThrow(
+        /RAW_TRACEPOINT_OPEN: EINVAL/,
+      );
+    },
+  );
+
+  it("rawTracepointOpen checks its arguments before the kernel, and names the command", () => {
+    expect(() => rawTracepointOpen(null as never)).toThrow(TypeError);
+    expect(() => rawTracepointOpen({ progFd: -1 })).toThrow(RangeError);
+    expect(() => rawTracepointOpen({ progFd: 1_000_000, name: "" })).toThrow(
+      /name must not be empty/,
+    );
+    // A socket filter attaches to no tracepoint.
+    const filter = keep(
+      loadProgram({
+        type: BpfProgType.SOCKET_FILTER,
+        license: "GPL",
+        instructions: specInstructions(returnZero()),
+      }),
+    );
+    expect(() => rawTracepointOpen({ progFd: filter.fd })).toThrow(/RAW_TRACEPOINT_OPEN: EINVAL/);
   });
 
   it("Link.fromId and info for a tracing-typed link", () => {

@@ -1,4 +1,5 @@
-// Links: LINK_CREATE (iterators among others), LINK_UPDATE, LINK_DETACH, ITER_CREATE.
+// Links: LINK_CREATE (iterators among others), RAW_TRACEPOINT_OPEN, LINK_UPDATE, LINK_DETACH,
+// ITER_CREATE.
 
 import { BPF_F_REPLACE, BpfAttachType, BpfCmd } from "@ts-ebpf/spec/constants";
 import { Attr, StructReader } from "../attr.js";
@@ -121,6 +122,23 @@ export function linkUpdate(
 export function linkDetach(linkFd: number): void {
   const attr = new Attr("link_detach").u32("link_fd", v.fd("linkFd", linkFd));
   check(BpfCmd.LINK_DETACH, attr.call(BpfCmd.LINK_DETACH));
+}
+
+/**
+ * BPF_RAW_TRACEPOINT_OPEN → link fd. Attaches a raw tracepoint program to
+ * the tracepoint `name`, or, without a name, a tracing program (fentry,
+ * fexit, fmod_ret, tp_btf) or an LSM program to the target it was loaded
+ * for (attach_btf_id). Every kernel with those programs takes it; LINK_CREATE
+ * takes fentry/fexit only on later kernels (5.10 refuses it with EINVAL).
+ */
+export function rawTracepointOpen(o: { progFd: number; name?: string }): number {
+  if (typeof o !== "object" || o === null)
+    throw new TypeError("rawTracepointOpen options must be an object");
+  const progFd = v.fd("progFd", o.progFd);
+  const name = o.name === undefined ? undefined : v.cPath("name", o.name);
+  const attr = new Attr("raw_tracepoint").u32("prog_fd", progFd);
+  if (name !== undefined) attr.ptr("name", name, name.byteLength);
+  return checkNewFd(BpfCmd.RAW_TRACEPOINT_OPEN, attr.call(BpfCmd.RAW_TRACEPOINT_OPEN));
 }
 
 /** BPF_ITER_CREATE → a new fd to read() the iterator's output from (single use). */
