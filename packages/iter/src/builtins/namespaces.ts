@@ -178,21 +178,33 @@ export function netnsMounts(mountinfo: string): [number, string][] {
   return out;
 }
 
-/** Opens `path` and checks it is the namespace of `inode` (a pid reused in between is not). */
+/** open(2)'s O_PATH (Linux; not in Node's fs.constants): the file is found, not opened. */
+const O_PATH = 0o10000000;
+
+/**
+ * Opens `path` and checks it is the namespace of `inode` (a pid, fd or mount
+ * point reused in between is not): found with O_PATH first, so whatever the
+ * path now names (a device, a FIFO) is never opened as such, and taken only
+ * when it is that inode on nsfs (the device of our own namespace file: every
+ * namespace file is on the one nsfs); then reopened through the O_PATH fd,
+ * which holds that very inode.
+ */
 function openIfInode(path: string, inode: number): number | undefined {
-  let fd: number;
+  let found: number;
   try {
-    fd = openSync(path, NS_OPEN_FLAGS);
+    found = openSync(path, O_PATH);
   } catch {
     return undefined;
   }
   try {
-    if (fstatSync(fd).ino === inode) return fd;
+    const st = fstatSync(found);
+    if (st.ino !== inode || st.dev !== statSync("/proc/thread-self/ns/net").dev) return undefined;
+    return openSync(`/proc/thread-self/fd/${found}`, NS_OPEN_FLAGS);
   } catch {
-    // fall through: not the namespace asked for
+    return undefined; // gone meanwhile: not the namespace asked for
+  } finally {
+    closeSync(found);
   }
-  closeSync(fd);
-  return undefined;
 }
 
 const NAMESPACE_FIELDS = [
