@@ -9,8 +9,10 @@ import {
   readFileSync,
   rmSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assemble, call, exit, mov } from "@ts-ebpf/dsl";
@@ -242,5 +244,34 @@ describe("program cache", () => {
     const seen = new Set<string>();
     for (let i = 0; i < 2000; i++) seen.add(hash64(`key ${i}`));
     expect(seen.size).toBe(2000);
+  });
+});
+
+describe("program cache, across upgrades and boots", () => {
+  it("keys by the installed version of every package the program is compiled with", () => {
+    const key = programCacheKey("task", "task", FIELDS);
+    if (key === undefined) return; // no kernel BTF here: no cache at all
+    const require = createRequire(import.meta.url);
+    for (const name of ["@ts-ebpf/btf", "@ts-ebpf/dsl", "@ts-ebpf/spec", "@ts-ebpf/iter"]) {
+      const path = require.resolve(`${name}/package.json`);
+      const { version } = JSON.parse(readFileSync(path, "utf8")) as { version: string };
+      expect(key).toContain(`${path}@${version}`);
+    }
+  });
+
+  it("a write removes the files of earlier boots (never read again), and nothing else", () => {
+    writeCachedProgram(KEY, FIELDS, program());
+    const longAgo = new Date(1000_000); // 1970: before any boot
+    const stale = ["prog-0123456789abcdef.json", "prog-0123456789abcdef.json.77.tmp"];
+    for (const name of [...stale, "notes.txt"]) {
+      writeFileSync(join(dir, name), "{}", { mode: 0o600 });
+      utimesSync(join(dir, name), longAgo, longAgo);
+    }
+    writeCachedProgram(`${KEY} 2`, FIELDS, program());
+    const left = readdirSync(dir);
+    for (const name of stale) expect(left).not.toContain(name);
+    expect(left).toContain("notes.txt");
+    expect(left.filter((f) => f.endsWith(".json"))).toHaveLength(2); // this boot's two
+    expect(readCachedProgram(KEY, FIELDS)).toBeDefined();
   });
 });

@@ -27,6 +27,7 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   readSync,
   renameSync,
@@ -34,6 +35,8 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
+import { createRequire } from "node:module";
+import { uptime } from "node:os";
 import { dirname, join } from "node:path";
 import type { RecordLayout } from "@ts-ebpf/btf";
 import { decode, encode, type ProgramSpec } from "@ts-ebpf/spec";
@@ -137,20 +140,44 @@ function kernelId(): string | undefined {
 
 let compilerIdentity: string | undefined | null;
 
-/** A hash of the compiler's own source (record.js next to this file): a rebuilt compiler misses. */
+/**
+ * The packages whose code a compiled program comes from besides record.js
+ * (its imports: member offsets, the assembler, the encoding), each by its
+ * installed package.json and version: upgrading any of them misses, within a boot too.
+ */
+const COMPILER_PACKAGES = ["@ts-ebpf/btf", "@ts-ebpf/dsl", "@ts-ebpf/spec", "@ts-ebpf/iter"];
+
+/**
+ * A hash of the compiler's own source (record.js next to this file) and the
+ * packages it compiles with: a rebuilt compiler or an upgraded package misses.
+ */
 function compilerId(): string | undefined {
   if (compilerIdentity !== undefined) return compilerIdentity ?? undefined;
   compilerIdentity = null;
+  let source: Buffer | undefined;
   for (const name of ["record.js", "record.ts"]) {
     try {
-      const source = readFileSync(new URL(`./${name}`, import.meta.url));
-      compilerIdentity = `${source.length}:${hash64(source)}`;
+      source = readFileSync(new URL(`./${name}`, import.meta.url));
       break;
     } catch {
       // the other name (sources run by a test runner), else no cache
     }
   }
-  return compilerIdentity ?? undefined;
+  if (source === undefined) return undefined;
+  const packages: string[] = [];
+  try {
+    const require = createRequire(import.meta.url);
+    for (const name of COMPILER_PACKAGES) {
+      const path = require.resolve(`${name}/package.json`);
+      const { version } = JSON.parse(readFileSync(path, "utf8")) as { version?: unknown };
+      if (typeof version !== "string") return undefined;
+      packages.push(`${path}@${version}`);
+    }
+  } catch {
+    return undefined; // a package not found as installed: no cache
+  }
+  compilerIdentity = `${source.length}:${hash64(source)} ${packages.join(" ")}`;
+  return compilerIdentity;
 }
 
 /** The key of a definition's program on this kernel with this compiler, or undefined (no cache). */
@@ -329,6 +356,34 @@ export function writeCachedProgram(
     } catch {
       // not made
     }
+    return;
+  }
+  pruneEarlierBoots(dir);
+}
+
+/** The cache's own files: programs, and temporary files of writes cut short. */
+const CACHE_FILE = /^prog-[0-9a-f]{16}\.json(\.\d+\.tmp)?$/;
+
+/**
+ * Removes the cache's files written before this boot: their keys name another
+ * boot, so none is ever read again, and each boot would otherwise add a set.
+ * Runs after a write, i.e. once per built-in after a boot.
+ */
+function pruneEarlierBoots(dir: string): void {
+  const booted = Date.now() - uptime() * 1000;
+  try {
+    for (const name of readdirSync(dir)) {
+      if (!CACHE_FILE.test(name)) continue;
+      const path = join(dir, name);
+      try {
+        const st = lstatSync(path);
+        if (st.isFile() && st.mtimeMs < booted) unlinkSync(path);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  } catch {
+    // best effort
   }
 }
 
