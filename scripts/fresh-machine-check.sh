@@ -2,7 +2,7 @@
 # Checks that the README's two contributor commands pass on a fresh Debian 12 machine that
 # has only what a new machine of this kind has (Node 20 with npm, python3, make, g++), as
 # root: a debootstrap'd bookworm root, a fresh clone of this repository's committed HEAD
-# at /srv/ts-ebpf inside it, then `npm run demo` and `npm test` in a chroot with CI's
+# at /srv/ts-ebpf inside it, then `npm run demo` and `npm test` in it as root with CI's
 # settings (TS_EBPF_REQUIRE_KERNEL=1, HOSTILE_SEED=41). Whatever the tests call beyond
 # that (bpftool, clang, iproute2, busybox, prometheus, ...) must come from scripts/setup.sh.
 #
@@ -13,13 +13,18 @@
 # global and root's config (npm builds addons against /usr, as on a new machine of this kind)
 # and the host's CA bundle (the registries are reached through the host's TLS proxy).
 #
-# What the chroot adds that a real machine has by itself (and nothing else):
+# What the script adds that a real machine has by itself (and nothing else):
 # - /etc/hosts (localhost) and /etc/resolv.conf, which debootstrap does not write;
 # - mounts, all in a private mount namespace (unshare -m) so none outlives the run or touches
-#   the host: the root bind-mounted onto itself (`ip netns exec` remounts / as a slave, which
-#   needs / to be a mount point), a fresh proc, the host's /sys (kernel BTF, cgroups) with its
-#   bpffs unmounted so that setup.sh mounts a fresh one as on a machine without it, /dev with
-#   /dev/pts and /dev/shm, and an empty tmpfs on /run (`ip netns` keeps its files there).
+#   the host: the root bind-mounted onto itself, a fresh proc, the host's /sys (kernel BTF,
+#   cgroups) with its bpffs unmounted so that setup.sh mounts a fresh one as on a machine
+#   without it, /dev with /dev/pts and /dev/shm, and an empty tmpfs on /run (`ip netns` keeps
+#   its files there);
+# - the root made the namespace's root mount with pivot_root, as a container's is, not a
+#   chroot: in a chroot, /proc/<pid>/exe reads relative to the chroot while a BPF walk of
+#   dentries and mounts (iter's processes().exe) reaches the namespace's real root, so a test
+#   comparing the two fails only there; and `ip netns exec` remounts / as a slave, which needs
+#   / to be a mount point.
 # The clone is at /srv/ts-ebpf, not under /root: the least-privilege tests drop to uid 65534,
 # which must be able to read the repository.
 #
@@ -43,27 +48,32 @@ if [ "${1:-}" = "--inside" ]; then
   if mountpoint -q "$root/sys/fs/bpf"; then umount "$root/sys/fs/bpf"; fi
   mount --rbind /dev "$root/dev"
   mount -t tmpfs -o mode=0755 tmpfs "$root/run"
+  step "pivot_root into $root; the host's tree is unmounted from this namespace"
+  cd "$root"
+  pivot_root . mnt
+  cd /
+  umount -l /mnt
   step "the machine's own packages: python3, make, g++ (as on a new machine of this kind)"
-  chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
+  /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
     bash -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends python3 make g++ >/dev/null'
-  in_chroot() {
-    chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
+  in_root() {
+    /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
       PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
       NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
       TS_EBPF_REQUIRE_KERNEL=1 HOSTILE_SEED=41 \
       bash -c "cd /srv/ts-ebpf && $1"
   }
-  step "in the chroot: what is there before the set-up"
-  in_chroot 'for c in node npm pnpm g++ make python3 bpftool clang llvm-objdump ip ss strace busybox prometheus setpriv unshare qemu-system-x86_64 chromium sudo git; do
+  step "in the root: what is there before the set-up"
+  in_root 'for c in node npm pnpm g++ make python3 bpftool clang llvm-objdump ip ss strace busybox prometheus setpriv unshare qemu-system-x86_64 chromium sudo git; do
       printf "  %-20s %s\n" "$c" "$(command -v "$c" || echo absent)"; done
     echo "  node $(node --version), npm $(npm --version), $(dpkg-query -W -f=. | wc -c) Debian packages"
     echo "  /sys/fs/bpf: $(mountpoint -q /sys/fs/bpf && echo mounted || echo not mounted)"'
   declare -A rc dur
   for cmd in "npm run demo" "npm test"; do
-    step "in the chroot: $cmd"
+    step "in the root: $cmd"
     s=$(date +%s)
     set +e
-    in_chroot "$cmd"
+    in_root "$cmd"
     rc[$cmd]=$?
     set -e
     dur[$cmd]=$(($(date +%s) - s))
@@ -83,7 +93,7 @@ t0=$(date +%s)
 step() { printf '== fresh: %s (+%d s): %s\n' "$(date -u +%H:%M:%S)" $(($(date +%s) - t0)) "$*"; }
 
 [ "$(id -u)" = 0 ] || {
-  echo "fresh-machine-check: run as root (debootstrap, chroot, mounts)" >&2
+  echo "fresh-machine-check: run as root (debootstrap, chroot, mounts, pivot_root)" >&2
   exit 1
 }
 case "$root" in / | /srv | /tmp | /usr | /root | /work)
