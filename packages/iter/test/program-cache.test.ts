@@ -12,9 +12,9 @@ import {
   utimesSync,
   writeFileSync,
 } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { assemble, call, exit, mov } from "@ts-ebpf/dsl";
 import { encode } from "@ts-ebpf/spec";
 import { BpfAttachType, BpfProgType } from "@ts-ebpf/spec/constants";
@@ -251,11 +251,14 @@ describe("program cache, across upgrades and boots", () => {
   it("keys by the installed version of every package the program is compiled with", () => {
     const key = programCacheKey("task", "task", FIELDS);
     if (key === undefined) return; // no kernel BTF here: no cache at all
-    const require = createRequire(import.meta.url);
-    for (const name of ["@ts-ebpf/btf", "@ts-ebpf/dsl", "@ts-ebpf/spec", "@ts-ebpf/iter"]) {
-      const path = require.resolve(`${name}/package.json`);
-      const { version } = JSON.parse(readFileSync(path, "utf8")) as { version: string };
-      expect(key).toContain(`${path}@${version}`);
+    // As Node finds them from iter's directory (this package's node_modules, else above it).
+    const own = fileURLToPath(new URL("..", import.meta.url));
+    const versionOf = (path: string) =>
+      (JSON.parse(readFileSync(path, "utf8")) as { version: string }).version;
+    expect(key).toContain(`${join(own, "package.json")}@${versionOf(join(own, "package.json"))}`);
+    for (const name of ["@ts-ebpf/btf", "@ts-ebpf/dsl", "@ts-ebpf/spec"]) {
+      const path = join(own, "node_modules", name, "package.json");
+      expect(key).toContain(`${path}@${versionOf(path)}`);
     }
   });
 

@@ -35,9 +35,9 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { createRequire } from "node:module";
 import { uptime } from "node:os";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { RecordLayout } from "@ts-ebpf/btf";
 import { decode, encode, type ProgramSpec } from "@ts-ebpf/spec";
 import { BpfAttachType, BpfProgType } from "@ts-ebpf/spec/constants";
@@ -142,10 +142,41 @@ let compilerIdentity: string | undefined | null;
 
 /**
  * The packages whose code a compiled program comes from besides record.js
- * (its imports: member offsets, the assembler, the encoding), each by its
- * installed package.json and version: upgrading any of them misses, within a boot too.
+ * (its imports: member offsets, the assembler, the encoding).
  */
-const COMPILER_PACKAGES = ["@ts-ebpf/btf", "@ts-ebpf/dsl", "@ts-ebpf/spec", "@ts-ebpf/iter"];
+const COMPILER_PACKAGES = ["@ts-ebpf/btf", "@ts-ebpf/dsl", "@ts-ebpf/spec"];
+
+/**
+ * iter's package.json and each compiler package's, as Node finds it from
+ * here (node_modules up from iter's directory; not Node's resolver, whose
+ * first use costs ~5 ms of start-up), with its version: upgrading any of
+ * them misses, within a boot too. Undefined where one is not found that way.
+ */
+function packageIds(): string[] | undefined {
+  const own = fileURLToPath(new URL("../../", import.meta.url));
+  const found: string[] = [];
+  const versionAt = (path: string): string | undefined => {
+    try {
+      const { version } = JSON.parse(readFileSync(path, "utf8")) as { version?: unknown };
+      return typeof version === "string" ? `${path}@${version}` : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const self = versionAt(join(own, "package.json"));
+  if (self === undefined) return undefined;
+  found.push(self);
+  for (const name of COMPILER_PACKAGES) {
+    let id: string | undefined;
+    for (let dir = own; id === undefined; dir = dirname(dir)) {
+      id = versionAt(join(dir, "node_modules", name, "package.json"));
+      if (dir === "/") break;
+    }
+    if (id === undefined) return undefined;
+    found.push(id);
+  }
+  return found;
+}
 
 /**
  * A hash of the compiler's own source (record.js next to this file) and the
@@ -163,19 +194,8 @@ function compilerId(): string | undefined {
       // the other name (sources run by a test runner), else no cache
     }
   }
-  if (source === undefined) return undefined;
-  const packages: string[] = [];
-  try {
-    const require = createRequire(import.meta.url);
-    for (const name of COMPILER_PACKAGES) {
-      const path = require.resolve(`${name}/package.json`);
-      const { version } = JSON.parse(readFileSync(path, "utf8")) as { version?: unknown };
-      if (typeof version !== "string") return undefined;
-      packages.push(`${path}@${version}`);
-    }
-  } catch {
-    return undefined; // a package not found as installed: no cache
-  }
+  const packages = source && packageIds();
+  if (source === undefined || packages === undefined) return undefined;
   compilerIdentity = `${source.length}:${hash64(source)} ${packages.join(" ")}`;
   return compilerIdentity;
 }
