@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import {
   copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -23,8 +24,13 @@ import * as iter from "../src/index.js";
 const haveUnshare = spawnSync("sh", ["-c", "command -v unshare"]).status === 0;
 const skipMounts = !haveUnshare && !kernelRequired();
 
-/** A program that sleeps, copied so that its path is ours to choose. */
-const SLEEP = spawnSync("sh", ["-c", "command -v sleep"]).stdout.toString().trim();
+/**
+ * A program that sleeps, copied so that its path is ours to choose; copies
+ * keep the name "sleep" (busybox, the guests' sleep, picks its applet by name).
+ */
+const SLEEP = [...(process.env.PATH ?? "").split(":"), "/usr/bin", "/bin"]
+  .map((d) => join(d, "sleep"))
+  .find((p) => existsSync(p))!;
 /** Where it really is (/proc shows the target of a symlink, such as busybox's applets). */
 const SLEEP_REAL = realpathSync(SLEEP);
 
@@ -90,7 +96,8 @@ describeKernel("executable paths", () => {
   });
 
   it("an unlinked executable is its old path, marked deleted as /proc shows it", async () => {
-    const file = join(dir, "gone-sleep");
+    mkdirSync(join(dir, "gone"));
+    const file = join(dir, "gone", "sleep");
     copyFileSync(SLEEP, file);
     spawnSync("chmod", ["755", file]);
     const c = spawned(file);
@@ -114,18 +121,18 @@ describeKernel("executable paths", () => {
           "private",
           "sh",
           "-c",
-          `mount -t tmpfs none '${mnt}' && cp '${SLEEP}' '${mnt}/s' && exec '${mnt}/s' 600`,
+          `mount -t tmpfs none '${mnt}' && cp '${SLEEP}' '${mnt}/sleep' && exec '${mnt}/sleep' 600`,
         ],
         { stdio: "ignore" },
       );
       children.push(c);
       let e: iter.ExePath | undefined;
-      for (let i = 0; i < 50 && e?.path !== `${mnt}/s`; i++) {
+      for (let i = 0; i < 50 && e?.path !== `${mnt}/sleep`; i++) {
         await new Promise((r) => setTimeout(r, 100));
         e = (await iter.exePaths()).find((x) => x.pid === c.pid);
       }
-      expect(e).toEqual({ pid: c.pid, path: `${mnt}/s`, deleted: false, truncated: false });
-      expect(readExe(c.pid!)).toBe(`${mnt}/s`);
+      expect(e).toEqual({ pid: c.pid, path: `${mnt}/sleep`, deleted: false, truncated: false });
+      expect(readExe(c.pid!)).toBe(`${mnt}/sleep`);
     },
   );
 
@@ -133,7 +140,7 @@ describeKernel("executable paths", () => {
     let deep = dir;
     for (let i = 0; i < iter.MAX_EXE_DEPTH + 4; i++) deep = join(deep, `d${i}`);
     mkdirSync(deep, { recursive: true });
-    const file = join(deep, "deep-sleep");
+    const file = join(deep, "sleep");
     copyFileSync(SLEEP, file);
     spawnSync("chmod", ["755", file]);
     const c = spawned(file);
