@@ -182,7 +182,12 @@ describe("program cache", () => {
     chmodSync(open, 0o777);
     enableProgramCache(join(open, "cache"));
     writeCachedProgram(KEY, FIELDS, program());
-    expect(readdirSync(join(open, "cache"))).toEqual([]); // made, never written
+    // Nothing made there either (sudo keeping the caller's HOME: no root-owned ~/.cache).
+    expect(readdirSync(open)).toEqual([]);
+    enableProgramCache(join(open, ".cache", "ts-ebpf"));
+    writeCachedProgram(KEY, FIELDS, program());
+    expect(readdirSync(open)).toEqual([]);
+    enableProgramCache(join(open, "cache"));
     chmodSync(open, 0o1777);
     writeCachedProgram(KEY, FIELDS, program());
     expect(readCachedProgram(KEY, FIELDS)).toBeDefined();

@@ -103,21 +103,37 @@ function privateDirectory(create: boolean): string | undefined {
   const uid = process.geteuid?.();
   if (uid === undefined) return undefined;
   try {
-    if (create) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (create) {
+      // Nothing is made below a directory another user controls (sudo keeping the
+      // caller's HOME): the part of the path that exists is checked first.
+      let existing = dir;
+      while (!lstatSync(existing, { throwIfNoEntry: false })) {
+        if (existing === "/") return undefined;
+        existing = dirname(existing);
+      }
+      if (existing !== dir && !trustedFrom(existing, uid)) return undefined;
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    }
     const st = lstatSync(dir);
     // A symlink, another owner or any access for group/others: not ours to trust.
     if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) return undefined;
-    // Nor is a directory someone else could swap for another: every directory above
-    // is root's or ours, and writable by no one else unless sticky (/tmp).
-    for (let up = dirname(dir); ; up = dirname(up)) {
-      const a = lstatSync(up);
-      if (!a.isDirectory() || (a.uid !== 0 && a.uid !== uid)) return undefined;
-      if ((a.mode & 0o022) !== 0 && (a.mode & 0o1000) === 0) return undefined;
-      if (up === "/") break;
-    }
-    return dir;
+    return trustedFrom(dirname(dir), uid) ? dir : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Whether no one else could swap `path` or a directory above it for another:
+ * each is a directory (no symlink), root's or ours, and writable by no one
+ * else unless sticky (/tmp).
+ */
+function trustedFrom(path: string, uid: number): boolean {
+  for (let up = path; ; up = dirname(up)) {
+    const a = lstatSync(up);
+    if (!a.isDirectory() || (a.uid !== 0 && a.uid !== uid)) return false;
+    if ((a.mode & 0o022) !== 0 && (a.mode & 0o1000) === 0) return false;
+    if (up === "/") return true;
   }
 }
 
