@@ -1,3 +1,7 @@
 #!/usr/bin/env node
 // Launcher kept outside dist/ so that the bin link exists before the first build.
-import "../dist/cli/start.js";
+// The compile cache is turned on first: only modules loaded after it use it.
+import { enableCliCompileCache } from "../dist/cli/compile-cache.js";
+
+enableCliCompileCache();
+await import("../dist/cli/start.js");
