@@ -22,7 +22,7 @@ import {
   taskNamespaceFields,
 } from "./namespaces.js";
 import { inetFields, inetSocket, ipv6, udpSocket } from "./net.js";
-import { type TaskViewFields, type TaskViewQuery, taskViews } from "./pidns.js";
+import type { TaskViewFields, TaskViewQuery } from "./pidns.js";
 
 const hex = (n: number | bigint) => `0x${n.toString(16)}`;
 const lowerName = (names: Readonly<Record<number, string>>, value: number) =>
@@ -625,6 +625,8 @@ export async function tasks(
 ): Promise<(Task & TaskViewFields)[]> {
   const records = await TASK.read(taskParams(query), options);
   if (query?.pidns === undefined && !query?.cgroupPath) return records;
+  // Loaded only here: bpf-iter tasks and a plain tasks() never need it.
+  const { taskViews } = await import("./pidns.js");
   return taskViews(records, query, options, () => TASK.read(undefined, options));
 }
 
