@@ -4,6 +4,8 @@
 // raise it the BpfError's hint names the limit; on a later kernel the limit
 // plays no part and is left alone. Which kernel this is comes from its BTF.
 import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, realpathSync } from "node:fs";
+import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadKernelBtf } from "@ts-ebpf/btf";
 import { btfBlob, describeKernel, skipWithoutTool } from "@ts-ebpf/testing";
@@ -20,14 +22,22 @@ it("btfChargesMemlock: a BTF naming struct bpf_map_memory is a kernel that charg
   expect(() => btfChargesMemlock(new Uint8Array(32))).toThrow(/not BTF/);
 });
 
-function hasSetpriv(): boolean {
-  try {
-    execFileSync("setpriv", ["--version"], { stdio: "ignore" });
-    return process.getuid?.() === 0;
-  } catch {
-    return false;
+/**
+ * util-linux's setpriv by absolute path: a BusyBox sh runs its own setpriv
+ * applet (no --reuid) for a bare name, the guests' among them.
+ */
+function setprivPath(): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(":")) {
+    const path = `${dir}/setpriv`;
+    if (!existsSync(path) || basename(realpathSync(path)) === "busybox") continue;
+    try {
+      execFileSync(path, ["--version"], { stdio: "ignore" });
+      return path;
+    } catch {}
   }
+  return undefined;
 }
+const setpriv = process.getuid?.() === 0 ? setprivPath() : undefined;
 
 /** Runs the fixture under a 64 KiB locked-memory limit, `prefix` before node (setpriv ...). */
 function underSmallLimit(prefix: string): {
@@ -61,12 +71,12 @@ describeKernel("RLIMIT_MEMLOCK", () => {
     expect(r.after).toBe(charges ? "unlimited" : "65536");
   });
 
-  it.skipIf(skipWithoutTool(hasSetpriv()))(
+  it.skipIf(skipWithoutTool(setpriv !== undefined))(
     "as nobody with CAP_BPF + CAP_PERFMON (no CAP_SYS_RESOURCE: the limit cannot be raised): before 5.11 the BpfError's hint names RLIMIT_MEMLOCK",
     () => {
-      // uid 65534 with only CAP_BPF + CAP_PERFMON (util-linux's and BusyBox's setpriv take these options).
+      // uid 65534 with only CAP_BPF + CAP_PERFMON.
       const r = underSmallLimit(
-        "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all,+bpf,+perfmon --ambient-caps=-all,+bpf,+perfmon",
+        `${setpriv} --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all,+bpf,+perfmon --ambient-caps=-all,+bpf,+perfmon`,
       );
       expect(r.after).toBe("65536");
       if (!charges) {
