@@ -215,6 +215,11 @@ describe("program cache", () => {
     expect(readCachedProgram(KEY, FIELDS)).toBeUndefined();
     writeCachedProgram(KEY, FIELDS, program()); // refused too: nothing new appears
     expect(readdirSync(other)).toHaveLength(1);
+    // Nor through a trailing slash, which makes lstat follow the symlink.
+    enableProgramCache(`${link}/`);
+    expect(readCachedProgram(KEY, FIELDS)).toBeUndefined();
+    writeCachedProgram(`${KEY} 2`, FIELDS, program());
+    expect(readdirSync(other)).toHaveLength(1);
   });
 
   it("is off until enabled, and with TS_EBPF_CACHE=0", () => {

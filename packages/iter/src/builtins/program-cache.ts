@@ -36,7 +36,7 @@ import {
   writeSync,
 } from "node:fs";
 import { uptime } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { RecordLayout } from "@ts-ebpf/btf";
 import { decode, encode, type ProgramSpec } from "@ts-ebpf/spec";
@@ -98,8 +98,10 @@ export function disableProgramCache(): void {
 
 /** The cache directory when the cache is on and the directory is private to us. */
 function privateDirectory(create: boolean): string | undefined {
-  const dir = directory;
-  if (dir === undefined || !dir.startsWith("/")) return undefined;
+  if (directory === undefined || !directory.startsWith("/")) return undefined;
+  // Without a trailing slash (through which lstat follows a symlink) or "..":
+  // the path checked below, component by component, is the path opened.
+  const dir = resolve(directory);
   const uid = process.geteuid?.();
   if (uid === undefined) return undefined;
   try {
