@@ -16,6 +16,9 @@ export const GUEST_NODE = "/usr/bin/node";
  * (with their libraries) when installed. util-linux's setpriv and unshare,
  * and iproute2's ip (netns) and ss sit in /usr/bin and /usr/sbin, ahead of
  * busybox's reduced ones in /bin and /sbin (the namespace tests need them).
+ * Only for commands found through PATH: the guest's sh is BusyBox ash, which
+ * runs its own applet of a name first, so `sh -c "setpriv ..."` gets BusyBox's
+ * setpriv (no --reuid); a shell command names these tools by absolute path.
  */
 export const GUEST_TOOLS = ["bpftool", "setpriv", "strace", "unshare", "ip", "ss"];
 
