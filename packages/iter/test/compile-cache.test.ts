@@ -55,6 +55,11 @@ describe("privateCacheDirectory", () => {
     mkdirSync(shared);
     chmodSync(shared, 0o777); // writable by all, not sticky: the child could be swapped
     expect(privateCacheDirectory(join(shared, "cache"))).toBeUndefined();
+    // Nothing is made there (sudo keeping the caller's HOME: no root-owned ~/.cache in it).
+    expect(privateCacheDirectory(join(shared, ".cache", "ts-ebpf", "node-compile-cache"))).toBe(
+      undefined,
+    );
+    expect(readdirSync(shared)).toEqual([]);
   });
 });
 

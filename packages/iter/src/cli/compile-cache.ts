@@ -12,7 +12,7 @@
 
 import { lstatSync, mkdirSync } from "node:fs";
 import module from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
 /** $TS_EBPF_CACHE_DIR, else $XDG_CACHE_HOME/ts-ebpf, else ~/.cache/ts-ebpf: the program cache's base. */
 function cacheBase(): string | undefined {
@@ -27,22 +27,35 @@ function cacheBase(): string | undefined {
  * that no one else can write, under directories that are root's or ours and
  * writable by no one else unless sticky; else undefined.
  */
-export function privateCacheDirectory(dir: string): string | undefined {
+export function privateCacheDirectory(given: string): string | undefined {
   const uid = process.geteuid?.();
-  if (uid === undefined || !dir.startsWith("/")) return undefined;
+  if (uid === undefined || !given.startsWith("/")) return undefined;
+  const dir = resolve(given); // no trailing slash (lstat would follow a symlink) nor ".."
   try {
+    // Nothing is made below a directory another user controls (sudo keeping the
+    // caller's HOME): the part of the path that exists is checked first.
+    let existing = dir;
+    while (!lstatSync(existing, { throwIfNoEntry: false })) {
+      if (existing === "/") return undefined;
+      existing = dirname(existing);
+    }
+    if (existing !== dir && !trustedFrom(existing, uid)) return undefined;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const st = lstatSync(dir);
     if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) return undefined;
-    for (let up = dirname(dir); ; up = dirname(up)) {
-      const above = lstatSync(up);
-      if (!above.isDirectory() || (above.uid !== 0 && above.uid !== uid)) return undefined;
-      if ((above.mode & 0o022) !== 0 && (above.mode & 0o1000) === 0) return undefined;
-      if (up === "/") break;
-    }
-    return dir;
+    return trustedFrom(dirname(dir), uid) ? dir : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** `path` and every directory above it: root's or ours, no symlink, writable by no one else unless sticky. */
+function trustedFrom(path: string, uid: number): boolean {
+  for (let up = path; ; up = dirname(up)) {
+    const above = lstatSync(up);
+    if (!above.isDirectory() || (above.uid !== 0 && above.uid !== uid)) return false;
+    if ((above.mode & 0o022) !== 0 && (above.mode & 0o1000) === 0) return false;
+    if (up === "/") return true;
   }
 }
 
