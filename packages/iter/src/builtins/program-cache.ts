@@ -25,7 +25,6 @@ import {
   constants,
   fstatSync,
   lstatSync,
-  mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -36,11 +35,12 @@ import {
   writeSync,
 } from "node:fs";
 import { uptime } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { RecordLayout } from "@ts-ebpf/btf";
 import { decode, encode, type ProgramSpec } from "@ts-ebpf/spec";
 import { BpfAttachType, BpfProgType } from "@ts-ebpf/spec/constants";
+import { cacheBase, privateDirectory } from "../private-directory.js";
 import { type FieldDef, type RecordProgram, recordLayout } from "./record.js";
 
 /**
@@ -85,9 +85,7 @@ let directory: string | undefined;
  */
 export function enableProgramCache(dir?: string): void {
   if (process.env.TS_EBPF_CACHE === "0") return;
-  const home = process.env.HOME;
-  const base = process.env.XDG_CACHE_HOME || (home ? join(home, ".cache") : undefined);
-  directory = dir ?? (process.env.TS_EBPF_CACHE_DIR || (base ? join(base, "ts-ebpf") : undefined));
+  directory = dir ?? cacheBase();
 }
 
 /** Turns the cache off again (tests). */
@@ -97,46 +95,8 @@ export function disableProgramCache(): void {
 }
 
 /** The cache directory when the cache is on and the directory is private to us. */
-function privateDirectory(create: boolean): string | undefined {
-  if (directory === undefined || !directory.startsWith("/")) return undefined;
-  // Without a trailing slash (through which lstat follows a symlink) or "..":
-  // the path checked below, component by component, is the path opened.
-  const dir = resolve(directory);
-  const uid = process.geteuid?.();
-  if (uid === undefined) return undefined;
-  try {
-    if (create) {
-      // Nothing is made below a directory another user controls (sudo keeping the
-      // caller's HOME): the part of the path that exists is checked first.
-      let existing = dir;
-      while (!lstatSync(existing, { throwIfNoEntry: false })) {
-        if (existing === "/") return undefined;
-        existing = dirname(existing);
-      }
-      if (existing !== dir && !trustedFrom(existing, uid)) return undefined;
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-    }
-    const st = lstatSync(dir);
-    // A symlink, another owner or any access for group/others: not ours to trust.
-    if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) return undefined;
-    return trustedFrom(dirname(dir), uid) ? dir : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Whether no one else could swap `path` or a directory above it for another:
- * each is a directory (no symlink), root's or ours, and writable by no one
- * else unless sticky (/tmp).
- */
-function trustedFrom(path: string, uid: number): boolean {
-  for (let up = path; ; up = dirname(up)) {
-    const a = lstatSync(up);
-    if (!a.isDirectory() || (a.uid !== 0 && a.uid !== uid)) return false;
-    if ((a.mode & 0o022) !== 0 && (a.mode & 0o1000) === 0) return false;
-    if (up === "/") return true;
-  }
+function cacheDirectory(create: boolean): string | undefined {
+  return directory === undefined ? undefined : privateDirectory(directory, create);
 }
 
 let kernelIdentity: string | undefined;
@@ -286,7 +246,7 @@ export function readCachedProgram<T>(
   key: string,
   fields: readonly FieldDef[],
 ): RecordProgram<T> | undefined {
-  const dir = privateDirectory(false);
+  const dir = cacheDirectory(false);
   if (dir === undefined) return undefined;
   const bytes = readPrivateFile(fileOf(dir, key));
   if (bytes === undefined) return undefined;
@@ -353,7 +313,7 @@ export function writeCachedProgram(
   fields: readonly FieldDef[],
   program: RecordProgram<unknown>,
 ): void {
-  const dir = privateDirectory(true);
+  const dir = cacheDirectory(true);
   const spec = program.spec;
   if (dir === undefined || spec.attachBtfId === undefined) return;
   const byName = new Map(program.layout.fields.map((f) => [f.name, f]));
@@ -427,7 +387,7 @@ function pruneEarlierBoots(dir: string): void {
 
 /** Removes the cached program of `key` (the kernel refused it, or its link was not of its target). */
 export function dropCachedProgram(key: string): void {
-  const dir = privateDirectory(false);
+  const dir = cacheDirectory(false);
   if (dir === undefined) return;
   try {
     unlinkSync(fileOf(dir, key));

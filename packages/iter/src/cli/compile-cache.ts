@@ -10,53 +10,13 @@
 // TS_EBPF_CACHE=0 keeps it off too; NODE_COMPILE_CACHE / NODE_DISABLE_COMPILE_CACHE
 // keep Node's own meaning (Node reads them before we run).
 
-import { lstatSync, mkdirSync } from "node:fs";
 import module from "node:module";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
+import { cacheBase, privateDirectory } from "../private-directory.js";
 
-/** $TS_EBPF_CACHE_DIR, else $XDG_CACHE_HOME/ts-ebpf, else ~/.cache/ts-ebpf: the program cache's base. */
-function cacheBase(): string | undefined {
-  const env = process.env;
-  if (env.TS_EBPF_CACHE_DIR) return env.TS_EBPF_CACHE_DIR;
-  const base = env.XDG_CACHE_HOME || (env.HOME ? join(env.HOME, ".cache") : undefined);
-  return base ? join(base, "ts-ebpf") : undefined;
-}
-
-/**
- * `dir`, made 0700 when missing, when it is a directory of the effective user
- * that no one else can write, under directories that are root's or ours and
- * writable by no one else unless sticky; else undefined.
- */
-export function privateCacheDirectory(given: string): string | undefined {
-  const uid = process.geteuid?.();
-  if (uid === undefined || !given.startsWith("/")) return undefined;
-  const dir = resolve(given); // no trailing slash (lstat would follow a symlink) nor ".."
-  try {
-    // Nothing is made below a directory another user controls (sudo keeping the
-    // caller's HOME): the part of the path that exists is checked first.
-    let existing = dir;
-    while (!lstatSync(existing, { throwIfNoEntry: false })) {
-      if (existing === "/") return undefined;
-      existing = dirname(existing);
-    }
-    if (existing !== dir && !trustedFrom(existing, uid)) return undefined;
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const st = lstatSync(dir);
-    if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) return undefined;
-    return trustedFrom(dirname(dir), uid) ? dir : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** `path` and every directory above it: root's or ours, no symlink, writable by no one else unless sticky. */
-function trustedFrom(path: string, uid: number): boolean {
-  for (let up = path; ; up = dirname(up)) {
-    const above = lstatSync(up);
-    if (!above.isDirectory() || (above.uid !== 0 && above.uid !== uid)) return false;
-    if ((above.mode & 0o022) !== 0 && (above.mode & 0o1000) === 0) return false;
-    if (up === "/") return true;
-  }
+/** `dir` when private to us (made 0700 when missing), else undefined: see private-directory.ts. */
+export function privateCacheDirectory(dir: string): string | undefined {
+  return privateDirectory(dir, true);
 }
 
 /** Turns V8's compile cache on where Node has it and a private directory exists; the directory used, else undefined. */
