@@ -15,6 +15,8 @@
 #
 # What the script adds that a real machine has by itself (and nothing else):
 # - /etc/hosts (localhost) and /etc/resolv.conf, which debootstrap does not write;
+# - the host's apt sources and /etc/apt/apt.conf.d/99* (this kind's image: Check-Valid-Until off
+#   for its Debian mirror), where debootstrap writes a bare sources.list;
 # - mounts, all in a private mount namespace (unshare -m) so none outlives the run or touches
 #   the host: the root bind-mounted onto itself, a fresh proc, the host's /sys (kernel BTF,
 #   cgroups) with its bpffs unmounted so that setup.sh mounts a fresh one as on a machine
@@ -126,12 +128,23 @@ debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >"$r
     exit 1
   }
 
-step "apt sources (bookworm, -updates, -security), resolv.conf, hosts"
-cat >"$root/etc/apt/sources.list" <<'EOF'
+step "the machine's apt sources and settings, resolv.conf, hosts"
+# A machine of this kind reads Debian's archive through a mirror whose Release files may be past
+# their Valid-Until; its image says so in /etc/apt/apt.conf.d (Check-Valid-Until "false"), and the
+# test-vm and selftests private apt (sid's linux-source) inherit that. Copy both from the host.
+if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+  rm -f "$root/etc/apt/sources.list"
+  cp /etc/apt/sources.list.d/debian.sources "$root/etc/apt/sources.list.d/"
+else
+  cat >"$root/etc/apt/sources.list" <<'EOF'
 deb http://deb.debian.org/debian bookworm main
 deb http://deb.debian.org/debian bookworm-updates main
 deb http://deb.debian.org/debian-security bookworm-security main
 EOF
+fi
+for f in /etc/apt/apt.conf.d/99*; do
+  [ -f "$f" ] && cp "$f" "$root/etc/apt/apt.conf.d/"
+done
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 printf '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
 

@@ -44,6 +44,9 @@ if [ "${1:-}" = "--test" ]; then
   need prometheus prometheus # the exporter's scrape test against a real Prometheus
   # the kernel selftests runner's reference loader (selftests/src/libbpf-loader.c, built static)
   [ -f /usr/include/bpf/libbpf.h ] && [ -f /usr/lib/x86_64-linux-gnu/libbpf.a ] || missing+=(libbpf-dev)
+  # the selftests runner unpacks Debian's linux-source-*.tar.xz with tar -xJ (a minbase
+  # Debian has no xz)
+  need xz xz-utils
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
