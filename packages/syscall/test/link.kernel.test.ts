@@ -355,7 +355,10 @@ describeKernel("link and iterator commands", () => {
     `RAW_TRACEPOINT_OPEN attaches an fentry program on every kernel (5.10's LINK_CREATE refuses it) ${fentry.note}`,
     () => {
       const prog = keep(emptyFentry());
-      const link = keep(Link.fromFd(rawTracepointOpen({ progFd: prog.fd })));
+      const fd = rawTracepointOpen({ progFd: prog.fd });
+      keep({ close: () => closeSync(fd) });
+      // The handle works on a duplicate: the fd stays ours to close.
+      const link = keep(Link.fromFd(fd));
       expect(link.info()).toMatchObject({ type: BpfLinkType.TRACING, progId: prog.info().id });
       // A name is for raw tracepoint programs: a tracing program is refused with one.
       expect(() => rawTracepointOpen({ progFd: prog.fd, name: "sys_enter" })).toThrow(
