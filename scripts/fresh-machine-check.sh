@@ -30,8 +30,8 @@
 # The clone is at /srv/ts-ebpf, not under /root: the least-privilege tests drop to uid 65534,
 # which must be able to read the repository.
 #
-# `sudo` is dropped from the README's commands: the script already runs them as root, and a
-# root-only machine of this kind has no sudo.
+# The README's commands are typed as root, as the script runs them (a root-only machine of this
+# kind has no sudo).
 #
 # Every step prints its start as "== fresh: HH:MM:SS (+N s): step"; the end prints each
 # command's exit code and duration. Exit code 0 when both commands pass.
