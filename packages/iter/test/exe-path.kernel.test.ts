@@ -104,7 +104,14 @@ describeKernel("executable paths", () => {
     await new Promise((r) => setTimeout(r, 200));
     unlinkSync(file);
     const e = (await iter.exePaths()).find((x) => x.pid === c.pid);
-    expect(e).toEqual({ pid: c.pid, path: file, deleted: true, truncated: false });
+    expect(e).toEqual({
+      pid: c.pid,
+      startTimeNs: expect.any(BigInt),
+      path: file,
+      deleted: true,
+      truncated: false,
+    });
+    expect(e?.startTimeNs).toBeGreaterThan(0n);
     expect(readExe(c.pid!)).toBe(`${file} (deleted)`);
   });
 
@@ -131,7 +138,13 @@ describeKernel("executable paths", () => {
         await new Promise((r) => setTimeout(r, 100));
         e = (await iter.exePaths()).find((x) => x.pid === c.pid);
       }
-      expect(e).toEqual({ pid: c.pid, path: `${mnt}/sleep`, deleted: false, truncated: false });
+      expect(e).toEqual({
+        pid: c.pid,
+        startTimeNs: expect.any(BigInt),
+        path: `${mnt}/sleep`,
+        deleted: false,
+        truncated: false,
+      });
       expect(readExe(c.pid!)).toBe(`${mnt}/sleep`);
     },
   );
@@ -171,17 +184,23 @@ describeKernel("executable paths", () => {
   });
 
   it("decodeExePaths reads whole records only", () => {
+    const header = (pid: number, start: bigint) => {
+      const h = Buffer.alloc(16);
+      h.writeUInt32LE(pid, 0);
+      h.writeBigUInt64LE(start, 8);
+      return h;
+    };
     const rec = Buffer.concat([
-      Buffer.from([7, 0, 0, 0]),
+      header(7, 5n),
       Buffer.from("node\0bin\0usr\0\0", "latin1"),
       Buffer.from([0]),
-      Buffer.from([8, 0, 0, 0]),
+      header(8, 2n ** 63n),
       Buffer.from("x\0\0", "latin1"),
       Buffer.from([3]),
     ]);
     expect(iter.decodeExePaths(rec)).toEqual([
-      { pid: 7, path: "/usr/bin/node", deleted: false, truncated: false },
-      { pid: 8, path: "x", deleted: true, truncated: true },
+      { pid: 7, startTimeNs: 5n, path: "/usr/bin/node", deleted: false, truncated: false },
+      { pid: 8, startTimeNs: 2n ** 63n, path: "x", deleted: true, truncated: true },
     ]);
     expect(iter.decodeExePaths(rec.subarray(0, rec.length - 1))).toHaveLength(1);
     expect(() => iter.exePathSpec(undefined, 0)).toThrow(RangeError);

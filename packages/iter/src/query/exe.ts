@@ -8,7 +8,10 @@
 // bpf_probe_read_kernel (struct mount is reached by pointer arithmetic the
 // verifier cannot type), and the walk is unrolled to MAX_DEPTH steps.
 //
-// One variable-length record per process: tgid (u32), the names leaf first,
+// One variable-length record per process: a 16-byte header (tgid u32, 4 zero
+// bytes, the task's start time u64: with the pid it names the process, so a pid
+// reused between this walk and another one is not taken for the same process),
+// the names leaf first,
 // each NUL-terminated, then an empty name and a status byte (bit 0: the walk
 // stopped before the root, bit 1: the file was unlinked — /proc shows
 // " (deleted)"; a memfd, which /proc shows as "/memfd:<name> (deleted)", is
@@ -44,6 +47,8 @@ export const MAX_EXE_DEPTH = 32;
 /** One process's executable path, as the program walked it. */
 export interface ExePath {
   readonly pid: number;
+  /** The process's start time (ns since boot, as Process.startTimeNs): pid + start time name one process. */
+  readonly startTimeNs: bigint;
   /** Absolute path in the process's mount namespace ("/usr/bin/node"). */
   readonly path: string;
   /** The file was unlinked after it was executed (/proc/<pid>/exe adds " (deleted)"). */
@@ -58,11 +63,23 @@ const DENTRY = -264; // the dentry walked
 const MNT = -272; // its vfsmount
 const TMP = -280;
 const PARENT = -288;
-const HEADER = -296; // tgid
 const END = -304; // empty name, status byte
+const HEADER = -320; // tgid u32, 0 u32, start time u64 (16 bytes: -320 .. -305)
 
 const TRUNCATED = 1;
 const DELETED = 2;
+
+/** task_struct's start time since boot (start_boottime from 5.5, real_start_time before). */
+function startTimeOffset(btf: Btf): number {
+  for (const member of ["start_boottime", "real_start_time"]) {
+    try {
+      return btf.memberOffset("task_struct", member).offset;
+    } catch {
+      // the older name
+    }
+  }
+  throw new Error("exePaths: task_struct has neither start_boottime nor real_start_time");
+}
 
 function exeProgram(btf: Btf, depth: number): Item[] {
   const off = (struct: string, path: string) => btf.memberOffset(struct, path).offset;
@@ -87,6 +104,9 @@ function exeProgram(btf: Btf, depth: number): Item[] {
     ldx("u32", "r2", "r8", off("task_struct", "tgid")),
     jne("r1", "r2", "out"),
     stx("u32", "r10", HEADER, "r2"),
+    st("u32", "r10", HEADER + 4, 0),
+    ldx("u64", "r1", "r8", startTimeOffset(btf)),
+    stx("u64", "r10", HEADER + 8, "r1"),
     // Kernel threads (no mm) and processes exiting have no executable: no record.
     ldx("u64", "r1", "r8", off("task_struct", "mm")),
     jeq("r1", 0, "out"),
@@ -99,7 +119,7 @@ function exeProgram(btf: Btf, depth: number): Item[] {
     mov("r1", "r7"),
     mov("r2", "r10"),
     add("r2", HEADER),
-    mov("r3", 4),
+    mov("r3", 16),
     call("seq_write"),
     // Unlinked: the dentry is unhashed (d_hash.pprev NULL) and not a root.
     ldx("u64", "r3", "r10", DENTRY),
@@ -222,9 +242,10 @@ export function decodeExePaths(bytes: Uint8Array): ExePath[] {
   const text = new TextDecoder();
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let o = 0;
-  while (o + 4 <= bytes.length) {
+  while (o + 16 <= bytes.length) {
     const pid = view.getUint32(o, true);
-    o += 4;
+    const startTimeNs = view.getBigUint64(o + 8, true);
+    o += 16;
     const names: string[] = [];
     for (;;) {
       const nul = bytes.indexOf(0, o);
@@ -240,6 +261,7 @@ export function decodeExePaths(bytes: Uint8Array): ExePath[] {
     const tail = names.reverse().join("/");
     out.push({
       pid,
+      startTimeNs,
       path: status & TRUNCATED ? tail : `/${tail}`,
       deleted: (status & DELETED) !== 0,
       truncated: (status & TRUNCATED) !== 0,

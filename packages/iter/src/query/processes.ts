@@ -114,6 +114,8 @@ function processSelect(btf: Btf): Record<string, string> {
     rssAnon: firstPath(btf, "rss", ["mm.rss_stat[1].count", "mm.rss_stat.count[1].counter"]),
     rssShmem: firstPath(btf, "rss", ["mm.rss_stat[3].count", "mm.rss_stat.count[3].counter"]),
     startTimeNs: firstPath(btf, "start time", ["start_boottime", "real_start_time"]),
+    // The process's (its leader's) start time: with pid, the key of its exe path.
+    leaderStartNs: `group_leader.${firstPath(btf, "start time", ["start_boottime", "real_start_time"])}`,
     cgroupId: "cgroups.dfl_cgrp.kn.id",
   };
   return selectCache;
@@ -136,9 +138,12 @@ export async function processes(options: ProcessesOptions = {}): Promise<Process
   const clauses = [options.threads ? "" : "tid == pid", options.where ? `(${options.where})` : ""];
   const where = clauses.filter(Boolean).join(" and ");
   const rows = await query("task", { select, ...(where ? { where } : {}), stringLength: 32 });
-  const exes = new Map<number, string>();
+  // Keyed by pid and start time: a pid reused between the two walks is another process.
+  const exes = new Map<string, string>();
   try {
-    for (const e of await exePaths()) exes.set(e.pid, `${e.path}${e.deleted ? " (deleted)" : ""}`);
+    for (const e of await exePaths()) {
+      exes.set(`${e.pid} ${e.startTimeNs}`, `${e.path}${e.deleted ? " (deleted)" : ""}`);
+    }
   } catch {
     // A kernel that refuses the path walk's program still gets the file names (below).
   }
@@ -156,7 +161,7 @@ export async function processes(options: ProcessesOptions = {}): Promise<Process
       uid: r.uid as number,
       gid: r.gid as number,
       comm: r.comm as string,
-      exe: exes.get(r.pid as number) ?? (r.exe as string),
+      exe: exes.get(`${r.pid} ${BigInt(r.leaderStartNs as bigint)}`) ?? (r.exe as string),
       state: stateLetter(num(r.state), num(r.exitState)),
       threads: num(r.threads),
       // percpu counters can read slightly negative between folds.
