@@ -129,7 +129,9 @@ export function buildInitramfs({
   // /proc/config.gz (Debian's do not): __kconfig externs (CONFIG_HZ...) resolve from it.
   img.file(`boot/config-${kernel.release}`, { hostPath: kernel.config });
   const modDir = `lib/modules/${kernel.release}`;
-  for (const m of kernel.modules) img.file(`${modDir}/${m.name}.ko`, { hostPath: m.path });
+  for (const m of [...kernel.modules, ...kernel.optionalModules]) {
+    img.file(`${modDir}/${m.name}.ko`, { hostPath: m.path });
+  }
 
   img.file("etc/passwd", Buffer.from("root:x:0:0:root:/root:/bin/sh\n"));
   img.file("etc/group", Buffer.from("root:x:0:\n"));
@@ -138,6 +140,7 @@ export function buildInitramfs({
     `REPO='${repoRoot}'`,
     `RELEASE='${kernel.release}'`,
     `MODULES='${kernel.modules.map((m) => m.name).join(" ")}'`,
+    `OPTIONAL_MODULES='${kernel.optionalModules.map((m) => m.name).join(" ")}'`,
   ];
   img.file("etc/ts-ebpf-vm.env", Buffer.from(`${env.join("\n")}\n`));
   for (const e of extra) img.file(e.path, e.data, e.mode);

@@ -47,10 +47,20 @@ export interface PreparedKernel {
   config: string;
   /** Uncompressed modules, in load order. */
   modules: { name: string; path: string }[];
+  /** Modules loaded after those when they load (a failed insmod only warns), in load order. */
+  optionalModules: { name: string; path: string }[];
 }
 
 /** Modules the guest needs when Debian builds them as modules (9p share, overlay). */
 export const GUEST_MODULES = ["virtio_pci", "9pnet_virtio", "9p", "overlay"];
+
+/**
+ * Modules tests use where the kernel has them, loaded after GUEST_MODULES; one
+ * that is missing or fails to load is left out with a warning: nf_conntrack
+ * registers bpf_xdp_ct_lookup, the module kfunc elf's kfunc-modules tests call
+ * (crc32c_generic first: libcrc32c, which it needs, asks for crc32c at init).
+ */
+export const GUEST_OPTIONAL_MODULES = ["crc32c_generic", "nf_conntrack"];
 
 export function loadKernels(file = kernelsFile): KernelEntry[] {
   const parsed = JSON.parse(readFileSync(file, "utf8")) as { kernels?: unknown };
@@ -246,21 +256,26 @@ export function prepareKernel(
   const dir = join(cacheDir, "kernels", entry.name);
   const stampFile = join(dir, "stamp.json");
   // The stamp records what the cache was unpacked from; any change re-unpacks.
-  const stampKey = JSON.stringify([debsOf(entry), GUEST_MODULES]);
-  const fromStamp = (release: string, names: string[]): PreparedKernel => ({
+  const stampKey = JSON.stringify([debsOf(entry), GUEST_MODULES, GUEST_OPTIONAL_MODULES]);
+  const modulePaths = (names: string[]) =>
+    names.map((name) => ({ name, path: join(dir, "modules", `${name}.ko`) }));
+  const fromStamp = (release: string, names: string[], optional: string[]): PreparedKernel => ({
     entry,
     release,
     vmlinuz: join(dir, "vmlinuz"),
     config: join(dir, "config"),
-    modules: names.map((name) => ({ name, path: join(dir, "modules", `${name}.ko`) })),
+    modules: modulePaths(names),
+    optionalModules: modulePaths(optional),
   });
   if (existsSync(stampFile)) {
     const stamp = JSON.parse(readFileSync(stampFile, "utf8")) as {
       key: string;
       release: string;
       modules: string[];
+      optionalModules?: string[];
     };
-    if (stamp.key === stampKey) return fromStamp(stamp.release, stamp.modules);
+    if (stamp.key === stampKey)
+      return fromStamp(stamp.release, stamp.modules, stamp.optionalModules ?? []);
   }
   const suites = all.map((k) => ({ suite: k.suite, component: k.component }));
   const debs = debsOf(entry).map((d) => fetchDeb(d, log, suites));
@@ -289,8 +304,25 @@ export function prepareKernel(
       readFileSync(join(modRoot, "modules.builtin"), "utf8"),
     );
     const closure = moduleClosure(GUEST_MODULES, index, loadModule);
+    const optional: typeof closure = [];
+    const taken = new Set(closure.map((m) => m.name));
+    for (const wanted of GUEST_OPTIONAL_MODULES) {
+      let more: typeof closure;
+      try {
+        more = moduleClosure([wanted], index, loadModule);
+      } catch {
+        continue; // built in, or not in this kernel
+      }
+      for (const m of more) {
+        if (taken.has(m.name)) continue;
+        taken.add(m.name);
+        optional.push(m);
+      }
+    }
     mkdirSync(join(dir, "modules"), { recursive: true });
-    for (const m of closure) writeFileSync(join(dir, "modules", `${m.name}.ko`), m.elf);
+    for (const m of [...closure, ...optional]) {
+      writeFileSync(join(dir, "modules", `${m.name}.ko`), m.elf);
+    }
     const firstOf = (...paths: string[]) => {
       const found = paths.find((p) => existsSync(p));
       if (!found) throw new Error(`${entry.package}: none of ${paths.join(", ")}`);
@@ -305,11 +337,12 @@ export function prepareKernel(
       join(dir, "config"),
     );
     const names = closure.map((m) => m.name);
+    const optionalNames = optional.map((m) => m.name);
     writeFileSync(
       stampFile,
-      `${JSON.stringify({ key: stampKey, release, modules: names }, null, 2)}\n`,
+      `${JSON.stringify({ key: stampKey, release, modules: names, optionalModules: optionalNames }, null, 2)}\n`,
     );
-    return fromStamp(release, names);
+    return fromStamp(release, names, optionalNames);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
