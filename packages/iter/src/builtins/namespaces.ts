@@ -773,6 +773,71 @@ const tagged = <R extends object>(records: R[], inode: number): InNetns<R>[] =>
   records.map((r) => ({ ...r, netns: inode }));
 
 /**
+ * One walk of `source` over `namespaces`: its link and a reader per namespace
+ * (undefined where the namespace vanished), and close(), which closes the
+ * readers, the link and the namespace fds it owns, then reports what was
+ * skipped. When opening fails part-way, what was opened is closed before the
+ * error leaves.
+ */
+function openNetnsWalk<R extends object>(
+  source: NetnsSource<R>,
+  options: NetnsOptions,
+  namespaces: OpenNamespace[],
+  skipped: SkippedNamespace[],
+  snapshot: ReturnType<typeof checkNetnsOptions>,
+) {
+  const closeNamespaces = () => {
+    for (const ns of namespaces) if (ns.owned && ns.fd !== undefined) closeSync(ns.fd);
+    for (const s of skipped) report(options, s);
+  };
+  let link: ReturnType<NetnsSource<R>["link"]>;
+  try {
+    link = source.link();
+  } catch (e) {
+    closeNamespaces();
+    throw e;
+  }
+  let readers: ReturnType<typeof openReaders>;
+  try {
+    readers = openReaders(source, link, namespaces, options.netns === "all", skipped, snapshot);
+  } catch (e) {
+    try {
+      link.close();
+    } finally {
+      closeNamespaces();
+    }
+    throw e;
+  }
+  return {
+    readers,
+    close() {
+      try {
+        for (const [, reader] of readers) reader?.close();
+      } finally {
+        try {
+          link.close();
+        } finally {
+          closeNamespaces();
+        }
+      }
+    },
+  };
+}
+
+/** The namespaces `netns` names, opened (for "all": those `holders` lists). */
+function namespacesFor(
+  netns: NetnsOptions["netns"],
+  all: () => ReturnType<typeof holdersSync>,
+  skipped: SkippedNamespace[],
+): OpenNamespace[] {
+  return netns === "all"
+    ? openAllNamespaces(all(), skipped)
+    : netns === undefined
+      ? [own(ownNetnsInode())!]
+      : [openOneNamespace(netns)];
+}
+
+/**
  * Every object of `source` in the namespace(s) `options.netns` names
  * (default: the caller's own), each tagged with its namespace's inode.
  */
@@ -782,40 +847,22 @@ export async function readInNetns<R extends object>(
   sources: NamespaceSources = {},
 ): Promise<InNetns<R>[]> {
   const snapshot = checkNetnsOptions(options);
-  const { netns } = options;
   const skipped: SkippedNamespace[] = [];
-  const namespaces =
-    netns === "all"
-      ? openAllNamespaces(await holders(sources), skipped)
-      : netns === undefined
-        ? [own(ownNetnsInode())!]
-        : [openOneNamespace(netns)];
+  const everyHolder = options.netns === "all" ? await holders(sources) : undefined;
+  const namespaces = namespacesFor(options.netns, () => everyHolder!, skipped);
+  const walk = openNetnsWalk(source, options, namespaces, skipped, snapshot);
   try {
-    const link = source.link();
-    try {
-      const readers = openReaders(source, link, namespaces, netns === "all", skipped, snapshot);
-      try {
-        // Readers run on the thread pool, several at once.
-        const outputs = await Promise.all(
-          readers.map(async ([ns, reader]) =>
-            reader === undefined
-              ? []
-              : tagged(
-                  source.decode(await consumeOwnReader(reader, (rd) => rd.readAll())),
-                  ns.inode,
-                ),
-          ),
-        );
-        return outputs.flat();
-      } finally {
-        for (const [, reader] of readers) reader?.close();
-      }
-    } finally {
-      link.close();
-    }
+    // Readers run on the thread pool, several at once.
+    const outputs = await Promise.all(
+      walk.readers.map(async ([ns, reader]) =>
+        reader === undefined
+          ? []
+          : tagged(source.decode(await consumeOwnReader(reader, (rd) => rd.readAll())), ns.inode),
+      ),
+    );
+    return outputs.flat();
   } finally {
-    for (const ns of namespaces) if (ns.owned && ns.fd !== undefined) closeSync(ns.fd);
-    for (const s of skipped) report(options, s);
+    walk.close();
   }
 }
 
@@ -825,31 +872,15 @@ export function readInNetnsSync<R extends object>(
   options: NetnsOptions = {},
 ): InNetns<R>[] {
   const snapshot = checkNetnsOptions(options);
-  const { netns } = options;
   const skipped: SkippedNamespace[] = [];
-  const namespaces =
-    netns === "all"
-      ? openAllNamespaces(holdersSync(), skipped)
-      : netns === undefined
-        ? [own(ownNetnsInode())!]
-        : [openOneNamespace(netns)];
+  const namespaces = namespacesFor(options.netns, holdersSync, skipped);
+  const walk = openNetnsWalk(source, options, namespaces, skipped, snapshot);
   try {
-    const link = source.link();
-    try {
-      const readers = openReaders(source, link, namespaces, netns === "all", skipped, snapshot);
-      try {
-        return readers.flatMap(([ns, reader]) =>
-          reader === undefined ? [] : tagged(source.decode(reader.readAllSync()), ns.inode),
-        );
-      } finally {
-        for (const [, reader] of readers) reader?.close();
-      }
-    } finally {
-      link.close();
-    }
+    return walk.readers.flatMap(([ns, reader]) =>
+      reader === undefined ? [] : tagged(source.decode(reader.readAllSync()), ns.inode),
+    );
   } finally {
-    for (const ns of namespaces) if (ns.owned && ns.fd !== undefined) closeSync(ns.fd);
-    for (const s of skipped) report(options, s);
+    walk.close();
   }
 }
 
