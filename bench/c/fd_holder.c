@@ -9,25 +9,19 @@
  * PR_SET_PDEATHSIG). Closing is the kernel's: the fds go with the processes.
  * usage: fd_holder <procs> <fds per proc> */
 #include "common.h"
+#include "load_helper.h"
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
-static volatile sig_atomic_t stop;
-static void on_signal(int sig) { (void)sig; stop = 1; }
 
 int main(int argc, char **argv) {
   if (argc != 3) fail("usage: fd_holder <procs> <fds per proc>");
   int procs = atoi(argv[1]);
   long fds = atol(argv[2]);
   if (procs < 1 || fds < 1) fail("procs and fds must be positive");
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_signal;
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGHUP, &sa, NULL);
+  stop_on_signals();
   pid_t parent = getpid();
   pid_t *kids = calloc((size_t)procs, sizeof(*kids));
   int ready[2];
@@ -37,8 +31,7 @@ int main(int argc, char **argv) {
     pid_t pid = fork();
     if (pid < 0) break;
     if (pid == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(0);
+      die_with_parent(parent);
       close(ready[0]);
       struct rlimit rl;
       if (getrlimit(RLIMIT_NOFILE, &rl) < 0) _exit(1);
@@ -69,12 +62,10 @@ int main(int argc, char **argv) {
     for (int i = 0; i < made; i++) printf("pid %d\n", kids[i]);
     printf("ready %ld\n", (long)procs * fds);
     fflush(stdout);
-    while (!stop && read(0, &c, 1) > 0) {
-    }
+    wait_for_stdin_to_close();
   } else {
     fprintf(stderr, "error: only %d of %d holders opened their fds\n", up, procs);
   }
-  for (int i = 0; i < made; i++) kill(kids[i], SIGKILL);
-  for (int i = 0; i < made; i++) waitpid(kids[i], NULL, 0);
+  kill_children(kids, made);
   return up == procs ? 0 : 1;
 }

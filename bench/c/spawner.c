@@ -5,31 +5,24 @@
  * (PR_SET_PDEATHSIG), so none can outlive a SIGKILLed harness.
  * usage: spawner <N> */
 #include "common.h"
+#include "load_helper.h"
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
-static volatile sig_atomic_t stop;
-static void on_signal(int sig) { (void)sig; stop = 1; }
 
 int main(int argc, char **argv) {
   if (argc != 2) fail("usage: spawner <N>");
   int n = atoi(argv[1]);
   pid_t *kids = calloc((size_t)n, sizeof(*kids));
   pid_t parent = getpid();
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_signal;
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGHUP, &sa, NULL);
+  stop_on_signals();
   int made = 0;
   for (; made < n && !stop; made++) {
     pid_t pid = fork();
     if (pid < 0) break;
     if (pid == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(0);
+      die_with_parent(parent);
       signal(SIGTERM, SIG_DFL);
       signal(SIGINT, SIG_DFL);
       signal(SIGHUP, SIG_DFL);
@@ -40,13 +33,10 @@ int main(int argc, char **argv) {
   if (made == n && !stop) {
     printf("ready %d\n", made);
     fflush(stdout);
-    char c;
-    while (!stop && read(0, &c, 1) > 0) {
-    }
+    wait_for_stdin_to_close();
   } else {
     fprintf(stderr, "error: spawned only %d of %d: %s\n", made, n, strerror(errno));
   }
-  for (int i = 0; i < made; i++) kill(kids[i], SIGKILL);
-  for (int i = 0; i < made; i++) waitpid(kids[i], NULL, 0);
+  kill_children(kids, made);
   return made == n ? 0 : 1;
 }

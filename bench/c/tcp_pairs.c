@@ -10,6 +10,7 @@
  * and kills the workers (which also die with it: PR_SET_PDEATHSIG).
  * usage: tcp_pairs <connections> <per worker> */
 #include "common.h"
+#include "load_helper.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -18,8 +19,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
-static volatile sig_atomic_t stop;
-static void on_signal(int sig) { (void)sig; stop = 1; }
 
 static void no_linger(int s) {
   struct linger l = {.l_onoff = 1, .l_linger = 0};
@@ -62,12 +61,7 @@ int main(int argc, char **argv) {
   long n = atol(argv[1]);
   long per = atol(argv[2]);
   if (n < 1 || per < 1) fail("connections and per worker must be positive");
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_signal;
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGHUP, &sa, NULL);
+  stop_on_signals();
   int workers = (int)((n + per - 1) / per);
   pid_t *kids = calloc((size_t)workers, sizeof(*kids));
   pid_t parent = getpid();
@@ -79,8 +73,7 @@ int main(int argc, char **argv) {
     pid_t pid = fork();
     if (pid < 0) break;
     if (pid == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(0);
+      die_with_parent(parent);
       close(ready[0]);
       signal(SIGTERM, SIG_DFL);
       signal(SIGINT, SIG_DFL);
@@ -96,12 +89,10 @@ int main(int argc, char **argv) {
   if (up == workers && !stop) {
     printf("ready %ld\n", 2 * n + workers);
     fflush(stdout);
-    while (!stop && read(0, &c, 1) > 0) {
-    }
+    wait_for_stdin_to_close();
   } else {
     fprintf(stderr, "error: only %d of %d workers connected\n", up, workers);
   }
-  for (int i = 0; i < made; i++) kill(kids[i], SIGKILL);
-  for (int i = 0; i < made; i++) waitpid(kids[i], NULL, 0);
+  kill_children(kids, made);
   return up == workers ? 0 : 1;
 }
