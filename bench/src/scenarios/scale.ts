@@ -16,7 +16,6 @@ import { closeBuiltins, taskFiles, tasks, tcp } from "@ts-ebpf/iter";
 import { commandSampler } from "../child.js";
 import { runGroup, type Sampler, tsSampler, type VariantSpec } from "../measure.js";
 import type { GroupResult } from "../model.js";
-import { cSampler } from "../native.js";
 import { benchRoot } from "../paths.js";
 import {
   type Helper,
@@ -25,7 +24,8 @@ import {
   startHelper,
   startProcesses,
 } from "../processes.js";
-import { type Context, MIB } from "./context.js";
+import type { Context } from "./context.js";
+import { cTaskIterator } from "./tasks.js";
 
 const CLI = join(benchRoot, "../packages/iter/bin/bpf-iter.js");
 const PID_MAX = "/proc/sys/kernel/pid_max";
@@ -136,14 +136,7 @@ async function threadGroups(ctx: Context, sizes: ScaleSizes): Promise<GroupResul
   const groups: GroupResult[] = [];
   for (const n of sizes.threads) {
     const specs: VariantSpec[] = [
-      {
-        id: "c-task-iter",
-        label: "C task iterator",
-        reference: true,
-        itemsMayVary: true,
-        note: "load + link + read",
-        sampler: cSampler("task_iter", (reps) => [MIB, reps]),
-      },
+      cTaskIterator(),
       {
         id: "ts-tasks-warm",
         label: "tasks(), warm (read only)",

@@ -8,20 +8,25 @@ import { scanProc } from "../proc-scan.js";
 import { startProcesses } from "../processes.js";
 import { type Context, MIB } from "./context.js";
 
+/** The reference of every task-listing group: the C task iterator (load + link + read). */
+export function cTaskIterator(): VariantSpec {
+  return {
+    id: "c-task-iter",
+    label: "C task iterator",
+    reference: true,
+    itemsMayVary: true,
+    note: "load + link + read",
+    sampler: cSampler("task_iter", (reps) => [MIB, reps]),
+  };
+}
+
 export async function taskList(ctx: Context): Promise<GroupResult[]> {
   const n = ctx.extraProcesses;
   ctx.progress.heading(`starting ${n.toLocaleString("en-US")} extra processes`);
   using _procs = await startProcesses(n);
   const ts = ctx.ts;
   const specs: VariantSpec[] = [
-    {
-      id: "c-task-iter",
-      label: "C task iterator",
-      reference: true,
-      itemsMayVary: true,
-      note: "load + link + read",
-      sampler: cSampler("task_iter", (reps) => [MIB, reps]),
-    },
+    cTaskIterator(),
     ts.tasksCold
       ? {
           id: "ts-tasks-cold",
