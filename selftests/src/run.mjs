@@ -17,17 +17,22 @@
 //       prepares a test-vm guest kernel's run on this host (no compiler in
 //       the guests): that kernel's source, compiled against its vmlinux.h
 //       (from the guest's vmlinuz: scripts/extract-vmlinux), the loader,
-//       into selftests/.cache/guest-<name>; prints the guest command
+//       into selftests/.cache/guest-<name>, with status.json saying whether
+//       it is ready (kept while the kernels.json entry, this runner and the
+//       loader's source are unchanged) or why it failed; `pnpm test:vm`
+//       runs this before booting a guest whose tests include the selftests
 //   node selftests/src/run.mjs --compare <dir>
 //       the comparison alone, of a prepared directory (what the guest runs:
 //       the repository is mounted read-only at the same path in the guests)
 import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import {
   existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
@@ -84,13 +89,19 @@ async function prepareSource(entry) {
   let deb = readdirSync(debs).find((f) => f.startsWith(`${pkg}_`) && f.endsWith(".deb"));
   if (!deb) {
     const { privateApt, privateAptUpdate } = await import("../../test-vm/dist/kernels.js");
-    const opts = privateApt(entries);
-    privateAptUpdate(opts, log);
-    log(`downloading ${pkg}`);
-    execFileSync("apt-get", [...opts, "download", "-q", pkg], {
-      cwd: debs,
-      stdio: ["ignore", 2, 2],
-    });
+    try {
+      const opts = privateApt(entries);
+      privateAptUpdate(opts, log);
+      log(`downloading ${pkg}`);
+      execFileSync("apt-get", [...opts, "download", "-q", pkg], {
+        cwd: debs,
+        stdio: ["ignore", 2, 2],
+      });
+    } catch (e) {
+      fail(
+        `could not download ${pkg} through test-vm's private apt (no network or no Debian mirror?): ${String(e.message).split("\n")[0]}`,
+      );
+    }
     deb = readdirSync(debs).find((f) => f.startsWith(`${pkg}_`) && f.endsWith(".deb"));
     if (!deb) fail(`apt-get download ${pkg} produced no .deb`);
   }
@@ -197,38 +208,46 @@ function compile({ progs, src }, build, sourceName, kernel) {
 }
 
 /**
- * Runs one loader. Its own pid (which task iterators print and selftests
- * store in globals) is zeroed in the globals, and the output's lines naming
- * it are dropped: they describe the loader's own process, which differs by
- * construction (one thread and a few fds in C, a dozen threads in Node; a
- * whole-system task walk, as before 6.1, meets it), so the two runs compare.
+ * A loader's result made comparable. The loader's own pid (which task
+ * iterators print and selftests store in globals) and the runner's (the
+ * ts-ebpf side runs in this process; the libbpf side is its child) are
+ * zeroed in the globals, and the output's lines naming either are dropped:
+ * they describe the loaders' own processes, which differ by construction (one
+ * thread and a few fds in C, a dozen threads in Node; a whole-system task
+ * walk, as before 6.1, meets them), so the two runs compare.
  */
-function run(cmd, args) {
-  const r = spawnSync(cmd, args, { encoding: "buffer", maxBuffer: 1 << 28, timeout: 120_000 });
+function comparable({ ok, stdout, globals, error }, pids) {
+  const own = pids.map((pid) => {
+    const hex = Buffer.alloc(4);
+    hex.writeUInt32LE(pid);
+    return { hex: hex.toString("hex"), line: new RegExp(`\\b${pid}\\b`) };
+  });
+  const masked = globals.map((g) => own.reduce((l, o) => l.replaceAll(o.hex, "00000000"), g));
+  const text = stdout
+    .toString("latin1")
+    .split("\n")
+    .filter((line) => !own.some((o) => o.line.test(line)))
+    .join("\n");
+  return { ok, stdout: Buffer.from(text, "latin1"), globals: masked.sort().join("\n"), error };
+}
+
+/** The libbpf loader (a child process) on one program. */
+function runLibbpf(loader, args) {
+  const r = spawnSync(loader, args, { encoding: "buffer", maxBuffer: 1 << 28, timeout: 120_000 });
   const lines = r.stderr.toString().split("\n");
   const pid = Number(lines.find((l) => l.startsWith("pid "))?.slice(4) ?? 0);
-  const pidHex = Buffer.alloc(4);
-  pidHex.writeUInt32LE(pid);
-  const globals = lines
-    .filter((l) => l.startsWith("global "))
-    .map((l) => (pid ? l.replaceAll(pidHex.toString("hex"), "00000000") : l));
-  let stdout = r.stdout.toString("latin1");
-  if (pid) {
-    const own = new RegExp(`\\b${pid}\\b`);
-    stdout = stdout
-      .split("\n")
-      .filter((line) => !own.test(line))
-      .join("\n");
-  }
-  return {
-    ok: r.status === 0,
-    stdout: Buffer.from(stdout, "latin1"),
-    globals: globals.sort().join("\n"),
-    error: lines
-      .filter((l) => !l.startsWith("global ") && !l.startsWith("pid ") && l.trim() !== "")
-      .slice(-3)
-      .join(" | "),
-  };
+  return comparable(
+    {
+      ok: r.status === 0,
+      stdout: r.stdout,
+      globals: lines.filter((l) => l.startsWith("global ")),
+      error: lines
+        .filter((l) => !l.startsWith("global ") && !l.startsWith("pid ") && l.trim() !== "")
+        .slice(-3)
+        .join(" | "),
+    },
+    pid ? [pid, process.pid] : [process.pid],
+  );
 }
 
 const olderThan61 = () => releaseIndex(release()) < releaseIndex("6.1");
@@ -257,8 +276,10 @@ function linkArgs(target, sleeper) {
 }
 
 /** Loads every program of the manifest with both loaders and compares; prints the report and summary. */
-function compare(manifest) {
-  const tsLoader = join(here, "ts-ebpf-loader.mjs");
+async function compare(manifest) {
+  // Imported here: it loads the built packages and the addon, which preparing a guest does not need.
+  const { runTsEbpf } = await import("./ts-ebpf-loader.mjs");
+  const runTs = (object, name, args) => comparable(runTsEbpf(object, name, args), [process.pid]);
   // A process that sleeps through the run: the task iterators' pid parameter.
   const sleeper = spawn("sleep", ["3600"], { stdio: "ignore" });
   const counts = {
@@ -277,8 +298,8 @@ function compare(manifest) {
       for (const { name, target } of programs) {
         counts.programs++;
         const args = [object, name, ...linkArgs(target, sleeper)];
-        const ref = run(manifest.loader, args);
-        const ts = run(process.execPath, [tsLoader, ...args]);
+        const ref = runLibbpf(manifest.loader, args);
+        const ts = runTs(object, name, args.slice(2));
         const id = `${file}:${name}${args.length > 2 ? ` (${args.slice(2).join(" ")})` : ""}`;
         if (ref.ok && ts.ok) {
           counts.both++;
@@ -289,7 +310,7 @@ function compare(manifest) {
           } else {
             // A second libbpf run tells a program whose output changes from run to run
             // (link and map ids, symbol walk position, the loader's own stack) from a difference.
-            const again = run(manifest.loader, args);
+            const again = runLibbpf(manifest.loader, args);
             const varies = !again.ok || !same(ref, again);
             if (varies) counts.varying++;
             else counts.differing++;
@@ -338,43 +359,147 @@ function writeVmlinuxH(btfFile, build) {
   }
 }
 
-const compareDir = argValue("--compare");
-const guest = argValue("--guest");
-if (compareDir !== undefined) {
-  compare(JSON.parse(readFileSync(join(compareDir, "manifest.json"), "utf8")));
-} else if (guest !== undefined) {
-  const entry = entryNamed(guest);
-  const source = await prepareSource(entry);
-  const build = join(cache, `guest-${entry.name}`);
-  mkdirSync(build, { recursive: true });
+const fileSha = (path) => createHash("sha256").update(readFileSync(path)).digest("hex");
+
+/** The tools preparing a run needs, each with the Debian package that has it. */
+function checkTools() {
+  const missing = [];
+  for (const [tool, pkg] of [
+    ["clang", "clang"],
+    ["llvm-objdump", "llvm"],
+    ["bpftool", "bpftool"],
+    ["gcc", "gcc"],
+    ["xz", "xz-utils"],
+    ["dpkg-deb", "dpkg"],
+  ]) {
+    if (spawnSync(tool, ["--version"], { stdio: "ignore" }).error) missing.push(`${tool} (${pkg})`);
+  }
+  for (const [file, pkg] of [
+    ["/usr/include/bpf/libbpf.h", "libbpf-dev"],
+    ["/usr/lib/x86_64-linux-gnu/libbpf.a", "libbpf-dev"],
+  ]) {
+    if (!existsSync(file)) missing.push(`${file} (${pkg})`);
+  }
+  if (missing.length > 0)
+    fail(`missing ${missing.join(", ")}: scripts/setup.sh --test installs them (as root)`);
+}
+
+/** Where a guest kernel's prepared run lives, and its status file. */
+export const guestDir = (name) => join(cache, `guest-${name}`);
+const statusFile = (name) => join(guestDir(name), "status.json");
+
+/** Records that preparing `name` failed, for the guest test to report (it fails with the reason). */
+export function writeGuestFailure(name, reason) {
+  mkdirSync(guestDir(name), { recursive: true });
+  writeFileSync(
+    statusFile(name),
+    `${JSON.stringify({ state: "failed", reason, at: new Date().toISOString() }, null, 2)}\n`,
+  );
+}
+
+/**
+ * Prepares a test-vm guest kernel's run on this host (the guests have no
+ * compiler): that kernel's linux-source, compiled against the vmlinux.h of
+ * its vmlinuz, and the static libbpf loader, in guestDir(name) with
+ * status.json. Kept while the kernels.json entry, this runner and the
+ * loader's source are unchanged and every file is there; returns
+ * { cached, programs, files, notCompiling }.
+ */
+export async function prepareGuest(name) {
+  const entry = entryNamed(name);
+  const build = guestDir(entry.name);
+  const key = {
+    package: entry.package,
+    version: entry.version,
+    sha256: entry.sha256,
+    runner: fileSha(fileURLToPath(import.meta.url)),
+    loader: fileSha(join(here, "libbpf-loader.c")),
+  };
+  const keyText = JSON.stringify(key);
+  const count = (m) => ({
+    programs: m.objects.reduce((n, o) => n + o.programs.length, 0),
+    files: m.objects.length,
+    notCompiling: m.notCompiling,
+  });
+  if (existsSync(statusFile(entry.name))) {
+    const status = JSON.parse(readFileSync(statusFile(entry.name), "utf8"));
+    const manifestFile = join(build, "manifest.json");
+    if (
+      status.state === "ready" &&
+      JSON.stringify(status.key) === keyText &&
+      existsSync(manifestFile)
+    ) {
+      const manifest = JSON.parse(readFileSync(manifestFile, "utf8"));
+      if (existsSync(manifest.loader) && manifest.objects.every((o) => existsSync(o.object)))
+        return { cached: true, ...count(manifest) };
+    }
+  }
+  // Until it is done, the run counts as failed (a killed preparation must not look ready).
+  writeGuestFailure(entry.name, "the preparation did not finish");
+  checkTools();
   const vmlinuz = join(repo, "test-vm", ".cache", "kernels", entry.name, "vmlinuz");
   if (!existsSync(vmlinuz))
     fail(
       `${vmlinuz} is missing: run the guest once first (node test-vm/dist/cli.js --kernel ${entry.name} --exec true)`,
     );
-  const elf = join(build, "vmlinux");
-  if (!existsSync(join(build, "vmlinux.h"))) {
+  const source = await prepareSource(entry);
+  // vmlinux.h is kept while the kernel image is the same; the objects are rebuilt.
+  const vmlinuxKey = join(build, "vmlinux.key");
+  const vmlinuxH = join(build, "vmlinux.h");
+  if (
+    !existsSync(vmlinuxH) ||
+    !existsSync(vmlinuxKey) ||
+    readFileSync(vmlinuxKey, "utf8") !== entry.sha256
+  ) {
+    rmSync(vmlinuxH, { force: true });
+    const elf = join(build, "vmlinux");
     log(`extracting ${entry.name}'s vmlinux (its BTF) from ${vmlinuz}`);
     writeFileSync(
       elf,
       execFileSync("sh", [source.extractVmlinux, vmlinuz], { maxBuffer: 1 << 30 }),
     );
     writeVmlinuxH(elf, build);
+    rmSync(elf, { force: true });
+    writeFileSync(vmlinuxKey, entry.sha256);
   }
+  for (const f of readdirSync(build)) if (f.endsWith(".o")) rmSync(join(build, f));
   const manifest = compile(source, build, entry.name, entry.name);
-  const programs = manifest.objects.reduce((n, o) => n + o.programs.length, 0);
-  log(
-    `${programs} programs of ${manifest.objects.length} files compiled for ${entry.name}; ${manifest.notCompiling.length} files do not compile`,
+  writeFileSync(
+    statusFile(entry.name),
+    `${JSON.stringify({ state: "ready", key, source: source.deb, at: new Date().toISOString() }, null, 2)}\n`,
   );
-  console.log(
-    `flock /work/vm.lock node test-vm/dist/cli.js --kernel ${entry.name} --exec 'node selftests/src/run.mjs --compare ${build}'`,
-  );
+  return { cached: false, ...count(manifest) };
+}
+
+const compareDir = argValue("--compare");
+const guest = argValue("--guest");
+if (process.argv[1] !== fileURLToPath(import.meta.url)) {
+  // Imported (test-vm's preparation step): nothing to run.
+} else if (compareDir !== undefined) {
+  await compare(JSON.parse(readFileSync(join(compareDir, "manifest.json"), "utf8")));
+} else if (guest !== undefined) {
+  try {
+    const r = await prepareGuest(guest);
+    log(
+      `${r.cached ? "cached: " : ""}${r.programs} programs of ${r.files} files compiled for ${guest}; ${r.notCompiling.length} files do not compile`,
+    );
+    for (const line of r.notCompiling) log(`not compiling: ${line}`);
+    console.log(
+      `flock /work/vm.lock node test-vm/dist/cli.js --kernel ${guest} --exec 'node selftests/src/run.mjs --compare ${guestDir(guest)}'`,
+    );
+  } catch (e) {
+    const reason = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    writeGuestFailure(guest, reason);
+    log(`preparing ${guest} FAILED: ${reason}`);
+    process.exitCode = 1;
+  }
 } else {
   const entry = argValue("--source") ? entryNamed(argValue("--source")) : closestEntry();
   log(`running kernel ${release()}; selftests of linux-source-${entry.name}`);
+  checkTools();
   const source = await prepareSource(entry);
   const build = join(cache, `build-${entry.name}-${release()}`);
   mkdirSync(build, { recursive: true });
   writeVmlinuxH("/sys/kernel/btf/vmlinux", build);
-  compare(compile(source, build, entry.name, release()));
+  await compare(compile(source, build, entry.name, release()));
 }

@@ -1,12 +1,16 @@
 // The ts-ebpf side of the selftest runner, with the libbpf loader's
-// interface: node ts-ebpf-loader.mjs <object.o> <program> [--map-elem
-// [--fill N]] [--pid N] [--cgroup-id N --order pre|post|up|self]. Loads that
-// one program of the object (@ts-ebpf/elf), runs it as an iterator
-// (@ts-ebpf/iter) with those link parameters, chosen and filled by the
-// libbpf loader's rules (libbpf-loader.c), writes its output to stdout and
-// the global data sections as "global <section> <hex>" lines to stderr; exit
-// 1 with the error when ts-ebpf refuses.
+// interface: loads one program of an object (@ts-ebpf/elf), runs it as an
+// iterator (@ts-ebpf/iter) with link parameters chosen and filled by the
+// libbpf loader's rules (libbpf-loader.c), and returns its output and the
+// global data sections (.bss, .data). The runner calls `runTsEbpf` in its
+// own process: one Node start for every program instead of one each (a Node
+// start costs seconds in an emulated guest). As a command:
+//   node ts-ebpf-loader.mjs <object.o> <program> [--map-elem [--fill N]]
+//       [--pid N] [--cgroup-id N --order pre|post|up|self]
+// writes the output to stdout and "global <section> <hex>" lines to stderr;
+// exit 1 with the error when ts-ebpf refuses.
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { loadCollectionSpec, parseCollection } from "../../packages/elf/dist/index.js";
 import { createIterator } from "../../packages/iter/dist/index.js";
 import { BpfMap, mapUpdateElem, possibleCpus } from "../../packages/syscall/dist/index.js";
@@ -29,9 +33,9 @@ const WALKS = {
 };
 const PERCPU = [MAP_TYPE.PERCPU_HASH, MAP_TYPE.PERCPU_ARRAY, MAP_TYPE.LRU_PERCPU_HASH];
 
-function option(flag) {
-  const i = process.argv.indexOf(flag);
-  return i > 0 ? process.argv[i + 1] : undefined;
+function option(args, flag) {
+  const i = args.indexOf(flag);
+  return i >= 0 ? args[i + 1] : undefined;
 }
 
 /** Elements 0..n-1 as libbpf-loader.c writes them. */
@@ -48,54 +52,81 @@ function fill(fd, type, keySize, valueSize, n) {
   }
 }
 
-const [object, name] = process.argv.slice(2);
-try {
-  const spec = parseCollection(new Uint8Array(readFileSync(object)));
-  const program = spec.programs[name];
-  if (!program) throw new Error(`no program ${name}`);
-  // No `using`: the guests' Node may predate it.
-  const collection = loadCollectionSpec({ ...spec, programs: { [name]: program } });
-  let ownMap;
+/**
+ * Loads program `name` of `object` and reads it as an iterator with the link
+ * parameters of `args` (the libbpf loader's options). Returns
+ * { ok, stdout: Buffer, globals: string[] ("global <section> <hex>"), error }.
+ */
+export function runTsEbpf(object, name, args) {
   try {
-    const loaded = collection.programs[name];
-    let params;
-    if (process.argv.includes("--map-elem")) {
-      const walks = (WALKS[loaded.iterTarget] ?? []).map((t) => MAP_TYPE[t]);
-      const pick = Object.keys(spec.maps)
-        .filter((m) => !m.includes(".") && walks.includes(spec.maps[m].type))
-        .sort()[0];
-      const shape = pick
-        ? spec.maps[pick]
-        : { type: MAP_TYPE.HASH, keySize: 4, valueSize: 8, maxEntries: 8 };
-      if (!pick) ownMap = BpfMap.create(shape);
-      const map = pick ? collection.maps[pick] : ownMap;
-      const n = Number(option("--fill") ?? 0);
-      if (n > 0) fill(map.fd, shape.type, shape.keySize, shape.valueSize, n);
-      params = { map };
-    } else if (option("--pid") !== undefined) {
-      params = { pid: Number(option("--pid")) };
-    } else if (option("--cgroup-id") !== undefined) {
-      params = { cgroupId: BigInt(option("--cgroup-id")), order: option("--order") ?? "pre" };
-    }
-    const link = createIterator(loaded, loaded.iterTarget, params);
+    const spec = parseCollection(new Uint8Array(readFileSync(object)));
+    const program = spec.programs[name];
+    if (!program) throw new Error(`no program ${name}`);
+    // No `using`: the guests' Node may predate it.
+    const collection = loadCollectionSpec({ ...spec, programs: { [name]: program } });
+    let ownMap;
     try {
-      process.stdout.write(link.readAllSync());
+      const loaded = collection.programs[name];
+      let params;
+      if (args.includes("--map-elem")) {
+        const walks = (WALKS[loaded.iterTarget] ?? []).map((t) => MAP_TYPE[t]);
+        const pick = Object.keys(spec.maps)
+          .filter((m) => !m.includes(".") && walks.includes(spec.maps[m].type))
+          .sort()[0];
+        const shape = pick
+          ? spec.maps[pick]
+          : { type: MAP_TYPE.HASH, keySize: 4, valueSize: 8, maxEntries: 8 };
+        if (!pick) ownMap = BpfMap.create(shape);
+        const map = pick ? collection.maps[pick] : ownMap;
+        const n = Number(option(args, "--fill") ?? 0);
+        if (n > 0) fill(map.fd, shape.type, shape.keySize, shape.valueSize, n);
+        params = { map };
+      } else if (option(args, "--pid") !== undefined) {
+        params = { pid: Number(option(args, "--pid")) };
+      } else if (option(args, "--cgroup-id") !== undefined) {
+        params = {
+          cgroupId: BigInt(option(args, "--cgroup-id")),
+          order: option(args, "--order") ?? "pre",
+        };
+      }
+      const link = createIterator(loaded, loaded.iterTarget, params);
+      let stdout;
+      try {
+        stdout = Buffer.from(link.readAllSync());
+      } finally {
+        link.close();
+      }
+      const globals = [];
+      for (const [mapName, map] of Object.entries(collection.maps)) {
+        const section = mapName.slice(mapName.lastIndexOf("."));
+        if (section !== ".bss" && section !== ".data") continue;
+        const value = map.get(Buffer.alloc(4));
+        if (value !== undefined)
+          globals.push(`global ${section} ${Buffer.from(value).toString("hex")}`);
+      }
+      return { ok: true, stdout, globals, error: "" };
     } finally {
-      link.close();
+      ownMap?.close();
+      collection.close();
     }
-    process.stderr.write(`pid ${process.pid}\n`);
-    for (const [mapName, map] of Object.entries(collection.maps)) {
-      const section = mapName.slice(mapName.lastIndexOf("."));
-      if (section !== ".bss" && section !== ".data") continue;
-      const value = map.get(Buffer.alloc(4));
-      if (value !== undefined)
-        process.stderr.write(`global ${section} ${Buffer.from(value).toString("hex")}\n`);
-    }
-  } finally {
-    ownMap?.close();
-    collection.close();
+  } catch (e) {
+    return {
+      ok: false,
+      stdout: Buffer.alloc(0),
+      globals: [],
+      error: `error: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`,
+    };
   }
-} catch (e) {
-  process.stderr.write(`error: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\n`);
-  process.exitCode = 1;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [object, name, ...args] = process.argv.slice(2);
+  const r = runTsEbpf(object, name, args);
+  process.stdout.write(r.stdout);
+  process.stderr.write(`pid ${process.pid}\n`);
+  for (const g of r.globals) process.stderr.write(`${g}\n`);
+  if (!r.ok) {
+    process.stderr.write(`${r.error}\n`);
+    process.exitCode = 1;
+  }
 }

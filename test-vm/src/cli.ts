@@ -28,6 +28,7 @@ import { nodeOnlyElsewhere } from "./node-only.js";
 import { cacheDir, repoRoot, testVmDir } from "./paths.js";
 import { pinEntry } from "./pin.js";
 import { type Accel, detectAccel, runExec, runGuest, runShell } from "./qemu.js";
+import { prepareSelftests, selftestsIncluded } from "./selftests-prep.js";
 import { formatSummary, type KernelSummary, progressLine, seconds, summarize } from "./summary.js";
 import {
   kernelTestPackages,
@@ -296,6 +297,9 @@ async function main(): Promise<number> {
   for (const entry of selected) {
     const log = (m: string) => console.log(`[${entry.name}] ${m}`);
     const kernel = prepareKernel(entry, log, all);
+    // Test runs whose files include the kernel's selftests: their run, compiled on the host.
+    if (!values.exec && !values.shell && selfTest === undefined && selftestsIncluded(values.filter))
+      prepareSelftests(entry.name, log);
     const node = nodeBinary(entry.node, log);
     prepared.push({
       kernel,

@@ -5,8 +5,9 @@
 // On a host: the whole run (linux-source fetched once through test-vm's
 // private apt and cached, compiled with clang, the libbpf loader with
 // libbpf-dev). In a test-vm guest, which has no compiler: the comparison of
-// the directory `node selftests/src/run.mjs --guest <kernel>` prepared on the
-// host for this kernel (the repository is mounted at the same path).
+// the directory `pnpm test:vm` prepared on the host for this kernel before
+// booting it (`node selftests/src/run.mjs --guest <kernel>`; the repository is
+// mounted at the same path); the test fails when that preparation failed.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { release } from "node:os";
@@ -31,8 +32,15 @@ interface Summary {
   notCompiling: number;
 }
 
-/** The prepared guest directory for the running kernel, if the host made one. */
-function guestDir(): string | undefined {
+/**
+ * This guest kernel's run as the host prepared it (`pnpm test:vm` runs
+ * `run.mjs --guest <kernel>` before booting a guest whose files include this
+ * one): its directory, or why there is none. No status file: nothing was
+ * prepared for this kernel (the selftests were left out, e.g. a guest started
+ * by hand); a failed status: the host tried and could not (no network, no
+ * clang), which fails the test.
+ */
+function guestRun(): { dir: string } | { failed: string } | { absent: string } {
   const entries = (
     JSON.parse(readFileSync(join(repo, "test-vm", "kernels.json"), "utf8")) as {
       kernels: { name: string }[];
@@ -40,20 +48,27 @@ function guestDir(): string | undefined {
   ).kernels;
   const [major, minor] = release().split(".");
   const name = entries.find((e) => e.name === `${major}.${minor}`)?.name;
-  const dir = name && join(repo, "selftests", ".cache", `guest-${name}`);
-  return dir && existsSync(join(dir, "manifest.json")) ? dir : undefined;
+  if (name === undefined) return { absent: `${release()} is no kernel of test-vm/kernels.json` };
+  const dir = join(repo, "selftests", ".cache", `guest-${name}`);
+  const statusFile = join(dir, "status.json");
+  if (!existsSync(statusFile))
+    return {
+      absent: `no selftests prepared for ${name}: the guests have no compiler (pnpm test:vm, or node selftests/src/run.mjs --guest ${name} on the host, prepares them)`,
+    };
+  const status = JSON.parse(readFileSync(statusFile, "utf8")) as { state: string; reason?: string };
+  if (status.state !== "ready")
+    return { failed: `the host could not prepare the selftests for ${name}: ${status.reason}` };
+  return { dir };
 }
 
 describeKernel("the kernel's bpf_iter selftests, libbpf beside ts-ebpf", () => {
   it("every program libbpf loads, ts-ebpf loads, with the same output and globals", (ctx) => {
     let args: string[];
     if (inGuest) {
-      const dir = guestDir();
-      if (dir === undefined)
-        return ctx.skip(
-          `no selftests prepared for ${release()}: the guests have no compiler (node selftests/src/run.mjs --guest <kernel> on the host prepares them)`,
-        );
-      args = [runner, "--compare", dir];
+      const prepared = guestRun();
+      if ("absent" in prepared) return ctx.skip(prepared.absent);
+      if ("failed" in prepared) expect.fail(prepared.failed);
+      args = [runner, "--compare", prepared.dir];
     } else {
       args = [runner];
     }
