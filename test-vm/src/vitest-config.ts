@@ -4,7 +4,7 @@
 // modules keyed by path, content and configuration), so the guests, which see
 // the repository at the same path, read every module already transformed
 // instead of each transforming them again under emulation.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { kernelTestFiles, workspaceDirs } from "./discover.js";
 
@@ -39,13 +39,69 @@ const VITEST_CONFIGS = [
   "vitest.config.mjs",
 ];
 
-/** A vitest project for a package: its own config file, or just its directory. */
-function project(repo: string, dir: string): string | { test: { root: string; name: string } } {
-  const file = VITEST_CONFIGS.map((n) => join(dir, n)).find((f) => existsSync(f));
-  return file ?? { test: { root: dir, name: relative(repo, dir) } };
+/**
+ * The configuration the packages share (packages/*\/vitest.config.ts), as
+ * text: a package whose config is exactly this joins the one shared project;
+ * any other config (a setup file, an alias, another timeout) keeps its own.
+ */
+const SHARED_CONFIG = `
+import { defineConfig } from "vitest/config";
+export default defineConfig({
+  test: {
+    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    globalSetup: ["@ts-ebpf/testing/global-setup"],
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
+  },
+});`;
+
+/** Config text without comments and white space, for comparing. */
+const normalized = (text: string) => text.replace(/\/\/.*$/gm, "").replace(/\s+/g, "");
+
+/** A package's vitest config file, if it has one. */
+function configFile(dir: string): string | undefined {
+  return VITEST_CONFIGS.map((n) => join(dir, n)).find((f) => existsSync(f));
 }
 
-/** The text of the config file: each package a project, with the shared module cache. */
+/** Whether a package's config is the shared one, so its files can run in the shared project. */
+export function hasSharedConfig(dir: string): boolean {
+  const file = configFile(dir);
+  return file !== undefined && normalized(readFileSync(file, "utf8")) === normalized(SHARED_CONFIG);
+}
+
+type Project = string | { test: Record<string, unknown> };
+
+/**
+ * The vitest projects for `packages`: every package with the shared config in
+ * one project rooted at the repository (its files listed, SHARED_CONFIG's
+ * settings, the global setup by path); any other package its own project (its
+ * config file, or just its directory). Each project is a worker of its own
+ * (a Node start and a fresh import of the module graph: 20-40 s per package
+ * under TCG), so one project for all saves that per package.
+ */
+function projects(repo: string, packages: TestPackage[]): Project[] {
+  const shared = packages.filter((p) => hasSharedConfig(p.dir));
+  const out: Project[] = [];
+  if (shared.length > 0) {
+    out.push({
+      test: {
+        name: "kernel tests",
+        root: repo,
+        include: shared.flatMap((p) => p.files.map((f) => relative(repo, f))),
+        globalSetup: [join(repo, "packages", "testing", "src", "global-setup.ts")],
+        testTimeout: 300_000,
+        hookTimeout: 300_000,
+      },
+    });
+  }
+  for (const p of packages) {
+    if (shared.includes(p)) continue;
+    out.push(configFile(p.dir) ?? { test: { root: p.dir, name: relative(repo, p.dir) } });
+  }
+  return out;
+}
+
+/** The text of the config file: the projects (above), with the shared module cache. */
 export function vitestConfigText(
   repo: string,
   packages: TestPackage[],
@@ -54,7 +110,7 @@ export function vitestConfigText(
   const config = {
     test: {
       root: repo,
-      projects: packages.map((p) => project(repo, p.dir)),
+      projects: projects(repo, packages),
       ...(moduleCache
         ? { experimental: { fsModuleCache: true, fsModuleCachePath: moduleCache } }
         : {}),

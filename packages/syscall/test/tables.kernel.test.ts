@@ -1,6 +1,11 @@
-// The generated tables against the running kernel's BTF. On the kernel the
-// tables were generated from they must be equal; on an older kernel (the VM
-// harness) every enum value and member the kernel has must match ours.
+// The generated tables against the running kernel's BTF. The uapi only grows
+// (values and members are added, never renumbered or moved), so:
+// - on the kernel the tables were generated from they are equal;
+// - on an older kernel (the VM harness's 5.10 to 6.12) every enum value and
+//   member the kernel has is ours, with the same number or offset;
+// - on a newer kernel (7.2) every value and member of ours is the kernel's,
+//   with the same number or offset, and the kernel may have more.
+// Names both have must agree everywhere.
 import { readFileSync } from "node:fs";
 import { release } from "node:os";
 import { loadKernelBtf } from "@ts-ebpf/btf";
@@ -13,11 +18,54 @@ import * as layouts from "../src/layout/layouts.gen.js";
 const generatedFrom = /BTF of kernel (\S+)\./.exec(
   readFileSync(new URL("../../spec/src/constants/enums.gen.ts", import.meta.url), "utf8"),
 )?.[1];
-const sameKernel = generatedFrom === release();
+
+/** major * 1000 + minor of a release string ("6.18.44-fc", "7.2.13+deb14-amd64"). */
+function versionOf(r: string): number {
+  const m = /^(\d+)\.(\d+)/.exec(r);
+  if (!m) throw new Error(`unparsable kernel release ${JSON.stringify(r)}`);
+  return Number(m[1]) * 1000 + Number(m[2]);
+}
+
+type Relation = "same" | "older" | "newer";
+/** The running kernel relative to the one the tables come from (a build of the same version counts as both older and newer: equal). */
+const relation: Relation =
+  generatedFrom === undefined || generatedFrom === release()
+    ? "same"
+    : versionOf(release()) < versionOf(generatedFrom)
+      ? "older"
+      : versionOf(release()) > versionOf(generatedFrom)
+        ? "newer"
+        : "same";
 const kernelTables = extractTables(loadKernelBtf());
 const enumTables = enums as unknown as Record<string, Record<string, number>>;
 
-describeKernel("generated tables vs /sys/kernel/btf/vmlinux", () => {
+/**
+ * Checks `ours` against `theirs` (the running kernel's) by the relation:
+ * names both have map to equal values; the older side's names are all in the
+ * newer side; on the same kernel both have the same names.
+ */
+function expectConsistent<V>(
+  what: string,
+  ours: Record<string, V>,
+  theirs: Record<string, V>,
+): void {
+  const shared = Object.keys(ours).filter((k) => k in theirs);
+  expect(
+    Object.fromEntries(shared.map((k) => [k, ours[k]])),
+    `${what}: a value both have differs`,
+  ).toEqual(Object.fromEntries(shared.map((k) => [k, theirs[k]])));
+  const onlyOurs = Object.keys(ours).filter((k) => !(k in theirs));
+  const onlyTheirs = Object.keys(theirs).filter((k) => !(k in ours));
+  // The newer side has every name of the older one.
+  if (relation !== "newer")
+    expect(onlyTheirs, `${what}: in ${release()}, not in the tables (${generatedFrom})`).toEqual(
+      [],
+    );
+  if (relation !== "older")
+    expect(onlyOurs, `${what}: in the tables (${generatedFrom}), not in ${release()}`).toEqual([]);
+}
+
+describeKernel(`generated tables vs /sys/kernel/btf/vmlinux (${relation} kernel)`, () => {
   it("knows which kernel the tables come from", () => {
     expect(generatedFrom).toBeTruthy();
   });
@@ -27,17 +75,29 @@ describeKernel("generated tables vs /sys/kernel/btf/vmlinux", () => {
       const ours = enumTables[name];
       expect(ours, `${name} missing from enums.gen.ts`).toBeDefined();
       const theirs = Object.fromEntries(e.values.map((v) => [v.name, Number(v.value)]));
-      if (sameKernel) expect(ours).toEqual(theirs);
-      else expect(ours).toMatchObject(theirs);
+      expectConsistent(`enum ${name}`, ours ?? {}, theirs);
     });
   }
 
+  // bpf_attr's per-command structs: a newer kernel may have commands the tables do not.
+  const ourAttr = layouts.BpfAttrLayout as Record<string, { size: number; fields: object }>;
   for (const [cmd, s] of Object.entries(kernelTables.attr)) {
     it(`bpf_attr.${cmd} members match`, () => {
-      const ours = (layouts.BpfAttrLayout as Record<string, { size: number; fields: object }>)[cmd];
+      const ours = ourAttr[cmd];
+      if (ours === undefined && relation === "newer") return; // a command added after the tables' kernel
       expect(ours, `bpf_attr.${cmd} missing from layouts.gen.ts`).toBeDefined();
-      if (sameKernel) expect(ours).toEqual(s);
-      else expect(ours?.fields).toMatchObject(s.fields);
+      expectConsistent(
+        `bpf_attr.${cmd}`,
+        ours?.fields as Record<string, object>,
+        s.fields as Record<string, object>,
+      );
+      if (relation === "same") expect(ours?.size).toBe(s.size);
+    });
+  }
+  // The other direction (the for loop above covers the kernel's structs): an older kernel lacks later commands.
+  if (relation !== "older") {
+    it(`every bpf_attr struct of the tables is in ${release()}'s`, () => {
+      expect(Object.keys(ourAttr).filter((c) => !(c in kernelTables.attr))).toEqual([]);
     });
   }
 
@@ -45,12 +105,12 @@ describeKernel("generated tables vs /sys/kernel/btf/vmlinux", () => {
     it(`${s.cName} members match`, () => {
       const ours = (layouts as unknown as Record<string, { size: number; fields: object }>)[name];
       expect(ours).toBeDefined();
-      if (sameKernel)
-        expect({ size: ours?.size, fields: ours?.fields }).toEqual({
-          size: s.size,
-          fields: s.fields,
-        });
-      else expect(ours?.fields).toMatchObject(s.fields);
+      expectConsistent(
+        s.cName ?? name,
+        ours?.fields as Record<string, object>,
+        s.fields as Record<string, object>,
+      );
+      if (relation === "same") expect(ours?.size).toBe(s.size);
     });
   }
 

@@ -1,15 +1,30 @@
 // A vitest reporter, loaded inside the guest, that sends each finished test
 // file's results to the host over the event channel.
-import { appendFileSync, openSync, writeSync } from "node:fs";
-import { relative } from "node:path";
+import { appendFileSync, existsSync, openSync, writeSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 import type { Reporter, TestCase, TestModule } from "vitest/node";
 import type { GuestEvent, TestRecord } from "../events.js";
 
 const channelPath = process.env.TS_EBPF_VM_CHANNEL ?? "/dev/ttyS1";
 const repo = process.env.TS_EBPF_VM_REPO ?? process.cwd();
 const reportedPath = process.env.TS_EBPF_VM_REPORTED;
-/** The package a test file belongs to: its vitest project's root. */
-const packageOf = (mod: TestModule) => relative(repo, mod.project.config.root) || ".";
+/**
+ * The package a test file belongs to: the nearest directory above it with a
+ * package.json (one vitest project holds several packages' files).
+ */
+const packages = new Map<string, string>();
+function packageOf(mod: TestModule): string {
+  const start = dirname(mod.moduleId);
+  let known = packages.get(start);
+  if (known === undefined) {
+    let dir = start;
+    while (dir.startsWith(repo) && dir !== repo && !existsSync(join(dir, "package.json")))
+      dir = dirname(dir);
+    known = relative(repo, dir) || ".";
+    packages.set(start, known);
+  }
+  return known;
+}
 
 let channel: number | undefined;
 function emit(ev: GuestEvent): void {
