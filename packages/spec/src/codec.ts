@@ -268,10 +268,58 @@ export function bytes(n: number): FieldType<Uint8Array> {
 const utf8 = new TextDecoder("utf-8");
 const utf8Encoder = new TextEncoder();
 
+/**
+ * Strings of `char[16]` fields decoded lately, keyed by all 16 bytes: task
+ * and thread names repeat (thousands of "sleep", "nginx", "kworker/0:1"),
+ * and comparing four words is several times cheaper than building the
+ * string again. A direct-mapped table: a miss decodes and replaces the slot.
+ */
+class Char16Cache {
+  readonly #words = new Uint32Array(CHAR16_SLOTS * 4);
+  readonly #strings: (string | undefined)[] = new Array(CHAR16_SLOTS).fill(undefined);
+
+  decodeAt(v: DataView, o: number, decode: (v: DataView, o: number) => string): string {
+    const a = v.getUint32(o, LE);
+    const b = v.getUint32(o + 4, LE);
+    const c = v.getUint32(o + 8, LE);
+    const d = v.getUint32(o + 12, LE);
+    const slot = (a ^ Math.imul(b, 31) ^ Math.imul(c, 17) ^ d ^ (a >>> 16)) & (CHAR16_SLOTS - 1);
+    const at = slot * 4;
+    const words = this.#words;
+    const cached = this.#strings[slot];
+    if (
+      cached !== undefined &&
+      words[at] === a &&
+      words[at + 1] === b &&
+      words[at + 2] === c &&
+      words[at + 3] === d
+    ) {
+      return cached;
+    }
+    const s = decode(v, o);
+    words[at] = a;
+    words[at + 1] = b;
+    words[at + 2] = c;
+    words[at + 3] = d;
+    this.#strings[slot] = s;
+    return s;
+  }
+}
+const CHAR16_SLOTS = 256;
+
 /** A `char[n]` field, decoded as the string before the first NUL (UTF-8). */
 export function char(n: number): FieldType<string> {
   checkLength("char()", n);
-  return defineField({
+  const parts = charParts(n);
+  if (n !== 16) return defineField(parts);
+  // TASK_COMM_LEN: every task record has one.
+  const cache = new Char16Cache();
+  const decode = parts.decodeAt;
+  return defineField({ ...parts, decodeAt: (v, o) => cache.decodeAt(v, o, decode) });
+}
+
+function charParts(n: number): FieldParts<string> {
+  return {
     describe: `char[${n}]`,
     size: n,
     align: 1,
@@ -301,7 +349,7 @@ export function char(n: number): FieldType<string> {
       // Truncated to n bytes; a string of n bytes has no NUL, as in C.
       utf8Encoder.encodeInto(x, dst);
     },
-  });
+  };
 }
 
 // ---------------------------------------------------------------- any codec, in place

@@ -77,6 +77,38 @@ describe("scalar codecs", () => {
     expect(() => c8.encode(5 as unknown as string)).toThrow(TypeError);
   });
 
+  it("char(16) (task names) gives the string of exactly the bytes read, whatever it decoded before", () => {
+    const comm = char(16);
+    const names = [
+      "sleep",
+      "sleep",
+      "bash",
+      "kworker/0:1",
+      "sleep",
+      "héllo",
+      "",
+      "0123456789abcdef",
+    ];
+    // Many names, so slots of the decoded-string cache are shared and replaced.
+    for (let i = 0; i < 2000; i++) names.push(`t${i % 700}`);
+    const records = new Uint8Array(names.length * 16);
+    for (const [i, name] of names.entries()) comm.encode(name, records, i * 16);
+    // Same string up to the NUL, different bytes after it: still the string before the NUL.
+    records.set([0x73, 0x6c, 0, 0x41], 16 * 1);
+    const view = new DataView(records.buffer);
+    for (let round = 0; round < 2; round++) {
+      names.forEach((name, i) => {
+        const want = i === 1 ? "sl" : name;
+        expect(comm.decodeAt(view, i * 16)).toBe(want);
+        expect(comm.decode(records, i * 16)).toBe(want);
+      });
+    }
+    // Bytes changed in place after they were decoded: the new string.
+    comm.encode("other", records, 0);
+    expect(comm.decodeAt(view, 0)).toBe("other");
+    expect(() => comm.decodeAt(view, records.length - 8)).toThrow(RangeError);
+  });
+
   it("are codecs", () => {
     for (const c of [u8, u32, u64, ptr, bytes(3), char(2)]) expect(isCodec(c)).toBe(true);
     expect(isCodec({ size: 4, decode() {} })).toBe(false);

@@ -11,6 +11,7 @@
 // made per key/value size, from the sizes the kernel reports for the map.
 
 import { loadKernelBtf, type RecordLayout } from "@ts-ebpf/btf";
+import { type Decoder, type FieldType, SCALAR_READS } from "@ts-ebpf/spec";
 import { BpfMapTypeName } from "@ts-ebpf/spec/constants";
 import { BpfError, BpfMap, loadProgram, type Program } from "@ts-ebpf/syscall";
 import type { Column, Row } from "../cli/format.js";
@@ -119,10 +120,31 @@ export type BuiltinRecord<B> = B extends Builtin<infer R> ? R : never;
 
 const registry = new Map<string, Builtin<object>>();
 
+/**
+ * One key of a public record read straight from the record's bytes: a field
+ * of the raw record as it decodes, or a key computed from some fields'
+ * values (`compute(...values of from)`).
+ */
+export type DirectKey<F extends readonly FieldDef[]> =
+  | F[number]["name"]
+  | {
+      readonly key: string;
+      readonly from: readonly F[number]["name"][];
+      // biome-ignore lint/suspicious/noExplicitAny: the fields' values, in `from` order
+      readonly compute: (...values: any[]) => unknown;
+    };
+
 /** Defines and registers a built-in whose records are `convert` of the decoded fields. */
 export function defineBuiltin<const F extends readonly FieldDef[], R extends object>(
   def: Definition<F> & {
     readonly convert: (raw: RawRecord<F>) => R;
+    /**
+     * The keys of `convert`'s record, in its order, for a reader that builds
+     * the public record from the bytes in one step (no raw record per
+     * object): the hot built-ins (tasks). Must give what `convert` gives
+     * (tested); where code generation is refused, `convert` is used.
+     */
+    readonly direct?: readonly DirectKey<F>[];
     readonly cli: BuiltinCli<NoInfer<R>>;
   },
 ): Builtin<R>;
@@ -133,16 +155,81 @@ export function defineBuiltin<const F extends readonly FieldDef[]>(
 export function defineBuiltin<const F extends readonly FieldDef[], R extends object>(
   def: Definition<F> &
     (
-      | { readonly convert: (raw: RawRecord<F>) => R; readonly cli: BuiltinCli<R> }
+      | {
+          readonly convert: (raw: RawRecord<F>) => R;
+          readonly direct?: readonly DirectKey<F>[];
+          readonly cli: BuiltinCli<R>;
+        }
       | { readonly convert?: undefined; readonly cli: BuiltinCli<RawRecord<F>> }
     ),
 ): Builtin<R> | Builtin<RawRecord<F>> {
   if (registry.has(def.target)) throw new Error(`two built-ins for target ${def.target}`);
   const builtin =
     def.convert === undefined
-      ? register(makeBuiltin(def, (raw) => raw, def.cli))
-      : register(makeBuiltin(def, def.convert, def.cli));
+      ? register(makeBuiltin(def, undefined, def.cli))
+      : register(makeBuiltin(def, def.convert, def.cli, def.direct));
   return builtin;
+}
+
+/** Host byte order, as the scalar field types read. */
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * A reader of the public record straight from a record's bytes: each field
+ * `keys` needs read once into a local (scalars with their DataView getter
+ * inline, others with their field type's decodeAt), then one object literal
+ * with the keys in order. Undefined when the layout lacks a field or code
+ * generation is refused (a CSP): the caller converts a decoded record then.
+ */
+export function compileDirectReader<R>(
+  layout: RecordLayout<Record<string, unknown>>,
+  keys: readonly DirectKey<readonly FieldDef[]>[],
+): ((view: DataView, offset: number) => R) | undefined {
+  const byName = new Map(layout.fields.map((f) => [f.name, f]));
+  const locals = new Map<string, string>();
+  const lines: string[] = [];
+  const readers: unknown[] = [];
+  const local = (name: string): string | undefined => {
+    let id = locals.get(name);
+    if (id !== undefined) return id;
+    const field = byName.get(name);
+    if (!field) return undefined;
+    id = `f${locals.size}`;
+    locals.set(name, id);
+    const getter = SCALAR_READS.get(field.type as FieldType<unknown>);
+    const at = `o + ${field.offset}`;
+    if (getter !== undefined) {
+      lines.push(`const ${id} = v.${getter}(${at}${getter.endsWith("8") ? "" : `, ${HOST_LE}`});`);
+    } else {
+      readers.push(field.type.decodeAt.bind(field.type));
+      lines.push(`const ${id} = r[${readers.length - 1}](v, ${at});`);
+    }
+    return id;
+  };
+  const props: string[] = [];
+  const computes: unknown[] = [];
+  for (const k of keys) {
+    if (typeof k === "string") {
+      const id = local(k);
+      if (id === undefined) return undefined;
+      props.push(`${JSON.stringify(k)}: ${id}`);
+    } else {
+      const args = k.from.map(local);
+      if (args.some((a) => a === undefined)) return undefined;
+      computes.push(k.compute);
+      props.push(`${JSON.stringify(k.key)}: c[${computes.length - 1}](${args.join(", ")})`);
+    }
+  }
+  try {
+    const make = new Function(
+      "r",
+      "c",
+      `"use strict"; return function read(v, o) { ${lines.join(" ")} return { ${props.join(", ")} }; };`,
+    );
+    return make(readers, computes) as (view: DataView, offset: number) => R;
+  } catch {
+    return undefined;
+  }
 }
 
 function register<R extends object>(builtin: Builtin<R>): Builtin<R> {
@@ -183,10 +270,40 @@ interface Shaped<F extends readonly FieldDef[]> {
 
 function makeBuiltin<F extends readonly FieldDef[], R extends object>(
   def: Definition<F>,
-  convert: (raw: RawRecord<F>) => R,
+  convert: ((raw: RawRecord<F>) => R) | undefined,
   cli: BuiltinCli<R>,
+  direct?: readonly DirectKey<F>[],
 ): Builtin<R> {
   const of = def.map;
+  /**
+   * The decoder of public records for one layout: the raw record itself,
+   * a direct reader, or convert of the raw record, in one pass (no array
+   * of raw records mapped afterwards).
+   */
+  const publicDecoders = new WeakMap<object, Decoder<R>>();
+  const publicDecoder = (layout: RecordLayout<RawRecord<F>>): Decoder<R> => {
+    let decoder = publicDecoders.get(layout);
+    if (decoder) return decoder;
+    if (!convert) decoder = layout as unknown as Decoder<R>;
+    else {
+      const read =
+        (direct &&
+          compileDirectReader<R>(
+            layout as unknown as RecordLayout<Record<string, unknown>>,
+            direct as readonly DirectKey<readonly FieldDef[]>[],
+          )) ??
+        ((view: DataView, offset: number): R => convert(layout.decodeAt(view, offset)));
+      const size = layout.size;
+      decoder = {
+        size,
+        decodeAt: read,
+        decode: (bytes: Uint8Array, offset = 0): R =>
+          read(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset),
+      };
+    }
+    publicDecoders.set(layout, decoder);
+    return decoder;
+  };
   /** Compiled programs by the lengths of the map-sized fields ("" without a map). */
   const shapes = new Map<string, Shaped<F>>();
   /** Link without parameters, created on first use and kept for the process. */
@@ -315,8 +432,9 @@ function makeBuiltin<F extends readonly FieldDef[], R extends object>(
     async read(params, options) {
       const { link, layout } = runOf(params);
       try {
-        const records = await consumeOwnReader(link.open(options), (r) => r.readRecords(layout));
-        return records.map(convert);
+        return await consumeOwnReader(link.open(options), (r) =>
+          r.readRecords(publicDecoder(layout)),
+        );
       } finally {
         done(link);
       }
@@ -324,7 +442,7 @@ function makeBuiltin<F extends readonly FieldDef[], R extends object>(
     readSync(params, options) {
       const { link, layout } = runOf(params);
       try {
-        return link.open(options).readRecordsSync(layout).map(convert);
+        return link.open(options).readRecordsSync(publicDecoder(layout));
       } finally {
         done(link);
       }
@@ -338,7 +456,7 @@ function makeBuiltin<F extends readonly FieldDef[], R extends object>(
     },
     link: newLink,
     layout: (params) => layoutOf(params) as RecordLayout<Record<string, unknown>>,
-    decode: (bytes, params) => decodeRecords(bytes, layoutOf(params)).map(convert),
+    decode: (bytes, params) => decodeRecords(bytes, publicDecoder(layoutOf(params))),
     close() {
       shared?.close();
       shared = undefined;

@@ -18,6 +18,7 @@ import {
   type InNetns,
   type NetnsOptions,
   pidnsOf,
+  pidnsOfLevels,
   readPerNetns,
   taskNamespaceFields,
 } from "./namespaces.js";
@@ -73,6 +74,28 @@ const TASK = defineBuiltin({
     /** Its cgroup v2 cgroup (the directory's inode in cgroupfs). */
     cgroupId: t.cgroupId,
   }),
+  // The same record read from the bytes in one step: tasks() at 50,000 threads.
+  direct: [
+    "tgid",
+    "pid",
+    "ppid",
+    "uid",
+    "gid",
+    "flags",
+    "state",
+    "threads",
+    "startTime",
+    "comm",
+    "netns",
+    "mntns",
+    {
+      key: "pidns",
+      from: ["netns", "pidLevel", "childLevel", "childPidns", "childPidns1", "childPidns2"],
+      compute: pidnsOfLevels,
+    },
+    "pidLevel",
+    "cgroupId",
+  ],
   cli: {
     command: "tasks",
     help: "tasks (threads) of every process",

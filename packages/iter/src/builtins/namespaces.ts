@@ -76,15 +76,28 @@ export interface TaskNamespaceRaw {
  * namespace its children get.
  */
 export function pidnsOf(raw: TaskNamespaceRaw): number {
-  if (raw.netns === 0) return 0;
-  const down = raw.childLevel - raw.pidLevel;
-  return down === 0
-    ? raw.childPidns
-    : down === 1
-      ? raw.childPidns1
-      : down === 2
-        ? raw.childPidns2
-        : 0;
+  return pidnsOfLevels(
+    raw.netns,
+    raw.pidLevel,
+    raw.childLevel,
+    raw.childPidns,
+    raw.childPidns1,
+    raw.childPidns2,
+  );
+}
+
+/** pidnsOf from the fields themselves (what a reader of the record's bytes calls). */
+export function pidnsOfLevels(
+  netns: number,
+  pidLevel: number,
+  childLevel: number,
+  childPidns: number,
+  childPidns1: number,
+  childPidns2: number,
+): number {
+  if (netns === 0) return 0;
+  const down = childLevel - pidLevel;
+  return down === 0 ? childPidns : down === 1 ? childPidns1 : down === 2 ? childPidns2 : 0;
 }
 
 /** The iterator targets that walk one network namespace. */
