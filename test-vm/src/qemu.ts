@@ -294,12 +294,16 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
       }, o.timeoutMs);
       armStall();
       let pending = "";
+      // Each console line goes to the log with the host's seconds since QEMU
+      // started: the gaps show where a guest spends its time (vitest prints
+      // per-file durations, the tutorials only a line per chapter).
+      const stamp = () => `[${((Date.now() - started) / 1000).toFixed(1).padStart(7)}] `;
       const onConsole = (chunk: Buffer) => {
-        log.write(chunk);
         pending += chunk.toString("latin1");
         for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
           const line = pending.slice(0, nl).replace(/\r$/, "");
           pending = pending.slice(nl + 1);
+          log.write(Buffer.from(`${stamp()}${line}\n`, "latin1"));
           const panic = PANIC.exec(line);
           if (panic) finish("panic", panic[0], 3_000);
           const warn = WARNING.exec(line);
@@ -309,6 +313,7 @@ export async function runGuest(o: GuestOptions): Promise<GuestOutcome> {
       child.stdout.on("data", onConsole);
       child.stderr.on("data", (c: Buffer) => log.write(c));
       child.on("close", (code) => {
+        if (pending !== "") log.write(Buffer.from(`${stamp()}${pending}\n`, "latin1"));
         clearTimeout(timer);
         clearTimeout(stallTimer);
         clearInterval(cpuTimer);
