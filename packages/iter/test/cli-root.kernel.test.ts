@@ -32,13 +32,19 @@ describeKernel("bpf-iter cat as root", () => {
       using prog = loadProgram(taskLineProgram("CAT-SECOND-LOOKUP\n"));
       using link = createIterator(prog, "task");
       link.pin(`${base}_pin`);
-      // A security policy refusing root BPF_OBJ_GET, simulated in the CLI's process:
-      // Link.fromPinned (what IteratorLink.fromPinned calls) fails with EPERM.
-      const syscall = new URL("../node_modules/@ts-ebpf/syscall/dist/index.js", import.meta.url);
+      // A security policy refusing root BPF_OBJ_GET, simulated in the CLI's process
+      // at the addon (the CLI is a bundle with its own copy of syscall's modules,
+      // but the addon is one: require() gives every copy the same exports object).
+      const syscallDir = fileURLToPath(
+        new URL("../node_modules/@ts-ebpf/syscall/", import.meta.url),
+      );
       writeFileSync(
         preload,
-        `import { BpfError, Link } from ${JSON.stringify(syscall.href)};\n` +
-          "Link.fromPinned = () => { throw new BpfError(7 /* OBJ_GET */, 1 /* EPERM */); };\n",
+        'import { createRequire } from "node:module";\n' +
+          `const dir = ${JSON.stringify(syscallDir)};\n` +
+          'const binding = createRequire(dir + "package.json")("node-gyp-build")(dir);\n' +
+          "const bpf = binding.bpf;\n" +
+          "binding.bpf = (cmd, ...args) => (cmd === 7 /* OBJ_GET */ ? -1 /* -EPERM */ : bpf(cmd, ...args));\n",
       );
       const r = spawnSync(process.execPath, ["--import", preload, cli, "cat", `${base}_pin`], {
         encoding: "utf8",

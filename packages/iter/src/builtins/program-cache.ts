@@ -157,11 +157,22 @@ function packageIds(): string[] | undefined {
 }
 
 /**
+ * Set in the bpf-iter CLI's bundles (scripts/bundle-cli.mjs) to a hash of the
+ * bundle, which holds the compiler and the packages it compiles with.
+ */
+declare const __TS_EBPF_CLI_BUNDLE_ID__: string | undefined;
+
+/**
  * A hash of the compiler's own source (record.js next to this file) and the
  * packages it compiles with: a rebuilt compiler or an upgraded package misses.
+ * In the CLI's bundle, the bundle's hash (no file read or hashed at run time).
  */
 function compilerId(): string | undefined {
   if (compilerIdentity !== undefined) return compilerIdentity ?? undefined;
+  if (typeof __TS_EBPF_CLI_BUNDLE_ID__ === "string") {
+    compilerIdentity = `bundle ${__TS_EBPF_CLI_BUNDLE_ID__}`;
+    return compilerIdentity;
+  }
   compilerIdentity = null;
   let source: Buffer | undefined;
   for (const name of ["record.js", "record.ts"]) {

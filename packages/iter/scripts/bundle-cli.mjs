@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+// The bpf-iter CLI as two bundles (part of `pnpm build`, after tsc): most of a
+// `bpf-iter tasks` run was Node resolving, reading and linking the ~80 ES
+// modules of iter, syscall, btf, dsl and spec one by one. Each bundle is one
+// file and replaces tsc's output of its entry in place (dist/cli/start.js, the
+// bin's entry; dist/cli/main.js, the rest of the CLI, which start.js imports
+// when the command line is not a plain built-in), so the package's files and
+// their source maps keep the names of their sources.
+//
+// - Each bundle holds every module it needs (no shared chunks: a chunk's name
+//   would have no source file). A command line that start.js hands to main.js
+//   after loading the built-ins has both copies loaded; nothing passes between
+//   them but the command line.
+// - The library (dist/index.js and the rest of tsc's output) is not bundled.
+// - syscall's native.js finds the addon beside its own package, from
+//   import.meta.url: in the bundle it asks Node where @ts-ebpf/syscall is
+//   instead, so the addon still loads from syscall's own directory (its build
+//   or its prebuilds), wherever the package manager put it.
+// - The source maps chain through tsc's maps to the .ts sources (of iter and of
+//   the packages it depends on, which ship their src/ as iter does).
+// - The program cache keys compiled programs by the compiler's code; in a
+//   bundle that is the bundle itself, named by a hash written in at the end.
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { rolldown } from "rolldown";
+
+const pkgDir = join(dirname(fileURLToPath(import.meta.url)), "..");
+const cliDir = join(pkgDir, "dist", "cli");
+const BANNER =
+  "// bpf-iter CLI bundle, made by scripts/bundle-cli.mjs from tsc's output; maps to src.";
+/** Replaced by the bundle's hash (same length, so the source map stays right). */
+const ID_PLACEHOLDER = "cli-bundle-id-00";
+const SYSCALL_NATIVE = /\/syscall\/dist\/native\.js$/;
+/** Bundled modules that may use import.meta, and why that is right in a bundle. */
+const IMPORT_META_OK = [
+  // "../../" from dist/cli/ is the package, as from dist/builtins/; "./record.js" is not read in a bundle.
+  /\/iter\/dist\/builtins\/program-cache\.js$/,
+  // createRequire for node:child_process: any module URL will do.
+  /\/iter\/dist\/link\.js$/,
+  SYSCALL_NATIVE,
+];
+
+const fail = (message) => {
+  console.error(`bundle-cli: ${message}`);
+  process.exit(1);
+};
+
+/** tsc's output with its source map as the input map, and native.js pointed at its package. */
+const chainMaps = {
+  name: "bpf-iter-cli",
+  load(id) {
+    if (!id.endsWith(".js")) return null;
+    let code = readFileSync(id, "utf8");
+    if (code.startsWith(BANNER))
+      fail(`${relative(pkgDir, id)} is a bundle already: run tsc first (pnpm build)`);
+    if (code.includes("import.meta") && !IMPORT_META_OK.some((re) => re.test(id))) {
+      fail(
+        `${id} uses import.meta: check that it is right in a bundle, then list it in IMPORT_META_OK`,
+      );
+    }
+    if (SYSCALL_NATIVE.test(id)) {
+      // Same length as import.meta.url, and the function goes after the last line: no mapping moves.
+      const uses = code.split("import.meta.url").length - 1;
+      if (uses !== 2)
+        fail(`${id}: expected import.meta.url twice, found ${uses}: update this script`);
+      code = code.replaceAll("import.meta.url", "syscallPkgUrl()");
+      code += '\nfunction syscallPkgUrl() { return import.meta.resolve("@ts-ebpf/syscall"); }\n';
+    }
+    const mapFile = `${id}.map`;
+    if (!existsSync(mapFile)) return code;
+    code = code.replace(/\n\/\/# sourceMappingURL=\S+\s*$/, "\n");
+    const map = JSON.parse(readFileSync(mapFile, "utf8"));
+    // The map's sources are relative to its own directory: make them absolute for the chain.
+    map.sources = map.sources.map((s) => join(dirname(mapFile), map.sourceRoot ?? "", s));
+    delete map.sourceRoot;
+    return { code, map };
+  },
+};
+
+async function bundle(entry, external, programCache) {
+  const input = join(cliDir, entry);
+  if (!existsSync(input)) fail(`${relative(pkgDir, input)} missing: run tsc first (pnpm build)`);
+  const build = await rolldown({
+    input,
+    platform: "node",
+    external: (id, importer) =>
+      id.startsWith("node:") || (importer === input && external.includes(id)),
+    plugins: [chainMaps],
+    transform: { define: { __TS_EBPF_CLI_BUNDLE_ID__: JSON.stringify(ID_PLACEHOLDER) } },
+    onLog(level, log) {
+      // A warning (an import left unresolved, a broken map...) would be a broken CLI.
+      if (level === "warn") fail(`${entry}: ${log.code}: ${log.message}`);
+    },
+  });
+  const { output } = await build.generate({
+    file: input,
+    format: "esm",
+    codeSplitting: false,
+    keepNames: true,
+    banner: BANNER,
+    sourcemap: "hidden",
+    sourcemapExcludeSources: true,
+  });
+  await build.close();
+  const chunks = output.filter((o) => o.type === "chunk");
+  if (chunks.length !== 1)
+    fail(`${entry}: expected one chunk, got ${chunks.map((o) => o.fileName)}`);
+  const chunk = chunks[0];
+  // main.js never turns the program cache on, and the bundler leaves the cache's code out.
+  if (programCache && !chunk.code.includes(ID_PLACEHOLDER))
+    fail(`${entry}: the program cache's bundle id is missing`);
+  const id = createHash("sha256").update(chunk.code).digest("hex").slice(0, ID_PLACEHOLDER.length);
+  const code = `${chunk.code.replaceAll(ID_PLACEHOLDER, id)}//# sourceMappingURL=${entry}.map\n`;
+  writeFileSync(input, code);
+  writeFileSync(`${input}.map`, chunk.map.toString());
+  console.log(
+    `bundle-cli: dist/cli/${entry} ${(code.length / 1024).toFixed(0)} KiB, ${chunk.moduleIds.length} modules`,
+  );
+}
+
+await bundle("main.js", [], false);
+await bundle("start.js", ["./main.js"], true);
