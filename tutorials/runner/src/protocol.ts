@@ -1,4 +1,8 @@
-// Messages between the runner and its per-chapter kernel process.
+// Messages between the runner and its per-chapter kernel process. No imports: the
+// kernel process loads this, and a chapter's process start is seconds under TCG.
+
+/** The global function through which cells import modules (resolved from the tutorials package). */
+export const IMPORT_FUNCTION = "__notebookImport";
 
 export interface CellResult {
   stdout: string;

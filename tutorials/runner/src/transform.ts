@@ -4,13 +4,15 @@
 // function that holds the cell's statements, so later cells see earlier cells' names and the
 // cell may use `await` at top level. The last expression statement becomes the return value.
 import ts from "typescript";
+import { IMPORT_FUNCTION } from "./protocol.js";
 
 export class CellCompileError extends Error {
   override name = "CellCompileError";
 }
 
-/** The global function through which cells import modules (resolved from the tutorials package). */
-export const IMPORT_FUNCTION = "__notebookImport";
+// Defined in protocol.ts, which the kernel process loads without TypeScript (the
+// compiler is 9 MB of JavaScript: seconds per chapter under TCG, without a compile cache).
+export { IMPORT_FUNCTION } from "./protocol.js";
 
 export interface CompiledCell {
   /** A classic script: evaluating it returns a Promise of the last expression's value. */

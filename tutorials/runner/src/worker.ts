@@ -6,8 +6,12 @@ import { isBuiltin } from "node:module";
 import { pathToFileURL } from "node:url";
 import { runInThisContext } from "node:vm";
 import { describeError, formatValue } from "./format.js";
-import type { CellResult, WorkerRequest, WorkerResponse } from "./protocol.js";
-import { IMPORT_FUNCTION } from "./transform.js";
+import {
+  type CellResult,
+  IMPORT_FUNCTION,
+  type WorkerRequest,
+  type WorkerResponse,
+} from "./protocol.js";
 
 const partDir = process.env.TS_EBPF_NOTEBOOK_DIR ?? process.cwd();
 const partUrl = pathToFileURL(`${partDir}/`);
