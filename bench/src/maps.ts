@@ -39,6 +39,11 @@ function dir(): string {
   return d;
 }
 
+/** A path in the suite's pin directory (removed with it when the suite ends). */
+export function pinPath(name: string): string {
+  return `${dir()}/${name}`;
+}
+
 export interface PinnedHashMap {
   /** bpffs path of a BPF_MAP_TYPE_HASH, u32 key i -> u64 value i * 3 + 1, i < entries. */
   path: string;

@@ -3,7 +3,7 @@
 // yet) goes in `missing` with the reason and shows as "not available yet"
 // in the tables instead of failing the suite.
 
-import { openSync } from "node:fs";
+import { openSync, rmSync } from "node:fs";
 import { parseBtf } from "@ts-ebpf/btf";
 import {
   type Assembled,
@@ -25,6 +25,8 @@ import {
   stx,
 } from "@ts-ebpf/dsl";
 import {
+  builtinLink,
+  builtinRecordSize,
   closeBuiltins,
   decodeMapElems,
   type IterableMap,
@@ -97,6 +99,11 @@ export interface TsApi {
   tasksCold?: () => Promise<Outcome>;
   /** tasks() with the program and link kept; each call reads a fresh iterator fd. */
   tasksWarm?: () => Promise<WarmTasks>;
+  /**
+   * A link of tasks()' own program pinned at `path` (for the C reader of the
+   * same program), and the bytes of its records; disposing unpins it.
+   */
+  pinTaskLink?: (path: string) => { recordSize: number } & Disposable;
   /** parseBtf(bytes): the type index; items = types. */
   parseBtf?: (bytes: Uint8Array) => Outcome;
   /** parseBtf(bytes) and decode every type. */
@@ -408,6 +415,16 @@ export function loadTsApi(): TsApi {
         read: async () => ({ items: (await tasks()).length }),
         [Symbol.dispose]: () => closeBuiltins(),
       };
+    },
+    pinTaskLink: (path) => {
+      const link = builtinLink("task");
+      try {
+        link.pin(path);
+      } finally {
+        // The pin holds the link; the fd can go.
+        link.close();
+      }
+      return { recordSize: builtinRecordSize("task"), [Symbol.dispose]: () => rmSync(path) };
     },
     parseBtf: parseVmlinux,
     parseBtfAllTypes: parseVmlinuxAllTypes,

@@ -25,7 +25,7 @@ import {
   startProcesses,
 } from "../processes.js";
 import type { Context } from "./context.js";
-import { cTaskIterator } from "./tasks.js";
+import { cTaskIterator, cTasksProgram, warmedTsSampler } from "./tasks.js";
 
 const CLI = join(benchRoot, "../packages/iter/bin/bpf-iter.js");
 const PID_MAX = "/proc/sys/kernel/pid_max";
@@ -116,7 +116,7 @@ function scanProcFds(stat: boolean): number {
 
 /** The tasks() warm sampler: the program and link kept, a fresh iterator read per sample. */
 function tasksWarmSampler(): () => Promise<Sampler> {
-  return tsSampler(
+  return warmedTsSampler(
     async () => ({ items: (await tasks()).length }),
     () => closeBuiltins(),
   );
@@ -137,10 +137,12 @@ async function threadGroups(ctx: Context, sizes: ScaleSizes): Promise<GroupResul
   for (const n of sizes.threads) {
     const specs: VariantSpec[] = [
       cTaskIterator(),
+      cTasksProgram(ctx),
       {
         id: "ts-tasks-warm",
         label: "tasks(), warm (read only)",
         itemsMayVary: true,
+        note: "each timed call right after an untimed one, as the C readers time theirs",
         sampler: tasksWarmSampler(),
       },
       {
