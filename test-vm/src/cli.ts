@@ -14,6 +14,7 @@ import { availableParallelism, release, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { GuestConfig, GuestEvent } from "./events.js";
+import { hostRunsKernelTests, runNodeOnlyOnHost } from "./host-node.js";
 import { buildInitramfs } from "./initramfs.js";
 import { type KernelEntry, loadKernels, type PreparedKernel, prepareKernel } from "./kernels.js";
 import {
@@ -24,7 +25,7 @@ import {
   matrixPage,
   SUPPORT_FILE,
 } from "./matrix.js";
-import { nodeOnlyElsewhere } from "./node-only.js";
+import { nodeOnlyElsewhere, otherNodeMajors } from "./node-only.js";
 import { cacheDir, repoRoot, testVmDir } from "./paths.js";
 import { pinEntry } from "./pin.js";
 import { type Accel, detectAccel, runExec, runGuest, runShell } from "./qemu.js";
@@ -57,7 +58,7 @@ const USAGE = `usage: pnpm test:vm [options]
                       guests run each package's files in one worker (vitest --no-isolate),
                       saving a worker start and a module-graph import per file under TCG
   --all-files         run the kernel-independent files (src/node-only.ts) in every guest, not
-                      once per Node major the host does not run
+                      once per Node major on the host (the guests' majors with their binaries)
   --publish           write the support matrix to website/docs/kernel-matrix.md (whole runs only)
   --no-host           leave the host's column out of the support matrix
   --pin <package>     print the kernels.json entry for the newest version of a linux-image
@@ -311,18 +312,22 @@ async function main(): Promise<number> {
     `test-vm: ${prepared.length} guest(s), ${accel.toUpperCase()}, ${cpus} vCPU, ${memoryMiB} MiB; prepared in ${seconds(Date.now() - t0)}`,
   );
 
-  // A whole run (no --filter) leaves the kernel-independent files out of every
-  // guest whose Node major the host or an earlier guest runs them with.
+  // A whole run (no --filter) leaves the kernel-independent files out of the
+  // guests: the host runs them with each guest's Node major (below, before the
+  // guests boot), or, where the host cannot run kernel tests, the first guest
+  // with that major does.
   const nodeOnlyByKernel = new Map<string, string>();
-  if (values.filter === undefined && selfTest === undefined && !values["all-files"]) {
+  let nodeOnlyMajorsOnHost: number[] = [];
+  const isTestRun = values.exec === undefined && !values.shell;
+  if (values.filter === undefined && selfTest === undefined && !values["all-files"] && isTestRun) {
     const major = (v: string) => Number(/^v(\d+)/.exec(v)?.[1]);
-    const why = nodeOnlyElsewhere(
-      prepared.map((p) => ({ kernel: p.kernel.entry.name, nodeMajor: major(p.node) })),
-      major(process.version),
-    );
+    const guests = prepared.map((p) => ({ kernel: p.kernel.entry.name, nodeMajor: major(p.node) }));
+    const onHost = hostRunsKernelTests();
+    const why = nodeOnlyElsewhere(guests, major(process.version), onHost);
     prepared.forEach((p, i) => {
       if (why[i] !== undefined) nodeOnlyByKernel.set(p.kernel.entry.name, why[i]!);
     });
+    if (onHost) nodeOnlyMajorsOnHost = otherNodeMajors(guests, major(process.version));
   }
 
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
@@ -390,6 +395,19 @@ async function main(): Promise<number> {
     warmModuleCache(values.filter, moduleCache, (m) => console.log(`test-vm: ${m}`));
   }
   const summaries: KernelSummary[] = [];
+  for (const m of nodeOnlyMajorsOnHost) {
+    const node = nodeBinary(m, (line) => console.log(`[host] ${line}`));
+    const t = Date.now();
+    const row = runNodeOnlyOnHost(
+      node,
+      join(cacheDir, "logs", `host-node${m}-${stamp}.log`),
+      timeoutMs,
+    );
+    console.log(
+      `[host] kernel-independent files with node ${node.version}: ${row.passed} passed, ${row.failed} failed, ${row.skipped} skipped in ${seconds(Date.now() - t)}`,
+    );
+    summaries.push(row);
+  }
   const columns = new Map<string, ReturnType<typeof matrixColumn>>();
   const queue = [...prepared];
   const worker = async () => {

@@ -3,8 +3,9 @@
 // they check is JavaScript and native code (fd ownership, finalizers, buffer
 // checks made before anything reaches the kernel, buffers a read fills). The
 // host's `pnpm test` runs them on the host's Node; a run of the guests runs
-// them once per other Node major, in the first guest with that major, and
-// leaves them out of the rest. Every other kernel test, the support matrix
+// them once per other Node major, on the host with that major's binary (where
+// the host can run kernel tests; else in the first guest with that major), and
+// leaves them out of the guests. Every other kernel test, the support matrix
 // test included, runs in every guest.
 
 export interface NodeOnlyFile {
@@ -54,17 +55,26 @@ export interface GuestNode {
 /**
  * For each guest, in order, why it leaves the Node-only files out, or
  * undefined when it runs them: the host's Node major runs them on the host
- * (`pnpm test`), any other major in the first guest that has it.
+ * (`pnpm test`); any other major runs them on the host too when `otherMajorsOnHost`
+ * (this command, before the guests boot: runNodeOnlyOnHost), else in the
+ * first guest that has it.
  */
 export function nodeOnlyElsewhere(
   guests: readonly GuestNode[],
   hostMajor: number,
+  otherMajorsOnHost = false,
 ): (string | undefined)[] {
   const runBy = new Map<number, string>([[hostMajor, "on the host"]]);
   return guests.map((g) => {
-    const other = runBy.get(g.nodeMajor);
+    const other =
+      runBy.get(g.nodeMajor) ?? (otherMajorsOnHost ? "on the host, before the guests" : undefined);
     if (other !== undefined) return `Node ${g.nodeMajor} runs them ${other}`;
     runBy.set(g.nodeMajor, `in the ${g.kernel} guest`);
     return undefined;
   });
+}
+
+/** The Node majors of `guests` other than the host's, each once, in order. */
+export function otherNodeMajors(guests: readonly GuestNode[], hostMajor: number): number[] {
+  return [...new Set(guests.map((g) => g.nodeMajor))].filter((m) => m !== hostMajor);
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { NODE_ONLY_FILES, nodeOnlyElsewhere } from "../src/node-only.js";
+import { NODE_ONLY_FILES, nodeOnlyElsewhere, otherNodeMajors } from "../src/node-only.js";
 import { repoRoot } from "../src/paths.js";
 
 describe("kernel-independent files", () => {
@@ -37,5 +37,21 @@ describe("kernel-independent files", () => {
     ]);
     // One guest alone with another major than the host's runs them.
     expect(nodeOnlyElsewhere([{ kernel: "7.2", nodeMajor: 24 }], 20)).toEqual([undefined]);
+  });
+
+  it("leaves them out of every guest where the host runs the other majors too", () => {
+    const guests = [
+      { kernel: "5.10", nodeMajor: 20 },
+      { kernel: "6.1", nodeMajor: 22 },
+      { kernel: "6.12", nodeMajor: 24 },
+      { kernel: "7.2", nodeMajor: 24 },
+    ];
+    expect(nodeOnlyElsewhere(guests, 20, true)).toEqual([
+      "Node 20 runs them on the host",
+      "Node 22 runs them on the host, before the guests",
+      "Node 24 runs them on the host, before the guests",
+      "Node 24 runs them on the host, before the guests",
+    ]);
+    expect(otherNodeMajors(guests, 20)).toEqual([22, 24]);
   });
 });
