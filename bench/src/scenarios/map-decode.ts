@@ -8,12 +8,13 @@
 // in a real dump: these ratios are stricter than the dump's.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runGroup, tsSampler, type VariantSpec } from "../measure.js";
+import { runGroup, type VariantSpec } from "../measure.js";
 import type { GroupResult } from "../model.js";
 import { cSampler } from "../native.js";
 import type { BenchMap, DecodeMode } from "../ts-api.js";
 import { type Context, hashMap, MIB } from "./context.js";
 import { BATCH_SIZE } from "./map-dump.js";
+import { warmedTsSampler } from "./warm-sampler.js";
 
 export async function mapDecode(ctx: Context): Promise<GroupResult[]> {
   const entries = ctx.mapSizes[ctx.mapSizes.length - 1]!;
@@ -41,7 +42,7 @@ export async function mapDecode(ctx: Context): Promise<GroupResult[]> {
       label,
       expectItems: entries,
       note,
-      sampler: tsSampler(() => decode(file, records.length, mode)),
+      sampler: warmedTsSampler(() => decode(file, records.length, mode)),
     });
     const specs: VariantSpec[] = [
       {
@@ -102,7 +103,7 @@ export async function mapDecode(ctx: Context): Promise<GroupResult[]> {
             label: `TS Map.entriesBatch(${BATCH_SIZE}), decoded`,
             expectItems: entries,
             note: "from the map itself (kernel work included)",
-            sampler: tsSampler(() => ts.lookupBatchDecoded!(handle, BATCH_SIZE)),
+            sampler: warmedTsSampler(() => ts.lookupBatchDecoded!(handle, BATCH_SIZE)),
           }
         : { id: "ts-lookup-batch", label: "TS Map.entriesBatch", unavailable: "not available" },
     ];
@@ -117,7 +118,8 @@ export async function mapDecode(ctx: Context): Promise<GroupResult[]> {
             `The records of the ${entries.toLocaleString("en-US")}-entry hash map as mapElems' program writes them (12 bytes each), ` +
             "captured once into a file on tmpfs and read back like an iterator's output (one buffer, 1 MiB reads), then every element visited. " +
             "This judges the decode goals on kernels that refuse bpf_map_elem programs: the page cache replaces the kernel's " +
-            "iteration, which costs more in a real dump, so these ratios are stricter than a dump's. Map.entriesBatch reads the map itself.",
+            "iteration, which costs more in a real dump, so these ratios are stricter than a dump's. Map.entriesBatch reads the map itself. " +
+            "Each TypeScript sample is timed right after an untimed call, as the C reader times a repetition right after its warm-up.",
           unit: "seconds",
         },
         specs,

@@ -25,7 +25,8 @@ import {
   startProcesses,
 } from "../processes.js";
 import type { Context } from "./context.js";
-import { cTaskIterator, cTasksProgram, warmedTsSampler } from "./tasks.js";
+import { cTaskIterator, cTasksProgram } from "./tasks.js";
+import { warmedTsSampler } from "./warm-sampler.js";
 
 const CLI = join(benchRoot, "../packages/iter/bin/bpf-iter.js");
 const PID_MAX = "/proc/sys/kernel/pid_max";

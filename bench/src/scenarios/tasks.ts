@@ -2,12 +2,13 @@
 // scan is what tasks() replaces; the C task iterator is the floor.
 
 import { pinPath } from "../maps.js";
-import { type Outcome, runGroup, type Sampler, tsSampler, type VariantSpec } from "../measure.js";
+import { runGroup, type Sampler, tsSampler, type VariantSpec } from "../measure.js";
 import type { GroupResult } from "../model.js";
 import { cSampler } from "../native.js";
 import { scanProc } from "../proc-scan.js";
 import { startProcesses } from "../processes.js";
 import { type Context, MIB } from "./context.js";
+import { warmedTsSampler } from "./warm-sampler.js";
 
 /** The reference of every task-listing group: the C task iterator (load + link + read). */
 export function cTaskIterator(): VariantSpec {
@@ -22,41 +23,6 @@ export function cTaskIterator(): VariantSpec {
 }
 
 let taskLinkPins = 0;
-
-/**
- * A sampler like tsSampler whose every timed call comes right after one
- * untimed call of the same function, as the C references time a repetition
- * right after their warm-up in the same process (caches, TLB and the thread
- * pool warm). tsSampler alone times the first call after a full GC and a
- * 50 ms pause: tasks() at ~5,000 tasks took 3.36 ms of CPU that way against
- * 2.73 ms right after a call (medians of 30, one process).
- */
-export function warmedTsSampler(
-  fn: () => Promise<Outcome> | Outcome,
-  close?: () => void,
-): () => Promise<Sampler> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  return async () => {
-    await fn();
-    return {
-      async sample() {
-        // A call before the GC too: one that reloads what another variant closed
-        // (tasks() cold closes the program) leaves its garbage to that GC.
-        await fn();
-        gc?.();
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        await fn();
-        const c0 = process.cpuUsage();
-        const t0 = process.hrtime.bigint();
-        const out = await fn();
-        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-        const cpu = process.cpuUsage(c0);
-        return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, ...out };
-      },
-      ...(close ? { close } : {}),
-    };
-  };
-}
 
 /**
  * The C reader of tasks()' own program, through a link of it pinned for the
