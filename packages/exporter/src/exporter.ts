@@ -136,7 +136,11 @@ class ProcessReader {
     try {
       // One buffer for every read, a quarter larger than the last output: a
       // fresh megabyte per scrape cost a page fault per 4 KiB and garbage.
-      bytes = await reader.readAll({ into: this.#buffer });
+      // Read on this thread: each read(2) returns at most the kernel's 32 KiB
+      // seq buffer (30 reads at 10,000 processes), and handing each to the
+      // thread pool cost two thread wake-ups per read; the scrape waits for
+      // the records either way.
+      bytes = reader.readAllSync({ into: this.#buffer });
     } finally {
       reader.close();
     }
@@ -176,7 +180,7 @@ class BuiltinReader<R> {
     const reader = this.#link.open();
     let bytes: Buffer;
     try {
-      bytes = await reader.readAll({ into: this.#buffer });
+      bytes = reader.readAllSync({ into: this.#buffer }); // as ProcessReader, on this thread
     } finally {
       reader.close();
     }
@@ -237,22 +241,29 @@ export class Exporter {
   #bpfSignature: string | undefined;
   /** The records the socket and BPF series were last set from (see BuiltinReader). */
   #socketsFrom: readonly [readonly InetSocket[], readonly UdpSocket[]] | undefined;
+  /** The socket counts the bpf_iter_tcp_* and _udp_* series show now (undefined: none set). */
+  #socketsSignature: string | undefined;
   #bpfFrom:
     | readonly [readonly BpfProgRecord[], readonly BpfMapRecord[], readonly BpfLinkRecord[]]
     | undefined;
   #users: Map<number, string> | undefined;
 
   /**
-   * prom-client's registries, per format: the socket and BPF-object series
-   * (rendered again only when they change: most scrapes they do not, and
-   * rendering ~300 label sets cost more than reading them), and the
-   * scrape's own series (durations, successes, errors), rendered every time.
+   * prom-client's registries, per format: the socket series and the
+   * BPF-object series, each rendered again only when it changes (most
+   * scrapes neither does, and rendering ~300 label sets cost more than
+   * reading them; a scrape's own connection changes the sockets but seldom
+   * their counts), and the scrape's own series (durations, successes,
+   * errors), rendered every time.
    */
-  readonly #objects = { prometheus: new Registry(), openmetrics: openMetricsRegistry() };
+  readonly #objects = {
+    sockets: { prometheus: new Registry(), openmetrics: openMetricsRegistry() },
+    bpf: { prometheus: new Registry(), openmetrics: openMetricsRegistry() },
+  };
   readonly #scrapeSeries = { prometheus: new Registry(), openmetrics: openMetricsRegistry() };
-  /** Bumped whenever a socket or BPF-object series changes; the renderings it was taken at. */
-  #objectsVersion = 0;
-  readonly #objectsText = new Map<Format, { version: number; text: string }>();
+  /** Bumped whenever a socket (or a BPF-object) series changes; the renderings taken at each. */
+  readonly #objectsVersion = { sockets: 0, bpf: 0 };
+  readonly #objectsText = new Map<string, { version: number; text: string }>();
   readonly #m: ReturnType<typeof makeMetrics>;
   /** prom-client's counters with their Prometheus names (see #scrapeNow). */
   readonly #counterNames: readonly (readonly [object, string])[];
@@ -299,9 +310,14 @@ export class Exporter {
       cgroups: () => cgroups(),
       ...options.sources,
     };
+    const both = (r: Record<Format, Registry<RegistryContentType>>) => [
+      r.prometheus,
+      r.openmetrics,
+    ];
     this.#m = makeMetrics(
-      [this.#objects.prometheus, this.#objects.openmetrics],
-      [this.#scrapeSeries.prometheus, this.#scrapeSeries.openmetrics],
+      both(this.#objects.sockets),
+      both(this.#objects.bpf),
+      both(this.#scrapeSeries),
     );
     this.#counterNames = [[this.#m.collectorErrors, "bpf_iter_scrape_errors_total"]];
     for (const c of this.#collectors) this.#m.collectorErrors.inc({ collector: c }, 0);
@@ -363,22 +379,31 @@ export class Exporter {
       { generation: this.#generation, pageSize: this.#pageSize, bootTime: this.#bootTime },
       openMetrics,
     );
-    let objects = this.#objectsText.get(format);
-    if (objects?.version !== this.#objectsVersion) {
-      const text = await this.#objects[format].metrics();
-      // Continued by the scrape series below: OpenMetrics' "# EOF" comes once, at the end.
-      objects = {
-        version: this.#objectsVersion,
-        text: openMetrics ? text.slice(0, -"# EOF\n".length) : `${text}\n`,
-      };
-      this.#objectsText.set(format, objects);
-    }
-    // In the order the families were registered: groups, sockets and BPF objects, the scrape's own.
+    const sockets = await this.#objectsRendering("sockets", format);
+    const bpf = await this.#objectsRendering("bpf", format);
+    // In the order the families were registered: groups, sockets, BPF objects, the scrape's own.
     const rest = await registry.metrics();
     return {
-      body: `${groups}${openMetrics ? "\n" : "\n\n"}${objects.text}${rest}`,
+      body: `${groups}${openMetrics ? "\n" : "\n\n"}${sockets}${bpf}${rest}`,
       contentType: registry.contentType,
     };
+  }
+
+  /** The socket or BPF-object families as text, rendered again only when a series changed. */
+  async #objectsRendering(kind: "sockets" | "bpf", format: Format): Promise<string> {
+    const key = `${kind}/${format}`;
+    const version = this.#objectsVersion[kind];
+    let rendering = this.#objectsText.get(key);
+    if (rendering?.version !== version) {
+      const text = await this.#objects[kind][format].metrics();
+      // Continued by more families: OpenMetrics' "# EOF" comes once, at the end.
+      rendering = {
+        version,
+        text: format === "openmetrics" ? text.slice(0, -"# EOF\n".length) : `${text}\n`,
+      };
+      this.#objectsText.set(key, rendering);
+    }
+    return rendering.text;
   }
 
   #clear(name: CollectorName): void {
@@ -386,8 +411,11 @@ export class Exporter {
       this.#bpfSignature = undefined;
       this.#bpfFrom = undefined;
     }
-    if (name === "sockets") this.#socketsFrom = undefined;
-    if (name !== "processes") this.#objectsVersion++;
+    if (name === "sockets") {
+      this.#socketsFrom = undefined;
+      this.#socketsSignature = undefined;
+    }
+    if (name !== "processes") this.#objectsVersion[name]++;
     const m = this.#m;
     if (name === "processes") this.#groupsValid = false;
     const of: Record<CollectorName, { reset(): void }[]> = {
@@ -529,6 +557,12 @@ export class Exporter {
       const key = `${s.family}\0${port}`;
       ports.set(key, (ports.get(key) ?? 0) + 1);
     }
+    // Counts as before (a new connection replaced a closed one): the series stand.
+    this.#socketsFrom = [tcpSockets, udpSockets];
+    const signature = [tcpCounts, udpCounts, ports]
+      .map((counts) => [...counts].map(([key, n]) => `${key}=${n}`).join(","))
+      .join("/");
+    if (signature === this.#socketsSignature) return;
     const m = this.#m;
     this.#clear("sockets");
     for (const [key, n] of tcpCounts) {
@@ -544,7 +578,8 @@ export class Exporter {
       m.tcpListeners.set({ family, port }, n);
     }
     this.#socketsFrom = [tcpSockets, udpSockets];
-    this.#objectsVersion++;
+    this.#socketsSignature = signature;
+    this.#objectsVersion.sockets++;
   }
 
   async #collectBpf(): Promise<void> {
@@ -586,7 +621,7 @@ export class Exporter {
     m.bpfObjectsOmitted.set({ kind: "link" }, Math.max(0, links.length - max));
     this.#bpfSignature = signature;
     this.#bpfFrom = [progs, maps, links];
-    this.#objectsVersion++;
+    this.#objectsVersion.bpf++;
   }
 
   /** Whether the running kernel has an iterator target (always, with replaced sources). */
@@ -610,19 +645,20 @@ export class Exporter {
 
 /**
  * The metrics prom-client renders (the group ones are group-metrics.ts'):
- * the socket and BPF-object ones in `objects`' registries, the scrape's own
- * in `scrape`'s, one of each per format.
+ * the socket ones in `sockets`' registries, the BPF-object ones in `bpf`'s,
+ * the scrape's own in `scrape`'s, one of each per format.
  */
 function makeMetrics(
-  objects: Registry<RegistryContentType>[],
+  sockets: Registry<RegistryContentType>[],
+  bpf: Registry<RegistryContentType>[],
   scrape: Registry<RegistryContentType>[],
 ) {
-  let registers = objects;
+  let registers = sockets;
   const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
     new Gauge<L>({ name, help, labelNames, registers });
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
     new Counter<L>({ name, help, labelNames, registers });
-  const objectMetrics = {
+  const socketMetrics = {
     tcpSockets: gauge(
       "bpf_iter_tcp_sockets",
       "TCP sockets of the exporter's network namespace by state.",
@@ -637,6 +673,9 @@ function makeMetrics(
       "UDP sockets of the exporter's network namespace by state.",
       ["family", "state"],
     ),
+  };
+  registers = bpf;
+  const bpfMetrics = {
     bpfPrograms: gauge("bpf_iter_bpf_programs", "Loaded BPF programs by type.", ["type"]),
     bpfMaps: gauge("bpf_iter_bpf_maps", "BPF maps by type.", ["type"]),
     bpfLinks: gauge("bpf_iter_bpf_links", "BPF links by type.", ["type"]),
@@ -664,7 +703,8 @@ function makeMetrics(
   };
   registers = scrape;
   return {
-    ...objectMetrics,
+    ...socketMetrics,
+    ...bpfMetrics,
     scrapeDuration: gauge(
       "bpf_iter_scrape_duration_seconds",
       "Time this scrape took to read and render.",

@@ -22,6 +22,7 @@ import {
   label,
   ldImm64,
   ldx,
+  lsh,
   type MemSize,
   mov,
   mul,
@@ -35,6 +36,8 @@ import type { ProgramSpec } from "@ts-ebpf/spec";
 
 /** Most fd-table words (64 fds each) counted per process: 65,536 fds. */
 export const MAX_FD_WORDS = 1024;
+/** fd-table words read per helper call (a 256-fd table: one call). */
+const FD_BLOCK_WORDS = 4;
 /** Bytes of the executable's name kept (the dentry name: a basename). */
 export const EXE_LEN = 64;
 const COMM_LEN = 16;
@@ -263,7 +266,10 @@ export function processProgram(btf: Btf, options: ProcessProgramOptions = {}): P
     );
   }
   const base = -size; // record on the stack at r10 - size
-  const word = base - 8; // one fd-table word read by the helper
+  const word = base - 8; // one word read by the helper (older kernels' RSS counters)
+  const block = word - FD_BLOCK_WORDS * 8; // fd-table words read by the helper
+  const wordCount = block - 8;
+  const blockCount = wordCount - 8;
 
   const commLoc = locate(btf, ["comm"]);
   const filesFdt = locate(btf, ["files.fdt"]);
@@ -339,7 +345,27 @@ export function processProgram(btf: Btf, options: ProcessProgramOptions = {}): P
   }
   // Open fds: count the set bits of files->fdt->open_fds, max_fds bits long.
   // A table never expanded (max_fds = 64) is the one inside files_struct:
-  // its one word is read directly, without a helper call.
+  // its one word is read directly, without a helper call. A larger one is
+  // read FD_BLOCK_WORDS words per helper call (a call per word was most of
+  // the program's cost for the common 256-fd table), then the 2- and 1-word
+  // remainders (tables are a multiple of 64 bits; the bitmap ends where the
+  // close-on-exec bitmap begins, so nothing past it is read).
+  const blockBytes = FD_BLOCK_WORDS * 8;
+  const maxBlocks = Math.ceil(maxWords / FD_BLOCK_WORDS);
+  const popcountWords = (at: number, n: number): Item[] =>
+    Array.from({ length: n }, (_, i) => [
+      ldx("u64", "r0", "r10", at + i * 8),
+      ...popcountInto(),
+    ]).flat();
+  /** r3 = the bitmap (r8) + the byte offset in r3; then `n` words of it into the block. */
+  const readWords = (n: number): Item[] => [
+    add("r3", "r8"),
+    mov("r1", "r10"),
+    add("r1", block),
+    mov("r2", n * 8),
+    call("probe_read_kernel"),
+    ...popcountWords(block, n),
+  ];
   body.push(
     mov("r3", "r8"),
     ...filesFdt.hops.map((hop) => ldx("u64", "r3", "r3", hop)), // struct files_struct *
@@ -355,31 +381,43 @@ export function processProgram(btf: Btf, options: ProcessProgramOptions = {}): P
     label("wide"),
     ldx("u64", "r8", "r4", fdtOpen), // unsigned long * (a plain number to the verifier)
     add("r0", 63),
-    rsh("r0", 6),
-    mov("r6", 0), // words counted
+    rsh("r0", 6), // words in the table
     jge("r0", maxWords + 1, "truncated"),
     ja("words"),
     label("truncated"),
     st("u32", "r10", base + fdsTruncated, 1),
     mov("r0", maxWords),
     label("words"),
-    stx("u64", "r10", word, "r0"), // the word count, reused as the read buffer's neighbour
-    stx("u64", "r10", word - 8, "r0"),
-    label("loop"),
-    jge("r6", maxWords, "counted"),
-    ldx("u64", "r0", "r10", word - 8),
-    jge("r6", "r0", "counted"),
-    mov("r1", "r10"),
-    add("r1", word),
-    mov("r2", 8),
+    stx("u64", "r10", wordCount, "r0"), // words counted
+    rsh("r0", Math.log2(FD_BLOCK_WORDS)),
+    stx("u64", "r10", blockCount, "r0"), // whole blocks among them
+    mov("r6", 0), // blocks counted
+    label("blocks"),
+    jge("r6", maxBlocks, "rest"),
+    ldx("u64", "r0", "r10", blockCount),
+    jge("r6", "r0", "rest"),
     mov("r3", "r6"),
-    mul("r3", 8),
-    add("r3", "r8"),
-    call("probe_read_kernel"),
-    ldx("u64", "r0", "r10", word),
-    ...popcountInto(),
+    mul("r3", blockBytes),
+    ...readWords(FD_BLOCK_WORDS),
     add("r6", 1),
-    ja("loop"),
+    ja("blocks"),
+    label("rest"),
+    // Two words at (count & ~3) * 8 when count & 2; one at (count - 1) * 8 when count & 1.
+    ldx("u64", "r3", "r10", wordCount),
+    and("r3", 2),
+    jeq("r3", 0, "rest_one"),
+    ldx("u64", "r3", "r10", wordCount),
+    rsh("r3", 2),
+    lsh("r3", 5),
+    ...readWords(2),
+    label("rest_one"),
+    ldx("u64", "r3", "r10", wordCount),
+    and("r3", 1),
+    jeq("r3", 0, "counted"),
+    ldx("u64", "r3", "r10", wordCount),
+    sub("r3", 1),
+    lsh("r3", 3),
+    ...readWords(1),
     label("counted"),
     stx("u32", "r10", base + fds, "r9"),
     ...writeRecordAndExit(base, size, "emit"),

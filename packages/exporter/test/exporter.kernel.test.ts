@@ -124,6 +124,55 @@ describeKernel("the exporter's task program", () => {
   });
 });
 
+describeKernel("the task program's fd count", () => {
+  // Children holding about 100 and 900 open fds: fd tables of at least 128
+  // bits (a child keeps its parent's table size) and of 1,024 (16 words), read
+  // in blocks of words; the word limits below leave every remainder.
+  const children: ChildProcess[] = [];
+  beforeAll(async () => {
+    for (const n of [100, 900]) {
+      const child = spawn(
+        process.execPath,
+        [
+          "-e",
+          `const fs = require("node:fs"); for (let i = 0; i < ${n}; i++) fs.openSync("/dev/null", "r"); ` +
+            `process.stdout.write("ready\\n"); setInterval(() => {}, 1e9);`,
+        ],
+        { stdio: ["ignore", "pipe", "ignore"] },
+      );
+      children.push(child);
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.once("data", () => resolve());
+        child.once("exit", (code) => reject(new Error(`fd holder exited with ${code}`)));
+      });
+    }
+  });
+  afterAll(() => {
+    for (const child of children) child.kill("SIGKILL");
+  });
+
+  it("counts exactly the open fds below 64 × the words counted, for any word limit", async () => {
+    for (const maxFdWords of [undefined, 1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16]) {
+      const ps = await readProcesses(maxFdWords === undefined ? {} : { maxFdWords });
+      for (const child of children) {
+        const pid = child.pid!;
+        const tableWords = Number(status(pid, "FDSize")) / 64;
+        const counted = Math.min(tableWords, maxFdWords ?? tableWords);
+        const open = readdirSync(`/proc/${pid}/fd`).map(Number);
+        const p = ps.get(pid)!;
+        expect({ pid, maxFdWords, fds: p.fds, truncated: p.fdsTruncated }).toEqual({
+          pid,
+          maxFdWords,
+          fds: open.filter((fd) => fd < counted * 64).length,
+          truncated: tableWords > counted,
+        });
+      }
+    }
+    // The larger table is the size meant: 16 words, four blocks.
+    expect(Number(status(children[1]!.pid!, "FDSize"))).toBe(1024);
+  });
+});
+
 describeKernel("Exporter on the kernel", () => {
   let server: Server;
   let port = 0;

@@ -417,6 +417,33 @@ describe("Exporter", () => {
     expect(seriesValue((await e.scrape()).body, series)).toBe(1);
   });
 
+  it("new socket records with the same counts leave the series standing; new counts replace them", async () => {
+    const procs = { current: [sample({ tgid: 1, comm: "a" })] };
+    const fake = fakeSources(procs);
+    const base = await fake.tcp!();
+    // Each read a fresh array (a scrape's own connection is a new socket each time).
+    let tcp = () => base.map((s) => ({ ...s, localPort: s.stateName === "LISTEN" ? 8080 : 40001 }));
+    using e = new Exporter({ sources: { ...fake, tcp: async () => tcp() } });
+    const established = 'bpf_iter_tcp_sockets{family="inet6",state="ESTABLISHED"}';
+    const first = (await e.scrape()).body;
+    expect(seriesValue(first, established)).toBe(1);
+    tcp = () => base.map((s) => ({ ...s, remotePort: 9 }));
+    const socketLines = (body: string) =>
+      body.split("\n").filter((l) => /^bpf_iter_(tcp|udp)_/.test(l));
+    expect(socketLines((await e.scrape()).body)).toEqual(socketLines(first));
+    // One more established socket, and a listener on another port: both series follow.
+    tcp = () => [...base, { ...base[1]!, localPort: 40002 }, { ...base[0]!, localPort: 9090 }];
+    const third = (await e.scrape()).body;
+    expect(seriesValue(third, established)).toBe(2);
+    expect(seriesValue(third, 'bpf_iter_tcp_listeners{family="inet",port="9090"}')).toBe(1);
+    expect(seriesValue(third, 'bpf_iter_tcp_listeners{family="inet",port="8080"}')).toBe(1);
+    checkExposition(third, "prometheus");
+    // Back to the first counts: the extra series are gone.
+    tcp = () => base.map((s) => ({ ...s }));
+    const fourth = (await e.scrape()).body;
+    expect(socketLines(fourth)).toEqual(socketLines(first));
+  });
+
   it("a failed process read changes no counter", async () => {
     const procs = { current: [sample({ tgid: 1, comm: "a", runtime: 1e9 })] };
     let fail = false;
