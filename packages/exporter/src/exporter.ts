@@ -34,7 +34,7 @@ import {
 } from "prom-client";
 import { GroupState, renderGroupFamilies } from "./group-metrics.js";
 import { type GroupContext, type Grouping, groupBy } from "./grouping.js";
-import { ProcessDecoder, type ProcessSample } from "./processes.js";
+import { type FoldedSample, ProcessFolder, type ProcessSample } from "./processes.js";
 import { type ProcessProgram, processProgram } from "./program.js";
 
 export const COLLECTORS = ["processes", "sockets", "bpf"] as const;
@@ -110,16 +110,77 @@ function bootTime(): number {
   return Date.now() / 1000 - performance.now() / 1000;
 }
 
-/** The task program, loaded once per exporter (and per exe option). */
-class ProcessReader {
+/**
+ * A process as the exporter keeps it from one scrape to the next: the
+ * decoder's sample (this scrape's facts) and what its counters last added.
+ */
+interface TrackedProcess extends FoldedSample {
+  /** The start time the fields below belong to (NaN: none; a recycled pid is another process). */
+  countedStart: number;
+  /** CPU ns already counted in its group (they only grow, as process-exporter's). */
+  countedUser: number;
+  countedSystem: number;
+  /** Its group (undefined: not reported; null: not decided yet) and the facts it came from. */
+  group: GroupState | undefined | null;
+  groupComm: string;
+  groupExe: string;
+  groupUid: number;
+  groupCgroupId: number;
+}
+
+function newTrackedProcess(tgid: number): TrackedProcess {
+  // One literal (not a spread of the decoder's sample): every process object
+  // gets the same hidden class from the start, and the scrape's loops stay fast.
+  return {
+    tgid,
+    comm: "",
+    commKey: [-1, -1, -1, -1],
+    exe: "",
+    uid: 0,
+    cgroupId: 0,
+    startTime: 0,
+    state: "?",
+    threads: 0,
+    fds: 0,
+    fdsTruncated: false,
+    rssPages: 0,
+    runtime: 0,
+    utime: 0,
+    stime: 0,
+    kernelThread: false,
+    gen: 0,
+    countedStart: Number.NaN,
+    countedUser: 0,
+    countedSystem: 0,
+    group: null,
+    groupComm: "",
+    groupExe: "",
+    groupUid: 0,
+    groupCgroupId: 0,
+  };
+}
+
+/**
+ * Where the process collector's processes come from: read() gets every
+ * process (and changes no counter), finish() then hands each one to the
+ * collector, with what its counters last added, and forgets the ones gone.
+ */
+interface ProcessTable {
+  read(options: { exe: boolean; cgroup: boolean }): Promise<Iterable<TrackedProcess>>;
+  finish(visit: (p: TrackedProcess) => void): void;
+}
+
+/** The kernel's processes: the task program, loaded once per exporter (and per exe option). */
+class ProcessReader implements ProcessTable {
   /** By the program's options ("exe,cgroup"). */
   #links = new Map<
     string,
-    { link: IteratorLink; program: ProcessProgram; decoder: ProcessDecoder }
+    { link: IteratorLink; program: ProcessProgram; folder: ProcessFolder<TrackedProcess> }
   >();
   #buffer = new Uint8Array(1 << 20);
+  #last: ProcessFolder<TrackedProcess> | undefined;
 
-  async read(options: { exe: boolean; cgroup: boolean }): Promise<Map<number, ProcessSample>> {
+  async read(options: { exe: boolean; cgroup: boolean }): Promise<Iterable<TrackedProcess>> {
     const key = `${options.exe},${options.cgroup}`;
     let entry = this.#links.get(key);
     if (!entry) {
@@ -127,7 +188,7 @@ class ProcessReader {
       entry = {
         program,
         link: createIterator(program.spec, "task"),
-        decoder: new ProcessDecoder(program.layout),
+        folder: new ProcessFolder(program.layout, newTrackedProcess),
       };
       this.#links.set(key, entry);
     }
@@ -147,12 +208,60 @@ class ProcessReader {
     if (bytes.buffer !== this.#buffer.buffer || bytes.length * 1.25 > this.#buffer.length) {
       this.#buffer = new Uint8Array(Math.ceil((bytes.length * 1.25) / 4096) * 4096 + 65536);
     }
-    return entry.decoder.decode(bytes);
+    const folder = entry.folder;
+    folder.fold(bytes);
+    this.#last = folder;
+    // The processes this read saw (until finish(), the map still holds the ones gone).
+    return {
+      *[Symbol.iterator]() {
+        for (const p of folder.samples.values()) if (p.gen === folder.generation) yield p;
+      },
+    };
+  }
+
+  finish(visit: (p: TrackedProcess) => void): void {
+    this.#last?.finish(visit);
   }
 
   close(): void {
     for (const { link } of this.#links.values()) link.close();
     this.#links.clear();
+  }
+}
+
+/** Processes from a replaced source (tests): its samples copied into kept ones, by tgid. */
+class SampleTable implements ProcessTable {
+  readonly #source: Sources["processes"];
+  readonly #kept = new Map<number, TrackedProcess>();
+  #gen = 0;
+
+  constructor(source: Sources["processes"]) {
+    this.#source = source;
+  }
+
+  async read(options: { exe: boolean; cgroup: boolean }): Promise<Iterable<TrackedProcess>> {
+    const samples = await this.#source(options);
+    const gen = ++this.#gen;
+    const out: TrackedProcess[] = [];
+    for (const p of samples.values()) {
+      let kept = this.#kept.get(p.tgid);
+      if (!kept) {
+        kept = newTrackedProcess(p.tgid);
+        this.#kept.set(p.tgid, kept);
+      }
+      const { tgid: _tgid, ...facts } = p;
+      Object.assign(kept, facts, { gen });
+      out.push(kept);
+    }
+    return out;
+  }
+
+  finish(visit: (p: TrackedProcess) => void): void {
+    const gen = this.#gen;
+    this.#kept.forEach((p, tgid) => {
+      if (p.gen !== gen) this.#kept.delete(tgid);
+      else visit(p);
+    });
   }
 }
 
@@ -201,36 +310,21 @@ class BuiltinReader<R> {
   }
 }
 
-/** What the exporter remembers of a process between scrapes. */
-interface Tracked {
-  startTime: number;
-  /** CPU ns already counted in its group. */
-  user: number;
-  system: number;
-  generation: number;
-  /** Its group (undefined: not reported; null: not decided yet) and the facts it came from. */
-  group: GroupState | undefined | null;
-  comm: string;
-  exe: string;
-  uid: number;
-  cgroupId: number;
-}
-
 export class Exporter {
   readonly #grouping: Grouping;
   readonly #collectors: ReadonlySet<CollectorName>;
   readonly #maxGroups: number;
   readonly #maxPorts: number;
   readonly #maxBpfObjects: number;
-  readonly #sources: Sources;
+  readonly #sources: Omit<Sources, "processes">;
   readonly #processReader = new ProcessReader();
+  /** The kernel's processes (#processReader) or a replaced source's. */
+  readonly #processTable: ProcessTable;
   readonly #builtinReaders: BuiltinReader<unknown>[] = [];
   readonly #onError: (collector: CollectorName, error: unknown) => void;
   readonly #pageSize = pageSize();
   readonly #bootTime = bootTime();
 
-  /** Per process, what its CPU counters last added (they only grow, as process-exporter's). */
-  readonly #tracked = new Map<number, Tracked>();
   #generation = 0;
   /** Groups ever reported, with their CPU counters. */
   readonly #groups = new Map<string, GroupState>();
@@ -293,15 +387,16 @@ export class Exporter {
         process.stderr.write(
           `bpf-iter serve: collector ${collector} failed: ${error instanceof Error ? error.message : String(error)}\n`,
         ));
-    const reader = this.#processReader;
     this.#replaced = options.sources !== undefined;
     const builtin = <R>(target: string) => {
       const r = new BuiltinReader<R>(target);
       this.#builtinReaders.push(r);
       return () => r.read();
     };
+    this.#processTable = options.sources?.processes
+      ? new SampleTable(options.sources.processes)
+      : this.#processReader;
     this.#sources = {
-      processes: (o) => reader.read(o),
       tcp: builtin<InetSocket>("tcp"),
       udp: builtin<UdpSocket>("udp"),
       bpfProgs: builtin<BpfProgRecord>("bpf_prog"),
@@ -456,46 +551,36 @@ export class Exporter {
   }
 
   async #collectProcesses(): Promise<void> {
-    const samples = await this.#sources.processes({
+    const table = this.#processTable;
+    const samples = await table.read({
       exe: this.#grouping.needsExe,
       cgroup: this.#grouping.needsCgroups,
     });
-    const ctx = await this.#context(samples.values());
+    const ctx = await this.#context(samples);
     // Nothing below can fail: the read and the lookups above are done.
     const generation = ++this.#generation;
-    const tracked = this.#tracked;
-    samples.forEach((p) => {
-      let t = tracked.get(p.tgid);
-      if (t === undefined || t.startTime !== p.startTime) {
+    table.finish((p) => {
+      if (p.countedStart !== p.startTime) {
         // New process (or a new one with a recycled pid): all its CPU counts.
-        t = {
-          startTime: p.startTime,
-          user: 0,
-          system: 0,
-          generation: 0,
-          group: null,
-          comm: "",
-          exe: "",
-          uid: 0,
-          cgroupId: 0,
-        };
-        tracked.set(p.tgid, t);
+        p.countedStart = p.startTime;
+        p.countedUser = 0;
+        p.countedSystem = 0;
+        p.group = null;
       }
-      t.generation = generation;
       if (
-        t.group === null ||
-        t.comm !== p.comm ||
-        t.exe !== p.exe ||
-        t.uid !== p.uid ||
-        t.cgroupId !== p.cgroupId
+        p.group === null ||
+        p.groupComm !== p.comm ||
+        p.groupExe !== p.exe ||
+        p.groupUid !== p.uid ||
+        p.groupCgroupId !== p.cgroupId
       ) {
-        t.group = this.#groupFor(p, ctx);
-        t.comm = p.comm;
-        t.exe = p.exe;
-        t.uid = p.uid;
-        t.cgroupId = p.cgroupId;
+        p.group = this.#groupFor(p, ctx);
+        p.groupComm = p.comm;
+        p.groupExe = p.exe;
+        p.groupUid = p.uid;
+        p.groupCgroupId = p.cgroupId;
       }
-      const g = t.group;
+      const g = p.group;
       if (g === undefined) return;
       if (g.generation !== generation) g.begin(generation);
       g.processes++;
@@ -506,19 +591,16 @@ export class Exporter {
       g.countState(p.state);
       // CPU: what grew since the last scrape, kept monotonic per process as the
       // kernel keeps /proc's split (cputime_adjust's prev_cputime).
-      let system = Math.max(p.stime, t.system);
+      let system = Math.max(p.stime, p.countedSystem);
       let user = p.runtime - system;
-      if (user < t.user) {
-        user = t.user;
-        system = Math.max(t.system, p.runtime - user);
+      if (user < p.countedUser) {
+        user = p.countedUser;
+        system = Math.max(p.countedSystem, p.runtime - user);
       }
-      g.user += user - t.user;
-      g.system += system - t.system;
-      t.user = user;
-      t.system = system;
-    });
-    tracked.forEach((t, tgid) => {
-      if (t.generation !== generation) tracked.delete(tgid);
+      g.user += user - p.countedUser;
+      g.system += system - p.countedSystem;
+      p.countedUser = user;
+      p.countedSystem = system;
     });
     this.#groupsValid = true;
   }

@@ -62,18 +62,55 @@ const LAYOUT_FIELDS = [
   "cgroupId",
 ] as const;
 
+/** A sample as the decoder keeps it between reads. */
+export interface FoldedSample extends ProcessSample {
+  /** The read that last saw the process. */
+  gen: number;
+  /** The leader's comm as four u32 words (its string is made again only when they change). */
+  readonly commKey: number[];
+}
+
+/** A sample of a process not seen yet. */
+export function newFoldedSample(tgid: number): FoldedSample {
+  return {
+    tgid,
+    comm: "",
+    commKey: [-1, -1, -1, -1],
+    exe: "",
+    uid: 0,
+    cgroupId: 0,
+    startTime: 0,
+    state: "?",
+    threads: 0,
+    fds: 0,
+    fdsTruncated: false,
+    rssPages: 0,
+    runtime: 0,
+    utime: 0,
+    stime: 0,
+    kernelThread: false,
+    gen: 0,
+  };
+}
+
 /**
- * Decodes the task records of successive reads into per-process samples.
- * The samples (and their comm strings, while a process keeps its comm) are
- * reused from one read to the next: a scrape of 10,000 processes allocates
- * next to nothing.
+ * Decodes the task records of successive reads into per-process samples,
+ * in two steps: `fold` adds every record to its process, `finish` splits
+ * each process's CPU time, drops the processes the read did not see and
+ * hands each other one to a visitor. The samples (made by `create`: the
+ * exporter's carry its counters, so that one pass and one map serve both)
+ * and their comm strings, while a process keeps its comm, are reused from
+ * one read to the next: a scrape of 10,000 processes allocates next to
+ * nothing.
  */
-export class ProcessDecoder {
+export class ProcessFolder<S extends FoldedSample> {
   readonly #layout: ProcessRecordLayout;
-  readonly #samples = new Map<number, ProcessSample & { gen: number; commKey: number[] }>();
+  readonly #create: (tgid: number) => S;
+  /** The processes of the last read, by tgid. */
+  readonly samples = new Map<number, S>();
   #gen = 0;
 
-  constructor(layout: ProcessRecordLayout) {
+  constructor(layout: ProcessRecordLayout, create: (tgid: number) => S) {
     if (typeof layout !== "object" || layout === null) {
       throw new TypeError("layout must be a ProcessRecordLayout (processProgram(...).layout)");
     }
@@ -95,10 +132,16 @@ export class ProcessDecoder {
     inRecord("fdsTruncated", layout.fdsTruncated, 4);
     if (layout.exe !== -1) inRecord("exe", layout.exe, 64);
     this.#layout = layout;
+    this.#create = create;
   }
 
-  /** The processes of one read, by tgid (the same Map, updated, on every call). */
-  decode(bytes: Uint8Array): Map<number, ProcessSample> {
+  /** The number of the last read (a sample's `gen` when that read saw it). */
+  get generation(): number {
+    return this.#gen;
+  }
+
+  /** Adds the records of one read to their processes (finish() completes them). */
+  fold(bytes: Uint8Array): void {
     if (!(bytes instanceof Uint8Array)) throw new TypeError("bytes must be a Uint8Array");
     const layout = this.#layout;
     const { size } = layout;
@@ -129,32 +172,15 @@ export class ProcessDecoder {
     const stride = size / 4;
     const u64 = (i: number) => words[i]! + words[i + 1]! * 0x1_0000_0000;
     const gen = ++this.#gen;
-    const samples = this.#samples;
+    const samples = this.samples;
+    const create = this.#create;
     const bytesView = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
     for (let r = 0; r < words.length; r += stride) {
       const tgid = words[r + TGID]!;
       const leader = words[r + PID] === tgid;
       let p = samples.get(tgid);
       if (!p) {
-        p = {
-          tgid,
-          comm: "",
-          commKey: [-1, -1, -1, -1],
-          exe: "",
-          uid: 0,
-          cgroupId: 0,
-          startTime: 0,
-          state: "?",
-          threads: 0,
-          fds: 0,
-          fdsTruncated: false,
-          rssPages: 0,
-          runtime: 0,
-          utime: 0,
-          stime: 0,
-          kernelThread: false,
-          gen: 0,
-        };
+        p = create(tgid);
         samples.set(tgid, p);
       }
       if (p.gen !== gen) {
@@ -203,6 +229,15 @@ export class ProcessDecoder {
         p.rssPages = u64(r + RSS);
       }
     }
+  }
+
+  /**
+   * After fold(): each process's CPU time split as the kernel splits it,
+   * the processes that read did not see dropped, `visit` called on the others.
+   */
+  finish(visit?: (p: S) => void): void {
+    const gen = this.#gen;
+    const samples = this.samples;
     samples.forEach((p, tgid) => {
       if (p.gen !== gen) {
         samples.delete(tgid);
@@ -218,8 +253,24 @@ export class ProcessDecoder {
         p.stime = Math.round((p.runtime * stime) / (utime + stime));
         p.utime = p.runtime - p.stime;
       }
+      visit?.(p);
     });
-    return samples;
+  }
+}
+
+/** Decodes the task records of successive reads into per-process samples (see ProcessFolder). */
+export class ProcessDecoder {
+  readonly #folder: ProcessFolder<FoldedSample>;
+
+  constructor(layout: ProcessRecordLayout) {
+    this.#folder = new ProcessFolder(layout, newFoldedSample);
+  }
+
+  /** The processes of one read, by tgid (the same Map, updated, on every call). */
+  decode(bytes: Uint8Array): Map<number, ProcessSample> {
+    this.#folder.fold(bytes);
+    this.#folder.finish();
+    return this.#folder.samples;
   }
 }
 
