@@ -47,6 +47,13 @@ import { claimAdoption, trackRelease } from "./owned-fd.js";
  */
 export interface FdIo {
   read(fd: number, buffer: Uint8Array, offset: number, length: number): Promise<number>;
+  /**
+   * readv(2) into `buffers` in order; optional. An iterator fd has no
+   * read_iter, so the kernel runs one read per buffer and stops after a short
+   * one: with buffers of whole records that fill the seq buffer exactly, one
+   * call (one trip through the thread pool) reads several seq buffers.
+   */
+  readv?(fd: number, buffers: readonly Uint8Array[]): Promise<number>;
   readSync(fd: number, buffer: Uint8Array, offset: number, length: number): number;
   close(fd: number): void;
   /** A new fd ≥ 3 for the same open file, owned by the caller (fcntl F_DUPFD_CLOEXEC). */
@@ -94,6 +101,14 @@ export const nodeFdIo: FdIo = {
       ioFd(fd);
       ioRange(buffer, offset, length);
       fs.read(fd, buffer, offset, length, null, (err, n) => (err ? reject(err) : resolve(n)));
+    }),
+  readv: (fd, buffers) =>
+    new Promise((resolve, reject) => {
+      ioFd(fd);
+      if (!Array.isArray(buffers) || !buffers.every((b) => b instanceof Uint8Array)) {
+        throw new TypeError("buffers must be an array of Uint8Array");
+      }
+      fs.readv(fd, buffers as Uint8Array[], null, (err, n) => (err ? reject(err) : resolve(n)));
     }),
   readSync: (fd, buffer, offset, length) => {
     ioFd(fd);
@@ -301,6 +316,12 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
   #readQueue: Promise<unknown> = Promise.resolve();
   /** EAGAINs since the last byte read. */
   #eagainRun = 0;
+  /**
+   * Bytes of one readv(2) buffer while records of a known size are read
+   * (readRecords): whole records filling at most the smallest seq buffer.
+   * 0: plain read(2).
+   */
+  #segment = 0;
   #signal: AbortSignal | undefined;
   #onAbort: (() => void) | undefined;
   #abortWaiters = new Set<(err: Error) => void>();
@@ -440,7 +461,12 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
       this.#checkUsable();
       if (this.#ioPending > 0)
         throw new IteratorError("iterator reader: a read(2) is still running");
-      const op = this.#io.read(this.#fds.own, buf, offset, length);
+      const segment = this.#segment;
+      const io = this.#io;
+      const op =
+        segment > 0 && length >= 2 * segment && typeof io.readv === "function"
+          ? io.readv(this.#fds.own, segments(buf, offset, length, segment))
+          : io.read(this.#fds.own, buf, offset, length);
       // The fd stays open while the thread pool still reads from it, even
       // when close() or an abort came first.
       this.#ioPending++;
@@ -693,7 +719,12 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (let off = from; off < to; off += size) out.push(read(view, off));
     };
-    await this.#forEachChunk("readRecords()", (chunk) => splitter.push(chunk, take));
+    this.#segment = seqSegment(size);
+    try {
+      await this.#forEachChunk("readRecords()", (chunk) => splitter.push(chunk, take));
+    } finally {
+      this.#segment = 0;
+    }
     if (splitter.pending > 0) throw trailingBytes(splitter.pending, size);
     return out;
   }
@@ -783,6 +814,30 @@ const MAX_SIZE_HINT = 1 << 30;
  * ArrayBuffer, untransferable, so a callback cannot detach it (and let GC free
  * it) while the kernel writes into it.
  */
+/**
+ * The smallest seq buffer of a bpf iterator (bpf_seq_read: 8 pages of at
+ * least 4 KiB). A read(2) asking for n bytes of records of a fixed size is
+ * filled until it holds n or more, so asking for whole records that fit this
+ * buffer gets exactly that many bytes until the output ends.
+ */
+const SEQ_BUFFER_BYTES = 8 * 4096;
+
+/** readv(2) buffer size for records of `size` bytes: 0 when no two fit a seq buffer. */
+function seqSegment(size: number): number {
+  const records = Math.floor(SEQ_BUFFER_BYTES / size);
+  return records >= 2 ? records * size : 0;
+}
+
+/** `length` bytes of `buf` at `offset` as adjacent buffers of `segment` bytes (the rest left out). */
+function segments(buf: Uint8Array, offset: number, length: number, segment: number): Uint8Array[] {
+  const count = Math.floor(length / segment);
+  const out = new Array<Uint8Array>(count);
+  for (let i = 0; i < count; i++) {
+    out[i] = buf.subarray(offset + i * segment, offset + (i + 1) * segment);
+  }
+  return out;
+}
+
 function inFlightBuffer(size: number): Buffer {
   const buf = Buffer.allocUnsafeSlow(size);
   markAsUntransferable(buf.buffer);

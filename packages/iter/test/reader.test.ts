@@ -364,3 +364,91 @@ describe("readAll({ into })", () => {
     reader.close();
   });
 });
+
+describe("readRecords through readv", () => {
+  /**
+   * An iterator fd as the kernel serves one: each read(2) fills a 32 KiB seq
+   * buffer with whole records until it holds what was asked for or the output
+   * ends; readv(2) reads buffer after buffer and stops after a short one.
+   */
+  function iteratorIo(records: Uint8Array, size: number) {
+    const table = fakeFdTable(1000);
+    let pos = 0;
+    const trips = { read: 0, readv: 0, kernelReads: 0 };
+    const kernelRead = (buf: Uint8Array, off: number, len: number): number => {
+      trips.kernelReads++;
+      let fill = 0;
+      while (pos + fill < records.length && fill < len && fill + size <= 32768) fill += size;
+      const n = Math.min(fill, len);
+      buf.set(records.subarray(pos, pos + n), off);
+      pos += n;
+      return n;
+    };
+    const io: FdIo = {
+      read: async (_fd, buf, off, len) => {
+        trips.read++;
+        return kernelRead(buf, off, len);
+      },
+      readv: async (_fd, buffers) => {
+        trips.readv++;
+        let total = 0;
+        for (const b of buffers) {
+          const n = kernelRead(b, 0, b.length);
+          total += n;
+          if (n !== b.length) break;
+        }
+        return total;
+      },
+      readSync: (_fd, buf, off, len) => kernelRead(buf, off, len),
+      close: (fd) => table.closed(fd),
+      dup: table.dup,
+      sameFile: table.sameFile,
+    };
+    return { io, trips };
+  }
+
+  const size = 96;
+  const count = 5000;
+  const records = new Uint8Array(size * count);
+  const view = new DataView(records.buffer);
+  for (let i = 0; i < count; i++) view.setUint32(i * size, i * 7 + 1, true);
+  const decoder = {
+    size,
+    decode: (b: Uint8Array, off = 0) => new DataView(b.buffer, b.byteOffset).getUint32(off, true),
+  };
+
+  it("reads several seq buffers per trip through the thread pool, every record once and in order", async () => {
+    const { io, trips } = iteratorIo(records, size);
+    const r = new IteratorReader(7, { io, chunkSize: 256 * 1024 });
+    const got = await r.readRecords(decoder);
+    expect(got).toEqual(Array.from({ length: count }, (_, i) => i * 7 + 1));
+    // 480,000 bytes are 15 seq buffers of 341 records: 2 readv calls of 8 buffers, then EOF.
+    expect(trips.readv).toBeLessThanOrEqual(4);
+    expect(trips.read).toBe(0);
+    expect(trips.kernelReads).toBeGreaterThanOrEqual(15);
+  });
+
+  it("reads with read(2) when the io has no readv, or records do not fit twice in a seq buffer", async () => {
+    const plain = iteratorIo(records, size);
+    const { readv: _readv, ...withoutReadv } = plain.io;
+    const got = await new IteratorReader(7, {
+      io: withoutReadv,
+      chunkSize: 256 * 1024,
+    }).readRecords(decoder);
+    expect(got).toHaveLength(count);
+    expect(plain.trips.readv).toBe(0);
+    expect(plain.trips.read).toBeGreaterThanOrEqual(15);
+
+    const big = 20_000;
+    const bigRecords = new Uint8Array(big * 3);
+    const bigIo = iteratorIo(bigRecords, big);
+    const bigGot = await new IteratorReader(8, { io: bigIo.io, chunkSize: 256 * 1024 }).readRecords(
+      {
+        size: big,
+        decode: () => 1,
+      },
+    );
+    expect(bigGot).toHaveLength(3);
+    expect(bigIo.trips.readv).toBe(0);
+  });
+});

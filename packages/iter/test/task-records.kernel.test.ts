@@ -1,7 +1,14 @@
 import { readFileSync } from "node:fs";
 import { describeKernel } from "@ts-ebpf/testing";
 import { afterAll, expect, it } from "vitest";
-import { builtinLayout, closeBuiltins, decodeBuiltin, tasks } from "../src/index.js";
+import {
+  builtinLayout,
+  builtinLink,
+  closeBuiltins,
+  decodeBuiltin,
+  ksyms,
+  tasks,
+} from "../src/index.js";
 
 afterAll(() => closeBuiltins());
 
@@ -85,5 +92,20 @@ describeKernel("task records read from the bytes in one step", () => {
     expect(leader.ppid).toBe(process.ppid);
     expect(typeof leader.startTime).toBe("bigint");
     expect(typeof leader.cgroupId).toBe("bigint");
+  });
+
+  it("a built-in read with readv (several seq buffers a call) gives what one read(2) at a time gives", async () => {
+    // Kernel symbols: thousands of records, and the same ones from one read to the next.
+    const viaReadv = await ksyms();
+    const link = builtinLink("ksym");
+    let bytes: Uint8Array;
+    try {
+      bytes = link.open({ chunkSize: 4096 }).readAllSync();
+    } finally {
+      link.close();
+    }
+    const viaRead = decodeBuiltin("ksym", bytes);
+    expect(viaReadv.length).toBeGreaterThan(1000);
+    expect(viaReadv).toEqual(viaRead);
   });
 });

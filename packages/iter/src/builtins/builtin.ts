@@ -171,6 +171,9 @@ export function defineBuiltin<const F extends readonly FieldDef[], R extends obj
   return builtin;
 }
 
+/** Bytes a built-in's records are read in by default (the reader's own default is 64 KiB). */
+const RECORDS_CHUNK = 256 * 1024;
+
 /** Host byte order, as the scalar field types read. */
 const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -432,7 +435,9 @@ function makeBuiltin<F extends readonly FieldDef[], R extends object>(
     async read(params, options) {
       const { link, layout } = runOf(params);
       try {
-        return await consumeOwnReader(link.open(options), (r) =>
+        // Bigger reads than the reader's default: readRecords gathers seq buffers
+        // with readv, 8 per trip through the thread pool.
+        return await consumeOwnReader(link.open({ chunkSize: RECORDS_CHUNK, ...options }), (r) =>
           r.readRecords(publicDecoder(layout)),
         );
       } finally {
