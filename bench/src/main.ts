@@ -24,7 +24,7 @@ import { mapDecode } from "./scenarios/map-decode.js";
 import { mapDump } from "./scenarios/map-dump.js";
 import { netnsSockets } from "./scenarios/netns.js";
 import { selectiveQuery } from "./scenarios/query.js";
-import { filesScale, tasksScale, tcpScale } from "./scenarios/scale.js";
+import { filesScale, tasksScale, tasksThreads, tcpScale } from "./scenarios/scale.js";
 import { taskList } from "./scenarios/tasks.js";
 import { loadTsApi } from "./ts-api.js";
 import { readVmInfo, runInVm, testVmCli, VM_RUN_FILE } from "./vm.js";
@@ -41,6 +41,7 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<GroupResult[]>> = {
   "cli-start": cliStart,
   query: selectiveQuery,
   "tasks-scale": tasksScale,
+  "tasks-threads": tasksThreads,
   "files-scale": filesScale,
   "tcp-scale": tcpScale,
 };

@@ -358,6 +358,11 @@ export async function tasksScale(ctx: Context): Promise<GroupResult[]> {
   return [...(await threadGroups(ctx, sizes)), await cliGroup(ctx, sizes)];
 }
 
+/** The thread groups of tasks-scale alone (no 10,000 processes for the ps group). */
+export async function tasksThreads(ctx: Context): Promise<GroupResult[]> {
+  return threadGroups(ctx, scaleSizes(ctx.quick));
+}
+
 export async function filesScale(ctx: Context): Promise<GroupResult[]> {
   return [await filesGroup(ctx, scaleSizes(ctx.quick))];
 }
