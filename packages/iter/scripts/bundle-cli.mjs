@@ -79,15 +79,45 @@ const chainMaps = {
   },
 };
 
+/**
+ * Node's modules through process.getBuiltinModule instead of ES imports: an ES
+ * import of a built-in makes its ES facade, which reads every export, getters
+ * included (node:fs's promises, ReadStream... load ~20 more of Node's internal
+ * modules, compiled at start-up). Each name the bundle uses is read once, when
+ * the bundle starts; the names it does not use are left out.
+ */
+const BUILTIN = "\0node-builtin:";
+const nodeBuiltins = {
+  name: "node-builtins",
+  resolveId(source, importer) {
+    // Only our modules' imports: the bundler's own runtime keeps its ES import.
+    if (!source.startsWith("node:") || !importer?.startsWith("/")) return null;
+    return BUILTIN + source;
+  },
+  load(id) {
+    if (!id.startsWith(BUILTIN)) return null;
+    const name = id.slice(BUILTIN.length);
+    const exports = process.getBuiltinModule(name);
+    if (!exports) fail(`${name} is not a Node built-in`);
+    const names = Object.keys(exports).filter(
+      (k) => /^[A-Za-z_$][\w$]*$/.test(k) && k !== "default",
+    );
+    return [
+      `const m = process.getBuiltinModule(${JSON.stringify(name)});`,
+      "export default m;",
+      ...names.map((k) => `export const ${k} = /* @__PURE__ */ (() => m.${k})();`),
+    ].join("\n");
+  },
+};
+
 async function bundle(entry, external, programCache) {
   const input = join(cliDir, entry);
   if (!existsSync(input)) fail(`${relative(pkgDir, input)} missing: run tsc first (pnpm build)`);
   const build = await rolldown({
     input,
     platform: "node",
-    external: (id, importer) =>
-      id.startsWith("node:") || (importer === input && external.includes(id)),
-    plugins: [chainMaps],
+    external: (id, importer) => importer === input && external.includes(id),
+    plugins: [nodeBuiltins, chainMaps],
     transform: { define: { __TS_EBPF_CLI_BUNDLE_ID__: JSON.stringify(ID_PLACEHOLDER) } },
     onLog(level, log) {
       // A warning (an import left unresolved, a broken map...) would be a broken CLI.
@@ -99,6 +129,7 @@ async function bundle(entry, external, programCache) {
     format: "esm",
     codeSplitting: false,
     keepNames: true,
+    minify: true,
     banner: BANNER,
     sourcemap: "hidden",
     sourcemapExcludeSources: true,
@@ -120,5 +151,8 @@ async function bundle(entry, external, programCache) {
   );
 }
 
+// The bin's first import (before the V8 compile cache is on): small, but its
+// node:fs import alone would load Node's streams and fs/promises.
+await bundle("compile-cache.js", [], false);
 await bundle("main.js", [], false);
 await bundle("start.js", ["./main.js"], true);
