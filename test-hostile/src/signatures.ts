@@ -787,6 +787,7 @@ export const SIGNATURES: Record<string, Entry> = {
   // Raw fd io: close(fd) closes whatever it is given, so it gets only fds made for the call.
   "iter:nodeFdIo.read": { args: ["fd", "bytes", "int", "int"], allow: nodeIo() },
   "iter:nodeFdIo.readSync": { args: ["fd", "bytes", "int", "int"], allow: nodeIo() },
+  "iter:nodeFdIo.readv": { args: ["fd", { arrayOf: "bytes", max: 4 }], allow: nodeIo() },
   "iter:nodeFdIo.close": { args: [{ safe: "ownFdRaw" }], allow: nodeIo() },
   "iter:nodeFdIo.dup": { args: ["fd"], returns: "fd", allow: nodeIo() },
   "iter:nodeFdIo.sameFile": { args: ["fd", "fd"], allow: nodeIo() },
@@ -1008,7 +1009,7 @@ export const SIGNATURES: Record<string, Entry> = {
 function nodeIo(): { types: string[]; why: string } {
   return {
     types: ["SystemError"],
-    why: "nodeFdIo is node's fs.read/readSync/closeSync for a raw fd and documents their errors",
+    why: "nodeFdIo is node's fs.read/readv/readSync/closeSync for a raw fd and documents their errors",
   };
 }
 
