@@ -4,7 +4,7 @@
 // bpf-iter keeps its compiled built-in programs in a cache (a directory of the
 // run's own here, filled by the warm-up run); "without its program cache" is
 // every run compiling from the kernel's BTF, as the first run after a boot does.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { commandSampler } from "../child.js";
@@ -15,12 +15,24 @@ import { benchRoot } from "../paths.js";
 import type { Context } from "./context.js";
 
 const CLI = join(benchRoot, "../packages/iter/bin/bpf-iter.js");
+/** The bin's entry: the bundle iter's `pnpm build` makes (scripts/bundle-cli.mjs). */
+const ENTRY = join(benchRoot, "../packages/iter/dist/cli/start.js");
+
+/** Refuses to time a CLI that is not the one users install (tsc's output alone, unbundled). */
+function checkBundled(): void {
+  if (!readFileSync(ENTRY, "utf8").startsWith("// bpf-iter CLI bundle")) {
+    throw new Error(
+      `${ENTRY} is tsc's output, not the bundle the package ships: run pnpm build in packages/iter`,
+    );
+  }
+}
 
 /** One run of `node args...` (with `env` added) to its exit, output discarded; items = 1. */
 const processSampler = (args: string[], env?: Record<string, string>) =>
   commandSampler(process.execPath, args, env);
 
 export async function cliStart(ctx: Context): Promise<GroupResult[]> {
+  checkBundled();
   const reps = Math.max(ctx.reps, ctx.quick ? 3 : 11);
   const cacheDir = mkdtempSync(join(tmpdir(), "bench-bpf-iter-cache-"));
   const cached = { TS_EBPF_CACHE_DIR: join(cacheDir, "ts-ebpf") };

@@ -274,6 +274,26 @@ export function compileRecord<T = Record<string, unknown>>(
   ];
   for (let off = 0; off < size; off += 8) body.push(st("u64", "r10", base + off, 0));
 
+  // A pointer member of the object that several fields go through (task's
+  // nsproxy for six, cred for two) is loaded once and kept on the stack below
+  // the record. Since 6.4 the verifier checks each load of a pointer from a
+  // trusted pointer by looking names up in vmlinux BTF (btf_nested_type_is_trusted:
+  // linear searches of its ~100k types, about 1.3 ms per load here): loading
+  // the task built-in took 16 ms of bpf-iter tasks' start-up.
+  const sharedHop = new Map<number, number>(); // first hop's offset -> its stack slot
+  const throughObject = (r: Resolved) =>
+    r.ctxPointer && r.ctxOffset === obj.offset && r.hops.length > 0;
+  const hopUses = new Map<number, number>();
+  for (const r of resolved) {
+    if (throughObject(r)) hopUses.set(r.hops[0]!, (hopUses.get(r.hops[0]!) ?? 0) + 1);
+  }
+  for (const [hop, uses] of hopUses) {
+    const slot = base - 8 * (sharedHop.size + 1);
+    if (uses < 2 || slot < -512) continue;
+    sharedHop.set(hop, slot);
+    body.push(ldx("u64", "r3", "r8", hop), stx("u64", "r10", slot, "r3"));
+  }
+
   for (const r of resolved) {
     body.push(label(`field.${r.def.name}`));
     const at = base + layout.offsetOf(r.def.name);
@@ -285,10 +305,14 @@ export function compileRecord<T = Record<string, unknown>>(
     }
     // r3 walks from the context pointer through the hops.
     const from: Reg = "r3";
-    if (r.ctxOffset === obj.offset) body.push(mov(from, "r8"));
+    const slot = throughObject(r) ? sharedHop.get(r.hops[0]!) : undefined;
+    if (slot !== undefined) body.push(ldx("u64", from, "r10", slot));
+    else if (r.ctxOffset === obj.offset) body.push(mov(from, "r8"));
     // Every context pointer may be NULL and the verifier wants the check.
     else body.push(ldx("u64", from, "r6", r.ctxOffset), jeq(from, 0, "out"));
-    for (const hop of r.hops) body.push(ldx("u64", from, from, hop));
+    for (const hop of slot === undefined ? r.hops : r.hops.slice(1)) {
+      body.push(ldx("u64", from, from, hop));
+    }
     switch (r.def.kind) {
       case "bytes":
       case "char":
