@@ -4,7 +4,8 @@
 // as bpf-iter serve's default) and prometheus-node-exporter's processes
 // collector scan /proc. Each exporter is a server process of its own; a
 // sample is one HTTP scrape: its wall time, and the CPU time the exporter's
-// process spent on it (the sum of its threads' run time, /proc/<pid>/task/*/schedstat).
+// process spent on it (the sum of its threads' run time, /proc/<pid>/task/*/schedstat),
+// after a warm-up of 30 scrapes (or 10 s of them) for each.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -83,6 +84,11 @@ async function startServer(cmd: string, args: (port: number) => string[]): Promi
   throw new Error(`${cmd} did not answer on ${url} within 5 minutes: ${err}`);
 }
 
+/** Scrapes before the timed ones (see scrapeSampler)... */
+const WARM_UP_SCRAPES = 30;
+/** ...unless they take longer than this. */
+const WARM_UP_SECONDS = 10;
+
 /** A sampler scraping `server`: wall time of the GET, the exporter's CPU time over it. */
 function scrapeSampler(start: () => Promise<Server>): () => Promise<Sampler> {
   return async () => {
@@ -96,7 +102,16 @@ function scrapeSampler(start: () => Promise<Server>): () => Promise<Sampler> {
       if (!r.ok) throw new Error(`HTTP ${r.status}: ${body.slice(0, 200)}`);
       return body;
     };
-    await scrape(); // warm-up (and programs loaded)
+    // Warm-up, the same rule for every exporter: WARM_UP_SCRAPES scrapes, or as
+    // many as WARM_UP_SECONDS allow (process-exporter takes seconds per scrape
+    // at 10,000 processes), at least one (bpf-iter's programs are loaded then).
+    // An exporter is scraped for as long as it runs; its first scrapes are not
+    // what it costs: Node compiles a function to machine code only after it has
+    // run many times, and the compiler's threads count in the CPU measured.
+    const warmUntil = performance.now() + WARM_UP_SECONDS * 1000;
+    for (let i = 0; i < WARM_UP_SCRAPES && (i === 0 || performance.now() < warmUntil); i++) {
+      await scrape();
+    }
     return {
       async sample() {
         await new Promise((r) => setTimeout(r, 100));
@@ -197,6 +212,7 @@ export async function exporterScrapes(ctx: Context): Promise<GroupResult[]> {
               "on loopback. bpf-iter serve reads the kernel through a task iterator (CPU, memory, threads, fds, " +
               "states, start time per process, grouped by comm) plus the tcp, udp and BPF-object built-ins; " +
               "prometheus-process-exporter (groups by comm) and node_exporter's processes collector read /proc. " +
+              "Each exporter is scraped 30 times (or for 10 s, whichever ends first) before the timed scrapes. " +
               "Time is one scrape's wall time; CPU is the exporter process's own (all its threads) for that scrape.",
             unit: "seconds",
           },
