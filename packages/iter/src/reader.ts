@@ -605,8 +605,10 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
     return this.#forEachChunk("forEachChunk()", fn);
   }
 
-  async #forEachChunk(name: string, fn: (chunk: Buffer) => void): Promise<void> {
+  async #forEachChunk(name: string, fn: (chunk: Buffer) => void, segment = 0): Promise<void> {
     const release = this.#claim(name);
+    // Only the consumer that holds the reader sets how its reads are made.
+    this.#segment = segment;
     try {
       if (this.#eof) return;
       const size = this.chunkSize;
@@ -628,6 +630,7 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
       }
       this.#atEof();
     } finally {
+      this.#segment = 0;
       release();
       this.close();
     }
@@ -719,12 +722,11 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (let off = from; off < to; off += size) out.push(read(view, off));
     };
-    this.#segment = seqSegment(size);
-    try {
-      await this.#forEachChunk("readRecords()", (chunk) => splitter.push(chunk, take));
-    } finally {
-      this.#segment = 0;
-    }
+    await this.#forEachChunk(
+      "readRecords()",
+      (chunk) => splitter.push(chunk, take),
+      seqSegment(size),
+    );
     if (splitter.pending > 0) throw trailingBytes(splitter.pending, size);
     return out;
   }
