@@ -130,7 +130,6 @@ async function bundle(entry, external, programCache) {
     codeSplitting: false,
     keepNames: true,
     minify: true,
-    banner: BANNER,
     sourcemap: "hidden",
     sourcemapExcludeSources: true,
   });
@@ -143,9 +142,12 @@ async function bundle(entry, external, programCache) {
   if (programCache && !chunk.code.includes(ID_PLACEHOLDER))
     fail(`${entry}: the program cache's bundle id is missing`);
   const id = createHash("sha256").update(chunk.code).digest("hex").slice(0, ID_PLACEHOLDER.length);
-  const code = `${chunk.code.replaceAll(ID_PLACEHOLDER, id)}//# sourceMappingURL=${entry}.map\n`;
+  // The banner goes on after minifying (which drops comments): one line more for the map.
+  const code = `${BANNER}\n${chunk.code.replaceAll(ID_PLACEHOLDER, id)}//# sourceMappingURL=${entry}.map\n`;
+  const map = JSON.parse(chunk.map.toString());
+  map.mappings = `;${map.mappings}`;
   writeFileSync(input, code);
-  writeFileSync(`${input}.map`, chunk.map.toString());
+  writeFileSync(`${input}.map`, JSON.stringify(map));
   console.log(
     `bundle-cli: dist/cli/${entry} ${(code.length / 1024).toFixed(0)} KiB, ${chunk.moduleIds.length} modules`,
   );
