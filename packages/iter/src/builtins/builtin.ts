@@ -223,17 +223,27 @@ export function compileDirectReader<R>(
       props.push(`${JSON.stringify(k.key)}: c[${computes.length - 1}](${args.join(", ")})`);
     }
   }
+  const source = `"use strict"; return function read(v, o) { ${lines.join(" ")} return { ${props.join(", ")} }; };`;
   try {
-    const make = new Function(
-      "r",
-      "c",
-      `"use strict"; return function read(v, o) { ${lines.join(" ")} return { ${props.join(", ")} }; };`,
-    );
+    // One factory per source: a reader made again for the same layout (the
+    // program reloaded after closeBuiltins()) is a closure of the same code,
+    // which keeps V8's type feedback and optimized code.
+    let make = directFactories.get(source);
+    if (!make) {
+      make = new Function("r", "c", source) as DirectFactory;
+      directFactories.set(source, make);
+    }
     return make(readers, computes) as (view: DataView, offset: number) => R;
   } catch {
     return undefined;
   }
 }
+
+type DirectFactory = (
+  readers: unknown[],
+  computes: unknown[],
+) => (view: DataView, offset: number) => unknown;
+const directFactories = new Map<string, DirectFactory>();
 
 function register<R extends object>(builtin: Builtin<R>): Builtin<R> {
   registry.set(builtin.target, builtin);
