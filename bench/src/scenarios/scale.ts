@@ -161,7 +161,8 @@ async function threadGroups(ctx: Context, sizes: ScaleSizes): Promise<GroupResul
       description:
         `One helper process keeps ${fmt(n)} extra threads alive (kernel.pid_max and vm.max_map_count ` +
         "raised for the run when too low, then restored) and every task is listed: the C task iterator " +
-        "(pid, tgid, comm per task; program load included), tasks() reusing its loaded program (a new " +
+        "(pid, tgid, comm per task; program load included), the C reader of tasks()' own program " +
+        "(its link pinned: the same kernel work as tasks()), tasks() reusing its loaded program (a new " +
         "iterator fd per read), and reading `/proc/<pid>/task/<tid>/stat` of every thread.",
       unit: "seconds" as const,
     };
