@@ -27,6 +27,7 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
+  copyFileSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -108,7 +109,9 @@ async function prepareSource(entry) {
   const src = join(cache, `src-${deb.replace(/\.deb$/, "")}`);
   const progs = join(src, "tools/testing/selftests/bpf/progs");
   const extractVmlinux = join(src, "scripts/extract-vmlinux");
-  if (!existsSync(progs) || !existsSync(extractVmlinux)) {
+  // What one extraction takes out; a cache extracted with fewer parts is extracted again.
+  const extracted = join(src, ".extracted-v2");
+  if (!existsSync(extracted)) {
     mkdirSync(src, { recursive: true });
     log(`extracting the bpf selftests of ${deb}`);
     const tarball = `usr/src/${pkg}.tar.xz`;
@@ -120,17 +123,32 @@ async function prepareSource(entry) {
         join(debs, deb),
         src,
       ]);
-    execFileSync("tar", [
-      "-xJf",
-      join(src, tarball),
-      "-C",
-      src,
-      "--strip-components=1",
-      "--wildcards",
-      "*/tools/testing/selftests/bpf/progs/*",
-      "*/tools/testing/selftests/bpf/*.h",
-      "*/scripts/extract-vmlinux",
-    ]);
+    // The source's own libbpf headers and what generates their helper declarations (some
+    // programs need a newer bpf_helpers.h than libbpf-dev's), and libarena's headers (7.x):
+    // tar names the patterns an older source lacks and extracts the rest, so its status is
+    // judged by the files the run needs.
+    spawnSync(
+      "tar",
+      [
+        "-xJf",
+        join(src, tarball),
+        "-C",
+        src,
+        "--strip-components=1",
+        "--wildcards",
+        "*/tools/testing/selftests/bpf/progs/*",
+        "*/tools/testing/selftests/bpf/*.h",
+        "*/tools/testing/selftests/bpf/libarena/include/*",
+        "*/tools/lib/bpf/*.h",
+        "*/include/uapi/linux/bpf.h",
+        "*/scripts/bpf_doc.py",
+        "*/scripts/extract-vmlinux",
+      ],
+      { stdio: "ignore" },
+    );
+    for (const need of [progs, extractVmlinux, join(src, "tools/lib/bpf/bpf_helpers.h")])
+      if (!existsSync(need)) fail(`${need} is missing after extracting ${tarball} of ${deb}`);
+    writeFileSync(extracted, "");
   }
   return { src, progs, deb, extractVmlinux };
 }
@@ -156,6 +174,34 @@ function iterPrograms(object) {
 }
 
 /**
+ * The source's own libbpf headers as <bpf/...> under build/libbpf-include,
+ * with bpf_helper_defs.h generated from its uapi bpf.h (scripts/bpf_doc.py, as
+ * libbpf's build does); undefined (with a line) when they cannot be made.
+ */
+function sourceLibbpfHeaders(src, build) {
+  const dir = join(build, "libbpf-include");
+  const bpfDir = join(dir, "bpf");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(bpfDir, { recursive: true });
+  const lib = join(src, "tools/lib/bpf");
+  for (const f of readdirSync(lib))
+    if (f.endsWith(".h")) copyFileSync(join(lib, f), join(bpfDir, f));
+  const defs = spawnSync(
+    "python3",
+    [join(src, "scripts/bpf_doc.py"), "--header", "--file", join(src, "include/uapi/linux/bpf.h")],
+    { encoding: "utf8", maxBuffer: 1 << 26 },
+  );
+  if (defs.status !== 0) {
+    log(
+      `the source's libbpf headers are not used: bpf_doc.py failed: ${firstError(defs.stderr ?? "")}`,
+    );
+    return undefined;
+  }
+  writeFileSync(join(bpfDir, "bpf_helper_defs.h"), defs.stdout);
+  return dir;
+}
+
+/**
  * Compiles every program file against `vmlinuxH`'s directory and builds the
  * (static: it runs in the guests too) libbpf loader into `build`; writes
  * build/manifest.json for the comparison.
@@ -175,11 +221,10 @@ function compile({ progs, src }, build, sourceName, kernel) {
   const sources = readdirSync(progs)
     .filter((f) => PROGRAM_FILE.test(f))
     .sort();
-  const objects = [];
-  const notCompiling = [];
-  for (const file of sources) {
-    const object = join(build, file.replace(/\.c$/, ".o"));
-    const cc = spawnSync(
+  const sourceHeaders = sourceLibbpfHeaders(src, build);
+  const libarena = join(src, "tools/testing/selftests/bpf/libarena/include");
+  const cc = (file, object, headers) =>
+    spawnSync(
       "clang",
       [
         "-g",
@@ -190,6 +235,8 @@ function compile({ progs, src }, build, sourceName, kernel) {
         `-I${build}`,
         `-I${progs}`,
         `-I${join(src, "tools/testing/selftests/bpf")}`,
+        ...(existsSync(libarena) ? [`-I${libarena}`] : []),
+        ...(headers ? [`-I${headers}`] : []),
         "-I/usr/include/x86_64-linux-gnu",
         "-Wno-compare-distinct-pointer-types",
         "-c",
@@ -199,8 +246,28 @@ function compile({ progs, src }, build, sourceName, kernel) {
       ],
       { encoding: "utf8" },
     );
-    if (cc.status !== 0) notCompiling.push(`${file}: ${firstError(cc.stderr)}`);
-    else objects.push({ file, object, programs: iterPrograms(object) });
+  const objects = [];
+  const notCompiling = [];
+  for (const file of sources) {
+    const object = join(build, file.replace(/\.c$/, ".o"));
+    // libbpf-dev's headers first (the libbpf the reference side is built with); a file they
+    // cannot compile (bpf_for_each and other newer macros) is tried with its source's own, as
+    // the kernel's selftests build does.
+    const first = cc(file, object, undefined);
+    if (first.status === 0) {
+      objects.push({ file, object, programs: iterPrograms(object) });
+      continue;
+    }
+    const again = sourceHeaders && cc(file, object, sourceHeaders);
+    if (again && again.status === 0) {
+      objects.push({ file, object, headers: "source", programs: iterPrograms(object) });
+      continue;
+    }
+    const error = firstError(first.stderr);
+    const sourceError = again ? firstError(again.stderr) : undefined;
+    notCompiling.push(
+      `${file}: ${error}${sourceError && sourceError !== error ? `; with the source's own libbpf headers: ${sourceError}` : ""}`,
+    );
   }
   const manifest = { source: sourceName, kernel, loader, objects, notCompiling };
   writeFileSync(join(build, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -310,14 +377,14 @@ async function compare(manifest) {
   const report = [];
   try {
     const only = argValue("--only");
-    for (const { file, object, programs } of manifest.objects) {
+    for (const { file, object, programs, headers } of manifest.objects) {
       if (only !== undefined && !file.includes(only)) continue;
       for (const { name, target } of programs) {
         counts.programs++;
         const args = [object, name, ...linkArgs(target, sleeper)];
         const ref = runLibbpf(manifest.loader, args);
         const ts = runTs(object, name, args.slice(2));
-        const id = `${file}:${name}${args.length > 2 ? ` (${args.slice(2).join(" ")})` : ""}`;
+        const id = `${file}:${name}${args.length > 2 ? ` (${args.slice(2).join(" ")})` : ""}${headers === "source" ? " [compiled with its source's libbpf headers]" : ""}`;
         if (ref.ok && ts.ok) {
           counts.both++;
           const same = (a, b) => a.stdout.equals(b.stdout) && a.globals === b.globals;
@@ -388,6 +455,7 @@ function checkTools() {
     ["gcc", "gcc"],
     ["xz", "xz-utils"],
     ["dpkg-deb", "dpkg"],
+    ["python3", "python3"],
   ]) {
     if (spawnSync(tool, ["--version"], { stdio: "ignore" }).error) missing.push(`${tool} (${pkg})`);
   }
