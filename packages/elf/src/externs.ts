@@ -126,7 +126,7 @@ export function kconfigContents(
       const config = kernel();
       if (config === undefined && !e.weak)
         throw new ElfError(
-          `__kconfig extern ${e.name}: the kernel's config is not readable (/proc/config.gz, /boot/config-<release>); pass it in options.kconfig`,
+          `__kconfig extern ${e.name}: the running kernel's config is not readable: neither /proc/config.gz nor /boot/config-${kernelRelease} exists or can be read (where libbpf looks too); pass the value in options.kconfig, or declare the extern __weak to read it as unset`,
         );
       value = config?.[e.name];
     }
