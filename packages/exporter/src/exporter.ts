@@ -249,8 +249,22 @@ class SampleTable implements ProcessTable {
         kept = newTrackedProcess(p.tgid);
         this.#kept.set(p.tgid, kept);
       }
-      const { tgid: _tgid, ...facts } = p;
-      Object.assign(kept, facts, { gen });
+      // Every ProcessSample field but tgid (a spread and Object.assign made each scrape 4x slower).
+      kept.comm = p.comm;
+      kept.exe = p.exe;
+      kept.uid = p.uid;
+      kept.cgroupId = p.cgroupId;
+      kept.startTime = p.startTime;
+      kept.state = p.state;
+      kept.threads = p.threads;
+      kept.fds = p.fds;
+      kept.fdsTruncated = p.fdsTruncated;
+      kept.rssPages = p.rssPages;
+      kept.runtime = p.runtime;
+      kept.utime = p.utime;
+      kept.stime = p.stime;
+      kept.kernelThread = p.kernelThread;
+      kept.gen = gen;
       out.push(kept);
     }
     return out;
