@@ -416,8 +416,12 @@ export function resolveCore(rec: CoreRelocationRecord, local: Btf, target: Btf):
     const { steps, field } = localSpec(local, rec.typeId, access);
     const localValue = fieldValue(local, field, kind);
     // "We might disagree with compiler" (libbpf): a bitfield's offset, size and
-    // shifts in the instruction may be clang's placeholder; signedness is not.
-    const validate = !localValue.bitfield || kind === CoreReloKind.FIELD_SIGNED;
+    // left shift in the instruction may be clang's placeholder; its signedness
+    // and right shift (64 - bit size) are never ambiguous, so they are checked.
+    const validate =
+      !localValue.bitfield ||
+      kind === CoreReloKind.FIELD_SIGNED ||
+      kind === CoreReloKind.FIELD_RSHIFT_U64;
     const types = stepTypes(local, rec.typeId, access);
     const results: FieldValue[] = [];
     for (const c of candidates(local, rec.typeId, target)) {

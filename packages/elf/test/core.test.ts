@@ -18,9 +18,10 @@ import { fixture } from "./fixtures.js";
 /**
  * BTF: int (1), int[100] (2), short (3), struct task_struct { int pad[100];
  * short pid:16; <tgid type> tgid; int flags:3 } (4), unsigned int (5),
- * unsigned short (6). `tgidType` is tgid's type id (int by default).
+ * unsigned short (6). `tgidType` is tgid's type id (int by default); `flagsBit`
+ * where flags starts (a layout only for the CO-RE calculation may overlap tgid).
  */
-function fakeKernel(tgidType = 1): Btf {
+function fakeKernel(tgidType = 1, flagsBit = 3267): Btf {
   const strings = [
     "",
     "int",
@@ -53,7 +54,7 @@ function fakeKernel(tgidType = 1): Btf {
   words.push(off.get("pad")!, 2, 0);
   words.push(off.get("pid")!, 3, (16 << 24) | 3200); // kind_flag: bitfield size 16 at bit 3200
   words.push(off.get("tgid")!, tgidType, 3232);
-  words.push(off.get("flags")!, 1, (3 << 24) | 3267); // 3-bit field at bit 3267
+  words.push(off.get("flags")!, 1, (3 << 24) | flagsBit); // 3-bit field at bit 3267
   type("unsigned int", 1, 0, 4);
   words.push(32);
   type("unsigned short", 1, 0, 2);
@@ -200,6 +201,45 @@ describe("CO-RE follows libbpf where the compiler disagrees", () => {
         fakeKernel(),
       ),
     ).toThrow(/signed .*expected the local value 1/);
+  });
+
+  it("a bitfield's right shift is checked against the instruction (libbpf: never ambiguous)", () => {
+    const RSH64_K = 0x77;
+    const rshift = (imm: number) =>
+      bind(
+        [{ opcode: RSH64_K, imm, access: FLAGS, kind: CoreReloKind.FIELD_RSHIFT_U64 }],
+        fakeKernel(),
+        fakeKernel(),
+      );
+    expect(rshift(61).instructions[0]).toMatchObject({ imm: 61 }); // 64 - 3 bits
+    expect(() => rshift(7)).toThrow(/rshift_u64 .*expected the local value 61/);
+  });
+
+  it("a bitfield crossing its type's alignment is loaded wider; past 8 bytes it is refused", () => {
+    // Kernel flags:3 at bit 3230 crosses byte 404 of a 4-byte int: libbpf doubles the load to
+    // 8 bytes at byte 400 (bpf_core_calc_field_relo), and the left shift follows.
+    const wide = bind(
+      [
+        { opcode: LDX_W, off: 0, access: FLAGS, kind: CoreReloKind.FIELD_BYTE_OFFSET },
+        { opcode: MOV64_K, imm: 4, access: FLAGS, kind: CoreReloKind.FIELD_BYTE_SIZE },
+        { opcode: LSH64_K, imm: 0, access: FLAGS, kind: CoreReloKind.FIELD_LSHIFT_U64 },
+      ],
+      fakeKernel(),
+      fakeKernel(1, 3230),
+    );
+    expect(wide.instructions.slice(0, 3)).toMatchObject([
+      { off: 400 },
+      { imm: 8 },
+      { imm: 64 - (3230 + 3 - 400 * 8) },
+    ]);
+    // At bit 3262 it crosses byte 408, 8-aligned: no aligned load of 8 bytes holds it (-E2BIG).
+    expect(() =>
+      bind(
+        [{ opcode: LDX_W, off: 0, access: FLAGS, kind: CoreReloKind.FIELD_BYTE_OFFSET }],
+        fakeKernel(),
+        fakeKernel(1, 3262),
+      ),
+    ).toThrow(/does not fit in 8 bytes/);
   });
 
   it("a resized unsigned integer changes the load size; a resized signed one is poisoned", () => {
