@@ -42,11 +42,17 @@ if [ "${1:-}" = "--test" ]; then
   need ss iproute2
   need unshare util-linux
   need prometheus prometheus # the exporter's scrape test against a real Prometheus
-  # the kernel selftests runner's reference loader (selftests/src/libbpf-loader.c, built static)
+  # the kernel selftests runner (selftests/src/run.mjs; pnpm test:vm runs it for each guest
+  # kernel before booting it): its reference loader (libbpf-loader.c, built static with gcc
+  # and libbpf-dev, which brings libelf-dev and zlib1g-dev); Debian's linux-source-*.tar.xz
+  # unpacked with tar -xJ (a minbase Debian has no xz), fetched with apt-get download
+  # through test-vm's private apt, which trusts Debian's keyring; the programs compiled with
+  # clang (above) against bpftool's vmlinux.h, the source's bpf_helper_defs.h made by its
+  # scripts/bpf_doc.py with python3 (above)
+  need gcc gcc
   [ -f /usr/include/bpf/libbpf.h ] && [ -f /usr/lib/x86_64-linux-gnu/libbpf.a ] || missing+=(libbpf-dev)
-  # the selftests runner unpacks Debian's linux-source-*.tar.xz with tar -xJ (a minbase
-  # Debian has no xz)
   need xz xz-utils
+  [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
