@@ -64,6 +64,8 @@ export interface GoalResult {
    * scheduler, not the code, decides much of the wall time.
    */
   basis?: "wall" | "cpu";
+  /** The goal is about CPU time (what a scrape costs): judged on it whatever the load. */
+  cpuGoal?: boolean;
   comparison: "at-most" | "at-least";
   target: number;
   /** `ratio`, `cpuRatio` and `target` are differences in seconds (numerator − denominator). */

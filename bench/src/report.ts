@@ -59,7 +59,7 @@ export function goalVerdict(g: GoalResult): string {
   if (g.met === null) return g.note ? `not measured: ${g.note}` : "not measured";
   const notes: string[] = [];
   if (g.basis === "cpu") {
-    notes.push("on CPU time: machine busy");
+    notes.push(g.cpuGoal ? "on CPU time, what the goal measures" : "on CPU time: machine busy");
     if (g.wallMet !== undefined && g.wallMet !== g.met) {
       notes.push(`wall time says ${g.wallMet ? "met" : "missed"}`);
     }

@@ -113,6 +113,29 @@ describe("ratios and goals", () => {
       met: true,
     });
   });
+  it("judges the exporter goals on CPU time also when the machine was quiet", () => {
+    const g: GroupResult = withRatios({
+      ...dumpGroup(),
+      id: "exporters-10000",
+      scenario: "exporters",
+      loadAverage: 0.5,
+      variants: [
+        variant("ts-serve", [0.03, 0.03, 0.03], {
+          reference: true,
+          cpuSummary: summarize([0.01, 0.01, 0.01]),
+        }),
+        variant("node-exporter-processes", [0.3, 0.3, 0.3], {
+          cpuSummary: summarize([0.25, 0.25, 0.25]),
+        }),
+      ],
+    });
+    const goal = evaluateGoals([g], 2).find((x) => x.id === "serve-vs-node-exporter")!;
+    expect(goal).toMatchObject({ basis: "cpu", cpuGoal: true, met: true, wallMet: false });
+    expect(goal.cpuRatio).toBeCloseTo(25);
+    expect(goalVerdict(goal)).toBe(
+      "met (on CPU time, what the goal measures; wall time says missed)",
+    );
+  });
   it("judges a difference goal (CLI start-up) on the difference of medians, shown in ms", () => {
     const g: GroupResult = {
       ...dumpGroup(),
