@@ -457,7 +457,8 @@ function checkTools() {
     ["dpkg-deb", "dpkg"],
     ["python3", "python3"],
   ]) {
-    if (spawnSync(tool, ["--version"], { stdio: "ignore" }).error) missing.push(`${tool} (${pkg})`);
+    const r = spawnSync(tool, ["--version"], { stdio: "ignore" });
+    if (r.error || r.status !== 0) missing.push(`${tool} (${pkg})`);
   }
   for (const [file, pkg] of [
     ["/usr/include/bpf/libbpf.h", "libbpf-dev"],
@@ -466,7 +467,7 @@ function checkTools() {
     if (!existsSync(file)) missing.push(`${file} (${pkg})`);
   }
   if (missing.length > 0)
-    fail(`missing ${missing.join(", ")}: scripts/setup.sh --test installs them (as root)`);
+    fail(`missing or not working: ${missing.join(", ")}: scripts/setup.sh --test installs them (as root)`);
 }
 
 /** Where a guest kernel's prepared run lives, and its status file. */
@@ -549,6 +550,8 @@ export async function prepareGuest(name) {
   }
   for (const f of readdirSync(build)) if (f.endsWith(".o")) rmSync(join(build, f));
   const manifest = compile(source, build, entry.name, entry.name);
+  if (manifest.objects.length === 0)
+    fail(`no program file compiled (the first: ${manifest.notCompiling[0] ?? "none found"})`);
   writeFileSync(
     statusFile(entry.name),
     `${JSON.stringify({ state: "ready", key, source: source.deb, at: new Date().toISOString() }, null, 2)}\n`,
