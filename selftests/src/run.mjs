@@ -467,7 +467,9 @@ function checkTools() {
     if (!existsSync(file)) missing.push(`${file} (${pkg})`);
   }
   if (missing.length > 0)
-    fail(`missing or not working: ${missing.join(", ")}: scripts/setup.sh --test installs them (as root)`);
+    fail(
+      `missing or not working: ${missing.join(", ")}: scripts/setup.sh --test installs them (as root)`,
+    );
 }
 
 /** Where a guest kernel's prepared run lives, and its status file. */
