@@ -169,6 +169,7 @@ export class ProcessFolder<S extends FoldedSample> {
     const COMM = layout.comm / 4;
     const FDS = layout.fds / 4;
     const TRUNC = layout.fdsTruncated / 4;
+    const EXE = layout.exe;
     const stride = size / 4;
     const u64 = (i: number) => words[i]! + words[i + 1]! * 0x1_0000_0000;
     const gen = ++this.#gen;
@@ -184,21 +185,22 @@ export class ProcessFolder<S extends FoldedSample> {
         samples.set(tgid, p);
       }
       if (p.gen !== gen) {
-        // First record of this process in this read.
+        // First record of this process in this read (for most processes, the only one).
         p.gen = gen;
-        p.threads = 0;
-        p.runtime = 0;
-        p.utime = 0;
-        p.stime = 0;
+        p.threads = 1;
+        p.runtime = u64(r + RT);
+        p.utime = u64(r + UT);
+        p.stime = u64(r + ST);
         p.fds = 0;
         p.fdsTruncated = false;
         p.rssPages = 0;
         p.state = "";
+      } else {
+        p.threads++;
+        p.runtime += u64(r + RT);
+        p.utime += u64(r + UT);
+        p.stime += u64(r + ST);
       }
-      p.threads++;
-      p.runtime += u64(r + RT);
-      p.utime += u64(r + UT);
-      p.stime += u64(r + ST);
       if (leader || p.state === "") {
         // The leader's facts (a thread's until the leader shows up).
         const key = p.commKey;
@@ -221,7 +223,7 @@ export class ProcessFolder<S extends FoldedSample> {
         p.kernelThread = (words[r + FLAGS]! & PF_KTHREAD) !== 0;
       }
       if (leader) {
-        if (layout.exe >= 0) p.exe = cstring(bytesView, r * 4 + layout.exe, 64);
+        if (EXE >= 0) p.exe = cstring(bytesView, r * 4 + EXE, 64);
         p.cgroupId = u64(r + CG);
         p.fds = words[r + FDS]!;
         p.fdsTruncated = words[r + TRUNC] !== 0;
