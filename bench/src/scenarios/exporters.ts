@@ -5,7 +5,7 @@
 // collector scan /proc. Each exporter is a server process of its own; a
 // sample is one HTTP scrape: its wall time, and the CPU time the exporter's
 // process spent on it (the sum of its threads' run time, /proc/<pid>/task/*/schedstat,
-// from the end of the scrape before, so that work done after answering counts),
+// until 100 ms after the answer, so that work done after answering counts),
 // after a warm-up of 30 scrapes (or 10 s of them) for each.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -90,6 +90,9 @@ const WARM_UP_SCRAPES = 30;
 /** ...unless they take longer than this. */
 const WARM_UP_SECONDS = 10;
 
+/** How long after its answer a scrape's CPU time is still counted (see scrapeSampler). */
+const AFTER_SCRAPE_MS = 100;
+
 /** A sampler scraping `server`: wall time of the GET, the exporter's CPU time over it. */
 function scrapeSampler(start: () => Promise<Server>): () => Promise<Sampler> {
   return async () => {
@@ -113,21 +116,20 @@ function scrapeSampler(start: () => Promise<Server>): () => Promise<Sampler> {
     for (let i = 0; i < WARM_UP_SCRAPES && (i === 0 || performance.now() < warmUntil); i++) {
       await scrape();
     }
-    // A scrape's CPU runs from the end of the one before (the warm-up's last)
-    // to its own end: what an exporter does after answering (garbage
-    // collection, closing the connection) counts in the scrape that caused it,
-    // as it does for an exporter scraped every 15 s. Idle, these exporters use
-    // next to nothing (bpf-iter serve: 0.15 ms in 10 s, node_exporter: none).
-    let cpuBefore = processCpuSeconds(pid);
     return {
       async sample() {
         await new Promise((r) => setTimeout(r, 100));
+        const c0 = processCpuSeconds(pid);
         const t0 = process.hrtime.bigint();
         const body = await scrape();
         const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-        const cpuAfter = processCpuSeconds(pid);
-        const cpuSeconds = cpuAfter - cpuBefore;
-        cpuBefore = cpuAfter;
+        // The CPU window closes AFTER_SCRAPE_MS after the answer, the same for
+        // every exporter: what one does after answering (garbage collection,
+        // the connection's close) is part of what a scrape costs. Not longer:
+        // between two samples of one exporter the others run, for seconds,
+        // and the Go runtime's background work in that idle time is no scrape's.
+        await new Promise((r) => setTimeout(r, AFTER_SCRAPE_MS));
+        const cpuSeconds = processCpuSeconds(pid) - c0;
         const series = body.split("\n").filter((l) => l !== "" && !l.startsWith("#")).length;
         return { seconds, cpuSeconds, items: series, bytes: body.length };
       },
@@ -221,8 +223,8 @@ export async function exporterScrapes(ctx: Context): Promise<GroupResult[]> {
               "states, start time per process, grouped by comm) plus the tcp, udp and BPF-object built-ins; " +
               "prometheus-process-exporter (groups by comm) and node_exporter's processes collector read /proc. " +
               "Each exporter is scraped 30 times (or for 10 s, whichever ends first) before the timed scrapes. " +
-              "Time is one scrape's wall time; CPU is the exporter process's own (all its threads) from the end of " +
-              "its scrape before to the end of this one (work done after answering, such as garbage collection, included).",
+              "Time is one scrape's wall time; CPU is the exporter process's own (all its threads) from the request " +
+              "to 100 ms after the answer (work done after answering, such as garbage collection, included).",
             unit: "seconds",
           },
           specs,
