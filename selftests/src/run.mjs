@@ -87,24 +87,42 @@ async function prepareSource(entry) {
   const pkg = `linux-source-${entry.name}`;
   const debs = join(cache, "debs");
   mkdirSync(debs, { recursive: true });
-  let deb = readdirSync(debs).find((f) => f.startsWith(`${pkg}_`) && f.endsWith(".deb"));
+  // The source of the kernel's own version (its selftests name the fields that kernel has:
+  // 6.1's newest source names a timer 6.1.176 lacks); the newest one where apt serves no such
+  // version or cannot be reached and a source is cached.
+  const exact = `${pkg}_${entry.version.replace(":", "%3a")}_all.deb`;
+  const cached = () =>
+    readdirSync(debs)
+      .filter((f) => f.startsWith(`${pkg}_`) && f.endsWith(".deb"))
+      .sort()
+      .pop();
+  let deb = existsSync(join(debs, exact)) ? exact : undefined;
   if (!deb) {
     const { privateApt, privateAptUpdate } = await import("../../test-vm/dist/kernels.js");
-    try {
-      const opts = privateApt(entries);
-      privateAptUpdate(opts, log);
-      log(`downloading ${pkg}`);
-      execFileSync("apt-get", [...opts, "download", "-q", pkg], {
-        cwd: debs,
-        stdio: ["ignore", 2, 2],
-      });
-    } catch (e) {
-      fail(
-        `could not download ${pkg} through test-vm's private apt (no network or no Debian mirror?): ${String(e.message).split("\n")[0]}`,
-      );
+    let why;
+    for (const spec of [`${pkg}=${entry.version}`, pkg]) {
+      try {
+        const opts = privateApt(entries);
+        privateAptUpdate(opts, log);
+        log(`downloading ${spec}`);
+        execFileSync("apt-get", [...opts, "download", "-q", spec], {
+          cwd: debs,
+          stdio: ["ignore", 2, 2],
+        });
+        deb = existsSync(join(debs, exact)) ? exact : cached();
+        break;
+      } catch (e) {
+        why = String(e.message).split("\n")[0];
+        deb = cached();
+        if (deb) break;
+      }
     }
-    deb = readdirSync(debs).find((f) => f.startsWith(`${pkg}_`) && f.endsWith(".deb"));
-    if (!deb) fail(`apt-get download ${pkg} produced no .deb`);
+    if (!deb)
+      fail(
+        `could not download ${pkg} through test-vm's private apt (no network or no Debian mirror?): ${why}`,
+      );
+    if (deb !== exact)
+      log(`${pkg} at the kernel's version ${entry.version} is not available; using ${deb}`);
   }
   const src = join(cache, `src-${deb.replace(/\.deb$/, "")}`);
   const progs = join(src, "tools/testing/selftests/bpf/progs");
