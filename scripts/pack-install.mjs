@@ -28,6 +28,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -371,6 +372,51 @@ for (const version of nodes) {
     for (const bin of bins)
       sh(join(dir, "node_modules", ".bin", bin), ["--help"], dir, env, `${bin} --help`);
     log(`${tag}: ${bins.join(", ")} --help ran`);
+    if (bins.includes("bpf-iter")) {
+      if (process.getuid?.() === 0) {
+        // The CLI's own start-up path (its launcher, the start bundle finding the addon
+        // in this manager's node_modules, a program loaded): twice, the second run from
+        // the caches the first wrote (compiled program, V8 code cache).
+        const cliEnv = { ...env, TS_EBPF_CACHE_DIR: join(dir, ".ts-ebpf-cache") };
+        const codeCache = join(dir, ".ts-ebpf-cache", "code-cache");
+        const codeCacheFile = () => {
+          const files = existsSync(codeCache) ? readdirSync(codeCache) : [];
+          if (files.length !== 1)
+            fail(`${tag}: bpf-iter tasks wrote no code cache in ${codeCache}`);
+          return statSync(join(codeCache, files[0]));
+        };
+        let written;
+        for (const run of ["first", "second"]) {
+          const r = sh(
+            join(dir, "node_modules", ".bin", "bpf-iter"),
+            ["tasks"],
+            dir,
+            cliEnv,
+            `bpf-iter tasks (${run} run)`,
+          );
+          const rows = r.stdout.trim().split("\n");
+          // Itself (PID), or under a package manager's shim that forks (PPID).
+          const self = rows.some((row) =>
+            row.trim().split(/\s+/).slice(1, 3).includes(String(r.pid)),
+          );
+          if (!/^\s*TGID\s+PID\s+PPID\s+UID\s+THR\s+COMM$/.test(rows[0] ?? "") || !self) {
+            fail(
+              `${tag}: bpf-iter tasks (${run} run) does not list itself:\n${r.stdout.slice(0, 2000)}`,
+            );
+          }
+          // The second run compiles from the first's code cache: accepted, so not rewritten.
+          const now = codeCacheFile();
+          if (written && (now.ino !== written.ino || now.mtimeMs !== written.mtimeMs))
+            fail(`${tag}: the second bpf-iter tasks rewrote the code cache (V8 rejected it?)`);
+          written = now;
+        }
+        log(
+          `${tag}: bpf-iter tasks ran twice (addon loaded, program loaded; caches written, then used)`,
+        );
+      } else {
+        log(`${tag}: bpf-iter tasks skipped: not root (it loads a BPF program)`);
+      }
+    }
 
     jsBlocks.forEach((code, i) => {
       writeFileSync(join(dir, `readme-${i}.mjs`), code);

@@ -2,10 +2,22 @@
 // directory is private enough to hold them. Both caches (built-in programs,
 // builtins/program-cache.ts, and V8's compile cache, cli/compile-cache.ts)
 // hold what root loads or runs, so a directory is used only when no one else
-// can write it or swap it or anything above it. Node built-ins only: the
-// compile cache loads this before any other module of ours.
+// can write it or swap it or anything above it, and a file in it is read only
+// when it is ours, regular and writable by no one else. Node built-ins only:
+// the CLI's launcher loads this before any other module of ours.
 
-import { lstatSync, mkdirSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { dirname, join, resolve } from "node:path";
 
 /** $TS_EBPF_CACHE_DIR, else $XDG_CACHE_HOME/ts-ebpf, else ~/.cache/ts-ebpf (undefined: nowhere). */
@@ -59,5 +71,68 @@ function trustedFrom(path: string, uid: number): boolean {
     if (!above.isDirectory() || (above.uid !== 0 && above.uid !== uid)) return false;
     if ((above.mode & 0o022) !== 0 && (above.mode & 0o1000) === 0) return false;
     if (up === "/") return true;
+  }
+}
+
+/**
+ * The bytes of `path` when it is a regular file of the effective user that no
+ * one else can write, 1 to `maxSize` bytes, read without following a symlink;
+ * else undefined. The buffer is its own (offset 0 in its ArrayBuffer).
+ */
+export function readPrivateFile(path: string, maxSize: number): Buffer | undefined {
+  let fd: number;
+  try {
+    // O_NONBLOCK: a FIFO put in the file's place must not block the open.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.uid !== process.geteuid?.() || (st.mode & 0o022) !== 0) return undefined;
+    if (st.size === 0 || st.size > maxSize) return undefined;
+    const bytes = Buffer.alloc(st.size);
+    let at = 0;
+    while (at < bytes.length) {
+      const n = readSync(fd, bytes, at, bytes.length - at, at);
+      if (n === 0) return undefined; // shrank under us
+      at += n;
+    }
+    return bytes;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Writes `data` to `path` (in a private directory) best effort: to a new 0600
+ * file beside it (`<path>.<pid>.tmp`, O_EXCL, no symlink followed) renamed
+ * into place, so a reader sees the old file or the new one. False when not written.
+ */
+export function writePrivateFile(path: string, data: string | Uint8Array): boolean {
+  const temp = `${path}.${process.pid}.tmp`;
+  let fd: number | undefined;
+  try {
+    fd = openSync(
+      temp,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    );
+    const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(temp, path);
+    return true;
+  } catch {
+    if (fd !== undefined) closeSync(fd);
+    try {
+      unlinkSync(temp);
+    } catch {
+      // not made
+    }
+    return false;
   }
 }

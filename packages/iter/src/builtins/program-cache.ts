@@ -20,27 +20,19 @@
 // program is checked once more against the kernel (its link info names the
 // target) before it is used.
 
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  lstatSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
+import { lstatSync, readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import { uptime } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { RecordLayout } from "@ts-ebpf/btf";
 import { decode, encode, type ProgramSpec } from "@ts-ebpf/spec";
 import { BpfAttachType, BpfProgType } from "@ts-ebpf/spec/constants";
-import { cacheBase, privateDirectory } from "../private-directory.js";
+import {
+  cacheBase,
+  privateDirectory,
+  readPrivateFile,
+  writePrivateFile,
+} from "../private-directory.js";
 import { type FieldDef, type RecordProgram, recordLayout } from "./record.js";
 
 /**
@@ -219,33 +211,6 @@ const digestOf = (key: string, payload: string) => hash64(`${key}\n${payload}`);
 /** The file of a key (the whole key is in the file, and compared). */
 const fileOf = (dir: string, key: string) => join(dir, `prog-${hash64(key)}.json`);
 
-/** Reads our own, private, regular file (undefined for anything else). */
-function readPrivateFile(path: string): Buffer | undefined {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return undefined;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.uid !== process.geteuid?.() || (st.mode & 0o022) !== 0) return undefined;
-    if (st.size === 0 || st.size > MAX_FILE) return undefined;
-    const bytes = Buffer.alloc(st.size);
-    let at = 0;
-    while (at < bytes.length) {
-      const n = readSync(fd, bytes, at, bytes.length - at, at);
-      if (n === 0) return undefined; // shrank under us
-      at += n;
-    }
-    return bytes;
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
-}
-
 const isCount = (v: unknown, max: number): v is number =>
   typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= max;
 
@@ -259,7 +224,7 @@ export function readCachedProgram<T>(
 ): RecordProgram<T> | undefined {
   const dir = cacheDirectory(false);
   if (dir === undefined) return undefined;
-  const bytes = readPrivateFile(fileOf(dir, key));
+  const bytes = readPrivateFile(fileOf(dir, key), MAX_FILE);
   if (bytes === undefined) return undefined;
   try {
     const file = JSON.parse(bytes.toString("utf8")) as Record<string, unknown>;
@@ -345,29 +310,7 @@ export function writeCachedProgram(
     payload,
     digest: digestOf(key, JSON.stringify(payload)),
   });
-  const path = fileOf(dir, key);
-  const temp = `${path}.${process.pid}.tmp`;
-  let fd: number | undefined;
-  try {
-    fd = openSync(
-      temp,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-      0o600,
-    );
-    writeSync(fd, text);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(temp, path);
-  } catch {
-    if (fd !== undefined) closeSync(fd);
-    try {
-      unlinkSync(temp);
-    } catch {
-      // not made
-    }
-    return;
-  }
-  pruneEarlierBoots(dir);
+  if (writePrivateFile(fileOf(dir, key), text)) pruneEarlierBoots(dir);
 }
 
 /** The cache's own files: programs, and temporary files of writes cut short. */

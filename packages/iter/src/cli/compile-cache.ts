@@ -1,7 +1,8 @@
-// V8's compile cache for the CLI (Node ≥ 22.1, module.enableCompileCache):
+// Node's compile cache for the CLI (Node ≥ 22.1, module.enableCompileCache):
 // the modules a run loads are compiled from cached code instead of parsed
-// again. bin/bpf-iter.js calls it before it imports any other of our modules,
-// since only modules loaded after the call use the cache.
+// again. The launcher (launch.ts) calls it before it imports main.js, since
+// only modules loaded after the call use the cache; the start bundle has a
+// code cache of the launcher's own, on every Node.
 //
 // The cache is code that V8 runs, and bpf-iter usually runs as root: it goes
 // only in a directory no one else can write or swap, the same rules as the

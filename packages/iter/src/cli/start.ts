@@ -1,8 +1,11 @@
-// bpf-iter's entry. The common run, a built-in's records (`bpf-iter tasks`,
-// `bpf-iter tcp --json`), is mostly start-up: it loads only the built-ins
-// and what they read with, and takes their programs from the on-disk cache
-// (no kernel BTF read, see builtins/program-cache.ts). Every other command
-// line runs the whole CLI (main.js), which parses and checks it.
+// bpf-iter's fast path, which the launcher (launch.ts) tries first. The
+// common run, a built-in's records (`bpf-iter tasks`, `bpf-iter tcp --json`),
+// is mostly start-up: it loads only the built-ins and what they read with,
+// and takes their programs from the on-disk cache (no kernel BTF read, see
+// builtins/program-cache.ts). Every other command line runs the whole CLI
+// (main.js), which parses and checks it: the launcher loads it when this
+// answers false. No top-level code and no import() left after bundling:
+// the launcher compiles the bundle as a script (scripts/bundle-cli.mjs).
 
 import { print, runCommand } from "./format.js";
 
@@ -10,7 +13,7 @@ import { print, runCommand } from "./format.js";
 const OWN_COMMANDS = new Set(["list", "map", "pin", "cat", "query", "ps", "serve"]);
 
 /** Runs `bpf-iter <built-in> [--json]`; false when the command line is another one. */
-async function runBuiltinCommand(argv: readonly string[]): Promise<boolean> {
+export async function runBuiltinCommand(argv: readonly string[]): Promise<boolean> {
   const [command, ...options] = argv;
   const json = options.length === 1 && options[0] === "--json";
   if (command === undefined || OWN_COMMANDS.has(command) || !/^[a-z][a-z0-9_-]*$/.test(command))
@@ -33,5 +36,3 @@ async function runBuiltinCommand(argv: readonly string[]): Promise<boolean> {
   }, registry.closeBuiltinPrograms);
   return true;
 }
-
-if (!(await runBuiltinCommand(process.argv.slice(2)))) await import("./main.js");
