@@ -79,6 +79,26 @@ describeKernel("bpf-iter CLI", () => {
     );
   });
 
+  it("tasks (its table read by a program of the columns' fields alone) agrees with --json", () => {
+    const table = run("tasks");
+    const json = run("tasks", "--json");
+    expect(table.status, table.stderr).toBe(0);
+    expect(json.status, json.stderr).toBe(0);
+    const lines = table.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^\s*TGID\s+PID\s+PPID\s+UID\s+THR\s+COMM$/);
+    const records = json.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    for (const pid of sleepers.pids) {
+      const record = records.find((t) => t.pid === pid);
+      expect(record).toMatchObject({ tgid: pid, ppid: process.pid, threads: 1, comm: "sleep" });
+      const row = lines.find((l) => l.trim().split(/\s+/)[1] === String(pid));
+      const { tgid, ppid, uid, threads, comm } = record!;
+      expect(row?.trim().split(/\s+/)).toEqual([tgid, pid, ppid, uid, threads, comm].map(String));
+    }
+  });
+
   it("list names the targets of the running kernel", () => {
     const r = run("list", "--json");
     expect(r.status).toBe(0);

@@ -42,7 +42,14 @@ describeKernel("bpf-iter program cache", () => {
   };
   /** The program files (the directory also holds the CLI's code-cache/ and, on Node ≥ 22.1, node-compile-cache/). */
   const programFiles = () => readdirSync(cacheDir).filter((f) => f.startsWith("prog-"));
-  const cacheFile = () => join(cacheDir, programFiles()[0]!);
+  /** The file of the task built-in's whole program (`tasks --json`'s; the table's has 6 fields, no gid). */
+  const cacheFile = () => {
+    const whole = programFiles()
+      .map((f) => join(cacheDir, f))
+      .filter((f) => readFileSync(f, "utf8").includes('\\"name\\":\\"gid\\"'));
+    expect(whole).toHaveLength(1);
+    return whole[0]!;
+  };
 
   it("stores the program on the first run and prints the same tasks from it after", () => {
     const first = run("tasks", "--json");
@@ -57,14 +64,16 @@ describeKernel("bpf-iter program cache", () => {
     expect(knownTasks(second.stdout)).toEqual(expected);
     // Used, not rewritten.
     expect(readFileSync(cacheFile(), "utf8")).toBe(stored);
-    // The table too.
+    // The table too, from a program of its own (its columns' fields), cached beside it.
     const table = run("tasks");
     expect(table.status, table.stderr).toBe(0);
     expect(table.stdout.split("\n")[0]).toMatch(/^\s*TGID\s+PID\s+PPID\s+UID\s+THR\s+COMM$/);
+    expect(programFiles()).toHaveLength(2);
+    expect(readFileSync(cacheFile(), "utf8")).toBe(stored);
   });
 
   it("never runs a cached program of another target: it compiles again and replaces the file", () => {
-    expect(run("tasks").status).toBe(0);
+    expect(run("tasks", "--json").status).toBe(0);
     const file = JSON.parse(readFileSync(cacheFile(), "utf8"));
     const good = file.payload.attachBtfId as number;
     // The same instructions verified for bpf_iter_task_file: they load, the link would walk files.

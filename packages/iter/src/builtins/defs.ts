@@ -107,6 +107,10 @@ const TASK = defineBuiltin({
       { key: "threads", header: "THR", right: true },
       { key: "comm" },
     ],
+    // The table's program reads 6 of the 18 fields, through 3 pointers instead of 13:
+    // since 6.4 the verifier checks each pointer load with linear searches of vmlinux
+    // BTF (on 6.18 it loads in 3.2 ms instead of 7.5).
+    tableFromFields: true,
   },
 });
 
