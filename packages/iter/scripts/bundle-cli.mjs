@@ -119,15 +119,8 @@ const chainMaps = (format) => ({
  * included (node:fs's promises, ReadStream... load ~20 more of Node's internal
  * modules, compiled at start-up). Each name the bundle uses is read once, when
  * the bundle starts; the names it does not use are left out.
- *
- * The modules in LAZY_BUILTINS are loaded at the first call of one of their
- * functions instead (only functions are exported: anything else fails the
- * build), since a built-in's run never calls them: node:worker_threads
- * (markAsUntransferable, in syscall's and iter's buffers of other paths)
- * loads Node's worker and perf_hooks modules (~1 ms).
  */
 const BUILTIN = "\0node-builtin:";
-const LAZY_BUILTINS = new Set(["node:worker_threads"]);
 const nodeBuiltins = {
   name: "node-builtins",
   resolveId(source, importer) {
@@ -143,18 +136,6 @@ const nodeBuiltins = {
     const names = Object.keys(exports).filter(
       (k) => /^[A-Za-z_$][\w$]*$/.test(k) && k !== "default",
     );
-    if (LAZY_BUILTINS.has(name)) {
-      // A wrapper per function; instanceof a wrapped class would be false (none is used).
-      return [
-        `let m; const load = () => (m ??= process.getBuiltinModule(${JSON.stringify(name)}));`,
-        ...names
-          .filter((k) => typeof exports[k] === "function")
-          .map(
-            (k) =>
-              `export function ${k}(...args) { return new.target ? new (load().${k})(...args) : load().${k}(...args); }`,
-          ),
-      ].join("\n");
-    }
     return [
       `const m = process.getBuiltinModule(${JSON.stringify(name)});`,
       "export default m;",

@@ -201,7 +201,8 @@ describe("readCodeCache / writeCodeCache", () => {
 });
 
 describe("checksum", () => {
-  it("differs for one bit changed anywhere, and for the length", () => {
+  it("is zlib's CRC-32: differs for one bit changed anywhere, and for the length", () => {
+    expect(checksum(Buffer.from("123456789"))).toBe(0xcbf43926); // the CRC-32 check value
     const sum = checksum(DATA);
     expect(checksum(Buffer.from(DATA))).toBe(sum);
     for (const at of [0, 1, 2, 3, 2500, DATA.length - 2, DATA.length - 1]) {
