@@ -58,7 +58,7 @@ const dataStart = (file: Buffer) => file.length - DATA.length;
 describe("codeCacheOf", () => {
   it("is a file of the bundle's id in code-cache/ of the cache directory, made 0700 when written", () => {
     const cache = cacheOf();
-    expect(cache.file).toBe(join(base, "cache", "code-cache", `cli-${ID}.bin`));
+    expect(cache.file).toBe(join(base, "cache", "code-cache", `cli-${ID}-${process.version}.bin`));
     expect(readCodeCache(cache)).toBeUndefined();
     expect(existsSync(join(base, "cache"))).toBe(false); // reading makes nothing
     writeCodeCache(cache, DATA);
@@ -123,7 +123,9 @@ describe("readCodeCache / writeCodeCache", () => {
     expect(readCodeCache(cache)).toBeUndefined();
     writeCodeCache(cache, DATA);
     expect(readCodeCache(cache)?.equals(DATA)).toBe(true);
-    expect(readdirSync(join(base, "cache", "code-cache"))).toEqual([`cli-${ID}.bin`]);
+    expect(readdirSync(join(base, "cache", "code-cache"))).toEqual([
+      `cli-${ID}-${process.version}.bin`,
+    ]);
     expect(statSync(cache.file).mode & 0o777).toBe(0o600);
     expect(readFileSync(cache.file).length).toBeGreaterThan(DATA.length);
   });
@@ -184,18 +186,22 @@ describe("readCodeCache / writeCodeCache", () => {
     expect(readCodeCache(cache)).toBeUndefined();
   });
 
-  it("removes other builds' files from before this boot, keeps this boot's", () => {
+  it("removes other builds' and Nodes' files from before this boot, keeps this boot's", () => {
     const cache = cacheOf();
     const dir = join(base, "cache", "code-cache");
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const old = ["cli-00000000000000aa.bin", "cli-00000000000000bb.bin.123.tmp"];
-    for (const name of [...old, "cli-00000000000000cc.bin", "other-file"]) {
+    const old = [
+      "cli-00000000000000aa-v20.19.0.bin",
+      `cli-${ID}-v18.0.0.bin`,
+      "cli-00000000000000bb-v22.12.0.bin.123.tmp",
+    ];
+    for (const name of [...old, "cli-00000000000000cc-v24.0.0.bin", "other-file"]) {
       writeFileSync(join(dir, name), "x");
     }
     for (const name of [...old, "other-file"]) utimesSync(join(dir, name), 1000, 1000);
     writeCodeCache(cache, DATA);
     expect(readdirSync(dir).sort()).toEqual(
-      ["cli-00000000000000cc.bin", `cli-${ID}.bin`, "other-file"].sort(),
+      ["cli-00000000000000cc-v24.0.0.bin", `cli-${ID}-${process.version}.bin`, "other-file"].sort(),
     );
   });
 });

@@ -3,9 +3,10 @@
 // built-ins' fast path (start.ts) first, the whole CLI (main.ts) when that
 // declines the command line.
 //
-// Compiling the start bundle (dist/cli/start.js, ~200 KiB) was ~30 ms of a
-// `bpf-iter tasks` run on Node 20, which has no compile cache of its own
-// (module.enableCompileCache is Node ≥ 22.1). So the launcher compiles it
+// Compiling the start bundle (dist/cli/start.js, ~200 KiB: parsing it, then
+// each function as it first runs) was ~15 ms of CPU of a `bpf-iter tasks` run
+// on Node 20, which has no compile cache of its own (module.enableCompileCache
+// is Node ≥ 22.1). So the launcher compiles it
 // itself with node:vm and V8's code cache: after a built-in's successful run
 // the cache is made from the compiled script (so it holds every function the
 // run compiled, not only the top level) and kept in the CLI's private cache
@@ -38,7 +39,7 @@ import { enableCliCompileCache } from "./compile-cache.js";
 const BUNDLE_BANNER = /^\/\/ bpf-iter CLI bundle ([0-9a-f]{16}),/;
 /** The code cache file's first bytes; bumped with its layout. */
 const MAGIC = "bpf-iter code cache 1\n";
-/** Largest code cache read (the start bundle's is about 1 MiB). */
+/** Largest code cache read (the start bundle's is about 350 KiB). */
 const MAX_CODE_CACHE = 16 << 20;
 /** Longest header (the key) read. */
 const MAX_KEY = 1024;
@@ -130,7 +131,8 @@ export function codeCacheOf(path: string, id: string, length: number): CodeCache
   ]);
   // Its own directory in the cache's: the program cache's files are alone in theirs.
   const dir = join(base, "code-cache");
-  return { dir, file: join(dir, `cli-${id}.bin`), key };
+  // One file per Node version: alternating between two Nodes rewrites none.
+  return { dir, file: join(dir, `cli-${id}-${process.version}.bin`), key };
 }
 
 /**
@@ -186,10 +188,10 @@ export function writeCodeCache(cache: CodeCache, data: Uint8Array): void {
   if (writePrivateFile(cache.file, file)) pruneOtherCodeCaches(cache.file);
 }
 
-/** Code caches and their temporary files; other builds' are removed once from before this boot. */
-const CODE_CACHE_FILE = /^cli-[0-9a-f]{16}\.bin(\.\d+\.tmp)?$/;
+/** Code caches and their temporary files; other builds' and Nodes' are removed once from before this boot. */
+const CODE_CACHE_FILE = /^cli-[0-9a-f]{16}-v[0-9a-z.-]+\.bin(\.\d+\.tmp)?$/;
 
-/** Removes other builds' code caches written before this boot (upgrades would otherwise add one each). */
+/** Removes other code caches written before this boot (each upgrade of the CLI or Node would otherwise add one). */
 function pruneOtherCodeCaches(kept: string): void {
   const dir = dirname(kept);
   const booted = Date.now() - uptime() * 1000;
