@@ -1,10 +1,11 @@
 // The one place that decides where bpf-iter's caches live and whether a
-// directory is private enough to hold them. Both caches (built-in programs,
-// builtins/program-cache.ts, and V8's compile cache, cli/compile-cache.ts)
-// hold what root loads or runs, so a directory is used only when no one else
-// can write it or swap it or anything above it, and a file in it is read only
-// when it is ours, regular and writable by no one else. Node built-ins only:
-// the CLI's launcher loads this before any other module of ours.
+// directory is private enough to hold them. The caches (built-in programs,
+// builtins/program-cache.ts; V8's code of the CLI's start bundle,
+// cli/launch.ts; Node's compile cache, cli/compile-cache.ts) hold what root
+// loads or runs, so a directory is used only when no one else can write it
+// or swap it or anything above it, and a file in it is read only when it is
+// ours, regular and writable by no one else. Node built-ins only: the CLI's
+// launcher loads this before any other module of ours.
 
 import {
   closeSync,
