@@ -138,9 +138,7 @@ describeKernel("a program asking for a replay forever", () => {
 });
 
 describeKernel("createIterator with a loaded program checks its target", () => {
-  it("a program loaded for one target is refused for another, naming both; no fd is left", (ctx) => {
-    const why = lacksTarget("ksym"); // (6.0+: the 5.10 guest has none)
-    if (why) return ctx.skip(why);
+  it("a program loaded for one target is refused for another, naming both; no fd is left", () => {
     using taskProg = loadProgram(taskLineProgram("task\n"));
     using map = tinyHash("iter_mismatch");
     void map.fd; // the handle's shared fd, made on first use and closed with the map
@@ -170,9 +168,7 @@ describeKernel("createIterator with a loaded program checks its target", () => {
     expect(() => link.update(ksymProg)).toThrow(/loaded for the ksym iterator, not for task/);
   });
 
-  it("a program given as { fd } is read once: a getter cannot swap in a program for another target after the check", (ctx) => {
-    const why = lacksTarget("ksym"); // (6.0+: the 5.10 guest has none)
-    if (why) return ctx.skip(why);
+  it("a program given as { fd } is read once: a getter cannot swap in a program for another target after the check", () => {
     using taskProg = loadProgram(taskLineProgram("task\n"));
     using ksymProg = loadProgram(ksymAddressProgram());
     let reads = 0;
