@@ -74,6 +74,26 @@ export function lacksTarget(target: string): string | undefined {
   return missingFromKernel(`${target} iterator`, hasTarget(target), targetInfo(target)?.since);
 }
 
+/**
+ * Why a test of the target check on loaded programs skips here, or undefined:
+ * before 5.11 bpf_prog_info has no attach_btf_id, so a loaded program cannot
+ * tell what it was verified for and createIterator takes the caller's target.
+ */
+export function lacksLoadedTargetCheck(): string | undefined {
+  let has = false;
+  try {
+    has =
+      loadKernelBtf()
+        .findType("bpf_prog_info", "struct")
+        ?.members.some((m) => m.name === "attach_btf_id") ?? false;
+  } catch {}
+  return missingFromKernel(
+    "attach_btf_id in bpf_prog_info (a loaded program's target)",
+    has,
+    "5.11",
+  );
+}
+
 /** Whether the kernel's `union bpf_iter_link_info` has a member (map, task, cgroup parameters). */
 export function hasLinkParam(kind: "map" | "task" | "cgroup"): boolean {
   try {
