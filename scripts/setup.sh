@@ -2,7 +2,8 @@
 # Brings a fresh clone to a runnable state: pnpm, dependencies, the native
 # addon and every package's build. As root on Debian it installs what is missing:
 # g++, make and python3 for the addon, and with --test every tool the tests call
-# (bpftool, clang, llvm, util-linux, busybox, strace, iproute2, prometheus).
+# (bpftool, clang, llvm, util-linux, busybox, strace, iproute2, prometheus); with --vm
+# those and QEMU (pnpm test:vm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +31,12 @@ need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
 need g++ g++
 need make make
 need python3 python3
+# --vm (pnpm test:vm): what --test needs (the guests run the same tests, and the kernel
+# selftests are compiled on the host for them), and QEMU.
+if [ "${1:-}" = "--vm" ]; then
+  need qemu-system-x86_64 qemu-system-x86
+  set -- --test
+fi
 if [ "${1:-}" = "--test" ]; then
   need bpftool bpftool
   need clang clang
