@@ -242,15 +242,7 @@ function linkError(
 ): unknown {
   if (!(err instanceof BpfError)) return err;
   if (params.kind === "map" && err.code === "EINVAL") {
-    // The kernel takes sleepable programs only on targets that can reschedule
-    // (task, task_file...), never on map-element ones: that EINVAL is not the map's fault.
-    if (sleepable)
-      return new IteratorError(
-        `the kernel refused the sleepable program for the ${target} iterator (BPF_LINK_CREATE: EINVAL): ` +
-          "the kernel refuses sleepable programs on hash-map (and other map-element) iterators; " +
-          "load the program without BPF_F_SLEEPABLE (an iter/ section, not iter.s/)",
-        { cause: err },
-      );
+    // A sleepable spec never gets here (refuseSleepableOnMapElements); an fd's flags are unknown.
     return new IteratorError(
       `the kernel refused the map for the ${target} iterator (BPF_LINK_CREATE: EINVAL): ` +
         "this map type cannot be iterated by this target" +
@@ -267,6 +259,27 @@ function linkError(
     );
   }
   return err;
+}
+
+/**
+ * Map-element iterators walk the map under RCU, where a program may not sleep: the
+ * kernel refuses a sleepable program there (only targets that can reschedule, such
+ * as task and task_file, take one), but 5.10 links it and would run it under
+ * rcu_read_lock. Refused here on every kernel, before anything is loaded.
+ */
+function refuseSleepableOnMapElements(
+  source: ProgramSpec | Program | Readonly<ProgramFdOwner>,
+  target: string,
+  params: LinkParams,
+): void {
+  if (params.kind !== "map" || !isSpec(source)) return;
+  if (((source.flags ?? 0) & BpfProgLoadFlag.SLEEPABLE) === 0) return;
+  throw new IteratorError(
+    `a sleepable program cannot iterate map elements (${target}): ` +
+      "the kernel refuses sleepable programs on hash-map (and other map-element) iterators, " +
+      "whose elements are walked where a program may not sleep; " +
+      "load the program without BPF_F_SLEEPABLE (an iter/ section, not iter.s/)",
+  );
 }
 
 /**
@@ -292,6 +305,7 @@ export function createIterator(
   targetBtfId(target, btf);
   checkKernelParams(btf, target, linkParams);
   const iterParams = toIterLinkParams(linkParams);
+  refuseSleepableOnMapElements(source, target, linkParams);
   const { prog, owned } = loadFor(source, target, btf);
   let link: Link;
   try {
