@@ -196,6 +196,15 @@ try {
     assert(page.url() !== chapterUrl, `still at ${chapterUrl}`);
     await page.locator("nav.navbar a", { hasText: "Getting started" }).first().click();
     await page.waitForURL(/\/docs\/getting-started\/?$/);
+    // The URL changes before the new page renders (a loaded machine showed the old h1):
+    // wait for the title, then assert on what is there.
+    await page
+      .waitForFunction(
+        () => document.querySelector("article h1")?.textContent === "Getting started",
+        null,
+        { timeout: 15_000 },
+      )
+      .catch(() => {});
     const h1 = await page.locator("article h1").first().innerText();
     assert(h1 === "Getting started", `getting started title is "${h1}"`);
     await page.goto(`${origin}/docs/api/`, { waitUntil: "networkidle" });
