@@ -34,6 +34,16 @@ export interface Sampler {
 const gc = (globalThis as { gc?: () => void }).gc;
 const SETTLE_MS = 50;
 
+/** One call of `fn`, its wall and CPU time (user + system, all threads) with its outcome. */
+export async function timedCall(fn: () => Promise<Outcome> | Outcome): Promise<Sample> {
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  const out = await fn();
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(c0);
+  return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, ...out };
+}
+
 /**
  * Times `fn` in this process: one untimed warm-up when prepared (`fn` itself
  * unless a cheaper `warmup` is given); before each
@@ -55,12 +65,7 @@ export function tsSampler(
         // Let V8's concurrent sweeping of the previous variant's garbage finish
         // outside the timed span: it would count in this sample's CPU time.
         await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-        const c0 = process.cpuUsage();
-        const t0 = process.hrtime.bigint();
-        const out = await fn();
-        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-        const cpu = process.cpuUsage(c0);
-        return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, ...out };
+        return timedCall(fn);
       },
       ...(close ? { close } : {}),
     };

@@ -3,7 +3,7 @@
 // after it, in the same process; tsSampler times the first call after a full
 // GC and a 50 ms pause. Scenarios of issue 17 compare TypeScript with those
 // C readers, so they time a call that follows an untimed one.
-import type { Outcome, Sampler } from "../measure.js";
+import { type Outcome, type Sampler, timedCall } from "../measure.js";
 
 /**
  * A sampler like tsSampler whose every timed call comes right after one
@@ -42,12 +42,7 @@ export function warmedTsSampler(
         ) {
           await fn();
         }
-        const c0 = process.cpuUsage();
-        const t0 = process.hrtime.bigint();
-        const out = await fn();
-        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-        const cpu = process.cpuUsage(c0);
-        return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, ...out };
+        return timedCall(fn);
       },
       ...(close ? { close } : {}),
     };
