@@ -55,6 +55,7 @@ function usage(): string {
     `scenarios: ${Object.keys(SCENARIOS).join(", ")}`,
     "--quick: small sizes and 3 repetitions, results in bench/results/raw/quick/ (a smoke test)",
     "--out <dir>: write the run's JSON, Markdown and charts there instead (e.g. one scenario's run)",
+    "--map-sizes <n>[,<n>...]: entries of the dumped maps (default 10000,100000,1000000; the largest is map-decode's)",
     "--vm <kernel>: run inside a test-vm guest booting that kernel of test-vm/kernels.json",
     "    (QEMU; TCG without KVM: slow, and the results say so); the results come back here.",
     "    --vm-memory <MiB> (default 3072), --vm-cpus <n> (default 2), --vm-timeout <s> (default 7200)",
@@ -68,6 +69,7 @@ async function main(): Promise<number> {
       quick: { type: "boolean", default: false },
       only: { type: "string" },
       reps: { type: "string" },
+      "map-sizes": { type: "string" },
       "render-only": { type: "string" },
       out: { type: "string" },
       vm: { type: "string" },
@@ -109,6 +111,12 @@ async function main(): Promise<number> {
     return 2;
   }
 
+  const mapSizes = parseMapSizes(values["map-sizes"], quick);
+  if (typeof mapSizes === "string") {
+    console.error(`bench: ${mapSizes}\n${usage()}`);
+    return 2;
+  }
+
   const vmKernel = values.vm;
   if (vmKernel !== undefined) {
     return runBenchInVm(vmKernel, values, quick, reps, only);
@@ -136,7 +144,7 @@ async function main(): Promise<number> {
     reps,
     progress,
     ts: loadTsApi(),
-    mapSizes: quick ? [1_000, 10_000] : [10_000, 100_000, 1_000_000],
+    mapSizes,
     extraProcesses: quick ? 200 : 3_000,
     queryProcesses: quick ? 1_000 : 10_000,
     chunkSizes: quick
@@ -215,6 +223,7 @@ async function runBenchInVm(
     only.join(","),
     "--reps",
     String(reps),
+    ...(typeof values["map-sizes"] === "string" ? ["--map-sizes", values["map-sizes"]] : []),
   ];
   // The commit measured: taken before booting, as files may change during a long run.
   const commit = gitCommit(benchRoot);
@@ -228,11 +237,21 @@ async function runBenchInVm(
   }
   if (commit) run.commit = commit;
   run.goals = evaluateGoals(run.groups, run.machine.cores);
-  const files = writeResults(run);
+  const files = typeof values.out === "string" ? writeResults(run, values.out) : writeResults(run);
   process.stdout.write(
     `\n${terminalReport(run)}\nwrote ${files.length} files to ${files[0]?.replace(/\/[^/]*$/, "")} (the guest's run took ${took} with boot)\n`,
   );
   return code;
+}
+
+/** --map-sizes as ascending entry counts (1 to 10,000,000), or what is wrong with it. */
+function parseMapSizes(arg: string | undefined, quick: boolean): number[] | string {
+  if (arg === undefined) return quick ? [1_000, 10_000] : [10_000, 100_000, 1_000_000];
+  const sizes = arg.split(",").map((s) => Number(s.trim()));
+  if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 10_000_000)) {
+    return `--map-sizes must be entry counts from 1 to 10,000,000, got ${arg}`;
+  }
+  return [...new Set(sizes)].sort((a, b) => a - b);
 }
 
 main().then(

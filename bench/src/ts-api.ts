@@ -354,7 +354,11 @@ async function decodeRecordsFile(path: string, size: number, mode: DecodeMode): 
   const reader = new IteratorReader(openSync(path, "r"), { chunkSize: 1 << 20 });
   if (mode === "raw-reused") {
     if (reusedBuffer?.length !== size) reusedBuffer = new Uint8Array(size);
-    const raw = await reader.readAll({ sizeHint: size, into: reusedBuffer });
+    const raw = await reader.readAll({
+      sizeHint: size,
+      into: reusedBuffer,
+      recordSize: MAP_RECORD_BYTES,
+    });
     return { items: raw.length / MAP_RECORD_BYTES, bytes: raw.length };
   }
   if (mode === "raw-sync") {
@@ -362,7 +366,7 @@ async function decodeRecordsFile(path: string, size: number, mode: DecodeMode): 
     const raw = reader.readAllSync({ sizeHint: size, into: reusedBuffer });
     return { items: raw.length / MAP_RECORD_BYTES, bytes: raw.length };
   }
-  const raw = await reader.readAll({ sizeHint: size });
+  const raw = await reader.readAll({ sizeHint: size, recordSize: MAP_RECORD_BYTES });
   const shape: IterableMap = { fd: -1, type: 1, keySize: 4, valueSize: 8 };
   switch (mode) {
     case "raw":

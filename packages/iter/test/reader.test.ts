@@ -428,6 +428,34 @@ describe("readRecords through readv", () => {
     expect(trips.kernelReads).toBeGreaterThanOrEqual(15);
   });
 
+  it("readAll({ recordSize }) reads several seq buffers per trip, the same bytes as read(2)", async () => {
+    const { io, trips } = iteratorIo(records, size);
+    const r = new IteratorReader(7, { io, chunkSize: 1 << 20 });
+    const got = await r.readAll({ sizeHint: records.length, recordSize: size });
+    expect(Buffer.compare(got, Buffer.from(records))).toBe(0);
+    // 15 seq buffers: one readv of all of them (a 1 MiB chunk holds 32), then EOF.
+    expect(trips.readv).toBeLessThanOrEqual(3);
+    expect(trips.read).toBe(0);
+
+    const plain = iteratorIo(records, size);
+    const same = await new IteratorReader(8, { io: plain.io, chunkSize: 1 << 20 }).readAll({
+      sizeHint: records.length,
+    });
+    expect(Buffer.compare(same, got)).toBe(0);
+    expect(plain.trips.readv).toBe(0);
+    expect(plain.trips.read).toBeGreaterThanOrEqual(15);
+  });
+
+  it("readAll rejects a bad recordSize before reading", async () => {
+    for (const bad of [0, -12, 1.5, Number.NaN, "12", 2 ** 31]) {
+      const { io, trips } = iteratorIo(records, size);
+      const r = new IteratorReader(7, { io });
+      await expect(r.readAll({ recordSize: bad as number })).rejects.toThrow(/recordSize/);
+      expect(trips.kernelReads).toBe(0);
+      r.close();
+    }
+  });
+
   it("reads with read(2) when the io has no readv, or records do not fit twice in a seq buffer", async () => {
     const plain = iteratorIo(records, size);
     const { readv: _readv, ...withoutReadv } = plain.io;

@@ -122,10 +122,11 @@ export async function mapElemsRaw(
   map: IterableMap<unknown, unknown>,
   options: MapElemsOptions = {},
 ): Promise<Buffer> {
+  const { keySize, valueSize } = checkMap(map);
   const hint = sizeHint(map);
   const { into, reader } = splitOptions(options);
   return consumeOwnReader(openMapElems(map, { chunkSize: 1 << 20, ...reader }), (r) =>
-    r.readAll({ sizeHint: hint, ...(into ? { into } : {}) }),
+    r.readAll({ sizeHint: hint, recordSize: keySize + valueSize, ...(into ? { into } : {}) }),
   );
 }
 
