@@ -91,9 +91,20 @@ function generateBenchmarks() {
   const charts = files.filter((f) => f.endsWith(".svg"));
   if (charts.length > 0) mkdirSync(staticBench, { recursive: true });
   for (const chart of charts) copyFileSync(join(results, chart), join(staticBench, chart));
-  writeFileSync(join(docs, "benchmarks.mdx"), benchmarksPage(reports, charts));
+  // Runs in VM guests (pnpm bench --vm <kernel> --out bench/results/guest-<kernel>).
+  const guests = files
+    .filter((f) => /^guest-[\w.-]+$/.test(f) && existsSync(join(results, f, "benchmarks.md")))
+    .map((dir) => {
+      const from = join(results, dir);
+      mkdirSync(join(staticBench, dir), { recursive: true });
+      for (const chart of readdirSync(from).filter((c) => c.endsWith(".svg"))) {
+        copyFileSync(join(from, chart), join(staticBench, dir, chart));
+      }
+      return { dir, text: readFileSync(join(from, "benchmarks.md"), "utf8") };
+    });
+  writeFileSync(join(docs, "benchmarks.mdx"), benchmarksPage(reports, charts, guests));
   console.log(
-    `generate: benchmarks page with ${reports.length} reports and ${charts.length} charts`,
+    `generate: benchmarks page with ${reports.length} reports, ${charts.length} charts and ${guests.length} guest runs`,
   );
 }
 

@@ -257,11 +257,15 @@ export function partCategory(part, position) {
 }
 
 /**
- * The benchmarks page from bench/results: each Markdown report, then each chart.
+ * The benchmarks page from bench/results: each Markdown report, then each chart,
+ * then the runs made in VM guests (bench/results/guest-<kernel>/), each under a
+ * heading of its own, its headings one level down and its charts from
+ * /bench/<dir>/.
  * @param {{ name: string, text: string }[]} reports
  * @param {string[]} charts  file names copied to static/bench/
+ * @param {{ dir: string, text: string }[]} [guests]  charts copied to static/bench/<dir>/
  */
-export function benchmarksPage(reports, charts) {
+export function benchmarksPage(reports, charts, guests = []) {
   const lines = [
     "---",
     "title: Benchmarks",
@@ -294,8 +298,10 @@ export function benchmarksPage(reports, charts) {
       "Rows marked FAILED with `EPERM` are variants whose BPF program the measuring machine's",
       "kernel refused even to root: a security policy there blocks the iterator targets that",
       "read other maps' contents (`bpf_map_elem`), as [Chapter 18](/docs/tutorials/chapter-18)",
-      "shows. The goals that need those variants are not measured in that run; an emulated VM",
-      "guest that loads them would not give comparable timings.",
+      "shows. The goals that need those variants are not measured in that run" +
+        (guests.length > 0
+          ? "; they are measured at the end of this page, in an emulated VM guest whose kernel loads them."
+          : "."),
       "",
       ":::",
       "",
@@ -315,6 +321,25 @@ export function benchmarksPage(reports, charts) {
   }
   for (const chart of charts.filter((c) => !shown.has(c))) {
     lines.push(`![${chart.replace(/\.svg$/, "")}](/bench/${chart})`, "");
+  }
+  for (const guest of guests) {
+    if (!/^guest-[\w.-]+$/.test(guest.dir))
+      throw new Error(`not a guest results directory: ${guest.dir}`);
+    const kernel = guest.dir.slice("guest-".length);
+    lines.push(
+      `## Measured in a VM guest (kernel ${kernel})`,
+      "",
+      "What the measuring machine's kernel refuses, measured in a QEMU guest booting a kernel that",
+      `loads it (\`pnpm bench --vm ${kernel}\`, results in \`bench/results/${guest.dir}/\`). The guest is`,
+      "emulated: its absolute times are many times the hardware's, and only the ratios, C and",
+      "TypeScript measured in the same guest, say anything.",
+      "",
+    );
+    const text = guest.text
+      .replace(/^# .*\n/m, "")
+      .replace(/^(#{2,5}) /gm, "#$1 ")
+      .replace(/\]\((?:\.\/)?([\w.-]+\.svg)\)/g, (_, name) => `](/bench/${guest.dir}/${name})`);
+    lines.push(proseToMdx(text, false), "");
   }
   return `${lines.join("\n").trimEnd()}\n`;
 }

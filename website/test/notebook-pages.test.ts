@@ -189,6 +189,24 @@ describe("partIndexPage and benchmarksPage", () => {
       [],
     );
     expect(refused).toContain(":::note[Variants the kernel refused]");
+    const withGuest = benchmarksPage(
+      [{ name: "benchmarks.md", text: "# Benchmarks\n\n## Map\n\n![map](./map.svg)\n" }],
+      ["map.svg"],
+      [
+        {
+          dir: "guest-7.2",
+          text: "# Benchmarks\n\n## Goals\n\n| a |\n|---|\n| 1 |\n\n## Map\n\n![map](./map.svg)\n",
+        },
+      ],
+    );
+    expect(withGuest).toContain("## Measured in a VM guest (kernel 7.2)");
+    // The guest's charts come from its own directory, its headings one level down.
+    expect(withGuest).toContain("](/bench/guest-7.2/map.svg)");
+    expect(withGuest).toContain("](/bench/map.svg)");
+    expect(withGuest).toContain("### Goals");
+    expect(withGuest.match(/^## Benchmarks$/gm)).toHaveLength(1);
+    await expect(compile(withGuest)).resolves.toBeDefined();
+    expect(() => benchmarksPage([], [], [{ dir: "../etc", text: "" }])).toThrow(/guest/);
     await expect(compile(refused)).resolves.toBeDefined();
     await expect(compile(full)).resolves.toBeDefined();
   });
