@@ -305,6 +305,37 @@ describeKernel(`mapElems ${mapElem.note}`, () => {
     });
   }
 
+  itLoads(
+    "a dump of many seq buffers (read several per readv) has every element once",
+    async () => {
+      // 30,000 12-byte records are 11 seq buffers: mapElemsRaw reads them with
+      // readv in whole-record segments, mapElemsRawSync one read(2) at a time.
+      const n = 30_000;
+      using map = BpfMap.create({
+        type: BpfMapType.HASH,
+        keySize: 4,
+        valueSize: 8,
+        maxEntries: n,
+        name: "iter_me_many",
+        key: u32,
+        value: u64,
+      });
+      for (let k = 0; k < n; k++) map.set(k, BigInt(k) * 5n + 2n);
+      const raw = await iter.mapElemsRaw(map);
+      expect(raw.length).toBe(n * 12);
+      expect(Buffer.compare(raw, iter.mapElemsRawSync(map))).toBe(0);
+      const seen = new Uint8Array(n);
+      for (const [k, v] of iter.decodeMapElems(map, raw)) {
+        expect(v).toBe(BigInt(k) * 5n + 2n);
+        seen[k]!++;
+      }
+      expect(seen.every((c) => c === 1)).toBe(true);
+      // Into a buffer too small for the dump: it moves to a new one, whole.
+      const moved = await iter.mapElemsRaw(map, { into: new Uint8Array(40_000) });
+      expect(Buffer.compare(moved, raw)).toBe(0);
+    },
+  );
+
   itLoads("decodes through decodeAt, and through decode for codecs without it", async () => {
     const keyCalls = { at: 0, plain: 0 };
     // A key codec with decodeAt, a value codec without: both must agree with u32/u64.
