@@ -320,7 +320,7 @@ describeKernel(`mapElems ${mapElem.note}`, () => {
         key: u32,
         value: u64,
       });
-      for (let k = 0; k < n; k++) map.set(k, BigInt(k) * 5n + 2n);
+      map.updateBatch(Array.from({ length: n }, (_, k) => [k, BigInt(k) * 5n + 2n] as const));
       const raw = await iter.mapElemsRaw(map);
       expect(raw.length).toBe(n * 12);
       expect(Buffer.compare(raw, iter.mapElemsRawSync(map))).toBe(0);
