@@ -3,7 +3,7 @@
 # addon and every package's build. As root on Debian it installs what is missing:
 # g++, make and python3 for the addon, and with --test every tool the tests call
 # (bpftool, clang, llvm, util-linux, busybox, strace, iproute2, prometheus); with --vm
-# those and QEMU (pnpm test:vm).
+# those and QEMU (pnpm test:vm); with --bench what the benchmark suite runs (pnpm bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +36,17 @@ need python3 python3
 if [ "${1:-}" = "--vm" ]; then
   need qemu-system-x86_64 qemu-system-x86
   set -- --test
+fi
+# --bench (pnpm bench): what the suite runs beside its own code: gcc for the C references,
+# ip and ss (netns, tcp-scale), ps (cli-ps), and the two exporters the exporters scenario
+# scrapes against bpf-iter serve (without them those variants say 'not installed').
+if [ "${1:-}" = "--bench" ]; then
+  need gcc gcc
+  need ip iproute2
+  need ss iproute2
+  need ps procps
+  need prometheus-node-exporter prometheus-node-exporter
+  need prometheus-process-exporter prometheus-process-exporter
 fi
 if [ "${1:-}" = "--test" ]; then
   need bpftool bpftool

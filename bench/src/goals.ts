@@ -1,5 +1,5 @@
 // The issue's goals, each a ratio of two medians measured in the same run.
-import type { GoalResult, GroupResult, VariantResult } from "./model.js";
+import { type GoalResult, type GroupResult, groupBusy, type VariantResult } from "./model.js";
 
 interface GoalDef {
   id: string;
@@ -315,9 +315,9 @@ function notMeasured(v: VariantResult | undefined, id: string): string {
 }
 
 /**
- * Judges every goal. On a quiet machine (the group's load average at most
- * `cores`) the verdict is on wall time; on a busy one, on CPU time, and both
- * ratios are always reported.
+ * Judges every goal. On a quiet machine (groupBusy false: no more other
+ * runnable tasks than cores beside the suite's) the verdict is on wall time;
+ * on a busy one, on CPU time, and both ratios are always reported.
  */
 export function evaluateGoals(groups: GroupResult[], cores: number): GoalResult[] {
   return GOALS.map((d) => {
@@ -356,7 +356,7 @@ export function evaluateGoals(groups: GroupResult[], cores: number): GoalResult[
       num.cpuSummary && den.cpuSummary && (d.difference || den.cpuSummary.median > 0)
         ? combine(num.cpuSummary.median, den.cpuSummary.median)
         : undefined;
-    const busy = g !== undefined && (g.loadAverage ?? 0) > cores;
+    const busy = g !== undefined && groupBusy(g, cores);
     const basis = (d.cpuGoal || busy) && cpuRatio !== undefined ? "cpu" : "wall";
     const noisy =
       basis === "cpu"

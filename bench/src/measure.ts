@@ -5,6 +5,7 @@
 // other: on a shared machine the load changes over minutes, and interleaving
 // exposes every variant to the same conditions, so the ratios between them
 // stay meaningful even when the absolute times drift.
+import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { formatRatio, formatSeconds } from "./format.js";
 import type { GroupResult, VariantResult } from "./model.js";
@@ -160,6 +161,20 @@ function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
 }
 
+/** Runnable tasks other than this process (procs_running of /proc/stat, less one), or undefined. */
+export function othersRunnableNow(stat?: string): number | undefined {
+  let text = stat;
+  if (text === undefined) {
+    try {
+      text = readFileSync("/proc/stat", "latin1");
+    } catch {
+      return undefined;
+    }
+  }
+  const m = /^procs_running (\d+)$/m.exec(text);
+  return m ? Math.max(0, Number(m[1]) - 1) : undefined;
+}
+
 export async function runGroup(
   progress: Progress,
   head: Omit<GroupResult, "variants">,
@@ -174,6 +189,8 @@ export async function runGroup(
     0,
   );
   let done = 0;
+  let othersSum = 0;
+  let othersReads = 0;
   try {
     for (const r of running) {
       if (r.spec.unavailable !== undefined || !r.spec.sampler) continue;
@@ -193,6 +210,11 @@ export async function runGroup(
       for (const r of order) {
         if (!r.sampler || r.error !== undefined || r.samples.length >= r.reps) continue;
         progress.status(`[${done}/${total}] round ${round + 1}/${rounds} ${r.spec.label} …`);
+        const others = othersRunnableNow();
+        if (others !== undefined) {
+          othersSum += others;
+          othersReads++;
+        }
         try {
           const s = await r.sampler.sample();
           checkSample(r.spec, s, r.samples[0]);
@@ -213,7 +235,14 @@ export async function runGroup(
     for (const r of running) r.sampler?.close?.();
   }
   const loadAverage = Math.round(Math.max(loadBefore, loadavg()[0]!) * 100) / 100;
-  const group = withRatios({ ...head, variants: running.map(toResult), loadAverage });
+  const othersRunnable =
+    othersReads > 0 ? Math.round((othersSum / othersReads) * 100) / 100 : undefined;
+  const group = withRatios({
+    ...head,
+    variants: running.map(toResult),
+    loadAverage,
+    ...(othersRunnable !== undefined ? { othersRunnable } : {}),
+  });
   for (const v of group.variants) {
     if (v.status === "unavailable") progress.result(v.label, unavailableText(v));
     else if (v.status === "failed") progress.result(v.label, `FAILED: ${v.note}`);

@@ -46,6 +46,26 @@ export interface GroupResult {
   variants: VariantResult[];
   /** Highest 1-minute load average seen while the group ran (start or end). */
   loadAverage?: number;
+  /**
+   * Other runnable tasks (the kernel's procs_running less this process) read
+   * before every sample, averaged: CPU competition while the group ran. Unlike
+   * the load average it leaves out tasks asleep in the kernel (D state) and
+   * the minutes-long tail of an earlier group's spike (50,000 threads starting).
+   */
+  othersRunnable?: number;
+}
+
+/**
+ * Whether other work competed for the CPU while the group ran: on average more
+ * other runnable tasks than cores beside the one the suite runs on. Runs made
+ * before othersRunnable existed are judged by the load average (above the cores).
+ */
+export function groupBusy(
+  g: Pick<GroupResult, "loadAverage" | "othersRunnable">,
+  cores: number,
+): boolean {
+  if (g.othersRunnable !== undefined) return g.othersRunnable > cores - 1;
+  return (g.loadAverage ?? 0) > cores;
 }
 
 export interface GoalResult {

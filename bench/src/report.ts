@@ -1,7 +1,13 @@
 // Turns a RunResult into the terminal summary, the Markdown page the site
 // shows, and one SVG chart per group.
 import { formatPercent, formatRatio, formatSeconds, formatThroughput } from "./format.js";
-import type { GoalResult, GroupResult, RunResult, VariantResult } from "./model.js";
+import {
+  type GoalResult,
+  type GroupResult,
+  groupBusy,
+  type RunResult,
+  type VariantResult,
+} from "./model.js";
 import { type BarRow, renderBarChart } from "./svg.js";
 
 function perItem(v: VariantResult): string {
@@ -127,7 +133,7 @@ export function terminalReport(run: RunResult): string {
   for (const g of run.groups) {
     out.push(
       "",
-      `${g.title}${g.loadAverage !== undefined ? ` [load average ${g.loadAverage} on ${m.cores} cores${g.loadAverage > m.cores ? ": busy" : ""}]` : ""}`,
+      `${g.title}${g.loadAverage !== undefined ? ` [${loadText(g, m.cores)}${groupBusy(g, m.cores) ? ": busy" : ""}]` : ""}`,
     );
     const rows = [
       [
@@ -192,8 +198,10 @@ export function markdownReport(run: RunResult): string {
       "A figure whose interquartile range exceeds 20% of its median is marked *noisy*. " +
       "*CPU* is the process's CPU time (user + system, all threads) over the same span. Other work on the machine stretches " +
       "wall time, unevenly (the scheduler favours threads that sleep often, such as a reader waiting on the thread pool, over " +
-      "busy loops), but barely moves CPU time. So goals are judged on wall time when the machine was quiet (1-minute load " +
-      "average at most its core count while the group ran) and on CPU time when it was busy; both ratios are always shown.",
+      "busy loops), but barely moves CPU time. So goals are judged on wall time when the machine was quiet (on average, " +
+      "before each sample, no more other runnable tasks than cores beside the suite's own) and on CPU time when it was busy; " +
+      "both ratios are always shown. The load average is shown too, but it also counts tasks asleep in the kernel and keeps " +
+      "an earlier group's spike (50,000 threads starting) for minutes.",
     "",
     "## Goals",
     "",
@@ -215,8 +223,8 @@ export function markdownReport(run: RunResult): string {
       "",
       ...(g.loadAverage !== undefined
         ? [
-            `Load average while measuring: ${g.loadAverage} on ${m.cores} cores${
-              g.loadAverage > m.cores ? " (busy: compare the CPU columns)" : " (quiet)"
+            `${capitalised(loadText(g, m.cores))} while measuring${
+              groupBusy(g, m.cores) ? " (busy: compare the CPU columns)" : " (quiet)"
             }.`,
             "",
           ]
@@ -315,3 +323,12 @@ export function chartFor(group: GroupResult, run: RunResult): string {
         : (v) => (v === 0 ? "0" : formatSeconds(v)),
   });
 }
+
+/** The group's load figures: the load average, and other runnable tasks when recorded. */
+function loadText(g: GroupResult, cores: number): string {
+  const others =
+    g.othersRunnable !== undefined ? `, ${g.othersRunnable} other runnable tasks on average` : "";
+  return `load average ${g.loadAverage}${others} on ${cores} cores`;
+}
+
+const capitalised = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { formatBytes, formatRatio, formatSeconds, formatThroughput } from "../src/format.js";
 import { evaluateGoals } from "../src/goals.js";
-import { withRatios } from "../src/measure.js";
-import type { GroupResult, RunResult, VariantResult } from "../src/model.js";
+import { othersRunnableNow, withRatios } from "../src/measure.js";
+import { type GroupResult, groupBusy, type RunResult, type VariantResult } from "../src/model.js";
 import { parseStat } from "../src/proc-scan.js";
 import { chartFor, goalVerdict, markdownReport, terminalReport } from "../src/report.js";
 import { summarize } from "../src/stats.js";
@@ -112,6 +112,33 @@ describe("ratios and goals", () => {
       basis: "wall",
       met: true,
     });
+  });
+  it("judges by other runnable tasks where recorded, not by a load average left by an earlier spike", () => {
+    const g = dumpGroup();
+    g.variants[0]!.cpuSummary = summarize([0.5, 0.5, 0.5]);
+    g.variants[1]!.cpuSummary = summarize([0.8, 0.8, 0.8]);
+    // The load average of a run after 50,000 threads started, but nothing else runnable.
+    g.loadAverage = 320;
+    g.othersRunnable = 0.4;
+    const quiet = evaluateGoals([g], 2).find((x) => x.id === "map-elems-raw-vs-c")!;
+    expect(quiet).toMatchObject({ basis: "wall", met: true });
+    // Two other runnable tasks on average on 2 cores: busy, whatever the load average says.
+    g.loadAverage = 0.5;
+    g.othersRunnable = 2;
+    const busy = evaluateGoals([g], 2).find((x) => x.id === "map-elems-raw-vs-c")!;
+    expect(busy).toMatchObject({ basis: "cpu", met: false });
+    expect(groupBusy({ othersRunnable: 1 }, 2)).toBe(false);
+    expect(groupBusy({ othersRunnable: 1.01 }, 2)).toBe(true);
+    expect(groupBusy({ loadAverage: 2.5 }, 2)).toBe(true);
+    expect(markdownReport(run([g]))).toContain(
+      "Load average 0.5, 2 other runnable tasks on average on 2 cores while measuring (busy",
+    );
+  });
+  it("reads procs_running from /proc/stat, less this process", () => {
+    expect(othersRunnableNow("cpu  1 2 3\nprocs_running 3\nprocs_blocked 0\n")).toBe(2);
+    expect(othersRunnableNow("procs_running 1\n")).toBe(0);
+    expect(othersRunnableNow("nothing here\n")).toBeUndefined();
+    expect(othersRunnableNow()).toBeGreaterThanOrEqual(0);
   });
   it("judges the exporter goals on CPU time also when the machine was quiet", () => {
     const g: GroupResult = withRatios({
