@@ -81,7 +81,9 @@ describe("64-bit scalars", () => {
       expect([...elements]).toEqual(want);
       expect(elements.toArray()).toEqual(want);
       const seen: Array<[number, bigint]> = [];
-      elements.forEach((k, v) => seen.push([k, v]));
+      elements.forEach((k, v) => {
+        seen.push([k, v]);
+      });
       expect(seen).toEqual(want);
       expect([...elements.values()]).toEqual(values);
       expect(values.map((_, i) => elements.at(i)?.[1])).toEqual(values);
