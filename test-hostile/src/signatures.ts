@@ -248,6 +248,7 @@ export const SIGNATURES: Record<string, Entry> = {
   ...codecSignatures("spec:"),
   "spec:completeCodec": { args: ["str", "codec"] },
   "spec:decoderAt": { args: ["decoder"] },
+  "spec:scalarReadSource": { args: ["any", "str", "str"] },
   "spec:defineField": {
     args: [
       { obj: { describe: "str", size: "size", align: "int", decodeAt: "fn", encodeAt: "fn" } },

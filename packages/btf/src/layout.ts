@@ -185,9 +185,8 @@ function compileReader<T>(
   slots: Slot[],
 ): ((v: DataView, o: number) => T) | undefined {
   const parts = names.map((name, i) => {
-    const getter = spec.SCALAR_READS.get(slots[i]!.type);
     const at = `o + ${offsets[i]}`;
-    const value = getter ? `v.${getter}(${at}, ${LE})` : `r[${i}](v, ${at})`;
+    const value = spec.scalarReadSource(slots[i]!.type, "v", at) ?? `r[${i}](v, ${at})`;
     return `${JSON.stringify(name)}: ${value}`;
   });
   try {

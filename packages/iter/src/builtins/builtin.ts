@@ -11,7 +11,7 @@
 // made per key/value size, from the sizes the kernel reports for the map.
 
 import { loadKernelBtf, type RecordLayout } from "@ts-ebpf/btf";
-import { type Decoder, type FieldType, SCALAR_READS } from "@ts-ebpf/spec";
+import { type Decoder, scalarReadSource } from "@ts-ebpf/spec";
 import { BpfMapTypeName } from "@ts-ebpf/spec/constants";
 import { BpfError, BpfMap, loadProgram, type Program } from "@ts-ebpf/syscall";
 import type { Column, Row } from "../cli/format.js";
@@ -186,9 +186,6 @@ export function defineBuiltin<const F extends readonly FieldDef[], R extends obj
  */
 const RECORDS_CHUNK = 1024 * 1024;
 
-/** Host byte order, as the scalar field types read. */
-const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
 /**
  * A reader of the public record straight from a record's bytes: each field
  * `keys` needs read once into a local (scalars with their DataView getter
@@ -211,10 +208,10 @@ export function compileDirectReader<R>(
     if (!field) return undefined;
     id = `f${locals.size}`;
     locals.set(name, id);
-    const getter = SCALAR_READS.get(field.type as FieldType<unknown>);
     const at = `o + ${field.offset}`;
-    if (getter !== undefined) {
-      lines.push(`const ${id} = v.${getter}(${at}${getter.endsWith("8") ? "" : `, ${HOST_LE}`});`);
+    const scalar = scalarReadSource(field.type, "v", at);
+    if (scalar !== undefined) {
+      lines.push(`const ${id} = ${scalar};`);
     } else {
       readers.push(field.type.decodeAt.bind(field.type));
       lines.push(`const ${id} = r[${readers.length - 1}](v, ${at});`);

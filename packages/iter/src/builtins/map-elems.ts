@@ -6,7 +6,14 @@
 
 import { loadKernelBtf } from "@ts-ebpf/btf";
 import { call, exit, type Item, jeq, label, ldx, mov } from "@ts-ebpf/dsl";
-import { type Decoder, decoderAt, type FieldType, SCALAR_READS } from "@ts-ebpf/spec";
+import {
+  type Decoder,
+  decoderAt,
+  type FieldType,
+  SCALAR_READS,
+  scalarReadSource,
+  u32,
+} from "@ts-ebpf/spec";
 import { iterContextStruct } from "@ts-ebpf/spec/constants";
 import { mapValueSlotSize, type Program } from "@ts-ebpf/syscall";
 import { isDefaultMapCodec } from "@ts-ebpf/syscall/internal";
@@ -409,7 +416,7 @@ export class MapElements<K = Uint8Array, V = Uint8Array> implements Iterable<[K,
     if (getter !== undefined) {
       const column = new COLUMN_TYPES[getter]!(n);
       // One compiled loop per getter: a DataView call by name is slow.
-      const fill = columnFiller(getter);
+      const fill = columnFiller(codec as unknown as FieldType<unknown>, getter);
       fill(column, view, n, size, at);
       return column;
     }
@@ -421,17 +428,17 @@ export class MapElements<K = Uint8Array, V = Uint8Array> implements Iterable<[K,
 
 type ColumnFiller = (column: unknown, view: DataView, n: number, size: number, at: number) => void;
 const fillers = new Map<string, ColumnFiller>();
-function columnFiller(getter: string): ColumnFiller {
+function columnFiller(type: FieldType<unknown>, getter: string): ColumnFiller {
   let fill = fillers.get(getter);
   if (!fill) {
-    const le = getter.endsWith("8") ? "" : `, ${HOST_LE}`;
     // 8-byte scalars copied as two host-order words: no BigInt made per element.
     const body = /64$/.test(getter)
       ? `const words = new Uint32Array(column.buffer, column.byteOffset, 2 * n);
 for (let i = 0, off = at; i < 2 * n; i += 2, off += size) {
-  words[i] = view.getUint32(off${le}); words[i + 1] = view.getUint32(off + 4${le});
+  words[i] = ${scalarReadSource(u32, "view", "off")};
+  words[i + 1] = ${scalarReadSource(u32, "view", "off + 4")};
 }`
-      : `for (let i = 0, off = at; i < n; i++, off += size) column[i] = view.${getter}(off${le});`;
+      : `for (let i = 0, off = at; i < n; i++, off += size) column[i] = ${scalarReadSource(type, "view", "off")};`;
     fill = new Function("column", "view", "n", "size", "at", body) as ColumnFiller;
     fillers.set(getter, fill);
   }
@@ -474,24 +481,18 @@ function pairCode(
   valueCodec: Decoder<unknown> | undefined,
   valueSize: number,
 ): PairCode {
-  const kindOf = (codec: Decoder<unknown> | undefined) =>
+  // A byte view, a scalar read inline, or a call to the codec's reader.
+  const field = (codec: Decoder<unknown> | undefined, at: number, size: number, reader: string) =>
     codec === undefined
-      ? "bytes"
-      : (SCALAR_READS.get(codec as unknown as FieldType<unknown>) ?? "codec");
-  const keyKind = kindOf(keyCodec);
-  const valueKind = kindOf(valueCodec);
-  const id = `${keyKind}/${keySize}/${valueKind}/${valueSize}`;
-  let code = pairCodes.get(id);
-  if (code) return code;
-  const field = (kind: string, at: number, size: number, reader: string) => {
-    if (kind === "bytes") return `new Uint8Array(buffer, base + o + ${at}, ${size})`;
-    if (kind === "codec") return `${reader}(view, bytes, o + ${at})`;
-    return scalarRead(kind, "view", `o + ${at}`);
-  };
-  const key = field(keyKind, 0, keySize, "readKey");
-  const value = field(valueKind, keySize, valueSize, "readValue");
+      ? `new Uint8Array(buffer, base + o + ${at}, ${size})`
+      : (scalarReadSource(codec, "view", `o + ${at}`) ?? `${reader}(view, bytes, o + ${at})`);
+  const key = field(keyCodec, 0, keySize, "readKey");
+  const value = field(valueCodec, keySize, valueSize, "readValue");
   const pair = `[${key}, ${value}]`;
   const size = keySize + valueSize;
+  const id = `${pair}/${size}`;
+  let code = pairCodes.get(id);
+  if (code) return code;
   code = new Function(
     `"use strict";
 class Iterator {
@@ -627,46 +628,19 @@ function fieldReader<T>(
   }
   // Scalars read with their DataView getter inline: the hot loop of a
   // million-element dump, where a call through decodeAt costs more than the read.
-  const getter = SCALAR_READS.get(codec as unknown as FieldType<unknown>);
-  if (getter !== undefined) return scalarReader(getter) as FieldReader<T>;
+  const source = scalarReadSource(codec, "v", "o");
+  if (source !== undefined) return scalarReader(source) as FieldReader<T>;
   const read = decoderAt(codec);
   return (v, _b, o) => read(v, o);
 }
 
-/** Host byte order, as spec's scalars read. */
-const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/**
- * Whether a 64-bit scalar whose high word is 0 is made with BigInt() of its
- * low word. V8 before 13 (Node 20 and 22) calls out of optimised code for
- * every DataView getBigUint64: 1M values below 2^32 took 33-36 ms that way
- * and 12-17 ms through BigInt(), and most counters in maps stay below 2^32
- * (values above it pay the word test, ~5 ns). V8 13 (Node 24) inlines the
- * getter, which is then faster than the test.
- */
-const BIGINT_FROM_LOW_WORD = Number.parseInt(process.versions.v8 ?? "99", 10) < 13;
-
-/** JavaScript source reading the scalar of DataView `getter` from `view` at offset `at`. */
-function scalarRead(getter: string, view: string, at: string): string {
-  if (getter.endsWith("8")) return `${view}.${getter}(${at})`;
-  const read = `${view}.${getter}(${at}, ${HOST_LE})`;
-  if (!BIGINT_FROM_LOW_WORD || !/^getBig(Ui|I)nt64$/.test(getter)) return read;
-  // The high word is the second in little-endian order, the first in big-endian.
-  const [low, high] = HOST_LE ? [`${at}`, `${at} + 4`] : [`${at} + 4`, `${at}`];
-  return `(${view}.getUint32(${high}, ${HOST_LE}) === 0 ? BigInt(${view}.getUint32(${low}, ${HOST_LE})) : ${read})`;
-}
-
 const scalarReaders = new Map<string, FieldReader<unknown>>();
-function scalarReader(getter: string): FieldReader<unknown> {
-  let read = scalarReaders.get(getter);
+/** A reader of one scalar from the source spec writes for it (cached by that source). */
+function scalarReader(source: string): FieldReader<unknown> {
+  let read = scalarReaders.get(source);
   if (!read) {
-    read = new Function(
-      "v",
-      "b",
-      "o",
-      `return ${scalarRead(getter, "v", "o")};`,
-    ) as FieldReader<unknown>;
-    scalarReaders.set(getter, read);
+    read = new Function("v", "b", "o", `return ${source};`) as FieldReader<unknown>;
+    scalarReaders.set(source, read);
   }
   return read;
 }
