@@ -3,7 +3,8 @@
 # addon and every package's build. As root on Debian it installs what is missing:
 # g++, make and python3 for the addon, and with --test every tool the tests call
 # (bpftool, clang, llvm, util-linux, busybox, strace, iproute2, prometheus); with --vm
-# those and QEMU (pnpm test:vm); with --bench what the benchmark suite runs (pnpm bench).
+# those and QEMU (pnpm test:vm); with --bench what the benchmark suite runs (pnpm bench);
+# with --site the browser the site's test drives (pnpm docs:test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +37,10 @@ need python3 python3
 if [ "${1:-}" = "--vm" ]; then
   need qemu-system-x86_64 qemu-system-x86
   set -- --test
+fi
+# --site (pnpm docs:test): Debian's chromium, which the site's browser test drives.
+if [ "${1:-}" = "--site" ]; then
+  need chromium chromium
 fi
 # --bench (pnpm bench): what the suite runs beside its own code: gcc for the C references,
 # ip and ss (netns, tcp-scale), ps (cli-ps), and the two exporters the exporters scenario
