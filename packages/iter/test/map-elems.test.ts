@@ -1,7 +1,7 @@
 import { codecFromBtf, parseBtf } from "@ts-ebpf/btf";
 import { BpfMapType } from "@ts-ebpf/spec/constants";
 import { codecs, mapValueSlotSize, possibleCpus } from "@ts-ebpf/syscall";
-import { btfBlob } from "@ts-ebpf/testing";
+import { btfBlob, I64_EDGES, U64_EDGES } from "@ts-ebpf/testing";
 import { describe, expect, it } from "vitest";
 import {
   decodeMapElems,
@@ -38,29 +38,10 @@ const expected = (n: number) =>
 describe("64-bit scalars", () => {
   // Values on both sides of 2^32 and 2^63: Node 20 makes a value whose high
   // word is 0 from its low word, other engines call the DataView getter.
-  const u64s = [
-    0n,
-    1n,
-    2n ** 31n,
-    2n ** 32n - 1n,
-    2n ** 32n,
-    2n ** 53n + 1n,
-    2n ** 63n,
-    2n ** 64n - 1n,
-  ];
-  const i64s = [
-    0n,
-    1n,
-    2n ** 32n - 1n,
-    2n ** 32n,
-    -1n,
-    -(2n ** 31n),
-    -(2n ** 32n),
-    -(2n ** 63n),
-    2n ** 63n - 1n,
-  ];
+  const u64s = U64_EDGES;
+  const i64s = I64_EDGES;
 
-  function pairs(values: bigint[], signed: boolean): Uint8Array {
+  function pairs(values: readonly bigint[], signed: boolean): Uint8Array {
     const bytes = new Uint8Array(values.length * 12);
     const view = new DataView(bytes.buffer);
     values.forEach((v, i) => {

@@ -207,18 +207,14 @@ export const BIGINT_FROM_LOW_WORD = (() => {
 /** Offsets of the low and the high 32-bit word of a 64-bit integer in host order. */
 const [LOW_WORD, HIGH_WORD] = LE ? [0, 4] : [4, 0];
 
-const getU64: (v: DataView, o: number) => bigint = BIGINT_FROM_LOW_WORD
-  ? (v, o) =>
-      v.getUint32(o + HIGH_WORD, LE) === 0
-        ? BigInt(v.getUint32(o + LOW_WORD, LE))
-        : v.getBigUint64(o, LE)
-  : (v, o) => v.getBigUint64(o, LE);
-const getI64: (v: DataView, o: number) => bigint = BIGINT_FROM_LOW_WORD
-  ? (v, o) =>
-      v.getUint32(o + HIGH_WORD, LE) === 0
-        ? BigInt(v.getUint32(o + LOW_WORD, LE))
-        : v.getBigInt64(o, LE)
-  : (v, o) => v.getBigInt64(o, LE);
+/** `get64` with the low-word path in front where BIGINT_FROM_LOW_WORD says so. */
+function fromLowWord(
+  get64: (v: DataView, o: number) => bigint,
+): (v: DataView, o: number) => bigint {
+  if (!BIGINT_FROM_LOW_WORD) return get64;
+  return (v, o) =>
+    v.getUint32(o + HIGH_WORD, LE) === 0 ? BigInt(v.getUint32(o + LOW_WORD, LE)) : get64(v, o);
+}
 
 const U64: readonly [bigint, bigint] = [0n, (1n << 64n) - 1n];
 const I64: readonly [bigint, bigint] = [-(1n << 63n), (1n << 63n) - 1n];
@@ -234,8 +230,8 @@ export const
   i16 = integer("i16", 2, [-0x8000, 0x7fff], (v, o) => v.getInt16(o, LE), (v, o, x) => v.setInt16(o, x, LE)),
   u32 = integer("u32", 4, [0, 0xffffffff], (v, o) => v.getUint32(o, LE), (v, o, x) => v.setUint32(o, x, LE)),
   i32 = integer("i32", 4, [-0x80000000, 0x7fffffff], (v, o) => v.getInt32(o, LE), (v, o, x) => v.setInt32(o, x, LE)),
-  u64 = integer64("u64", U64, getU64, (v, o, x) => v.setBigUint64(o, x, LE)),
-  i64 = integer64("i64", I64, getI64, (v, o, x) => v.setBigInt64(o, x, LE)),
+  u64 = integer64("u64", U64, fromLowWord((v, o) => v.getBigUint64(o, LE)), (v, o, x) => v.setBigUint64(o, x, LE)),
+  i64 = integer64("i64", I64, fromLowWord((v, o) => v.getBigInt64(o, LE)), (v, o, x) => v.setBigInt64(o, x, LE)),
   /** A pointer-sized value (kernel addresses, above 2^32: the getter alone), as bigint. */
   ptr = integer64("ptr", U64, (v, o) => v.getBigUint64(o, LE), (v, o, x) => v.setBigUint64(o, x, LE)),
   f32 = float("f32", 4, (v, o) => v.getFloat32(o, LE), (v, o, x) => v.setFloat32(o, x, LE)),

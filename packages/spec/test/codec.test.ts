@@ -1,3 +1,4 @@
+import { I64_EDGES, U64_EDGES } from "@ts-ebpf/testing";
 import { describe, expect, it } from "vitest";
 import type { Codec } from "../src/index.js";
 import * as spec from "../src/index.js";
@@ -227,17 +228,8 @@ describe("decoderAt", () => {
 describe("scalarReadSource", () => {
   // Values on both sides of 2^32 and 2^63: on V8 before 13 a 64-bit value whose
   // high word is 0 is made from its low word, elsewhere by the getter.
-  const u64s = [
-    0n,
-    1n,
-    2n ** 31n,
-    2n ** 32n - 1n,
-    2n ** 32n,
-    2n ** 53n + 1n,
-    2n ** 63n,
-    2n ** 64n - 1n,
-  ];
-  const i64s = [0n, 1n, 2n ** 32n - 1n, 2n ** 32n, -1n, -(2n ** 31n), -(2n ** 32n), -(2n ** 63n)];
+  const u64s = U64_EDGES;
+  const i64s = I64_EDGES;
 
   it("reads what decodeAt reads, for every scalar, at an offset expression", () => {
     const cases = [

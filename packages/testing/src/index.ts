@@ -118,3 +118,4 @@ export function missingFromKernel(
   return `not in this kernel: ${rel} has no ${what} (first in ${since})`;
 }
 export { btfBlob } from "./btf-blob.js";
+export { I64_EDGES, U64_EDGES } from "./int64-edges.js";

@@ -20,7 +20,12 @@ import { isDefaultMapCodec } from "@ts-ebpf/syscall/internal";
 import { IteratorError } from "../errors.js";
 import { createIterator, loadIteratorProgram } from "../link.js";
 import { consumeOwnReader } from "../owned-fd.js";
-import { type IteratorReader, type ReaderOptions, RecordSplitter } from "../reader.js";
+import {
+  type IteratorReader,
+  type ReadAllOptions,
+  type ReaderOptions,
+  RecordSplitter,
+} from "../reader.js";
 import { mapBtfCodecs } from "./map-btf.js";
 import { iteratorSpec } from "./record.js";
 
@@ -129,11 +134,10 @@ export async function mapElemsRaw(
   map: IterableMap<unknown, unknown>,
   options: MapElemsOptions = {},
 ): Promise<Buffer> {
-  const { keySize, valueSize } = checkMap(map);
-  const hint = sizeHint(map);
   const { into, reader } = splitOptions(options);
+  const read = dumpReadOptions(map, into);
   return consumeOwnReader(openMapElems(map, { chunkSize: 1 << 20, ...reader }), (r) =>
-    r.readAll({ sizeHint: hint, recordSize: keySize + valueSize, ...(into ? { into } : {}) }),
+    r.readAll(read),
   );
 }
 
@@ -142,10 +146,8 @@ export function mapElemsRawSync(
   options: MapElemsOptions = {},
 ): Buffer {
   const { into, reader } = splitOptions(options);
-  return openMapElems(map, { chunkSize: 1 << 20, ...reader }).readAllSync({
-    sizeHint: sizeHint(map),
-    ...(into ? { into } : {}),
-  });
+  const read = dumpReadOptions(map, into);
+  return openMapElems(map, { chunkSize: 1 << 20, ...reader }).readAllSync(read);
 }
 
 /** Reader options, and a buffer to reuse across dumps. */
@@ -216,11 +218,22 @@ function pick(map: IterableMap<unknown, unknown>): IterableMap<unknown, unknown>
  */
 export type MapElement<T> = Uint8Array extends T ? unknown : T;
 
-/** The largest output the map can give: every entry present. */
-function sizeHint(map: IterableMap<unknown, unknown>): number | undefined {
+/**
+ * readAll's options for a dump of the map: its records' size (key + value),
+ * the largest output it can give (every entry present) and the buffer to reuse.
+ */
+function dumpReadOptions(
+  map: IterableMap<unknown, unknown>,
+  into: Uint8Array | undefined,
+): ReadAllOptions {
   const { keySize, valueSize } = checkMap(map);
+  const recordSize = keySize + valueSize;
   const n = map.maxEntries;
-  return Number.isInteger(n) && n! > 0 ? n! * (keySize + valueSize) : undefined;
+  return {
+    recordSize,
+    ...(Number.isInteger(n) && n! > 0 ? { sizeHint: n! * recordSize } : {}),
+    ...(into ? { into } : {}),
+  };
 }
 
 /**
