@@ -30,6 +30,7 @@ import { cacheDir, repoRoot, testVmDir } from "./paths.js";
 import { pinEntry } from "./pin.js";
 import { type Accel, detectAccel, runExec, runGuest, runShell } from "./qemu.js";
 import { prepareSelftests, selftestsIncluded } from "./selftests-prep.js";
+import { spawnAsync } from "./spawn.js";
 import { formatSummary, type KernelSummary, progressLine, seconds, summarize } from "./summary.js";
 import {
   kernelTestPackages,
@@ -109,11 +110,11 @@ function nodeBinary(
  * file with the guests' configuration, transforming each module once), so the
  * guests skip that work. A failure only costs the guests the time.
  */
-function warmModuleCache(
+async function warmModuleCache(
   filter: string | undefined,
   moduleCache: string,
   log: (m: string) => void,
-): void {
+): Promise<void> {
   const t0 = Date.now();
   const packages = kernelTestPackages(repoRoot, filter);
   if (packages.length === 0) return;
@@ -121,21 +122,15 @@ function warmModuleCache(
   try {
     const config = join(dir, "ts-ebpf-vm.vitest.config.mjs");
     writeFileSync(config, vitestConfigText(repoRoot, packages, moduleCache));
-    const r = spawnSync(
+    const r = await spawnAsync(
       process.execPath,
       [vitestEntry(repoRoot), "list", `--config=${config}`, ...packages.flatMap((p) => p.files)],
-      {
-        cwd: repoRoot,
-        encoding: "utf8",
-        env: { ...process.env, NO_COLOR: "1", CI: "1" },
-        timeout: 600_000,
-        maxBuffer: 64 << 20,
-      },
+      { cwd: repoRoot, env: { ...process.env, NO_COLOR: "1", CI: "1" }, timeoutMs: 600_000 },
     );
     const outcome =
       r.status === 0
         ? "filled"
-        : `could not fill it (vitest list exited with ${r.status ?? r.signal}: ${(r.stderr ?? "").trim().split("\n").slice(-2).join(" ")})`;
+        : `could not fill it (vitest list exited with ${r.status ?? r.signal}: ${r.stderr.trim().split("\n").slice(-2).join(" ")})`;
     log(`module cache (${moduleCache}): ${outcome} in ${seconds(Date.now() - t0)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -149,13 +144,15 @@ const HOST_COLUMN = "host";
  * writing its events to a file. Undefined (with a line saying why) where the
  * host cannot run kernel tests.
  */
-function hostColumn(log: (m: string) => void): ReturnType<typeof matrixColumn> | undefined {
+async function hostColumn(
+  log: (m: string) => void,
+): Promise<ReturnType<typeof matrixColumn> | undefined> {
   const iterDir = join(repoRoot, "packages", "iter");
   const dir = mkdtempSync(join(tmpdir(), "test-vm-host-"));
   const channel = join(dir, "events");
   try {
     writeFileSync(channel, "");
-    const r = spawnSync(
+    const r = await spawnAsync(
       process.execPath,
       [
         join(repoRoot, "node_modules", "vitest", "vitest.mjs"),
@@ -166,7 +163,6 @@ function hostColumn(log: (m: string) => void): ReturnType<typeof matrixColumn> |
       ],
       {
         cwd: iterDir,
-        encoding: "utf8",
         env: {
           ...process.env,
           TS_EBPF_REQUIRE_KERNEL: "1",
@@ -174,7 +170,7 @@ function hostColumn(log: (m: string) => void): ReturnType<typeof matrixColumn> |
           TS_EBPF_VM_REPO: repoRoot,
           NO_COLOR: "1",
         },
-        timeout: 300_000,
+        timeoutMs: 300_000,
       },
     );
     const events = readFileSync(channel, "utf8")
@@ -298,9 +294,6 @@ async function main(): Promise<number> {
   for (const entry of selected) {
     const log = (m: string) => console.log(`[${entry.name}] ${m}`);
     const kernel = prepareKernel(entry, log, all);
-    // Test runs whose files include the kernel's selftests: their run, compiled on the host.
-    if (!values.exec && !values.shell && selfTest === undefined && selftestsIncluded(values.filter))
-      prepareSelftests(entry.name, log);
     const node = nodeBinary(entry.node, log);
     prepared.push({
       kernel,
@@ -390,30 +383,53 @@ async function main(): Promise<number> {
   if (values.publish && (values.filter !== undefined || selfTest !== undefined)) {
     fail("--publish needs the whole run (no --filter, no --self-test)");
   }
+  // The host's own work runs beside the guests: on two cores, one waiting for
+  // the other is minutes of a CI run. Each kernel's selftests are compiled one
+  // kernel after another (they share test-vm's private apt), starting now; a
+  // guest boots once its own are ready and the module cache is filled.
+  const selftestsReady = new Map<string, Promise<boolean>>();
+  if (selfTest === undefined && selftestsIncluded(values.filter)) {
+    let previous: Promise<unknown> = Promise.resolve();
+    for (const { kernel } of prepared) {
+      const name = kernel.entry.name;
+      const ready = previous.then(() =>
+        prepareSelftests(name, (m) => console.log(`[${name}] ${m}`)),
+      );
+      selftestsReady.set(name, ready);
+      previous = ready;
+    }
+  }
   moduleCache = moduleCacheDir(repoRoot, `${stamp}-${process.pid}`);
   if (selfTest === undefined) {
-    warmModuleCache(values.filter, moduleCache, (m) => console.log(`test-vm: ${m}`));
+    await warmModuleCache(values.filter, moduleCache, (m) => console.log(`test-vm: ${m}`));
   }
   const summaries: KernelSummary[] = [];
-  for (const m of nodeOnlyMajorsOnHost) {
-    const node = nodeBinary(m, (line) => console.log(`[host] ${line}`));
-    const t = Date.now();
-    const row = runNodeOnlyOnHost(
-      node,
-      join(cacheDir, "logs", `host-node${m}-${stamp}.log`),
-      timeoutMs,
-    );
-    console.log(
-      `[host] kernel-independent files with node ${node.version}: ${row.passed} passed, ${row.failed} failed, ${row.skipped} skipped in ${seconds(Date.now() - t)}`,
-    );
-    summaries.push(row);
-  }
+  // The kernel-independent files on the guests' other Node majors, then the
+  // host's support column: both on the host, while the guests run.
+  const wholeRun = selfTest === undefined && values.filter === undefined && !values["no-host"];
+  const hostWork = (async () => {
+    for (const m of nodeOnlyMajorsOnHost) {
+      const node = nodeBinary(m, (line) => console.log(`[host] ${line}`));
+      const t = Date.now();
+      const row = await runNodeOnlyOnHost(
+        node,
+        join(cacheDir, "logs", `host-node${m}-${stamp}.log`),
+        timeoutMs,
+      );
+      console.log(
+        `[host] kernel-independent files with node ${node.version}: ${row.passed} passed, ${row.failed} failed, ${row.skipped} skipped in ${seconds(Date.now() - t)}`,
+      );
+      summaries.push(row);
+    }
+    return wholeRun ? hostColumn((m) => console.log(`[host] ${m}`)) : undefined;
+  })();
   const columns = new Map<string, ReturnType<typeof matrixColumn>>();
   const queue = [...prepared];
   const worker = async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {
       const { kernel, initramfs, node } = next;
       const name = kernel.entry.name;
+      await selftestsReady.get(name);
       const logPath = join(cacheDir, "logs", `${name}-${stamp}.log`);
       console.log(`[${name}] booting ${kernel.release}, node ${node} (console: ${logPath})`);
       const outcome = await runGuest({
@@ -440,6 +456,7 @@ async function main(): Promise<number> {
   };
   await Promise.all(Array.from({ length: Math.min(jobs, prepared.length) }, worker));
   if (moduleCache !== undefined) rmSync(moduleCache, { recursive: true, force: true });
+  const hostSupport = await hostWork;
   summaries.sort(
     (a, b) =>
       prepared.findIndex((p) => p.kernel.entry.name === a.kernel) -
@@ -452,10 +469,7 @@ async function main(): Promise<number> {
     const parts = prepared
       .map((p) => columns.get(p.kernel.entry.name))
       .filter((c) => c !== undefined && c.rows.length > 0) as ReturnType<typeof matrixColumn>[];
-    if (parts.length > 0 && values.filter === undefined && !values["no-host"]) {
-      const host = hostColumn((m) => console.log(`[host] ${m}`));
-      if (host) parts.push(host);
-    }
+    if (parts.length > 0 && hostSupport) parts.push(hostSupport);
     if (parts.length > 0) {
       const matrix = buildMatrix(parts);
       console.log(`iterator support (${SUPPORT_FILE}):\n${formatMatrix(matrix)}\n`);

@@ -2,7 +2,6 @@
 // Node major: they check Node and the addon, not the kernel, so the host's
 // kernel does as well as a guest's, at native speed (10-15 s here, 4-5 min
 // in a TCG guest). The result is one row of the summary table ("host").
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { release, tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
@@ -10,6 +9,7 @@ import type { GuestEvent } from "./events.js";
 import { NODE_ONLY_FILES } from "./node-only.js";
 import { repoRoot, testVmDir } from "./paths.js";
 import type { GuestOutcome } from "./qemu.js";
+import { spawnAsync } from "./spawn.js";
 import { type KernelSummary, summarize } from "./summary.js";
 import { kernelTestPackages, vitestConfigText, vitestEntry } from "./vitest-config.js";
 
@@ -23,11 +23,11 @@ export function hostRunsKernelTests(): boolean {
  * this process's) on the host, through the guests' reporter, and summarizes
  * them like a guest. The console output goes to `logPath`.
  */
-export function runNodeOnlyOnHost(
+export async function runNodeOnlyOnHost(
   node: { path: string; version: string },
   logPath: string,
   timeoutMs: number,
-): KernelSummary {
+): Promise<KernelSummary> {
   const nodeOnly = new Set(NODE_ONLY_FILES.map((f) => join(repoRoot, f.file)));
   const packages = kernelTestPackages(repoRoot)
     .map((p) => ({ dir: p.dir, files: p.files.filter((f) => nodeOnly.has(f)) }))
@@ -39,7 +39,7 @@ export function runNodeOnlyOnHost(
     const config = join(dir, "ts-ebpf-vm.vitest.config.mjs");
     writeFileSync(config, vitestConfigText(repoRoot, packages, undefined));
     writeFileSync(channel, "");
-    const r = spawnSync(
+    const r = await spawnAsync(
       node.path,
       [
         vitestEntry(repoRoot),
@@ -52,7 +52,6 @@ export function runNodeOnlyOnHost(
       ],
       {
         cwd: repoRoot,
-        encoding: "utf8",
         env: {
           ...process.env,
           TS_EBPF_REQUIRE_KERNEL: "1",
@@ -61,12 +60,11 @@ export function runNodeOnlyOnHost(
           CI: "1",
           NO_COLOR: "1",
         },
-        timeout: timeoutMs,
-        maxBuffer: 64 << 20,
+        timeoutMs,
       },
     );
     mkdirSync(dirname(logPath), { recursive: true });
-    writeFileSync(logPath, `${r.stdout ?? ""}${r.stderr ?? ""}`);
+    writeFileSync(logPath, `${r.stdout}${r.stderr}`);
     const events: GuestEvent[] = [
       {
         ev: "plan",

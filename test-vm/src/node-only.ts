@@ -56,7 +56,7 @@ export interface GuestNode {
  * For each guest, in order, why it leaves the Node-only files out, or
  * undefined when it runs them: the host's Node major runs them on the host
  * (`pnpm test`); any other major runs them on the host too when `otherMajorsOnHost`
- * (this command, before the guests boot: runNodeOnlyOnHost), else in the
+ * (this command, beside the guests: runNodeOnlyOnHost), else in the
  * first guest that has it.
  */
 export function nodeOnlyElsewhere(

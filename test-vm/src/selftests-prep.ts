@@ -7,10 +7,10 @@
 // runner keeps a prepared directory while the kernels.json entry, the runner
 // and the loader's source are unchanged. Where preparing fails, the runner's
 // status.json says why and the guest test fails with that reason.
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "./paths.js";
+import { spawnAsync } from "./spawn.js";
 import { seconds } from "./summary.js";
 
 /** The guest test that compares the selftests, relative to the repository. */
@@ -30,15 +30,12 @@ export function selftestsIncluded(filter: string | undefined, repo = repoRoot): 
  * line with its time; a failure is one loud line (the guest test then fails
  * with the reason). Returns whether it is ready.
  */
-export function prepareSelftests(name: string, log: (m: string) => void): boolean {
+export async function prepareSelftests(name: string, log: (m: string) => void): Promise<boolean> {
   const t0 = Date.now();
   log("selftests: preparing this kernel's run (selftests/src/run.mjs --guest)");
-  const r = spawnSync(process.execPath, [runner, "--guest", name], {
+  const r = await spawnAsync(process.execPath, [runner, "--guest", name], {
     cwd: repoRoot,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-    maxBuffer: 64 << 20,
-    timeout: 1_800_000,
+    timeoutMs: 1_800_000,
   });
   const took = seconds(Date.now() - t0);
   const lines = `${r.stderr ?? ""}`.split("\n").filter((l) => l.trim() !== "");

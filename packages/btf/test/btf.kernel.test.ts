@@ -141,12 +141,17 @@ describeKernel("kernel BTF", () => {
     itBpftool(`every other type decodes as bpftool shows it${noBpftool}`, () => {
       expect(json.length + 1).toBe(btf.typeCount);
       const mismatches: string[] = [];
+      let checked = 0;
       for (const theirs of json) {
+        // Structs and unions, most of the work, are compared in the test above.
+        if (theirs.kind === "STRUCT" || theirs.kind === "UNION") continue;
+        checked++;
         const ours = toBpftoolJson(btf.type(theirs.id as number));
         const a = JSON.stringify(ours);
         const b = JSON.stringify(project(ours, theirs));
         if (a !== b) mismatches.push(`ours ${a}\nbpftool ${b}`);
       }
+      expect(checked).toBeGreaterThan(10_000);
       expect(mismatches.slice(0, 5)).toEqual([]);
     });
 
