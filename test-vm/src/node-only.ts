@@ -67,7 +67,7 @@ export function nodeOnlyElsewhere(
   const runBy = new Map<number, string>([[hostMajor, "on the host"]]);
   return guests.map((g) => {
     const other =
-      runBy.get(g.nodeMajor) ?? (otherMajorsOnHost ? "on the host, before the guests" : undefined);
+      runBy.get(g.nodeMajor) ?? (otherMajorsOnHost ? "on the host, beside the guests" : undefined);
     if (other !== undefined) return `Node ${g.nodeMajor} runs them ${other}`;
     runBy.set(g.nodeMajor, `in the ${g.kernel} guest`);
     return undefined;

@@ -48,9 +48,9 @@ describe("kernel-independent files", () => {
     ];
     expect(nodeOnlyElsewhere(guests, 20, true)).toEqual([
       "Node 20 runs them on the host",
-      "Node 22 runs them on the host, before the guests",
-      "Node 24 runs them on the host, before the guests",
-      "Node 24 runs them on the host, before the guests",
+      "Node 22 runs them on the host, beside the guests",
+      "Node 24 runs them on the host, beside the guests",
+      "Node 24 runs them on the host, beside the guests",
     ]);
     expect(otherNodeMajors(guests, 20)).toEqual([22, 24]);
   });

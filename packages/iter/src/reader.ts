@@ -222,12 +222,13 @@ export const DEFAULT_CHUNK_SIZE = 64 * 1024;
  * EAGAINs in a row, with no byte in between, after which a reader gives up
  * (IteratorReplayError). The kernel's own EAGAIN comes after 1,000,000 objects
  * without output in one read(2) (MAX_ITER_OBJECTS in bpf_seq_read), so this
- * many in a row would take 10^10 silent objects: more than the 2^32 entries
- * a map can have, and than any kernel holds tasks, files or sockets. A
- * program returning 1 gets here within a second or so: each of its EAGAINs
- * ran it on one object.
+ * many in a row would take 10^9 silent objects: more than any kernel holds
+ * tasks, files or sockets, and a map that large would hold tens of GiB. A
+ * program returning 1 gets here within a tenth of a second or so: each of its
+ * EAGAINs ran it on one object. (It was 10,000: up to a minute of retries
+ * on a slow, loaded machine, for an answer that was already clear.)
  */
-export const MAX_EAGAIN_WITHOUT_OUTPUT = 10_000;
+export const MAX_EAGAIN_WITHOUT_OUTPUT = 1_000;
 
 export interface ReadAllOptions {
   /** Bytes the whole output is expected to take: one allocation instead of doubling. */
