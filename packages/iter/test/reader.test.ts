@@ -2,13 +2,8 @@ import { fstatSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  IteratorAbortError,
-  IteratorOverflowError,
-  IteratorReadError,
-  IteratorReplayError,
-} from "../src/errors.js";
-import { type FdIo, IteratorReader, MAX_EAGAIN_WITHOUT_OUTPUT } from "../src/reader.js";
+import { IteratorAbortError, IteratorOverflowError, IteratorReadError } from "../src/errors.js";
+import { type FdIo, IteratorReader } from "../src/reader.js";
 import { fakeFdTable } from "./fake-fds.js";
 
 const dir = mkdtempSync(join(tmpdir(), "iter-reader-"));
@@ -167,33 +162,6 @@ describe("IteratorReader kernel error paths (scripted)", () => {
     expect(s.closed).toEqual([100, 1000]);
     const s2 = scripted([{ code: "EAGAIN" }, "z"]);
     expect(new IteratorReader(5, { io: s2.io }).readAllSync().toString()).toBe("z");
-  });
-
-  it("gives up after MAX_EAGAIN_WITHOUT_OUTPUT EAGAINs in a row, counting from the last output", async () => {
-    const eagains = (n: number) => Array.from({ length: n }, () => ({ code: "EAGAIN" }));
-    // One short of the bound, output, and one short again: read to the end.
-    const ok = [
-      ...eagains(MAX_EAGAIN_WITHOUT_OUTPUT - 1),
-      "a",
-      ...eagains(MAX_EAGAIN_WITHOUT_OUTPUT - 1),
-      "b",
-    ];
-    expect((await new IteratorReader(7, { io: scripted([...ok]).io }).readAll()).toString()).toBe(
-      "ab",
-    );
-    expect(new IteratorReader(8, { io: scripted([...ok]).io }).readAllSync().toString()).toBe("ab");
-    // The bound itself: IteratorReplayError naming the target, the fd closed.
-    const s = scripted(["a", ...eagains(MAX_EAGAIN_WITHOUT_OUTPUT), "never read"]);
-    const err = await new IteratorReader(102, { io: s.io, target: "task" })
-      .readAll()
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(IteratorReplayError);
-    expect(String(err)).toMatch(
-      /task iterator program keeps asking for a replay: 1000 reads in a row/,
-    );
-    expect(s.closed).toEqual([102, 1000]);
-    const s2 = scripted(eagains(MAX_EAGAIN_WITHOUT_OUTPUT));
-    expect(() => new IteratorReader(9, { io: s2.io }).readAllSync()).toThrow(IteratorReplayError);
   });
 
   it("turns E2BIG into IteratorOverflowError and closes", async () => {
