@@ -392,9 +392,14 @@ async function main(): Promise<number> {
     let previous: Promise<unknown> = Promise.resolve();
     for (const { kernel } of prepared) {
       const name = kernel.entry.name;
-      const ready = previous.then(() =>
-        prepareSelftests(name, (m) => console.log(`[${name}] ${m}`)),
-      );
+      // Never rejects: a kernel whose preparation threw gets the same loud line as one that
+      // failed (its guest's selftests test then fails), and the kernels after it still prepare.
+      const ready = previous
+        .then(() => prepareSelftests(name, (m) => console.log(`[${name}] ${m}`)))
+        .catch((e: unknown) => {
+          console.log(`test-vm: !!! SELFTESTS NOT PREPARED for ${name}: ${(e as Error).message}`);
+          return false;
+        });
       selftestsReady.set(name, ready);
       previous = ready;
     }
@@ -407,9 +412,13 @@ async function main(): Promise<number> {
   // The kernel-independent files on the guests' other Node majors, then the
   // host's support column: both on the host, while the guests run.
   const wholeRun = selfTest === undefined && values.filter === undefined && !values["no-host"];
+  // Found now: nodeBinary exits the process on failure, which must not happen with guests running.
+  const hostNodes = nodeOnlyMajorsOnHost.map((m) => ({
+    m,
+    node: nodeBinary(m, (line) => console.log(`[host] ${line}`)),
+  }));
   const hostWork = (async () => {
-    for (const m of nodeOnlyMajorsOnHost) {
-      const node = nodeBinary(m, (line) => console.log(`[host] ${line}`));
+    for (const { m, node } of hostNodes) {
       const t = Date.now();
       const row = await runNodeOnlyOnHost(
         node,
@@ -423,6 +432,8 @@ async function main(): Promise<number> {
     }
     return wholeRun ? hostColumn((m) => console.log(`[host] ${m}`)) : undefined;
   })();
+  // Awaited after the guests; marked handled now, so a failure cannot end the process mid-run.
+  hostWork.catch(() => undefined);
   const columns = new Map<string, ReturnType<typeof matrixColumn>>();
   const queue = [...prepared];
   const worker = async () => {
