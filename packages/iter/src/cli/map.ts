@@ -7,6 +7,7 @@
 import {
   BpfError,
   type BpfMap,
+  isPerCpuMapType,
   mapBatchTokenSize,
   mapGetNextKey,
   mapLookupBatch,
@@ -143,7 +144,8 @@ export async function dumpMap(map: BpfMap, json: boolean): Promise<void> {
     },
     raw,
   );
-  const perCpuValue = typed?.value !== undefined && map.valueSlotSize !== map.valueSize;
+  // By type, not by size: on one CPU a per-CPU value's slot is the value's own size.
+  const perCpuValue = typed?.value !== undefined && isPerCpuMapType(map.type);
   if (json) {
     let out = "";
     for (const [k, v] of elements) {
