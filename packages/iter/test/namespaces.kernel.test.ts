@@ -290,9 +290,24 @@ describeKernel("network namespaces", () => {
       const before = own();
       await iter.tcp({ netns: "all" });
       await iter.udp({ netns: `/run/netns/${NAMED}` });
+      // The event-loop thread (tid = pid) first; it never ends.
+      expect(inode(`/proc/self/task/${process.pid}/ns/net`)).toBe(before);
+      let checked = 0;
       for (const tid of readdirSync("/proc/self/task")) {
-        expect(inode(`/proc/self/task/${tid}/ns/net`), `thread ${tid}`).toBe(before);
+        let ns: number;
+        try {
+          ns = inode(`/proc/self/task/${tid}/ns/net`);
+        } catch (e) {
+          // A thread that ended after the listing (the addon's, joined but still in
+          // do_exit on one CPU) has no namespaces left: gone, not elsewhere.
+          if ((e as NodeJS.ErrnoException).code === "ENOENT") continue;
+          throw e;
+        }
+        expect(ns, `thread ${tid}`).toBe(before);
+        checked++;
       }
+      // V8's and libuv's threads at least.
+      expect(checked).toBeGreaterThan(1);
     },
   );
 

@@ -171,6 +171,11 @@ struct NetnsIterJob {
 
 void* RunNetnsIterJob(void* arg) {
   auto* job = static_cast<NetnsIterJob*>(arg);
+  // This thread's own namespace, entered again before the thread ends: joined
+  // is not gone (the kernel wakes the joiner from do_exit before it drops the
+  // thread's namespaces), and until then /proc/self/task lists a thread of the
+  // process in the last namespace entered.
+  int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   for (size_t i = 0; i < job->nsFds.size(); i++) {
     // setns(CLONE_NEWNET) changes the network namespace of this thread only
     // (each task has its own nsproxy); the process's other threads, the
@@ -187,6 +192,10 @@ void* RunNetnsIterJob(void* arg) {
     attr.iter_create.link_fd = job->linkFd;
     long r = syscall(__NR_bpf, BPF_ITER_CREATE, &attr, sizeof(attr.iter_create));
     job->results[i] = r < 0 ? -errno : r;
+  }
+  if (home >= 0) {
+    setns(home, CLONE_NEWNET);
+    close(home);
   }
   return nullptr;
 }
