@@ -28,7 +28,7 @@ import {
 import { nodeOnlyElsewhere, otherNodeMajors } from "./node-only.js";
 import { cacheDir, repoRoot, testVmDir } from "./paths.js";
 import { pinEntry } from "./pin.js";
-import { type Accel, detectAccel, runExec, runGuest, runShell } from "./qemu.js";
+import { type Accel, defaultGuestCpus, detectAccel, runExec, runGuest, runShell } from "./qemu.js";
 import { prepareSelftests, selftestsIncluded } from "./selftests-prep.js";
 import { spawnAsync } from "./spawn.js";
 import { formatSummary, type KernelSummary, progressLine, seconds, summarize } from "./summary.js";
@@ -52,7 +52,8 @@ const USAGE = `usage: pnpm test:vm [options]
   --jobs <n>          guests booted at once (default: the host's cores, at most the guests)
   --accel kvm|tcg     override the accelerator (default: KVM when usable)
   --memory <MiB>      guest memory (default 3072)
-  --cpus <n>          guest vCPUs (default 2)
+  --cpus <n>          guest vCPUs (default: the host's cores shared among the guests at once,
+                      1 or 2: more vCPUs than cores stalls TCG guests)
   --self-test <kind>  run the harness's fixture instead: pass, fail or hang
   --no-tutorials      skip the tutorials' test script
   --isolate           run each test file in a fresh worker (vitest's default); without it the
@@ -274,7 +275,6 @@ async function main(): Promise<number> {
   const timeoutMs = positiveInt("timeout", values.timeout, 10_800) * 1000;
   const stallMs = positiveInt("stall", values.stall, 600) * 1000;
   const memoryMiB = positiveInt("memory", values.memory, 3072);
-  const cpus = positiveInt("cpus", values.cpus, 2);
   const accel: Accel = (values.accel as Accel | undefined) ?? detectAccel();
 
   if (spawnSync("qemu-system-x86_64", ["--version"]).status !== 0) {
@@ -288,6 +288,10 @@ async function main(): Promise<number> {
   }
   const selected: KernelEntry[] =
     wanted.length > 0 ? all.filter((k) => wanted.includes(k.name)) : all;
+  // Guests side by side, one per host core: a TCG guest running vitest keeps
+  // about one core busy and waits on 9p and process starts the rest of the time.
+  const jobs = positiveInt("jobs", values.jobs, Math.min(selected.length, availableParallelism()));
+  const cpus = positiveInt("cpus", values.cpus, defaultGuestCpus(availableParallelism(), jobs));
 
   const t0 = Date.now();
   const prepared: { kernel: PreparedKernel; initramfs: string; node: string }[] = [];
@@ -349,10 +353,6 @@ async function main(): Promise<number> {
     }
   }
   const common = { accel, memoryMiB, cpus, timeoutMs, ...(outDir ? { outDir } : {}) };
-  // Guests side by side, one per host core: a TCG guest running vitest keeps
-  // about one core busy and waits on 9p and process starts the rest of the time.
-  const jobs = positiveInt("jobs", values.jobs, Math.min(prepared.length, availableParallelism()));
-
   if (values.exec !== undefined) {
     const first = prepared[0]!;
     const logPath = join(cacheDir, "logs", `${first.kernel.entry.name}-exec-${stamp}.log`);

@@ -29,6 +29,18 @@ export function detectAccel(): Accel {
   }
 }
 
+/**
+ * vCPUs per guest when `jobs` guests run at once on `hostCores`: the cores
+ * shared out, at least 1, at most 2. Never more vCPUs than cores in all: a
+ * guest kernel waits on its other vCPU (TLB-shootdown IPIs after V8's
+ * mprotects, spinlocks) and under TCG that vCPU is a host thread the host may
+ * have descheduled. On 2 cores, two 2-vCPU guests ran their kernel tests in
+ * 23 min; two 1-vCPU guests in 8-9.5 min, and one 2-vCPU guest alone in 7.6.
+ */
+export function defaultGuestCpus(hostCores: number, jobs: number): number {
+  return Math.max(1, Math.min(2, Math.floor(hostCores / Math.max(1, jobs))));
+}
+
 export interface GuestOptions {
   kernel: PreparedKernel;
   initramfs: string;
