@@ -4,6 +4,7 @@
 // TypeScript.
 #include <napi.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -176,6 +177,15 @@ void* RunNetnsIterJob(void* arg) {
   // thread's namespaces), and until then /proc/self/task lists a thread of the
   // process in the last namespace entered.
   int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (home >= 0 && std::find(job->nsFds.begin(), job->nsFds.end(), home) != job->nsFds.end()) {
+    // It took the number of a namespace fd the caller had closed: moved above
+    // them all, so that one is still EBADF rather than our own namespace.
+    // (Past RLIMIT_NOFILE, or past INT_MAX, there is no such number: no way home then.)
+    long above = static_cast<long>(*std::max_element(job->nsFds.begin(), job->nsFds.end())) + 1;
+    int moved = above <= 0x7fffffff ? fcntl(home, F_DUPFD_CLOEXEC, static_cast<int>(above)) : -1;
+    close(home);
+    home = moved;
+  }
   for (size_t i = 0; i < job->nsFds.size(); i++) {
     // setns(CLONE_NEWNET) changes the network namespace of this thread only
     // (each task has its own nsproxy); the process's other threads, the
