@@ -4,8 +4,8 @@
 // TypeScript.
 #include <napi.h>
 
-#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -168,24 +168,12 @@ struct NetnsIterJob {
   // Per namespace: the new iterator fd, or -errno of setns (setnsFailed set) or of BPF_ITER_CREATE.
   std::vector<long> results;
   std::vector<bool> setnsFailed;
+  // The calling thread (blocked in pthread_join meanwhile), whose namespace this one returns to.
+  long callerTid;
 };
 
 void* RunNetnsIterJob(void* arg) {
   auto* job = static_cast<NetnsIterJob*>(arg);
-  // This thread's own namespace, entered again before the thread ends: joined
-  // is not gone (the kernel wakes the joiner from do_exit before it drops the
-  // thread's namespaces), and until then /proc/self/task lists a thread of the
-  // process in the last namespace entered.
-  int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (home >= 0 && std::find(job->nsFds.begin(), job->nsFds.end(), home) != job->nsFds.end()) {
-    // It took the number of a namespace fd the caller had closed: moved above
-    // them all, so that one is still EBADF rather than our own namespace.
-    // (Past RLIMIT_NOFILE, or past INT_MAX, there is no such number: no way home then.)
-    long above = static_cast<long>(*std::max_element(job->nsFds.begin(), job->nsFds.end())) + 1;
-    int moved = above <= 0x7fffffff ? fcntl(home, F_DUPFD_CLOEXEC, static_cast<int>(above)) : -1;
-    close(home);
-    home = moved;
-  }
   for (size_t i = 0; i < job->nsFds.size(); i++) {
     // setns(CLONE_NEWNET) changes the network namespace of this thread only
     // (each task has its own nsproxy); the process's other threads, the
@@ -203,6 +191,14 @@ void* RunNetnsIterJob(void* arg) {
     long r = syscall(__NR_bpf, BPF_ITER_CREATE, &attr, sizeof(attr.iter_create));
     job->results[i] = r < 0 ? -errno : r;
   }
+  // The caller's namespace entered again before the thread ends: joined is not
+  // gone (the kernel wakes the joiner from do_exit before it drops the thread's
+  // namespaces), and until then /proc/self/task lists a thread of the process
+  // in the last namespace entered. Opened after the loop, so the fd cannot take
+  // the number of a namespace fd the caller closed (that one stays EBADF).
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/self/task/%ld/ns/net", job->callerTid);
+  int home = open(path, O_RDONLY | O_CLOEXEC);
   if (home >= 0) {
     setns(home, CLONE_NEWNET);
     close(home);
@@ -234,6 +230,7 @@ Napi::Value IterCreateInNetns(const Napi::CallbackInfo& info) {
   }
   NetnsIterJob job;
   job.linkFd = static_cast<uint32_t>(linkFd);
+  job.callerTid = syscall(SYS_gettid);
   for (uint32_t i = 0; i < n; i++) {
     Napi::Value v = fds.Get(i);
     if (!v.IsNumber()) {
