@@ -1,5 +1,5 @@
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -219,6 +219,39 @@ describeKernel("bpf-iter CLI", () => {
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     }
   });
+  it("a reader that closes the pipe early ends the run quietly (exit 0), as with other tools", async () => {
+    // ksyms --json is megabytes: far more than the pipe holds when the reader goes.
+    const child = spawn(process.execPath, [cli, "ksyms", "--json"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const first = await new Promise<string>((resolve) =>
+      child.stdout.once("data", (d: Buffer) => resolve(d.toString())),
+    );
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(first).toMatch(/^\{"value":"\d+"/);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+  });
+
+  it("a failed write of the output is an error: message and exit code 1", () => {
+    const full = openSync("/dev/full", "w");
+    try {
+      const r = spawnSync(process.execPath, [cli, "tasks"], {
+        stdio: ["ignore", full, "pipe"],
+        encoding: "utf8",
+      });
+      expect(r.stderr).toMatch(/^bpf-iter: writing output: ENOSPC/);
+      expect(r.status).toBe(1);
+    } finally {
+      closeSync(full);
+    }
+  });
+
   it.skipIf(mapElem.available)(
     "map <id> where the kernel refuses bpf_map_elem programs: the elements come from the map syscalls",
     () => {

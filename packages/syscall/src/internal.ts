@@ -11,3 +11,5 @@ export { attachIterator } from "./handles/link.js";
 export { isDefaultMapCodec } from "./handles/map.js";
 export { programInfoOf } from "./handles/program.js";
 export { initializeSpecMap, kernelObjectName, specMapCreateOptions } from "./load.js";
+// markAsUntransferable without loading node:worker_threads up front (iter's reader).
+export { markUntransferable } from "./untransferable.js";

@@ -1,9 +1,9 @@
 // Lazy access to the addon: nothing native is loaded until the first syscall,
 // so importing the package (or its constants) never touches a .node file.
 //
-// The addon is found by node-gyp-build: a source build in build/Release (the
-// monorepo, or a user who rebuilt), else the prebuild shipped in the tarball
-// (prebuilds/linux-x64, prebuilds/linux-arm64, glibc). When neither loads, the
+// The addon is found as node-gyp-build finds it: a source build in
+// build/Release (the monorepo, or a user who rebuilt), else the prebuild
+// shipped in the tarball (prebuilds/linux-x64, prebuilds/linux-arm64, glibc). When neither loads, the
 // error says why and which command of the user's package manager fixes it.
 import { existsSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -146,6 +146,37 @@ function listPrebuilds(dir: string): string[] {
   }
 }
 
+/** The prebuild's file name in prebuilds/linux-<arch> (scripts/prebuilds.mjs makes it). */
+const PREBUILD_FILE = "@ts-ebpf+syscall.glibc.node";
+
+/**
+ * The file node-gyp-build picks in the common cases, found without loading
+ * it (its module, os and our package.json: ~3 ms of a CLI run's start-up):
+ * a source build in build/Release or build/Debug, else the glibc prebuild
+ * for this arch. Undefined when its environment overrides are set, on musl
+ * (Alpine, as node-gyp-build tells it) or when neither is there: then
+ * node-gyp-build itself resolves (and explains).
+ */
+export function commonAddonPath(packageDir: string): string | undefined {
+  const env = process.env;
+  // node-gyp-build's own variables (the second is its <PACKAGE NAME>_PREBUILD).
+  const overrides = ["PREBUILDS_ONLY", "@TS_EBPF/SYSCALL_PREBUILD", "LIBC", "npm_config_arch"];
+  if (overrides.some((name) => env[name]) || env.npm_config_platform) return undefined;
+  for (const dir of ["build/Release", "build/Debug"]) {
+    let names: string[];
+    try {
+      names = readdirSync(join(packageDir, dir));
+    } catch {
+      continue;
+    }
+    const addon = names.find((name) => name.endsWith(".node"));
+    if (addon !== undefined) return join(packageDir, dir, addon);
+  }
+  if (process.platform !== "linux" || existsSync("/etc/alpine-release")) return undefined;
+  const prebuild = join(packageDir, "prebuilds", `linux-${process.arch}`, PREBUILD_FILE);
+  return existsSync(prebuild) ? prebuild : undefined;
+}
+
 type NodeGypBuild = ((dir: string) => NativeBinding) & { resolve(dir: string): string };
 
 let binding: NativeBinding | undefined;
@@ -157,8 +188,9 @@ export function native(): NativeBinding {
     const packageDir = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
     let found = false;
     try {
-      const load = require("node-gyp-build") as NodeGypBuild;
-      const file = load.resolve(packageDir);
+      const file =
+        commonAddonPath(packageDir) ??
+        (require("node-gyp-build") as NodeGypBuild).resolve(packageDir);
       found = true;
       binding = require(file) as NativeBinding;
     } catch (cause) {

@@ -3,10 +3,12 @@
 // skipped the build, a missing prebuild) are exercised by scripts/pack-install.sh;
 // these tests pin the wording for each case without touching the addon.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import {
+  commonAddonPath,
   detectPackageManager,
   explainLoadFailure,
   type LoadContext,
@@ -113,5 +115,55 @@ describe("detectPackageManager", () => {
   it("prefers the user agent of the running package manager", () => {
     process.env.npm_config_user_agent = "pnpm/10.34.9 npm/? node/v20.20.2 linux x64";
     expect(detectPackageManager(project("package-lock.json"))).toBe("pnpm");
+  });
+});
+
+describe("commonAddonPath", () => {
+  const nodeGypBuild = createRequire(import.meta.url)("node-gyp-build") as {
+    resolve(dir: string): string;
+  };
+  const root = mkdtempSync(join(tmpdir(), "ts-ebpf-addon-path-"));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  let n = 0;
+  /** A package directory holding `files` (paths relative to it). */
+  const layout = (...files: string[]): string => {
+    const dir = join(root, String(n++));
+    mkdirSync(dir);
+    for (const f of files) {
+      mkdirSync(join(dir, f, ".."), { recursive: true });
+      writeFileSync(join(dir, f), "");
+    }
+    return dir;
+  };
+  const prebuild = `prebuilds/linux-${process.arch}/@ts-ebpf+syscall.glibc.node`;
+
+  it("picks the file node-gyp-build picks: Release, then Debug, then the prebuild", () => {
+    for (const files of [
+      ["build/Release/ts_ebpf_syscall.node", "build/Debug/ts_ebpf_syscall.node", prebuild],
+      ["build/Release/obj/x.o", "build/Debug/ts_ebpf_syscall.node", prebuild],
+      ["build/config.gypi", prebuild],
+      [prebuild, "prebuilds/linux-other/@ts-ebpf+syscall.glibc.node"],
+    ]) {
+      const dir = layout(...files);
+      const path = commonAddonPath(dir);
+      expect(path, files.join(" ")).toBeDefined();
+      expect(path).toBe(nodeGypBuild.resolve(dir));
+    }
+  });
+
+  it("leaves anything else to node-gyp-build", () => {
+    expect(commonAddonPath(layout("build/Release/x.o", "prebuilds/linux-x64/other.node"))).toBe(
+      undefined,
+    );
+    const dir = layout("build/Release/ts_ebpf_syscall.node");
+    for (const name of ["PREBUILDS_ONLY", "LIBC", "npm_config_arch", "npm_config_platform"]) {
+      vi.stubEnv(name, "1");
+      try {
+        expect(commonAddonPath(dir), name).toBe(undefined);
+      } finally {
+        vi.unstubAllEnvs();
+      }
+    }
+    expect(commonAddonPath(dir)).toBe(join(dir, "build/Release/ts_ebpf_syscall.node"));
   });
 });

@@ -113,6 +113,11 @@ export interface Builtin<R> {
   decode(bytes: Uint8Array, params?: IteratorParams): R[];
   /** What bpf-iter prints for one run: the records with their extra cells, or table rows. */
   readRows(params: IteratorParams | undefined, table: boolean): Promise<object[]>;
+  /**
+   * readRows read on this thread: for a one-shot command, which has nothing
+   * to do meanwhile (no thread-pool hop, no worker_threads module to load).
+   */
+  readRowsSync(params: IteratorParams | undefined, table: boolean): object[];
   /** What bpf-iter prints for records read from a pin. */
   decodeRows(bytes: Uint8Array, table: boolean, params?: IteratorParams): object[];
   /** What bpf-iter prints for records read some other way (e.g. in other network namespaces). */
@@ -486,6 +491,10 @@ function makeBuiltin<F extends readonly FieldDef[], R extends object>(
     async readRows(params, table) {
       if (table && params === undefined && tableOnly) return tableOnly.read(undefined, {});
       return show(await this.read(params, {}), table);
+    },
+    readRowsSync(params, table) {
+      if (table && params === undefined && tableOnly) return tableOnly.readSync(undefined, {});
+      return show(this.readSync(params, { chunkSize: RECORDS_CHUNK }), table);
     },
     rows: (records, table) => show([...records], table),
     decodeRows(bytes, table, params) {

@@ -391,7 +391,7 @@ export async function main(argv: string[]): Promise<number> {
     // A built-in over a map's elements: the map is its one argument.
     if (rest.length !== 1) throw new UsageError(`usage: bpf-iter ${command} <map-id|pinned-path>`);
     using map = openMap(rest[0]!);
-    const rows = await builtin.readRows({ map }, !values.json);
+    const rows = builtin.readRowsSync({ map }, !values.json);
     print(rows, builtin.cli.columns, values.json);
     return 0;
   }
@@ -424,7 +424,7 @@ export async function main(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  const rows = await builtin.readRows(params, !values.json);
+  const rows = builtin.readRowsSync(params, !values.json);
   print(rows, builtin.cli.columns, values.json);
   return 0;
 }

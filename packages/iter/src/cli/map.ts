@@ -15,7 +15,7 @@ import {
 } from "@ts-ebpf/syscall";
 import { decodeMapElems, mapBtfCodecs, mapElemsRaw } from "../builtins/map-elems.js";
 import { IteratorTargetRefusedError } from "../errors.js";
-import { formatTable, jsonLine, type Row } from "./format.js";
+import { formatTable, jsonLine, type Row, write } from "./format.js";
 
 /** Elements per MAP_LOOKUP_BATCH call of the syscall walk. */
 const BATCH = 4096;
@@ -152,13 +152,13 @@ export async function dumpMap(map: BpfMap, json: boolean): Promise<void> {
       out += jsonLine(elementJson(k, v, perCpuValue));
       // Chunks keep memory flat for large dumps.
       if (out.length > 1 << 20) {
-        process.stdout.write(out);
+        write(out);
         out = "";
       }
     }
-    process.stdout.write(out);
+    write(out);
     return;
   }
   const rows: Row[] = elements.map(([k, v]) => ({ key: cell(k), value: cell(v) }));
-  process.stdout.write(formatTable(rows, [{ key: "key" }, { key: "value" }]));
+  write(formatTable(rows, [{ key: "key" }, { key: "value" }]));
 }

@@ -31,7 +31,7 @@ export async function runBuiltinCommand(argv: readonly string[]): Promise<boolea
   if (!builtin || builtin.map) return false;
   cache.enableProgramCache();
   runCommand(async () => {
-    print(await builtin.readRows(undefined, !json), builtin.cli.columns, json);
+    print(builtin.readRowsSync(undefined, !json), builtin.cli.columns, json);
     return 0;
   }, registry.closeBuiltinPrograms);
   return true;

@@ -231,6 +231,14 @@ function attachHint(p: LoadPlan): string | undefined {
 export const EAGAIN_RETRY_BUDGET_MS = 10_000;
 
 /**
+ * Milliseconds on a monotonic clock. Not performance.now(): the global's
+ * first use loads node:perf_hooks (~1.5 ms of a CLI run's start-up).
+ */
+function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/**
  * Runs `load` again while it returns -EAGAIN, for at most `budgetMs` → its
  * last result (≥ 0, another -errno, or -EAGAIN when the budget ran out) and
  * how many times EAGAIN was seen. The one place PROG_LOAD's EAGAIN is retried.
@@ -238,7 +246,7 @@ export const EAGAIN_RETRY_BUDGET_MS = 10_000;
 export function retryEagain(
   load: () => number,
   budgetMs = EAGAIN_RETRY_BUDGET_MS,
-  now: () => number = performance.now.bind(performance),
+  now: () => number = monotonicMs,
 ): { result: number; eagain: number } {
   const start = now();
   let eagain = 0;
@@ -260,7 +268,7 @@ export function progLoad(o: ProgLoadOptions): ProgLoadResult {
   let logLevel = p.logLevel;
   let logSize = p.logSize;
   // One budget for the whole call, however often the log grows.
-  const deadline = performance.now() + EAGAIN_RETRY_BUDGET_MS;
+  const deadline = monotonicMs() + EAGAIN_RETRY_BUDGET_MS;
   for (;;) {
     const log = logLevel > 0 ? new Uint8Array(logSize) : null;
     let logTrueSize = 0;
@@ -268,7 +276,7 @@ export function progLoad(o: ProgLoadOptions): ProgLoadResult {
       const a = attempt(p, logLevel, log);
       logTrueSize = a.logTrueSize;
       return a.r;
-    }, deadline - performance.now());
+    }, deadline - monotonicMs());
     if (r >= 0) {
       const fd = checkNewFd(BpfCmd.PROG_LOAD, r);
       return { fd, log: decodeLog(log), logSize: log ? logSize : 0 };

@@ -1,7 +1,6 @@
 // Map: owns a map fd, with key/value codecs. Element access goes through one
 // preallocated attr whose key/value addresses are set once, so a lookup is one
 // N-API crossing with no allocation besides what the value codec returns.
-import { markAsUntransferable } from "node:worker_threads";
 import { bytes as bytesCodec, type Codec, completeCodec } from "@ts-ebpf/spec";
 import { BpfCmd, BpfUpdateFlag } from "@ts-ebpf/spec/constants";
 import { getFdById } from "../commands/id.js";
@@ -21,6 +20,7 @@ import { BpfError } from "../errors.js";
 import { expectKind } from "../fds.js";
 import { BpfAttrLayout } from "../layout/layouts.gen.js";
 import { native } from "../native.js";
+import { markUntransferable } from "../untransferable.js";
 import * as v from "../validate.js";
 import { adopt, adoptDupOf, adoptPinned, FdHandle, ownFd } from "./fd.js";
 
@@ -98,8 +98,8 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
     const keyBytes = align(shape.keySize);
     const attrs = new ArrayBuffer(2 * ELEM_ATTR_SIZE);
     const slots = new ArrayBuffer(2 * keyBytes + align(this.valueSlotSize));
-    markAsUntransferable(attrs);
-    markAsUntransferable(slots);
+    markUntransferable(attrs);
+    markUntransferable(slots);
     this.#attr = new Uint8Array(attrs, 0, ELEM_ATTR_SIZE);
     this.#nextAttr = new Uint8Array(attrs, ELEM_ATTR_SIZE, ELEM_ATTR_SIZE);
     this.#attrView = new DataView(attrs, 0, ELEM_ATTR_SIZE);
@@ -232,7 +232,7 @@ export class BpfMap<K = Uint8Array, V = Uint8Array> extends FdHandle {
     const prev = new Uint8Array(new ArrayBuffer(Math.max(1, this.keySize)));
     // The codec gets `prev` while the attr keeps its address: it must not be
     // able to detach (and free) it before the next GET_NEXT_KEY reads it.
-    markAsUntransferable(prev.buffer);
+    markUntransferable(prev.buffer);
     const prevView = new DataView(prev.buffer);
     // ArrayBuffer memory never moves: the address is taken once. It is stored
     // every step so interleaved keys() walks (sharing #nextAttr) stay correct.
