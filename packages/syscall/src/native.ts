@@ -42,6 +42,8 @@ export interface NativeBinding {
    * hard one (1), else -errno with the limit unchanged.
    */
   raiseMemlockLimit(): number;
+  /** CRC-32 of the bytes (zlib's), for the CLI's code-cache check without loading zlib. */
+  crc32(bytes: Uint8Array): number;
 }
 
 /** The addon could not be loaded; `message` says why and what to run. */
@@ -207,6 +209,20 @@ export function native(): NativeBinding {
     }
   }
   return binding;
+}
+
+/**
+ * CRC-32 of `bytes` computed by the addon (bpf-iter's code-cache check);
+ * undefined when the addon does not load or is a build from before crc32.
+ */
+export function addonCrc32(bytes: Uint8Array): number | undefined {
+  let addon: NativeBinding;
+  try {
+    addon = native();
+  } catch {
+    return undefined;
+  }
+  return typeof addon.crc32 === "function" ? addon.crc32(bytes) : undefined;
 }
 
 /** Whether the addon has been loaded (for tests of lazy loading). */

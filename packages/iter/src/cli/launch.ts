@@ -27,6 +27,8 @@ import { uptime } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Script } from "node:vm";
+// The addon loader alone (not ./internal, whose modules would triple the launcher).
+import { addonCrc32 } from "@ts-ebpf/syscall/internal/native";
 import {
   cacheBase,
   privateDirectory,
@@ -136,13 +138,14 @@ export function codeCacheOf(path: string, id: string, length: number): CodeCache
 }
 
 /**
- * CRC-32 of `bytes` (zlib's, native: ~0.1 ms for the ~350 KiB of a code
- * cache, where a checksum in JavaScript took 2.5 ms), undefined where Node
- * has no zlib.crc32 (before 20.15; the package needs 20.19). node:zlib is
- * loaded here only: it loads node:stream, which a built-in's run (stdout, the
- * reader) loads anyway.
+ * CRC-32 of `bytes` (zlib's): computed by @ts-ebpf/syscall's addon (~0.15 ms
+ * for the ~300 KiB of a code cache; a built-in's run loads the addon anyway),
+ * else by zlib.crc32, whose module loads node:stream, ~3.5 ms of start-up
+ * that a built-in's run otherwise skips. Undefined where neither exists.
  */
 export function checksum(bytes: Uint8Array): number | undefined {
+  const sum = addonCrc32(bytes);
+  if (sum !== undefined) return sum;
   const { crc32 } = process.getBuiltinModule("node:zlib") as {
     crc32?: (data: Uint8Array) => number;
   };
