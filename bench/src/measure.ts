@@ -26,6 +26,16 @@ export interface Sample extends Outcome {
   cpuSeconds: number;
 }
 
+/**
+ * The sample of median wall time among `samples` (an odd count gives the
+ * middle one): one sample made of several back-to-back repetitions, so a
+ * millisecond-long call is not judged by one run of it.
+ */
+export function medianSample(samples: readonly Sample[]): Sample {
+  if (samples.length === 0) throw new Error("no samples to take the median of");
+  return [...samples].sort((a, b) => a.seconds - b.seconds)[(samples.length - 1) >> 1]!;
+}
+
 /** Takes one timed sample per call; prepared once per variant and group. */
 export interface Sampler {
   sample(): Promise<Sample>;

@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { createInterface } from "node:readline";
-import type { Sampler } from "./measure.js";
+import { medianSample, type Sampler } from "./measure.js";
 import { cBuildDir, cSourceDir } from "./paths.js";
 
 export const C_PROGRAMS = [
@@ -133,26 +133,31 @@ export function runC(
 }
 
 /**
- * One sample per run of a C program: `args(1)` asks it for one timed
- * repetition (after its own untimed warm-up). `bytes`, when given, is
- * recorded with each sample for throughput.
+ * One sample per run of a C program: `args(n)` asks it for n timed
+ * repetitions (after its own untimed warm-up), n = `repsPerSample` (1 unless
+ * given), and the sample is their median. `bytes`, when given, is recorded
+ * with each sample for throughput.
  */
 export function cSampler(
   name: CProgram,
   args: (reps: number) => readonly (string | number)[],
   bytes?: number,
+  repsPerSample = 1,
 ): () => Promise<Sampler> {
   return async () => ({
     async sample() {
-      const r = await runC(name, args(1));
-      if (r.samples.length !== 1)
-        throw new Error(`${name} printed ${r.samples.length} samples, not 1`);
-      return {
-        seconds: r.samples[0]!,
-        cpuSeconds: r.cpuSamples[0]!,
-        items: r.itemCounts[0]!,
-        ...(bytes !== undefined ? { bytes } : {}),
-      };
+      const r = await runC(name, args(repsPerSample));
+      if (r.samples.length !== repsPerSample)
+        throw new Error(`${name} printed ${r.samples.length} samples, not ${repsPerSample}`);
+      // Several repetitions per sample (after the program's own warm-up): their median.
+      return medianSample(
+        r.samples.map((seconds, i) => ({
+          seconds,
+          cpuSeconds: r.cpuSamples[i]!,
+          items: r.itemCounts[i]!,
+          ...(bytes !== undefined ? { bytes } : {}),
+        })),
+      );
     },
   });
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { medianSample } from "../src/measure.js";
 import { NOISE_THRESHOLD, quantile, slowdown, summarize } from "../src/stats.js";
 
 describe("quantile", () => {
@@ -44,5 +45,18 @@ describe("slowdown", () => {
   it("is the ratio of medians", () => {
     expect(slowdown(summarize([2, 2, 2]), summarize([1, 1, 1]))).toBe(2);
     expect(() => slowdown(summarize([1]), summarize([0]))).toThrow(RangeError);
+  });
+});
+
+describe("medianSample", () => {
+  const s = (seconds: number, cpuSeconds = seconds, items = 1) => ({ seconds, cpuSeconds, items });
+  it("takes the whole sample of median wall time (its CPU time and items with it)", () => {
+    expect(medianSample([s(3, 9, 3), s(1, 7, 1), s(2, 8, 2)])).toEqual(s(2, 8, 2));
+    expect(medianSample([s(5)])).toEqual(s(5));
+    // An even count: the lower middle, a sample that was measured.
+    expect(medianSample([s(4), s(1), s(3), s(2)])).toEqual(s(2));
+  });
+  it("refuses no samples", () => {
+    expect(() => medianSample([])).toThrow(/no samples/);
   });
 });

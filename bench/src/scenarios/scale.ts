@@ -25,7 +25,7 @@ import {
   startProcesses,
 } from "../processes.js";
 import type { Context } from "./context.js";
-import { cTaskIterator, cTasksProgram } from "./tasks.js";
+import { cTaskIterator, cTasksProgram, TASK_REPS_PER_SAMPLE } from "./tasks.js";
 import { warmedTsSampler } from "./warm-sampler.js";
 
 const CLI = join(benchRoot, "../packages/iter/bin/bpf-iter.js");
@@ -120,6 +120,7 @@ function tasksWarmSampler(): () => Promise<Sampler> {
   return warmedTsSampler(
     async () => ({ items: (await tasks()).length }),
     () => closeBuiltins(),
+    TASK_REPS_PER_SAMPLE,
   );
 }
 
@@ -143,7 +144,7 @@ async function threadGroups(ctx: Context, sizes: ScaleSizes): Promise<GroupResul
         id: "ts-tasks-warm",
         label: "tasks(), warm (read only)",
         itemsMayVary: true,
-        note: "each timed call right after an untimed one, as the C readers time theirs",
+        note: `timed calls right after untimed ones, as the C readers time theirs; median of ${TASK_REPS_PER_SAMPLE} calls per sample`,
         sampler: tasksWarmSampler(),
       },
       {

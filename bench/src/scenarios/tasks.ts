@@ -10,6 +10,14 @@ import { startProcesses } from "../processes.js";
 import { type Context, MIB } from "./context.js";
 import { warmedTsSampler } from "./warm-sampler.js";
 
+/**
+ * Timed runs that make one sample of the task-listing variants compared with
+ * each other (their median): one listing takes 2-30 ms, and the median of
+ * single runs swung tasks() warm / C between 1.04x and 1.74x in two runs of
+ * the same build minutes apart.
+ */
+export const TASK_REPS_PER_SAMPLE = 5;
+
 /** The reference of every task-listing group: the C task iterator (load + link + read). */
 export function cTaskIterator(): VariantSpec {
   return {
@@ -17,8 +25,8 @@ export function cTaskIterator(): VariantSpec {
     label: "C task iterator",
     reference: true,
     itemsMayVary: true,
-    note: "load + link + read",
-    sampler: cSampler("task_iter", (reps) => [MIB, reps]),
+    note: `load + link + read; median of ${TASK_REPS_PER_SAMPLE} runs per sample`,
+    sampler: cSampler("task_iter", (reps) => [MIB, reps], undefined, TASK_REPS_PER_SAMPLE),
   };
 }
 
@@ -42,12 +50,17 @@ export function cTasksProgram(ctx: Context): VariantSpec {
   if (!pin) return { ...spec, unavailable: ctx.ts.missing.pinTaskLink ?? "not available" };
   return {
     ...spec,
-    note: "tasks()' link, pinned: iterator fd + read + every 32-bit word of every record folded",
+    note: `tasks()' link, pinned: iterator fd + read + every 32-bit word of every record folded; median of ${TASK_REPS_PER_SAMPLE} runs per sample`,
     sampler: async (): Promise<Sampler> => {
       const path = pinPath(`task-link-${++taskLinkPins}`);
       const pinned = pin(path);
       try {
-        const inner = await cSampler("task_iter", () => [MIB, 1, path, pinned.recordSize])();
+        const inner = await cSampler(
+          "task_iter",
+          (reps) => [MIB, reps, path, pinned.recordSize],
+          undefined,
+          TASK_REPS_PER_SAMPLE,
+        )();
         return {
           sample: () => inner.sample(),
           close: () => {
@@ -89,7 +102,7 @@ export async function taskList(ctx: Context): Promise<GroupResult[]> {
           id: "ts-tasks-warm",
           label: "tasks(), warm (read only)",
           itemsMayVary: true,
-          note: "each timed call right after an untimed one, as the C readers time theirs",
+          note: `timed calls right after untimed ones, as the C readers time theirs; median of ${TASK_REPS_PER_SAMPLE} calls per sample`,
           sampler: async (): Promise<Sampler> => {
             const w = await ts.tasksWarm!();
             // The cold variant closes the cached program between samples: the untimed
@@ -97,6 +110,7 @@ export async function taskList(ctx: Context): Promise<GroupResult[]> {
             return warmedTsSampler(
               () => w.read(),
               () => w[Symbol.dispose](),
+              TASK_REPS_PER_SAMPLE,
             )();
           },
         }

@@ -3,7 +3,7 @@
 // after it, in the same process; tsSampler times the first call after a full
 // GC and a 50 ms pause. Scenarios of issue 17 compare TypeScript with those
 // C readers, so they time a call that follows an untimed one.
-import { type Outcome, type Sampler, timedCall } from "../measure.js";
+import { medianSample, type Outcome, type Sample, type Sampler, timedCall } from "../measure.js";
 
 /**
  * A sampler like tsSampler whose every timed call comes right after one
@@ -15,10 +15,12 @@ import { type Outcome, type Sampler, timedCall } from "../measure.js";
  * clears the feedback of a for...of loop's iterator load, so the loop's
  * optimized code is dropped on entry (V8's "insufficient type feedback"
  * deopt) and a 1M-element visit runs unoptimized until on-stack replacement.
+ * `repsPerSample` timed calls make one sample (their median), as cSampler's.
  */
 export function warmedTsSampler(
   fn: () => Promise<Outcome> | Outcome,
   close?: () => void,
+  repsPerSample = 1,
 ): () => Promise<Sampler> {
   const gc = (globalThis as { gc?: () => void }).gc;
   return async () => {
@@ -42,7 +44,11 @@ export function warmedTsSampler(
         ) {
           await fn();
         }
-        return timedCall(fn);
+        // With repsPerSample > 1 (as the C reader it is compared with): that many
+        // timed calls back to back, and the sample is their median.
+        const timed: Sample[] = [];
+        for (let i = 0; i < repsPerSample; i++) timed.push(await timedCall(fn));
+        return medianSample(timed);
       },
       ...(close ? { close } : {}),
     };
