@@ -11,7 +11,7 @@ import { gitCommit, machineInfo } from "./machine.js";
 import type { GroupResult, RunResult } from "./model.js";
 import { checkCompiled, compileC } from "./native.js";
 import { writeResults } from "./output.js";
-import { benchRoot } from "./paths.js";
+import { benchRoot, resultsDir } from "./paths.js";
 import { Progress } from "./progress.js";
 import { terminalReport } from "./report.js";
 import { btfAndDsl } from "./scenarios/btf-dsl.js";
@@ -47,6 +47,8 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<GroupResult[]>> = {
 };
 
 const KIB = 1024;
+/** Where a run of some scenarios (--only) writes, so results/ keeps the last full run. */
+const PARTIAL_DIR = `${resultsDir}/raw/partial`;
 
 function usage(): string {
   return [
@@ -54,7 +56,8 @@ function usage(): string {
     "       pnpm bench --render-only <dir>/latest.json   (rewrite that run's Markdown and charts)",
     `scenarios: ${Object.keys(SCENARIOS).join(", ")}`,
     "--quick: small sizes and 3 repetitions, results in bench/results/raw/quick/ (a smoke test)",
-    "--out <dir>: write the run's JSON, Markdown and charts there instead (e.g. one scenario's run)",
+    "--out <dir>: write the run's JSON, Markdown and charts there instead",
+    "    (a run with --only goes to bench/results/raw/partial/ unless --out is given: results/ is a full run's)",
     "--map-sizes <n>[,<n>...]: entries of the dumped maps (default 10000,100000,1000000; the largest is map-decode's)",
     "--vm <kernel>: run inside a test-vm guest booting that kernel of test-vm/kernels.json",
     "    (QEMU; TCG without KVM: slow, and the results say so); the results come back here.",
@@ -192,8 +195,10 @@ async function main(): Promise<number> {
     progress.heading(`run finished; results go back to the host`);
     return code;
   }
-  // --out: a run of some scenarios kept apart from results/ (which a full run writes).
-  const files = values.out === undefined ? writeResults(run) : writeResults(run, values.out);
+  // results/ holds a full run's files (the site shows them): a run of some scenarios
+  // goes to --out, else to results/raw/partial/ (not committed), never over them.
+  const out = values.out ?? (values.only !== undefined && !quick ? PARTIAL_DIR : undefined);
+  const files = out === undefined ? writeResults(run) : writeResults(run, out);
   process.stdout.write(
     `\n${terminalReport(run)}\nwrote ${files.length} files to ${files[0]?.replace(/\/[^/]*$/, "")}\n`,
   );
