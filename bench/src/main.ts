@@ -50,6 +50,22 @@ const KIB = 1024;
 /** Where a run of some scenarios (--only) writes, so results/ keeps the last full run. */
 const PARTIAL_DIR = `${resultsDir}/raw/partial`;
 
+/**
+ * Where a run's files go: --out when given; else a run of some scenarios
+ * (--only) to PARTIAL_DIR and a guest's full run to results/guest-<kernel>,
+ * never over results/ (the host's last full run, which the site shows);
+ * undefined for writeResults' default (results/, or raw/quick for --quick).
+ */
+function outputDir(
+  values: { out?: string | undefined; only?: string | undefined },
+  quick: boolean,
+  vmKernel?: string,
+): string | undefined {
+  if (values.out !== undefined) return values.out;
+  if (values.only !== undefined && !quick) return PARTIAL_DIR;
+  return vmKernel === undefined || quick ? undefined : `${resultsDir}/guest-${vmKernel}`;
+}
+
 function usage(): string {
   return [
     "usage: pnpm bench [--quick] [--only <scenario>[,<scenario>...]] [--reps <n>] [--vm <kernel>]",
@@ -57,7 +73,8 @@ function usage(): string {
     `scenarios: ${Object.keys(SCENARIOS).join(", ")}`,
     "--quick: small sizes and 3 repetitions, results in bench/results/raw/quick/ (a smoke test)",
     "--out <dir>: write the run's JSON, Markdown and charts there instead",
-    "    (a run with --only goes to bench/results/raw/partial/ unless --out is given: results/ is a full run's)",
+    "    (else a run with --only goes to bench/results/raw/partial/, a guest's full run to",
+    "    bench/results/guest-<kernel>/: results/ is the host's last full run)",
     "--map-sizes <n>[,<n>...]: entries of the dumped maps (default 10000,100000,1000000; the largest is map-decode's)",
     "--vm <kernel>: run inside a test-vm guest booting that kernel of test-vm/kernels.json",
     "    (QEMU; TCG without KVM: slow, and the results say so); the results come back here.",
@@ -197,7 +214,7 @@ async function main(): Promise<number> {
   }
   // results/ holds a full run's files (the site shows them): a run of some scenarios
   // goes to --out, else to results/raw/partial/ (not committed), never over them.
-  const out = values.out ?? (values.only !== undefined && !quick ? PARTIAL_DIR : undefined);
+  const out = outputDir(values, quick);
   const files = out === undefined ? writeResults(run) : writeResults(run, out);
   process.stdout.write(
     `\n${terminalReport(run)}\nwrote ${files.length} files to ${files[0]?.replace(/\/[^/]*$/, "")}\n`,
@@ -245,7 +262,7 @@ async function runBenchInVm(
   }
   if (commit) run.commit = commit;
   run.goals = evaluateGoals(run.groups, run.machine.cores);
-  const files = typeof values.out === "string" ? writeResults(run, values.out) : writeResults(run);
+  const files = writeResults(run, outputDir(values, quick, kernel));
   process.stdout.write(
     `\n${terminalReport(run)}\nwrote ${files.length} files to ${files[0]?.replace(/\/[^/]*$/, "")} (the guest's run took ${took} with boot)\n`,
   );

@@ -233,7 +233,7 @@ describeKernel("bpf-iter CLI", () => {
     );
     child.stdout.destroy();
     const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-    expect(first).toMatch(/^\{"value":"\d+"/);
+    expect(first).toMatch(/^\{"value":/); // a ksyms record (JSON lines)
     expect(stderr).toBe("");
     expect(code).toBe(0);
   });

@@ -289,18 +289,25 @@ Napi::Value RaiseMemlockLimit(const Napi::CallbackInfo& info) {
 // crc32(Uint8Array) -> the CRC-32 of its bytes (IEEE 802.3, as zlib's crc32),
 // slicing by 8. For bpf-iter's code-cache check, which with zlib.crc32 would
 // load node:zlib and node:stream (~3.5 ms of a run's start-up).
-static uint32_t crc_tables[8][256];
-static void InitCrcTables() {
-  for (uint32_t i = 0; i < 256; i++) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-    crc_tables[0][i] = c;
-  }
-  for (uint32_t i = 0; i < 256; i++) {
-    for (int t = 1; t < 8; t++) {
-      crc_tables[t][i] = (crc_tables[t - 1][i] >> 8) ^ crc_tables[0][crc_tables[t - 1][i] & 0xFF];
+struct CrcTables {
+  uint32_t t[8][256];
+  CrcTables() {
+    for (uint32_t i = 0; i < 256; i++) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+      t[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++) {
+      for (int k = 1; k < 8; k++) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFF];
     }
   }
+};
+
+// Built once, on first use, thread-safely (a function-local static): the
+// addon's Init runs again in every worker thread that loads it.
+static const CrcTables& Crc() {
+  static const CrcTables tables;
+  return tables;
 }
 
 Napi::Value Crc32(const Napi::CallbackInfo& info) {
@@ -310,6 +317,7 @@ Napi::Value Crc32(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(info.Env(), "crc32(Uint8Array)").ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
+  const auto& crc_tables = Crc().t;
   uint32_t c = 0xFFFFFFFFu;
   const uint8_t* p = data;
   for (; len >= 8; len -= 8, p += 8) {
@@ -325,7 +333,6 @@ Napi::Value Crc32(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  InitCrcTables();
   exports.Set("bpf", Napi::Function::New(env, Bpf, "bpf"));
   exports.Set("address", Napi::Function::New(env, Address, "address"));
   exports.Set("dupAbove2", Napi::Function::New(env, DupAbove2, "dupAbove2"));

@@ -211,15 +211,21 @@ export function native(): NativeBinding {
   return binding;
 }
 
+/** Set once native() failed in addonCrc32. */
+let addonMissing = false;
+
 /**
  * CRC-32 of `bytes` computed by the addon (bpf-iter's code-cache check);
  * undefined when the addon does not load or is a build from before crc32.
  */
 export function addonCrc32(bytes: Uint8Array): number | undefined {
+  if (addonMissing) return undefined;
   let addon: NativeBinding;
   try {
     addon = native();
   } catch {
+    // Explaining the failure costs ~6 ms (process.report): not again for the cache's write.
+    addonMissing = true;
     return undefined;
   }
   return typeof addon.crc32 === "function" ? addon.crc32(bytes) : undefined;

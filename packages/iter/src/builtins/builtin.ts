@@ -493,7 +493,8 @@ function makeBuiltin<F extends readonly FieldDef[], R extends object>(
       return show(await this.read(params, {}), table);
     },
     readRowsSync(params, table) {
-      if (table && params === undefined && tableOnly) return tableOnly.readSync(undefined, {});
+      if (table && params === undefined && tableOnly)
+        return tableOnly.readSync(undefined, { chunkSize: RECORDS_CHUNK });
       return show(this.readSync(params, { chunkSize: RECORDS_CHUNK }), table);
     },
     rows: (records, table) => show([...records], table),

@@ -93,6 +93,30 @@ export function writeAll(fd: number, bytes: Uint8Array): void {
   }
 }
 
+/**
+ * Text on stdout through process.stdout, for commands that run on (--watch,
+ * serve): its writes never block the event loop, so SIGINT and SIGTERM are
+ * handled while a reader is slow, which write()'s waiting on a full pipe
+ * would hold off. handleStdoutErrors() first.
+ */
+export function streamWrite(text: string): void {
+  process.stdout.write(text);
+}
+
+/**
+ * What process.stdout's writes failing does: a closed pipe ends the run
+ * quietly (exit 0), another error is `bpf-iter: writing output: …` and 1.
+ * For the whole CLI (main.js); the built-ins' fast path never loads
+ * process.stdout (node:stream).
+ */
+export function handleStdoutErrors(): void {
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(0);
+    process.stderr.write(`bpf-iter: writing output: ${err.message}\n`);
+    process.exit(1);
+  });
+}
+
 /** What writeAll() sleeps on (1 ms) while a non-blocking fd is full. */
 const pause = new Int32Array(new SharedArrayBuffer(4));
 

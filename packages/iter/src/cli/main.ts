@@ -5,7 +5,16 @@ import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { BpfError, BpfMap } from "@ts-ebpf/syscall";
 import * as it from "../index.js";
-import { type Column, jsonLine, print, type Row, runCommand, write } from "./format.js";
+import {
+  type Column,
+  handleStdoutErrors,
+  jsonLine,
+  print,
+  type Row,
+  runCommand,
+  streamWrite,
+  write,
+} from "./format.js";
 import { dumpMap as dumpMapElements } from "./map.js";
 
 const OPTIONS_OF_PARAMS: Record<string, string> = {
@@ -543,7 +552,8 @@ async function watchUntilSignal(
   try {
     // Loaded only for --watch: one module fewer at every other start.
     const { watchRows } = await import("./watch.js");
-    await watchRows({ read, columns, json, intervalMs, write, signal: stop.signal });
+    // Through process.stdout: a slow reader must not hold off the signals that stop it.
+    await watchRows({ read, columns, json, intervalMs, write: streamWrite, signal: stop.signal });
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
@@ -652,6 +662,8 @@ async function printInPidns(
   );
 }
 
+// serve and --watch write through process.stdout (a closed pipe must end them quietly).
+handleStdoutErrors();
 runCommand(
   () => main(process.argv.slice(2)),
   () => it.closeBuiltins(),

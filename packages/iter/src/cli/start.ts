@@ -31,6 +31,10 @@ export async function runBuiltinCommand(argv: readonly string[]): Promise<boolea
   if (!builtin || builtin.map) return false;
   cache.enableProgramCache();
   runCommand(async () => {
+    // On the next turn of the event loop: the launcher has registered its
+    // code-cache writer by then (after this function's promise resolved), so
+    // a run that a closed pipe ends (process.exit in write) leaves the cache too.
+    await new Promise((resolve) => setImmediate(resolve));
     print(builtin.readRowsSync(undefined, !json), builtin.cli.columns, json);
     return 0;
   }, registry.closeBuiltinPrograms);
