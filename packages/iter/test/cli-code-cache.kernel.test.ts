@@ -2,7 +2,7 @@
 // run writes it, the next run compiles from it (and leaves it as it is), and
 // a damaged file or one of another owner changes nothing in what is printed:
 // it is ignored and replaced.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
   chownSync,
   mkdtempSync,
@@ -104,4 +104,22 @@ describeKernel("bpf-iter's code cache", () => {
     expect(off.status, off.stderr).toBe(0);
     expect(() => codeFiles()).toThrow(/ENOENT/);
   });
+
+  it.runIf(bundled)(
+    "is written by a run that a closed pipe ends (bpf-iter ksyms | head)",
+    async () => {
+      const own = join(dir, "pipe-cache");
+      const { NODE_DISABLE_COMPILE_CACHE, TS_EBPF_CACHE, ...env } = process.env;
+      // ksyms --json is megabytes: the reader is gone long before the output ends.
+      const child = spawn(process.execPath, [cli, "ksyms", "--json"], {
+        stdio: ["ignore", "pipe", "inherit"],
+        env: { ...env, TS_EBPF_CACHE_DIR: own },
+      });
+      await new Promise((resolve) => child.stdout.once("data", resolve));
+      child.stdout.destroy();
+      const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+      expect(code).toBe(0);
+      expect(readdirSync(join(own, "code-cache"))).toHaveLength(1);
+    },
+  );
 });
