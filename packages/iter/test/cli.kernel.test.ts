@@ -219,21 +219,17 @@ describeKernel("bpf-iter CLI", () => {
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     }
   });
-  it("a reader that closes the pipe early ends the run quietly (exit 0), as with other tools", async () => {
-    // ksyms --json is megabytes: far more than the pipe holds when the reader goes.
-    const child = spawn(process.execPath, [cli, "ksyms", "--json"], {
+  it("a reader that has closed the pipe ends the run quietly (exit 0), as with other tools", async () => {
+    const child = spawn(process.execPath, [cli, "tasks", "--json"], {
       stdio: ["ignore", "pipe", "pipe"],
     });
+    // Closed before the child (~100 ms to start) writes: its first write is an EPIPE.
+    child.stdout.destroy();
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => {
       stderr += d.toString();
     });
-    const first = await new Promise<string>((resolve) =>
-      child.stdout.once("data", (d: Buffer) => resolve(d.toString())),
-    );
-    child.stdout.destroy();
     const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-    expect(first).toMatch(/^\{"value":/); // a ksyms record (JSON lines)
     expect(stderr).toBe("");
     expect(code).toBe(0);
   });
