@@ -110,6 +110,17 @@ const SCALAR_SIZE: Record<string, MemSize> = { 1: "u8", 2: "u16", 4: "u32", 8: "
  */
 const DIRECT_CHAR_MAX = 32;
 
+/** `len` bytes at `offset` from the pointer in `from` to the stack at `at`, by bpf_probe_read_kernel. */
+function probeRead(from: Reg, offset: number, at: number, len: number): Item[] {
+  return [
+    add(from, offset),
+    mov("r1", "r10"),
+    add("r1", at),
+    mov("r2", len),
+    call("probe_read_kernel"),
+  ];
+}
+
 /**
  * `len` bytes at `offset` from the BTF pointer in `from` to the stack at
  * `at`, by loads and stores of the widest size the stack slot's alignment
@@ -341,25 +352,11 @@ export function compileRecord<T = Record<string, unknown>>(
     }
     switch (r.def.kind) {
       case "char":
-        if (r.len <= DIRECT_CHAR_MAX) {
-          body.push(...directCopy(from, r.offset, at, r.len));
-          break;
-        }
-        body.push(
-          add(from, r.offset),
-          mov("r1", "r10"),
-          add("r1", at),
-          mov("r2", r.len),
-          call("probe_read_kernel"),
-        );
-        break;
       case "bytes":
         body.push(
-          add(from, r.offset),
-          mov("r1", "r10"),
-          add("r1", at),
-          mov("r2", r.len),
-          call("probe_read_kernel"),
+          ...(r.def.kind === "char" && r.len <= DIRECT_CHAR_MAX
+            ? directCopy(from, r.offset, at, r.len)
+            : probeRead(from, r.offset, at, r.len)),
         );
         break;
       case "dpath":
@@ -392,13 +389,7 @@ export function compileRecord<T = Record<string, unknown>>(
         }
         if (r.def.probeRead) {
           // Into the zeroed slot, at least as wide: a narrower member reads as zero-extended.
-          body.push(
-            add(from, r.offset),
-            mov("r1", "r10"),
-            add("r1", at),
-            mov("r2", r.size),
-            call("probe_read_kernel"),
-          );
+          body.push(...probeRead(from, r.offset, at, r.size));
           break;
         }
         body.push(ldx(ms, "r0", from, r.offset));
