@@ -29,7 +29,7 @@ import * as fs from "node:fs";
 import type { Readable } from "node:stream";
 import { type Decoder, decoderAt } from "@ts-ebpf/spec";
 import { dupAbove2, sameOpenFile } from "@ts-ebpf/syscall";
-import { fdAbove2, markUntransferable } from "@ts-ebpf/syscall/internal";
+import { fdAbove2 } from "@ts-ebpf/syscall/internal";
 import {
   IteratorAbortError,
   IteratorError,
@@ -38,6 +38,13 @@ import {
   IteratorReplayError,
 } from "./errors.js";
 import { claimAdoption, trackRelease } from "./owned-fd.js";
+import {
+  chunkBuffer,
+  keepChunkBuffers,
+  keepOutputBuffer,
+  outputBuffer,
+  ownedBuffer,
+} from "./read-buffers.js";
 
 /**
  * The file operations a reader needs (replaceable in tests, for
@@ -615,20 +622,36 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
     return this.#forEachChunk("forEachChunk()", fn);
   }
 
-  async #forEachChunk(name: string, fn: (chunk: Buffer) => void, segment = 0): Promise<void> {
+  /**
+   * `reuse`: the two buffers come from, and go back to, the kept ones
+   * (read-buffers.ts), for a consumer whose `fn` keeps nothing of a chunk.
+   */
+  async #forEachChunk(
+    name: string,
+    fn: (chunk: Buffer) => void,
+    { segment = 0, reuse = false } = {},
+  ): Promise<void> {
     const release = this.#claim(name);
     // Only the consumer that holds the reader sets how its reads are made.
     this.#segment = segment;
     try {
       if (this.#eof) return;
       const size = this.chunkSize;
-      const buffers = [inFlightBuffer(size), inFlightBuffer(size)] as const;
+      const take = reuse ? chunkBuffer : ownedBuffer;
+      const buffers = [take(size), take(size)] as const;
       let turn = 0;
-      let n = await this.#readOnce(buffers[0], 0, size);
+      // With records (segment > 0) the first trips ask for less: decoding the
+      // first chunk then overlaps the kernel producing the rest, where one
+      // whole-chunk trip would leave all of the decoding until after the
+      // kernel is done (10,000 tasks are one 1 MiB trip). Doubling keeps the
+      // trips few for large outputs.
+      let want = segment > 0 ? Math.min(size, FIRST_TRIP_SEGMENTS * segment) : size;
+      let n = await this.#readOnce(buffers[0], 0, want);
       while (n > 0) {
         const current = buffers[turn]!;
         turn ^= 1;
-        const next = this.#readOnce(buffers[turn]!, 0, size);
+        want = Math.min(size, want * 2);
+        const next = this.#readOnce(buffers[turn]!, 0, want);
         try {
           fn(current.subarray(0, n));
         } catch (err) {
@@ -638,6 +661,8 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
         }
         n = await next;
       }
+      // Both reads have returned: the buffers are free.
+      if (reuse) keepChunkBuffers(buffers);
       this.#atEof();
     } finally {
       this.#segment = 0;
@@ -651,11 +676,15 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
     return this.#readAllSync("readAllSync()", options);
   }
 
-  #readAllSync(name: string, options: ReadAllOptions): Buffer {
+  #readAllSync(
+    name: string,
+    options: ReadAllOptions,
+    allocate: (size: number) => Buffer = Buffer.allocUnsafe,
+  ): Buffer {
     const release = this.#claim(name);
     try {
       if (this.#eof) return Buffer.alloc(0);
-      const out = new ReadAllOutput(this.chunkSize, options);
+      const out = new ReadAllOutput(this.chunkSize, options, allocate);
       while (out.took(this.#readOnceSync(out.target(), out.offset, out.length)));
       this.#atEof();
       return out.result();
@@ -722,7 +751,7 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
    * All records. Each chunk is decoded while the next is read (forEachChunk),
    * so the output is never held whole; a record cut by a chunk boundary is
    * carried over. Decoders must copy what they keep: the chunk buffers are
-   * reused.
+   * reused, by later chunks and by later calls.
    */
   async readRecords<T>(decoder: Decoder<T>): Promise<T[]> {
     const { size, read } = checkDecoder(decoder);
@@ -732,18 +761,25 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (let off = from; off < to; off += size) out.push(read(view, off));
     };
-    await this.#forEachChunk(
-      "readRecords()",
-      (chunk) => splitter.push(chunk, take),
-      seqSegment(size),
-    );
+    await this.#forEachChunk("readRecords()", (chunk) => splitter.push(chunk, take), {
+      segment: seqSegment(size),
+      reuse: true,
+    });
     if (splitter.pending > 0) throw trailingBytes(splitter.pending, size);
     return out;
   }
 
+  /**
+   * All records, read on this thread into one buffer and then decoded.
+   * Decoders must copy what they keep: the buffer is reused by later calls.
+   */
   readRecordsSync<T>(decoder: Decoder<T>): T[] {
     checkDecoder(decoder);
-    return decodeRecords(this.#readAllSync("readRecordsSync()", {}), decoder);
+    const kept = outputBuffer();
+    const bytes = this.#readAllSync("readRecordsSync()", kept ? { into: kept } : {}, ownedBuffer);
+    const records = decodeRecords(bytes, decoder);
+    keepOutputBuffer(bytes);
+    return records;
   }
 
   /**
@@ -823,18 +859,15 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
 const MAX_SIZE_HINT = 1 << 30;
 
 /**
- * A buffer a read(2) fills while caller code holds a view of it (forEachChunk
- * hands `fn` one buffer while the thread pool reads into the other): its own
- * ArrayBuffer, untransferable, so a callback cannot detach it (and let GC free
- * it) while the kernel writes into it.
- */
-/**
  * The smallest seq buffer of a bpf iterator (bpf_seq_read: 8 pages of at
  * least 4 KiB). A read(2) asking for n bytes of records of a fixed size is
  * filled until it holds n or more, so asking for whole records that fit this
  * buffer gets exactly that many bytes until the output ends.
  */
 const SEQ_BUFFER_BYTES = 8 * 4096;
+
+/** Seq buffers the first trip of readRecords() asks for (see #forEachChunk). */
+const FIRST_TRIP_SEGMENTS = 4;
 
 /** readv(2) buffer size for records of `size` bytes: 0 when no two fit a seq buffer. */
 function seqSegment(size: number): number {
@@ -852,27 +885,18 @@ function segments(buf: Uint8Array, offset: number, length: number, segment: numb
   return out;
 }
 
-function inFlightBuffer(size: number): Buffer {
-  const buf = Buffer.allocUnsafeSlow(size);
-  markUntransferable(buf.buffer);
-  return buf;
-}
-
-function initialBuffer(chunkSize: number, sizeHint: number | undefined): Buffer {
-  if (sizeHint !== undefined && (!Number.isInteger(sizeHint) || sizeHint < 0)) {
+function checkSizeHint(sizeHint: unknown): number | undefined {
+  if (sizeHint !== undefined && (!Number.isInteger(sizeHint) || (sizeHint as number) < 0)) {
     throw new RangeError(`sizeHint must be a non-negative integer, got ${String(sizeHint)}`);
   }
-  // Room for the hinted output plus one chunk, so the final (EOF) read needs no growth.
-  const hinted = sizeHint ? Math.min(sizeHint, MAX_SIZE_HINT) + chunkSize : 0;
-  return Buffer.allocUnsafe(Math.max(chunkSize, 4096, hinted));
+  return sizeHint as number | undefined;
 }
 
-/** `options.into` as a Buffer (the same memory), else a new buffer sized by the hint. */
 /**
  * The growing output of readAll() and readAllSync(), shared so the async and
  * the sync loop are the same steps: `target()` says where the next read goes
  * (`offset`, `length`), `took(n)` records what it brought and says whether
- * to read again, `result()` is the output.
+ * to read again, `result()` is the output. `allocate` makes its buffers.
  */
 class ReadAllOutput {
   #buf: Buffer;
@@ -881,16 +905,22 @@ class ReadAllOutput {
   #aside: Buffer | null = null;
   readonly #chunkSize: number;
   readonly #into: boolean;
+  readonly #allocate: (size: number) => Buffer;
   /** options.recordSize, checked; 0 when not given. */
   readonly recordSize: number;
   offset = 0;
   length = 0;
 
-  constructor(chunkSize: number, options: ReadAllOptions) {
-    this.#buf = startBuffer(chunkSize, options); // checks the options first
+  constructor(
+    chunkSize: number,
+    options: ReadAllOptions,
+    allocate: (size: number) => Buffer = Buffer.allocUnsafe,
+  ) {
+    this.#buf = startBuffer(chunkSize, options, allocate); // checks the options first
     this.recordSize = checkRecordSize(options.recordSize);
     this.#chunkSize = chunkSize;
     this.#into = options.into !== undefined;
+    this.#allocate = allocate;
   }
 
   target(): Buffer {
@@ -907,7 +937,7 @@ class ReadAllOutput {
     }
     // A given buffer is filled to its end (shorter reads) before it is left.
     if (!this.#into && buf.length - used < this.#chunkSize) {
-      this.#buf = grow(buf, used, this.#chunkSize);
+      this.#buf = grow(buf, used, this.#chunkSize, this.#allocate);
     }
     this.offset = used;
     this.length = Math.min(this.#chunkSize, this.#buf.length - used);
@@ -919,7 +949,7 @@ class ReadAllOutput {
     const aside = this.#aside;
     if (aside !== null) {
       this.#aside = null;
-      this.#buf = grow(this.#buf, this.#used, this.#chunkSize + n);
+      this.#buf = grow(this.#buf, this.#used, this.#chunkSize + n, this.#allocate);
       aside.copy(this.#buf, this.#used, 0, n);
     }
     this.#used += n;
@@ -939,16 +969,25 @@ function checkRecordSize(size: unknown): number {
   return size;
 }
 
-function startBuffer(chunkSize: number, options: ReadAllOptions): Buffer {
+/** `options.into` as a Buffer (the same memory), else a new buffer sized by the hint. */
+function startBuffer(
+  chunkSize: number,
+  options: ReadAllOptions,
+  allocate: (size: number) => Buffer,
+): Buffer {
   if (typeof options !== "object" || options === null) {
     throw new TypeError("readAll options must be an object");
   }
   const into = options.into;
-  if (into === undefined) return initialBuffer(chunkSize, options.sizeHint);
+  const sizeHint = checkSizeHint(options.sizeHint);
+  if (into === undefined) {
+    // Room for the hinted output plus one chunk, so the final (EOF) read needs no growth.
+    const hinted = sizeHint ? Math.min(sizeHint, MAX_SIZE_HINT) + chunkSize : 0;
+    return allocate(Math.max(chunkSize, 4096, hinted));
+  }
   if (!(into instanceof Uint8Array)) {
     throw new TypeError(`into must be a Uint8Array, got ${typeof into}`);
   }
-  initialBuffer(0, options.sizeHint); // checks the hint
   return Buffer.from(into.buffer, into.byteOffset, into.byteLength);
 }
 
@@ -958,8 +997,8 @@ function fitted(buf: Buffer, used: number): Buffer {
   return buf.subarray(0, used);
 }
 
-function grow(buf: Buffer, used: number, need: number): Buffer {
-  const next = Buffer.allocUnsafe(Math.max(buf.length * 2, used + need));
+function grow(buf: Buffer, used: number, need: number, allocate: (size: number) => Buffer): Buffer {
+  const next = allocate(Math.max(buf.length * 2, used + need));
   buf.copy(next, 0, 0, used);
   return next;
 }

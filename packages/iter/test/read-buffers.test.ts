@@ -1,0 +1,224 @@
+// readRecords() and readRecordsSync() keep their read buffers for the next
+// call (read-buffers.ts): only buffers of their own, never one a read(2) may
+// still fill, never one that callers could have been given; records decoded
+// earlier stay what they were; readRecords' first trips are small.
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  chunkBuffer,
+  dropKeptBuffers,
+  keepChunkBuffers,
+  keepOutputBuffer,
+  outputBuffer,
+  ownedBuffer,
+} from "../src/read-buffers.js";
+import { type FdIo, IteratorReader } from "../src/reader.js";
+import { fakeFdTable } from "./fake-fds.js";
+
+const SEQ = 32768;
+const SIZE = 96;
+
+/** Records of SIZE bytes whose first word is `first + i`. */
+function records(count: number, first: number): Uint8Array {
+  const out = new Uint8Array(count * SIZE);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < count; i++) view.setUint32(i * SIZE, first + i, true);
+  return out;
+}
+
+const decoder = {
+  size: SIZE,
+  decode: (b: Uint8Array, off = 0) => new DataView(b.buffer, b.byteOffset).getUint32(off, true),
+};
+
+/**
+ * An iterator fd as the kernel serves one (a read(2) fills at most one seq
+ * buffer with whole records; readv(2) stops after a short one), recording
+ * every buffer it was given and how many seq buffers each readv asked for.
+ * `hold`: readv calls wait until release() is called.
+ */
+function iteratorIo(data: Uint8Array, hold = false) {
+  const table = fakeFdTable(1000);
+  let pos = 0;
+  const seen: ArrayBufferLike[] = [];
+  const readvSegments: number[] = [];
+  const waiting: Array<() => void> = [];
+  const kernelRead = (buf: Uint8Array, off: number, len: number): number => {
+    let fill = 0;
+    while (pos + fill < data.length && fill < len && fill + SIZE <= SEQ) fill += SIZE;
+    const n = Math.min(fill, len, data.length - pos);
+    buf.set(data.subarray(pos, pos + n), off);
+    pos += n;
+    return n;
+  };
+  const readv = (buffers: readonly Uint8Array[]): number => {
+    let total = 0;
+    for (const b of buffers) {
+      const n = kernelRead(b, 0, b.length);
+      total += n;
+      if (n !== b.length) break;
+    }
+    return total;
+  };
+  const io: FdIo = {
+    read: async (_fd, buf, off, len) => {
+      seen.push(buf.buffer);
+      return kernelRead(buf, off, len);
+    },
+    readv: async (_fd, buffers) => {
+      seen.push(buffers[0]!.buffer);
+      readvSegments.push(buffers.length);
+      if (hold) await new Promise<void>((resolve) => waiting.push(resolve));
+      return readv(buffers);
+    },
+    readSync: (_fd, buf, off, len) => {
+      seen.push(buf.buffer);
+      return kernelRead(buf, off, len);
+    },
+    close: (fd) => table.closed(fd),
+    dup: table.dup,
+    sameFile: table.sameFile,
+  };
+  return {
+    io,
+    seen,
+    readvSegments,
+    release: () => {
+      for (const resolve of waiting.splice(0)) resolve();
+    },
+    waiting: () => waiting.length,
+  };
+}
+
+const expected = (count: number, first: number) =>
+  Array.from({ length: count }, (_, i) => first + i);
+
+afterEach(() => dropKeptBuffers());
+
+describe("readRecords keeps its chunk buffers", () => {
+  it("asks for 4 seq buffers first, then twice as many each trip up to the chunk", async () => {
+    const perSeq = Math.floor(SEQ / SIZE);
+    const { io, readvSegments } = iteratorIo(records(perSeq * 100, 1));
+    const got = await new IteratorReader(7, { io, chunkSize: 1 << 20 }).readRecords(decoder);
+    expect(got).toEqual(expected(perSeq * 100, 1));
+    // A 1 MiB chunk holds 32 seq buffers of 341 records: 4, 8, 16, 32, 32, then the
+    // rest (8 asked, short) and a last trip for the end.
+    expect(readvSegments.slice(0, 5)).toEqual([4, 8, 16, 32, 32]);
+    expect(readvSegments.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(100);
+  });
+
+  it("reads the next call into the same buffers; records decoded before are unchanged", async () => {
+    const first = iteratorIo(records(5000, 1));
+    const a = await new IteratorReader(7, { io: first.io }).readRecords(decoder);
+    const second = iteratorIo(records(5000, 100_000));
+    const b = await new IteratorReader(8, { io: second.io }).readRecords(decoder);
+    expect(a).toEqual(expected(5000, 1));
+    expect(b).toEqual(expected(5000, 100_000));
+    expect(new Set(second.seen)).toEqual(new Set(first.seen));
+    expect(new Set(first.seen).size).toBe(2);
+  });
+
+  it("does not reuse a buffer a read may still fill: an aborted call's buffers are left to it", async () => {
+    const held = iteratorIo(records(5000, 1), true);
+    const controller = new AbortController();
+    const pending = new IteratorReader(7, { io: held.io, signal: controller.signal }).readRecords(
+      decoder,
+    );
+    for (let i = 0; i < 20 && held.waiting() === 0; i++) await new Promise(setImmediate);
+    expect(held.waiting()).toBe(1);
+    controller.abort();
+    await expect(pending).rejects.toThrow();
+
+    const next = iteratorIo(records(5000, 7));
+    expect(await new IteratorReader(8, { io: next.io }).readRecords(decoder)).toEqual(
+      expected(5000, 7),
+    );
+    for (const buffer of next.seen) expect(held.seen).not.toContain(buffer);
+    held.release();
+  });
+
+  it("forEachChunk does not take kept buffers: its callback may hold a chunk", async () => {
+    const first = iteratorIo(records(5000, 1));
+    await new IteratorReader(7, { io: first.io }).readRecords(decoder);
+    const other = iteratorIo(records(5000, 1));
+    await new IteratorReader(8, { io: other.io }).forEachChunk(() => {});
+    for (const buffer of other.seen) expect(first.seen).not.toContain(buffer);
+  });
+});
+
+describe("readRecordsSync keeps its output buffer", () => {
+  it("reads the next call into the same buffer; records decoded before are unchanged", () => {
+    const first = iteratorIo(records(3000, 1));
+    const a = new IteratorReader(7, { io: first.io }).readRecordsSync(decoder);
+    const second = iteratorIo(records(2000, 50_000));
+    const b = new IteratorReader(8, { io: second.io }).readRecordsSync(decoder);
+    expect(a).toEqual(expected(3000, 1));
+    expect(b).toEqual(expected(2000, 50_000));
+    expect(new Set(second.seen)).toEqual(new Set([first.seen.at(-1)]));
+  });
+
+  it("grows past the kept buffer and keeps the larger one", () => {
+    const small = iteratorIo(records(1000, 1));
+    new IteratorReader(7, { io: small.io }).readRecordsSync(decoder);
+    const large = iteratorIo(records(40_000, 3));
+    expect(new IteratorReader(8, { io: large.io }).readRecordsSync(decoder)).toEqual(
+      expected(40_000, 3),
+    );
+    const again = iteratorIo(records(40_000, 9));
+    expect(new IteratorReader(9, { io: again.io }).readRecordsSync(decoder)).toEqual(
+      expected(40_000, 9),
+    );
+    expect(new Set(again.seen).size).toBe(1);
+    expect(again.seen[0]).toBe(large.seen.at(-1));
+  });
+});
+
+describe("read-buffers", () => {
+  it("keeps only buffers ownedBuffer made, neither too small nor too large", () => {
+    const poolSize = Buffer.poolSize;
+    try {
+      // A shared pool of 4 MiB: allocUnsafe hands out slices of one ArrayBuffer.
+      Buffer.poolSize = 4 << 20;
+      keepOutputBuffer(Buffer.allocUnsafe(256 * 1024));
+      expect(outputBuffer()).toBeUndefined();
+    } finally {
+      Buffer.poolSize = poolSize;
+    }
+    keepOutputBuffer(new Uint8Array(1 << 20));
+    expect(outputBuffer()).toBeUndefined();
+    keepOutputBuffer(ownedBuffer(4096));
+    expect(outputBuffer()).toBeUndefined();
+    keepOutputBuffer(ownedBuffer(32 << 20));
+    expect(outputBuffer()).toBeUndefined();
+    const kept = ownedBuffer(1 << 20);
+    keepOutputBuffer(kept.subarray(0, 1000));
+    const given = outputBuffer();
+    expect(given?.buffer).toBe(kept.buffer);
+    expect(given?.length).toBe(1 << 20);
+    expect(outputBuffer()).toBeUndefined(); // given out: the next caller makes its own
+
+    keepChunkBuffers([Buffer.alloc(1 << 20), ownedBuffer(1 << 20).subarray(8)]);
+    expect(chunkBuffer(1 << 20).buffer.byteLength).toBe(1 << 20);
+    const chunk = ownedBuffer(256 * 1024);
+    keepChunkBuffers([chunk, chunk]);
+    expect(chunkBuffer(256 * 1024)).toBe(chunk);
+    expect(chunkBuffer(256 * 1024)).not.toBe(chunk);
+  });
+
+  it("keeps at most three chunk buffers", () => {
+    const made = Array.from({ length: 5 }, () => ownedBuffer(128 * 1024));
+    keepChunkBuffers(made);
+    const taken = Array.from({ length: 5 }, () => chunkBuffer(128 * 1024));
+    expect(taken.filter((b) => made.includes(b))).toHaveLength(3);
+  });
+
+  it("makes buffers no one can detach", () => {
+    const buf = ownedBuffer(64 * 1024);
+    try {
+      structuredClone(buf.buffer, { transfer: [buf.buffer as ArrayBuffer] });
+    } catch (e) {
+      // Node 22 and later refuse; Node 20 ignores the transfer.
+      expect((e as Error).name).toBe("DataCloneError");
+    }
+    expect(buf.buffer.byteLength).toBe(64 * 1024);
+  });
+});
