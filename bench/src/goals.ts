@@ -20,6 +20,12 @@ interface GoalDef {
    * costs (an exporter's scrape), not how soon its answer arrives.
    */
   cpuGoal?: boolean;
+  /**
+   * A variant doing the numerator's work in the fastest hand-written
+   * JavaScript (js-floors.ts), judged against the same target: when it misses
+   * too, the goal is out of JavaScript's reach on this Node.
+   */
+  floor?: string;
 }
 
 /** The dump group of the largest map in the run. */
@@ -87,13 +93,25 @@ export const GOALS: GoalDef[] = [
   // refuse bpf_map_elem programs. Stricter than the dump's: no kernel work.
   ...(
     [
-      ["raw", "ts-decode-raw", "raw bytes", 1.15],
-      ["records", "ts-decode-records", "u32/u64 records, every element visited,", 1.3],
-      ["bytes", "ts-decode-bytes", "no codecs (bytes), every element visited,", 1.6],
-      ["array", "ts-decode-array", "materialised [key, value][]", 2],
+      ["raw", "ts-decode-raw", "raw bytes", 1.15, undefined],
+      [
+        "records",
+        "ts-decode-records",
+        "u32/u64 records, every element visited,",
+        1.3,
+        "js-floor-records",
+      ],
+      [
+        "bytes",
+        "ts-decode-bytes",
+        "no codecs (bytes), every element visited,",
+        1.6,
+        "js-floor-bytes",
+      ],
+      ["array", "ts-decode-array", "materialised [key, value][]", 2, "js-floor-array"],
     ] as const
   ).map(
-    ([id, numerator, what, target]): GoalDef => ({
+    ([id, numerator, what, target, floor]): GoalDef => ({
       id: `decode-${id}-vs-c`,
       text: `Decode-only (captured 1M-element dump): ${what} within ${target}x of C`,
       group: byId("map-decode"),
@@ -102,6 +120,7 @@ export const GOALS: GoalDef[] = [
       formula: `${numerator} / C read + visit`,
       comparison: "at-most",
       target,
+      ...(floor ? { floor } : {}),
     }),
   ),
   {
@@ -358,6 +377,13 @@ export function evaluateGoals(groups: GroupResult[], cores: number): GoalResult[
         : undefined;
     const busy = g !== undefined && groupBusy(g, cores);
     const basis = (d.cpuGoal || busy) && cpuRatio !== undefined ? "cpu" : "wall";
+    const floorVariant = d.floor ? g.variants.find((v) => v.id === d.floor) : undefined;
+    const floorSummary = basis === "cpu" ? floorVariant?.cpuSummary : floorVariant?.summary;
+    const denSummary = basis === "cpu" ? den.cpuSummary! : den.summary;
+    const floorRatio =
+      floorSummary && denSummary.median > 0
+        ? combine(floorSummary.median, denSummary.median)
+        : undefined;
     const noisy =
       basis === "cpu"
         ? num.cpuSummary!.noisy || den.cpuSummary!.noisy
@@ -369,6 +395,7 @@ export function evaluateGoals(groups: GroupResult[], cores: number): GoalResult[
       ...(cpuRatio !== undefined ? { cpuRatio, cpuMet: judge(cpuRatio) } : {}),
       met: judge(basis === "cpu" ? cpuRatio! : ratio),
       basis,
+      ...(floorRatio !== undefined ? { floorRatio, floorMet: judge(floorRatio) } : {}),
       ...(noisy ? { noisy: true } : {}),
       note: g ? `in “${g.title}”` : "",
     };

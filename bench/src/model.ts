@@ -96,6 +96,13 @@ export interface GoalResult {
   formula: string;
   /** A side of the ratio is flagged as noisy. */
   noisy?: boolean;
+  /**
+   * The same ratio (on the same basis) for the fastest hand-written JavaScript
+   * doing the numerator's work, and the goal judged on it: false says the
+   * goal is out of JavaScript's reach on this Node.
+   */
+  floorRatio?: number;
+  floorMet?: boolean;
   note?: string;
 }
 

@@ -73,6 +73,11 @@ export function goalVerdict(g: GoalResult): string {
     notes.push(`${g.cpuMet ? "met" : "missed"} on CPU time`);
   }
   if (g.noisy) notes.push("noisy");
+  if (g.met === false && g.floorMet === false && g.floorRatio !== undefined) {
+    notes.push(
+      `out of JavaScript's reach on this Node: its hand-written floor takes ${formatRatio(g.floorRatio)}`,
+    );
+  }
   return `${g.met ? "met" : "MISSED"}${notes.length ? ` (${notes.join("; ")})` : ""}`;
 }
 

@@ -37,6 +37,7 @@ import {
   tasks,
 } from "@ts-ebpf/iter";
 import { BpfMap, codecs, mapLookupBatch, mapLookupElem } from "@ts-ebpf/syscall";
+import { floorArray, floorBytes, floorRecords } from "./js-floors.js";
 import type { Outcome } from "./measure.js";
 
 /** The bench maps: u32 key -> u64 value, opened through the Map handle with codecs. */
@@ -52,7 +53,10 @@ export type DecodeMode =
   | "bytes"
   | "bytes-each"
   | "array"
-  | "columns";
+  | "columns"
+  | "floor-records"
+  | "floor-bytes"
+  | "floor-array";
 
 /** A loaded task iterator reused across reads (the "warm" case). */
 export interface WarmTasks extends Disposable {
@@ -381,6 +385,12 @@ async function decodeRecordsFile(path: string, size: number, mode: DecodeMode): 
       return eachBytes(decodeMapElems(shape, raw));
     case "array":
       return { items: decodeMapElems(u32u64Shape(shape), raw).toArray().length };
+    case "floor-records":
+      return floorRecords(raw);
+    case "floor-bytes":
+      return floorBytes(raw);
+    case "floor-array":
+      return floorArray(raw);
     case "columns": {
       const elements = decodeMapElems(u32u64Shape(shape), raw);
       const keys = elements.keyColumn();

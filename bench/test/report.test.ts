@@ -178,6 +178,27 @@ describe("ratios and goals", () => {
     expect(goal.ratio).toBeCloseTo(0.03);
     expect(markdownReport(run([g]))).toContain("+30.0 ms (goal ≤ +40.0 ms)");
   });
+  it("says when a decode goal is out of JavaScript's reach: its hand-written floor misses too", () => {
+    const decode = (floor: number): GroupResult => ({
+      ...dumpGroup(),
+      id: "map-decode",
+      scenario: "map-decode",
+      variants: [
+        { ...variant("c-decode", [1, 1, 1]), reference: true },
+        variant("ts-decode-records", [3, 3, 3]),
+        variant("js-floor-records", [floor, floor, floor]),
+      ],
+    });
+    const out = evaluateGoals([decode(1.6)], 2).find((g) => g.id === "decode-records-vs-c")!;
+    expect(out).toMatchObject({ met: false, floorMet: false });
+    expect(out.floorRatio).toBeCloseTo(1.6);
+    expect(goalVerdict(out)).toBe(
+      "MISSED (out of JavaScript's reach on this Node: its hand-written floor takes 1.60x)",
+    );
+    const within = evaluateGoals([decode(1.2)], 2).find((g) => g.id === "decode-records-vs-c")!;
+    expect(within).toMatchObject({ met: false, floorMet: true });
+    expect(goalVerdict(within)).toBe("MISSED");
+  });
   it("uses the largest map's group", () => {
     const small = { ...dumpGroup(), id: "map-dump-10" };
     const large = dumpGroup();

@@ -96,6 +96,25 @@ export async function mapDecode(ctx: Context): Promise<GroupResult[]> {
         "the same visit through MapElements.forEach",
       ),
       ts1("ts-decode-array", "materialised [key, value][]", "array", ".toArray()"),
+      // The floors: the same read, then the fastest hand-written loop for the same values.
+      ts1(
+        "js-floor-records",
+        "JS floor: a bigint per value, hand-written loop",
+        "floor-records",
+        "no library code: keys from a Uint32Array, values through BigUint64Array views (the records copied once, 4 bytes on, for the odd alignment); no iterator protocol or [k, v] array",
+      ),
+      ts1(
+        "js-floor-bytes",
+        "JS floor: two Uint8Array views per element",
+        "floor-bytes",
+        "no library code: new Uint8Array(buffer, offset, length) for key and value, first byte of each read",
+      ),
+      ts1(
+        "js-floor-array",
+        "JS floor: a pre-sized [number, bigint][]",
+        "floor-array",
+        "no library code: one pair per element, values as in the records floor",
+      ),
       ts1("ts-decode-columns", "typed-array columns", "columns", "keyColumn() + valueColumn()"),
       ts.lookupBatchDecoded
         ? {
@@ -119,6 +138,8 @@ export async function mapDecode(ctx: Context): Promise<GroupResult[]> {
             "captured once into a file on tmpfs and read back like an iterator's output (one buffer, 1 MiB reads), then every element visited. " +
             "This judges the decode goals on kernels that refuse bpf_map_elem programs: the page cache replaces the kernel's " +
             "iteration, which costs more in a real dump, so these ratios are stricter than a dump's. Map.entriesBatch reads the map itself. " +
+            "The JS floors read the same way, then make the same values in the fastest hand-written loop, without library code: " +
+            "what any JavaScript API handing out those values pays at least, on this Node. " +
             "Each TypeScript sample is timed right after an untimed call, as the C reader times a repetition right after its warm-up.",
           unit: "seconds",
         },

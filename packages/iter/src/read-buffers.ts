@@ -1,9 +1,11 @@
 // Read buffers that readRecords() and readRecordsSync() keep from one call to
-// the next. Their bytes are decoded into new values (decoders copy what they
-// keep) and then dropped, so nothing outside the reader sees them again. A
-// buffer kept warm spares the next read its allocation and the page faults of
-// the kernel's first writes: at 10,000 tasks a fresh 1 MB buffer made the read
+// the next, for this package's own decoders (the built-ins'): their records
+// copy what they keep, so once decoded the bytes are seen by no one. A buffer
+// kept warm spares the next read its allocation and the page faults of the
+// kernel's first writes: at 10,000 tasks a fresh 1 MB buffer made the read
 // ~20 % slower than the C reader of the same iterator, a reused one as fast.
+// A caller's decoder (or io) gets fresh buffers, as before: it may keep views,
+// and it must never see another call's records.
 //
 // Every buffer here is its own ArrayBuffer, marked untransferable: code that
 // sees a view of one (a decoder, a forEachChunk callback) cannot detach it
@@ -17,6 +19,39 @@ const MIN_KEPT_BYTES = 64 * 1024;
 const MAX_KEPT_OUTPUT_BYTES = 16 * 1024 * 1024;
 /** Chunk buffers kept: the two of one readRecords(), and one more. */
 const MAX_KEPT_CHUNKS = 3;
+/** The largest chunk buffer kept (chunkSize can be up to 1 GiB): four times the built-ins' 1 MiB. */
+const MAX_KEPT_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** Decoders of this package whose records copy what they keep (see trustDecoder). */
+const trusted = new WeakSet<object>();
+
+/**
+ * Lets readRecords() decode `decoder`'s records from kept buffers. Only for
+ * this package's decoders, whose records copy what they keep; frozen, so
+ * no one can swap their code for some that keeps a view.
+ */
+export function trustDecoder<D extends object>(decoder: D): D {
+  if (!Object.isFrozen(decoder)) throw new TypeError("a trusted decoder must be frozen");
+  trusted.add(decoder);
+  return decoder;
+}
+
+export function isTrustedDecoder(decoder: unknown): boolean {
+  return typeof decoder === "object" && decoder !== null && trusted.has(decoder);
+}
+
+/** File operations that may be handed kept buffers: nodeFdIo (frozen), and tests' own. */
+const trustedIo = new WeakSet<object>();
+
+export function trustIo<I extends object>(io: I): I {
+  if (!Object.isFrozen(io)) throw new TypeError("a trusted io must be frozen");
+  trustedIo.add(io);
+  return io;
+}
+
+export function isTrustedIo(io: unknown): boolean {
+  return typeof io === "object" && io !== null && trustedIo.has(io);
+}
 
 /** The ArrayBuffers ownedBuffer() made: the only ones ever kept. */
 const owned = new WeakSet<ArrayBufferLike>();
@@ -52,10 +87,13 @@ export function chunkBuffer(size: number): Buffer {
  */
 export function keepChunkBuffers(buffers: readonly Buffer[]): void {
   for (const buf of buffers) {
-    if (keptChunks.length >= MAX_KEPT_CHUNKS) return;
     const whole = buf.buffer;
     if (!owned.has(whole) || buf.byteOffset !== 0 || buf.length !== whole.byteLength) continue;
-    if (buf.length >= MIN_KEPT_BYTES && !keptChunks.includes(buf)) keptChunks.push(buf);
+    if (buf.length < MIN_KEPT_BYTES || buf.length > MAX_KEPT_CHUNK_BYTES) continue;
+    if (keptChunks.includes(buf)) continue;
+    // The oldest goes: readers of another chunk size take over the pool.
+    if (keptChunks.length >= MAX_KEPT_CHUNKS) keptChunks.shift();
+    keptChunks.push(buf);
   }
 }
 

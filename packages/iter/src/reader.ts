@@ -40,10 +40,13 @@ import {
 import { claimAdoption, trackRelease } from "./owned-fd.js";
 import {
   chunkBuffer,
+  isTrustedDecoder,
+  isTrustedIo,
   keepChunkBuffers,
   keepOutputBuffer,
   outputBuffer,
   ownedBuffer,
+  trustIo,
 } from "./read-buffers.js";
 
 /**
@@ -101,30 +104,33 @@ function ioRange(buffer: unknown, offset: unknown, length: unknown): void {
   }
 }
 
-export const nodeFdIo: FdIo = {
-  read: (fd, buffer, offset, length) =>
-    new Promise((resolve, reject) => {
+// Frozen: readRecords hands it kept buffers (read-buffers.ts), so no one may swap its functions.
+export const nodeFdIo: FdIo = trustIo(
+  Object.freeze({
+    read: (fd, buffer, offset, length) =>
+      new Promise((resolve, reject) => {
+        ioFd(fd);
+        ioRange(buffer, offset, length);
+        fs.read(fd, buffer, offset, length, null, (err, n) => (err ? reject(err) : resolve(n)));
+      }),
+    readv: (fd, buffers) =>
+      new Promise((resolve, reject) => {
+        ioFd(fd);
+        if (!Array.isArray(buffers) || !buffers.every((b) => b instanceof Uint8Array)) {
+          throw new TypeError("buffers must be an array of Uint8Array");
+        }
+        fs.readv(fd, buffers as Uint8Array[], null, (err, n) => (err ? reject(err) : resolve(n)));
+      }),
+    readSync: (fd, buffer, offset, length) => {
       ioFd(fd);
       ioRange(buffer, offset, length);
-      fs.read(fd, buffer, offset, length, null, (err, n) => (err ? reject(err) : resolve(n)));
-    }),
-  readv: (fd, buffers) =>
-    new Promise((resolve, reject) => {
-      ioFd(fd);
-      if (!Array.isArray(buffers) || !buffers.every((b) => b instanceof Uint8Array)) {
-        throw new TypeError("buffers must be an array of Uint8Array");
-      }
-      fs.readv(fd, buffers as Uint8Array[], null, (err, n) => (err ? reject(err) : resolve(n)));
-    }),
-  readSync: (fd, buffer, offset, length) => {
-    ioFd(fd);
-    ioRange(buffer, offset, length);
-    return fs.readSync(fd, buffer, offset, length, null);
-  },
-  close: (fd) => fs.closeSync(ioFd(fd)),
-  dup: (fd) => dupAbove2(fd),
-  sameFile: (a, b) => sameOpenFile(a, b),
-};
+      return fs.readSync(fd, buffer, offset, length, null);
+    },
+    close: (fd) => fs.closeSync(ioFd(fd)),
+    dup: (fd) => dupAbove2(fd),
+    sameFile: (a, b) => sameOpenFile(a, b),
+  } satisfies FdIo),
+);
 
 const FD_IO_OPERATIONS = ["read", "readSync", "close", "dup", "sameFile"] as const;
 
@@ -751,7 +757,8 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
    * All records. Each chunk is decoded while the next is read (forEachChunk),
    * so the output is never held whole; a record cut by a chunk boundary is
    * carried over. Decoders must copy what they keep: the chunk buffers are
-   * reused, by later chunks and by later calls.
+   * reused by later chunks (the package's own decoders, e.g. the layout of a
+   * built-in, also have them reused by later calls).
    */
   async readRecords<T>(decoder: Decoder<T>): Promise<T[]> {
     const { size, read } = checkDecoder(decoder);
@@ -763,23 +770,32 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
     };
     await this.#forEachChunk("readRecords()", (chunk) => splitter.push(chunk, take), {
       segment: seqSegment(size),
-      reuse: true,
+      reuse: this.#reusesBuffersFor(decoder),
     });
     if (splitter.pending > 0) throw trailingBytes(splitter.pending, size);
     return out;
   }
 
-  /**
-   * All records, read on this thread into one buffer and then decoded.
-   * Decoders must copy what they keep: the buffer is reused by later calls.
-   */
+  /** All records, read on this thread into one buffer and then decoded. */
   readRecordsSync<T>(decoder: Decoder<T>): T[] {
     checkDecoder(decoder);
+    if (!this.#reusesBuffersFor(decoder)) {
+      return decodeRecords(this.#readAllSync("readRecordsSync()", {}), decoder);
+    }
     const kept = outputBuffer();
     const bytes = this.#readAllSync("readRecordsSync()", kept ? { into: kept } : {}, ownedBuffer);
     const records = decodeRecords(bytes, decoder);
     keepOutputBuffer(bytes);
     return records;
+  }
+
+  /**
+   * Whether reads for `decoder` use kept buffers (read-buffers.ts): only for
+   * the package's own decoders and the kernel's fds. A caller's decoder or io
+   * would see them, and with them other calls' records.
+   */
+  #reusesBuffersFor(decoder: unknown): boolean {
+    return isTrustedIo(this.#io) && isTrustedDecoder(decoder);
   }
 
   /**
@@ -979,14 +995,14 @@ function startBuffer(
     throw new TypeError("readAll options must be an object");
   }
   const into = options.into;
+  if (into !== undefined && !(into instanceof Uint8Array)) {
+    throw new TypeError(`into must be a Uint8Array, got ${typeof into}`);
+  }
   const sizeHint = checkSizeHint(options.sizeHint);
   if (into === undefined) {
     // Room for the hinted output plus one chunk, so the final (EOF) read needs no growth.
     const hinted = sizeHint ? Math.min(sizeHint, MAX_SIZE_HINT) + chunkSize : 0;
     return allocate(Math.max(chunkSize, 4096, hinted));
-  }
-  if (!(into instanceof Uint8Array)) {
-    throw new TypeError(`into must be a Uint8Array, got ${typeof into}`);
   }
   return Buffer.from(into.buffer, into.byteOffset, into.byteLength);
 }

@@ -1,17 +1,22 @@
 // readRecords() and readRecordsSync() keep their read buffers for the next
-// call (read-buffers.ts): only buffers of their own, never one a read(2) may
-// still fill, never one that callers could have been given; records decoded
-// earlier stay what they were; readRecords' first trips are small.
+// call (read-buffers.ts) when the package's own decoder reads the kernel's
+// fd: only buffers of their own, never one a read(2) may still fill; a
+// caller's decoder or io gets fresh buffers, so views it keeps stay what
+// they were; readRecords' first trips are small.
 import { afterEach, describe, expect, it } from "vitest";
 import {
   chunkBuffer,
   dropKeptBuffers,
+  isTrustedDecoder,
+  isTrustedIo,
   keepChunkBuffers,
   keepOutputBuffer,
   outputBuffer,
   ownedBuffer,
+  trustDecoder,
+  trustIo,
 } from "../src/read-buffers.js";
-import { type FdIo, IteratorReader } from "../src/reader.js";
+import { type FdIo, IteratorReader, nodeFdIo } from "../src/reader.js";
 import { fakeFdTable } from "./fake-fds.js";
 
 const SEQ = 32768;
@@ -25,10 +30,20 @@ function records(count: number, first: number): Uint8Array {
   return out;
 }
 
-const decoder = {
+/** A decoder as the package's own are: its records copy, and it is trusted. */
+const decoder = trustDecoder(
+  Object.freeze({
+    size: SIZE,
+    decode: (b: Uint8Array, off = 0) => new DataView(b.buffer, b.byteOffset).getUint32(off, true),
+  }),
+);
+
+/** A caller's decoder that keeps views of the bytes it is given. */
+const viewDecoder = {
   size: SIZE,
-  decode: (b: Uint8Array, off = 0) => new DataView(b.buffer, b.byteOffset).getUint32(off, true),
+  decode: (b: Uint8Array, off = 0) => b.subarray(off, off + 4),
 };
+const firstWord = (v: Uint8Array) => new DataView(v.buffer, v.byteOffset).getUint32(0, true);
 
 /**
  * An iterator fd as the kernel serves one (a read(2) fills at most one seq
@@ -36,7 +51,7 @@ const decoder = {
  * every buffer it was given and how many seq buffers each readv asked for.
  * `hold`: readv calls wait until release() is called.
  */
-function iteratorIo(data: Uint8Array, hold = false) {
+function iteratorIo(data: Uint8Array, { hold = false, trusted = true } = {}) {
   const table = fakeFdTable(1000);
   let pos = 0;
   const seen: ArrayBufferLike[] = [];
@@ -59,25 +74,27 @@ function iteratorIo(data: Uint8Array, hold = false) {
     }
     return total;
   };
-  const io: FdIo = {
-    read: async (_fd, buf, off, len) => {
+  const io: FdIo = Object.freeze({
+    read: async (_fd: number, buf: Uint8Array, off: number, len: number) => {
       seen.push(buf.buffer);
       return kernelRead(buf, off, len);
     },
-    readv: async (_fd, buffers) => {
+    readv: async (_fd: number, buffers: readonly Uint8Array[]) => {
       seen.push(buffers[0]!.buffer);
       readvSegments.push(buffers.length);
       if (hold) await new Promise<void>((resolve) => waiting.push(resolve));
       return readv(buffers);
     },
-    readSync: (_fd, buf, off, len) => {
+    readSync: (_fd: number, buf: Uint8Array, off: number, len: number) => {
       seen.push(buf.buffer);
       return kernelRead(buf, off, len);
     },
-    close: (fd) => table.closed(fd),
+    close: (fd: number) => table.closed(fd),
     dup: table.dup,
     sameFile: table.sameFile,
-  };
+  });
+  // As the kernel's fds are read (nodeFdIo): the reader may hand it kept buffers.
+  if (trusted) trustIo(io);
   return {
     io,
     seen,
@@ -118,7 +135,7 @@ describe("readRecords keeps its chunk buffers", () => {
   });
 
   it("does not reuse a buffer a read may still fill: an aborted call's buffers are left to it", async () => {
-    const held = iteratorIo(records(5000, 1), true);
+    const held = iteratorIo(records(5000, 1), { hold: true });
     const controller = new AbortController();
     const pending = new IteratorReader(7, { io: held.io, signal: controller.signal }).readRecords(
       decoder,
@@ -134,6 +151,65 @@ describe("readRecords keeps its chunk buffers", () => {
     );
     for (const buffer of next.seen) expect(held.seen).not.toContain(buffer);
     held.release();
+  });
+
+  it("does not keep the buffers when the decoder throws while the next read is in flight", async () => {
+    const held = iteratorIo(records(5000, 1), { hold: true });
+    let calls = 0;
+    const throwing = trustDecoder(
+      Object.freeze({
+        size: SIZE,
+        decode: () => {
+          if (++calls > 10) throw new Error("decoder failed");
+          return 0;
+        },
+      }),
+    );
+    const pending = new IteratorReader(7, { io: held.io }).readRecords(throwing);
+    // The first read returns, the second is in flight while the decoder throws.
+    for (let i = 0; i < 20 && held.waiting() === 0; i++) await new Promise(setImmediate);
+    held.release();
+    for (let i = 0; i < 20 && held.waiting() === 0; i++) await new Promise(setImmediate);
+    expect(held.waiting()).toBe(1);
+    const settled = pending.catch((e: Error) => e);
+    for (let i = 0; i < 5; i++) await new Promise(setImmediate);
+    held.release(); // the read in flight returns only now
+    expect(((await settled) as Error).message).toBe("decoder failed");
+    const next = iteratorIo(records(5000, 7));
+    await new IteratorReader(8, { io: next.io }).readRecords(decoder);
+    for (const buffer of next.seen) expect(held.seen).not.toContain(buffer);
+  });
+
+  it("gives a caller's decoder fresh buffers: the views it keeps stay what they were", async () => {
+    // 1,000 records are one chunk: within a call, later chunks reuse the buffers (as documented).
+    const first = iteratorIo(records(1000, 1));
+    const views = await new IteratorReader(7, { io: first.io }).readRecords(viewDecoder);
+    await new IteratorReader(8, { io: iteratorIo(records(1000, 9000)).io }).readRecords(decoder);
+    await new IteratorReader(9, { io: iteratorIo(records(1000, 7000)).io }).readRecords(
+      viewDecoder,
+    );
+    expect(views.map(firstWord)).toEqual(expected(1000, 1));
+    expect(isTrustedDecoder(viewDecoder)).toBe(false);
+
+    const sync = new IteratorReader(10, { io: iteratorIo(records(3000, 5)).io }).readRecordsSync(
+      viewDecoder,
+    );
+    new IteratorReader(11, { io: iteratorIo(records(3000, 60_000)).io }).readRecordsSync(decoder);
+    new IteratorReader(12, { io: iteratorIo(records(3000, 80_000)).io }).readRecordsSync(
+      viewDecoder,
+    );
+    expect(sync.map(firstWord)).toEqual(expected(3000, 5));
+  });
+
+  it("gives a caller's io fresh buffers, even with the package's decoder", async () => {
+    const first = iteratorIo(records(5000, 1));
+    await new IteratorReader(7, { io: first.io }).readRecords(decoder);
+    const untrusted = iteratorIo(records(5000, 1), { trusted: false });
+    await new IteratorReader(8, { io: untrusted.io }).readRecords(decoder);
+    new IteratorReader(9, { io: untrusted.io }).readRecordsSync(decoder);
+    for (const buffer of untrusted.seen) expect(first.seen).not.toContain(buffer);
+    expect(isTrustedIo(nodeFdIo)).toBe(true);
+    expect(Object.isFrozen(nodeFdIo)).toBe(true);
   });
 
   it("forEachChunk does not take kept buffers: its callback may hold a chunk", async () => {
@@ -196,19 +272,34 @@ describe("read-buffers", () => {
     expect(given?.length).toBe(1 << 20);
     expect(outputBuffer()).toBeUndefined(); // given out: the next caller makes its own
 
-    keepChunkBuffers([Buffer.alloc(1 << 20), ownedBuffer(1 << 20).subarray(8)]);
-    expect(chunkBuffer(1 << 20).buffer.byteLength).toBe(1 << 20);
+    const notOwned = Buffer.alloc(1 << 20);
+    const part = ownedBuffer(1 << 20);
+    keepChunkBuffers([notOwned, part.subarray(8)]);
+    const fresh = chunkBuffer(1 << 20);
+    // Identity by ===: a passing not.toBe still deep-compares (for its message) megabytes of bytes.
+    expect(fresh === notOwned).toBe(false);
+    expect(fresh.buffer === part.buffer).toBe(false);
+    const huge = ownedBuffer(8 << 20);
+    keepChunkBuffers([huge]);
+    expect(chunkBuffer(8 << 20) === huge).toBe(false);
     const chunk = ownedBuffer(256 * 1024);
     keepChunkBuffers([chunk, chunk]);
     expect(chunkBuffer(256 * 1024)).toBe(chunk);
-    expect(chunkBuffer(256 * 1024)).not.toBe(chunk);
+    expect(chunkBuffer(256 * 1024) === chunk).toBe(false);
   });
 
-  it("keeps at most three chunk buffers", () => {
+  it("keeps at most three chunk buffers, the latest", () => {
     const made = Array.from({ length: 5 }, () => ownedBuffer(128 * 1024));
     keepChunkBuffers(made);
     const taken = Array.from({ length: 5 }, () => chunkBuffer(128 * 1024));
-    expect(taken.filter((b) => made.includes(b))).toHaveLength(3);
+    const kept = taken.filter((b) => made.includes(b));
+    expect(kept).toHaveLength(3);
+    expect(kept.every((b, i) => b === made[i + 2])).toBe(true);
+  });
+
+  it("trusts only frozen decoders and io", () => {
+    expect(() => trustDecoder({ size: 4, decode: () => 0 })).toThrow(/frozen/);
+    expect(() => trustIo({})).toThrow(/frozen/);
   });
 
   it("makes buffers no one can detach", () => {

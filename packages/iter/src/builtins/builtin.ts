@@ -25,6 +25,7 @@ import {
 } from "../link.js";
 import { consumeOwnReader } from "../owned-fd.js";
 import { checkParams, type IteratorParams } from "../params.js";
+import { trustDecoder } from "../read-buffers.js";
 import { decodeRecords, type ReaderOptions } from "../reader.js";
 import {
   dropCachedProgram,
@@ -328,6 +329,8 @@ function makeBuiltin<F extends readonly FieldDef[], R extends object>(
           read(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset),
       };
     }
+    // Its records copy what they keep: readRecords may reuse its read buffers.
+    trustDecoder(Object.isFrozen(decoder) ? decoder : Object.freeze(decoder));
     publicDecoders.set(layout, decoder);
     return decoder;
   };
