@@ -37,7 +37,7 @@ import {
   tasks,
 } from "@ts-ebpf/iter";
 import { BpfMap, codecs, mapLookupBatch, mapLookupElem } from "@ts-ebpf/syscall";
-import { floorArray, floorBytes, floorRecords } from "./js-floors.js";
+import { flatRecords, floorArray, floorBytes, floorRecords } from "./js-floors.js";
 import type { Outcome } from "./measure.js";
 
 /** The bench maps: u32 key -> u64 value, opened through the Map handle with codecs. */
@@ -55,6 +55,7 @@ export type DecodeMode =
   | "array"
   | "columns"
   | "floor-records"
+  | "flat-records"
   | "floor-bytes"
   | "floor-array";
 
@@ -387,6 +388,8 @@ async function decodeRecordsFile(path: string, size: number, mode: DecodeMode): 
       return { items: decodeMapElems(u32u64Shape(shape), raw).toArray().length };
     case "floor-records":
       return floorRecords(raw);
+    case "flat-records":
+      return flatRecords(raw);
     case "floor-bytes":
       return floorBytes(raw);
     case "floor-array":

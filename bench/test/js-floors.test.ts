@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { floorArray, floorBytes, floorRecords } from "../src/js-floors.js";
+import { flatRecords, floorArray, floorBytes, floorRecords } from "../src/js-floors.js";
 
 /** n records of u32 key i then u64 value 3i + 1 + 2^40 (a value no u32 read gets right). */
 function records(n: number, offset = 0): Uint8Array {
@@ -18,21 +18,24 @@ describe("JS floors", () => {
       for (const offset of [0, 4, 12]) {
         const raw = records(n, offset);
         expect(floorRecords(raw).items).toBe(n);
+        expect(flatRecords(raw).items).toBe(n);
         expect(floorBytes(raw).items).toBe(n);
         expect(floorArray(raw).items).toBe(n);
       }
     }
   });
 
-  it("the records floor finds the largest value: every value was read, at either alignment", () => {
+  it("the records floors find the largest value: every value was read, at either alignment", () => {
     const raw = records(9);
     const view = new DataView(raw.buffer, raw.byteOffset);
     // Zero every value but one; the floor throws when it reads only zeros.
     for (let i = 0; i < 9; i++) view.setBigUint64(i * 12 + 4, 0n, true);
     expect(() => floorRecords(raw)).toThrow(/0/);
+    expect(() => flatRecords(raw)).toThrow(/0/);
     for (const one of [0, 1, 8]) {
       for (let i = 0; i < 9; i++) view.setBigUint64(i * 12 + 4, i === one ? 5n : 0n, true);
       expect(floorRecords(raw).items).toBe(9);
+      expect(flatRecords(raw).items).toBe(9);
     }
   });
 });
