@@ -16,10 +16,10 @@ import {
   trustDecoder,
   trustIo,
 } from "../src/read-buffers.js";
-import { type FdIo, IteratorReader, nodeFdIo } from "../src/reader.js";
-import { fakeFdTable } from "./fake-fds.js";
+import { IteratorReader, nodeFdIo } from "../src/reader.js";
+import { iteratorIo } from "./iterator-io.js";
 
-const SEQ = 32768;
+const SEQ = 32768; // bytes of an iterator's seq buffer
 const SIZE = 96;
 
 /** Records of SIZE bytes whose first word is `first + i`. */
@@ -45,67 +45,6 @@ const viewDecoder = {
 };
 const firstWord = (v: Uint8Array) => new DataView(v.buffer, v.byteOffset).getUint32(0, true);
 
-/**
- * An iterator fd as the kernel serves one (a read(2) fills at most one seq
- * buffer with whole records; readv(2) stops after a short one), recording
- * every buffer it was given and how many seq buffers each readv asked for.
- * `hold`: readv calls wait until release() is called.
- */
-function iteratorIo(data: Uint8Array, { hold = false, trusted = true } = {}) {
-  const table = fakeFdTable(1000);
-  let pos = 0;
-  const seen: ArrayBufferLike[] = [];
-  const readvSegments: number[] = [];
-  const waiting: Array<() => void> = [];
-  const kernelRead = (buf: Uint8Array, off: number, len: number): number => {
-    let fill = 0;
-    while (pos + fill < data.length && fill < len && fill + SIZE <= SEQ) fill += SIZE;
-    const n = Math.min(fill, len, data.length - pos);
-    buf.set(data.subarray(pos, pos + n), off);
-    pos += n;
-    return n;
-  };
-  const readv = (buffers: readonly Uint8Array[]): number => {
-    let total = 0;
-    for (const b of buffers) {
-      const n = kernelRead(b, 0, b.length);
-      total += n;
-      if (n !== b.length) break;
-    }
-    return total;
-  };
-  const io: FdIo = Object.freeze({
-    read: async (_fd: number, buf: Uint8Array, off: number, len: number) => {
-      seen.push(buf.buffer);
-      return kernelRead(buf, off, len);
-    },
-    readv: async (_fd: number, buffers: readonly Uint8Array[]) => {
-      seen.push(buffers[0]!.buffer);
-      readvSegments.push(buffers.length);
-      if (hold) await new Promise<void>((resolve) => waiting.push(resolve));
-      return readv(buffers);
-    },
-    readSync: (_fd: number, buf: Uint8Array, off: number, len: number) => {
-      seen.push(buf.buffer);
-      return kernelRead(buf, off, len);
-    },
-    close: (fd: number) => table.closed(fd),
-    dup: table.dup,
-    sameFile: table.sameFile,
-  });
-  // As the kernel's fds are read (nodeFdIo): the reader may hand it kept buffers.
-  if (trusted) trustIo(io);
-  return {
-    io,
-    seen,
-    readvSegments,
-    release: () => {
-      for (const resolve of waiting.splice(0)) resolve();
-    },
-    waiting: () => waiting.length,
-  };
-}
-
 const expected = (count: number, first: number) =>
   Array.from({ length: count }, (_, i) => first + i);
 
@@ -114,7 +53,7 @@ afterEach(() => dropKeptBuffers());
 describe("readRecords keeps its chunk buffers", () => {
   it("asks for 4 seq buffers first, then twice as many each trip up to the chunk", async () => {
     const perSeq = Math.floor(SEQ / SIZE);
-    const { io, readvSegments } = iteratorIo(records(perSeq * 100, 1));
+    const { io, readvSegments } = iteratorIo(records(perSeq * 100, 1), SIZE);
     const got = await new IteratorReader(7, { io, chunkSize: 1 << 20 }).readRecords(decoder);
     expect(got).toEqual(expected(perSeq * 100, 1));
     // A 1 MiB chunk holds 32 seq buffers of 341 records: 4, 8, 16, 32, 32, then the
@@ -124,9 +63,9 @@ describe("readRecords keeps its chunk buffers", () => {
   });
 
   it("reads the next call into the same buffers; records decoded before are unchanged", async () => {
-    const first = iteratorIo(records(5000, 1));
+    const first = iteratorIo(records(5000, 1), SIZE);
     const a = await new IteratorReader(7, { io: first.io }).readRecords(decoder);
-    const second = iteratorIo(records(5000, 100_000));
+    const second = iteratorIo(records(5000, 100_000), SIZE);
     const b = await new IteratorReader(8, { io: second.io }).readRecords(decoder);
     expect(a).toEqual(expected(5000, 1));
     expect(b).toEqual(expected(5000, 100_000));
@@ -135,7 +74,7 @@ describe("readRecords keeps its chunk buffers", () => {
   });
 
   it("does not reuse a buffer a read may still fill: an aborted call's buffers are left to it", async () => {
-    const held = iteratorIo(records(5000, 1), { hold: true });
+    const held = iteratorIo(records(5000, 1), SIZE, { hold: true });
     const controller = new AbortController();
     const pending = new IteratorReader(7, { io: held.io, signal: controller.signal }).readRecords(
       decoder,
@@ -145,7 +84,7 @@ describe("readRecords keeps its chunk buffers", () => {
     controller.abort();
     await expect(pending).rejects.toThrow();
 
-    const next = iteratorIo(records(5000, 7));
+    const next = iteratorIo(records(5000, 7), SIZE);
     expect(await new IteratorReader(8, { io: next.io }).readRecords(decoder)).toEqual(
       expected(5000, 7),
     );
@@ -154,7 +93,7 @@ describe("readRecords keeps its chunk buffers", () => {
   });
 
   it("does not keep the buffers when the decoder throws while the next read is in flight", async () => {
-    const held = iteratorIo(records(5000, 1), { hold: true });
+    const held = iteratorIo(records(5000, 1), SIZE, { hold: true });
     let calls = 0;
     const throwing = trustDecoder(
       Object.freeze({
@@ -175,36 +114,40 @@ describe("readRecords keeps its chunk buffers", () => {
     for (let i = 0; i < 5; i++) await new Promise(setImmediate);
     held.release(); // the read in flight returns only now
     expect(((await settled) as Error).message).toBe("decoder failed");
-    const next = iteratorIo(records(5000, 7));
+    const next = iteratorIo(records(5000, 7), SIZE);
     await new IteratorReader(8, { io: next.io }).readRecords(decoder);
     for (const buffer of next.seen) expect(held.seen).not.toContain(buffer);
   });
 
   it("gives a caller's decoder fresh buffers: the views it keeps stay what they were", async () => {
     // 1,000 records are one chunk: within a call, later chunks reuse the buffers (as documented).
-    const first = iteratorIo(records(1000, 1));
+    const first = iteratorIo(records(1000, 1), SIZE);
     const views = await new IteratorReader(7, { io: first.io }).readRecords(viewDecoder);
-    await new IteratorReader(8, { io: iteratorIo(records(1000, 9000)).io }).readRecords(decoder);
-    await new IteratorReader(9, { io: iteratorIo(records(1000, 7000)).io }).readRecords(
+    await new IteratorReader(8, { io: iteratorIo(records(1000, 9000), SIZE).io }).readRecords(
+      decoder,
+    );
+    await new IteratorReader(9, { io: iteratorIo(records(1000, 7000), SIZE).io }).readRecords(
       viewDecoder,
     );
     expect(views.map(firstWord)).toEqual(expected(1000, 1));
     expect(isTrustedDecoder(viewDecoder)).toBe(false);
 
-    const sync = new IteratorReader(10, { io: iteratorIo(records(3000, 5)).io }).readRecordsSync(
-      viewDecoder,
+    const sync = new IteratorReader(10, {
+      io: iteratorIo(records(3000, 5), SIZE).io,
+    }).readRecordsSync(viewDecoder);
+    new IteratorReader(11, { io: iteratorIo(records(3000, 60_000), SIZE).io }).readRecordsSync(
+      decoder,
     );
-    new IteratorReader(11, { io: iteratorIo(records(3000, 60_000)).io }).readRecordsSync(decoder);
-    new IteratorReader(12, { io: iteratorIo(records(3000, 80_000)).io }).readRecordsSync(
+    new IteratorReader(12, { io: iteratorIo(records(3000, 80_000), SIZE).io }).readRecordsSync(
       viewDecoder,
     );
     expect(sync.map(firstWord)).toEqual(expected(3000, 5));
   });
 
   it("gives a caller's io fresh buffers, even with the package's decoder", async () => {
-    const first = iteratorIo(records(5000, 1));
+    const first = iteratorIo(records(5000, 1), SIZE);
     await new IteratorReader(7, { io: first.io }).readRecords(decoder);
-    const untrusted = iteratorIo(records(5000, 1), { trusted: false });
+    const untrusted = iteratorIo(records(5000, 1), SIZE, { trusted: false });
     await new IteratorReader(8, { io: untrusted.io }).readRecords(decoder);
     new IteratorReader(9, { io: untrusted.io }).readRecordsSync(decoder);
     for (const buffer of untrusted.seen) expect(first.seen).not.toContain(buffer);
@@ -213,9 +156,9 @@ describe("readRecords keeps its chunk buffers", () => {
   });
 
   it("forEachChunk does not take kept buffers: its callback may hold a chunk", async () => {
-    const first = iteratorIo(records(5000, 1));
+    const first = iteratorIo(records(5000, 1), SIZE);
     await new IteratorReader(7, { io: first.io }).readRecords(decoder);
-    const other = iteratorIo(records(5000, 1));
+    const other = iteratorIo(records(5000, 1), SIZE);
     await new IteratorReader(8, { io: other.io }).forEachChunk(() => {});
     for (const buffer of other.seen) expect(first.seen).not.toContain(buffer);
   });
@@ -223,9 +166,9 @@ describe("readRecords keeps its chunk buffers", () => {
 
 describe("readRecordsSync keeps its output buffer", () => {
   it("reads the next call into the same buffer; records decoded before are unchanged", () => {
-    const first = iteratorIo(records(3000, 1));
+    const first = iteratorIo(records(3000, 1), SIZE);
     const a = new IteratorReader(7, { io: first.io }).readRecordsSync(decoder);
-    const second = iteratorIo(records(2000, 50_000));
+    const second = iteratorIo(records(2000, 50_000), SIZE);
     const b = new IteratorReader(8, { io: second.io }).readRecordsSync(decoder);
     expect(a).toEqual(expected(3000, 1));
     expect(b).toEqual(expected(2000, 50_000));
@@ -233,13 +176,13 @@ describe("readRecordsSync keeps its output buffer", () => {
   });
 
   it("grows past the kept buffer and keeps the larger one", () => {
-    const small = iteratorIo(records(1000, 1));
+    const small = iteratorIo(records(1000, 1), SIZE);
     new IteratorReader(7, { io: small.io }).readRecordsSync(decoder);
-    const large = iteratorIo(records(40_000, 3));
+    const large = iteratorIo(records(40_000, 3), SIZE);
     expect(new IteratorReader(8, { io: large.io }).readRecordsSync(decoder)).toEqual(
       expected(40_000, 3),
     );
-    const again = iteratorIo(records(40_000, 9));
+    const again = iteratorIo(records(40_000, 9), SIZE);
     expect(new IteratorReader(9, { io: again.io }).readRecordsSync(decoder)).toEqual(
       expected(40_000, 9),
     );

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { IteratorAbortError, IteratorOverflowError, IteratorReadError } from "../src/errors.js";
 import { type FdIo, IteratorReader } from "../src/reader.js";
 import { fakeFdTable } from "./fake-fds.js";
+import { iteratorIo } from "./iterator-io.js";
 
 const dir = mkdtempSync(join(tmpdir(), "iter-reader-"));
 let n = 0;
@@ -366,47 +367,6 @@ describe("readAll({ into })", () => {
 });
 
 describe("readRecords through readv", () => {
-  /**
-   * An iterator fd as the kernel serves one: each read(2) fills a 32 KiB seq
-   * buffer with whole records until it holds what was asked for or the output
-   * ends; readv(2) reads buffer after buffer and stops after a short one.
-   */
-  function iteratorIo(records: Uint8Array, size: number) {
-    const table = fakeFdTable(1000);
-    let pos = 0;
-    const trips = { read: 0, readv: 0, kernelReads: 0 };
-    const kernelRead = (buf: Uint8Array, off: number, len: number): number => {
-      trips.kernelReads++;
-      let fill = 0;
-      while (pos + fill < records.length && fill < len && fill + size <= 32768) fill += size;
-      const n = Math.min(fill, len);
-      buf.set(records.subarray(pos, pos + n), off);
-      pos += n;
-      return n;
-    };
-    const io: FdIo = {
-      read: async (_fd, buf, off, len) => {
-        trips.read++;
-        return kernelRead(buf, off, len);
-      },
-      readv: async (_fd, buffers) => {
-        trips.readv++;
-        let total = 0;
-        for (const b of buffers) {
-          const n = kernelRead(b, 0, b.length);
-          total += n;
-          if (n !== b.length) break;
-        }
-        return total;
-      },
-      readSync: (_fd, buf, off, len) => kernelRead(buf, off, len),
-      close: (fd) => table.closed(fd),
-      dup: table.dup,
-      sameFile: table.sameFile,
-    };
-    return { io, trips };
-  }
-
   const size = 96;
   const count = 5000;
   const records = new Uint8Array(size * count);
