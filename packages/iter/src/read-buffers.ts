@@ -9,7 +9,9 @@
 //
 // Every buffer here is its own ArrayBuffer, marked untransferable: code that
 // sees a view of one (a decoder, a forEachChunk callback) cannot detach it
-// while the kernel writes into it or before it is reused.
+// while the kernel writes into it or before it is reused. Code that patches
+// JavaScript's built-ins (DataView.prototype...) runs inside our decoders and
+// could keep a kept buffer: code in the same process is trusted, as it must be.
 
 import { markUntransferable } from "@ts-ebpf/syscall/internal";
 
@@ -119,7 +121,7 @@ export function keepOutputBuffer(bytes: Uint8Array): void {
   keptOutput = Buffer.from(whole, 0, size);
 }
 
-/** Drops every kept buffer (tests, and callers that want the memory back). */
+/** Drops every kept buffer (closeBuiltinPrograms(), tests). */
 export function dropKeptBuffers(): void {
   keptChunks.length = 0;
   keptOutput = undefined;

@@ -4,6 +4,7 @@
 // caller's decoder or io gets fresh buffers, so views it keeps stay what
 // they were; readRecords' first trips are small.
 import { afterEach, describe, expect, it } from "vitest";
+import { closeBuiltinPrograms } from "../src/builtins/builtin.js";
 import {
   chunkBuffer,
   dropKeptBuffers,
@@ -238,6 +239,15 @@ describe("read-buffers", () => {
     const kept = taken.filter((b) => made.includes(b));
     expect(kept).toHaveLength(3);
     expect(kept.every((b, i) => b === made[i + 2])).toBe(true);
+  });
+
+  it("closeBuiltinPrograms() lets the kept buffers go", () => {
+    keepOutputBuffer(ownedBuffer(1 << 20));
+    const chunk = ownedBuffer(1 << 20);
+    keepChunkBuffers([chunk]);
+    closeBuiltinPrograms();
+    expect(outputBuffer()).toBeUndefined();
+    expect(chunkBuffer(1 << 20) === chunk).toBe(false);
   });
 
   it("trusts only frozen decoders and io", () => {

@@ -238,13 +238,11 @@ export const
   f64 = float("f64", 8, (v, o) => v.getFloat64(o, LE), (v, o, x) => v.setFloat64(o, x, LE));
 
 /**
- * The DataView getter each scalar's decodeAt calls (in host byte order), for
- * readers that inline it: @ts-ebpf/btf's compiled record readers.
+ * The DataView getter each scalar's decodeAt calls (in host byte order). Its
+ * names are written into code compiled with new Function, so the table is
+ * private: no one can put code of their own into every later reader.
  */
-export const SCALAR_READS: ReadonlyMap<FieldType<unknown>, string> = new Map<
-  FieldType<unknown>,
-  string
->([
+const scalarReads: ReadonlyMap<FieldType<unknown>, string> = new Map<FieldType<unknown>, string>([
   [u8, "getUint8"],
   [i8, "getInt8"],
   [u16, "getUint16"],
@@ -258,6 +256,17 @@ export const SCALAR_READS: ReadonlyMap<FieldType<unknown>, string> = new Map<
   [ptr, "getBigUint64"],
 ] as Array<[FieldType<unknown>, string]>);
 
+/** The DataView getter the scalar `type`'s decodeAt calls, or undefined when it is not one of the scalars. */
+export function scalarReadName(type: unknown): string | undefined {
+  return scalarReads.get(type as FieldType<unknown>);
+}
+
+/**
+ * The getters by scalar, for readers that inline them. A copy: changing it
+ * changes no reader (scalarReadSource and the compiled readers use their own).
+ */
+export const SCALAR_READS: ReadonlyMap<FieldType<unknown>, string> = new Map(scalarReads);
+
 /**
  * JavaScript source reading the scalar `type` from the DataView named `view`
  * at the offset expression `at` (host byte order), as its decodeAt does, for
@@ -267,7 +276,7 @@ export const SCALAR_READS: ReadonlyMap<FieldType<unknown>, string> = new Map<
  * sums only.
  */
 export function scalarReadSource(type: unknown, view: string, at: string): string | undefined {
-  const getter = SCALAR_READS.get(type as FieldType<unknown>);
+  const getter = scalarReads.get(type as FieldType<unknown>);
   if (getter === undefined) return undefined;
   if (getter.endsWith("8")) return `${view}.${getter}(${at})`;
   const read = `${view}.${getter}(${at}, ${LE})`;

@@ -261,6 +261,22 @@ describe("scalarReadSource", () => {
     }
   });
 
+  it("writes no code it was not built with: SCALAR_READS is a copy, changing it changes nothing", () => {
+    const table = spec.SCALAR_READS as Map<unknown, string>;
+    const before = spec.scalarReadSource(u32, "v", "o");
+    const four = bytes(4);
+    try {
+      table.set(u32, "getUint32(0) + globalThis.injected + v.getUint32");
+      table.set(four, "getUint8");
+      expect(spec.scalarReadSource(u32, "v", "o")).toBe(before);
+      expect(spec.scalarReadSource(four, "v", "o")).toBeUndefined();
+      expect(spec.scalarReadName(u32)).toBe("getUint32");
+    } finally {
+      table.set(u32, "getUint32");
+      table.delete(four);
+    }
+  });
+
   it("is undefined for what is not a scalar, and the pointer type reads with the getter alone", () => {
     expect(spec.scalarReadSource(bytes(4), "v", "o")).toBeUndefined();
     expect(spec.scalarReadSource(char(16), "v", "o")).toBeUndefined();

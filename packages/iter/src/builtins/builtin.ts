@@ -25,7 +25,7 @@ import {
 } from "../link.js";
 import { consumeOwnReader } from "../owned-fd.js";
 import { checkParams, type IteratorParams } from "../params.js";
-import { trustDecoder } from "../read-buffers.js";
+import { dropKeptBuffers, trustDecoder } from "../read-buffers.js";
 import { decodeRecords, type ReaderOptions } from "../reader.js";
 import {
   dropCachedProgram,
@@ -564,7 +564,11 @@ export function decodeBuiltin(
   return builtinFor(target).decode(bytes, params);
 }
 
-/** Closes the cached programs and links of every built-in (they are reloaded on next use). */
+/**
+ * Closes the cached programs and links of every built-in (they are reloaded
+ * on next use), and drops the read buffers they keep.
+ */
 export function closeBuiltinPrograms(): void {
   for (const b of registry.values()) b.close();
+  dropKeptBuffers();
 }

@@ -10,7 +10,7 @@ import {
   type Decoder,
   decoderAt,
   type FieldType,
-  SCALAR_READS,
+  scalarReadName,
   scalarReadSource,
   u32,
 } from "@ts-ebpf/spec";
@@ -423,7 +423,7 @@ export class MapElements<K = Uint8Array, V = Uint8Array> implements Iterable<[K,
   #column<T>(codec: Decoder<T> | undefined, at: number, read: FieldReader<T>): unknown {
     const n = this.length;
     const size = this.keySize + this.valueSize;
-    const getter = codec && SCALAR_READS.get(codec as unknown as FieldType<unknown>);
+    const getter = codec && scalarReadName(codec);
     const view = this.#view;
     const bytes = this.bytes;
     if (getter !== undefined) {
