@@ -249,6 +249,7 @@ export const SIGNATURES: Record<string, Entry> = {
   "spec:completeCodec": { args: ["str", "codec"] },
   "spec:decoderAt": { args: ["decoder"] },
   "spec:scalarReadSource": { args: ["any", "str", "str"] },
+  "spec:scalarReadName": { args: ["any"] },
   "spec:defineField": {
     args: [
       { obj: { describe: "str", size: "size", align: "int", decodeAt: "fn", encodeAt: "fn" } },
