@@ -40,6 +40,8 @@ describeKernel("built-in typed iterators", () => {
   afterAll(() => sleepers.stop());
 
   it("tasks() lists every process /proc lists (alive throughout) with pid, tgid, ppid and comm", async () => {
+    // CLOCK_MONOTONIC, as a task's start_time.
+    const start = process.hrtime.bigint();
     const before = procPids();
     const tasks = await iter.tasks();
     const after = procPids();
@@ -48,10 +50,16 @@ describeKernel("built-in typed iterators", () => {
       if (!after.has(pid)) continue;
       expect(leaders.has(pid), `pid ${pid} missing`).toBe(true);
     }
-    for (const pid of leaders.keys()) {
+    for (const [pid, leader] of leaders) {
       // pid 1 is left out of procPids() (on the host it is the sandbox's; in a VM, init)
-      if (pid !== 1)
-        expect(before.has(pid) || after.has(pid), `pid ${pid} not in /proc`).toBe(true);
+      if (pid === 1 || before.has(pid) || after.has(pid)) continue;
+      // In neither listing: only a process that started after the first one began and
+      // was gone by the second (other test packages run beside this one), never a
+      // record of an earlier call.
+      expect(
+        leader.startTime,
+        `pid ${pid} not in /proc, started before it was read`,
+      ).toBeGreaterThan(start);
     }
     for (const pid of sleepers.pids) {
       expect(leaders.get(pid)).toMatchObject({
