@@ -24,35 +24,23 @@ const MAX_KEPT_CHUNKS = 3;
 /** The largest chunk buffer kept (chunkSize can be up to 1 GiB): four times the built-ins' 1 MiB. */
 const MAX_KEPT_CHUNK_BYTES = 4 * 1024 * 1024;
 
-/** Decoders of this package whose records copy what they keep (see trustDecoder). */
+/** Decoders and file operations of this package that may be handed kept buffers (see trust). */
 const trusted = new WeakSet<object>();
 
 /**
- * Lets readRecords() decode `decoder`'s records from kept buffers. Only for
- * this package's decoders, whose records copy what they keep; frozen, so
- * no one can swap their code for some that keeps a view.
+ * Lets readRecords() use kept buffers with `what`: a decoder of this package,
+ * whose records copy what they keep, or file operations that only read into
+ * them (nodeFdIo; tests' own). Frozen, so no one can swap their code for some
+ * that keeps a view. Both the decoder and the io must be trusted.
  */
-export function trustDecoder<D extends object>(decoder: D): D {
-  if (!Object.isFrozen(decoder)) throw new TypeError("a trusted decoder must be frozen");
-  trusted.add(decoder);
-  return decoder;
+export function trust<T extends object>(what: T): T {
+  if (!Object.isFrozen(what)) throw new TypeError("only a frozen decoder or io can be trusted");
+  trusted.add(what);
+  return what;
 }
 
-export function isTrustedDecoder(decoder: unknown): boolean {
-  return typeof decoder === "object" && decoder !== null && trusted.has(decoder);
-}
-
-/** File operations that may be handed kept buffers: nodeFdIo (frozen), and tests' own. */
-const trustedIo = new WeakSet<object>();
-
-export function trustIo<I extends object>(io: I): I {
-  if (!Object.isFrozen(io)) throw new TypeError("a trusted io must be frozen");
-  trustedIo.add(io);
-  return io;
-}
-
-export function isTrustedIo(io: unknown): boolean {
-  return typeof io === "object" && io !== null && trustedIo.has(io);
+export function isTrusted(what: unknown): boolean {
+  return typeof what === "object" && what !== null && trusted.has(what);
 }
 
 /** The ArrayBuffers ownedBuffer() made: the only ones ever kept. */

@@ -40,13 +40,12 @@ import {
 import { claimAdoption, trackRelease } from "./owned-fd.js";
 import {
   chunkBuffer,
-  isTrustedDecoder,
-  isTrustedIo,
+  isTrusted,
   keepChunkBuffers,
   keepOutputBuffer,
   outputBuffer,
   ownedBuffer,
-  trustIo,
+  trust,
 } from "./read-buffers.js";
 
 /**
@@ -105,7 +104,7 @@ function ioRange(buffer: unknown, offset: unknown, length: unknown): void {
 }
 
 // Frozen: readRecords hands it kept buffers (read-buffers.ts), so no one may swap its functions.
-export const nodeFdIo: FdIo = trustIo(
+export const nodeFdIo: FdIo = trust(
   Object.freeze({
     read: (fd, buffer, offset, length) =>
       new Promise((resolve, reject) => {
@@ -682,11 +681,7 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
     return this.#readAllSync("readAllSync()", options);
   }
 
-  #readAllSync(
-    name: string,
-    options: ReadAllOptions,
-    allocate: (size: number) => Buffer = Buffer.allocUnsafe,
-  ): Buffer {
+  #readAllSync(name: string, options: ReadAllOptions, allocate?: (size: number) => Buffer): Buffer {
     const release = this.#claim(name);
     try {
       if (this.#eof) return Buffer.alloc(0);
@@ -795,7 +790,7 @@ export class IteratorReader implements AsyncIterable<Buffer>, Disposable, AsyncD
    * would see them, and with them other calls' records.
    */
   #reusesBuffersFor(decoder: unknown): boolean {
-    return isTrustedIo(this.#io) && isTrustedDecoder(decoder);
+    return isTrusted(this.#io) && isTrusted(decoder);
   }
 
   /**

@@ -3,7 +3,7 @@
 // until it holds what was asked for or the output ends (a read asking for
 // less than a record gets part of it, the rest comes next); readv(2) reads
 // buffer after buffer and stops after a short one. For the reader tests.
-import { trustIo } from "../src/read-buffers.js";
+import { trust } from "../src/read-buffers.js";
 import type { FdIo } from "../src/reader.js";
 import { fakeFdTable } from "./fake-fds.js";
 
@@ -71,7 +71,7 @@ export function iteratorIo(
     dup: table.dup,
     sameFile: table.sameFile,
   });
-  if (trusted) trustIo(io);
+  if (trusted) trust(io);
   return {
     io,
     trips,

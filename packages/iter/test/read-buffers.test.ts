@@ -8,14 +8,12 @@ import { closeBuiltinPrograms } from "../src/builtins/builtin.js";
 import {
   chunkBuffer,
   dropKeptBuffers,
-  isTrustedDecoder,
-  isTrustedIo,
+  isTrusted,
   keepChunkBuffers,
   keepOutputBuffer,
   outputBuffer,
   ownedBuffer,
-  trustDecoder,
-  trustIo,
+  trust,
 } from "../src/read-buffers.js";
 import { IteratorReader, nodeFdIo } from "../src/reader.js";
 import { iteratorIo } from "./iterator-io.js";
@@ -32,7 +30,7 @@ function records(count: number, first: number): Uint8Array {
 }
 
 /** A decoder as the package's own are: its records copy, and it is trusted. */
-const decoder = trustDecoder(
+const decoder = trust(
   Object.freeze({
     size: SIZE,
     decode: (b: Uint8Array, off = 0) => new DataView(b.buffer, b.byteOffset).getUint32(off, true),
@@ -96,7 +94,7 @@ describe("readRecords keeps its chunk buffers", () => {
   it("does not keep the buffers when the decoder throws while the next read is in flight", async () => {
     const held = iteratorIo(records(5000, 1), SIZE, { hold: true });
     let calls = 0;
-    const throwing = trustDecoder(
+    const throwing = trust(
       Object.freeze({
         size: SIZE,
         decode: () => {
@@ -131,7 +129,7 @@ describe("readRecords keeps its chunk buffers", () => {
       viewDecoder,
     );
     expect(views.map(firstWord)).toEqual(expected(1000, 1));
-    expect(isTrustedDecoder(viewDecoder)).toBe(false);
+    expect(isTrusted(viewDecoder)).toBe(false);
 
     const sync = new IteratorReader(10, {
       io: iteratorIo(records(3000, 5), SIZE).io,
@@ -152,7 +150,7 @@ describe("readRecords keeps its chunk buffers", () => {
     await new IteratorReader(8, { io: untrusted.io }).readRecords(decoder);
     new IteratorReader(9, { io: untrusted.io }).readRecordsSync(decoder);
     for (const buffer of untrusted.seen) expect(first.seen).not.toContain(buffer);
-    expect(isTrustedIo(nodeFdIo)).toBe(true);
+    expect(isTrusted(nodeFdIo)).toBe(true);
     expect(Object.isFrozen(nodeFdIo)).toBe(true);
   });
 
@@ -251,8 +249,8 @@ describe("read-buffers", () => {
   });
 
   it("trusts only frozen decoders and io", () => {
-    expect(() => trustDecoder({ size: 4, decode: () => 0 })).toThrow(/frozen/);
-    expect(() => trustIo({})).toThrow(/frozen/);
+    expect(() => trust({ size: 4, decode: () => 0 })).toThrow(/frozen/);
+    expect(() => trust({})).toThrow(/frozen/);
   });
 
   it("makes buffers no one can detach", () => {

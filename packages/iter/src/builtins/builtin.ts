@@ -25,7 +25,7 @@ import {
 } from "../link.js";
 import { consumeOwnReader } from "../owned-fd.js";
 import { checkParams, type IteratorParams } from "../params.js";
-import { dropKeptBuffers, trustDecoder } from "../read-buffers.js";
+import { dropKeptBuffers, trust } from "../read-buffers.js";
 import { decodeRecords, type ReaderOptions } from "../reader.js";
 import {
   dropCachedProgram,
@@ -330,7 +330,7 @@ function makeBuiltin<F extends readonly FieldDef[], R extends object>(
       };
     }
     // Its records copy what they keep: readRecords may reuse its read buffers.
-    trustDecoder(Object.isFrozen(decoder) ? decoder : Object.freeze(decoder));
+    trust(Object.freeze(decoder));
     publicDecoders.set(layout, decoder);
     return decoder;
   };
